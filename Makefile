@@ -1,0 +1,46 @@
+# Two commands: `make run` serves the portal, `make test` runs the whole test suite.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOST PORT
+
+.PHONY: run test install chromium lint bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+.env:
+	$(PYTHON) bin/write-env .env
+
+run: install .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_scopes
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py check --deploy --fail-level ERROR >/dev/null
+	$(PY) manage.py setup_demo
+	@echo "  Serving on http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
+	$(VENV)/bin/gunicorn portal.wsgi -c gunicorn.conf.py
+
+# Chromium for the browser tests comes from Debian (Playwright's own download is not reachable).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+test: install chromium
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install
+	$(PY) bench/token_endpoint.py
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

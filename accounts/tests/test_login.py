@@ -1,0 +1,78 @@
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC = [
+    "/accounts/login/",
+    "/accounts/password/reset/",
+    "/accounts/password/reset/done/",
+    "/accounts/password/reset/complete/",
+]
+PRIVATE = ["/", "/tenants/", "/tenants/acme/api-keys/", "/accounts/password/change/"]
+
+
+@pytest.mark.parametrize("url", PRIVATE)
+def test_every_other_page_requires_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/?next=")
+
+
+@pytest.mark.parametrize("url", PUBLIC)
+def test_the_account_pages_are_public(client, url):
+    assert client.get(url).status_code == 200
+
+
+def test_logging_in_with_email_and_password_reaches_the_tenant_list(client, alice):
+    response = client.post("/accounts/login/", {"username": "ALICE@example.com", "password": PASSWORD}, follow=True)
+    assert response.status_code == 200
+    assert response.request["PATH_INFO"] == reverse("tenants:list")
+
+
+def test_a_wrong_password_is_a_form_error(client, alice):
+    response = client.post("/accounts/login/", {"username": "alice@example.com", "password": "nope"})
+    assert response.status_code == 200
+    assert "correct" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_logout_is_a_post(client_for, alice):
+    client = client_for(alice)
+    assert client.post("/accounts/logout/").status_code == 302
+    assert client.get("/tenants/").status_code == 302
+
+
+def test_password_reset_sends_a_link_that_sets_a_new_password(client, alice):
+    client.post("/accounts/password/reset/", {"email": "alice@example.com"})
+    assert len(mail.outbox) == 1
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/password/reset/" in line)
+    path = link.split("testserver", 1)[1]
+    response = client.get(path, follow=True)
+    form_url = response.request["PATH_INFO"]
+    client.post(form_url, {"new_password1": "a-new-long-passphrase", "new_password2": "a-new-long-passphrase"})
+    alice.refresh_from_db()
+    assert alice.check_password("a-new-long-passphrase")
+
+
+def test_password_change(client_for, alice):
+    client = client_for(alice)
+    response = client.post(
+        "/accounts/password/change/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "another-long-passphrase",
+            "new_password2": "another-long-passphrase",
+        },
+    )
+    assert response.status_code == 302
+    alice.refresh_from_db()
+    assert alice.check_password("another-long-passphrase")
+
+
+def test_pages_carry_a_strict_content_security_policy(client):
+    csp = client.get("/accounts/login/")["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp

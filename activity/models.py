@@ -1,0 +1,46 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from tenants.models import Tenant
+
+
+class Action(models.TextChoices):
+    TENANT_CREATED = "tenant.created", "Tenant created"
+    KEY_CREATED = "key.created", "Key created"
+    SECRET_REVEALED = "secret.revealed", "Secret revealed"
+    SECRET_COPIED = "secret.copied", "Secret copied"
+    KEY_RENEWED = "key.renewed", "Key renewed"
+    SECRET_RETIRED = "secret.retired", "Old secret retired"
+    KEY_CHANGED = "key.changed", "Key changed"
+    KEY_DELETED = "key.deleted", "Key deleted"
+    KEY_TRIED = "key.tried", "Token requested with Try it"
+    MEMBER_ADDED = "member.added", "Member added"
+    MEMBER_CHANGED = "member.changed", "Member role changed"
+    MEMBER_REMOVED = "member.removed", "Member removed"
+
+
+class ActivityEntry(models.Model):
+    """Who did what to which key of a tenant, when and from where. Never holds a secret or
+    a token. Names are copied in, so an entry still reads right after a key or user is gone."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="activity")
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_email = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    key = models.ForeignKey("apikeys.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="activity")
+    key_name = models.CharField(max_length=64, blank=True)
+    key_client_id = models.CharField(max_length=32, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    ip_address = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "activity entries"
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="activity_tenant_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_email} {self.action}"

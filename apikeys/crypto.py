@@ -1,0 +1,216 @@
+"""All of the portal's cryptography: secret and Client ID generation, secret format and
+checksum, encryption at rest, digests and constant-time comparison. Nothing else in the
+project imports `secrets`, `hmac` or `cryptography`.
+
+Secret format (documented in the README):
+
+    akps_<43 base62 characters: 256 bits from `secrets`><6 base62 characters: CRC32 checksum>
+
+matched by SECRET_REGEX. The checksum lets scanners and `is_well_formed_secret` tell a real
+secret from a random string offline; it adds no secrecy.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import secrets
+import string
+from dataclasses import dataclass
+from functools import lru_cache
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+
+BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+
+SECRET_PREFIX = "akps_"
+SECRET_BODY_LENGTH = 43  # 62**43 > 2**256
+CHECKSUM_LENGTH = 6  # 62**6 > 2**32
+SECRET_REGEX = r"\bakps_[0-9A-Za-z]{49}\b"
+_SECRET_FULL = re.compile(r"akps_[0-9A-Za-z]{49}")
+
+CLIENT_ID_LENGTH = 32
+_CLIENT_ID_FULL = re.compile(r"[0-9A-Za-z]{32}")
+
+TOKEN_PREFIX = "akpt_"
+REFRESH_TOKEN_PREFIX = "akpr_"
+
+NONCE_BYTES = 12  # 96-bit nonces, fresh for every encryption
+ENCRYPTION_KEY_BYTES = 32  # AES-256
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+class DecryptionError(Exception):
+    """A ciphertext could not be decrypted: wrong or unknown key, tampering, or a ciphertext
+    that belongs to another row."""
+
+
+class EncryptionConfigError(ValueError):
+    """PORTAL_ENCRYPTION_KEYS is malformed."""
+
+
+def _random_base62(length: int) -> str:
+    return "".join(secrets.choice(BASE62) for _ in range(length))
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    while number:
+        number, rest = divmod(number, 62)
+        digits.append(BASE62[rest])
+    return "".join(reversed(digits)).rjust(width, "0")
+
+
+def _checksum(text: str) -> str:
+    return _base62(binascii.crc32(text.encode("ascii")), CHECKSUM_LENGTH)
+
+
+def generate_secret() -> str:
+    """A new client secret: prefix, 256 bits of `secrets` randomness in base62, checksum."""
+    body = SECRET_PREFIX + _random_base62(SECRET_BODY_LENGTH)
+    return body + _checksum(body)
+
+
+def is_well_formed_secret(value: str) -> bool:
+    """True if `value` has the secret format and a correct checksum. Offline: says nothing
+    about whether the secret exists or works."""
+    if not isinstance(value, str) or not _SECRET_FULL.fullmatch(value):
+        return False
+    body, checksum = value[:-CHECKSUM_LENGTH], value[-CHECKSUM_LENGTH:]
+    return hmac.compare_digest(_checksum(body), checksum)
+
+
+def generate_client_id() -> str:
+    """A new Client ID: 32 letters and digits (about 190 random bits)."""
+    return _random_base62(CLIENT_ID_LENGTH)
+
+
+def is_well_formed_client_id(value: str) -> bool:
+    return isinstance(value, str) and bool(_CLIENT_ID_FULL.fullmatch(value))
+
+
+def generate_token(prefix: str = TOKEN_PREFIX) -> str:
+    """An opaque bearer token: prefix and 256 random bits (43 URL-safe characters)."""
+    return prefix + secrets.token_urlsafe(32)
+
+
+def digest(value: str) -> bytes:
+    """SHA-256 of a secret or token, the only form in which they are stored for checking."""
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
+
+
+# A digest that no secret has, compared against when a Client ID is unknown so that an unknown
+# Client ID costs the same as a wrong secret.
+DUMMY_DIGEST = hashlib.sha256(b"no such client").digest()
+
+
+def digests_match(presented: bytes, stored: bytes) -> bool:
+    """Constant-time comparison of two digests."""
+    return hmac.compare_digest(presented, stored)
+
+
+def matching_digest(presented: bytes, candidates: list[bytes]) -> int | None:
+    """Index of the candidate equal to `presented`, or None. Compares against every
+    candidate, and against a dummy when there is none, so that timing tells neither which
+    candidate matched nor whether the Client ID exists."""
+    if not candidates:
+        hmac.compare_digest(presented, DUMMY_DIGEST)
+        return None
+    found = None
+    for index, candidate in enumerate(candidates):
+        if hmac.compare_digest(presented, candidate):
+            found = index
+    return found
+
+
+# --- Encryption at rest -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EncryptionKey:
+    id: str
+    key: bytes
+
+    def __repr__(self) -> str:  # never show key material
+        return f"EncryptionKey(id={self.id!r})"
+
+
+def generate_encryption_key_entry(key_id: str) -> str:
+    """A new `id:base64key` entry for PORTAL_ENCRYPTION_KEYS."""
+    return f"{key_id}:{base64.urlsafe_b64encode(secrets.token_bytes(ENCRYPTION_KEY_BYTES)).decode()}"
+
+
+def parse_encryption_keys(raw: str) -> tuple[EncryptionKey, ...]:
+    """Parse "id:base64key" entries separated by commas or newlines (blank lines and lines
+    starting with # are skipped). Raises EncryptionConfigError, naming the entry but never
+    its key material."""
+    keys: list[EncryptionKey] = []
+    entries = [part.strip() for line in raw.splitlines() for part in line.split(",")]
+    for position, entry in enumerate(entries, start=1):
+        if not entry or entry.startswith("#"):
+            continue
+        key_id, sep, encoded = entry.partition(":")
+        key_id = key_id.strip()
+        if not sep or not _KEY_ID.fullmatch(key_id):
+            raise EncryptionConfigError(
+                f"encryption key entry {position} must look like 'id:base64key' with an id of "
+                "1 to 32 letters, digits, '_' or '-'"
+            )
+        try:
+            material = base64.b64decode(encoded.strip().replace("-", "+").replace("_", "/"), validate=True)
+        except (binascii.Error, ValueError):
+            raise EncryptionConfigError(f"encryption key {key_id!r} is not valid base64") from None
+        if len(material) != ENCRYPTION_KEY_BYTES:
+            raise EncryptionConfigError(
+                f"encryption key {key_id!r} must be {ENCRYPTION_KEY_BYTES} bytes (AES-256), not {len(material)}"
+            )
+        if any(existing.id == key_id for existing in keys):
+            raise EncryptionConfigError(f"encryption key id {key_id!r} appears twice")
+        keys.append(EncryptionKey(key_id, material))
+    if not keys:
+        raise EncryptionConfigError("no encryption key is configured")
+    return tuple(keys)
+
+
+@lru_cache(maxsize=4)
+def _keys_from(raw: str) -> tuple[EncryptionKey, ...]:
+    return parse_encryption_keys(raw)
+
+
+def encryption_keys() -> tuple[EncryptionKey, ...]:
+    """The configured keys, newest (the one that encrypts) first."""
+    return _keys_from(settings.PORTAL_ENCRYPTION_KEYS)
+
+
+def current_key_id() -> str:
+    return encryption_keys()[0].id
+
+
+def _aad(binding: str) -> bytes:
+    return b"akp-secret-v1|" + binding.encode("utf-8")
+
+
+def encrypt(plaintext: str, *, binding: str) -> tuple[bytes, str]:
+    """Encrypt with the newest key (AES-256-GCM, fresh 96-bit nonce). `binding` identifies
+    the row the ciphertext belongs to and is authenticated as associated data, so the
+    ciphertext fails to decrypt anywhere else. Returns (nonce + ciphertext, key id)."""
+    key = encryption_keys()[0]
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    sealed = AESGCM(key.key).encrypt(nonce, plaintext.encode("utf-8"), _aad(binding))
+    return nonce + sealed, key.id
+
+
+def decrypt(blob: bytes, *, key_id: str, binding: str) -> str:
+    """Decrypt what `encrypt` returned for the same binding. Raises DecryptionError."""
+    key = next((k for k in encryption_keys() if k.id == key_id), None)
+    if key is None:
+        raise DecryptionError(f"encryption key {key_id!r} is not configured")
+    blob = bytes(blob)
+    try:
+        plain = AESGCM(key.key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _aad(binding))
+    except (InvalidTag, ValueError):
+        raise DecryptionError("ciphertext does not decrypt for this row and key") from None
+    return plain.decode("utf-8")

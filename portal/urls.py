@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from tenants.views import home
+
+admin.site.site_header = "API Key Portal administration"
+admin.site.site_title = "API Key Portal"
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("", include("tenants.urls")),
+    path("", include("apikeys.urls")),
+    path("", include("activity.urls")),
+]

@@ -1,0 +1,69 @@
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+TENANT_CODE_REGEX = r"^[a-z][a-z0-9]{2,15}$"
+validate_tenant_code = RegexValidator(
+    r"\A[a-z][a-z0-9]{2,15}\Z",  # \Z: no trailing newline, unlike $
+    "A tenant code has 3 to 16 lowercase letters and digits and starts with a letter.",
+    code="invalid_tenant_code",
+)
+
+
+class Tenant(models.Model):
+    """A commerce tenant. Its code is its identity in URLs and tokens and never changes."""
+
+    code = models.CharField(max_length=16, unique=True, validators=[validate_tenant_code], editable=False)
+    name = models.CharField("display name", max_length=100)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(code__regex=TENANT_CODE_REGEX), name="tenant_code_format")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "Viewer"
+    DEVELOPER = "developer", "Developer"
+    ADMIN = "admin", "Admin"
+
+
+ROLE_RANK = {Role.VIEWER: 0, Role.DEVELOPER: 1, Role.ADMIN: 2}
+
+
+class Membership(models.Model):
+    """A user's role in a tenant."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # When the user last opened this tenant: the portal returns there after login.
+    last_visited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["tenant__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "tenant"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.get_role_display()} of {self.tenant.code}"
+
+    def has_role(self, role: str) -> bool:
+        """True if this membership's role is `role` or higher."""
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def can_see_secrets(self) -> bool:
+        return self.has_role(Role.DEVELOPER)

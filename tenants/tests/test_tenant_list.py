@@ -1,0 +1,62 @@
+import pytest
+from django.urls import reverse
+
+from apikeys.models import ApiKey
+from tenants.models import Membership, Tenant
+
+pytestmark = pytest.mark.django_db
+URL = reverse("tenants:list")
+
+
+def test_it_lists_only_my_tenants_with_their_keys(client_for, alice, acme, globex):
+    response = client_for(alice).get(URL)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "acme" in body and "Acme Corp" in body
+    assert "globex" not in body.lower()
+    assert "Emporix API" in body and "Storefront API" in body
+
+
+def test_adding_a_tenant_makes_me_admin_and_shows_its_keys(client_for, alice):
+    client = client_for(alice)
+    response = client.post(URL, {"code": "shop1", "name": "Shop One"})
+    assert response.status_code == 302
+    assert response.url == reverse("apikeys:list", kwargs={"code": "shop1"})
+    tenant = Tenant.objects.get(code="shop1")
+    assert Membership.objects.get(tenant=tenant, user=alice).role == "admin"
+    assert ApiKey.objects.filter(tenant=tenant).count() == 2
+    listing = client.get(URL).content.decode()
+    assert "shop1" in listing and "2 keys" in listing
+
+
+def test_a_taken_code_is_a_form_error(client_for, charlie, globex, alice):
+    response = client_for(alice).post(URL, {"code": "globex", "name": "Mine"})
+    assert response.status_code == 400
+    assert "already taken" in response.content.decode()
+    assert not Membership.objects.filter(user=alice).exists()
+
+
+@pytest.mark.parametrize("code", ["ab", "1abc", "Acme", "ac-me", "x" * 17])
+def test_a_bad_code_is_a_form_error_that_keeps_what_was_typed(client_for, alice, code):
+    response = client_for(alice).post(URL, {"code": code, "name": "Typed name"})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "3 to 16 lowercase letters" in body
+    assert 'value="Typed name"' in body
+    assert not Tenant.objects.exists()
+
+
+def test_home_returns_to_the_last_tenant_opened(client_for, alice, acme):
+    client = client_for(alice)
+    assert client.get("/").url == URL
+    client.get(reverse("apikeys:list", kwargs={"code": "acme"}))
+    assert client.get("/").url == reverse("apikeys:list", kwargs={"code": "acme"})
+
+
+def test_the_switcher_lists_my_tenants(client_for, alice, acme):
+    from tenants.services import tenant_create
+
+    tenant_create(code="second", name="Second Shop", creator=alice)
+    body = client_for(alice).get(reverse("apikeys:list", kwargs={"code": "acme"})).content.decode()
+    assert 'href="/tenants/second/api-keys/"' in body
+    assert 'aria-label="Switch tenant"' in body
