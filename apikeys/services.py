@@ -1,10 +1,13 @@
 """Actions on keys. Each is one transaction and writes its activity entry."""
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
+from django.utils import timezone
 
 from activity.models import Action
 from activity.services import activity_record
@@ -74,3 +77,150 @@ def key_create(
         details={"kind": kind.value, "scopes": sorted(s.name for s in scopes)} if scopes else {"kind": kind.value},
     )
     return key, plaintext
+
+
+# How long an old secret may keep working after a renew, as offered to admins.
+GRACE_CHOICES: dict[str, timedelta | None] = {
+    "now": None,
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+}
+
+
+@transaction.atomic
+def key_renew(
+    *,
+    key: ApiKey,
+    grace: timedelta | None = None,
+    actor: Any = None,
+    request: HttpRequest | None = None,
+) -> tuple[ApiKey, ApiSecret, str]:
+    """Give `key` a new current secret; the Client ID stays. With no grace the old secret
+    (and every other live one) stops working at once, and with it every access token the
+    key issued; with a grace the previous current secret works until now + grace.
+
+    Locks the key row first, so concurrent renews of one key run one after the other: each
+    sees the secret the previous one made, and there is never more than one current secret."""
+    key = ApiKey.objects.select_for_update().get(pk=key.pk)
+    now = timezone.now()
+    current = key.secrets.filter(expires_at__isnull=True)
+    if grace is None:
+        # Every live secret stops now: the current one and any still in a grace period.
+        key.secrets.live(now).update(expires_at=now)
+    else:
+        current.update(expires_at=now + grace)
+    secret, plaintext = secret_issue(key=key)
+    key.renewed_at = now
+    key.save(update_fields=["renewed_at"])
+    activity_record(
+        tenant=key.tenant,
+        action=Action.KEY_RENEWED,
+        actor=actor,
+        key=key,
+        request=request,
+        details={
+            "old_secret_stops": "now" if grace is None else (now + grace).isoformat(),
+            "grace_seconds": int(grace.total_seconds()) if grace else 0,
+        },
+    )
+    return key, secret, plaintext
+
+
+@transaction.atomic
+def secret_retire(*, secret: ApiSecret, actor: Any = None, request: HttpRequest | None = None) -> ApiSecret:
+    """Make an old secret (one still in its grace period) stop working now. The current
+    secret cannot be retired: renew the key instead."""
+    key = ApiKey.objects.select_for_update().get(pk=secret.key_id)
+    secret = ApiSecret.objects.get(pk=secret.pk)
+    if secret.expires_at is None:
+        raise ValueError("The current secret cannot be retired; renew the key instead.")
+    now = timezone.now()
+    if secret.expires_at > now:
+        secret.expires_at = now
+        secret.save(update_fields=["expires_at"])
+        activity_record(
+            tenant=key.tenant,
+            action=Action.SECRET_RETIRED,
+            actor=actor,
+            key=key,
+            request=request,
+            details={"secret_created": secret.created_at.isoformat()},
+        )
+    return secret
+
+
+@transaction.atomic
+def key_update(
+    *,
+    key: ApiKey,
+    name: str,
+    scopes: Iterable[Scope],
+    actor: Any = None,
+    request: HttpRequest | None = None,
+) -> ApiKey:
+    """Change a custom key's name and scopes, recording what changed."""
+    key = ApiKey.objects.select_for_update().get(pk=key.pk)
+    if key.kind != KeyKind.CUSTOM:
+        raise ValueError("Only custom keys can be edited.")
+    scopes = list(scopes)
+    if not scopes:
+        raise ValueError("A custom key needs at least one scope.")
+    before = set(key.scopes.values_list("name", flat=True))
+    after = {s.name for s in scopes}
+    changes: dict[str, Any] = {}
+    if name != key.name:
+        changes["name"] = {"from": key.name, "to": name}
+        key.name = name
+        key.save(update_fields=["name"])
+    if before != after:
+        changes["scopes_added"] = sorted(after - before)
+        changes["scopes_removed"] = sorted(before - after)
+        key.scopes.set(scopes)
+    if changes:
+        activity_record(
+            tenant=key.tenant, action=Action.KEY_CHANGED, actor=actor, key=key, request=request, details=changes
+        )
+    return key
+
+
+@transaction.atomic
+def key_delete(*, key: ApiKey, actor: Any = None, request: HttpRequest | None = None) -> None:
+    """Delete a custom key with its secrets (and so its access tokens). The Emporix API and
+    Storefront API keys cannot be deleted."""
+    key = ApiKey.objects.select_for_update().get(pk=key.pk)
+    if key.kind != KeyKind.CUSTOM:
+        raise ValueError(f"The {key.name} key cannot be deleted.")
+    activity_record(
+        tenant=key.tenant,
+        action=Action.KEY_DELETED,
+        actor=actor,
+        key=key,
+        request=request,
+        details={
+            "name": key.name,
+            "client_id": key.client_id,
+            "scopes": sorted(key.scopes.values_list("name", flat=True)),
+        },
+    )
+    key.delete()
+
+
+def secret_mark_used(secret: ApiSecret, *, now=None) -> None:
+    """Record that `secret` (and so its key) was just used, writing at most once a minute
+    per secret so that a busy key does not write on every request."""
+    now = now or timezone.now()
+    if secret.last_used_at is not None and now - secret.last_used_at < LAST_USED_RESOLUTION:
+        return
+    cutoff = now - LAST_USED_RESOLUTION
+    updated = (
+        ApiSecret.objects.filter(pk=secret.pk)
+        .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=cutoff))
+        .update(last_used_at=now)
+    )
+    if updated:
+        ApiKey.objects.filter(pk=secret.key_id).update(last_used_at=now)
+    secret.last_used_at = now
+
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
