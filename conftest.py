@@ -2,6 +2,8 @@
 charlie (admin of globex, another tenant). Every tenant is made through `tenant_create`, so
 each has its Emporix API and Storefront API keys; `acme_secrets` holds their plaintexts."""
 
+import os
+
 import pytest
 from django.core.cache import cache
 
@@ -76,3 +78,64 @@ def client_for(client):
         return client
 
     return login
+
+
+@pytest.fixture
+def catalogue(db):
+    """The scope catalogue. Migrations load it, but transactional tests (live server,
+    concurrency) empty every table afterwards, so they ask for it through this fixture."""
+    from django.db import transaction
+
+    from scopes.catalogue import load_catalogue
+    from scopes.models import Scope, Service
+
+    if not Scope.objects.exists():
+        with transaction.atomic():
+            load_catalogue(Service, Scope)
+
+
+# --- Browser tests ------------------------------------------------------------------------
+# Playwright drives Debian's Chromium (its own browser download is not reachable here).
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def site(live_server, catalogue):
+    """The live server with the catalogue in its (committed) database."""
+    return live_server
+
+
+@pytest.fixture
+def page_for(browser, site):
+    """page_for(user) -> a Playwright page, logged in through the login form, with clipboard
+    permission for the live server's origin."""
+    contexts = []
+
+    def open_page(user, password: str = PASSWORD):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.url)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{site.url}/accounts/login/")
+        page.fill("input[name=username]", user.email)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()

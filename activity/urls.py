@@ -1,1 +1,10 @@
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+app_name = "activity"
+
+urlpatterns = [
+    path("tenants/<str:code>/activity/", views.activity_list, name="list"),
+    path("tenants/<str:code>/activity.csv", views.activity_csv, name="csv"),
+]

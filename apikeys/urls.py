@@ -1,9 +1,20 @@
 from django.urls import path
 
-from . import views
+from .views import custom, get_started, listing
 
 app_name = "apikeys"
 
 urlpatterns = [
-    path("tenants/<str:code>/api-keys/", views.key_list, name="list"),
+    path("tenants/<str:code>/api-keys/", listing.key_list, name="list"),
+    path("tenants/<str:code>/api-keys/new/", custom.key_create, name="create"),
+    path("tenants/<str:code>/api-keys/<uuid:key_id>/secret/", listing.secret_show, name="secret"),
+    path("tenants/<str:code>/api-keys/<uuid:key_id>/renew/", listing.key_renew, name="renew"),
+    path(
+        "tenants/<str:code>/api-keys/<uuid:key_id>/secrets/<uuid:secret_id>/retire/",
+        listing.secret_retire,
+        name="retire",
+    ),
+    path("tenants/<str:code>/api-keys/<uuid:key_id>/edit/", custom.key_edit, name="edit"),
+    path("tenants/<str:code>/api-keys/<uuid:key_id>/delete/", custom.key_delete, name="delete"),
+    path("tenants/<str:code>/api-keys/<uuid:key_id>/get-started/", get_started.get_started, name="get_started"),
 ]

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "scopes",
     "apikeys",
     "activity",
+    "oauth",
 ]
 
 MIDDLEWARE = [

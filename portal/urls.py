@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("tenants.urls")),
     path("", include("apikeys.urls")),
     path("", include("activity.urls")),
+    path("", include("oauth.urls")),
 ]

@@ -1,9 +1,10 @@
 from django.db.models import Count, Prefetch
+from django.http import Http404
 from django.shortcuts import render
 
 from tenants.access import membership_for
 
-from .models import ApiKey, ApiSecret, KeyKind
+from ..models import ApiKey, ApiSecret, KeyKind
 
 
 def key_list(request, code: str):
@@ -21,3 +22,15 @@ def key_list(request, code: str):
         "apikeys/key_list.html",
         {"membership": membership, "tenant": membership.tenant, "groups": groups},
     )
+
+
+def secret_show(request, code: str, key_id):
+    raise Http404("Not built yet.")
+
+
+def key_renew(request, code: str, key_id):
+    raise Http404("Not built yet.")
+
+
+def secret_retire(request, code: str, key_id, secret_id):
+    raise Http404("Not built yet.")
