@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import Tenant, validate_tenant_code
+from .models import Membership, Role, Tenant, validate_tenant_code
 
 
 class TenantCreateForm(forms.Form):
@@ -24,3 +24,22 @@ class TenantCreateForm(forms.Form):
         if not name:
             raise forms.ValidationError("Give the tenant a display name.")
         return name
+
+
+class MemberAddForm(forms.Form):
+    email = forms.EmailField(label="E-mail", max_length=254)
+    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.DEVELOPER)
+
+    def __init__(self, *args, tenant: Tenant, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.tenant = tenant
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if Membership.objects.filter(tenant=self.tenant, user__email__iexact=email).exists():
+            raise forms.ValidationError("This person is already a member of the tenant.")
+        return email
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=Role.choices)

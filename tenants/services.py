@@ -33,3 +33,79 @@ def tenant_create(
         for kind in (KeyKind.EMPORIX, KeyKind.STOREFRONT)
     ]
     return tenant, keys
+
+
+class LastAdminError(ValueError):
+    """The change would leave the tenant without an admin."""
+
+
+def _other_admins(tenant: Tenant, membership: Membership) -> int:
+    # Lock every admin membership of the tenant so two concurrent demotions cannot both pass.
+    admins = list(
+        Membership.objects.select_for_update().filter(tenant=tenant, role=Role.ADMIN).values_list("pk", flat=True)
+    )
+    return len([pk for pk in admins if pk != membership.pk])
+
+
+@transaction.atomic
+def member_add(
+    *, tenant: Tenant, email: str, role: str, actor: Any = None, request: HttpRequest | None = None
+) -> tuple[Membership, bool]:
+    """Add a user (created without a usable password if new) to the tenant with `role`.
+    Returns the membership and whether the user is new (and so needs a password-reset link)."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    email = User.objects.normalize_email(email).lower()
+    user = User.objects.filter(email__iexact=email).first()
+    created = user is None
+    if created:
+        user = User.objects.create_user(email=email, password=None)
+    membership = Membership.objects.create(user=user, tenant=tenant, role=role)
+    activity_record(
+        tenant=tenant,
+        action=Action.MEMBER_ADDED,
+        actor=actor,
+        request=request,
+        details={"member": email, "role": role},
+    )
+    return membership, created
+
+
+@transaction.atomic
+def member_change_role(
+    *, membership: Membership, role: str, actor: Any = None, request: HttpRequest | None = None
+) -> Membership:
+    """Change a member's role; the tenant always keeps at least one admin."""
+    membership = Membership.objects.select_for_update().select_related("user", "tenant").get(pk=membership.pk)
+    if membership.role == role:
+        return membership
+    if membership.role == Role.ADMIN and _other_admins(membership.tenant, membership) == 0:
+        raise LastAdminError("A tenant needs at least one admin: make someone else admin first.")
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    activity_record(
+        tenant=membership.tenant,
+        action=Action.MEMBER_CHANGED,
+        actor=actor,
+        request=request,
+        details={"member": membership.user.email, "from": before, "to": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership, actor: Any = None, request: HttpRequest | None = None) -> None:
+    """Remove a member; the tenant always keeps at least one admin."""
+    membership = Membership.objects.select_for_update().select_related("user", "tenant").get(pk=membership.pk)
+    if membership.role == Role.ADMIN and _other_admins(membership.tenant, membership) == 0:
+        raise LastAdminError("A tenant needs at least one admin: make someone else admin first.")
+    activity_record(
+        tenant=membership.tenant,
+        action=Action.MEMBER_REMOVED,
+        actor=actor,
+        request=request,
+        details={"member": membership.user.email, "role": membership.role},
+    )
+    membership.delete()
