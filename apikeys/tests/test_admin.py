@@ -1,0 +1,39 @@
+import pytest
+from django.urls import reverse
+
+from apikeys.models import ApiSecret
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator(django_user_model):
+    return django_user_model.objects.create_superuser(email="ops@example.com", password="x-long-password")
+
+
+def test_the_admin_shows_keys_but_never_a_secret_or_ciphertext(client, operator, acme_secrets):
+    client.force_login(operator)
+    key, plaintext = acme_secrets["emporix"]
+    secret = ApiSecret.objects.get(key=key)
+    pages = [
+        reverse("admin:apikeys_apikey_changelist"),
+        reverse("admin:apikeys_apikey_change", args=[key.pk]),
+        reverse("admin:tenants_tenant_change", args=[key.tenant.pk]),
+        reverse("admin:activity_activityentry_changelist"),
+        reverse("admin:scopes_scope_changelist"),
+    ]
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, page
+        body = response.content.decode()
+        assert plaintext not in body
+        assert bytes(secret.ciphertext).hex() not in body
+        assert bytes(secret.digest).hex() not in body
+        assert "ciphertext" not in body.lower()
+    assert key.client_id in client.get(pages[1]).content.decode()
+
+
+def test_secrets_have_no_admin_page_of_their_own(client, operator):
+    from django.contrib import admin
+
+    assert ApiSecret not in admin.site._registry
