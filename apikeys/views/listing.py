@@ -87,8 +87,8 @@ def _render_list(
     membership: Membership,
     *,
     shown: ShownSecret | None = None,
-    status: int = 200,
 ) -> HttpResponse:
+    """The list page, with `shown` (if any) in place of its secret's bullets."""
     tenant = membership.tenant
     keys = _keys_for_list(tenant)
     created = _uuid_or_none(request.GET.get("created"))
@@ -123,7 +123,6 @@ def _render_list(
             "is_admin": membership.is_admin,
             "grace_choices": GRACE_LABELS,
         },
-        status=status,
     )
 
 
