@@ -69,3 +69,9 @@ def introspect(post_token):
         return response.json()
 
     return call
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The cast's users are created per test; PBKDF2 would dominate these tests' run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
