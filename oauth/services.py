@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import Aggregate, OuterRef, Q, Subquery, TextField
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -119,10 +119,34 @@ def _monotonic() -> float:
     return time.monotonic()
 
 
-def key_scope_names(key_id: int, kind: str) -> tuple[tuple[str, ...], frozenset[str]]:
-    """The names of the scopes a key holds, in catalogue order, and the same as a set."""
+class _SpaceJoined(Aggregate):
+    """STRING_AGG(name, ' ') on PostgreSQL, GROUP_CONCAT(name, ' ') on SQLite."""
+
+    function = "STRING_AGG"
+    template = "%(function)s(%(expressions)s, ' ')"
+    output_field = TextField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, function="GROUP_CONCAT", **extra)
+
+
+# A custom key's scope names, joined into the authentication query as one column.
+_CUSTOM_SCOPES = Subquery(
+    Scope.objects.filter(apikeys=OuterRef("key_id"))
+    .order_by()
+    .values("apikeys")
+    .annotate(names=_SpaceJoined("name"))
+    .values("names")
+)
+
+
+def key_scope_names(key_id: int, kind: str, joined: str | None = None) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The names of the scopes a key holds and the same as a set. For a custom key `joined`
+    is what the authentication query fetched; without it, one query."""
     if kind == KeyKind.CUSTOM:
-        names = tuple(Scope.objects.filter(apikeys__id=key_id).order_by("name").values_list("name", flat=True))
+        if joined is None:
+            joined = " ".join(Scope.objects.filter(apikeys__id=key_id).values_list("name", flat=True))
+        names = tuple(sorted(joined.split()))
         return names, frozenset(names)
     cached = _builtin_scopes.get(kind)
     if cached is not None and _monotonic() - cached[0] < SCOPE_CACHE_SECONDS:
@@ -171,6 +195,7 @@ class Client:
     tenant_id: int
     tenant_code: str
     secret_id: int
+    custom_scopes: str | None = None
 
 
 _AUTH_FIELDS = (
@@ -190,14 +215,26 @@ def _live_secret_rows(client_id: str | None, now: datetime) -> list[tuple]:
     Malformed Client IDs (which could hold NUL bytes PostgreSQL refuses) skip the query."""
     if not client_id or not crypto.is_well_formed_client_id(client_id):
         return []
-    return list(ApiSecret.objects.live(now).filter(key__client_id=client_id).order_by().values_list(*_AUTH_FIELDS))
+    return list(
+        ApiSecret.objects.live(now)
+        .filter(key__client_id=client_id)
+        .annotate(custom_scopes=_CUSTOM_SCOPES)
+        .order_by()
+        .values_list(*_AUTH_FIELDS, "custom_scopes")
+    )
 
 
 def _client_from(row: tuple, client_id: str, now: datetime) -> Client:
     secret = ApiSecret(pk=row[0], last_used_at=row[2], expires_at=row[3], key_id=row[4])
     secret_mark_used(secret, now=now)
     return Client(
-        key_id=row[4], client_id=client_id, kind=row[5], tenant_id=row[6], tenant_code=row[7], secret_id=row[0]
+        key_id=row[4],
+        client_id=client_id,
+        kind=row[5],
+        tenant_id=row[6],
+        tenant_code=row[7],
+        secret_id=row[0],
+        custom_scopes=row[8] or "",
     )
 
 
@@ -271,7 +308,7 @@ def client_credentials_grant(
         if grant_type != "client_credentials":
             raise OAuthError(400, "unsupported_grant_type", "Only grant_type=client_credentials is supported.")
         client = client_authenticate(client_id=client_id, client_secret=client_secret, address=address, now=now)
-        held, held_set = key_scope_names(client.key_id, client.kind)
+        held, held_set = key_scope_names(client.key_id, client.kind, client.custom_scopes)
         scopes = grant_scopes(scope, held, held_set, client.tenant_code)
         token, _ = _issue(client=client, scopes=scopes, now=now)
     except OAuthError as error:

@@ -77,3 +77,12 @@ def test_a_grace_secret_still_authenticates(post_token, emporix):
     key_renew(key=key, grace=timedelta(hours=1))
     assert ApiSecret.objects.filter(key=key).count() == 2
     assert post_token({**GRANT, "client_id": key.client_id, "client_secret": old}).status_code == 200
+
+
+def test_a_custom_key_costs_one_query_and_one_insert(post_token, custom, django_assert_num_queries):
+    key, secret = custom
+    form = {**GRANT, "client_id": key.client_id, "client_secret": secret}
+    post_token(form)  # first use this minute writes last_used
+    with django_assert_num_queries(2):
+        response = post_token(form)
+    assert set(response.json()["scope"].split()) == {*key.scopes.values_list("name", flat=True), "tenant=acme"}
