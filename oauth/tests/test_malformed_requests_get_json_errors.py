@@ -136,3 +136,16 @@ def test_strange_client_ids_are_invalid_client(post_token, db, client_id):
 def test_non_utf8_form_bytes_do_not_500(post_token, db):
     response = post_token(b"grant_type=client_credentials&client_id=%ff%fe&client_secret=%00%ff")
     assert response.status_code == 401
+
+
+def test_too_many_fields_is_invalid_request(post_token, db):
+    body = "grant_type=client_credentials&" + "&".join(f"f{number}=x" for number in range(1200))
+    response = post_token(body)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+def test_a_too_big_body_is_invalid_request(post_token, db):
+    response = post_token("grant_type=client_credentials&pad=" + "x" * (3 * 1024 * 1024))
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
