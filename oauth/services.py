@@ -227,6 +227,7 @@ def _auth_queryset(client_id: str, now: datetime):
 # the real Client ID and time in their places.
 _SENTINEL_ID = "\x01client-id\x01"
 _SENTINEL_NOW = datetime(2000, 1, 1, tzinfo=UTC)
+_NO_SUCH_ID = "-" * 32  # not well-formed, so no key has it
 _compiled_auth: dict[str, tuple[str, list[Any]]] = {}
 
 
@@ -253,9 +254,10 @@ def _aware(value: Any) -> datetime | None:
 def _live_secret_rows(client_id: str | None, now: datetime) -> list[tuple]:
     """One indexed query: the key's live secrets joined with the key and its tenant (and a
     custom key's scope names). Malformed Client IDs (which could hold NUL bytes PostgreSQL
-    refuses) skip the query."""
+    refuses) are replaced by one that matches nothing."""
     if not client_id or not crypto.is_well_formed_client_id(client_id):
-        return []
+        # Still query, with an id no key can have, so that a malformed id costs the same.
+        client_id = _NO_SUCH_ID
     using = router.db_for_read(ApiSecret)
     sql, slots = _auth_sql(using)
     adapted_now = connections[using].ops.adapt_datetimefield_value(now)

@@ -119,6 +119,7 @@ def _credentials(request: HttpRequest, form) -> tuple[str | None, str | None]:
     return client_id, secret
 
 
+@sensitive_variables("client_secret")
 def _authenticated_call(request: HttpRequest, call: Callable[..., Outcome], **params) -> HttpResponse:
     address = client_ip(request)
     form = _form(request)
