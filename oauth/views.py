@@ -120,7 +120,9 @@ def _credentials(request: HttpRequest, form) -> tuple[str | None, str | None]:
 
 
 @sensitive_variables("client_secret")
-def _authenticated_call(request: HttpRequest, call: Callable[..., Outcome], **params) -> HttpResponse:
+def _authenticated_call(request: HttpRequest, call: Callable[..., Outcome], fields: tuple[str, ...]) -> HttpResponse:
+    """Parse the form and the client's credentials, then call the service with them and the
+    named form fields. The token, introspection and revocation endpoints all come here."""
     address = client_ip(request)
     form = _form(request)
     try:
@@ -132,26 +134,26 @@ def _authenticated_call(request: HttpRequest, call: Callable[..., Outcome], **pa
             services.limit_check(None, address, now)
             services.limit_fail(None, address, now)
         raise
-    values = {name: form.get(name) for name in params}
+    values = {name: form.get(name) for name in fields}
     return json_response(call(client_id=client_id, client_secret=client_secret, address=address, **values))
 
 
 @token_endpoint("POST")
 def token(request: HttpRequest) -> HttpResponse:
     """POST /oauth/token (client credentials)."""
-    return _authenticated_call(request, services.client_credentials_grant, grant_type=1, scope=1)
+    return _authenticated_call(request, services.client_credentials_grant, ("grant_type", "scope"))
 
 
 @token_endpoint("POST")
 def introspect(request: HttpRequest) -> HttpResponse:
     """POST /oauth/introspect (RFC 7662)."""
-    return _authenticated_call(request, services.token_introspect, token=1)
+    return _authenticated_call(request, services.token_introspect, ("token",))
 
 
 @token_endpoint("POST")
 def revoke(request: HttpRequest) -> HttpResponse:
     """POST /oauth/revoke (RFC 7009)."""
-    return _authenticated_call(request, services.token_revoke, token=1)
+    return _authenticated_call(request, services.token_revoke, ("token",))
 
 
 def _query(request: HttpRequest, *names: str) -> dict[str, str | None]:
