@@ -22,7 +22,7 @@ def test_error_paths_log_no_secret_or_token(caplog, client, post_token, emporix,
         response = post_token({**GRANT, "client_id": key.client_id, "client_secret": secret}, REMOTE_ADDR="10.1.1.1")
     assert response.status_code == 500 and response.json()["error"] == "server_error"
     for _ in range(4):  # wrong secrets, then 429
-        post_token({**GRANT, "client_id": key.client_id, "client_secret": secret[:-2] + "zz"}, REMOTE_ADDR="10.0.0.9")
+        post_token({**GRANT, "client_id": key.client_id, "client_secret": secret + "zz"}, REMOTE_ADDR="10.0.0.9")
     post_token({**GRANT, "client_id": key.client_id, "client_secret": secret}, auth=basic(key.client_id, secret))
     post_token(GRANT, auth="Basic " + secret)
     post_token(f"grant_type=client_credentials&client_secret={secret}&client_secret={secret}")
