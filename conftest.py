@@ -139,3 +139,48 @@ def page_for(browser, site):
     yield open_page
     for context in contexts:
         context.close()
+
+
+# --- No secrets or tokens in logs (oauth) ---------------------------------------------------
+# A handler on the root logger records every message logged during the whole run; at the end
+# the run fails if one of them holds something shaped like a secret, an access token or a
+# refresh token.
+
+import logging  # noqa: E402
+import re  # noqa: E402
+
+LEAK_PATTERN = re.compile(r"akps_[0-9A-Za-z]{10}|akpt_|akpr_")
+
+
+class LeakRecorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.NOTSET)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:
+            text = f"{record.msg!r} {record.args!r}"
+        if LEAK_PATTERN.search(text):
+            self.leaks.append(text)
+
+
+_leak_recorder = LeakRecorder()
+
+
+def pytest_sessionstart(session):
+    logging.getLogger().addHandler(_leak_recorder)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    logging.getLogger().removeHandler(_leak_recorder)
+    if _leak_recorder.leaks:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter:
+            reporter.ensure_newline()
+        write = reporter.write_line if reporter else print
+        write(f"{len(_leak_recorder.leaks)} log record(s) hold a secret or token, e.g.:")
+        write(_leak_recorder.leaks[0][:500])
+        session.exitstatus = 1

@@ -1,1 +1,1 @@
-# Register your models here.
+# Tokens are deliberately not in the admin: digests are useless there and rows churn.

@@ -1,1 +1,54 @@
-# Create your models here.
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from apikeys.models import ApiKey, ApiSecret
+from tenants.models import Tenant
+
+
+class TokenKind(models.TextChoices):
+    SERVICE = "service", "Client credentials"
+    ANONYMOUS = "anonymous", "Storefront anonymous"
+
+
+class AccessTokenQuerySet(models.QuerySet["AccessToken"]):
+    def active(self, now) -> "AccessTokenQuerySet":
+        """Tokens that authorize now: not revoked, not expired, and minted by a secret that
+        is still live. The last condition is what makes "renew now", retiring a grace secret
+        and deleting a key deactivate tokens on every worker without extra bookkeeping."""
+        return self.filter(
+            Q(secret__expires_at__isnull=True) | Q(secret__expires_at__gt=now),
+            revoked_at__isnull=True,
+            expires_at__gt=now,
+        )
+
+
+class AccessToken(models.Model):
+    """An issued bearer token. Only SHA-256 digests of the token (and of the refresh token of
+    an anonymous session) are stored; the plaintext is shown once, in the token response."""
+
+    digest = models.BinaryField(max_length=32, unique=True, editable=False)
+    refresh_digest = models.BinaryField(max_length=32, unique=True, null=True, blank=True, editable=False)
+    key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="tokens")
+    secret = models.ForeignKey(ApiSecret, on_delete=models.CASCADE, related_name="tokens")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="tokens")
+    kind = models.CharField(max_length=16, choices=TokenKind.choices, default=TokenKind.SERVICE)
+    scopes = models.TextField(blank=True, help_text="Granted scopes, space-separated.")
+    session_id = models.UUIDField(null=True, blank=True, default=None)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    refresh_expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AccessTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} token {self.pk} of key {self.key_id}"
+
+
+def new_session_id() -> uuid.UUID:
+    return uuid.uuid4()

@@ -1,7 +1,248 @@
-from django.http import Http404
+"""HTTP endpoints of the token service. They parse the request, call oauth.services and
+answer JSON with `Cache-Control: no-store` on every response, errors included. None needs a
+portal login or a CSRF token (they are called by API clients)."""
+
+import base64
+import binascii
+import functools
+import logging
+from collections.abc import Callable
+from urllib.parse import unquote_plus
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_POST
+
+from activity.models import Action
+from activity.services import activity_record
+from apikeys.models import ApiKey, KeyKind
+from apikeys.services import secret_plaintext
+from portal.net import client_ip
+from tenants.access import membership_for, require_role
+from tenants.models import Role
+
+from . import services
+from .services import OAuthError, Outcome, invalid_client, invalid_request
+
+logger = logging.getLogger(__name__)
+
+SENSITIVE = ("client_secret", "refresh_token", "token", "anonymous_token", "access_token")
 
 
-def try_it(request, code: str, key_id):
-    """The Get started panel's Try it: runs the token request for this key (built with the
-    token service)."""
-    raise Http404("Not built yet.")
+def json_response(outcome: Outcome) -> JsonResponse:
+    response = JsonResponse(outcome.body, status=outcome.status)
+    for name, value in outcome.headers.items():
+        response[name] = value
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+def token_endpoint(*methods: str) -> Callable:
+    """Marks a token-service view: no login, no CSRF, JSON 405 for other methods, and a JSON
+    answer (never an HTML page) even if something unexpected fails."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method not in methods:
+                response = json_response(
+                    Outcome(405, {"error": "invalid_request", "error_description": "Method not allowed."})
+                )
+                response["Allow"] = ", ".join(methods)
+                return response
+            try:
+                return view(request, *args, **kwargs)
+            except OAuthError as error:
+                return json_response(error.outcome)
+            except Exception:
+                # The traceback has no local variables; messages never hold a secret.
+                logger.exception("Token service error on %s", request.path)
+                return json_response(
+                    Outcome(500, {"error": "server_error", "error_description": "The server could not answer."})
+                )
+
+        return login_not_required(csrf_exempt(sensitive_post_parameters(*SENSITIVE)(wrapper)))
+
+    return decorate
+
+
+def _form(request: HttpRequest):
+    """The form-encoded body; anything else, a repeated parameter, or credentials in the
+    query string is invalid_request."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise invalid_request("The body must be application/x-www-form-urlencoded.")
+    if "client_secret" in request.GET or "client_id" in request.GET:
+        raise invalid_request("Client credentials must not be sent in the query string.")
+    try:
+        form = request.POST
+    except Exception:  # too many fields, too big, unreadable: never a 500
+        raise invalid_request("The body cannot be read.")
+    if any(len(values) > 1 for _, values in form.lists()):
+        raise invalid_request("A parameter is repeated.")
+    return form
+
+
+@sensitive_variables("header", "decoded", "text", "secret", "body_secret")
+def _credentials(request: HttpRequest, form) -> tuple[str | None, str | None]:
+    """(client_id, client_secret) from HTTP Basic (RFC 6749 2.3.1: each form-urlencoded
+    before base64) or from the body, never both. Malformed Basic is invalid_client."""
+    header = request.META.get("HTTP_AUTHORIZATION")
+    body_id, body_secret = form.get("client_id"), form.get("client_secret")
+    if header is None:
+        return body_id, body_secret
+    scheme, _, encoded = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        raise invalid_client()
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True)
+        text = decoded.decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise invalid_client()
+    raw_id, colon, raw_secret = text.partition(":")
+    try:
+        client_id = unquote_plus(raw_id, errors="strict")
+        secret = unquote_plus(raw_secret, errors="strict")
+    except UnicodeDecodeError:
+        raise invalid_client()
+    if not colon or not client_id or not secret:
+        raise invalid_client()
+    # A client_id in the body beside Basic is tolerated when it is the same one.
+    if body_secret is not None or (body_id is not None and body_id != client_id):
+        raise invalid_request("Use one client authentication method, not both.")
+    return client_id, secret
+
+
+@sensitive_variables("client_secret")
+def _authenticated_call(request: HttpRequest, call: Callable[..., Outcome], fields: tuple[str, ...]) -> HttpResponse:
+    """Parse the form and the client's credentials, then call the service with them and the
+    named form fields. The token, introspection and revocation endpoints all come here."""
+    address = client_ip(request)
+    form = _form(request)
+    try:
+        client_id, client_secret = _credentials(request, form)
+    except OAuthError as error:
+        if error.outcome.status == 401:
+            # Malformed credentials count as a failure of the address (after its limit check).
+            now = timezone.now()
+            services.limit_check(None, address, now)
+            services.limit_fail(None, address, now)
+        raise
+    values = {name: form.get(name) for name in fields}
+    return json_response(call(client_id=client_id, client_secret=client_secret, address=address, **values))
+
+
+@token_endpoint("POST")
+def token(request: HttpRequest) -> HttpResponse:
+    """POST /oauth/token (client credentials)."""
+    return _authenticated_call(request, services.client_credentials_grant, ("grant_type", "scope"))
+
+
+@token_endpoint("POST")
+def introspect(request: HttpRequest) -> HttpResponse:
+    """POST /oauth/introspect (RFC 7662)."""
+    return _authenticated_call(request, services.token_introspect, ("token",))
+
+
+@token_endpoint("POST")
+def revoke(request: HttpRequest) -> HttpResponse:
+    """POST /oauth/revoke (RFC 7009)."""
+    return _authenticated_call(request, services.token_revoke, ("token",))
+
+
+def _query(request: HttpRequest, *names: str) -> dict[str, str | None]:
+    if any(len(request.GET.getlist(name)) > 1 for name in names):
+        raise invalid_request("A parameter is repeated.")
+    return {name: request.GET.get(name) for name in names}
+
+
+@token_endpoint("GET")
+def anonymous_login(request: HttpRequest) -> HttpResponse:
+    """GET /customerlogin/auth/anonymous/login?tenant=&client_id= (Storefront API keys)."""
+    params = _query(request, "tenant", "client_id")
+    return json_response(services.anonymous_login(address=client_ip(request), **params))
+
+
+@token_endpoint("GET")
+def anonymous_refresh(request: HttpRequest) -> HttpResponse:
+    """GET /customerlogin/auth/anonymous/refresh?tenant=&refresh_token=&client_id=."""
+    params = _query(request, "tenant", "client_id", "refresh_token", "anonymous_token")
+    return json_response(services.anonymous_refresh(address=client_ip(request), **params))
+
+
+@token_endpoint("GET")
+def metadata(request: HttpRequest) -> HttpResponse:
+    """GET /.well-known/oauth-authorization-server (RFC 8414)."""
+    issuer = settings.API_BASE_URL or request.build_absolute_uri("/").rstrip("/")
+    methods = ["client_secret_basic", "client_secret_post"]
+    return json_response(
+        Outcome(
+            200,
+            {
+                "issuer": issuer,
+                "token_endpoint": issuer + reverse("oauth:token"),
+                "introspection_endpoint": issuer + reverse("oauth:introspect"),
+                "revocation_endpoint": issuer + reverse("oauth:revoke"),
+                "grant_types_supported": ["client_credentials"],
+                "response_types_supported": [],
+                "token_endpoint_auth_methods_supported": methods,
+                "introspection_endpoint_auth_methods_supported": methods,
+                "revocation_endpoint_auth_methods_supported": methods,
+            },
+        )
+    )
+
+
+# --- Try it ---------------------------------------------------------------------------------
+
+
+def _masked(body: dict) -> dict:
+    shown = dict(body)
+    for name in ("access_token", "refresh_token"):
+        if shown.get(name):
+            shown[name] = shown[name][:8] + "…"
+    return shown
+
+
+@require_POST
+@sensitive_variables("plaintext")
+def try_it(request: HttpRequest, code: str, key_id) -> HttpResponse:
+    """The Get started panel's Try it (admins and developers): the token request for this key
+    through the token service's own functions, shown with the token masked."""
+    membership = require_role(membership_for(request, code), Role.DEVELOPER)
+    key = get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id)
+    address = client_ip(request)
+    if key.kind == KeyKind.STOREFRONT:
+        grant = "anonymous_login"
+        outcome = services.anonymous_login(tenant=membership.tenant.code, client_id=key.client_id, address=address)
+    else:
+        grant = "client_credentials"
+        current = key.secrets.filter(expires_at__isnull=True).first()
+        plaintext = secret_plaintext(current) if current else None
+        outcome = services.client_credentials_grant(
+            client_id=key.client_id, client_secret=plaintext, grant_type=grant, scope=None, address=address
+        )
+    activity_record(
+        tenant=membership.tenant,
+        action=Action.KEY_TRIED,
+        key=key,
+        request=request,
+        details={"grant": grant, "status": outcome.status},
+    )
+    result = {"status": outcome.status, "response": _masked(outcome.body)}
+    if "application/json" in request.headers.get("Accept", ""):
+        response = JsonResponse(result)
+    else:
+        response = render(
+            request,
+            "oauth/try_result.html",
+            {"tenant": membership.tenant, "membership": membership, "key": key, "result": result},
+        )
+    response["Cache-Control"] = "no-store"
+    return response

@@ -187,3 +187,21 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# --- Token service (oauth app) -----------------------------------------------------------
+# Lifetimes in seconds: client-credentials tokens, Storefront anonymous tokens, and the
+# anonymous sessions' refresh tokens. session_idle_time is echoed in token responses.
+ACCESS_TOKEN_LIFETIME = env.int("ACCESS_TOKEN_LIFETIME", default=3600)
+ANONYMOUS_TOKEN_LIFETIME = env.int("ANONYMOUS_TOKEN_LIFETIME", default=3599)
+REFRESH_TOKEN_LIFETIME = env.int("REFRESH_TOKEN_LIFETIME", default=86400)
+SESSION_IDLE_TIME = env.int("SESSION_IDLE_TIME", default=120)
+# Failed client authentications allowed per fixed window (AUTH_FAILURE_WINDOW seconds) per
+# Client ID and per client address, counted in CACHES["default"]; past them: 429.
+AUTH_FAILURE_LIMIT_PER_CLIENT = env.int("AUTH_FAILURE_LIMIT_PER_CLIENT", default=10)
+AUTH_FAILURE_LIMIT_PER_ADDRESS = env.int("AUTH_FAILURE_LIMIT_PER_ADDRESS", default=50)
+AUTH_FAILURE_WINDOW = env.int("AUTH_FAILURE_WINDOW", default=300)
+# Error reports hide the Authorization header, secrets and tokens (POST and query string).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "oauth.reporting.SecretHidingReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "oauth.reporting.SecretHidingExceptionReporter"
+# bench/: serves the minimal comparison view at /bench/baseline when set (never in production).
+BENCH_BASELINE = env.bool("BENCH_BASELINE", default=False)

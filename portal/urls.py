@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -15,3 +16,8 @@ urlpatterns = [
     path("", include("activity.urls")),
     path("", include("oauth.urls")),
 ]
+
+if settings.BENCH_BASELINE:  # bench/token_endpoint.py only: the minimal comparison view
+    from bench.baseline import baseline
+
+    urlpatterns.append(path("bench/baseline", baseline))

@@ -1,0 +1,46 @@
+"""The benchmark's yardstick: the least a token endpoint must do, served by the same Django
+and gunicorn as /oauth/token. Mounted at /bench/baseline only when BENCH_BASELINE is set.
+
+Parse HTTP Basic, one indexed lookup of the key's current secret (raw SQL), one constant-time digest
+comparison, one INSERT of the new token's digest. No scopes, no limits, no last-used."""
+
+import base64
+from datetime import timedelta
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from apikeys import crypto
+from apikeys.models import ApiKey, ApiSecret
+from oauth.models import AccessToken
+
+# Hand-written SQL: the cheapest possible indexed lookup, a strict yardstick.
+LOOKUP = (
+    f"SELECT s.id, s.digest, s.key_id, k.tenant_id FROM {ApiSecret._meta.db_table} s "
+    f"JOIN {ApiKey._meta.db_table} k ON k.id = s.key_id WHERE k.client_id = %s AND s.expires_at IS NULL"
+)
+
+
+@csrf_exempt
+@login_not_required
+def baseline(request: HttpRequest) -> JsonResponse:
+    client_id, _, secret = base64.b64decode(request.META["HTTP_AUTHORIZATION"][6:]).decode().partition(":")
+    with connection.cursor() as cursor:
+        cursor.execute(LOOKUP, [client_id])
+        row = cursor.fetchone()
+    if row is None or crypto.matching_digest(crypto.digest(secret), [bytes(row[1])]) is None:
+        return JsonResponse({"error": "invalid_client"}, status=401)
+    token = crypto.generate_token()
+    now = timezone.now()
+    AccessToken.objects.create(
+        digest=crypto.digest(token),
+        key_id=row[2],
+        secret_id=row[0],
+        tenant_id=row[3],
+        issued_at=now,
+        expires_at=now + timedelta(hours=1),
+    )
+    return JsonResponse({"access_token": token, "token_type": "Bearer", "expires_in": 3600})

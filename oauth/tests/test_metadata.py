@@ -1,0 +1,18 @@
+def test_metadata_describes_the_endpoints(client, db):
+    response = client.get("/.well-known/oauth-authorization-server")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["issuer"] == "http://testserver"
+    assert body["token_endpoint"] == "http://testserver/oauth/token"
+    assert body["introspection_endpoint"] == "http://testserver/oauth/introspect"
+    assert body["revocation_endpoint"] == "http://testserver/oauth/revoke"
+    assert body["grant_types_supported"] == ["client_credentials"]
+    for name in ("token", "introspection", "revocation"):
+        assert body[f"{name}_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
+
+
+def test_the_issuer_is_api_base_url_when_set(client, db, settings):
+    settings.API_BASE_URL = "https://api.example.com"
+    body = client.get("/.well-known/oauth-authorization-server").json()
+    assert body["issuer"] == "https://api.example.com"
+    assert body["token_endpoint"] == "https://api.example.com/oauth/token"
