@@ -72,12 +72,6 @@ def introspect(post_token):
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The cast's users are created per test; PBKDF2 would dominate these tests' run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _fresh_scope_cache():
     # The built-in keys' scope lists live in process memory; tests change the catalogue and roll back.
     from oauth.services import scope_cache_clear
