@@ -1,36 +1,225 @@
-from django.db.models import Count, Prefetch
-from django.http import Http404
-from django.shortcuts import render
+"""The Manage API Keys list and what is done from it: reveal and copy a secret, renew a key,
+retire an old secret. No secret is in any page until an admin or developer asks for it with a
+POST; the response that carries it is `no-store`."""
 
-from tenants.access import membership_for
+import uuid
+from dataclasses import dataclass
 
+from django.contrib import messages
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from activity.models import Action
+from activity.services import activity_record
+from scopes.models import Scope
+from tenants.access import membership_for, require_role
+from tenants.models import Membership, Role
+
+from .. import services
 from ..models import ApiKey, ApiSecret, KeyKind
 
+# Custom API keys are listed expanded when there are this many or fewer; more collapse into
+# the group's summary until asked for (or until one of them has to be shown).
+CUSTOM_OPEN_LIMIT = 10
 
-def key_list(request, code: str):
-    """The Manage API Keys view: the tenant's keys grouped by kind. No secret is in it."""
-    membership = membership_for(request, code)
+# When the old secret stops working after a renew (keys of services.GRACE_CHOICES), as offered.
+GRACE_LABELS = [
+    (
+        "now",
+        "Now",
+        "The old secret stops working at once, and every access token issued by this key stops working too.",
+    ),
+    ("1h", "After 1 hour", "The old secret keeps working for 1 hour, so that clients can switch."),
+    ("24h", "After 24 hours", "The old secret keeps working for 24 hours, so that clients can switch."),
+    ("7d", "After 7 days", "The old secret keeps working for 7 days, so that clients can switch."),
+]
+
+PURPOSES = {"reveal": Action.SECRET_REVEALED, "copy": Action.SECRET_COPIED}
+
+
+@dataclass(frozen=True)
+class ShownSecret:
+    """The one secret a response shows in place of the bullets."""
+
+    secret_id: uuid.UUID
+    plaintext: str
+
+
+def _keys_for_list(tenant) -> list[ApiKey]:
+    """The tenant's keys with their live secrets and scope names, in a fixed number of queries
+    however many keys and scopes there are."""
     keys = list(
-        ApiKey.objects.filter(tenant=membership.tenant)
-        .annotate(chosen_scope_count=Count("scopes"))
-        .prefetch_related(Prefetch("secrets", queryset=ApiSecret.objects.live().defer("ciphertext", "digest")))
-        .order_by("created_at")
+        ApiKey.objects.filter(tenant=tenant)
+        .prefetch_related(
+            # Ciphertexts stay in the database: the list never decrypts.
+            Prefetch("secrets", queryset=ApiSecret.objects.live().defer("ciphertext", "digest")),
+            Prefetch("scopes", queryset=Scope.objects.only("id", "name")),
+        )
+        .order_by("created_at", "name")
     )
-    groups = [(kind, [key for key in keys if key.kind == kind]) for kind in KeyKind]
+    # The built-in kinds derive their scopes from the catalogue: one query for both.
+    offered = list(Scope.objects.offered().values_list("name", "storefront"))
+    builtin_scopes = {
+        KeyKind.EMPORIX: [name for name, _ in offered],
+        KeyKind.STOREFRONT: [name for name, storefront in offered if storefront],
+    }
+    for key in keys:
+        if key.kind == KeyKind.CUSTOM:
+            key.scope_names = [scope.name for scope in key.scopes.all()]
+        else:
+            key.scope_names = builtin_scopes[KeyKind(key.kind)]
+        live = list(key.secrets.all())
+        key.current_secret = next((s for s in live if s.expires_at is None), None)
+        key.old_secrets = sorted((s for s in live if s.expires_at is not None), key=lambda s: s.expires_at)
+    return keys
+
+
+def _render_list(
+    request: HttpRequest,
+    membership: Membership,
+    *,
+    shown: ShownSecret | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    tenant = membership.tenant
+    keys = _keys_for_list(tenant)
+    created = _uuid_or_none(request.GET.get("created"))
+    groups = {kind: [key for key in keys if key.kind == kind] for kind in KeyKind}
+    custom = groups[KeyKind.CUSTOM]
+    shown_key = None
+    if shown is not None:
+        shown_key = next(
+            (k for k in keys if any(s.public_id == shown.secret_id for s in [k.current_secret, *k.old_secrets] if s)),
+            None,
+        )
+    custom_open = (
+        not custom
+        or len(custom) <= CUSTOM_OPEN_LIMIT
+        or any(key.public_id == created for key in custom)
+        or (shown_key is not None and shown_key.kind == KeyKind.CUSTOM)
+    )
     return render(
         request,
         "apikeys/key_list.html",
-        {"membership": membership, "tenant": membership.tenant, "groups": groups},
+        {
+            "membership": membership,
+            "tenant": tenant,
+            "active_tab": "keys",
+            "builtin_groups": [(kind, groups[kind]) for kind in (KeyKind.EMPORIX, KeyKind.STOREFRONT)],
+            "custom_kind": KeyKind.CUSTOM,
+            "custom_keys": custom,
+            "custom_open": custom_open,
+            "created": created,
+            "shown": shown,
+            "can_see_secrets": membership.can_see_secrets,
+            "is_admin": membership.is_admin,
+            "grace_choices": GRACE_LABELS,
+        },
+        status=status,
     )
 
 
-def secret_show(request, code: str, key_id):
-    raise Http404("Not built yet.")
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
 
 
-def key_renew(request, code: str, key_id):
-    raise Http404("Not built yet.")
+def key_list(request: HttpRequest, code: str) -> HttpResponse:
+    """The Manage API Keys view: the tenant's keys grouped by kind. No secret is in it."""
+    membership = membership_for(request, code)
+    return _render_list(request, membership)
 
 
-def secret_retire(request, code: str, key_id, secret_id):
-    raise Http404("Not built yet.")
+def _wants_json(request: HttpRequest) -> bool:
+    # A browser's form POST accepts */* too, so ask which type it prefers, not which it accepts.
+    return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
+
+
+@never_cache
+@require_POST
+def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResponse:
+    """Reveal or copy a secret: admins and developers only, recorded in the activity log.
+
+    POST `purpose` (reveal, the default, or copy) and optionally `secret` (the public id of an
+    old secret of this key still in its grace period; else the current one). With
+    `Accept: application/json` the answer is `{"secret": ..., "client_id": ...}`; otherwise the
+    list page with that secret shown. Always `Cache-Control: no-store`."""
+    membership = require_role(membership_for(request, code), Role.DEVELOPER)
+    key = get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id)
+    purpose = request.POST.get("purpose") or "reveal"
+    if purpose not in PURPOSES:
+        return JsonResponse({"error": "purpose must be reveal or copy"}, status=400)
+    secret_id = request.POST.get("secret")
+    if secret_id:
+        wanted = _uuid_or_none(secret_id)
+        if wanted is None:
+            return JsonResponse({"error": "secret must be the id of one of this key's secrets"}, status=400)
+        secret = get_object_or_404(ApiSecret.objects.live(), key=key, public_id=wanted)
+    else:
+        secret = get_object_or_404(ApiSecret, key=key, expires_at__isnull=True)
+    plaintext = services.secret_plaintext(secret)
+    activity_record(
+        tenant=membership.tenant,
+        action=PURPOSES[purpose],
+        key=key,
+        request=request,
+        details={"secret": "current" if secret.is_current else "old", "secret_created": secret.created_at.isoformat()},
+    )
+    if _wants_json(request):
+        return JsonResponse({"secret": plaintext, "client_id": key.client_id})
+    return _render_list(request, membership, shown=ShownSecret(secret.public_id, plaintext))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def key_renew(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResponse:
+    """GET: a confirmation with the choice of when the old secret stops working. POST: renew
+    and show the list with the new secret shown, this once (it is in no URL or session)."""
+    membership = require_role(membership_for(request, code), Role.ADMIN)
+    key = get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id)
+    context = {
+        "membership": membership,
+        "tenant": membership.tenant,
+        "key": key,
+        "grace_choices": GRACE_LABELS,
+        "active_tab": "keys",
+    }
+    if request.method == "GET":
+        return render(request, "apikeys/key_renew.html", {**context, "grace": "now"})
+    grace = request.POST.get("grace") or "now"
+    if grace not in services.GRACE_CHOICES:
+        return render(
+            request,
+            "apikeys/key_renew.html",
+            {**context, "grace": "now", "error": "Choose when the old secret stops working."},
+            status=400,
+        )
+    _, secret, plaintext = services.key_renew(
+        key=key, grace=services.GRACE_CHOICES[grace], actor=request.user, request=request
+    )
+    messages.success(request, "Key renewed")
+    return _render_list(request, membership, shown=ShownSecret(secret.public_id, plaintext))
+
+
+@require_http_methods(["GET", "POST"])
+def secret_retire(request: HttpRequest, code: str, key_id: uuid.UUID, secret_id: uuid.UUID) -> HttpResponse:
+    """GET: a confirmation (for browsers without JavaScript). POST: the old secret stops
+    working now; back to the list with "Old secret retired"."""
+    membership = require_role(membership_for(request, code), Role.ADMIN)
+    key = get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id)
+    secret = get_object_or_404(ApiSecret.objects.live().filter(expires_at__isnull=False), key=key, public_id=secret_id)
+    if request.method == "GET":
+        return render(
+            request,
+            "apikeys/secret_retire.html",
+            {"membership": membership, "tenant": membership.tenant, "key": key, "secret": secret, "active_tab": "keys"},
+        )
+    services.secret_retire(secret=secret, actor=request.user, request=request)
+    messages.success(request, "Old secret retired")
+    return redirect(reverse("apikeys:list", kwargs={"code": membership.tenant.code}) + f"#key-{key.public_id}")

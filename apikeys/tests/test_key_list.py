@@ -1,0 +1,145 @@
+"""The Manage API Keys list: groups, rows, what each role sees, and a fixed query count."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from apikeys.models import ApiKey, ApiSecret
+from apikeys.services import key_create
+from scopes.models import Scope
+
+pytestmark = pytest.mark.django_db
+
+
+def _list(client, query=""):
+    return client.get(reverse("apikeys:list", kwargs={"code": "acme"}) + query)
+
+
+def _custom(tenant, name, count=3):
+    return key_create(tenant=tenant, kind="custom", name=name, scopes=Scope.objects.offered()[:count])[0]
+
+
+def test_it_groups_keys_by_kind(client_for, alice, acme_secrets):
+    body = _list(client_for(alice)).content.decode()
+    assert body.index("Emporix API") < body.index("Storefront API") < body.index("Custom API")
+    for key, _ in acme_secrets.values():
+        assert f'id="key-{key.public_id}"' in body and key.client_id in body
+
+
+def test_it_offers_create_scopes_to_an_admin_when_there_are_no_custom_keys(client_for, alice, acme):
+    response = _list(client_for(alice))
+    create_url = reverse("apikeys:create", kwargs={"code": "acme"})
+    assert "Create scopes" in response.content.decode() and "Add custom API" not in response.content.decode()
+    assert create_url in response.content.decode()
+
+
+def test_it_offers_add_custom_api_to_an_admin_when_there_are_custom_keys(client_for, alice, acme):
+    _custom(acme, "Orders reader")
+    body = _list(client_for(alice)).content.decode()
+    assert "Add custom API" in body and "Create scopes" not in body
+    assert '<details id="custom-keys" class="custom-keys" open>' in body
+
+
+def test_it_offers_no_create_link_to_developers_or_viewers(client_for, dave, bob, acme):
+    create_url = reverse("apikeys:create", kwargs={"code": "acme"})
+    for user in (dave, bob):
+        assert create_url not in _list(client_for(user)).content.decode()
+
+
+def test_it_opens_the_custom_group_and_highlights_a_just_created_key(client_for, alice, acme):
+    keys = [_custom(acme, f"Key {n:02}", count=1) for n in range(12)]
+    body = _list(client_for(alice)).content.decode()
+    assert '<details id="custom-keys" class="custom-keys">' in body  # many keys: collapsed
+    body = _list(client_for(alice), f"?created={keys[5].public_id}").content.decode()
+    assert '<details id="custom-keys" class="custom-keys" open>' in body
+    assert body.count("is-new") == 1
+    assert f'class="key card is-new" id="key-{keys[5].public_id}"' in body
+
+
+def test_a_malformed_created_parameter_is_ignored(client_for, alice, acme):
+    assert _list(client_for(alice), "?created=nope").status_code == 200
+
+
+def test_a_viewer_sees_masked_secrets_and_no_secret_controls(client_for, bob, acme_secrets):
+    body = _list(client_for(bob)).content.decode()
+    key, _ = acme_secrets["emporix"]
+    assert "••••" in body
+    assert reverse("apikeys:secret", kwargs={"code": "acme", "key_id": key.public_id}) not in body
+    assert reverse("apikeys:renew", kwargs={"code": "acme", "key_id": key.public_id}) not in body
+    assert "Get started" in body and key.client_id in body
+
+
+def test_a_developer_gets_reveal_and_copy_but_no_renew(client_for, dave, acme_secrets):
+    body = _list(client_for(dave)).content.decode()
+    key, _ = acme_secrets["emporix"]
+    assert reverse("apikeys:secret", kwargs={"code": "acme", "key_id": key.public_id}) in body
+    assert 'aria-label="Show secret of Emporix API"' in body and 'aria-label="Copy secret of Emporix API"' in body
+    assert reverse("apikeys:renew", kwargs={"code": "acme", "key_id": key.public_id}) not in body
+
+
+def test_an_admin_gets_renew_edit_and_delete_for_custom_keys(client_for, alice, acme):
+    custom = _custom(acme, "Orders reader")
+    body = _list(client_for(alice)).content.decode()
+    for name in ("renew", "edit", "delete", "get_started"):
+        assert reverse(f"apikeys:{name}", kwargs={"code": "acme", "key_id": custom.public_id}) in body
+    builtin = ApiKey.objects.get(tenant=acme, kind="emporix")
+    assert reverse("apikeys:edit", kwargs={"code": "acme", "key_id": builtin.public_id}) not in body
+
+
+def test_it_shows_scope_counts_with_the_full_list(client_for, alice, acme):
+    _custom(acme, "Three scopes", count=3)
+    body = _list(client_for(alice)).content.decode()
+    offered = Scope.objects.offered()
+    assert f"{offered.count()} scopes" in body
+    assert f"{offered.filter(storefront=True).count()} scopes" in body
+    assert "3 scopes" in body
+    for scope in offered[:3]:
+        assert f"<code>{scope.name}</code>" in body
+
+
+def test_it_escapes_key_names(client_for, alice, acme):
+    _custom(acme, "<b>bold</b>")
+    body = _list(client_for(alice)).content.decode()
+    assert "<b>bold</b>" not in body and "&lt;b&gt;bold&lt;/b&gt;" in body
+
+
+def test_the_activity_tab_is_for_admins_only(client_for, alice, dave, acme):
+    url = reverse("activity:list", kwargs={"code": "acme"})
+    assert url in _list(client_for(alice)).content.decode()
+    assert url not in _list(client_for(dave)).content.decode()
+
+
+def test_it_loads_every_script_from_a_file_with_defer(client_for, alice, acme):
+    body = _list(client_for(alice)).content.decode()
+    for name in ("copy", "reveal", "dialog"):
+        assert f'src="/static/js/{name}.js" defer' in body
+    assert "<script>" not in body and "onclick" not in body and "style=" not in body
+
+
+def test_the_query_count_does_not_grow_with_keys_or_scopes(client_for, alice, acme, django_assert_max_num_queries):
+    client = client_for(alice)
+    _list(client)  # settle the session and the remembered tenant
+    with django_assert_max_num_queries(12) as few:
+        _list(client)
+    scopes = list(Scope.objects.offered()[:40])
+    for n in range(200):
+        key = ApiKey.objects.create(tenant=acme, kind="custom", name=f"Custom {n:03}", client_id=f"{n:032d}")
+        key.scopes.set(scopes[n % 30 : n % 30 + 5])
+        # The list never decrypts, so placeholder ciphertexts do; one old secret in a grace period.
+        ApiSecret.objects.create(
+            key=key, ciphertext=b"-", encryption_key_id="test1", digest=bytes(32 - 1) + bytes([n % 256])
+        )
+        ApiSecret.objects.create(
+            key=key,
+            ciphertext=b"-",
+            encryption_key_id="test1",
+            digest=bytes(32),
+            expires_at=timezone.now() + timedelta(hours=1),
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)) as many:
+        response = _list(client)
+    body = response.content.decode()
+    assert body.count('class="key card') == 202 and body.count("Old secret, stops working at") == 200
+    assert len(many.captured_queries) == len(few.captured_queries)

@@ -1,0 +1,98 @@
+"""Renewing a key: a confirmation (GET), then the renew (POST) showing the new secret once."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from activity.models import Action, ActivityEntry
+from apikeys import crypto
+from apikeys.models import ApiSecret
+
+pytestmark = pytest.mark.django_db
+
+
+def _url(key, code="acme"):
+    return reverse("apikeys:renew", kwargs={"code": code, "key_id": key.public_id})
+
+
+def _live_digests(key):
+    return {bytes(s.digest) for s in ApiSecret.objects.filter(key=key).live()}
+
+
+def test_the_confirmation_offers_when_the_old_secret_stops_with_now_as_default(client_for, alice, acme_secrets):
+    key, plaintext = acme_secrets["emporix"]
+    response = client_for(alice).get(_url(key))
+    body = response.content.decode()
+    assert response.status_code == 200 and plaintext not in body
+    assert 'value="now" checked' in body
+    for value in ("1h", "24h", "7d"):
+        assert f'value="{value}"' in body
+    assert "every access token issued by this key stops working too" in body
+    key.refresh_from_db()
+    assert key.renewed_at is None  # GET changes nothing
+
+
+def test_renewing_shows_the_new_secret_once_with_no_store(client_for, alice, acme_secrets):
+    key, old = acme_secrets["emporix"]
+    client = client_for(alice)
+    response = client.post(_url(key), {"grace": "now"})
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    body = response.content.decode()
+    assert "Key renewed" in body and old not in body
+    current = key.secrets.get(expires_at__isnull=True)
+    assert _live_digests(key) == {bytes(current.digest)}
+    new = next(word for word in body.split(">") if word.startswith("akps_")).split("<")[0]
+    assert crypto.digest(new) == bytes(current.digest) and body.count(new) == 1
+    key.refresh_from_db()
+    assert key.renewed_at is not None
+    # Not in the session nor in the next page.
+    following = client.get(reverse("apikeys:list", kwargs={"code": "acme"})).content.decode()
+    assert new not in following and "Key renewed" not in following
+    assert new not in str(dict(client.session))
+
+
+def test_renewing_with_a_grace_keeps_the_old_secret_working_and_shows_it(client_for, alice, acme_secrets):
+    key, old = acme_secrets["storefront"]
+    response = client_for(alice).post(_url(key), {"grace": "24h"})
+    body = response.content.decode()
+    assert crypto.digest(old) in _live_digests(key) and len(_live_digests(key)) == 2
+    old_row = ApiSecret.objects.get(digest=crypto.digest(old))
+    assert timedelta(hours=23, minutes=59) < old_row.expires_at - timezone.now() <= timedelta(hours=24)
+    assert "Old secret, stops working at" in body and "Retire now" in body and old not in body
+
+
+def test_an_unknown_grace_rerenders_the_form_with_400(client_for, alice, acme_secrets):
+    key, _ = acme_secrets["emporix"]
+    response = client_for(alice).post(_url(key), {"grace": "forever"})
+    assert response.status_code == 400
+    key.refresh_from_db()
+    assert key.renewed_at is None
+
+
+def test_renewing_records_it_with_no_secret(client_for, alice, acme_secrets):
+    key, old = acme_secrets["emporix"]
+    body = client_for(alice).post(_url(key), {"grace": "1h"}).content.decode()
+    entry = ActivityEntry.objects.get(action=Action.KEY_RENEWED)
+    assert entry.actor == alice and entry.key == key
+    assert old not in str(entry.details) and "akps_" not in str(entry.details)
+    assert "akps_" in body
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_it_403s_for_developer_and_viewer(client_for, dave, bob, acme_secrets, method):
+    key, _ = acme_secrets["emporix"]
+    for user in (dave, bob):
+        assert getattr(client_for(user), method)(_url(key), {"grace": "now"}).status_code == 403
+    key.refresh_from_db()
+    assert key.renewed_at is None
+
+
+def test_it_404s_for_non_member_and_for_other_tenants_key(client_for, charlie, globex, acme_secrets):
+    key, _ = acme_secrets["emporix"]
+    client = client_for(charlie)
+    assert client.post(_url(key), {"grace": "now"}).status_code == 404
+    assert client.post(_url(key, code="globex"), {"grace": "now"}).status_code == 404
+    key.refresh_from_db()
+    assert key.renewed_at is None
