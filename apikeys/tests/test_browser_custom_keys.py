@@ -1,6 +1,8 @@
 """A person creates, edits and deletes a custom key in a real Chromium, and copies a Get
 started snippet with the real secret in it."""
 
+import importlib.util
+
 import pytest
 
 from apikeys.models import ApiKey, KeyKind
@@ -68,3 +70,30 @@ def test_copying_the_curl_snippet_puts_the_real_secret_on_the_clipboard(page_for
     assert f"client_id={key.client_id}" in copied
     assert "/oauth/token" in copied
     assert plaintext not in page.content()  # on the clipboard only, never in the page
+
+
+def _try_it(page, site, key):
+    page.goto(f"{site.url}/tenants/acme/api-keys/{key.public_id}/get-started/")
+    page.get_by_role("button", name="Try it").click()
+    output = page.locator("[data-try-output]")
+    output.filter(has_text="HTTP").wait_for()
+    return output.inner_text()
+
+
+def test_try_it_says_so_when_the_request_fails(page_for, site, dave, acme_secrets):
+    key, _ = acme_secrets[KeyKind.EMPORIX]
+    page = page_for(dave)
+    page.route("**/try/", lambda route: route.fulfill(status=502, body="Bad gateway", content_type="text/html"))
+    assert _try_it(page, site, key) == "Try it failed: HTTP 502"
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("oauth.services") is None, reason="the token service (branch oauth) is not merged yet"
+)
+def test_try_it_shows_the_token_response_in_place(page_for, site, dave, acme_secrets):
+    key, plaintext = acme_secrets[KeyKind.EMPORIX]
+    page = page_for(dave)
+    text = _try_it(page, site, key)
+    assert text.startswith("HTTP 200")
+    assert '"access_token"' in text and '"token_type": "Bearer"' in text
+    assert plaintext not in page.content()
