@@ -5,7 +5,16 @@ from typing import Any
 from .models import Action, ActivityEntry
 
 GRACE_LABELS = {3600: "1 hour", 86400: "24 hours", 604800: "7 days"}
-LABELS = {"kind": "Kind", "scopes": "Scopes", "role": "Role", "purpose": "Purpose", "email": "Member"}
+LABELS = {
+    "kind": "Kind",
+    "scopes": "Scopes",
+    "role": "Role",
+    "email": "Member",
+    "secret": "Which secret",
+    "secret_created": "Secret created",
+    "grant": "Grant",
+    "status": "HTTP status",
+}
 
 
 def _value(value: Any) -> str:

@@ -137,3 +137,16 @@ def test_admins_see_an_activity_tab_and_others_do_not(client_for, alice, bob, ac
     keys_url = reverse("apikeys:list", kwargs={"code": "acme"})
     assert URL in client_for(alice).get(keys_url).content.decode()
     assert URL not in client_for(bob).get(keys_url).content.decode()
+
+
+def test_a_copied_secret_is_logged_by_which_secret_not_its_value(client_for, alice, acme_secrets):
+    key, plaintext = acme_secrets[KeyKind.EMPORIX]
+    client = client_for(alice)
+    client.post(
+        reverse("apikeys:secret", kwargs={"code": "acme", "key_id": key.public_id}),
+        {"purpose": "copy"},
+        HTTP_ACCEPT="application/json",
+    )
+    body = client.get(URL, {"action": Action.SECRET_COPIED}).content.decode()
+    assert "<td>Secret copied</td>" in body and "Which secret: current" in body
+    assert plaintext not in body
