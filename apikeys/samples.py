@@ -4,10 +4,10 @@ the page's Copy button swaps for the real secret (fetched by POST) on the way to
 
 from dataclasses import dataclass
 
-from .crypto import SECRET_PREFIX
 from .models import ApiKey, KeyKind
 
-SECRET_MASK = SECRET_PREFIX + "••••••••"
+# The same mask as the keys list; no "akps_" prefix, so no page holds anything secret-shaped.
+SECRET_MASK = "••••••••••••••••"
 
 PRODUCT_LISTING = "/product/{tenant}/products"
 

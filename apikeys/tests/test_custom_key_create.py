@@ -146,3 +146,10 @@ def test_it_404s_for_a_non_member(client_for, charlie, acme, globex):
 def test_it_sends_a_logged_out_visitor_to_the_login_page(client, acme):
     response = client.get(URL)
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_an_empty_post_shows_the_required_errors(client_for, alice, acme):
+    response = client_for(alice).post(URL)
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "This field is required." in body and "Choose at least one scope." in body

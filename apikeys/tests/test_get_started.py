@@ -40,7 +40,7 @@ def test_the_emporix_api_key_gets_a_token_then_lists_products(client_for, alice,
     assert "Authorization: Bearer" in body
     for title in ("cURL", "Python (requests)", "JavaScript (fetch)"):
         assert title in body
-    assert plaintext not in body
+    assert plaintext not in body and "akps_" not in body
 
 
 def test_the_storefront_key_logs_in_anonymously_then_lists_products(client_for, alice, acme_secrets):

@@ -26,6 +26,11 @@ def _custom_key(membership, key_id) -> ApiKey:
     return get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id, kind=KeyKind.CUSTOM)
 
 
+def _posted(request: HttpRequest):
+    # Bound on every POST, even an empty one, so that it gets its "required" errors.
+    return request.POST if request.method == "POST" else None
+
+
 def _render_form(request: HttpRequest, membership, form: CustomKeyForm, status: int) -> HttpResponse:
     return render(
         request,
@@ -46,7 +51,7 @@ def _render_form(request: HttpRequest, membership, form: CustomKeyForm, status: 
 @require_http_methods(["GET", "POST"])
 def key_create(request: HttpRequest, code: str) -> HttpResponse:
     membership = require_role(membership_for(request, code), Role.ADMIN)
-    form = CustomKeyForm(request.POST or None, tenant=membership.tenant)
+    form = CustomKeyForm(_posted(request), tenant=membership.tenant)
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -73,7 +78,7 @@ def key_create(request: HttpRequest, code: str) -> HttpResponse:
 def key_edit(request: HttpRequest, code: str, key_id) -> HttpResponse:
     membership = require_role(membership_for(request, code), Role.ADMIN)
     key = _custom_key(membership, key_id)
-    form = CustomKeyForm(request.POST or None, tenant=membership.tenant, key=key)
+    form = CustomKeyForm(_posted(request), tenant=membership.tenant, key=key)
     if request.method == "POST":
         if form.is_valid():
             try:
