@@ -58,6 +58,14 @@ def test_it_opens_the_custom_group_and_highlights_a_just_created_key(client_for,
     assert f'class="key card is-new" id="key-{keys[5].public_id}"' in body
 
 
+def test_revealing_a_custom_key_without_javascript_opens_its_group(client_for, alice, acme):
+    keys = [_custom(acme, f"Key {n:02}", count=1) for n in range(12)]
+    url = reverse("apikeys:secret", kwargs={"code": "acme", "key_id": keys[3].public_id})
+    body = client_for(alice).post(url, {"purpose": "reveal"}).content.decode()
+    assert '<details id="custom-keys" class="custom-keys" open>' in body
+    assert body.count('class="secret is-shown"') == 1
+
+
 def test_a_malformed_created_parameter_is_ignored(client_for, alice, acme):
     assert _list(client_for(alice), "?created=nope").status_code == 200
 

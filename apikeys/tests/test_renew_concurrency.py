@@ -17,7 +17,7 @@ RENEWS = 6
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 def test_parallel_renews_leave_one_current_secret_and_lose_none(catalogue, acme_secrets):
     key, first = acme_secrets["emporix"]
-    start = threading.Barrier(RENEWS)
+    start = threading.Barrier(RENEWS, timeout=30)
     made, errors = [], []
 
     def renew():

@@ -88,11 +88,13 @@ def test_it_403s_for_viewer(client_for, bob, acme_secrets):
     key, plaintext = acme_secrets["emporix"]
     response = client_for(bob).post(_url(key), **JSON)
     assert response.status_code == 403 and plaintext not in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
 
 
 def test_it_404s_for_non_member(client_for, charlie, acme_secrets):
     key, _ = acme_secrets["emporix"]
-    assert client_for(charlie).post(_url(key), **JSON).status_code == 404
+    response = client_for(charlie).post(_url(key), **JSON)
+    assert response.status_code == 404 and "no-store" in response["Cache-Control"]
 
 
 def test_it_404s_for_other_tenants_key_under_own_code(client_for, charlie, globex, acme_secrets):

@@ -4,12 +4,16 @@ POST; the response that carries it is `no-store`."""
 
 import uuid
 from dataclasses import dataclass
+from functools import wraps
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -83,8 +87,8 @@ def _render_list(
     membership: Membership,
     *,
     shown: ShownSecret | None = None,
-    status: int = 200,
 ) -> HttpResponse:
+    """The list page, with `shown` (if any) in place of its secret's bullets."""
     tenant = membership.tenant
     keys = _keys_for_list(tenant)
     created = _uuid_or_none(request.GET.get("created"))
@@ -119,7 +123,6 @@ def _render_list(
             "is_admin": membership.is_admin,
             "grace_choices": GRACE_LABELS,
         },
-        status=status,
     )
 
 
@@ -141,7 +144,25 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
 
 
-@never_cache
+def _no_store(view):
+    """Like never_cache, but for the refusals (403, 404) too: no answer of the secret endpoint
+    is ever cached, by the browser or on the way."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            response = view(request, *args, **kwargs)
+        except Http404 as exc:
+            response = defaults.page_not_found(request, exc)
+        except PermissionDenied as exc:
+            response = defaults.permission_denied(request, exc)
+        add_never_cache_headers(response)
+        return response
+
+    return wrapped
+
+
+@_no_store
 @require_POST
 def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResponse:
     """Reveal or copy a secret: admins and developers only, recorded in the activity log.

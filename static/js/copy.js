@@ -42,6 +42,11 @@
       credentials: "same-origin",
       cache: "no-store",
     });
+    var json = (response.headers.get("Content-Type") || "").includes("json");
+    if (response.ok && (!json || response.redirected)) {
+      // Logged out meanwhile: the answer is the login page.
+      throw new Error("Your session has ended: reload the page and log in again.");
+    }
     if (!response.ok) throw new Error("The secret could not be fetched (" + response.status + ").");
     return (await response.json()).secret;
   }

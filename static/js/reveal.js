@@ -12,13 +12,21 @@
       credentials: "same-origin",
       cache: "no-store",
     });
+    var json = (response.headers.get("Content-Type") || "").includes("json");
+    if (response.ok && (!json || response.redirected)) {
+      // Logged out meanwhile: the answer is the login page.
+      throw new Error("Your session has ended: reload the page and log in again.");
+    }
     if (!response.ok) throw new Error("The secret could not be shown (" + response.status + ").");
     return (await response.json()).secret;
   }
 
   function say(text) {
     var region = document.querySelector("[data-live-region]");
-    if (region) region.textContent = text;
+    if (!region) return;
+    region.textContent = text;
+    window.clearTimeout(say.timer);
+    say.timer = window.setTimeout(function () { region.textContent = ""; }, 4000);
   }
 
   document.querySelectorAll("form[data-reveal]").forEach(function (form) {
