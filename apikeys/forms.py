@@ -76,7 +76,8 @@ class CustomKeyForm(forms.Form):
         for name in names:
             scope = found.get(name)
             if scope is None:
-                errors.append(forms.ValidationError(f"“{name}” is not a scope in the catalogue.", code="unknown"))
+                shown = name if len(name) <= 100 else name[:100] + "…"
+                errors.append(forms.ValidationError(f"“{shown}” is not a scope in the catalogue.", code="unknown"))
             elif scope.deprecated and name not in self.held:
                 instead = f" Use {scope.replaced_by} instead." if scope.replaced_by else ""
                 errors.append(
