@@ -1,9 +1,83 @@
-from django.http import Http404
+import csv
+import json
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from tenants.access import membership_for, require_role
+from tenants.models import Role
+
+from .display import details_lines
+from .forms import ActivityFilterForm
+from .models import ActivityEntry
+
+PAGE_SIZE = 50
+CSV_COLUMNS = ["time", "actor", "action", "key name", "client id", "details", "ip"]
 
 
-def activity_list(request, code: str):
-    raise Http404("Not built yet.")
+def _filtered(request: HttpRequest, code: str):
+    membership = require_role(membership_for(request, code), Role.ADMIN)
+    form = ActivityFilterForm(request.GET or None, tenant=membership.tenant)
+    entries = ActivityEntry.objects.filter(tenant=membership.tenant).order_by("-created_at", "-id")
+    return membership, form, form.filter(entries)
 
 
-def activity_csv(request, code: str):
-    raise Http404("Not built yet.")
+@require_GET
+def activity_list(request: HttpRequest, code: str) -> HttpResponse:
+    """The tenant's activity log, newest first, 50 a page, filterable by key and action."""
+    membership, form, entries = _filtered(request, code)
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(entry, details_lines(entry)) for entry in page.object_list]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "activity/activity_list.html",
+        {
+            "membership": membership,
+            "tenant": membership.tenant,
+            "active_tab": "activity",
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "filter_query": query.urlencode(),
+        },
+    )
+
+
+def _cell(value: str) -> str:
+    # Spreadsheets run cells that start like a formula; a leading quote keeps them text.
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _write_csv(response: HttpResponse, entries) -> None:
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    # iterator(): rows are fetched in chunks rather than all cached on the queryset.
+    for entry in entries.iterator(chunk_size=500):
+        writer.writerow(
+            [
+                entry.created_at.isoformat(),
+                _cell(entry.actor_email),
+                entry.action,
+                _cell(entry.key_name),
+                entry.key_client_id,
+                json.dumps(entry.details, ensure_ascii=False, sort_keys=True),
+                entry.ip_address,
+            ]
+        )
+
+
+@require_GET
+def activity_csv(request: HttpRequest, code: str) -> HttpResponse:
+    """The same filtered entries as a CSV download."""
+    membership, _, entries = _filtered(request, code)
+    filename = f"activity-{membership.tenant.code}-{timezone.now():%Y%m%d-%H%M}.csv"
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    _write_csv(response, entries)
+    return response

@@ -1,5 +1,35 @@
-from django.http import Http404
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from tenants.access import membership_for
+
+from ..models import ApiKey
+from ..samples import SECRET_MASK, build_samples
 
 
-def get_started(request, code: str, key_id):
-    raise Http404("Not built yet.")
+def api_base_url(request: HttpRequest) -> str:
+    """Where the samples send their requests: API_BASE_URL, else this portal's own origin."""
+    return settings.API_BASE_URL or request.build_absolute_uri("/").rstrip("/")
+
+
+@require_GET
+def get_started(request: HttpRequest, code: str, key_id) -> HttpResponse:
+    """Sample requests for one key, for every member. The secret is masked in them; the Copy
+    button of an admin or developer fetches it by POST (see get-started.js)."""
+    membership = membership_for(request, code)
+    key = get_object_or_404(ApiKey.objects.select_related("tenant"), tenant=membership.tenant, public_id=key_id)
+    return render(
+        request,
+        "apikeys/key_get_started.html",
+        {
+            "membership": membership,
+            "tenant": membership.tenant,
+            "active_tab": "keys",
+            "key": key,
+            "samples": build_samples(key, base_url=api_base_url(request)),
+            "secret_mask": SECRET_MASK,
+            "can_see_secrets": membership.can_see_secrets,
+        },
+    )

@@ -1,0 +1,51 @@
+"""Activity details as short readable lines for the activity page."""
+
+from typing import Any
+
+from .models import Action, ActivityEntry
+
+GRACE_LABELS = {3600: "1 hour", 86400: "24 hours", 604800: "7 days"}
+LABELS = {
+    "kind": "Kind",
+    "scopes": "Scopes",
+    "role": "Role",
+    "email": "Member",
+    "secret": "Which secret",
+    "secret_created": "Secret created",
+    "grant": "Grant",
+    "status": "HTTP status",
+}
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) or "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{name}: {_value(item)}" for name, item in value.items())
+    return str(value)
+
+
+def details_lines(entry: ActivityEntry) -> list[str]:
+    details = dict(entry.details or {})
+    lines: list[str] = []
+    if entry.action == Action.KEY_RENEWED and "old_secret_stops" in details:
+        stops = details.pop("old_secret_stops")
+        grace = details.pop("grace_seconds", 0)
+        if stops == "now":
+            lines.append("Old secret stopped working at once")
+        else:
+            lines.append(f"Old secret works until {stops} (grace {GRACE_LABELS.get(grace, f'{grace} s')})")
+    name = details.pop("name", None)
+    if isinstance(name, dict):
+        lines.append(f"Renamed “{name.get('from', '')}” → “{name.get('to', '')}”")
+    elif name is not None and entry.action != Action.KEY_DELETED:
+        lines.append(f"Name: {name}")
+    for field, label in (("scopes_added", "Scopes added"), ("scopes_removed", "Scopes removed")):
+        if field in details:
+            value = details.pop(field)
+            if value:
+                lines.append(f"{label}: {_value(value)}")
+    details.pop("client_id", None)  # shown in the key column already
+    for field, value in details.items():
+        lines.append(f"{LABELS.get(field, field.replace('_', ' ').capitalize())}: {_value(value)}")
+    return lines
