@@ -17,7 +17,7 @@ TABLE = [
     ("secret", "post", {"admin": 200, "developer": 200, "viewer": 403, "stranger": 404, "out": 302}),
     ("secret", "get", {"admin": 405, "developer": 405, "viewer": 405, "stranger": 405, "out": 302}),
     ("renew", "get", {"admin": 200, "developer": 403, "viewer": 403, "stranger": 404, "out": 302}),
-    ("renew", "post", {"admin": 200, "developer": 403, "viewer": 403, "stranger": 404, "out": 302}),
+    ("renew", "post", {"admin": 302, "developer": 403, "viewer": 403, "stranger": 404, "out": 302}),
     ("retire", "get", {"admin": 200, "developer": 403, "viewer": 403, "stranger": 404, "out": 302}),
     ("retire", "post", {"admin": 302, "developer": 403, "viewer": 403, "stranger": 404, "out": 302}),
 ]

@@ -37,7 +37,11 @@ def test_the_confirmation_offers_when_the_old_secret_stops_with_now_as_default(c
 def test_renewing_shows_the_new_secret_once_with_no_store(client_for, alice, acme_secrets):
     key, old = acme_secrets["emporix"]
     client = client_for(alice)
-    response = client.post(_url(key), {"grace": "now"})
+    posted = client.post(_url(key), {"grace": "now"})
+    assert posted.status_code == 302  # post/redirect/get: a reload cannot renew again
+    assert posted.url == reverse("apikeys:list", kwargs={"code": "acme"}) + f"#key-{key.public_id}"
+    assert "akps_" not in posted.url
+    response = client.get(posted.url)
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     body = response.content.decode()
     assert "Key renewed" in body and old not in body
@@ -55,7 +59,7 @@ def test_renewing_shows_the_new_secret_once_with_no_store(client_for, alice, acm
 
 def test_renewing_with_a_grace_keeps_the_old_secret_working_and_shows_it(client_for, alice, acme_secrets):
     key, old = acme_secrets["storefront"]
-    response = client_for(alice).post(_url(key), {"grace": "24h"})
+    response = client_for(alice).post(_url(key), {"grace": "24h"}, follow=True)
     body = response.content.decode()
     assert crypto.digest(old) in _live_digests(key) and len(_live_digests(key)) == 2
     old_row = ApiSecret.objects.get(digest=crypto.digest(old))
@@ -73,7 +77,7 @@ def test_an_unknown_grace_rerenders_the_form_with_400(client_for, alice, acme_se
 
 def test_renewing_records_it_with_no_secret(client_for, alice, acme_secrets):
     key, old = acme_secrets["emporix"]
-    body = client_for(alice).post(_url(key), {"grace": "1h"}).content.decode()
+    body = client_for(alice).post(_url(key), {"grace": "1h"}, follow=True).content.decode()
     entry = ActivityEntry.objects.get(action=Action.KEY_RENEWED)
     assert entry.actor == alice and entry.key == key
     assert old not in str(entry.details) and "akps_" not in str(entry.details)
@@ -96,3 +100,15 @@ def test_it_404s_for_non_member_and_for_other_tenants_key(client_for, charlie, g
     assert client.post(_url(key, code="globex"), {"grace": "now"}).status_code == 404
     key.refresh_from_db()
     assert key.renewed_at is None
+
+
+def test_the_new_secret_is_shown_on_one_page_after_the_renew(client_for, alice, acme_secrets):
+    key, _ = acme_secrets["emporix"]
+    admin = client_for(alice)
+    admin.post(_url(key), {"grace": "now"})
+    # The session holds only which secret to show, never the secret.
+    session_values = str(dict(admin.session))
+    assert "akps_" not in session_values
+    first = admin.get(reverse("apikeys:list", kwargs={"code": "acme"})).content.decode()
+    second = admin.get(reverse("apikeys:list", kwargs={"code": "acme"})).content.decode()
+    assert "akps_" in first and "akps_" not in second

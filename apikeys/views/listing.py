@@ -133,10 +133,27 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
         return None
 
 
+# After a renew the list shows the new secret once. The session holds only which secret to
+# show (its public id), never the secret, and the page that shows it is not stored.
+SHOW_ONCE_SESSION_KEY = "apikeys:show-secret-once"
+
+
 def key_list(request: HttpRequest, code: str) -> HttpResponse:
-    """The Manage API Keys view: the tenant's keys grouped by kind. No secret is in it."""
+    """The Manage API Keys view: the tenant's keys grouped by kind. No secret is in it, except
+    the new secret right after a renew, on the one page the renew redirects to."""
     membership = membership_for(request, code)
-    return _render_list(request, membership)
+    shown = None
+    once = _uuid_or_none(request.session.pop(SHOW_ONCE_SESSION_KEY, None))
+    if once is not None and membership.is_admin:
+        secret = (
+            ApiSecret.objects.live().select_related("key").filter(key__tenant=membership.tenant, public_id=once).first()
+        )
+        if secret is not None:
+            shown = ShownSecret(secret.public_id, services.secret_plaintext(secret))
+    response = _render_list(request, membership, shown=shown)
+    if shown is not None:
+        add_never_cache_headers(response)
+    return response
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -200,8 +217,9 @@ def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespo
 @never_cache
 @require_http_methods(["GET", "POST"])
 def key_renew(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResponse:
-    """GET: a confirmation with the choice of when the old secret stops working. POST: renew
-    and show the list with the new secret shown, this once (it is in no URL or session)."""
+    """GET: a confirmation with the choice of when the old secret stops working. POST: renew,
+    then redirect to the list, which shows the new secret this once (the secret is in no URL
+    or session; the session holds only which secret to show)."""
     membership = require_role(membership_for(request, code), Role.ADMIN)
     key = get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id)
     context = {
@@ -221,11 +239,13 @@ def key_renew(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespons
             {**context, "grace": "now", "error": "Choose when the old secret stops working."},
             status=400,
         )
-    _, secret, plaintext = services.key_renew(
+    _, secret, _plaintext = services.key_renew(
         key=key, grace=services.GRACE_CHOICES[grace], actor=request.user, request=request
     )
     messages.success(request, "Key renewed")
-    return _render_list(request, membership, shown=ShownSecret(secret.public_id, plaintext))
+    # Post/redirect/get, so that reloading the page cannot renew again.
+    request.session[SHOW_ONCE_SESSION_KEY] = str(secret.public_id)
+    return redirect(reverse("apikeys:list", kwargs={"code": membership.tenant.code}) + f"#key-{key.public_id}")
 
 
 @require_http_methods(["GET", "POST"])
