@@ -33,24 +33,6 @@
     }
   }
 
-  // POST the secret form as JSON and return the secret (never stored in the page).
-  async function fetchSecret(form) {
-    var response = await fetch(form.action, {
-      method: "POST",
-      body: new FormData(form),
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-      cache: "no-store",
-    });
-    var json = (response.headers.get("Content-Type") || "").includes("json");
-    if (response.ok && (!json || response.redirected)) {
-      // Logged out meanwhile: the answer is the login page.
-      throw new Error("Your session has ended: reload the page and log in again.");
-    }
-    if (!response.ok) throw new Error("The secret could not be fetched (" + response.status + ").");
-    return (await response.json()).secret;
-  }
-
   document.querySelectorAll("[data-copy-text]").forEach(function (button) {
     button.hidden = false;
     button.addEventListener("click", function () {
@@ -63,7 +45,7 @@
       event.preventDefault();
       var button = form.querySelector("button");
       try {
-        await copyText(button, await fetchSecret(form), "Secret");
+        await copyText(button, await window.portalSecret.fetch(form.action, new FormData(form)), "Secret");
       } catch (error) {
         announce(error.message);
       }

@@ -10,15 +10,7 @@
 
   function fetchSecret() {
     var body = new URLSearchParams({ csrfmiddlewaretoken: root.dataset.csrf, purpose: "copy" });
-    return fetch(root.dataset.secretUrl, {
-      method: "POST",
-      body: body,
-      credentials: "same-origin",
-      headers: { Accept: "application/json", "X-CSRFToken": root.dataset.csrf },
-    }).then(function (response) {
-      if (!response.ok) { throw new Error("HTTP " + response.status); }
-      return response.json();
-    }).then(function (data) { return data.secret; });
+    return window.portalSecret.fetch(root.dataset.secretUrl, body);
   }
 
   root.querySelectorAll("[data-copy-snippet]").forEach(function (button) {

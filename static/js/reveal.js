@@ -4,23 +4,6 @@
 (function () {
   "use strict";
 
-  async function post(form) {
-    var response = await fetch(form.action, {
-      method: "POST",
-      body: new FormData(form),
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-      cache: "no-store",
-    });
-    var json = (response.headers.get("Content-Type") || "").includes("json");
-    if (response.ok && (!json || response.redirected)) {
-      // Logged out meanwhile: the answer is the login page.
-      throw new Error("Your session has ended: reload the page and log in again.");
-    }
-    if (!response.ok) throw new Error("The secret could not be shown (" + response.status + ").");
-    return (await response.json()).secret;
-  }
-
   function say(text) {
     var region = document.querySelector("[data-live-region]");
     if (!region) return;
@@ -69,7 +52,7 @@
       }
       button.disabled = true;
       try {
-        setShown(await post(form));
+        setShown(await window.portalSecret.fetch(form.action, new FormData(form)));
         say("Secret shown");
       } catch (error) {
         say(error.message);
