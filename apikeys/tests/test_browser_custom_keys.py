@@ -1,7 +1,6 @@
 """A person creates, edits and deletes a custom key in a real Chromium, and copies a Get
 started snippet with the real secret in it."""
 
-import importlib.util
 
 import pytest
 
@@ -87,9 +86,6 @@ def test_try_it_says_so_when_the_request_fails(page_for, site, dave, acme_secret
     assert _try_it(page, site, key) == "Try it failed: HTTP 502"
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("oauth.services") is None, reason="the token service (branch oauth) is not merged yet"
-)
 def test_try_it_shows_the_token_response_in_place(page_for, site, dave, acme_secrets):
     key, plaintext = acme_secrets[KeyKind.EMPORIX]
     page = page_for(dave)
