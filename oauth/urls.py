@@ -12,4 +12,8 @@ urlpatterns = [
     path("customerlogin/auth/anonymous/refresh", views.anonymous_refresh, name="anonymous_refresh"),
     path(".well-known/oauth-authorization-server", views.metadata, name="metadata"),
     path("tenants/<str:code>/api-keys/<uuid:key_id>/try/", views.try_it, name="try"),
+    # Clients configured with a trailing slash reach the same endpoints (and JSON, not an HTML 404).
+    path("oauth/token/", views.token),
+    path("oauth/introspect/", views.introspect),
+    path("oauth/revoke/", views.revoke),
 ]

@@ -76,3 +76,34 @@ def test_password_change(client_for, alice):
 def test_pages_carry_a_strict_content_security_policy(client):
     csp = client.get("/accounts/login/")["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+
+
+def test_failed_logins_are_limited_per_email_and_the_window_frees_them(client, alice, settings, monkeypatch):
+    from accounts import throttle
+
+    settings.LOGIN_FAILURE_LIMIT_PER_EMAIL = 3
+    for _ in range(3):
+        assert (
+            client.post("/accounts/login/", {"username": "alice@example.com", "password": "wrong"}).status_code == 200
+        )
+    # Locked for this window, even with the right password.
+    response = client.post("/accounts/login/", {"username": "alice@example.com", "password": PASSWORD})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert "Too many failed logins" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    # The next window lets the right password in again.
+    later = throttle.time.time() + settings.LOGIN_FAILURE_WINDOW
+    monkeypatch.setattr(throttle.time, "time", lambda: later)
+    response = client.post("/accounts/login/", {"username": "alice@example.com", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(alice.pk)
+
+
+def test_failed_logins_are_limited_per_address(client, alice, bob, settings):
+    settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS = 2
+    client.post("/accounts/login/", {"username": "nobody1@example.com", "password": "x"})
+    client.post("/accounts/login/", {"username": "nobody2@example.com", "password": "x"})
+    assert client.post("/accounts/login/", {"username": "bob@example.com", "password": PASSWORD}).status_code == 429
+    other = client.__class__(REMOTE_ADDR="10.9.8.7")
+    assert other.post("/accounts/login/", {"username": "bob@example.com", "password": PASSWORD}).status_code == 302

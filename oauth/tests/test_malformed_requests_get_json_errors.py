@@ -149,3 +149,11 @@ def test_a_too_big_body_is_invalid_request(post_token, db):
     response = post_token("grant_type=client_credentials&pad=" + "x" * (3 * 1024 * 1024))
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("path", ["/oauth/token/", "/oauth/introspect/", "/oauth/revoke/"])
+def test_a_trailing_slash_reaches_the_same_endpoint(client, path):
+    response = client.post(path, "grant_type=client_credentials", content_type="application/x-www-form-urlencoded")
+    assert response.status_code in (400, 401)
+    assert response["Content-Type"] == "application/json"
+    assert "error" in response.json()
