@@ -151,6 +151,7 @@ def test_a_too_big_body_is_invalid_request(post_token, db):
     assert response.json()["error"] == "invalid_request"
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize("path", ["/oauth/token/", "/oauth/introspect/", "/oauth/revoke/"])
 def test_a_trailing_slash_reaches_the_same_endpoint(client, path):
     response = client.post(path, "grant_type=client_credentials", content_type="application/x-www-form-urlencoded")
