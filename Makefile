@@ -21,6 +21,7 @@ install: $(VENV)/.installed
 	$(PYTHON) bin/write-env .env
 
 run: install .env
+	$(PY) bin/ensure-database
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_scopes
 	$(PY) manage.py collectstatic --noinput -v0
