@@ -1,7 +1,6 @@
 """A person creates, edits and deletes a custom key in a real Chromium, and copies a Get
 started snippet with the real secret in it."""
 
-
 import pytest
 
 from apikeys.models import ApiKey, KeyKind
