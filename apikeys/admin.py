@@ -30,3 +30,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         # Keys are made through the portal, which generates and encrypts their secrets.
         return False
+
+    def has_change_permission(self, request, obj=None):
+        # Read-only here: renaming, rescoping and deleting go through the portal's services,
+        # which refuse it for the built-in keys and write the activity log.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from portal.views import favicon
 from tenants.views import home
 
 admin.site.site_header = "API Key Portal administration"
@@ -9,6 +10,7 @@ admin.site.site_title = "API Key Portal"
 
 urlpatterns = [
     path("", home, name="home"),
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("tenants.urls")),

@@ -8,6 +8,7 @@ class ScopeInline(admin.TabularInline):
     fields = ["name", "description", "storefront", "deprecated"]
     readonly_fields = ["name"]
     extra = 0
+    can_delete = False
 
 
 @admin.register(Service)
@@ -23,3 +24,7 @@ class ScopeAdmin(admin.ModelAdmin):
     list_filter = ["storefront", "deprecated", "service"]
     search_fields = ["name", "description"]
     list_select_related = ["service"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a scope would silently take it from the keys that hold it: deprecate instead.
+        return False

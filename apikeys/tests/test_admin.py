@@ -37,3 +37,24 @@ def test_secrets_have_no_admin_page_of_their_own(client, operator):
     from django.contrib import admin
 
     assert ApiSecret not in admin.site._registry
+
+
+def test_keys_are_read_only_in_the_admin_so_nothing_bypasses_the_services(client, operator, acme_secrets):
+    from apikeys.models import ApiKey
+
+    client.force_login(operator)
+    key, _ = acme_secrets["emporix"]
+    change = reverse("admin:apikeys_apikey_change", args=[key.pk])
+    client.post(change, {"name": "Renamed"})
+    assert ApiKey.objects.get(pk=key.pk).name == "Emporix API"
+    assert client.post(reverse("admin:apikeys_apikey_delete", args=[key.pk]), {"post": "yes"}).status_code == 403
+    assert ApiKey.objects.filter(pk=key.pk).exists()
+
+
+def test_scopes_cannot_be_deleted_in_the_admin(client, operator):
+    from scopes.models import Scope
+
+    client.force_login(operator)
+    scope = Scope.objects.get(name="tax.tax_read")
+    assert client.post(reverse("admin:scopes_scope_delete", args=[scope.pk]), {"post": "yes"}).status_code == 403
+    assert Scope.objects.filter(pk=scope.pk).exists()

@@ -89,3 +89,8 @@ def test_every_url_of_the_portal_has_a_row_in_a_permission_table():
         covered |= {namespace + row[0] for row in importlib.import_module(module).TABLE}
     missing = sorted(set(_named_urls(get_resolver().url_patterns)) - covered - PUBLIC)
     assert missing == []
+
+
+def test_the_favicon_is_public(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response.url.endswith("favicon.svg")
