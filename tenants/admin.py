@@ -2,6 +2,10 @@ from django.contrib import admin
 
 from .models import Membership, Tenant
 
+# Operators may add memberships here (e.g. a new admin for a tenant whose admins left); role
+# changes and removals go through the tenant's Members page, which keeps at least one admin
+# and writes the activity log.
+
 
 class MembershipInline(admin.TabularInline):
     model = Membership
@@ -9,6 +13,13 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
     fields = ["user", "role", "created_at"]
     readonly_fields = ["created_at"]
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["created_at"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Tenant)
@@ -30,3 +41,9 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "tenant__code"]
     autocomplete_fields = ["user", "tenant"]
     list_select_related = ["user", "tenant"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user", "tenant", "role", "created_at"] if obj else ["created_at"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -58,3 +58,14 @@ def test_scopes_cannot_be_deleted_in_the_admin(client, operator):
     scope = Scope.objects.get(name="tax.tax_read")
     assert client.post(reverse("admin:scopes_scope_delete", args=[scope.pk]), {"post": "yes"}).status_code == 403
     assert Scope.objects.filter(pk=scope.pk).exists()
+
+
+def test_the_admin_cannot_take_a_tenants_last_admin_away(client, operator, acme, alice):
+    from tenants.models import Membership
+
+    client.force_login(operator)
+    membership = Membership.objects.get(tenant=acme, user=alice)
+    client.post(reverse("admin:tenants_membership_change", args=[membership.pk]), {"role": "viewer"})
+    assert client.post(reverse("admin:tenants_membership_delete", args=[membership.pk]), {"post": "yes"}).status_code == 403
+    membership.refresh_from_db()
+    assert membership.role == "admin"
