@@ -34,7 +34,7 @@ run: install .env
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-test: install chromium
+test: install .env chromium
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install
