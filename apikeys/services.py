@@ -104,12 +104,11 @@ def key_renew(
     sees the secret the previous one made, and there is never more than one current secret."""
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
     now = timezone.now()
-    current = key.secrets.filter(expires_at__isnull=True)
     if grace is None:
         # Every live secret stops now: the current one and any still in a grace period.
         key.secrets.live(now).update(expires_at=now)
     else:
-        current.update(expires_at=now + grace)
+        key.secrets.filter(expires_at__isnull=True).update(expires_at=now + grace)
     secret, plaintext = secret_issue(key=key)
     key.renewed_at = now
     key.save(update_fields=["renewed_at"])

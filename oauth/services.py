@@ -6,14 +6,12 @@ Every function takes `now` (default: timezone.now()) so that tests can move the 
 Errors are raised as OAuthError and turned into RFC 6749 section 5.2 JSON by the callers.
 """
 
-import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connections, router
 from django.db.models import Aggregate, OuterRef, Q, Subquery, TextField
 from django.utils import timezone
@@ -23,6 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 from apikeys import crypto
 from apikeys.models import ApiSecret, KeyKind
 from apikeys.services import secret_mark_used
+from portal import ratelimit
 from scopes.models import Scope
 
 from .models import AccessToken, TokenKind, new_session_id
@@ -62,45 +61,29 @@ def invalid_client() -> OAuthError:
 # window's end (Retry-After) frees it, so nobody is locked out for good.
 
 
-def _window(now: datetime) -> tuple[int, int]:
-    length = settings.AUTH_FAILURE_WINDOW
-    start = int(now.timestamp() // length) * length
-    return start, start + length
-
-
-def _limit_keys(client_id: str | None, address: str, start: int) -> dict[str, int]:
-    keys = {}
-    if client_id:
-        keys[f"oauth:fail:c:{crypto.digest(client_id).hex()[:32]}:{start}"] = settings.AUTH_FAILURE_LIMIT_PER_CLIENT
-    if address:
-        keys[f"oauth:fail:a:{crypto.digest(address).hex()[:32]}:{start}"] = settings.AUTH_FAILURE_LIMIT_PER_ADDRESS
-    return keys
+def _counters(client_id: str | None, address: str) -> list[ratelimit.Counter]:
+    return [
+        ratelimit.Counter("oauth:fail:c", client_id or "", settings.AUTH_FAILURE_LIMIT_PER_CLIENT),
+        ratelimit.Counter("oauth:fail:a", address, settings.AUTH_FAILURE_LIMIT_PER_ADDRESS),
+    ]
 
 
 def limit_check(client_id: str | None, address: str, now: datetime) -> None:
     """Raise 429 if this Client ID or address has failed too often in the current window."""
-    start, end = _window(now)
-    keys = _limit_keys(client_id, address, start)
-    counts = cache.get_many(list(keys))
-    if any(counts.get(name, 0) >= limit for name, limit in keys.items()):
-        retry_after = max(1, math.ceil(end - now.timestamp()))
+    wait = ratelimit.retry_after(
+        _counters(client_id, address), window=settings.AUTH_FAILURE_WINDOW, now=now.timestamp()
+    )
+    if wait is not None:
         raise OAuthError(
             429,
             "too_many_requests",
             "Too many failed authentication attempts; try again later.",
-            {"Retry-After": str(retry_after)},
+            {"Retry-After": str(wait)},
         )
 
 
 def limit_fail(client_id: str | None, address: str, now: datetime) -> None:
-    start, _ = _window(now)
-    timeout = settings.AUTH_FAILURE_WINDOW + 5
-    for name in _limit_keys(client_id, address, start):
-        cache.add(name, 0, timeout=timeout)
-        try:
-            cache.incr(name)
-        except ValueError:  # expired between add and incr: start again
-            cache.add(name, 1, timeout=timeout)
+    ratelimit.record_failure(_counters(client_id, address), window=settings.AUTH_FAILURE_WINDOW, now=now.timestamp())
 
 
 # --- Scopes -----------------------------------------------------------------------------------

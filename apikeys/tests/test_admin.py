@@ -66,6 +66,9 @@ def test_the_admin_cannot_take_a_tenants_last_admin_away(client, operator, acme,
     client.force_login(operator)
     membership = Membership.objects.get(tenant=acme, user=alice)
     client.post(reverse("admin:tenants_membership_change", args=[membership.pk]), {"role": "viewer"})
-    assert client.post(reverse("admin:tenants_membership_delete", args=[membership.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        client.post(reverse("admin:tenants_membership_delete", args=[membership.pk]), {"post": "yes"}).status_code
+        == 403
+    )
     membership.refresh_from_db()
     assert membership.role == "admin"
