@@ -7,6 +7,7 @@ import os
 import pytest
 from django.core.cache import cache
 
+from apikeys.auth import scope_cache_clear
 from tenants.models import Membership, Role
 from tenants.services import tenant_create
 
@@ -21,9 +22,13 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
+    # Django's cache (rate limits) and the built-in keys' scope lists held in process memory:
+    # tests change the catalogue and roll back, which sends no signal.
     cache.clear()
+    scope_cache_clear()
     yield
     cache.clear()
+    scope_cache_clear()
 
 
 def make_user(django_user_model, email: str):

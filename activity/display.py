@@ -2,9 +2,16 @@
 
 from typing import Any
 
+from apikeys.models import GRACE_PERIODS
+
 from .models import Action, ActivityEntry
 
-GRACE_LABELS = {3600: "1 hour", 86400: "24 hours", 604800: "7 days"}
+# "1 hour" for 3600 seconds, from the grace periods renew offers.
+GRACE_LABELS = {
+    int(period.duration.total_seconds()): period.label.removeprefix("After ")
+    for period in GRACE_PERIODS
+    if period.duration
+}
 LABELS = {
     "kind": "Kind",
     "scopes": "Scopes",

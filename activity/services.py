@@ -1,32 +1,29 @@
 from typing import Any
 
-from django.http import HttpRequest
+from apikeys.models import ApiKey
+from tenants.models import Tenant
 
-from portal.net import client_ip
-
+from .audit import Audit
 from .models import ActivityEntry
 
 
 def activity_record(
     *,
-    tenant: Any,
+    tenant: Tenant,
     action: str,
-    actor: Any = None,
-    key: Any = None,
+    audit: Audit,
+    key: ApiKey | None = None,
     details: dict[str, Any] | None = None,
-    request: HttpRequest | None = None,
 ) -> ActivityEntry:
     """Write one activity entry. Callers pass names and changes, never a secret or token."""
-    if actor is None and request is not None and request.user.is_authenticated:
-        actor = request.user
     return ActivityEntry.objects.create(
         tenant=tenant,
         action=action,
-        actor=actor,
-        actor_email=getattr(actor, "email", "") or "",
+        actor=audit.actor,
+        actor_email=audit.actor.email if audit.actor else "",
         key=key,
         key_name=key.name if key else "",
         key_client_id=key.client_id if key else "",
         details=details or {},
-        ip_address=client_ip(request) if request is not None else "",
+        ip_address=audit.address,
     )

@@ -7,4 +7,14 @@ class ApikeysConfig(AppConfig):
     verbose_name = "API keys"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from scopes.models import Scope
+
         from . import checks  # noqa: F401  (registers the system check)
+        from .auth import scope_cache_clear
+
+        # This process forgets its cached built-in scope lists when the catalogue changes;
+        # other workers within auth.SCOPE_CACHE_SECONDS.
+        post_save.connect(scope_cache_clear, sender=Scope, dispatch_uid="apikeys-scope-cache")
+        post_delete.connect(scope_cache_clear, sender=Scope, dispatch_uid="apikeys-scope-cache-delete")

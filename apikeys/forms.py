@@ -6,8 +6,10 @@ from django.db.models import Prefetch, QuerySet
 
 from scopes.models import Scope, Service
 
-from .models import ApiKey
-from .services import BUILTIN_NAMES
+from .models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, KeyKind
+
+# Custom keys may not take a built-in key's name, in any case.
+RESERVED_NAMES = {KeyKind(kind).label.casefold() for kind in BUILTIN_KINDS}
 
 # More names than the catalogue holds can only be a forged post; refuse before querying.
 MAX_POSTED_SCOPES = 500
@@ -58,7 +60,7 @@ class CustomKeyForm(forms.Form):
         name = self.cleaned_data["name"]  # CharField has stripped it
         if any(unicodedata.category(char).startswith("C") for char in name):
             raise forms.ValidationError("The name cannot contain control characters.", code="control")
-        if name.casefold() in {reserved.casefold() for reserved in BUILTIN_NAMES.values()}:
+        if name.casefold() in RESERVED_NAMES:
             raise forms.ValidationError(f"“{name}” is reserved for a built-in key.", code="reserved")
         others = ApiKey.objects.filter(tenant=self.tenant, name=name)
         if self.key is not None:
@@ -109,3 +111,18 @@ class CustomKeyForm(forms.Form):
             .order_by("position", "name")
             .prefetch_related(Prefetch("scopes", queryset=scopes, to_attr="picker_scopes"))
         )
+
+
+class RenewForm(forms.Form):
+    """When the old secret stops working after a renew; no choice means now."""
+
+    grace = forms.ChoiceField(
+        choices=[(period.value, period.label) for period in GRACE_PERIODS],
+        required=False,
+        error_messages={"invalid_choice": "Choose when the old secret stops working."},
+    )
+
+    def clean_grace(self):
+        """The grace period as a timedelta, or None for "now"."""
+        chosen = self.cleaned_data["grace"] or "now"
+        return next(period.duration for period in GRACE_PERIODS if period.value == chosen)

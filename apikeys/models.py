@@ -1,4 +1,6 @@
 import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import models
 from django.db.models import Q
@@ -14,7 +16,42 @@ class KeyKind(models.TextChoices):
     CUSTOM = "custom", "Custom API"
 
 
+# The built-in kinds: one key of each per tenant, named after the kind's label.
 BUILTIN_KINDS = (KeyKind.EMPORIX, KeyKind.STOREFRONT)
+
+
+@dataclass(frozen=True)
+class GracePeriod:
+    """How long an old secret keeps working after a renew, as offered to admins."""
+
+    value: str
+    label: str
+    duration: timedelta | None  # None: it stops at once
+    help: str
+
+
+def _keeps_working(label: str) -> str:
+    return f"The old secret keeps working for {label}, so that clients can switch."
+
+
+GRACE_PERIODS = (
+    GracePeriod(
+        "now",
+        "Now",
+        None,
+        "The old secret stops working at once, and every access token issued by this key stops working too.",
+    ),
+    GracePeriod("1h", "After 1 hour", timedelta(hours=1), _keeps_working("1 hour")),
+    GracePeriod("24h", "After 24 hours", timedelta(hours=24), _keeps_working("24 hours")),
+    GracePeriod("7d", "After 7 days", timedelta(days=7), _keeps_working("7 days")),
+)
+
+
+def live_secret_q(now: datetime, via: str = "") -> Q:
+    """The one rule for a secret that still authenticates: the current one (no expiry) or an
+    old one whose grace period has not ended. `via` is the path to the secret from the model
+    queried (e.g. "secret__" from an access token)."""
+    return Q(**{f"{via}expires_at__isnull": True}) | Q(**{f"{via}expires_at__gt": now})
 
 
 class ApiKey(models.Model):
@@ -27,7 +64,7 @@ class ApiKey(models.Model):
     client_id = models.CharField("Client ID", max_length=32, unique=True, editable=False)
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # Only custom keys hold chosen scopes; the built-in kinds derive theirs from the catalogue
-    # (see scope_queryset), so a scope added to the catalogue later is included at once.
+    # (apikeys.auth.held_scope_names), so a scope added to the catalogue later is included at once.
     scopes = models.ManyToManyField(Scope, blank=True, related_name="apikeys")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     renewed_at = models.DateTimeField(null=True, blank=True)
@@ -39,7 +76,7 @@ class ApiKey(models.Model):
             models.UniqueConstraint(fields=["tenant", "name"], name="apikey_name_unique_in_tenant"),
             models.UniqueConstraint(
                 fields=["tenant", "kind"],
-                condition=Q(kind__in=["emporix", "storefront"]),
+                condition=Q(kind__in=BUILTIN_KINDS),
                 name="apikey_one_builtin_per_kind",
             ),
         ]
@@ -48,24 +85,14 @@ class ApiKey(models.Model):
         return f"{self.name} ({self.client_id})"
 
     @property
-    def is_builtin(self) -> bool:
-        return self.kind in BUILTIN_KINDS
-
-    def scope_queryset(self) -> models.QuerySet[Scope]:
-        """The scopes this key holds: every offered scope for the Emporix API key, the
-        storefront set for the Storefront API key, the chosen ones for a custom key."""
-        if self.kind == KeyKind.EMPORIX:
-            return Scope.objects.offered()
-        if self.kind == KeyKind.STOREFRONT:
-            return Scope.objects.offered().filter(storefront=True)
-        return self.scopes.all()
+    def is_custom(self) -> bool:
+        return self.kind == KeyKind.CUSTOM
 
 
 class ApiSecretQuerySet(models.QuerySet["ApiSecret"]):
     def live(self, now=None) -> "ApiSecretQuerySet":
         """Secrets that authenticate now: the current one and unexpired old ones."""
-        now = now or timezone.now()
-        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        return self.filter(live_secret_q(now or timezone.now()))
 
 
 class ApiSecret(models.Model):

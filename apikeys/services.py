@@ -4,11 +4,10 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
-from django.http import HttpRequest
+from django.db import transaction
 from django.utils import timezone
 
+from activity.audit import SYSTEM, Audit
 from activity.models import Action
 from activity.services import activity_record
 from scopes.models import Scope
@@ -16,8 +15,6 @@ from tenants.models import Tenant
 
 from . import crypto
 from .models import ApiKey, ApiSecret, KeyKind
-
-BUILTIN_NAMES = {KeyKind.EMPORIX: "Emporix API", KeyKind.STOREFRONT: "Storefront API"}
 
 
 def secret_issue(*, key: ApiKey) -> tuple[ApiSecret, str]:
@@ -35,10 +32,21 @@ def secret_plaintext(secret: ApiSecret) -> str:
     return crypto.decrypt(secret.ciphertext, key_id=secret.encryption_key_id, binding=secret.binding)
 
 
-def _new_client_id() -> str:
-    # 190 random bits make a collision practically impossible; the unique index has the
-    # last word and the caller's transaction would fail loudly rather than reuse an id.
-    return crypto.generate_client_id()
+SHOW_PURPOSES = {"reveal": Action.SECRET_REVEALED, "copy": Action.SECRET_COPIED}
+
+
+def secret_show(*, secret: ApiSecret, purpose: str, audit: Audit = SYSTEM) -> str:
+    """Decrypt a live secret for an admin or developer who asked to reveal or copy it (the
+    caller has checked the role), and record that in the activity log, without the secret."""
+    plaintext = secret_plaintext(secret)
+    activity_record(
+        tenant=secret.key.tenant,
+        action=SHOW_PURPOSES[purpose],
+        audit=audit,
+        key=secret.key,
+        details={"secret": "current" if secret.is_current else "old", "secret_created": secret.created_at.isoformat()},
+    )
+    return plaintext
 
 
 @transaction.atomic
@@ -48,44 +56,31 @@ def key_create(
     kind: str,
     name: str | None = None,
     scopes: Iterable[Scope] = (),
-    actor: Any = None,
-    request: HttpRequest | None = None,
+    audit: Audit = SYSTEM,
 ) -> tuple[ApiKey, str]:
-    """Create a key with its first secret; returns the key and the secret's plaintext."""
+    """Create a key with its first secret; returns the key and the secret's plaintext. A
+    built-in key is named after its kind."""
     kind = KeyKind(kind)
     if kind != KeyKind.CUSTOM:
-        name = BUILTIN_NAMES[kind]
+        name = kind.label
     scopes = list(scopes)
     if kind == KeyKind.CUSTOM and not scopes:
         raise ValueError("A custom key needs at least one scope.")
-    key = ApiKey(tenant=tenant, kind=kind, name=name, client_id=_new_client_id())
-    try:
-        with transaction.atomic():
-            key.save(force_insert=True)
-    except IntegrityError:
-        key.client_id = _new_client_id()
-        key.save(force_insert=True)
+    # 190 random bits make a collision practically impossible; the unique index has the
+    # last word, and the transaction fails loudly rather than reuse an id.
+    key = ApiKey(tenant=tenant, kind=kind, name=name, client_id=crypto.generate_client_id())
+    key.save(force_insert=True)
     if kind == KeyKind.CUSTOM:
         key.scopes.set(scopes)
     _, plaintext = secret_issue(key=key)
     activity_record(
         tenant=tenant,
         action=Action.KEY_CREATED,
-        actor=actor,
+        audit=audit,
         key=key,
-        request=request,
         details={"kind": kind.value, "scopes": sorted(s.name for s in scopes)} if scopes else {"kind": kind.value},
     )
     return key, plaintext
-
-
-# How long an old secret may keep working after a renew, as offered to admins.
-GRACE_CHOICES: dict[str, timedelta | None] = {
-    "now": None,
-    "1h": timedelta(hours=1),
-    "24h": timedelta(hours=24),
-    "7d": timedelta(days=7),
-}
 
 
 @transaction.atomic
@@ -93,8 +88,7 @@ def key_renew(
     *,
     key: ApiKey,
     grace: timedelta | None = None,
-    actor: Any = None,
-    request: HttpRequest | None = None,
+    audit: Audit = SYSTEM,
 ) -> tuple[ApiKey, ApiSecret, str]:
     """Give `key` a new current secret; the Client ID stays. With no grace the old secret
     (and every other live one) stops working at once, and with it every access token the
@@ -115,9 +109,8 @@ def key_renew(
     activity_record(
         tenant=key.tenant,
         action=Action.KEY_RENEWED,
-        actor=actor,
+        audit=audit,
         key=key,
-        request=request,
         details={
             "old_secret_stops": "now" if grace is None else (now + grace).isoformat(),
             "grace_seconds": int(grace.total_seconds()) if grace else 0,
@@ -127,7 +120,7 @@ def key_renew(
 
 
 @transaction.atomic
-def secret_retire(*, secret: ApiSecret, actor: Any = None, request: HttpRequest | None = None) -> ApiSecret:
+def secret_retire(*, secret: ApiSecret, audit: Audit = SYSTEM) -> ApiSecret:
     """Make an old secret (one still in its grace period) stop working now. The current
     secret cannot be retired: renew the key instead."""
     key = ApiKey.objects.select_for_update().get(pk=secret.key_id)
@@ -141,9 +134,8 @@ def secret_retire(*, secret: ApiSecret, actor: Any = None, request: HttpRequest 
         activity_record(
             tenant=key.tenant,
             action=Action.SECRET_RETIRED,
-            actor=actor,
+            audit=audit,
             key=key,
-            request=request,
             details={"secret_created": secret.created_at.isoformat()},
         )
     return secret
@@ -155,8 +147,7 @@ def key_update(
     key: ApiKey,
     name: str,
     scopes: Iterable[Scope],
-    actor: Any = None,
-    request: HttpRequest | None = None,
+    audit: Audit = SYSTEM,
 ) -> ApiKey:
     """Change a custom key's name and scopes, recording what changed."""
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
@@ -177,14 +168,12 @@ def key_update(
         changes["scopes_removed"] = sorted(before - after)
         key.scopes.set(scopes)
     if changes:
-        activity_record(
-            tenant=key.tenant, action=Action.KEY_CHANGED, actor=actor, key=key, request=request, details=changes
-        )
+        activity_record(tenant=key.tenant, action=Action.KEY_CHANGED, audit=audit, key=key, details=changes)
     return key
 
 
 @transaction.atomic
-def key_delete(*, key: ApiKey, actor: Any = None, request: HttpRequest | None = None) -> None:
+def key_delete(*, key: ApiKey, audit: Audit = SYSTEM) -> None:
     """Delete a custom key with its secrets (and so its access tokens). The Emporix API and
     Storefront API keys cannot be deleted."""
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
@@ -193,9 +182,8 @@ def key_delete(*, key: ApiKey, actor: Any = None, request: HttpRequest | None = 
     activity_record(
         tenant=key.tenant,
         action=Action.KEY_DELETED,
-        actor=actor,
+        audit=audit,
         key=key,
-        request=request,
         details={
             "name": key.name,
             "client_id": key.client_id,
@@ -203,23 +191,3 @@ def key_delete(*, key: ApiKey, actor: Any = None, request: HttpRequest | None = 
         },
     )
     key.delete()
-
-
-def secret_mark_used(secret: ApiSecret, *, now=None) -> None:
-    """Record that `secret` (and so its key) was just used, writing at most once a minute
-    per secret so that a busy key does not write on every request."""
-    now = now or timezone.now()
-    if secret.last_used_at is not None and now - secret.last_used_at < LAST_USED_RESOLUTION:
-        return
-    cutoff = now - LAST_USED_RESOLUTION
-    updated = (
-        ApiSecret.objects.filter(pk=secret.pk)
-        .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=cutoff))
-        .update(last_used_at=now)
-    )
-    if updated:
-        ApiKey.objects.filter(pk=secret.key_id).update(last_used_at=now)
-    secret.last_used_at = now
-
-
-LAST_USED_RESOLUTION = timedelta(minutes=1)

@@ -1,8 +1,6 @@
-import uuid
-
 from django.db import models
-from django.db.models import Q
 
+from apikeys.auth import live_secret_q
 from apikeys.models import ApiKey, ApiSecret
 from tenants.models import Tenant
 
@@ -17,11 +15,7 @@ class AccessTokenQuerySet(models.QuerySet["AccessToken"]):
         """Tokens that authorize now: not revoked, not expired, and minted by a secret that
         is still live. The last condition is what makes "renew now", retiring a grace secret
         and deleting a key deactivate tokens on every worker without extra bookkeeping."""
-        return self.filter(
-            Q(secret__expires_at__isnull=True) | Q(secret__expires_at__gt=now),
-            revoked_at__isnull=True,
-            expires_at__gt=now,
-        )
+        return self.filter(live_secret_q(now, via="secret__"), revoked_at__isnull=True, expires_at__gt=now)
 
 
 class AccessToken(models.Model):
@@ -48,7 +42,3 @@ class AccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} token {self.pk} of key {self.key_id}"
-
-
-def new_session_id() -> uuid.UUID:
-    return uuid.uuid4()

@@ -8,8 +8,8 @@ import functools
 import logging
 from collections.abc import Callable
 from urllib.parse import unquote_plus
+from uuid import UUID
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -19,11 +19,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from activity.models import Action
-from activity.services import activity_record
-from apikeys.models import ApiKey, KeyKind
-from apikeys.services import secret_plaintext
-from portal.net import client_ip
+from activity.audit import Audit
+from apikeys.models import ApiKey
+from portal.http import wants_json
+from portal.net import client_ip, public_base_url
+from portal.reporting import SENSITIVE_PARAMETERS
 from tenants.access import membership_for, require_role
 from tenants.models import Role
 
@@ -31,8 +31,6 @@ from . import services
 from .services import OAuthError, Outcome, invalid_client, invalid_request
 
 logger = logging.getLogger(__name__)
-
-SENSITIVE = ("client_secret", "refresh_token", "token", "anonymous_token", "access_token")
 
 
 def json_response(outcome: Outcome) -> JsonResponse:
@@ -68,7 +66,7 @@ def token_endpoint(*methods: str) -> Callable:
                     Outcome(500, {"error": "server_error", "error_description": "The server could not answer."})
                 )
 
-        return login_not_required(csrf_exempt(sensitive_post_parameters(*SENSITIVE)(wrapper)))
+        return login_not_required(csrf_exempt(sensitive_post_parameters(*SENSITIVE_PARAMETERS)(wrapper)))
 
     return decorate
 
@@ -179,7 +177,7 @@ def anonymous_refresh(request: HttpRequest) -> HttpResponse:
 @token_endpoint("GET")
 def metadata(request: HttpRequest) -> HttpResponse:
     """GET /.well-known/oauth-authorization-server (RFC 8414)."""
-    issuer = settings.API_BASE_URL or request.build_absolute_uri("/").rstrip("/")
+    issuer = public_base_url(request)
     methods = ["client_secret_basic", "client_secret_post"]
     return json_response(
         Outcome(
@@ -211,32 +209,14 @@ def _masked(body: dict) -> dict:
 
 
 @require_POST
-@sensitive_variables("plaintext")
-def try_it(request: HttpRequest, code: str, key_id) -> HttpResponse:
+def try_it(request: HttpRequest, code: str, key_id: UUID) -> HttpResponse:
     """The Get started panel's Try it (admins and developers): the token request for this key
     through the token service's own functions, shown with the token masked."""
     membership = require_role(membership_for(request, code), Role.DEVELOPER)
-    key = get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id)
-    address = client_ip(request)
-    if key.kind == KeyKind.STOREFRONT:
-        grant = "anonymous_login"
-        outcome = services.anonymous_login(tenant=membership.tenant.code, client_id=key.client_id, address=address)
-    else:
-        grant = "client_credentials"
-        current = key.secrets.filter(expires_at__isnull=True).first()
-        plaintext = secret_plaintext(current) if current else None
-        outcome = services.client_credentials_grant(
-            client_id=key.client_id, client_secret=plaintext, grant_type=grant, scope=None, address=address
-        )
-    activity_record(
-        tenant=membership.tenant,
-        action=Action.KEY_TRIED,
-        key=key,
-        request=request,
-        details={"grant": grant, "status": outcome.status},
-    )
+    key = get_object_or_404(ApiKey.objects.select_related("tenant"), tenant=membership.tenant, public_id=key_id)
+    outcome = services.key_try(key=key, audit=Audit.of(request))
     result = {"status": outcome.status, "response": _masked(outcome.body)}
-    if "application/json" in request.headers.get("Accept", ""):
+    if wants_json(request):
         response = JsonResponse(result)
     else:
         response = render(

@@ -205,7 +205,7 @@ AUTH_FAILURE_LIMIT_PER_CLIENT = env.int("AUTH_FAILURE_LIMIT_PER_CLIENT", default
 AUTH_FAILURE_LIMIT_PER_ADDRESS = env.int("AUTH_FAILURE_LIMIT_PER_ADDRESS", default=50)
 AUTH_FAILURE_WINDOW = env.int("AUTH_FAILURE_WINDOW", default=300)
 # Error reports hide the Authorization header, secrets and tokens (POST and query string).
-DEFAULT_EXCEPTION_REPORTER_FILTER = "oauth.reporting.SecretHidingReporterFilter"
-DEFAULT_EXCEPTION_REPORTER = "oauth.reporting.SecretHidingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.reporting.SecretHidingReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "portal.reporting.SecretHidingExceptionReporter"
 # bench/: serves the minimal comparison view at /bench/baseline when set (never in production).
 BENCH_BASELINE = env.bool("BENCH_BASELINE", default=False)

@@ -1,11 +1,10 @@
-from typing import Any
-
 from django.db import transaction
-from django.http import HttpRequest
 
+from accounts.models import User
+from activity.audit import SYSTEM, Audit
 from activity.models import Action
 from activity.services import activity_record
-from apikeys.models import ApiKey, KeyKind
+from apikeys.models import BUILTIN_KINDS, ApiKey
 from apikeys.services import key_create
 
 from .models import Membership, Role, Tenant
@@ -13,10 +12,12 @@ from .models import Membership, Role, Tenant
 
 @transaction.atomic
 def tenant_create(
-    *, code: str, name: str, creator: Any, request: HttpRequest | None = None
+    *, code: str, name: str, creator: User, audit: Audit | None = None
 ) -> tuple[Tenant, list[tuple[ApiKey, str]]]:
     """Create a tenant, make `creator` its admin and provision its Emporix API and Storefront
-    API keys, all in one transaction. Returns the tenant and each key with its secret."""
+    API keys, all in one transaction. Returns the tenant and each key with its secret. The
+    activity is the creator's unless `audit` says otherwise (e.g. with the client address)."""
+    audit = audit or Audit(actor=creator)
     tenant = Tenant(code=code, name=name)
     tenant.full_clean()
     tenant.save(force_insert=True)
@@ -24,14 +25,10 @@ def tenant_create(
     activity_record(
         tenant=tenant,
         action=Action.TENANT_CREATED,
-        actor=creator,
-        request=request,
+        audit=audit,
         details={"code": code, "name": name},
     )
-    keys = [
-        key_create(tenant=tenant, kind=kind, actor=creator, request=request)
-        for kind in (KeyKind.EMPORIX, KeyKind.STOREFRONT)
-    ]
+    keys = [key_create(tenant=tenant, kind=kind, audit=audit) for kind in BUILTIN_KINDS]
     return tenant, keys
 
 
@@ -48,9 +45,7 @@ def _other_admins(tenant: Tenant, membership: Membership) -> int:
 
 
 @transaction.atomic
-def member_add(
-    *, tenant: Tenant, email: str, role: str, actor: Any = None, request: HttpRequest | None = None
-) -> tuple[Membership, bool]:
+def member_add(*, tenant: Tenant, email: str, role: str, audit: Audit = SYSTEM) -> tuple[Membership, bool]:
     """Add a user (created without a usable password if new) to the tenant with `role`.
     Returns the membership and whether the user is new (and so needs a password-reset link)."""
     from django.contrib.auth import get_user_model
@@ -65,17 +60,14 @@ def member_add(
     activity_record(
         tenant=tenant,
         action=Action.MEMBER_ADDED,
-        actor=actor,
-        request=request,
+        audit=audit,
         details={"member": email, "role": role},
     )
     return membership, created
 
 
 @transaction.atomic
-def member_change_role(
-    *, membership: Membership, role: str, actor: Any = None, request: HttpRequest | None = None
-) -> Membership:
+def member_change_role(*, membership: Membership, role: str, audit: Audit = SYSTEM) -> Membership:
     """Change a member's role; the tenant always keeps at least one admin."""
     membership = Membership.objects.select_for_update().select_related("user", "tenant").get(pk=membership.pk)
     if membership.role == role:
@@ -88,15 +80,14 @@ def member_change_role(
     activity_record(
         tenant=membership.tenant,
         action=Action.MEMBER_CHANGED,
-        actor=actor,
-        request=request,
+        audit=audit,
         details={"member": membership.user.email, "from": before, "to": role},
     )
     return membership
 
 
 @transaction.atomic
-def member_remove(*, membership: Membership, actor: Any = None, request: HttpRequest | None = None) -> None:
+def member_remove(*, membership: Membership, audit: Audit = SYSTEM) -> None:
     """Remove a member; the tenant always keeps at least one admin."""
     membership = Membership.objects.select_for_update().select_related("user", "tenant").get(pk=membership.pk)
     if membership.role == Role.ADMIN and _other_admins(membership.tenant, membership) == 0:
@@ -104,8 +95,7 @@ def member_remove(*, membership: Membership, actor: Any = None, request: HttpReq
     activity_record(
         tenant=membership.tenant,
         action=Action.MEMBER_REMOVED,
-        actor=actor,
-        request=request,
+        audit=audit,
         details={"member": membership.user.email, "role": membership.role},
     )
     membership.delete()

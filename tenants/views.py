@@ -10,6 +10,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_http_methods, require_POST
 
+from activity.audit import Audit
 from apikeys.models import ApiKey
 
 from .access import membership_for, require_role
@@ -42,7 +43,7 @@ def tenant_list(request):
                     code=form.cleaned_data["code"],
                     name=form.cleaned_data["name"],
                     creator=request.user,
-                    request=request,
+                    audit=Audit.of(request),
                 )
             except IntegrityError:
                 # Lost a race for the same code with another request.
@@ -90,8 +91,7 @@ def member_list(request, code: str):
                         tenant=tenant,
                         email=form.cleaned_data["email"],
                         role=form.cleaned_data["role"],
-                        actor=request.user,
-                        request=request,
+                        audit=Audit.of(request),
                     )
                 except IntegrityError:
                     form.add_error("email", "This person is already a member of the tenant.")
@@ -136,7 +136,7 @@ def member_role(request, code: str, member_id: int):
         messages.error(request, "Choose a valid role.")
         return redirect("tenants:members", code=code)
     try:
-        member_change_role(membership=member, role=form.cleaned_data["role"], actor=request.user, request=request)
+        member_change_role(membership=member, role=form.cleaned_data["role"], audit=Audit.of(request))
     except LastAdminError as exc:
         messages.error(request, str(exc))
     else:
@@ -149,7 +149,7 @@ def member_remove_view(request, code: str, member_id: int):
     membership = require_role(membership_for(request, code), Role.ADMIN)
     member = _member_of(membership, member_id)
     try:
-        member_remove(membership=member, actor=request.user, request=request)
+        member_remove(membership=member, audit=Audit.of(request))
     except LastAdminError as exc:
         messages.error(request, str(exc))
         return redirect("tenants:members", code=code)

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from activity.audit import Audit
 from activity.models import Action, ActivityEntry
 from apikeys.models import KeyKind
 from apikeys.services import key_create, key_delete, key_renew, key_update
@@ -21,12 +22,12 @@ CSV_URL = reverse("activity:csv", kwargs={"code": "acme"})
 def history(acme, alice):
     """A custom key created, changed and deleted, and the Emporix API key renewed."""
     scopes = Scope.objects.filter(name__in=["tax.tax_read", "brand.brand_manage"])
-    key, _ = key_create(tenant=acme, kind=KeyKind.CUSTOM, name="Gone", scopes=scopes, actor=alice)
-    key_update(key=key, name="Gone soon", scopes=Scope.objects.filter(name="tax.tax_read"), actor=alice)
+    key, _ = key_create(tenant=acme, kind=KeyKind.CUSTOM, name="Gone", scopes=scopes, audit=Audit(actor=alice))
+    key_update(key=key, name="Gone soon", scopes=Scope.objects.filter(name="tax.tax_read"), audit=Audit(actor=alice))
     client_id = key.client_id
-    key_delete(key=key, actor=alice)
+    key_delete(key=key, audit=Audit(actor=alice))
     emporix = acme.apikeys.get(kind=KeyKind.EMPORIX)
-    key_renew(key=emporix, grace=timedelta(hours=24), actor=alice)
+    key_renew(key=emporix, grace=timedelta(hours=24), audit=Audit(actor=alice))
     return {"deleted_client_id": client_id, "emporix": emporix}
 
 

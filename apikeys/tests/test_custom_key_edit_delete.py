@@ -1,6 +1,7 @@
 import pytest
 from django.urls import reverse
 
+from activity.audit import Audit
 from activity.models import Action, ActivityEntry
 from apikeys.models import ApiKey, ApiSecret, KeyKind
 from apikeys.services import key_create
@@ -17,7 +18,7 @@ def custom_key(acme, alice):
         kind=KeyKind.CUSTOM,
         name="Shop",
         scopes=Scope.objects.filter(name__in=["brand.brand_manage", "tax.tax_read"]),
-        actor=alice,
+        audit=Audit(actor=alice),
     )
     return key
 

@@ -3,15 +3,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from activity.audit import Audit
 from activity.models import Action, ActivityEntry
 from apikeys import crypto
+from apikeys.auth import secret_mark_used
 from apikeys.models import ApiKey, ApiSecret
 from apikeys.services import (
     key_create,
     key_delete,
     key_renew,
     key_update,
-    secret_mark_used,
     secret_plaintext,
     secret_retire,
 )
@@ -26,7 +27,7 @@ def _live_digests(key):
 
 def test_renew_now_replaces_the_secret_and_keeps_the_client_id(acme_secrets, alice):
     key, old = acme_secrets["emporix"]
-    renewed, secret, new = key_renew(key=key, actor=alice)
+    renewed, secret, new = key_renew(key=key, audit=Audit(actor=alice))
     assert renewed.client_id == key.client_id and new != old
     assert _live_digests(key) == {crypto.digest(new)}
     assert secret_plaintext(secret) == new
@@ -63,8 +64,8 @@ def test_retiring_an_old_secret_stops_it_now(acme_secrets):
 
 def test_update_records_what_changed(acme, alice):
     manage, read = Scope.objects.get(name="brand.brand_manage"), Scope.objects.get(name="tax.tax_read")
-    key, _ = key_create(tenant=acme, kind="custom", name="Brands", scopes=[manage], actor=alice)
-    key_update(key=key, name="Brands and tax", scopes=[read], actor=alice)
+    key, _ = key_create(tenant=acme, kind="custom", name="Brands", scopes=[manage], audit=Audit(actor=alice))
+    key_update(key=key, name="Brands and tax", scopes=[read], audit=Audit(actor=alice))
     key.refresh_from_db()
     assert key.name == "Brands and tax" and list(key.scopes.all()) == [read]
     details = ActivityEntry.objects.get(action=Action.KEY_CHANGED).details
@@ -85,8 +86,8 @@ def test_builtin_keys_cannot_be_deleted_or_edited(acme_secrets):
 
 
 def test_delete_removes_the_key_and_its_secrets_but_keeps_the_log(acme, alice):
-    key, _ = key_create(tenant=acme, kind="custom", name="Temp", scopes=[Scope.objects.first()], actor=alice)
-    key_delete(key=key, actor=alice)
+    key, _ = key_create(tenant=acme, kind="custom", name="Temp", scopes=[Scope.objects.first()], audit=Audit(actor=alice))
+    key_delete(key=key, audit=Audit(actor=alice))
     assert not ApiKey.objects.filter(pk=key.pk).exists()
     assert not ApiSecret.objects.filter(key_id=key.pk).exists()
     entry = ActivityEntry.objects.get(action=Action.KEY_DELETED)
@@ -97,13 +98,15 @@ def test_last_used_is_written_at_most_once_a_minute(acme_secrets, django_assert_
     key, _ = acme_secrets["emporix"]
     secret = ApiSecret.objects.get(key=key)
     now = timezone.now()
+    def mark(last_used_at, at):
+        secret_mark_used(secret_id=secret.pk, key_id=key.pk, last_used_at=last_used_at, now=at)
+
     with django_assert_num_queries(2):
-        secret_mark_used(secret, now=now)
+        mark(None, now)
     with django_assert_num_queries(0):
-        secret_mark_used(secret, now=now + timedelta(seconds=30))
-    fresh = ApiSecret.objects.get(pk=secret.pk)  # another worker's copy sees the write
-    with django_assert_num_queries(0):
-        secret_mark_used(fresh, now=now + timedelta(seconds=30))
-    secret_mark_used(secret, now=now + timedelta(seconds=61))
+        mark(now, now + timedelta(seconds=30))
+    with django_assert_num_queries(1):  # a worker that read before the write: the UPDATE re-checks
+        mark(None, now + timedelta(seconds=30))
+    mark(now, now + timedelta(seconds=61))
     key.refresh_from_db()
     assert key.last_used_at == now + timedelta(seconds=61)

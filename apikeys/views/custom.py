@@ -1,6 +1,8 @@
 """Creating, editing and deleting custom keys (admins only). The built-in keys are not
 custom keys: their edit and delete URLs 404."""
 
+from uuid import UUID
+
 from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
@@ -8,8 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from activity.audit import Audit
 from tenants.access import membership_for, require_role
-from tenants.models import Role
+from tenants.models import Membership, Role
 
 from .. import services
 from ..forms import CustomKeyForm
@@ -22,7 +25,7 @@ def _list_url(code: str) -> str:
     return reverse("apikeys:list", kwargs={"code": code})
 
 
-def _custom_key(membership, key_id) -> ApiKey:
+def _custom_key(membership: Membership, key_id: UUID) -> ApiKey:
     return get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id, kind=KeyKind.CUSTOM)
 
 
@@ -31,7 +34,7 @@ def _posted(request: HttpRequest):
     return request.POST if request.method == "POST" else None
 
 
-def _render_form(request: HttpRequest, membership, form: CustomKeyForm, status: int) -> HttpResponse:
+def _render_form(request: HttpRequest, membership: Membership, form: CustomKeyForm, status: int) -> HttpResponse:
     return render(
         request,
         "apikeys/key_form.html",
@@ -48,64 +51,57 @@ def _render_form(request: HttpRequest, membership, form: CustomKeyForm, status: 
     )
 
 
+def _save(request: HttpRequest, membership: Membership, form: CustomKeyForm) -> ApiKey | None:
+    """Create the key (`form.key` is None) or save its name and scopes; None, with the error
+    on the form, if another request took the name between the form's check and the write."""
+    audit = Audit.of(request)
+    values = {"name": form.cleaned_data["name"], "scopes": form.cleaned_data["scopes"]}
+    try:
+        with transaction.atomic():
+            if form.key is None:
+                key, _ = services.key_create(tenant=membership.tenant, kind=KeyKind.CUSTOM, audit=audit, **values)
+                return key
+            return services.key_update(key=form.key, audit=audit, **values)
+    except IntegrityError:
+        form.add_error("name", NAME_TAKEN)
+        return None
+
+
+def _form_view(request: HttpRequest, membership: Membership, key: ApiKey | None) -> HttpResponse:
+    """The create and edit flows: they differ only in the service they call and the message."""
+    form = CustomKeyForm(_posted(request), tenant=membership.tenant, key=key)
+    if request.method != "POST":
+        return _render_form(request, membership, form, status=200)
+    saved = _save(request, membership, form) if form.is_valid() else None
+    if saved is None:
+        return _render_form(request, membership, form, status=400)
+    url = _list_url(membership.tenant.code)
+    if key is None:
+        messages.success(request, f"Custom API key “{saved.name}” created")
+        return redirect(url + f"?created={saved.public_id}#key-{saved.public_id}")
+    messages.success(request, f"Custom API key “{saved.name}” saved")
+    return redirect(url + f"#key-{saved.public_id}")
+
+
 @require_http_methods(["GET", "POST"])
 def key_create(request: HttpRequest, code: str) -> HttpResponse:
     membership = require_role(membership_for(request, code), Role.ADMIN)
-    form = CustomKeyForm(_posted(request), tenant=membership.tenant)
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                with transaction.atomic():
-                    key, _ = services.key_create(
-                        tenant=membership.tenant,
-                        kind=KeyKind.CUSTOM,
-                        name=form.cleaned_data["name"],
-                        scopes=form.cleaned_data["scopes"],
-                        actor=request.user,
-                        request=request,
-                    )
-            except IntegrityError:
-                # Another request took the name between our check and the insert.
-                form.add_error("name", NAME_TAKEN)
-            else:
-                messages.success(request, f"Custom API key “{key.name}” created")
-                return redirect(_list_url(code) + f"?created={key.public_id}#key-{key.public_id}")
-        return _render_form(request, membership, form, status=400)
-    return _render_form(request, membership, form, status=200)
+    return _form_view(request, membership, key=None)
 
 
 @require_http_methods(["GET", "POST"])
-def key_edit(request: HttpRequest, code: str, key_id) -> HttpResponse:
+def key_edit(request: HttpRequest, code: str, key_id: UUID) -> HttpResponse:
     membership = require_role(membership_for(request, code), Role.ADMIN)
-    key = _custom_key(membership, key_id)
-    form = CustomKeyForm(_posted(request), tenant=membership.tenant, key=key)
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                with transaction.atomic():
-                    key = services.key_update(
-                        key=key,
-                        name=form.cleaned_data["name"],
-                        scopes=form.cleaned_data["scopes"],
-                        actor=request.user,
-                        request=request,
-                    )
-            except IntegrityError:
-                form.add_error("name", NAME_TAKEN)
-            else:
-                messages.success(request, f"Custom API key “{key.name}” saved")
-                return redirect(_list_url(code) + f"#key-{key.public_id}")
-        return _render_form(request, membership, form, status=400)
-    return _render_form(request, membership, form, status=200)
+    return _form_view(request, membership, key=_custom_key(membership, key_id))
 
 
 @require_http_methods(["GET", "POST"])
-def key_delete(request: HttpRequest, code: str, key_id) -> HttpResponse:
+def key_delete(request: HttpRequest, code: str, key_id: UUID) -> HttpResponse:
     """GET asks for confirmation; POST deletes the key, its secrets and so its tokens."""
     membership = require_role(membership_for(request, code), Role.ADMIN)
     key = _custom_key(membership, key_id)
     if request.method == "POST":
-        services.key_delete(key=key, actor=request.user, request=request)
+        services.key_delete(key=key, audit=Audit.of(request))
         messages.success(request, "Key deleted")
         return redirect(_list_url(code))
     return render(

@@ -17,32 +17,19 @@ from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from activity.models import Action
-from activity.services import activity_record
+from activity.audit import Audit
+from portal.http import wants_json
 from scopes.models import Scope
 from tenants.access import membership_for, require_role
 from tenants.models import Membership, Role
 
 from .. import services
-from ..models import ApiKey, ApiSecret, KeyKind
+from ..forms import RenewForm
+from ..models import GRACE_PERIODS, ApiKey, ApiSecret, KeyKind
 
 # Custom API keys are listed expanded when there are this many or fewer; more collapse into
 # the group's summary until asked for (or until one of them has to be shown).
 CUSTOM_OPEN_LIMIT = 10
-
-# When the old secret stops working after a renew (keys of services.GRACE_CHOICES), as offered.
-GRACE_LABELS = [
-    (
-        "now",
-        "Now",
-        "The old secret stops working at once, and every access token issued by this key stops working too.",
-    ),
-    ("1h", "After 1 hour", "The old secret keeps working for 1 hour, so that clients can switch."),
-    ("24h", "After 24 hours", "The old secret keeps working for 24 hours, so that clients can switch."),
-    ("7d", "After 7 days", "The old secret keeps working for 7 days, so that clients can switch."),
-]
-
-PURPOSES = {"reveal": Action.SECRET_REVEALED, "copy": Action.SECRET_COPIED}
 
 
 @dataclass(frozen=True)
@@ -121,7 +108,7 @@ def _render_list(
             "shown": shown,
             "can_see_secrets": membership.can_see_secrets,
             "is_admin": membership.is_admin,
-            "grace_choices": GRACE_LABELS,
+            "grace_choices": GRACE_PERIODS,
         },
     )
 
@@ -156,11 +143,6 @@ def key_list(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    # A browser's form POST accepts */* too, so ask which type it prefers, not which it accepts.
-    return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
-
-
 def _no_store(view):
     """Like never_cache, but for the refusals (403, 404) too: no answer of the secret endpoint
     is ever cached, by the browser or on the way."""
@@ -191,7 +173,7 @@ def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespo
     membership = require_role(membership_for(request, code), Role.DEVELOPER)
     key = get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id)
     purpose = request.POST.get("purpose") or "reveal"
-    if purpose not in PURPOSES:
+    if purpose not in services.SHOW_PURPOSES:
         return JsonResponse({"error": "purpose must be reveal or copy"}, status=400)
     secret_id = request.POST.get("secret")
     if secret_id:
@@ -201,15 +183,8 @@ def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespo
         secret = get_object_or_404(ApiSecret.objects.live(), key=key, public_id=wanted)
     else:
         secret = get_object_or_404(ApiSecret, key=key, expires_at__isnull=True)
-    plaintext = services.secret_plaintext(secret)
-    activity_record(
-        tenant=membership.tenant,
-        action=PURPOSES[purpose],
-        key=key,
-        request=request,
-        details={"secret": "current" if secret.is_current else "old", "secret_created": secret.created_at.isoformat()},
-    )
-    if _wants_json(request):
+    plaintext = services.secret_show(secret=secret, purpose=purpose, audit=Audit.of(request))
+    if wants_json(request):
         return JsonResponse({"secret": plaintext, "client_id": key.client_id})
     return _render_list(request, membership, shown=ShownSecret(secret.public_id, plaintext))
 
@@ -226,22 +201,15 @@ def key_renew(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespons
         "membership": membership,
         "tenant": membership.tenant,
         "key": key,
-        "grace_choices": GRACE_LABELS,
+        "grace_choices": GRACE_PERIODS,
         "active_tab": "keys",
     }
-    if request.method == "GET":
-        return render(request, "apikeys/key_renew.html", {**context, "grace": "now"})
-    grace = request.POST.get("grace") or "now"
-    if grace not in services.GRACE_CHOICES:
-        return render(
-            request,
-            "apikeys/key_renew.html",
-            {**context, "grace": "now", "error": "Choose when the old secret stops working."},
-            status=400,
-        )
-    _, secret, _plaintext = services.key_renew(
-        key=key, grace=services.GRACE_CHOICES[grace], actor=request.user, request=request
-    )
+    form = RenewForm(request.POST if request.method == "POST" else None)
+    if not form.is_valid():
+        status = 400 if form.is_bound else 200
+        error = form.errors["grace"][0] if form.is_bound else None
+        return render(request, "apikeys/key_renew.html", {**context, "grace": "now", "error": error}, status=status)
+    _, secret, _plaintext = services.key_renew(key=key, grace=form.cleaned_data["grace"], audit=Audit.of(request))
     messages.success(request, "Key renewed")
     # Post/redirect/get, so that reloading the page cannot renew again.
     request.session[SHOW_ONCE_SESSION_KEY] = str(secret.public_id)
@@ -261,6 +229,6 @@ def secret_retire(request: HttpRequest, code: str, key_id: uuid.UUID, secret_id:
             "apikeys/secret_retire.html",
             {"membership": membership, "tenant": membership.tenant, "key": key, "secret": secret, "active_tab": "keys"},
         )
-    services.secret_retire(secret=secret, actor=request.user, request=request)
+    services.secret_retire(secret=secret, audit=Audit.of(request))
     messages.success(request, "Old secret retired")
     return redirect(reverse("apikeys:list", kwargs={"code": membership.tenant.code}) + f"#key-{key.public_id}")

@@ -69,13 +69,3 @@ def introspect(post_token):
         return response.json()
 
     return call
-
-
-@pytest.fixture(autouse=True)
-def _fresh_scope_cache():
-    # The built-in keys' scope lists live in process memory; tests change the catalogue and roll back.
-    from oauth.services import scope_cache_clear
-
-    scope_cache_clear()
-    yield
-    scope_cache_clear()

@@ -19,7 +19,7 @@ def test_a_deprecated_scope_is_no_longer_granted(post_token, emporix):
     form = {**GRANT, "client_id": key.client_id, "client_secret": secret}
     name = post_token(form).json()["scope"].split()[0]
     Scope.objects.filter(name=name).update(deprecated=True)  # a bulk update sends no signal...
-    from oauth.services import scope_cache_clear
+    from apikeys.auth import scope_cache_clear
 
     scope_cache_clear()  # ...as load_scopes' saves do
     assert name not in post_token(form).json()["scope"].split()

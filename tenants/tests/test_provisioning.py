@@ -1,6 +1,7 @@
 import pytest
 
 from activity.models import Action, ActivityEntry
+from apikeys.auth import held_scope_names
 from apikeys.models import ApiKey, ApiSecret
 from tenants import services
 from tenants.models import Membership, Role, Tenant
@@ -46,8 +47,8 @@ def test_a_failure_while_provisioning_rolls_back_the_tenant(alice, monkeypatch):
 def test_the_builtin_keys_hold_the_catalogue_scope_sets(acme):
     emporix = ApiKey.objects.get(tenant=acme, kind="emporix")
     storefront = ApiKey.objects.get(tenant=acme, kind="storefront")
-    assert emporix.scope_queryset().count() == 174
-    names = set(storefront.scope_queryset().values_list("name", flat=True))
+    assert len(held_scope_names(emporix)) == 174
+    names = set(held_scope_names(storefront))
     assert len(names) == 24
     assert "order.order_readascustomer" in names
     assert "product.product_manage" not in names
@@ -58,4 +59,4 @@ def test_a_scope_added_to_the_catalogue_later_is_in_the_emporix_key(acme):
 
     Scope.objects.create(service=Service.objects.get(key="product"), name="product.thing_manage")
     emporix = ApiKey.objects.get(tenant=acme, kind="emporix")
-    assert emporix.scope_queryset().filter(name="product.thing_manage").exists()
+    assert "product.thing_manage" in held_scope_names(emporix)

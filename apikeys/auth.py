@@ -1,0 +1,278 @@
+"""Key verification: the keys app's public interface for whatever authenticates API clients
+(the token service in `oauth/`). Nothing outside `apikeys` reads secret rows or the key-scope
+table; it calls these functions and gets a `VerifiedKey` back.
+
+The rules that live here, once:
+- which secrets still work (`live_secret_q`, defined beside the models and used by the token
+  check, the key list and the access tokens' `active()`);
+- which scopes a key holds (`held_scope_names`): every offered scope for the Emporix API key,
+  the storefront set for the Storefront API key, the chosen ones for a custom key;
+- how a Client ID and secret are checked (`key_verify`): one indexed query, a constant-time
+  digest comparison against every live secret (or a dummy), never a decryption;
+- when a secret's last use is written (`secret_mark_used`): at most once a minute.
+"""
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
+
+from django.db import connections, router
+from django.db.models import Aggregate, OuterRef, Q, Subquery, TextField
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.debug import sensitive_variables
+
+from scopes.models import Scope
+
+from . import crypto
+from .models import ApiKey, ApiSecret, KeyKind, live_secret_q
+from .services import secret_plaintext
+
+__all__ = [
+    "LAST_USED_RESOLUTION",
+    "VerifiedKey",
+    "builtin_scope_names",
+    "current_secret_plaintext",
+    "held_scope_names",
+    "key_verify",
+    "live_secret_q",
+    "scope_cache_clear",
+    "secret_mark_used",
+    "storefront_key_find",
+]
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedKey:
+    """A key whose Client ID (and, for `key_verify`, secret) checked out, as far as a token
+    service needs it: no ciphertext, no digest, no model instance."""
+
+    key_id: int
+    client_id: str
+    kind: str
+    tenant_id: int
+    tenant_code: str
+    secret_id: int  # the secret that authenticated (or, for a Storefront key, mints)
+    scopes: tuple[str, ...]  # the scopes the key holds
+    scope_set: frozenset[str]
+
+
+# --- Scopes a key holds -----------------------------------------------------------------------
+# The built-in keys' lists (174 names for the Emporix API key) are derived from the catalogue
+# and held in process memory for SCOPE_CACHE_SECONDS: a catalogue change reaches other workers
+# within that time (and this process at once: apps.py connects scope_cache_clear to Scope's
+# signals), without a cache round trip per token request.
+
+SCOPE_CACHE_SECONDS = 60
+_builtin_scopes: dict[str, tuple[float, tuple[str, ...], frozenset[str]]] = {}
+
+
+def scope_cache_clear(**_: Any) -> None:
+    _builtin_scopes.clear()
+
+
+def _builtin(kind: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    cached = _builtin_scopes.get(kind)
+    if cached is not None and time.monotonic() - cached[0] < SCOPE_CACHE_SECONDS:
+        return cached[1], cached[2]
+    queryset = Scope.objects.offered()
+    if kind == KeyKind.STOREFRONT:
+        queryset = queryset.filter(storefront=True)
+    names = tuple(queryset.values_list("name", flat=True))
+    _builtin_scopes[kind] = (time.monotonic(), names, frozenset(names))
+    return names, frozenset(names)
+
+
+def builtin_scope_names(kind: str) -> tuple[str, ...]:
+    """The scopes a built-in key of `kind` holds, in catalogue order."""
+    return _builtin(KeyKind(kind))[0]
+
+
+def _held(kind: str, custom_names: str | None) -> tuple[tuple[str, ...], frozenset[str]]:
+    if kind != KeyKind.CUSTOM:
+        return _builtin(kind)
+    names = tuple(sorted((custom_names or "").split()))
+    return names, frozenset(names)
+
+
+def held_scope_names(key: ApiKey) -> tuple[str, ...]:
+    """The names of the scopes `key` holds: the catalogue's for the built-in kinds (cached),
+    the chosen ones, sorted, for a custom key (one query, or none if prefetched)."""
+    if key.kind != KeyKind.CUSTOM:
+        return builtin_scope_names(key.kind)
+    return tuple(sorted(scope.name for scope in key.scopes.all()))
+
+
+# --- The authentication query -----------------------------------------------------------------
+
+
+class _SpaceJoined(Aggregate):
+    """STRING_AGG(name, ' ') on PostgreSQL, GROUP_CONCAT(name, ' ') on SQLite."""
+
+    function = "STRING_AGG"
+    template = "%(function)s(%(expressions)s, ' ')"
+    output_field = TextField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, function="GROUP_CONCAT", **extra)
+
+
+class _Row(NamedTuple):
+    """One live secret of the key, with what verification needs of its key and tenant. The
+    field names are the query's columns, in order."""
+
+    secret_id: int
+    digest: bytes
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    key_id: int
+    kind: str
+    tenant_id: int
+    tenant_code: str
+    custom_scopes: str | None
+
+
+_COLUMNS = {
+    "secret_id": "pk",
+    "digest": "digest",
+    "last_used_at": "last_used_at",
+    "expires_at": "expires_at",
+    "key_id": "key_id",
+    "kind": "key__kind",
+    "tenant_id": "key__tenant_id",
+    "tenant_code": "key__tenant__code",
+    "custom_scopes": "custom_scopes",
+}
+assert tuple(_COLUMNS) == _Row._fields
+
+
+def _rows_queryset(client_id: str, now: datetime):
+    # A custom key's scope names, joined into the same query as one column.
+    custom_scopes = Subquery(
+        Scope.objects.filter(apikeys=OuterRef("key_id"))
+        .order_by()
+        .values("apikeys")
+        .annotate(names=_SpaceJoined("name"))
+        .values("names")
+    )
+    return (
+        ApiSecret.objects.filter(live_secret_q(now), key__client_id=client_id)
+        .annotate(custom_scopes=custom_scopes)
+        .order_by()
+        .values_list(*_COLUMNS.values())
+    )
+
+
+# Building that queryset costs more CPU than running it, so its SQL is compiled once per
+# database (by Django, for the database's dialect) with marker values, then executed with the
+# real Client ID and time in their places.
+_MARK_ID = "\x01client-id\x01"
+_MARK_NOW = datetime(2000, 1, 1, tzinfo=UTC)
+_NO_SUCH_ID = "-" * crypto.CLIENT_ID_LENGTH  # not well-formed, so no key has it
+_compiled: dict[str, tuple[str, list[Any]]] = {}
+
+
+def _sql(using: str) -> tuple[str, list[Any]]:
+    compiled = _compiled.get(using)
+    if compiled is None:
+        sql, params = _rows_queryset(_MARK_ID, _MARK_NOW).query.get_compiler(using).as_sql()
+        adapted_now = connections[using].ops.adapt_datetimefield_value(_MARK_NOW)
+        slots = ["id" if p == _MARK_ID else "now" if p == adapted_now else p for p in params]
+        if slots.count("id") != 1 or "now" not in slots:
+            raise RuntimeError("the key verification query did not compile as expected")
+        compiled = _compiled[using] = (sql, slots)
+    return compiled
+
+
+def _aware(value: Any) -> datetime | None:
+    """Raw cursors skip Django's converters: SQLite returns text, PostgreSQL aware values."""
+    if value is None or isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    parsed = parse_datetime(value) if isinstance(value, str) else value
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _live_rows(client_id: str | None, now: datetime) -> list[_Row]:
+    """One indexed query: the key's live secrets joined with the key and its tenant (and a
+    custom key's scope names). A malformed Client ID (which could hold bytes PostgreSQL
+    refuses) is replaced by one that matches nothing, so that it costs the same query."""
+    if not client_id or not crypto.is_well_formed_client_id(client_id):
+        client_id = _NO_SUCH_ID
+    using = router.db_for_read(ApiSecret)
+    sql, slots = _sql(using)
+    adapted_now = connections[using].ops.adapt_datetimefield_value(now)
+    params = [client_id if p == "id" else adapted_now if p == "now" else p for p in slots]
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    rows = [_Row._make(values) for values in fetched]
+    return [row._replace(last_used_at=_aware(row.last_used_at), expires_at=_aware(row.expires_at)) for row in rows]
+
+
+def secret_mark_used(*, secret_id: int, key_id: int, last_used_at: datetime | None, now: datetime) -> None:
+    """Record that a secret (and so its key) was just used, writing at most once a minute per
+    secret so that a busy key does not write on every request. `last_used_at` is what the
+    caller last read; the UPDATE re-checks it, so concurrent requests write once."""
+    if last_used_at is not None and now - last_used_at < LAST_USED_RESOLUTION:
+        return
+    updated = (
+        ApiSecret.objects.filter(pk=secret_id)
+        .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION))
+        .update(last_used_at=now)
+    )
+    if updated:
+        ApiKey.objects.filter(pk=key_id).update(last_used_at=now)
+
+
+def _verified(row: _Row, client_id: str, now: datetime) -> VerifiedKey:
+    secret_mark_used(secret_id=row.secret_id, key_id=row.key_id, last_used_at=row.last_used_at, now=now)
+    scopes, scope_set = _held(row.kind, row.custom_scopes)
+    return VerifiedKey(
+        key_id=row.key_id,
+        client_id=client_id,
+        kind=row.kind,
+        tenant_id=row.tenant_id,
+        tenant_code=row.tenant_code,
+        secret_id=row.secret_id,
+        scopes=scopes,
+        scope_set=scope_set,
+    )
+
+
+@sensitive_variables("client_secret", "presented")
+def key_verify(*, client_id: str | None, client_secret: str | None, now: datetime) -> VerifiedKey | None:
+    """The key with this Client ID if `client_secret` is one of its live secrets, else None.
+
+    Guarantees: one query whatever the input; the presented secret's digest is compared in
+    constant time against every live secret of the key (or against a dummy when there is none),
+    so that neither timing nor the answer tells an unknown Client ID from a wrong secret; the
+    secret is never decrypted, logged or kept. Records the secret's last use."""
+    rows = _live_rows(client_id, now)
+    presented = crypto.digest(client_secret or "")
+    index = crypto.matching_digest(presented, [bytes(row.digest) for row in rows])
+    if index is None or not client_secret or not client_id:
+        return None
+    return _verified(rows[index], client_id, now)
+
+
+def storefront_key_find(*, client_id: str | None, tenant_code: str | None, now: datetime) -> VerifiedKey | None:
+    """The Storefront API key of tenant `tenant_code` with this Client ID, if it has a live
+    secret (no secret is presented: the anonymous login is public, as on Emporix); else None.
+    The secret that mints is the current one, else the longest-lived old one."""
+    rows = [
+        row for row in _live_rows(client_id, now) if row.kind == KeyKind.STOREFRONT and row.tenant_code == tenant_code
+    ]
+    if not rows or not client_id or not tenant_code:
+        return None
+    rows.sort(key=lambda row: (row.expires_at is not None, -(row.expires_at.timestamp() if row.expires_at else 0)))
+    return _verified(rows[0], client_id, now)
+
+
+def current_secret_plaintext(key: ApiKey) -> str | None:
+    """The key's current secret, decrypted, for the portal's own Try it, which sends the same
+    token request a client would. Not part of authentication (that never decrypts); the caller
+    has checked that the user may see the secret."""
+    current = key.secrets.filter(expires_at__isnull=True).first()
+    return secret_plaintext(current) if current else None
