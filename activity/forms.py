@@ -2,7 +2,7 @@ from typing import Any
 
 from django import forms
 
-from apikeys.models import ApiKey
+from tenants.models import Tenant
 
 from .models import Action, ActivityEntry
 
@@ -14,9 +14,11 @@ class ActivityFilterForm(forms.Form):
     key = forms.ChoiceField(label="Key", required=False)
     action = forms.ChoiceField(label="Action", required=False, choices=[("", "All actions"), *Action.choices])
 
-    def __init__(self, *args: Any, tenant: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tenant: Tenant, keys: list[tuple[str, str]], **kwargs: Any) -> None:
+        """`keys`: the tenant's current keys as (Client ID, name); deleted keys are found in
+        the entries themselves."""
         super().__init__(*args, **kwargs)
-        current = list(ApiKey.objects.filter(tenant=tenant).order_by("kind", "name").values_list("client_id", "name"))
+        current = keys
         known = {client_id for client_id, _ in current}
         deleted: dict[str, str] = {}
         logged = (

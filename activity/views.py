@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from apikeys.models import ApiKey
 from tenants.access import membership_for, require_role
 from tenants.models import Role
 
@@ -20,7 +21,10 @@ CSV_COLUMNS = ["time", "actor", "action", "key name", "client id", "details", "i
 
 def _filtered(request: HttpRequest, code: str):
     membership = require_role(membership_for(request, code), Role.ADMIN)
-    form = ActivityFilterForm(request.GET or None, tenant=membership.tenant)
+    keys = list(
+        ApiKey.objects.filter(tenant=membership.tenant).order_by("kind", "name").values_list("client_id", "name")
+    )
+    form = ActivityFilterForm(request.GET or None, tenant=membership.tenant, keys=keys)
     entries = ActivityEntry.objects.filter(tenant=membership.tenant).order_by("-created_at", "-id")
     return membership, form, form.filter(entries)
 

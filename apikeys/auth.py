@@ -10,6 +10,9 @@ The rules that live here, once:
 - how a Client ID and secret are checked (`key_verify`): one indexed query, a constant-time
   digest comparison against every live secret (or a dummy), never a decryption;
 - when a secret's last use is written (`secret_mark_used`): at most once a minute.
+
+The token service's own cryptography (bearer tokens and their digests) comes through here
+too, from `crypto.py`, which owns all of the portal's cryptography.
 """
 
 import time
@@ -25,20 +28,26 @@ from django.views.decorators.debug import sensitive_variables
 from scopes.models import Scope
 
 from . import crypto
+from .crypto import REFRESH_TOKEN_PREFIX, TOKEN_PREFIX, generate_token
+from .crypto import digest as token_digest
 from .models import ApiKey, ApiSecret, KeyKind, live_secret_q
 from .services import secret_plaintext
 
 __all__ = [
     "LAST_USED_RESOLUTION",
+    "REFRESH_TOKEN_PREFIX",
+    "TOKEN_PREFIX",
     "VerifiedKey",
     "builtin_scope_names",
     "current_secret_plaintext",
+    "generate_token",
     "held_scope_names",
     "key_verify",
     "live_secret_q",
     "scope_cache_clear",
     "secret_mark_used",
     "storefront_key_find",
+    "token_digest",
 ]
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)

@@ -29,8 +29,9 @@ BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 SECRET_PREFIX = "akps_"
 SECRET_BODY_LENGTH = 43  # 62**43 > 2**256
 CHECKSUM_LENGTH = 6  # 62**6 > 2**32
-SECRET_REGEX = r"\bakps_[0-9A-Za-z]{49}\b"
-_SECRET_FULL = re.compile(r"akps_[0-9A-Za-z]{49}")
+_SECRET_BODY = rf"{SECRET_PREFIX}[0-9A-Za-z]{{{SECRET_BODY_LENGTH + CHECKSUM_LENGTH}}}"
+SECRET_REGEX = rf"\b{_SECRET_BODY}\b"  # for scanners; the README shows it
+_SECRET_FULL = re.compile(_SECRET_BODY)
 
 CLIENT_ID_LENGTH = 32
 _CLIENT_ID_FULL = re.compile(r"[0-9A-Za-z]{32}")

@@ -24,8 +24,17 @@ from django.views.decorators.debug import sensitive_variables
 from activity.audit import Audit
 from activity.models import Action
 from activity.services import activity_record
-from apikeys import crypto
-from apikeys.auth import VerifiedKey, current_secret_plaintext, key_verify, live_secret_q, storefront_key_find
+from apikeys.auth import (
+    REFRESH_TOKEN_PREFIX,
+    TOKEN_PREFIX,
+    VerifiedKey,
+    current_secret_plaintext,
+    generate_token,
+    key_verify,
+    live_secret_q,
+    storefront_key_find,
+    token_digest,
+)
 from apikeys.models import ApiKey, KeyKind
 from portal import ratelimit
 
@@ -160,12 +169,12 @@ def _issue(
     session_id: uuid.UUID | None = None,
 ) -> tuple[str, str]:
     """Mint a token (and for anonymous sessions a refresh token): one INSERT of digests."""
-    token = crypto.generate_token(crypto.TOKEN_PREFIX)
-    refresh = crypto.generate_token(crypto.REFRESH_TOKEN_PREFIX) if kind == TokenKind.ANONYMOUS else ""
+    token = generate_token(TOKEN_PREFIX)
+    refresh = generate_token(REFRESH_TOKEN_PREFIX) if kind == TokenKind.ANONYMOUS else ""
     lifetime = settings.ANONYMOUS_TOKEN_LIFETIME if kind == TokenKind.ANONYMOUS else settings.ACCESS_TOKEN_LIFETIME
     AccessToken.objects.create(
-        digest=crypto.digest(token),
-        refresh_digest=crypto.digest(refresh) if refresh else None,
+        digest=token_digest(token),
+        refresh_digest=token_digest(refresh) if refresh else None,
         key_id=client.key_id,
         secret_id=client.secret_id,
         tenant_id=client.tenant_id,
@@ -220,10 +229,10 @@ def client_credentials_grant(
 # --- Introspection and revocation -----------------------------------------------------------
 
 
-def _token_digest(token: str | None) -> bytes | None:
+def _presented_digest(token: str | None) -> bytes | None:
     if not token or len(token) > 512:
         return None
-    return crypto.digest(token)
+    return token_digest(token)
 
 
 @answers
@@ -234,7 +243,7 @@ def token_introspect(
     """RFC 7662. The caller authenticates with any key of the token's tenant; anything but
     an active token of that tenant is exactly {"active": false}."""
     client = client_authenticate(client_id=client_id, client_secret=client_secret, address=address, now=now)
-    found = _token_digest(token)
+    found = _presented_digest(token)
     row = None
     if found is not None:
         row = (
@@ -268,7 +277,7 @@ def token_revoke(
     """RFC 7009. A key revokes its own access or refresh tokens; the answer is 200 whether or
     not the token existed or belonged to the caller."""
     client = client_authenticate(client_id=client_id, client_secret=client_secret, address=address, now=now)
-    found = _token_digest(token)
+    found = _presented_digest(token)
     if found is not None:
         AccessToken.objects.filter(
             Q(digest=found) | Q(refresh_digest=found), key_id=client.key_id, revoked_at__isnull=True
@@ -332,9 +341,9 @@ def anonymous_refresh(
     token itself) is accepted while its refresh window lasts. The old token is revoked."""
     client = _storefront_client(tenant, client_id, address, now)
     if refresh_token:
-        match = Q(refresh_digest=_token_digest(refresh_token))
+        match = Q(refresh_digest=_presented_digest(refresh_token))
     elif anonymous_token:
-        match = Q(digest=_token_digest(anonymous_token))
+        match = Q(digest=_presented_digest(anonymous_token))
     else:
         raise invalid_request("refresh_token is missing.")
     old = (

@@ -1,8 +1,9 @@
 """Loading the scope catalogue (scopes/data/emporix-scopes.json) into Service and Scope rows.
 
 Loading is idempotent: a second run changes nothing, a changed description is updated, a new
-scope is added, and a scope that left the catalogue is deleted only if no key holds it
-(otherwise it is kept, marked deprecated, and no longer offered).
+scope is added, and a scope that left the catalogue is kept, marked deprecated and no longer
+offered. Nothing is deleted, so a key that holds such a scope keeps it; the loader need not
+know which keys hold what.
 """
 
 import json
@@ -19,7 +20,6 @@ class LoadReport:
     services_updated: int = 0
     scopes_created: int = 0
     scopes_updated: int = 0
-    scopes_deleted: int = 0
     scopes_deprecated: list[str] = field(default_factory=list)
 
     @property
@@ -30,7 +30,6 @@ class LoadReport:
                 self.services_updated,
                 self.scopes_created,
                 self.scopes_updated,
-                self.scopes_deleted,
                 self.scopes_deprecated,
             ]
         )
@@ -39,7 +38,7 @@ class LoadReport:
         return (
             f"services: {self.services_created} created, {self.services_updated} updated; "
             f"scopes: {self.scopes_created} created, {self.scopes_updated} updated, "
-            f"{self.scopes_deleted} deleted, {len(self.scopes_deprecated)} newly deprecated"
+            f"{len(self.scopes_deprecated)} newly deprecated"
         )
 
 
@@ -103,17 +102,11 @@ def load_catalogue(service_model: Any, scope_model: Any, data: dict[str, Any] | 
             elif _update(scope, values):
                 report.scopes_updated += 1
 
-    # Scopes that left the catalogue: keep (deprecated) what a key holds, delete the rest.
+    # Scopes that left the catalogue stay, deprecated: a key may hold them.
     for name, scope in scopes.items():
-        if name in seen:
-            continue
-        if scope.apikeys.exists():
-            if not scope.deprecated:
-                scope.deprecated = True
-                scope.replaced_by = deprecated.get(name, "")
-                scope.save(update_fields=["deprecated", "replaced_by"])
-                report.scopes_deprecated.append(name)
-        else:
-            scope.delete()
-            report.scopes_deleted += 1
+        if name not in seen and not scope.deprecated:
+            scope.deprecated = True
+            scope.replaced_by = deprecated.get(name, "")
+            scope.save(update_fields=["deprecated", "replaced_by"])
+            report.scopes_deprecated.append(name)
     return report

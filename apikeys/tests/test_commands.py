@@ -115,3 +115,23 @@ def test_encryption_keys_can_come_from_a_file(tmp_path):
         },
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_production_settings_pass_the_deploy_check(tmp_path):
+    # Every warning of `check --deploy` can be answered from the environment (HSTS included).
+    result = _run_manage(
+        ["check", "--deploy", "--fail-level", "WARNING"],
+        {
+            "DEBUG": "off",
+            "SECRET_KEY": crypto.generate_encryption_key_entry("s")[2:] * 2,
+            "PORTAL_ENCRYPTION_KEYS": crypto.generate_encryption_key_entry("d1"),
+            "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+            "SECURE_COOKIES": "on",
+            "SECURE_SSL_REDIRECT": "on",
+            "SECURE_HSTS_SECONDS": "31536000",
+            "SECURE_HSTS_INCLUDE_SUBDOMAINS": "on",
+            "SECURE_HSTS_PRELOAD": "on",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout

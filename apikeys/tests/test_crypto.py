@@ -143,3 +143,10 @@ def test_only_the_crypto_module_imports_secrets_hmac_or_cryptography():
         and pattern.search(path.read_text())
     ]
     assert offenders == []
+
+
+def test_the_readme_shows_the_regex_the_code_uses():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"\n{crypto.SECRET_REGEX}\n" in readme

@@ -86,7 +86,9 @@ def test_builtin_keys_cannot_be_deleted_or_edited(acme_secrets):
 
 
 def test_delete_removes_the_key_and_its_secrets_but_keeps_the_log(acme, alice):
-    key, _ = key_create(tenant=acme, kind="custom", name="Temp", scopes=[Scope.objects.first()], audit=Audit(actor=alice))
+    key, _ = key_create(
+        tenant=acme, kind="custom", name="Temp", scopes=[Scope.objects.first()], audit=Audit(actor=alice)
+    )
     key_delete(key=key, audit=Audit(actor=alice))
     assert not ApiKey.objects.filter(pk=key.pk).exists()
     assert not ApiSecret.objects.filter(key_id=key.pk).exists()
@@ -98,6 +100,7 @@ def test_last_used_is_written_at_most_once_a_minute(acme_secrets, django_assert_
     key, _ = acme_secrets["emporix"]
     secret = ApiSecret.objects.get(key=key)
     now = timezone.now()
+
     def mark(last_used_at, at):
         secret_mark_used(secret_id=secret.pk, key_id=key.pk, last_used_at=last_used_at, now=at)
 
