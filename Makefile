@@ -25,7 +25,7 @@ run: install .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_scopes
 	$(PY) manage.py collectstatic --noinput -v0
-	$(PY) manage.py check --fail-level ERROR
+	$(PY) manage.py check --database default --fail-level ERROR
 	$(PY) manage.py setup_demo
 	@echo "  Serving on http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
 	$(VENV)/bin/gunicorn portal.wsgi -c gunicorn.conf.py

@@ -199,9 +199,12 @@ def encrypt(plaintext: str, *, binding: str) -> tuple[bytes, str]:
     the row the ciphertext belongs to and is authenticated as associated data, so the
     ciphertext fails to decrypt anywhere else. Returns (nonce + ciphertext, key id)."""
     key = encryption_keys()[0]
+    return _seal(key, plaintext, binding), key.id
+
+
+def _seal(key: EncryptionKey, plaintext: str, binding: str) -> bytes:
     nonce = secrets.token_bytes(NONCE_BYTES)
-    sealed = AESGCM(key.key).encrypt(nonce, plaintext.encode("utf-8"), _aad(binding))
-    return nonce + sealed, key.id
+    return nonce + AESGCM(key.key).encrypt(nonce, plaintext.encode("utf-8"), _aad(binding))
 
 
 def decrypt(blob: bytes, *, key_id: str, binding: str) -> str:
@@ -215,3 +218,25 @@ def decrypt(blob: bytes, *, key_id: str, binding: str) -> str:
     except (InvalidTag, ValueError):
         raise DecryptionError("ciphertext does not decrypt for this row and key") from None
     return plain.decode("utf-8")
+
+
+# --- Canaries -------------------------------------------------------------------------------
+# A known value sealed under each encryption key the database has seen (apikeys.canary keeps
+# one row per key id). A process whose key of the same id does not open it has the wrong key
+# material; one with none of the database's key ids cannot show any stored secret.
+
+_CANARY = "akp-canary-v1"
+
+
+def canary_seal(key_id: str) -> bytes:
+    """The canary sealed under the configured key `key_id` (any of them, not only the first)."""
+    key = next(k for k in encryption_keys() if k.id == key_id)
+    return _seal(key, _CANARY, f"canary:{key_id}")
+
+
+def canary_opens(blob: bytes, key_id: str) -> bool:
+    """True if the configured key `key_id` opens this canary (False if it is not configured)."""
+    try:
+        return decrypt(blob, key_id=key_id, binding=f"canary:{key_id}") == _CANARY
+    except DecryptionError:
+        return False

@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import Prefetch, QuerySet
 
 from scopes.models import Scope, Service
+from tenants.models import Tenant
 
 from .models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, KeyKind
 
@@ -47,7 +48,7 @@ class CustomKeyForm(forms.Form):
     )
     scopes = ScopeNamesField(label="Scopes")
 
-    def __init__(self, *args: Any, tenant: Any, key: ApiKey | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tenant: Tenant, key: ApiKey | None = None, **kwargs: Any) -> None:
         if key is not None and "initial" not in kwargs:
             kwargs["initial"] = {"name": key.name, "scopes": list(key.scopes.values_list("name", flat=True))}
         super().__init__(*args, **kwargs)

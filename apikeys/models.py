@@ -133,3 +133,15 @@ class ApiSecret(models.Model):
     def binding(self) -> str:
         """What the ciphertext is bound to (its associated data): this row and its key."""
         return f"apisecret:{self.key.client_id}:{self.public_id}"
+
+
+class EncryptionCanary(models.Model):
+    """A known value sealed under one encryption key (apikeys.canary): lets every instance
+    tell whether its configured keys are the ones the stored secrets were written with."""
+
+    key_id = models.CharField(max_length=32, unique=True, editable=False)
+    ciphertext = models.BinaryField(editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return f"canary of encryption key {self.key_id}"

@@ -14,12 +14,14 @@ from scopes.models import Scope
 from tenants.models import Tenant
 
 from . import crypto
+from .canary import canaries_ensure
 from .models import ApiKey, ApiSecret, KeyKind
 
 
 def secret_issue(*, key: ApiKey) -> tuple[ApiSecret, str]:
     """Create a new current secret row for `key` and return it with its plaintext. The
     caller has made sure the key has no other current secret (in the same transaction)."""
+    canaries_ensure()
     plaintext = crypto.generate_secret()
     secret = ApiSecret(key=key, digest=crypto.digest(plaintext))
     secret.ciphertext, secret.encryption_key_id = crypto.encrypt(plaintext, binding=secret.binding)

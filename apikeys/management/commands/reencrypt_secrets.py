@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from apikeys import crypto
+from apikeys.canary import canaries_ensure
 from apikeys.models import ApiSecret
 
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         batch_size = options["batch_size"]
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
+        canaries_ensure()  # the new key's canary, proven before it writes any secret
         target = crypto.current_key_id()
         pending = ApiSecret.objects.exclude(encryption_key_id=target)
         total = pending.count()
