@@ -21,6 +21,7 @@ LABELS = {
     "secret_created": "Secret created",
     "grant": "Grant",
     "status": "HTTP status",
+    "older_secret_retired": "Earlier old secrets stopped now",
 }
 
 

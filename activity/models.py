@@ -10,6 +10,7 @@ class Action(models.TextChoices):
     KEY_CREATED = "key.created", "Key created"
     SECRET_REVEALED = "secret.revealed", "Secret revealed"
     SECRET_COPIED = "secret.copied", "Secret copied"
+    SECRET_UNREADABLE = "secret.unreadable", "Secret could not be decrypted"
     KEY_RENEWED = "key.renewed", "Key renewed"
     SECRET_RETIRED = "secret.retired", "Old secret retired"
     KEY_CHANGED = "key.changed", "Key changed"

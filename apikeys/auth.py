@@ -31,12 +31,13 @@ from . import crypto
 from .crypto import REFRESH_TOKEN_PREFIX, TOKEN_PREFIX, generate_token
 from .crypto import digest as token_digest
 from .models import ApiKey, ApiSecret, KeyKind, live_secret_q
-from .services import secret_plaintext
+from .services import SecretUnreadable, secret_plaintext
 
 __all__ = [
     "LAST_USED_RESOLUTION",
     "REFRESH_TOKEN_PREFIX",
     "TOKEN_PREFIX",
+    "SecretUnreadable",
     "VerifiedKey",
     "builtin_scope_names",
     "current_secret_plaintext",
@@ -282,6 +283,6 @@ def storefront_key_find(*, client_id: str | None, tenant_code: str | None, now: 
 def current_secret_plaintext(key: ApiKey) -> str | None:
     """The key's current secret, decrypted, for the portal's own Try it, which sends the same
     token request a client would. Not part of authentication (that never decrypts); the caller
-    has checked that the user may see the secret."""
+    has checked that the user may see the secret. Raises SecretUnreadable."""
     current = key.secrets.filter(expires_at__isnull=True).first()
     return secret_plaintext(current) if current else None

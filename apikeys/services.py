@@ -1,5 +1,6 @@
 """Actions on keys. Each is one transaction and writes its activity entry."""
 
+import logging
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -17,6 +18,8 @@ from . import crypto
 from .canary import canaries_ensure
 from .models import ApiKey, ApiSecret, KeyKind
 
+logger = logging.getLogger(__name__)
+
 
 def secret_issue(*, key: ApiKey) -> tuple[ApiSecret, str]:
     """Create a new current secret row for `key` and return it with its plaintext. The
@@ -29,9 +32,18 @@ def secret_issue(*, key: ApiKey) -> tuple[ApiSecret, str]:
     return secret, plaintext
 
 
+class SecretUnreadable(Exception):
+    """A stored secret does not decrypt with the configured encryption keys (a key is missing
+    or wrong: see `check --database default`). The message names ids, never key material."""
+
+
 def secret_plaintext(secret: ApiSecret) -> str:
-    """Decrypt a stored secret for showing it to an authorised user."""
-    return crypto.decrypt(secret.ciphertext, key_id=secret.encryption_key_id, binding=secret.binding)
+    """Decrypt a stored secret for showing it to an authorised user. Raises SecretUnreadable."""
+    try:
+        return crypto.decrypt(secret.ciphertext, key_id=secret.encryption_key_id, binding=secret.binding)
+    except crypto.DecryptionError as exc:
+        logger.error("secret %s of key %s cannot be decrypted: %s", secret.public_id, secret.key_id, exc)
+        raise SecretUnreadable(str(exc)) from None
 
 
 SHOW_PURPOSES = {"reveal": Action.SECRET_REVEALED, "copy": Action.SECRET_COPIED}
@@ -39,14 +51,19 @@ SHOW_PURPOSES = {"reveal": Action.SECRET_REVEALED, "copy": Action.SECRET_COPIED}
 
 def secret_show(*, secret: ApiSecret, purpose: str, audit: Audit = SYSTEM) -> str:
     """Decrypt a live secret for an admin or developer who asked to reveal or copy it (the
-    caller has checked the role), and record that in the activity log, without the secret."""
-    plaintext = secret_plaintext(secret)
+    caller has checked the role), and record that in the activity log, without the secret.
+    A secret that does not decrypt is recorded as such and raises SecretUnreadable."""
+    details = {"secret": "current" if secret.is_current else "old", "secret_created": secret.created_at.isoformat()}
+    try:
+        plaintext = secret_plaintext(secret)
+    except SecretUnreadable:
+        details["encryption_key"] = secret.encryption_key_id
+        activity_record(
+            tenant=secret.key.tenant, action=Action.SECRET_UNREADABLE, audit=audit, key=secret.key, details=details
+        )
+        raise
     activity_record(
-        tenant=secret.key.tenant,
-        action=SHOW_PURPOSES[purpose],
-        audit=audit,
-        key=secret.key,
-        details={"secret": "current" if secret.is_current else "old", "secret_created": secret.created_at.isoformat()},
+        tenant=secret.key.tenant, action=SHOW_PURPOSES[purpose], audit=audit, key=secret.key, details=details
     )
     return plaintext
 
@@ -94,17 +111,16 @@ def key_renew(
 ) -> tuple[ApiKey, ApiSecret, str]:
     """Give `key` a new current secret; the Client ID stays. With no grace the old secret
     (and every other live one) stops working at once, and with it every access token the
-    key issued; with a grace the previous current secret works until now + grace.
+    key issued; with a grace the previous current secret works until now + grace. A key keeps
+    at most one old secret: one still in its grace period from an earlier renew stops now.
 
     Locks the key row first, so concurrent renews of one key run one after the other: each
     sees the secret the previous one made, and there is never more than one current secret."""
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
     now = timezone.now()
-    if grace is None:
-        # Every live secret stops now: the current one and any still in a grace period.
-        key.secrets.live(now).update(expires_at=now)
-    else:
-        key.secrets.filter(expires_at__isnull=True).update(expires_at=now + grace)
+    # Old secrets still in a grace period stop now (with their tokens), whatever the grace.
+    retired = key.secrets.live(now).filter(expires_at__isnull=False).update(expires_at=now)
+    key.secrets.filter(expires_at__isnull=True).update(expires_at=now + grace if grace else now)
     secret, plaintext = secret_issue(key=key)
     key.renewed_at = now
     key.save(update_fields=["renewed_at"])
@@ -116,6 +132,7 @@ def key_renew(
         details={
             "old_secret_stops": "now" if grace is None else (now + grace).isoformat(),
             "grace_seconds": int(grace.total_seconds()) if grace else 0,
+            **({"older_secret_retired": retired} if retired else {}),
         },
     )
     return key, secret, plaintext

@@ -27,6 +27,7 @@ from activity.services import activity_record
 from apikeys.auth import (
     REFRESH_TOKEN_PREFIX,
     TOKEN_PREFIX,
+    SecretUnreadable,
     VerifiedKey,
     current_secret_plaintext,
     generate_token,
@@ -378,10 +379,16 @@ def key_try(*, key: ApiKey, audit: Audit) -> Outcome:
         outcome = anonymous_login(tenant=key.tenant.code, client_id=key.client_id, address=audit.address)
     else:
         grant = "client_credentials"
-        plaintext = current_secret_plaintext(key)
-        outcome = client_credentials_grant(
-            client_id=key.client_id, client_secret=plaintext, grant_type=grant, scope=None, address=audit.address
-        )
+        try:
+            plaintext = current_secret_plaintext(key)
+        except SecretUnreadable:
+            outcome = Outcome(
+                503, {"error": "secret_unreadable", "error_description": "The secret cannot be decrypted."}
+            )
+        else:
+            outcome = client_credentials_grant(
+                client_id=key.client_id, client_secret=plaintext, grant_type=grant, scope=None, address=audit.address
+            )
     activity_record(
         tenant=key.tenant,
         action=Action.KEY_TRIED,

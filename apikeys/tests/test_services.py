@@ -113,3 +113,15 @@ def test_last_used_is_written_at_most_once_a_minute(acme_secrets, django_assert_
     mark(now, now + timedelta(seconds=61))
     key.refresh_from_db()
     assert key.last_used_at == now + timedelta(seconds=61)
+
+
+def test_a_key_keeps_at_most_one_old_secret(acme_secrets):
+    key, first = acme_secrets["emporix"]
+    for _ in range(20):
+        key_renew(key=key, grace=timedelta(days=7))
+    live = ApiSecret.objects.live().filter(key=key)
+    assert live.count() == 2  # the current one and the one it replaced
+    assert live.filter(expires_at__isnull=True).count() == 1
+    entry = ActivityEntry.objects.filter(action=Action.KEY_RENEWED).order_by("-id").first()
+    assert entry.details["older_secret_retired"] == 1
+    assert not ApiSecret.objects.live().filter(digest=crypto.digest(first)).exists()

@@ -135,8 +135,10 @@ def key_list(request: HttpRequest, code: str) -> HttpResponse:
         secret = (
             ApiSecret.objects.live().select_related("key").filter(key__tenant=membership.tenant, public_id=once).first()
         )
-        if secret is not None:
-            shown = ShownSecret(secret.public_id, services.secret_plaintext(secret))
+        try:
+            shown = ShownSecret(secret.public_id, services.secret_plaintext(secret)) if secret else None
+        except services.SecretUnreadable:
+            messages.error(request, UNREADABLE)
     response = _render_list(request, membership, shown=shown)
     if shown is not None:
         add_never_cache_headers(response)
@@ -183,10 +185,28 @@ def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespo
         secret = get_object_or_404(ApiSecret.objects.live(), key=key, public_id=wanted)
     else:
         secret = get_object_or_404(ApiSecret, key=key, expires_at__isnull=True)
-    plaintext = services.secret_show(secret=secret, purpose=purpose, audit=Audit.of(request))
+    try:
+        plaintext = services.secret_show(secret=secret, purpose=purpose, audit=Audit.of(request))
+    except services.SecretUnreadable:
+        return _unreadable(request, membership, key)
     if wants_json(request):
         return JsonResponse({"secret": plaintext, "client_id": key.client_id})
     return _render_list(request, membership, shown=ShownSecret(secret.public_id, plaintext))
+
+
+UNREADABLE = (
+    "This secret cannot be decrypted with the portal's encryption keys, so it cannot be shown. "
+    "It still works for its clients. An operator must configure the encryption key it was stored "
+    "with (see the activity log and `manage.py check --database default`), or an admin can renew the key."
+)
+
+
+def _unreadable(request: HttpRequest, membership: Membership, key: ApiKey) -> HttpResponse:
+    """A clear answer (503: the server cannot do this now) instead of a 500."""
+    if wants_json(request):
+        return JsonResponse({"error": "secret_unreadable", "error_description": UNREADABLE}, status=503)
+    context = {"membership": membership, "tenant": membership.tenant, "key": key, "message": UNREADABLE}
+    return render(request, "apikeys/secret_unreadable.html", context, status=503)
 
 
 @never_cache
