@@ -48,6 +48,14 @@ class ApiKey(models.Model):
         return f"{self.name} ({self.client_id})"
 
     @property
+    def is_custom(self) -> bool:
+        return self.kind == KeyKind.CUSTOM
+
+    @property
+    def is_storefront(self) -> bool:
+        return self.kind == KeyKind.STOREFRONT
+
+    @property
     def is_builtin(self) -> bool:
         return self.kind in BUILTIN_KINDS
 

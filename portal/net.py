@@ -14,3 +14,9 @@ def client_ip(request: HttpRequest) -> str:
             index = max(len(hops) - settings.TRUSTED_PROXY_COUNT, 0)
             return hops[index][:64]
     return request.META.get("REMOTE_ADDR", "")[:64]
+
+
+def public_base_url(request: HttpRequest) -> str:
+    """Where clients reach the portal's API, without a trailing slash: API_BASE_URL, else this
+    portal's own origin as the request saw it."""
+    return settings.API_BASE_URL or request.build_absolute_uri("/").rstrip("/")

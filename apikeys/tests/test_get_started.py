@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from apikeys.models import KeyKind
-from apikeys.samples import SECRET_MASK
+from apikeys.display import SECRET_MASK
 from apikeys.services import key_create
 from scopes.models import Scope
 
