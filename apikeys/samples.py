@@ -111,5 +111,5 @@ def _snippets(flow: str, *, needs_secret: bool, **values: str) -> list[Snippet]:
     snippets = []
     for slug, title, ext in LANGUAGES:
         text = engine.get_template(f"apikeys/snippets/{flow}.{ext}").render(Context(values, autoescape=False))
-        snippets.append(Snippet(slug, title, text.removesuffix("\n"), needs_secret))
+        snippets.append(Snippet(slug, title, text.rstrip("\n"), needs_secret))
     return snippets

@@ -11,7 +11,4 @@ const tokenResponse = await fetch("{{ token_url }}", {
 const { access_token } = await tokenResponse.json();
 
 // 2. Call the API with the token
-const response = await fetch("{{ call_url }}", {
-  headers: { Authorization: `Bearer ${access_token}` },
-});
-console.log(response.status, await response.json());
+{% include "apikeys/snippets/_call.js" %}

@@ -14,9 +14,4 @@ token_response.raise_for_status()
 access_token = token_response.json()["access_token"]
 
 # 2. Call the API with the token
-response = requests.get(
-    "{{ call_url }}",
-    headers={"Authorization": f"Bearer {access_token}"},
-    timeout=10,
-)
-print(response.status_code, response.json())
+{% include "apikeys/snippets/_call.py" %}
