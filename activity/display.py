@@ -3,6 +3,7 @@
 from typing import Any
 
 from apikeys.models import GRACE_PERIODS
+from portal.dates import human_from_iso
 
 from .models import Action, ActivityEntry
 
@@ -12,6 +13,8 @@ GRACE_LABELS = {
     for period in GRACE_PERIODS
     if period.duration
 }
+# Details that hold an ISO 8601 timestamp, shown like every other date in the portal.
+TIMESTAMPS = {"secret_created"}
 LABELS = {
     "kind": "Kind",
     "scopes": "Scopes",
@@ -42,7 +45,9 @@ def details_lines(entry: ActivityEntry) -> list[str]:
         if stops == "now":
             lines.append("Old secret stopped working at once")
         else:
-            lines.append(f"Old secret works until {stops} (grace {GRACE_LABELS.get(grace, f'{grace} s')})")
+            lines.append(
+                f"Old secret works until {human_from_iso(stops)} (grace {GRACE_LABELS.get(grace, f'{grace} s')})"
+            )
     name = details.pop("name", None)
     if isinstance(name, dict):
         lines.append(f"Renamed “{name.get('from', '')}” → “{name.get('to', '')}”")
@@ -55,5 +60,7 @@ def details_lines(entry: ActivityEntry) -> list[str]:
                 lines.append(f"{label}: {_value(value)}")
     details.pop("client_id", None)  # shown in the key column already
     for field, value in details.items():
+        if field in TIMESTAMPS:
+            value = human_from_iso(value)
         lines.append(f"{LABELS.get(field, field.replace('_', ' ').capitalize())}: {_value(value)}")
     return lines

@@ -88,6 +88,10 @@ class ApiKey(models.Model):
     def is_custom(self) -> bool:
         return self.kind == KeyKind.CUSTOM
 
+    @property
+    def is_storefront(self) -> bool:
+        return self.kind == KeyKind.STOREFRONT
+
 
 class ApiSecretQuerySet(models.QuerySet["ApiSecret"]):
     def live(self, now=None) -> "ApiSecretQuerySet":

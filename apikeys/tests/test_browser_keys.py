@@ -4,6 +4,7 @@ retire, and what the clipboard and the page then hold."""
 import pytest
 
 from apikeys import crypto
+from apikeys.display import SECRET_MASK
 from apikeys.models import ApiSecret
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,6 +40,7 @@ def test_an_admin_copies_the_client_id_and_reveals_and_copies_the_secret(page_fo
     assert secret.inner_text() == plaintext
     row.get_by_role("button", name="Hide secret of Emporix API").click()
     assert plaintext not in page.content()
+    assert secret.inner_text() == SECRET_MASK
 
     row.get_by_role("button", name="Copy secret of Emporix API").click()
     page.get_by_role("status").filter(has_text="Secret copied").wait_for()

@@ -3,8 +3,8 @@ import html
 import pytest
 from django.urls import reverse
 
+from apikeys.display import SECRET_MASK
 from apikeys.models import KeyKind
-from apikeys.samples import SECRET_MASK
 from apikeys.services import key_create
 from scopes.models import Scope
 

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from apikeys.display import SECRET_MASK
 from apikeys.models import ApiKey, ApiSecret
 from apikeys.services import key_create
 from scopes.models import Scope
@@ -74,6 +75,7 @@ def test_a_viewer_sees_masked_secrets_and_no_secret_controls(client_for, bob, ac
     body = _list(client_for(bob)).content.decode()
     key, _ = acme_secrets["emporix"]
     assert "••••" in body
+    assert f'aria-label="Secret, hidden">{SECRET_MASK}</code>' in body
     assert reverse("apikeys:secret", kwargs={"code": "acme", "key_id": key.public_id}) not in body
     assert reverse("apikeys:renew", kwargs={"code": "acme", "key_id": key.public_id}) not in body
     assert "Get started" in body and key.client_id in body

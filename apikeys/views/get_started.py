@@ -1,17 +1,12 @@
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from portal.net import public_base_url
 from tenants.access import membership_for
 
 from ..models import ApiKey
-from ..samples import SECRET_MASK, build_samples
-
-
-def api_base_url(request: HttpRequest) -> str:
-    """Where the samples send their requests: API_BASE_URL, else this portal's own origin."""
-    return settings.API_BASE_URL or request.build_absolute_uri("/").rstrip("/")
+from ..samples import build_samples
 
 
 @require_GET
@@ -28,8 +23,7 @@ def get_started(request: HttpRequest, code: str, key_id) -> HttpResponse:
             "tenant": membership.tenant,
             "active_tab": "keys",
             "key": key,
-            "samples": build_samples(key, base_url=api_base_url(request)),
-            "secret_mask": SECRET_MASK,
+            "samples": build_samples(key, base_url=public_base_url(request)),
             "can_see_secrets": membership.can_see_secrets,
         },
     )

@@ -21,15 +21,23 @@ from activity.audit import Audit
 from portal.http import wants_json
 from scopes.models import Scope
 from tenants.access import membership_for, require_role
-from tenants.models import Membership, Role
+from tenants.models import Membership, Role, Tenant
 
 from .. import services
+from ..auth import held_scope_names
 from ..forms import RenewForm
 from ..models import GRACE_PERIODS, ApiKey, ApiSecret, KeyKind
 
 # Custom API keys are listed expanded when there are this many or fewer; more collapse into
 # the group's summary until asked for (or until one of them has to be shown).
 CUSTOM_OPEN_LIMIT = 10
+
+# Under each group's heading.
+GROUP_HELP = {
+    KeyKind.EMPORIX: "Every scope of every service, for your own backend.",
+    KeyKind.STOREFRONT: "The storefront scope set, for shop front-ends and anonymous shopper sessions.",
+    KeyKind.CUSTOM: "Keys that hold just the scopes you choose.",
+}
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,20 @@ class ShownSecret:
     plaintext: str
 
 
-def _keys_for_list(tenant) -> list[ApiKey]:
+@dataclass(frozen=True)
+class KeyRow:
+    """One row of the list: a key with its live secrets and the names of the scopes it holds."""
+
+    key: ApiKey
+    current_secret: ApiSecret | None
+    old_secrets: list[ApiSecret]  # in their grace period, the first to stop working first
+    scope_names: tuple[str, ...]
+
+    def holds(self, secret_id: uuid.UUID) -> bool:
+        return any(s.public_id == secret_id for s in [self.current_secret, *self.old_secrets] if s)
+
+
+def _rows_for_list(tenant: Tenant) -> list[KeyRow]:
     """The tenant's keys with their live secrets and scope names, in a fixed number of queries
     however many keys and scopes there are."""
     keys = list(
@@ -52,21 +73,18 @@ def _keys_for_list(tenant) -> list[ApiKey]:
         )
         .order_by("created_at", "name")
     )
-    # The built-in kinds derive their scopes from the catalogue: one query for both.
-    offered = list(Scope.objects.offered().values_list("name", "storefront"))
-    builtin_scopes = {
-        KeyKind.EMPORIX: [name for name, _ in offered],
-        KeyKind.STOREFRONT: [name for name, storefront in offered if storefront],
-    }
+    rows = []
     for key in keys:
-        if key.kind == KeyKind.CUSTOM:
-            key.scope_names = [scope.name for scope in key.scopes.all()]
-        else:
-            key.scope_names = builtin_scopes[KeyKind(key.kind)]
         live = list(key.secrets.all())
-        key.current_secret = next((s for s in live if s.expires_at is None), None)
-        key.old_secrets = sorted((s for s in live if s.expires_at is not None), key=lambda s: s.expires_at)
-    return keys
+        rows.append(
+            KeyRow(
+                key=key,
+                current_secret=next((s for s in live if s.expires_at is None), None),
+                old_secrets=sorted((s for s in live if s.expires_at is not None), key=lambda s: s.expires_at),
+                scope_names=held_scope_names(key),
+            )
+        )
+    return rows
 
 
 def _render_list(
@@ -77,21 +95,15 @@ def _render_list(
 ) -> HttpResponse:
     """The list page, with `shown` (if any) in place of its secret's bullets."""
     tenant = membership.tenant
-    keys = _keys_for_list(tenant)
+    rows = _rows_for_list(tenant)
     created = _uuid_or_none(request.GET.get("created"))
-    groups = {kind: [key for key in keys if key.kind == kind] for kind in KeyKind}
+    groups = {kind: [row for row in rows if row.key.kind == kind] for kind in KeyKind}
     custom = groups[KeyKind.CUSTOM]
-    shown_key = None
-    if shown is not None:
-        shown_key = next(
-            (k for k in keys if any(s.public_id == shown.secret_id for s in [k.current_secret, *k.old_secrets] if s)),
-            None,
-        )
     custom_open = (
         not custom
         or len(custom) <= CUSTOM_OPEN_LIMIT
-        or any(key.public_id == created for key in custom)
-        or (shown_key is not None and shown_key.kind == KeyKind.CUSTOM)
+        or any(row.key.public_id == created for row in custom)
+        or (shown is not None and any(row.holds(shown.secret_id) for row in custom))
     )
     return render(
         request,
@@ -100,9 +112,12 @@ def _render_list(
             "membership": membership,
             "tenant": tenant,
             "active_tab": "keys",
-            "builtin_groups": [(kind, groups[kind]) for kind in (KeyKind.EMPORIX, KeyKind.STOREFRONT)],
+            "builtin_groups": [
+                (kind, GROUP_HELP[kind], groups[kind]) for kind in (KeyKind.EMPORIX, KeyKind.STOREFRONT)
+            ],
             "custom_kind": KeyKind.CUSTOM,
-            "custom_keys": custom,
+            "custom_help": GROUP_HELP[KeyKind.CUSTOM],
+            "custom_rows": custom,
             "custom_open": custom_open,
             "created": created,
             "shown": shown,

@@ -4,15 +4,7 @@
 (function () {
   "use strict";
 
-  function announce(text) {
-    var region = document.querySelector("[data-live-region]");
-    if (!region) return;
-    region.textContent = "";
-    // A fresh text node makes screen readers announce the same words again.
-    window.setTimeout(function () { region.textContent = text; }, 30);
-    window.clearTimeout(announce.timer);
-    announce.timer = window.setTimeout(function () { region.textContent = ""; }, 4000);
-  }
+  var announce = window.portal.announce;
 
   function flash(button, text) {
     button.classList.add("is-done");

@@ -7,6 +7,7 @@
 
   var root = document.querySelector("[data-get-started]");
   if (!root) { return; }
+  var announce = window.portal.announce;
 
   function fetchSecret() {
     var body = new URLSearchParams({ csrfmiddlewaretoken: root.dataset.csrf, purpose: "copy" });
@@ -24,8 +25,8 @@
         : Promise.resolve(text);
       ready
         .then(function (full) { return navigator.clipboard.writeText(full); })
-        .then(function () { status.textContent = withSecret ? "Copied with the secret" : "Copied"; })
-        .catch(function (error) { status.textContent = "Copy failed: " + error.message; });
+        .then(function () { announce(withSecret ? "Copied with the secret" : "Copied", status); })
+        .catch(function (error) { announce("Copy failed: " + error.message, status); });
     });
   });
 

@@ -4,20 +4,14 @@
 (function () {
   "use strict";
 
-  function say(text) {
-    var region = document.querySelector("[data-live-region]");
-    if (!region) return;
-    region.textContent = text;
-    window.clearTimeout(say.timer);
-    say.timer = window.setTimeout(function () { region.textContent = ""; }, 4000);
-  }
+  var announce = window.portal.announce;
 
   document.querySelectorAll("form[data-reveal]").forEach(function (form) {
     var field = form.closest("[data-secret-field]");
     var value = field && field.querySelector("[data-secret-value]");
     var button = form.querySelector("button");
     if (!value || !button) return;
-    var masked = "••••••••••••••••••••••••";
+    var masked = value.getAttribute("data-secret-mask");
     var labels = {
       show: [button.getAttribute("aria-label"), button.getAttribute("title")],
       hide: [button.getAttribute("data-label-hide"), button.getAttribute("data-title-hide")],
@@ -47,15 +41,15 @@
       event.preventDefault();
       if (button.getAttribute("aria-pressed") === "true") {
         setShown(null);
-        say("Secret hidden");
+        announce("Secret hidden");
         return;
       }
       button.disabled = true;
       try {
         setShown(await window.portalSecret.fetch(form.action, new FormData(form)));
-        say("Secret shown");
+        announce("Secret shown");
       } catch (error) {
-        say(error.message);
+        announce(error.message);
       } finally {
         button.disabled = false;
       }

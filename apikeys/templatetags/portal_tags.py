@@ -1,0 +1,27 @@
+"""Template tags for every page of the portal (they live in an installed app so that every
+template can `{% load portal_tags %}`)."""
+
+from datetime import datetime
+
+from django import template
+from django.utils.html import format_html
+
+from portal.dates import human_datetime, iso_datetime
+
+from ..display import SECRET_MASK
+
+register = template.Library()
+
+
+@register.simple_tag
+def when(value: datetime | None, empty: str = "") -> str:
+    """`<time datetime="ISO 8601">27 Nov 2026, 16:51 UTC</time>`, or `empty` for None."""
+    if value is None:
+        return empty
+    return format_html('<time datetime="{}">{}</time>', iso_datetime(value), human_datetime(value))
+
+
+@register.simple_tag
+def secret_mask() -> str:
+    """What stands for a secret that is not shown."""
+    return SECRET_MASK
