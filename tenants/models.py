@@ -3,9 +3,12 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-TENANT_CODE_REGEX = r"^[a-z][a-z0-9]{2,15}$"
+# The one definition of a tenant code: 3 to 16 lowercase letters and digits, starting with a
+# letter. The database check, the validator and the form's `pattern` attribute are built from it.
+TENANT_CODE_PATTERN = "[a-z][a-z0-9]{2,15}"
+TENANT_CODE_REGEX = f"^{TENANT_CODE_PATTERN}$"
 validate_tenant_code = RegexValidator(
-    r"\A[a-z][a-z0-9]{2,15}\Z",  # \Z: no trailing newline, unlike $
+    rf"\A{TENANT_CODE_PATTERN}\Z",  # \Z: no trailing newline, unlike $
     "A tenant code has 3 to 16 lowercase letters and digits and starts with a letter.",
     code="invalid_tenant_code",
 )

@@ -33,24 +33,27 @@ def tenant_create(
 
 
 class LastAdminError(ValueError):
-    """The change would leave the tenant without an admin."""
+    """The change would leave the tenant without an admin. Its message is for the user."""
+
+    def __init__(self, message: str = "A tenant needs at least one admin: make someone else admin first.") -> None:
+        super().__init__(message)
 
 
-def _other_admins(tenant: Tenant, membership: Membership) -> int:
+def _keep_an_admin(membership: Membership) -> None:
+    """Raises LastAdminError if `membership` is the tenant's only admin, so that demoting or
+    removing it would leave the tenant without one."""
+    if membership.role != Role.ADMIN:
+        return
     # Lock every admin membership of the tenant so two concurrent demotions cannot both pass.
-    admins = list(
-        Membership.objects.select_for_update().filter(tenant=tenant, role=Role.ADMIN).values_list("pk", flat=True)
-    )
-    return len([pk for pk in admins if pk != membership.pk])
+    admins = Membership.objects.select_for_update().filter(tenant=membership.tenant, role=Role.ADMIN)
+    if not any(pk != membership.pk for pk in admins.values_list("pk", flat=True)):
+        raise LastAdminError()
 
 
 @transaction.atomic
 def member_add(*, tenant: Tenant, email: str, role: str, audit: Audit = SYSTEM) -> tuple[Membership, bool]:
     """Add a user (created without a usable password if new) to the tenant with `role`.
     Returns the membership and whether the user is new (and so needs a password-reset link)."""
-    from django.contrib.auth import get_user_model
-
-    User = get_user_model()
     email = User.objects.normalize_email(email).lower()
     user = User.objects.filter(email__iexact=email).first()
     created = user is None
@@ -72,8 +75,7 @@ def member_change_role(*, membership: Membership, role: str, audit: Audit = SYST
     membership = Membership.objects.select_for_update().select_related("user", "tenant").get(pk=membership.pk)
     if membership.role == role:
         return membership
-    if membership.role == Role.ADMIN and _other_admins(membership.tenant, membership) == 0:
-        raise LastAdminError("A tenant needs at least one admin: make someone else admin first.")
+    _keep_an_admin(membership)
     before = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
@@ -90,8 +92,7 @@ def member_change_role(*, membership: Membership, role: str, audit: Audit = SYST
 def member_remove(*, membership: Membership, audit: Audit = SYSTEM) -> None:
     """Remove a member; the tenant always keeps at least one admin."""
     membership = Membership.objects.select_for_update().select_related("user", "tenant").get(pk=membership.pk)
-    if membership.role == Role.ADMIN and _other_admins(membership.tenant, membership) == 0:
-        raise LastAdminError("A tenant needs at least one admin: make someone else admin first.")
+    _keep_an_admin(membership)
     activity_record(
         tenant=membership.tenant,
         action=Action.MEMBER_REMOVED,

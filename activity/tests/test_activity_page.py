@@ -121,19 +121,6 @@ def test_the_page_never_shows_a_secret(client_for, alice, acme_secrets, history)
     assert "akps_" not in body
 
 
-@pytest.mark.parametrize("user", ["bob", "dave"])
-def test_it_403s_for_viewers_and_developers(client_for, acme, user, request):
-    client = client_for(request.getfixturevalue(user))
-    assert client.get(URL).status_code == 403
-    assert client.get(CSV_URL).status_code == 403
-
-
-def test_it_404s_for_a_non_member(client_for, charlie, globex, acme):
-    client = client_for(charlie)
-    assert client.get(URL).status_code == 404
-    assert client.get(CSV_URL).status_code == 404
-
-
 def test_admins_see_an_activity_tab_and_others_do_not(client_for, alice, bob, acme):
     keys_url = reverse("apikeys:list", kwargs={"code": "acme"})
     assert URL in client_for(alice).get(keys_url).content.decode()

@@ -139,15 +139,6 @@ def test_it_403s_for_viewers_and_developers(client_for, acme, user, request):
     assert not ApiKey.objects.filter(kind=KeyKind.CUSTOM).exists()
 
 
-def test_it_404s_for_a_non_member(client_for, charlie, acme, globex):
-    assert client_for(charlie).get(URL).status_code == 404
-
-
-def test_it_sends_a_logged_out_visitor_to_the_login_page(client, acme):
-    response = client.get(URL)
-    assert response.status_code == 302 and response.url.startswith(reverse("login"))
-
-
 def test_an_empty_post_shows_the_required_errors(client_for, alice, acme):
     response = client_for(alice).post(URL)
     body = response.content.decode()

@@ -112,11 +112,6 @@ def test_the_page_has_no_inline_script(client_for, alice, acme_secrets):
     assert "js/get-started.js" in body
 
 
-def test_it_404s_for_a_non_member(client_for, charlie, globex, acme_secrets):
-    key, _ = acme_secrets[KeyKind.EMPORIX]
-    assert client_for(charlie).get(url(key)).status_code == 404
-
-
 def test_it_404s_for_another_tenants_key_under_my_tenant_code(client_for, charlie, globex, acme_secrets):
     key, _ = acme_secrets[KeyKind.EMPORIX]
     assert client_for(charlie).get(url(key, code="globex")).status_code == 404

@@ -1,32 +1,65 @@
-"""The permission table for the pages not covered by the per-feature tables (tenants,
-members, Try it, the token endpoints), and a check that every URL of the portal has a row in
-some table, so a new view without one stands out.
+"""The permission table (after pretix's test_permissions.py): every named URL of the portal,
+by method, × every role → the expected status. It is the one place that says who may do what;
+a new view without a row fails test_every_url_of_the_portal_has_a_row.
 
-Per-feature tables: apikeys/tests/test_permissions_keys.py, test_permissions_custom_keys.py,
-activity/tests/test_permissions_activity.py."""
+The roles are played by conftest's cast: alice (admin of acme), dave (developer in acme), bob
+(viewer in acme), charlie ("stranger": admin of globex only, so acme's URLs 404 for him) and
+"out", logged out, who is sent to the login page. URL arguments are filled in by name: the
+tenant acme, its custom key (renewed with a grace period, so it has an old secret to retire)
+and bob's membership."""
 
-import importlib
+from datetime import timedelta
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from apikeys.models import KeyKind
+from apikeys.services import key_create, key_renew
+from scopes.models import Scope
 from tenants.models import Membership
 
 ROLES = ["admin", "developer", "viewer", "stranger", "out"]
-ADMIN_ONLY = {"developer": 403, "viewer": 403, "stranger": 404, "out": 302}
-ANY_MEMBER = {"admin": 200, "developer": 200, "viewer": 200, "stranger": 404, "out": 302}
+CAST = {"admin": "alice", "developer": "dave", "viewer": "bob", "stranger": "charlie"}
 
-# (url name, method, form data, {role: status}); "stranger" is charlie, admin of globex only.
+ANY_MEMBER = {"admin": 200, "developer": 200, "viewer": 200, "stranger": 404, "out": 302}
+SEES_SECRETS = {"admin": 200, "developer": 200, "viewer": 403, "stranger": 404, "out": 302}
+ADMIN_ONLY = {"developer": 403, "viewer": 403, "stranger": 404, "out": 302}  # with the admin's status
+WRONG_METHOD = {"admin": 405, "developer": 405, "viewer": 405, "stranger": 405, "out": 302}
+KEY_FORM = {"name": "Renamed", "scopes": ["tax.tax_read"]}
+
+# (url name, method, form data, {role: status})
 TABLE = [
     ("home", "get", {}, {"admin": 302, "developer": 302, "viewer": 302, "stranger": 302, "out": 302}),
     ("tenants:list", "get", {}, {"admin": 200, "developer": 200, "viewer": 200, "stranger": 200, "out": 302}),
+    ("tenants:list", "post", {"code": "shop1", "name": "Shop"}, {role: 302 for role in ROLES}),
     ("tenants:members", "get", {}, ANY_MEMBER),
-    ("tenants:members", "post", {"email": "new@example.com", "role": "viewer"}, {"admin": 302, **ADMIN_ONLY}),
+    ("tenants:members", "post", {}, WRONG_METHOD),
+    ("tenants:member_add", "post", {"email": "new@example.com", "role": "viewer"}, {"admin": 302, **ADMIN_ONLY}),
+    ("tenants:member_add", "get", {}, WRONG_METHOD),
     ("tenants:member_role", "post", {"role": "developer"}, {"admin": 302, **ADMIN_ONLY}),
-    ("tenants:member_role", "get", {}, {"admin": 405, "developer": 405, "viewer": 405, "stranger": 405, "out": 302}),
+    ("tenants:member_role", "get", {}, WRONG_METHOD),
     ("tenants:member_remove", "post", {}, {"admin": 302, **ADMIN_ONLY}),
-    ("oauth:try", "post", {}, {"admin": 200, "developer": 200, "viewer": 403, "stranger": 404, "out": 302}),
-    ("oauth:try", "get", {}, {"admin": 405, "developer": 405, "viewer": 405, "stranger": 405, "out": 302}),
+    ("tenants:member_remove", "get", {}, WRONG_METHOD),
+    ("apikeys:list", "get", {}, ANY_MEMBER),
+    ("apikeys:create", "get", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("apikeys:create", "post", KEY_FORM, {"admin": 302, **ADMIN_ONLY}),
+    ("apikeys:secret", "post", {}, SEES_SECRETS),
+    ("apikeys:secret", "get", {}, WRONG_METHOD),
+    ("apikeys:renew", "get", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("apikeys:renew", "post", {"grace": "1h"}, {"admin": 302, **ADMIN_ONLY}),
+    ("apikeys:retire", "get", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("apikeys:retire", "post", {}, {"admin": 302, **ADMIN_ONLY}),
+    ("apikeys:edit", "get", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("apikeys:edit", "post", KEY_FORM, {"admin": 302, **ADMIN_ONLY}),
+    ("apikeys:delete", "get", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("apikeys:delete", "post", {}, {"admin": 302, **ADMIN_ONLY}),
+    ("apikeys:get_started", "get", {}, ANY_MEMBER),
+    ("apikeys:get_started", "post", {}, WRONG_METHOD),
+    ("activity:list", "get", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("activity:list", "post", {}, WRONG_METHOD),
+    ("activity:csv", "get", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("oauth:try", "post", {}, SEES_SECRETS),
+    ("oauth:try", "get", {}, WRONG_METHOD),
 ]
 
 # Public by design: the token service authenticates clients itself, and the account pages.
@@ -48,46 +81,50 @@ PUBLIC = {
 }
 
 
-def _kwargs(name, acme, bob):
-    kwargs = {"code": "acme"}
-    if name in {"tenants:member_role", "tenants:member_remove"}:
-        kwargs["member_id"] = Membership.objects.get(tenant=acme, user=bob).pk
-    if name == "oauth:try":
-        kwargs["key_id"] = acme.apikeys.get(kind="emporix").public_id
-    return kwargs if name.startswith(("tenants:m", "oauth:")) else {}
+def _named_urls(patterns, namespace: str = "", params: frozenset[str] = frozenset()):
+    """(name, the names of its URL arguments) for every named URL but the Django admin's."""
+    for entry in patterns:
+        inner_params = params | set(getattr(entry.pattern, "converters", {}))
+        if isinstance(entry, URLResolver):
+            if entry.namespace == "admin":
+                continue
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _named_urls(entry.url_patterns, inner, inner_params)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield namespace + entry.name, inner_params
+
+
+@pytest.fixture
+def url_arguments(acme, globex, bob):
+    key, _ = key_create(
+        tenant=acme, kind=KeyKind.CUSTOM, name="Custom", scopes=Scope.objects.filter(name="tax.tax_read")
+    )
+    key_renew(key=key, grace=timedelta(hours=1))
+    return {
+        "code": acme.code,
+        "key_id": key.public_id,
+        "secret_id": key.secrets.get(expires_at__isnull=False).public_id,
+        "member_id": Membership.objects.get(tenant=acme, user=bob).pk,
+    }
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("name", "method", "data", "expected"), TABLE, ids=[f"{n}-{m}" for n, m, _, _ in TABLE])
-def test_status_by_role(client, alice, dave, bob, charlie, globex, acme, role, name, method, data, expected):
-    user = {"admin": alice, "developer": dave, "viewer": bob, "stranger": charlie, "out": None}[role]
-    if user:
-        client.force_login(user)
-    response = getattr(client, method)(reverse(name, kwargs=_kwargs(name, acme, bob)), data)
+def test_status_by_role(client, request, url_arguments, role, name, method, data, expected):
+    if role != "out":
+        client.force_login(request.getfixturevalue(CAST[role]))
+    params = dict(_named_urls(get_resolver().url_patterns))[name]
+    response = getattr(client, method)(reverse(name, kwargs={p: url_arguments[p] for p in params}), data)
     assert response.status_code == expected[role]
+    if role == "out":
+        assert response.url.startswith(reverse("login") + "?next=")
 
 
-def _named_urls(patterns, namespace=""):
-    for entry in patterns:
-        if isinstance(entry, URLResolver):
-            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            if entry.namespace == "admin":
-                continue
-            yield from _named_urls(entry.url_patterns, inner)
-        elif isinstance(entry, URLPattern) and entry.name:
-            yield namespace + entry.name
-
-
-def test_every_url_of_the_portal_has_a_row_in_a_permission_table():
+def test_every_url_of_the_portal_has_a_row():
+    assert all(set(expected) == set(ROLES) for *_, expected in TABLE)
     covered = {name for name, *_ in TABLE}
-    for module, namespace in [
-        ("apikeys.tests.test_permissions_keys", "apikeys:"),
-        ("apikeys.tests.test_permissions_custom_keys", "apikeys:"),
-        ("activity.tests.test_permissions_activity", ""),
-    ]:
-        covered |= {namespace + row[0] for row in importlib.import_module(module).TABLE}
-    missing = sorted(set(_named_urls(get_resolver().url_patterns)) - covered - PUBLIC)
+    missing = sorted({name for name, _ in _named_urls(get_resolver().url_patterns)} - covered - PUBLIC)
     assert missing == []
 
 

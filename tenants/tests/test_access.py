@@ -41,8 +41,3 @@ def test_it_403s_for_a_role_that_is_too_low(bob, dave, acme):
     with pytest.raises(PermissionDenied):
         require_role(developer, Role.ADMIN)
     assert require_role(developer, Role.DEVELOPER) is developer
-
-
-def test_the_keys_page_404s_for_non_members_and_serves_members(client_for, charlie, bob, acme):
-    assert client_for(charlie).get("/tenants/acme/api-keys/").status_code == 404
-    assert client_for(bob).get("/tenants/acme/api-keys/").status_code == 200

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -19,8 +21,8 @@ def test_every_member_sees_who_has_access(client_for, bob, acme):
 
 
 def test_an_admin_adds_a_new_person_who_gets_a_password_link(client_for, alice, acme):
-    response = client_for(alice).post(url("members"), {"email": "New@Example.com", "role": "developer"})
-    assert response.status_code == 302
+    response = client_for(alice).post(url("member_add"), {"email": "New@Example.com", "role": "developer"})
+    assert response.status_code == 302 and response.url == url("members")
     member = Membership.objects.get(tenant=acme, user__email="new@example.com")
     assert member.role == Role.DEVELOPER
     assert not member.user.has_usable_password()
@@ -29,11 +31,54 @@ def test_an_admin_adds_a_new_person_who_gets_a_password_link(client_for, alice, 
     assert entry.details == {"member": "new@example.com", "role": "developer"}
 
 
+def test_the_welcome_mail_link_lets_the_new_member_choose_a_password(client, client_for, alice, acme):
+    response = client_for(alice).post(url("member_add"), {"email": "new@example.com", "role": "viewer"}, follow=True)
+    assert "new@example.com added as Viewer and sent a link to choose a password." in response.content.decode()
+    (welcome,) = mail.outbox
+    assert welcome.subject == "You have been given access to the API Key Portal"
+    assert welcome.to == ["new@example.com"]
+    assert "You have been added to a tenant on the API Key Portal as new@example.com." in welcome.body
+    link = re.search(r"http://testserver(/accounts/password/reset/\S+)", welcome.body).group(1)
+    client.logout()
+    form = client.get(link, follow=True)
+    assert form.status_code == 200
+    client.post(
+        form.redirect_chain[-1][0], {"new_password1": "a-long-new-pass-2026", "new_password2": "a-long-new-pass-2026"}
+    )
+    assert Membership.objects.get(tenant=acme, user__email="new@example.com").user.check_password(
+        "a-long-new-pass-2026"
+    )
+
+
+def test_adding_someone_who_has_an_account_sends_no_mail(client_for, alice, charlie, acme):
+    response = client_for(alice).post(
+        url("member_add"), {"email": "charlie@example.com", "role": "viewer"}, follow=True
+    )
+    assert "charlie@example.com added as Viewer." in response.content.decode()
+    assert mail.outbox == []
+
+
 def test_adding_an_existing_member_is_a_form_error(client_for, alice, acme):
-    response = client_for(alice).post(url("members"), {"email": "bob@example.com", "role": "admin"})
+    response = client_for(alice).post(url("member_add"), {"email": "bob@example.com", "role": "admin"})
     assert response.status_code == 400
     assert "already a member" in response.content.decode()
     assert Membership.objects.get(tenant=acme, user__email="bob@example.com").role == Role.VIEWER
+
+
+def test_invalid_input_rerenders_the_members_page_keeping_what_was_typed(client_for, alice, acme):
+    response = client_for(alice).post(url("member_add"), {"email": "not-an-address", "role": "admin"})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Enter a valid email address." in body
+    assert 'value="not-an-address"' in body and '<option value="admin" selected>' in body
+    assert "bob@example.com" in body  # still the Members page, with its list
+    assert not Membership.objects.filter(user__email="not-an-address").exists()
+
+
+def test_an_empty_post_shows_the_required_errors(client_for, alice, acme):
+    response = client_for(alice).post(url("member_add"))
+    assert response.status_code == 400
+    assert response.content.decode().count("This field is required.") == 2
 
 
 def test_an_admin_changes_a_role_and_it_is_logged(client_for, alice, bob, acme):
@@ -65,22 +110,39 @@ def test_an_admin_removes_a_member(client_for, alice, bob, acme):
     assert client_for(bob).get(reverse("apikeys:list", kwargs={"code": "acme"})).status_code == 404
 
 
-def test_non_admins_get_403_and_non_members_404(client_for, dave, bob, charlie, acme, globex):
+def test_an_empty_role_change_is_an_error_that_changes_nothing(client_for, alice, bob, acme):
+    member = Membership.objects.get(tenant=acme, user=bob)
+    response = client_for(alice).post(url("member_role", member_id=member.pk), follow=True)
+    assert "Choose a valid role." in response.content.decode()
+    member.refresh_from_db()
+    assert member.role == Role.VIEWER
+
+
+def test_non_admins_change_nothing(client_for, dave, bob, acme):
     target = Membership.objects.get(tenant=acme, user=bob)
     for user in (dave, bob):
         client = client_for(user)
-        assert client.post(url("members"), {"email": "x@example.com", "role": "admin"}).status_code == 403
-        assert client.post(url("member_role", member_id=target.pk), {"role": "admin"}).status_code == 403
-        assert client.post(url("member_remove", member_id=target.pk)).status_code == 403
-    outsider = client_for(charlie)
-    assert outsider.get(url("members")).status_code == 404
-    assert outsider.post(url("member_remove", member_id=target.pk)).status_code == 404
-    # A membership of another tenant cannot be reached through acme.
-    other = Membership.objects.get(tenant=globex)
+        client.post(url("member_add"), {"email": "x@example.com", "role": "admin"})
+        client.post(url("member_role", member_id=target.pk), {"role": "admin"})
+        client.post(url("member_remove", member_id=target.pk))
+    target.refresh_from_db()
+    assert target.role == Role.VIEWER
+    assert not Membership.objects.filter(user__email="x@example.com").exists()
+
+
+def test_a_membership_of_another_tenant_cannot_be_reached_through_mine(client_for, charlie, bob, acme, globex):
+    # charlie, admin of globex, names bob's acme membership under globex's code.
+    target = Membership.objects.get(tenant=acme, user=bob)
+    client = client_for(charlie)
     assert (
-        client_for(charlie)
-        .post(reverse("tenants:member_remove", kwargs={"code": "globex", "member_id": target.pk}))
-        .status_code
+        client.post(reverse("tenants:member_remove", kwargs={"code": "globex", "member_id": target.pk})).status_code
         == 404
     )
-    assert Membership.objects.filter(pk=other.pk).exists()
+    assert (
+        client.post(
+            reverse("tenants:member_role", kwargs={"code": "globex", "member_id": target.pk}), {"role": "admin"}
+        ).status_code
+        == 404
+    )
+    target.refresh_from_db()
+    assert target.role == Role.VIEWER

@@ -1,6 +1,9 @@
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 
+from tenants.forms import TenantCreateForm
 from tenants.models import Tenant, validate_tenant_code
 
 GOOD = ["abc", "acme", "a1b2c3", "shop2026", "abcdefghijklmnop"]
@@ -16,6 +19,13 @@ def test_it_accepts_good_codes(code):
 def test_it_rejects_bad_codes(code):
     with pytest.raises(ValidationError):
         validate_tenant_code(code)
+
+
+@pytest.mark.parametrize("code", GOOD + BAD)
+def test_the_browser_checks_the_same_rule_in_the_forms_pattern(code):
+    # An HTML pattern must match the whole value, as fullmatch does.
+    pattern = TenantCreateForm().fields["code"].widget.attrs["pattern"]
+    assert bool(re.fullmatch(pattern, code)) == (code in GOOD)
 
 
 @pytest.mark.django_db

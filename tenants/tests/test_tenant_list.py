@@ -46,6 +46,13 @@ def test_a_bad_code_is_a_form_error_that_keeps_what_was_typed(client_for, alice,
     assert not Tenant.objects.exists()
 
 
+def test_an_empty_post_shows_the_required_errors(client_for, alice):
+    response = client_for(alice).post(URL)
+    assert response.status_code == 400
+    assert response.content.decode().count("This field is required.") == 2
+    assert not Tenant.objects.exists()
+
+
 def test_home_returns_to_the_last_tenant_opened(client_for, alice, acme):
     client = client_for(alice)
     assert client.get("/").url == URL
