@@ -7,6 +7,7 @@ import os
 import pytest
 from django.core.cache import cache
 
+from apikeys import canary
 from apikeys.auth import scope_cache_clear
 from tenants.models import Membership, Role
 from tenants.services import tenant_create
@@ -26,9 +27,11 @@ def _clear_cache():
     # tests change the catalogue and roll back, which sends no signal.
     cache.clear()
     scope_cache_clear()
+    canary._ensured.clear()  # which encryption keys this process has seen with a canary
     yield
     cache.clear()
     scope_cache_clear()
+    canary._ensured.clear()
 
 
 def make_user(django_user_model, email: str):

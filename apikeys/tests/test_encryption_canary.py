@@ -21,13 +21,6 @@ UNRELATED_KEY = "other:" + base64.b64encode(b"U" * 32).decode()
 SAME_ID_WRONG_MATERIAL = "test1:" + base64.b64encode(b"W" * 32).decode()
 
 
-@pytest.fixture(autouse=True)
-def _forget_ensured():
-    canary._ensured.clear()
-    yield
-    canary._ensured.clear()
-
-
 def _check(capsys) -> str:
     call_command("check", databases=["default"], fail_level="ERROR")
     return capsys.readouterr().err

@@ -10,18 +10,10 @@ from django.test import override_settings
 from django.urls import reverse
 
 from activity.models import Action, ActivityEntry
-from apikeys import canary
 
 pytestmark = pytest.mark.django_db
 
 WRONG = "test1:" + base64.b64encode(b"W" * 32).decode()
-
-
-@pytest.fixture(autouse=True)
-def _forget_ensured():
-    canary._ensured.clear()
-    yield
-    canary._ensured.clear()
 
 
 def _secret_url(key):
