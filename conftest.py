@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import cache
 
 from apikeys.auth import scope_cache_clear
+from portal import ratelimit
 from tenants.models import Membership, Role
 from tenants.services import tenant_create
 
@@ -22,12 +23,14 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    # Django's cache (rate limits) and the built-in keys' scope lists held in process memory:
-    # tests change the catalogue and roll back, which sends no signal.
+    # Django's cache and the in-process fallback (rate limits), and the built-in keys' scope
+    # lists held in process memory: tests change the catalogue and roll back, which sends no signal.
     cache.clear()
+    ratelimit.forget()
     scope_cache_clear()
     yield
     cache.clear()
+    ratelimit.forget()
     scope_cache_clear()
 
 
