@@ -115,12 +115,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # The cache holds only rate-limit counters, and is an accelerator, not a dependency: a Redis
 # that is down or frozen costs a request at most CACHE_TIMEOUT_MS (redis-py's default is 5 s)
 # before portal.ratelimit counts in process memory instead. Sessions live in the database.
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
 CACHE_TIMEOUT_MS = env.int("CACHE_TIMEOUT_MS", default=200)
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    CACHES["default"].setdefault("OPTIONS", {}).update(
-        socket_connect_timeout=CACHE_TIMEOUT_MS / 1000, socket_timeout=CACHE_TIMEOUT_MS / 1000
-    )
+
+
+def cache_config(url: str) -> dict:
+    """Django's settings for the cache at `url`; a Redis client gets CACHE_TIMEOUT_MS to
+    connect and to answer (and redis-py, given a pool, does not retry)."""
+    config = env.cache_url_config(url)
+    if config["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        timeout = CACHE_TIMEOUT_MS / 1000
+        config.setdefault("OPTIONS", {}).update(socket_connect_timeout=timeout, socket_timeout=timeout)
+    return config
+
+
+CACHES = {"default": cache_config(env.str("CACHE_URL", default="locmemcache://portal"))}
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 AUTH_USER_MODEL = "accounts.User"
