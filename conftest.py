@@ -3,6 +3,9 @@ charlie (admin of globex, another tenant). Every tenant is made through `tenant_
 each has its Emporix API and Storefront API keys; `acme_secrets` holds their plaintexts."""
 
 import os
+import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 from django.core.cache import cache
@@ -13,6 +16,7 @@ from tenants.models import Membership, Role
 from tenants.services import tenant_create
 
 PASSWORD = "correct-horse-battery-staple"
+T = TypeVar("T")
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +36,32 @@ def _clear_cache():
     cache.clear()
     ratelimit.forget()
     scope_cache_clear()
+
+
+def all_at_once(count: int, work: Callable[[], T]) -> list[T]:
+    """Run work() in `count` threads released together, each with its own database connection
+    (closed after); their results. An error in any thread fails the caller."""
+    from django.db import connections
+
+    start = threading.Barrier(count, timeout=30)
+    results, errors = [], []
+
+    def one():
+        try:
+            start.wait()
+            results.append(work())
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors and len(results) == count, errors
+    return results
 
 
 def make_user(django_user_model, email: str):

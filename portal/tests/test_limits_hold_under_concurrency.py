@@ -2,14 +2,13 @@
 the limit get their credentials checked and answered 401 (or the form again); the rest are
 429. Runs on PostgreSQL (threads on SQLite would serialise on its lock)."""
 
-import threading
 from urllib.parse import urlencode
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 
-from conftest import PASSWORD
+from conftest import PASSWORD, all_at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -21,28 +20,9 @@ THREADS = 24
 LIMIT = 5
 
 
-def all_at_once(request) -> list[int]:
-    """Run request(client) in THREADS threads released together; their status codes."""
-    start = threading.Barrier(THREADS, timeout=30)
-    statuses, errors = [], []
-
-    def one():
-        try:
-            client = Client(REMOTE_ADDR="10.20.30.40")
-            start.wait()
-            statuses.append(request(client).status_code)
-        except Exception as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=one) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors and len(statuses) == THREADS
-    return statuses
+def statuses_at_once(request) -> list[int]:
+    """request(client) in THREADS threads at once, all from one address; their status codes."""
+    return all_at_once(THREADS, lambda: request(Client(REMOTE_ADDR="10.20.30.40")).status_code)
 
 
 def test_concurrent_wrong_secrets_never_get_past_the_limit(catalogue, acme_secrets, settings):
@@ -53,7 +33,7 @@ def test_concurrent_wrong_secrets_never_get_past_the_limit(catalogue, acme_secre
     def token(client, **changes):
         return client.post("/oauth/token", urlencode({**form, **changes}), content_type=FORM)
 
-    statuses = all_at_once(token)
+    statuses = statuses_at_once(token)
     assert sorted(statuses) == [401] * LIMIT + [429] * (THREADS - LIMIT)
     # The right secret still works from that very address.
     assert token(Client(REMOTE_ADDR="10.20.30.40"), client_secret=secret).status_code == 200
@@ -62,7 +42,7 @@ def test_concurrent_wrong_secrets_never_get_past_the_limit(catalogue, acme_secre
 def test_concurrent_wrong_passwords_never_get_past_the_limit(catalogue, alice, settings):
     settings.LOGIN_FAILURE_LIMIT_PER_EMAIL = LIMIT
     form = {"username": "alice@example.com", "password": "wrong"}
-    statuses = all_at_once(lambda client: client.post("/accounts/login/", form))
+    statuses = statuses_at_once(lambda client: client.post("/accounts/login/", form))
     assert sorted(statuses) == [200] * LIMIT + [429] * (THREADS - LIMIT)
     fresh = Client(REMOTE_ADDR="10.20.30.41").post("/accounts/login/", {**form, "password": PASSWORD})
     assert fresh.status_code == 302

@@ -4,11 +4,11 @@ fails, counting goes on in process memory with one warning per interval."""
 
 import logging
 import socket
-import threading
 import time
 
 import pytest
 
+from conftest import all_at_once
 from portal import ratelimit
 from portal.settings import cache_config
 
@@ -41,20 +41,8 @@ def test_a_refund_takes_back_a_hit():
 
 
 def concurrent_hits(threads: int, limit: int) -> list[int | None]:
-    start = threading.Barrier(threads, timeout=30)
     now = time.time()
-    results = []
-
-    def one():
-        start.wait()
-        results.append(ratelimit.hit(counters(limit), window=WINDOW, now=now))
-
-    workers = [threading.Thread(target=one) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=30)
-    return results
+    return all_at_once(threads, lambda: ratelimit.hit(counters(limit), window=WINDOW, now=now))
 
 
 def test_concurrent_hits_never_get_past_the_limit():
