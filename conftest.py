@@ -3,16 +3,21 @@ charlie (admin of globex, another tenant). Every tenant is made through `tenant_
 each has its Emporix API and Storefront API keys; `acme_secrets` holds their plaintexts."""
 
 import os
+import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 from django.core.cache import cache
 
 from apikeys import canary
 from apikeys.auth import scope_cache_clear
+from portal import ratelimit
 from tenants.models import Membership, Role
 from tenants.services import tenant_create
 
 PASSWORD = "correct-horse-battery-staple"
+T = TypeVar("T")
 
 
 @pytest.fixture(autouse=True)
@@ -23,15 +28,43 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    # Django's cache (rate limits) and the built-in keys' scope lists held in process memory:
-    # tests change the catalogue and roll back, which sends no signal.
+    # Django's cache and the in-process fallback (rate limits), and the built-in keys' scope
+    # lists held in process memory: tests change the catalogue and roll back, which sends no signal.
     cache.clear()
+    ratelimit.forget()
     scope_cache_clear()
     canary._ensured.clear()  # which encryption keys this process has seen with a canary
     yield
     cache.clear()
+    ratelimit.forget()
     scope_cache_clear()
     canary._ensured.clear()
+
+
+def all_at_once(count: int, work: Callable[[], T]) -> list[T]:
+    """Run work() in `count` threads released together, each with its own database connection
+    (closed after); their results. An error in any thread fails the caller."""
+    from django.db import connections
+
+    start = threading.Barrier(count, timeout=30)
+    results, errors = [], []
+
+    def one():
+        try:
+            start.wait()
+            results.append(work())
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors and len(results) == count, errors
+    return results
 
 
 def make_user(django_user_model, email: str):

@@ -1,6 +1,8 @@
-"""Failed portal logins are counted per e-mail address and per client address, in fixed
-windows (portal.ratelimit), like the token endpoint's client authentication. Past the limit
-the login form refuses to check passwords until the window ends."""
+"""Logins (the portal's form and /admin/login/) are limited per (e-mail, client address) and
+per client address, in fixed windows (portal.ratelimit). An attempt is counted before its
+password is checked and taken back if it succeeds, so concurrent attempts never get more
+passwords checked than the limit; and an e-mail hammered from one address never has its
+correct password refused from another."""
 
 import time
 
@@ -11,15 +13,17 @@ from portal import ratelimit
 
 def _counters(email: str, address: str) -> list[ratelimit.Counter]:
     return [
-        ratelimit.Counter("login:fail:e", email.strip().lower(), settings.LOGIN_FAILURE_LIMIT_PER_EMAIL),
-        ratelimit.Counter("login:fail:a", address, settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS),
+        ratelimit.Counter("login:fail:ea", (email.strip().lower(), address), settings.LOGIN_FAILURE_LIMIT_PER_EMAIL),
+        ratelimit.Counter("login:fail:a", (address,), settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS),
     ]
 
 
-def retry_after(email: str, address: str) -> int | None:
-    """Seconds until this e-mail and address may try again, or None if they may now."""
-    return ratelimit.retry_after(_counters(email, address), window=settings.LOGIN_FAILURE_WINDOW, now=time.time())
+def attempt(email: str, address: str) -> int | None:
+    """Count a login attempt. Returns the seconds to wait if it is one too many (its password
+    must then not be checked), else None."""
+    return ratelimit.hit(_counters(email, address), window=settings.LOGIN_FAILURE_WINDOW, now=time.time())
 
 
-def record_failure(email: str, address: str) -> None:
-    ratelimit.record_failure(_counters(email, address), window=settings.LOGIN_FAILURE_WINDOW, now=time.time())
+def succeeded(email: str, address: str) -> None:
+    """The attempt logged in: it is not a failure."""
+    ratelimit.refund(_counters(email, address), window=settings.LOGIN_FAILURE_WINDOW, now=time.time())

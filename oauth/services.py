@@ -69,36 +69,46 @@ def invalid_client() -> OAuthError:
     return OAuthError(401, "invalid_client", "Client authentication failed.", {"WWW-Authenticate": REALM})
 
 
-# --- Brute-force limits ---------------------------------------------------------------------
-# Fixed windows in Django's cache (locmem or Redis): a counter per Client ID and per client
-# address and window, created with cache.add and bumped with cache.incr. The check runs
-# before the secret is verified, so during a lockout even the right secret gets 429; the
-# window's end (Retry-After) frees it, so nobody is locked out for good.
+# --- Limits -----------------------------------------------------------------------------------
+# Fixed windows (portal.ratelimit). Secrets are 256-bit random values: guessing one is hopeless,
+# while a limit that refused the right secret would let anyone block a key with its public
+# Client ID. So the secret is always checked and a correct one always passes; failures are
+# counted per (Client ID, client address) and per client address, and a failure past either
+# limit is answered 429 `slow_down` (RFC 8628's registered code) instead of 401. The anonymous
+# login has counters of its own, so failed client credentials never touch it, and limits
+# its successes per address (each one writes a token row).
 
 
-def _counters(client_id: str | None, address: str) -> list[ratelimit.Counter]:
-    return [
-        ratelimit.Counter("oauth:fail:c", client_id or "", settings.AUTH_FAILURE_LIMIT_PER_CLIENT),
-        ratelimit.Counter("oauth:fail:a", address, settings.AUTH_FAILURE_LIMIT_PER_ADDRESS),
-    ]
+def too_many(wait: int, description: str) -> OAuthError:
+    return OAuthError(429, "slow_down", description, {"Retry-After": str(wait)})
 
 
-def limit_check(client_id: str | None, address: str, now: datetime) -> None:
-    """Raise 429 if this Client ID or address has failed too often in the current window."""
-    wait = ratelimit.retry_after(
-        _counters(client_id, address), window=settings.AUTH_FAILURE_WINDOW, now=now.timestamp()
+def limit_fail(client_id: str | None, address: str, now: datetime, *, counters: str = "oauth") -> None:
+    """Count a failed authentication of `client_id` from `address` on the `counters` family
+    ("oauth" or "anon"); raise 429 if it went past a limit (else the caller raises its 401)."""
+    wait = ratelimit.hit(
+        [
+            ratelimit.Counter(
+                f"{counters}:fail:ca", (client_id or "", address), settings.AUTH_FAILURE_LIMIT_PER_CLIENT
+            ),
+            ratelimit.Counter(f"{counters}:fail:a", (address,), settings.AUTH_FAILURE_LIMIT_PER_ADDRESS),
+        ],
+        window=settings.AUTH_FAILURE_WINDOW,
+        now=now.timestamp(),
     )
     if wait is not None:
-        raise OAuthError(
-            429,
-            "too_many_requests",
-            "Too many failed authentication attempts; try again later.",
-            {"Retry-After": str(wait)},
-        )
+        raise too_many(wait, "Too many failed authentication attempts; wait Retry-After seconds.")
 
 
-def limit_fail(client_id: str | None, address: str, now: datetime) -> None:
-    ratelimit.record_failure(_counters(client_id, address), window=settings.AUTH_FAILURE_WINDOW, now=now.timestamp())
+def anonymous_limit(address: str, now: datetime) -> None:
+    """Count an anonymous login or refresh from `address`; 429 past the limit."""
+    wait = ratelimit.hit(
+        [ratelimit.Counter("anon:ok:a", (address,), settings.ANONYMOUS_LOGIN_LIMIT_PER_ADDRESS)],
+        window=settings.ANONYMOUS_LOGIN_WINDOW,
+        now=now.timestamp(),
+    )
+    if wait is not None:
+        raise too_many(wait, "Too many anonymous sessions from this address; wait Retry-After seconds.")
 
 
 # --- Scopes -----------------------------------------------------------------------------------
@@ -132,10 +142,9 @@ def grant_scopes(requested: str | None, client: VerifiedKey) -> tuple[str, ...]:
 def client_authenticate(
     *, client_id: str | None, client_secret: str | None, address: str, now: datetime
 ) -> VerifiedKey:
-    """Authenticate a client by Client ID and secret: rate limits first, then the keys app's
-    verification (one query, constant-time comparison, never a decryption). Raises
-    OAuthError (401 invalid_client or 429)."""
-    limit_check(client_id, address, now)
+    """Authenticate a client by Client ID and secret: the keys app's verification (one query,
+    constant-time comparison, never a decryption), then, on failure, the limits. Raises
+    OAuthError (401 invalid_client, or 429 past a failure limit)."""
     client = key_verify(client_id=client_id, client_secret=client_secret, now=now)
     if client is None:
         limit_fail(client_id, address, now)
@@ -291,12 +300,13 @@ def token_revoke(
 
 def _storefront_client(tenant: str | None, client_id: str | None, address: str, now: datetime) -> VerifiedKey:
     """The Storefront API key named by a Client ID and tenant (no secret: anonymous login is
-    public, as on Emporix). Other kinds, another tenant or an unknown id: 401."""
-    limit_check(client_id, address, now)
+    public, as on Emporix). Other kinds, another tenant or an unknown id: 401 (429 past the
+    failure limits). Each success counts against the address's anonymous-session limit."""
     client = storefront_key_find(client_id=client_id, tenant_code=tenant, now=now)
     if client is None:
-        limit_fail(client_id, address, now)
+        limit_fail(client_id, address, now, counters="anon")
         raise OAuthError(401, "invalid_client", "Unknown client for this tenant.")
+    anonymous_limit(address, now)
     return client
 
 

@@ -127,10 +127,8 @@ def _authenticated_call(request: HttpRequest, call: Callable[..., Outcome], fiel
         client_id, client_secret = _credentials(request, form)
     except OAuthError as error:
         if error.outcome.status == 401:
-            # Malformed credentials count as a failure of the address (after its limit check).
-            now = timezone.now()
-            services.limit_check(None, address, now)
-            services.limit_fail(None, address, now)
+            # Malformed credentials count as a failure of the address (429 past its limit).
+            services.limit_fail(None, address, timezone.now())
         raise
     values = {name: form.get(name) for name in fields}
     return json_response(call(client_id=client_id, client_secret=client_secret, address=address, **values))

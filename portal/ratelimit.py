@@ -1,24 +1,47 @@
-"""Fixed-window failure counters in Django's cache (local memory, or Redis shared by every
-instance). Used by the token service's client authentication and by the portal's login.
+"""Fixed-window counters in Django's cache (local memory, or Redis shared by every instance),
+used by the token service, the portal's login forms and the secret endpoint.
 
-A counter is created with cache.add and bumped with cache.incr, so concurrent failures are
-not lost; it expires with its window, so nobody is locked out for good. Counted values (Client
-IDs, e-mail addresses, client addresses) appear in cache keys only as digests."""
+`hit` counts one event and decides on the value the increment returned (cache.add, then the
+cache's atomic incr), so concurrent events never get past a limit together. A counter
+belongs to one window and expires with it, so nobody is limited for longer than a window.
+Counted values (Client IDs, e-mail addresses, client addresses, users) appear in cache keys
+only as digests.
 
+The cache is an accelerator, not a dependency: when it fails (refused, timed out), counting
+goes on in this process's memory with the same windows, the cache is tried again after
+CACHE_RETRY_SECONDS, and one warning is logged per WARNING_INTERVAL_SECONDS, not per request."""
+
+import json
+import logging
 import math
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 from django.core.cache import cache
 
 from apikeys import crypto
 
+logger = logging.getLogger(__name__)
+
+# While the cache is failing, it is tried again this often (seconds) per process; in between,
+# requests count locally and never wait for it.
+CACHE_RETRY_SECONDS = 5.0
+WARNING_INTERVAL_SECONDS = 60.0
+# A counter outlives its window by this much, so that it never expires while still counted.
+EXPIRY_MARGIN = 5
+
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Counter:
-    prefix: str  # e.g. "oauth:fail:c"
-    value: str  # what is counted; an empty value is not counted
-    limit: int  # failures allowed per window
+    prefix: str  # e.g. "oauth:fail:ca"
+    value: tuple[str, ...]  # what is counted, e.g. (client_id, address); any empty part: not counted
+    limit: int  # events allowed per window
 
 
 def _window_start(now: float, window: int) -> int:
@@ -26,23 +49,112 @@ def _window_start(now: float, window: int) -> int:
 
 
 def _keys(counters: Iterable[Counter], start: int) -> dict[str, int]:
-    return {f"{c.prefix}:{crypto.digest(c.value).hex()[:32]}:{start}": c.limit for c in counters if c.value}
+    return {
+        f"{c.prefix}:{crypto.digest(json.dumps(c.value)).hex()[:32]}:{start}": c.limit for c in counters if all(c.value)
+    }
 
 
-def retry_after(counters: Iterable[Counter], *, window: int, now: float) -> int | None:
-    """Seconds to the end of the window if any counter has reached its limit, else None."""
+class _LocalCounters:
+    """This process's counters, used while the cache fails: the same keys and windows."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, tuple[int, float]] = {}  # key -> (count, window end)
+        self._next_sweep = 0.0
+
+    def incr(self, key: str, ends: float, now: float) -> int:
+        with self._lock:
+            if now >= self._next_sweep:  # drop finished windows, at most once a minute
+                self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+                self._next_sweep = now + 60
+            count = self._counts.get(key, (0, ends))[0] + 1
+            self._counts[key] = (count, ends)
+            return count
+
+    def decr(self, key: str) -> None:
+        with self._lock:
+            if key in self._counts:
+                count, ends = self._counts[key]
+                self._counts[key] = (count - 1, ends)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+_local = _LocalCounters()
+_cache_down_until = 0.0  # time.monotonic() before which the cache is not tried
+_last_warning = -math.inf
+
+
+def _with_cache(operation: Callable[[], T], fallback: Callable[[], T]) -> T:
+    """Run `operation` against the cache; if the cache fails, or failed less than
+    CACHE_RETRY_SECONDS ago, run `fallback` (this process's counters) instead."""
+    global _cache_down_until, _last_warning
+    if time.monotonic() < _cache_down_until:
+        return fallback()
+    try:
+        result = operation()
+    except Exception as error:  # any backend failure: connection refused, timeout, ...
+        moment = time.monotonic()
+        _cache_down_until = moment + CACHE_RETRY_SECONDS
+        if moment - _last_warning >= WARNING_INTERVAL_SECONDS:
+            _last_warning = moment
+            logger.warning(
+                "Rate-limit cache unavailable (%s); counting in this process's memory, retrying every %ss",
+                type(error).__name__,
+                CACHE_RETRY_SECONDS,
+            )
+        return fallback()
+    if _cache_down_until:
+        _cache_down_until = 0.0
+        logger.info("Rate-limit cache answers again; counting there")
+    return result
+
+
+def _cache_incr(key: str, timeout: int) -> int:
+    # add is atomic (SET NX on Redis) and so is incr; the count decided on is the one incr
+    # returned, so two concurrent events never both see the same count.
+    if cache.add(key, 1, timeout=timeout):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired since add: cannot happen within the window
+        cache.add(key, 1, timeout=timeout)
+        return 1
+
+
+def _cache_decr(key: str) -> None:
+    try:
+        cache.decr(key)
+    except ValueError:  # already expired: nothing to take back
+        pass
+
+
+def hit(counters: Iterable[Counter], *, window: int, now: float) -> int | None:
+    """Count one event on each counter. Returns the seconds to the end of the window
+    (Retry-After, at least 1) if that event took any counter past its limit, else None."""
     start = _window_start(now, window)
-    keys = _keys(counters, start)
-    counts = cache.get_many(list(keys))
-    if any(counts.get(key, 0) >= limit for key, limit in keys.items()):
-        return max(1, math.ceil(start + window - now))
-    return None
+    ends = start + window
+    over = False
+    for key, limit in _keys(counters, start).items():
+        count = _with_cache(
+            partial(_cache_incr, key, timeout=ends - int(now) + EXPIRY_MARGIN),
+            partial(_local.incr, key, ends, now),
+        )
+        over = over or count > limit
+    return max(1, math.ceil(ends - now)) if over else None
 
 
-def record_failure(counters: Iterable[Counter], *, window: int, now: float) -> None:
+def refund(counters: Iterable[Counter], *, window: int, now: float) -> None:
+    """Take back an event counted by `hit` in the same window (a login that succeeded)."""
     for key in _keys(counters, _window_start(now, window)):
-        cache.add(key, 0, timeout=window + 5)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr: start again
-            cache.add(key, 1, timeout=window + 5)
+        _with_cache(partial(_cache_decr, key), partial(_local.decr, key))
+
+
+def forget() -> None:
+    """Drop this process's counters and its memory of a failing cache (tests)."""
+    global _cache_down_until, _last_warning
+    _local.clear()
+    _cache_down_until = 0.0
+    _last_warning = -math.inf

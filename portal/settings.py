@@ -113,7 +113,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://portal")}
+# The cache holds only rate-limit counters, and is an accelerator, not a dependency: a Redis
+# that is down or frozen costs a request at most CACHE_TIMEOUT_MS (redis-py's default is 5 s)
+# before portal.ratelimit counts in process memory instead. Sessions live in the database.
+CACHE_TIMEOUT_MS = env.int("CACHE_TIMEOUT_MS", default=200)
+
+
+def cache_config(url: str) -> dict:
+    """Django's settings for the cache at `url`; a Redis client gets CACHE_TIMEOUT_MS to
+    connect and to answer (and redis-py, given a pool, does not retry)."""
+    config = env.cache_url_config(url)
+    if config["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        timeout = CACHE_TIMEOUT_MS / 1000
+        config.setdefault("OPTIONS", {}).update(socket_connect_timeout=timeout, socket_timeout=timeout)
+    return config
+
+
+CACHES = {"default": cache_config(env.str("CACHE_URL", default="locmemcache://portal"))}
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -123,10 +140,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-# Failed portal logins allowed per window (seconds) per e-mail address and per client address.
+# Failed logins (portal and /admin/login/) allowed per window (seconds) per (e-mail, client
+# address) and per client address; a correct password from another address is never refused.
 LOGIN_FAILURE_LIMIT_PER_EMAIL = env.int("LOGIN_FAILURE_LIMIT_PER_EMAIL", default=10)
 LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=100)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)
+# Secret reveals and copies (the secret endpoint) per portal user per window (seconds).
+SECRET_SHOW_LIMIT_PER_USER = env.int("SECRET_SHOW_LIMIT_PER_USER", default=30)
+SECRET_SHOW_WINDOW = env.int("SECRET_SHOW_WINDOW", default=60)
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -210,11 +231,16 @@ ACCESS_TOKEN_LIFETIME = env.int("ACCESS_TOKEN_LIFETIME", default=3600)
 ANONYMOUS_TOKEN_LIFETIME = env.int("ANONYMOUS_TOKEN_LIFETIME", default=3599)
 REFRESH_TOKEN_LIFETIME = env.int("REFRESH_TOKEN_LIFETIME", default=86400)
 SESSION_IDLE_TIME = env.int("SESSION_IDLE_TIME", default=120)
-# Failed client authentications allowed per fixed window (AUTH_FAILURE_WINDOW seconds) per
-# Client ID and per client address, counted in CACHES["default"]; past them: 429.
+# Failed client authentications answered 401 per fixed window (AUTH_FAILURE_WINDOW seconds)
+# per (Client ID, client address) and per client address, counted in CACHES["default"]; past
+# them failures get 429. A correct secret is never refused. The anonymous login counts its
+# failures apart, with the same numbers.
 AUTH_FAILURE_LIMIT_PER_CLIENT = env.int("AUTH_FAILURE_LIMIT_PER_CLIENT", default=10)
 AUTH_FAILURE_LIMIT_PER_ADDRESS = env.int("AUTH_FAILURE_LIMIT_PER_ADDRESS", default=50)
 AUTH_FAILURE_WINDOW = env.int("AUTH_FAILURE_WINDOW", default=300)
+# Anonymous logins and refreshes (each writes a token row) per client address per window.
+ANONYMOUS_LOGIN_LIMIT_PER_ADDRESS = env.int("ANONYMOUS_LOGIN_LIMIT_PER_ADDRESS", default=300)
+ANONYMOUS_LOGIN_WINDOW = env.int("ANONYMOUS_LOGIN_WINDOW", default=60)
 # Error reports hide the Authorization header, secrets and tokens (POST and query string).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.reporting.SecretHidingReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "portal.reporting.SecretHidingExceptionReporter"

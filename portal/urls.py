@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views import AdminLoginView
 from portal.views import favicon
 from tenants.views import home
 
@@ -11,6 +12,8 @@ admin.site.site_title = "API Key Portal"
 urlpatterns = [
     path("", home, name="home"),
     path("favicon.ico", favicon),
+    # Before the admin's own URLs: its login goes through the portal's login limits.
+    path("admin/login/", AdminLoginView.as_view()),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("tenants.urls")),

@@ -78,16 +78,20 @@ def test_pages_carry_a_strict_content_security_policy(client):
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
 
 
-def test_failed_logins_are_limited_per_email_and_the_window_frees_them(client, alice, settings, monkeypatch):
+def login(client, email, password, address="10.0.0.1"):
+    return client.post("/accounts/login/", {"username": email, "password": password}, REMOTE_ADDR=address)
+
+
+def test_failed_logins_are_limited_per_email_and_address_and_the_window_frees_them(
+    client, alice, settings, monkeypatch
+):
     from accounts import throttle
 
     settings.LOGIN_FAILURE_LIMIT_PER_EMAIL = 3
     for _ in range(3):
-        assert (
-            client.post("/accounts/login/", {"username": "alice@example.com", "password": "wrong"}).status_code == 200
-        )
-    # Locked for this window, even with the right password.
-    response = client.post("/accounts/login/", {"username": "alice@example.com", "password": PASSWORD})
+        assert login(client, "alice@example.com", "wrong").status_code == 200
+    # Locked for this window from this address, even with the right password.
+    response = login(client, "ALICE@example.com", PASSWORD)
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert "Too many failed logins" in response.content.decode()
@@ -95,15 +99,54 @@ def test_failed_logins_are_limited_per_email_and_the_window_frees_them(client, a
     # The next window lets the right password in again.
     later = throttle.time.time() + settings.LOGIN_FAILURE_WINDOW
     monkeypatch.setattr(throttle.time, "time", lambda: later)
-    response = client.post("/accounts/login/", {"username": "alice@example.com", "password": PASSWORD})
+    response = login(client, "alice@example.com", PASSWORD)
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(alice.pk)
 
 
+def test_the_right_password_from_a_fresh_address_is_accepted_after_the_email_was_hammered(client, alice, settings):
+    settings.LOGIN_FAILURE_LIMIT_PER_EMAIL = 3
+    statuses = [login(client, "alice@example.com", "wrong", address="203.0.113.66").status_code for _ in range(20)]
+    assert statuses == [200] * 3 + [429] * 17
+    other = client.__class__()
+    response = login(other, "alice@example.com", PASSWORD, address="10.0.0.2")
+    assert response.status_code == 302
+    assert other.session["_auth_user_id"] == str(alice.pk)
+
+
 def test_failed_logins_are_limited_per_address(client, alice, bob, settings):
     settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS = 2
-    client.post("/accounts/login/", {"username": "nobody1@example.com", "password": "x"})
-    client.post("/accounts/login/", {"username": "nobody2@example.com", "password": "x"})
-    assert client.post("/accounts/login/", {"username": "bob@example.com", "password": PASSWORD}).status_code == 429
-    other = client.__class__(REMOTE_ADDR="10.9.8.7")
-    assert other.post("/accounts/login/", {"username": "bob@example.com", "password": PASSWORD}).status_code == 302
+    login(client, "nobody1@example.com", "x")
+    login(client, "nobody2@example.com", "x")
+    assert login(client, "bob@example.com", PASSWORD).status_code == 429
+    assert login(client.__class__(), "bob@example.com", PASSWORD, address="10.9.8.7").status_code == 302
+
+
+def test_a_refused_login_checks_no_password(client, alice, settings):
+    from django.contrib.auth.signals import user_logged_in, user_login_failed
+
+    settings.LOGIN_FAILURE_LIMIT_PER_EMAIL = 1
+    checked = []
+
+    def count(**kwargs):
+        checked.append(kwargs)
+
+    user_login_failed.connect(count, dispatch_uid="test-count-failed")
+    user_logged_in.connect(count, dispatch_uid="test-count-in")
+    try:
+        login(client, "alice@example.com", "wrong")
+        assert len(checked) == 1
+        assert login(client, "alice@example.com", "wrong").status_code == 429
+        assert login(client, "alice@example.com", PASSWORD).status_code == 429
+        assert len(checked) == 1
+    finally:
+        user_login_failed.disconnect(dispatch_uid="test-count-failed")
+        user_logged_in.disconnect(dispatch_uid="test-count-in")
+
+
+def test_successful_logins_do_not_count(client, alice, settings):
+    settings.LOGIN_FAILURE_LIMIT_PER_EMAIL = 2
+    settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS = 2
+    for _ in range(5):
+        assert login(client.__class__(), "alice@example.com", PASSWORD).status_code == 302
+    assert login(client, "alice@example.com", "wrong").status_code == 200

@@ -1,13 +1,12 @@
 """Concurrent renews of one key on PostgreSQL: the key row lock serialises them, so none is
 lost and exactly one current secret remains."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from apikeys.models import ApiSecret
 from apikeys.services import key_renew
+from conftest import all_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,24 +16,8 @@ RENEWS = 6
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 def test_parallel_renews_leave_one_current_secret_and_lose_none(catalogue, acme_secrets):
     key, first = acme_secrets["emporix"]
-    start = threading.Barrier(RENEWS, timeout=30)
-    made, errors = [], []
-
-    def renew():
-        try:
-            start.wait()
-            made.append(key_renew(key=key)[2])
-        except Exception as error:  # reported below, with the thread's own connection closed
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=renew) for _ in range(RENEWS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors and len(made) == RENEWS
+    made = all_at_once(RENEWS, lambda: key_renew(key=key)[2])
+    assert len(made) == RENEWS
 
     secrets = list(ApiSecret.objects.filter(key=key))
     assert len(secrets) == 1 + RENEWS

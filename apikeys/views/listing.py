@@ -2,10 +2,12 @@
 retire an old secret. No secret is in any page until an admin or developer asks for it with a
 POST; the response that carries it is `no-store`."""
 
+import time
 import uuid
 from dataclasses import dataclass
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
@@ -18,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from activity.audit import Audit
+from portal import ratelimit
 from portal.http import wants_json
 from scopes.models import Scope
 from tenants.access import membership_for, require_role
@@ -186,8 +189,24 @@ def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespo
     POST `purpose` (reveal, the default, or copy) and optionally `secret` (the public id of an
     old secret of this key still in its grace period; else the current one). With
     `Accept: application/json` the answer is `{"secret": ..., "client_id": ...}`; otherwise the
-    list page with that secret shown. Always `Cache-Control: no-store`."""
+    list page with that secret shown. Past SECRET_SHOW_LIMIT_PER_USER in a window: 429 with
+    Retry-After. Always `Cache-Control: no-store`."""
     membership = require_role(membership_for(request, code), Role.DEVELOPER)
+    wait = ratelimit.hit(
+        [ratelimit.Counter("secret:show:u", (str(request.user.pk),), settings.SECRET_SHOW_LIMIT_PER_USER)],
+        window=settings.SECRET_SHOW_WINDOW,
+        now=time.time(),
+    )
+    if wait is not None:
+        text = f"Too many secrets shown; try again in {wait} seconds."
+        if wants_json(request):
+            response = JsonResponse({"error": text}, status=429)
+        else:
+            messages.error(request, text)
+            response = _render_list(request, membership)
+            response.status_code = 429
+        response["Retry-After"] = str(wait)
+        return response
     key = get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id)
     purpose = request.POST.get("purpose") or "reveal"
     if purpose not in services.SHOW_PURPOSES:

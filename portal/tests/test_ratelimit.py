@@ -1,0 +1,100 @@
+"""portal.ratelimit: fixed windows counted in the configured cache (locmem, or Redis when the
+suite runs with CACHE_URL=redis://...), deciding on the incremented value; when the cache
+fails, counting goes on in process memory with one warning per interval."""
+
+import logging
+import socket
+import time
+
+import pytest
+
+from conftest import all_at_once
+from portal import ratelimit
+from portal.settings import cache_config
+
+WINDOW = 60
+
+
+def counters(limit: int, who: str = "203.0.113.1") -> list[ratelimit.Counter]:
+    return [ratelimit.Counter("test:hits", (who,), limit)]
+
+
+def test_hits_past_the_limit_get_the_seconds_to_the_windows_end():
+    start = (time.time() // WINDOW + 1) * WINDOW  # a fresh window, 10.5 s in
+    now = start + 10.5
+    assert [ratelimit.hit(counters(2), window=WINDOW, now=now) for _ in range(3)] == [None, None, 50]
+    assert ratelimit.hit(counters(2, "203.0.113.2"), window=WINDOW, now=now) is None
+    assert ratelimit.hit(counters(2), window=WINDOW, now=start + WINDOW) is None  # the next window
+
+
+def test_an_empty_value_is_not_counted():
+    empty = [ratelimit.Counter("test:hits", ("", "203.0.113.1"), 0)]
+    assert ratelimit.hit(empty, window=WINDOW, now=time.time()) is None
+
+
+def test_a_refund_takes_back_a_hit():
+    now = time.time()
+    assert ratelimit.hit(counters(1), window=WINDOW, now=now) is None
+    ratelimit.refund(counters(1), window=WINDOW, now=now)
+    assert ratelimit.hit(counters(1), window=WINDOW, now=now) is None
+    assert ratelimit.hit(counters(1), window=WINDOW, now=now) is not None
+
+
+def concurrent_hits(threads: int, limit: int) -> list[int | None]:
+    now = time.time()
+    return all_at_once(threads, lambda: ratelimit.hit(counters(limit), window=WINDOW, now=now))
+
+
+def test_concurrent_hits_never_get_past_the_limit():
+    results = concurrent_hits(40, 10)
+    assert len(results) == 40
+    assert results.count(None) == 10
+
+
+@pytest.fixture
+def dead_cache(settings):
+    """The cache pointed at a Redis port where nothing listens: every call is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.CACHES = {"default": cache_config(f"redis://127.0.0.1:{port}/0")}
+
+
+def warnings_in(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "portal.ratelimit" and r.levelno == logging.WARNING]
+
+
+def test_a_failing_cache_falls_back_to_process_memory_with_one_warning_per_interval(dead_cache, caplog, monkeypatch):
+    caplog.set_level(logging.INFO, logger="portal.ratelimit")
+    monkeypatch.setattr(ratelimit, "CACHE_RETRY_SECONDS", 0)  # try the cache on every call
+    now = time.time()
+    began = time.monotonic()
+    results = [ratelimit.hit(counters(3), window=WINDOW, now=now) for _ in range(20)]
+    assert time.monotonic() - began < 2
+    assert results[:3] == [None] * 3 and all(results[3:])  # the limit holds in memory
+    assert len(warnings_in(caplog)) == 1
+    # The next interval logs again, once.
+    monkeypatch.setattr(ratelimit, "WARNING_INTERVAL_SECONDS", 0.2)
+    time.sleep(0.25)
+    for _ in range(5):
+        ratelimit.hit(counters(3), window=WINDOW, now=now)
+    assert len(warnings_in(caplog)) == 2
+    assert "ConnectionError" in warnings_in(caplog)[0].getMessage()
+
+
+def test_concurrent_hits_in_process_memory_never_get_past_the_limit(dead_cache):
+    assert concurrent_hits(40, 10).count(None) == 10
+
+
+def test_the_redis_client_gets_short_timeouts(settings):
+    config = cache_config("redis://127.0.0.1:6379/0")
+    assert config["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert config["OPTIONS"] == {
+        "socket_connect_timeout": settings.CACHE_TIMEOUT_MS / 1000,
+        "socket_timeout": settings.CACHE_TIMEOUT_MS / 1000,
+    }
+    assert 0.1 <= settings.CACHE_TIMEOUT_MS / 1000 <= 0.25
+
+
+def test_sessions_do_not_live_in_the_cache(settings):
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
