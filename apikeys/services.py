@@ -1,21 +1,47 @@
 """Actions on keys. Each is one transaction and writes its activity entry."""
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from activity.audit import SYSTEM, Audit
 from activity.models import Action
 from activity.services import activity_record
+from portal.outages import lock_timed_out
 from scopes.models import Scope
 from tenants.models import Tenant
 
 from . import crypto
 from .canary import canaries_ensure
 from .models import ApiKey, ApiSecret, KeyKind
+
+
+class KeyBusy(Exception):
+    """The key's rows stayed locked by another transaction past the lock timeout
+    (DB_LOCK_TIMEOUT); nothing was changed."""
+
+    def __init__(self) -> None:
+        super().__init__("This key is being changed by someone else; try again.")
+
+
+def _busy_when_locked(action: Callable) -> Callable:
+    """Turns a lock wait that ran out into KeyBusy. Goes outside transaction.atomic, so the
+    transaction has rolled back by then."""
+
+    @functools.wraps(action)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return action(*args, **kwargs)
+        except OperationalError as exc:
+            if lock_timed_out(exc):
+                raise KeyBusy() from exc
+            raise
+
+    return wrapper
 
 
 def secret_issue(*, key: ApiKey) -> tuple[ApiSecret, str]:
@@ -85,6 +111,7 @@ def key_create(
     return key, plaintext
 
 
+@_busy_when_locked
 @transaction.atomic
 def key_renew(
     *,
@@ -97,8 +124,10 @@ def key_renew(
     key issued; with a grace the previous current secret works until now + grace.
 
     Locks the key row first, so concurrent renews of one key run one after the other: each
-    sees the secret the previous one made, and there is never more than one current secret."""
-    key = ApiKey.objects.select_for_update().get(pk=key.pk)
+    sees the secret the previous one made, and there is never more than one current secret.
+    The lock is FOR NO KEY UPDATE, so token requests (whose new rows refer to the key) are not
+    held up. A lock held elsewhere for longer than the lock timeout raises KeyBusy."""
+    key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
     now = timezone.now()
     if grace is None:
         # Every live secret stops now: the current one and any still in a grace period.
