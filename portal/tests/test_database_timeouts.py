@@ -3,13 +3,17 @@ own cluster (portal/tests/conftest.py: DB_LOCK_TIMEOUT=1000, DB_STATEMENT_TIMEOU
 lock held by another connection makes a renew answer promptly with a clear message and change
 nothing, and a token request answer a prompt 503; a slow query is cut off and answered 503."""
 
+import os
+import socket
+import subprocess
+import sys
 import time
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from .conftest import LOCK_TIMEOUT_MS, STATEMENT_TIMEOUT_MS, csrf_post
+from .conftest import LOCK_TIMEOUT_MS, ROOT, STATEMENT_TIMEOUT_MS, csrf_post
 
 LOCKS = {
     "the key row": "SELECT id FROM apikeys_apikey WHERE id = %(key)s FOR UPDATE",
@@ -113,3 +117,33 @@ def test_the_portal_sessions_have_the_timeouts():
         assert cursor.fetchone()[0] == "5s"
         cursor.execute("SHOW lock_timeout")
         assert cursor.fetchone()[0] == "2s"
+
+
+CONNECT = """
+import time, django
+django.setup()
+from django.db import OperationalError, connection
+started = time.monotonic()
+try:
+    connection.ensure_connection()
+except OperationalError as exc:
+    print(round(time.monotonic() - started, 2), str(exc).splitlines()[0])
+"""
+
+
+def test_connecting_to_a_server_that_never_answers_gives_up_after_the_connect_timeout():
+    # It accepts the TCP connection (the kernel does) and says nothing, like a hung server.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:{silent.getsockname()[1]}/portal",
+            "DB_CONNECT_TIMEOUT": "2",
+        }
+        result = subprocess.run(
+            [sys.executable, "-c", CONNECT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+        )
+    seconds, message = result.stdout.split(" ", 1)
+    assert 1.9 < float(seconds) < 3 and "timeout expired" in message, result
