@@ -13,6 +13,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 
 from django.conf import settings
@@ -37,7 +38,7 @@ def escape_controls(text: str) -> str:
     return CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
-def _forget_request_id(**_) -> None:
+def _forget_request_id(**_: object) -> None:
     # At request_finished, not when the middleware returns: Django logs 4xx and 5xx answers
     # after the last middleware, and those lines belong to the request too.
     _request_id.set(None)
@@ -107,7 +108,7 @@ class RequestLogMiddleware:
     """Outermost middleware: gives the request its id (echoed in the X-Request-ID response
     header) and logs one line when the response is ready."""
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:

@@ -18,6 +18,7 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -113,7 +114,7 @@ def answer(request: HttpRequest, exc: BaseException, *, json: bool = False) -> H
 class DatabaseOutageMiddleware:
     """Answers a view's database failure with a 503 (see the module's docstring)."""
 
-    def __init__(self, get_response) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:

@@ -94,3 +94,7 @@ def test_an_outage_is_answered_with_503_and_the_portal_recovers_by_itself(portal
     assert all(message.startswith("database unavailable: ") for message in reports), reports
     requests_logged = [r for r in records if r["logger"] == "portal.request"]
     assert sum(r["status"] == 503 for r in requests_logged) >= 15
+    assert all({"request_id", "method", "path", "status", "duration_ms"} <= set(r) for r in requests_logged)
+    # No secret, token or query string (the anonymous login's is tenant=&client_id=).
+    assert portal.keys["emporix"]["secret"] not in text
+    assert "akps_" not in text and "akpt_" not in text and "client_id=" not in text and "?" not in text
