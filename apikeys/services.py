@@ -1,16 +1,18 @@
 """Actions on keys. Each is one transaction and writes its activity entry."""
 
+import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from activity.audit import SYSTEM, Audit
 from activity.models import Action
 from activity.services import activity_record
+from portal.outages import lock_timed_out
 from scopes.models import Scope
 from tenants.models import Tenant
 
@@ -19,6 +21,30 @@ from .canary import canaries_ensure
 from .models import ApiKey, ApiSecret, KeyKind
 
 logger = logging.getLogger(__name__)
+
+
+class KeyBusy(Exception):
+    """The key's rows stayed locked by another transaction past the lock timeout
+    (DB_LOCK_TIMEOUT); nothing was changed."""
+
+    def __init__(self) -> None:
+        super().__init__("This key is being changed by someone else; try again.")
+
+
+def _busy_when_locked(action: Callable) -> Callable:
+    """Turns a lock wait that ran out into KeyBusy. Goes outside transaction.atomic, so the
+    transaction has rolled back by then."""
+
+    @functools.wraps(action)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return action(*args, **kwargs)
+        except OperationalError as exc:
+            if lock_timed_out(exc):
+                raise KeyBusy() from exc
+            raise
+
+    return wrapper
 
 
 def secret_issue(*, key: ApiKey) -> tuple[ApiSecret, str]:
@@ -102,6 +128,7 @@ def key_create(
     return key, plaintext
 
 
+@_busy_when_locked
 @transaction.atomic
 def key_renew(
     *,
@@ -115,8 +142,10 @@ def key_renew(
     at most one old secret: one still in its grace period from an earlier renew stops now.
 
     Locks the key row first, so concurrent renews of one key run one after the other: each
-    sees the secret the previous one made, and there is never more than one current secret."""
-    key = ApiKey.objects.select_for_update().get(pk=key.pk)
+    sees the secret the previous one made, and there is never more than one current secret.
+    The lock is FOR NO KEY UPDATE, so token requests (whose new rows refer to the key) are not
+    held up. A lock held elsewhere for longer than the lock timeout raises KeyBusy."""
+    key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
     now = timezone.now()
     # Old secrets still in a grace period stop now (with their tokens), whatever the grace.
     retired = key.secrets.live(now).filter(expires_at__isnull=False).update(expires_at=now)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from activity.audit import Audit
 from apikeys.models import ApiKey
+from portal import outages
 from portal.http import wants_json
 from portal.net import client_ip, public_base_url
 from portal.reporting import SENSITIVE_PARAMETERS
@@ -44,7 +45,8 @@ def json_response(outcome: Outcome) -> JsonResponse:
 
 def token_endpoint(*methods: str) -> Callable:
     """Marks a token-service view: no login, no CSRF, JSON 405 for other methods, and a JSON
-    answer (never an HTML page) even if something unexpected fails."""
+    answer (never an HTML page) even if something unexpected fails: 503 with Retry-After
+    while the database cannot answer, else 500."""
 
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -59,7 +61,9 @@ def token_endpoint(*methods: str) -> Callable:
                 return view(request, *args, **kwargs)
             except OAuthError as error:
                 return json_response(error.outcome)
-            except Exception:
+            except Exception as exc:
+                if outages.database_failure(exc):  # 503 temporarily_unavailable, logged once a while
+                    return outages.answer(request, exc, json=True)
                 # The traceback has no local variables; messages never hold a secret.
                 logger.exception("Token service error on %s", request.path)
                 return json_response(

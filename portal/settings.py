@@ -4,6 +4,7 @@ With nothing set the portal runs on an embedded SQLite database with DEBUG off. 
 DEBUG it refuses to start without SECRET_KEY and PORTAL_ENCRYPTION_KEYS (or _FILE).
 """
 
+import sys
 from pathlib import Path
 
 import environ
@@ -68,7 +69,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "portal.outages.DatabaseOutageMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -108,10 +111,25 @@ DATABASES = {
 # token endpoint's throughput.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
-    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+# PostgreSQL timeouts, so that an unreachable server, a row lock held elsewhere or a runaway
+# query ends in a prompt 503 (portal/outages.py) instead of a worker stuck until gunicorn kills
+# it. Seconds for connecting (libpq's minimum is 2), milliseconds for the others; 0 is no limit.
+DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=3)
+DB_STATEMENT_TIMEOUT = env.int("DB_STATEMENT_TIMEOUT", default=5000)
+DB_LOCK_TIMEOUT = env.int("DB_LOCK_TIMEOUT", default=2000)
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _db_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+    # Server settings for the session; `options` given in DATABASE_URL come after, so they win.
+    _timeouts = f"-c statement_timeout={DB_STATEMENT_TIMEOUT} -c lock_timeout={DB_LOCK_TIMEOUT}"
+    _db_options["options"] = f"{_timeouts} {_db_options.get('options', '')}".strip()
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    _db_options.setdefault("timeout", 20)  # the busy timeout, in seconds
+    _db_options.setdefault("transaction_mode", "IMMEDIATE")
+# While the database is down: the Retry-After of 503 answers (seconds), and how often each
+# process logs a kind of failure again (seconds).
+OUTAGE_RETRY_AFTER = env.int("OUTAGE_RETRY_AFTER", default=5)
+OUTAGE_LOG_INTERVAL = env.int("OUTAGE_LOG_INTERVAL", default=60)
 
 # The cache holds only rate-limit counters, and is an accelerator, not a dependency: a Redis
 # that is down or frozen costs a request at most CACHE_TIMEOUT_MS (redis-py's default is 5 s)
@@ -197,6 +215,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Health probes come over plain HTTP from the load balancer, even where HTTPS is enforced.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
@@ -211,19 +231,35 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
 # Base URL shown in the "Get started" samples; empty means the portal's own origin.
 API_BASE_URL = env.str("API_BASE_URL", default="").rstrip("/")
 
+# LOG_FORMAT: "plain" (one readable line per record) or "json" (one JSON object per line, for
+# a log pipeline); by default plain when stderr is a terminal, else json (systemd, containers).
+LOG_FORMAT = env.str("LOG_FORMAT", default="") or ("plain" if sys.stderr.isatty() else "json")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"()": "portal.logs.PlainFormatter"},
+        "json": {"()": "portal.logs.JsonFormatter"},
+    },
+    "filters": {
+        "request_id": {"()": "portal.logs.RequestIdFilter"},
+        "hide_outage_responses": {"()": "portal.outages.HideOutageResponses"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
-        # Request lines only; never bodies or headers.
-        "django.request": {"level": "WARNING"},
+        # Request lines only; never bodies or headers. Its per-request 503 lines are dropped:
+        # portal.outages reports an outage once per interval.
+        "django.request": {"level": "WARNING", "filters": ["hide_outage_responses"]},
         "django.db.backends": {"level": "INFO"},
+        # runserver's request lines carry the query string; portal.request logs every request.
+        "django.server": {"level": "CRITICAL"},
     },
 }
-
 # --- Token service (oauth app) -----------------------------------------------------------
 # Lifetimes in seconds: client-credentials tokens, Storefront anonymous tokens, and the
 # anonymous sessions' refresh tokens. session_idle_time is echoed in token responses.

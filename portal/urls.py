@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.views import AdminLoginView
+from portal.health import healthz, readyz
 from portal.views import favicon
 from tenants.views import home
 
@@ -14,6 +15,8 @@ urlpatterns = [
     path("favicon.ico", favicon),
     # Before the admin's own URLs: its login goes through the portal's login limits.
     path("admin/login/", AdminLoginView.as_view()),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("tenants.urls")),
@@ -21,6 +24,9 @@ urlpatterns = [
     path("", include("activity.urls")),
     path("", include("oauth.urls")),
 ]
+
+# A database failure raised in middleware is a 503, like one raised in a view (portal/outages.py).
+handler500 = "portal.outages.server_error"
 
 if settings.BENCH_BASELINE:  # bench/token_endpoint.py only: the minimal comparison view
     from bench.baseline import baseline

@@ -263,7 +263,11 @@ def key_renew(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespons
         status = 400 if form.is_bound else 200
         error = form.errors["grace"][0] if form.is_bound else None
         return render(request, "apikeys/key_renew.html", {**context, "grace": "now", "error": error}, status=status)
-    _, secret, _plaintext = services.key_renew(key=key, grace=form.cleaned_data["grace"], audit=Audit.of(request))
+    try:
+        _, secret, _plaintext = services.key_renew(key=key, grace=form.cleaned_data["grace"], audit=Audit.of(request))
+    except services.KeyBusy as busy:
+        context.update(grace=form.data.get("grace") or "now", error=str(busy))
+        return render(request, "apikeys/key_renew.html", context, status=409)
     messages.success(request, "Key renewed")
     # Post/redirect/get, so that reloading the page cannot renew again.
     request.session[SHOW_ONCE_SESSION_KEY] = str(secret.public_id)

@@ -70,6 +70,8 @@ PUBLIC = {
     "oauth:anonymous_login",
     "oauth:anonymous_refresh",
     "oauth:metadata",
+    "healthz",
+    "readyz",
     "login",
     "logout",
     "password_reset",

@@ -1,0 +1,230 @@
+"""A PostgreSQL cluster of the tests' own and the portal served against it by gunicorn, for
+the outage and timeout tests: the cluster can be stopped and started without touching the
+machine's shared PostgreSQL. Both live for the session and are always stopped at its end.
+
+The cluster runs as the `postgres` user (initdb refuses root) from a temporary directory, on
+a free port, with fsync off. The portal is migrated first, gets the tenant acme (admin alice)
+with `create_tenant --json`, and runs with 2 sync workers, JSON logs into a file, and short
+lock and statement timeouts so that the tests wait seconds, not minutes."""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+PASSWORD = "correct-horse-battery-staple"
+LOCK_TIMEOUT_MS = 1000
+STATEMENT_TIMEOUT_MS = 1500
+WORKERS = 2
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Cluster:
+    """A throwaway PostgreSQL cluster: start(), stop(), connect()."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.data = base / "data"
+        self.port = free_port()
+        self.user = "postgres" if os.geteuid() == 0 else None
+
+    def _pg(self, tool: str, *args: str) -> None:
+        subprocess.run(
+            [str(PG_BIN / tool), *args], user=self.user, cwd=self.base, check=True, capture_output=True, timeout=60
+        )
+
+    def init(self) -> None:
+        if self.user:
+            shutil.chown(self.base, user=self.user)
+        self._pg("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._pg("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.base / "server.log"), "-w", "start")
+
+    def stop(self) -> None:
+        self._pg("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def running(self) -> bool:
+        return subprocess.run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "status"], user=self.user).returncode == 0
+
+    def url(self, name: str = "portal") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+    def connect(self, **kwargs) -> psycopg.Connection:
+        return psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="portal", **kwargs)
+
+
+class Portal:
+    """gunicorn serving the portal against the cluster, with its log in a file."""
+
+    def __init__(self, cluster: Cluster, base: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = base / "portal.log"
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "DATABASE_URL": cluster.url(),
+            "DEBUG": "off",
+            "SECRET_KEY": "outage-test-secret-key",
+            "PORTAL_ENCRYPTION_KEYS": "test1:9Nf0cS4aYV9V7lQ4w3bq0wqvEx0nq2Ff8a3sOq0kq7M=",
+            "STATIC_MANIFEST": "off",
+            "SECURE_COOKIES": "off",
+            "CACHE_URL": "locmemcache://outage",
+            "LOG_FORMAT": "json",
+            "LOG_LEVEL": "INFO",
+            "DB_LOCK_TIMEOUT": str(LOCK_TIMEOUT_MS),
+            "DB_STATEMENT_TIMEOUT": str(STATEMENT_TIMEOUT_MS),
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "WEB_CONCURRENCY": str(WORKERS),
+            # gunicorn's control socket defaults to one path per user: not another server's.
+            "GUNICORN_CMD_ARGS": "--no-control-socket",
+        }
+        self.process: subprocess.Popen | None = None
+        self.keys: dict[str, dict] = {}
+
+    def manage(self, *args: str) -> str:
+        return subprocess.run(
+            [str(ROOT / ".venv/bin/python"), "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+
+    def prepare(self) -> None:
+        self.manage("migrate", "--noinput", "-v0")
+        created = json.loads(
+            self.manage("create_tenant", "acme", "--admin", "alice@example.com", "--password", PASSWORD, "--json")
+        )
+        self.keys = {key["kind"]: key for key in created["keys"]}
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(ROOT / ".venv/bin/gunicorn"), "portal.wsgi", "-c", "gunicorn.conf.py"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/healthz", timeout=5).status_code == 200:
+                    return
+            except (requests.ConnectionError, requests.Timeout):
+                pass
+            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
+            time.sleep(0.1)
+        raise RuntimeError("the portal did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log_lines(self) -> list[str]:
+        return self.log_path.read_text().splitlines()
+
+    def log_mark(self) -> int:
+        """How many lines the log has now; log_since(mark) reads what came after."""
+        return len(self.log_lines())
+
+    def log_since(self, mark: int) -> list[str]:
+        return self.log_lines()[mark:]
+
+    def login(self, email: str = "alice@example.com") -> requests.Session:
+        session = requests.Session()
+        form = session.get(self.url + "/accounts/login/", timeout=5)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+        response = session.post(
+            self.url + "/accounts/login/",
+            {"csrfmiddlewaretoken": token, "username": email, "password": PASSWORD},
+            timeout=5,
+            allow_redirects=False,
+        )
+        assert response.status_code == 302, response.text[:500]
+        return session
+
+    def token(self, kind: str = "emporix", **extra) -> requests.Response:
+        key = self.keys[kind]
+        return requests.post(
+            self.url + "/oauth/token",
+            {"grant_type": "client_credentials", "client_id": key["client_id"], "client_secret": key["secret"]},
+            timeout=30,
+            **extra,
+        )
+
+
+def csrf_post(session: requests.Session, url: str, data: dict) -> requests.Response:
+    """A form POST with the CSRF token from the session's cookie, as a browser sends it."""
+    return session.post(
+        url, {**data, "csrfmiddlewaretoken": session.cookies["csrftoken"]}, timeout=30, allow_redirects=False
+    )
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip(f"PostgreSQL server binaries are not in {PG_BIN}")
+    base = Path(tempfile.mkdtemp(prefix="portal-pg-"))
+    instance = Cluster(base)
+    try:
+        instance.init()
+        instance.start()
+        subprocess.run(
+            [str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(instance.port), "-U", "postgres", "portal"],
+            check=True,
+            capture_output=True,
+        )
+        yield instance
+    finally:
+        if instance.running():
+            instance.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def portal(cluster):
+    instance = Portal(cluster, cluster.base)
+    instance.prepare()
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture
+def cluster_up(cluster, portal):
+    """The cluster running before and after the test, whatever the test did to it."""
+    if not cluster.running():
+        cluster.start()
+    yield cluster
+    if not cluster.running():
+        cluster.start()
