@@ -1,7 +1,7 @@
 """gunicorn settings (`make run`, and the systemd unit in deploy/).
 
 gthread workers: a connection gets a thread, not a whole worker process, so a client that sends
-its headers or body slowly holds one of THREADS threads while the others go on serving. In
+its headers or body slowly holds one of WEB_THREADS threads while the others go on serving. In
 production nginx sits in front (deploy/nginx/) and passes gunicorn only complete requests.
 
 The access log has the method, the path without its query string (anonymous-login refresh
