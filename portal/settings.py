@@ -117,8 +117,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABAS
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": min(2, DATABASE_POOL_MAX_SIZE),
         "max_size": DATABASE_POOL_MAX_SIZE,
-        # Seconds a request waits for a free connection before it fails.
-        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10),
+        # Seconds a request waits for a connection: while the database is down every request
+        # waits this long before it fails, so keep it short.
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=2),
+        # A failed connection attempt is retried at once, then left to the next request, not
+        # retried in the background with a growing delay: service resumes as soon as the
+        # database is back.
+        "reconnect_timeout": 0,
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -218,6 +223,8 @@ LOGGING = {
         # Request lines only; never bodies or headers.
         "django.request": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
+        # The pool warns on every failed connection attempt; the failing request is logged.
+        "psycopg.pool": {"level": "ERROR"},
     },
 }
 
