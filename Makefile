@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test install chromium lint bench clean
+.PHONY: run test install chromium nginx lint bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,11 @@ run: install .env
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-test: install .env chromium
+# nginx for the test that runs deploy/nginx/ in front of gunicorn, from Debian too.
+nginx:
+	@test -x /usr/sbin/nginx || (apt-get update -qq && apt-get install -y -qq nginx >/dev/null)
+
+test: install .env chromium nginx
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install

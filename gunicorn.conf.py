@@ -1,14 +1,30 @@
-"""gunicorn settings. The portal writes one line per request itself (portal/logs.py); the
-format below is only for an access log turned on with --access-logfile: the method, the path
-without its query string (anonymous-login refresh tokens travel in it), the status, size and
-time: no header, no body."""
+"""gunicorn settings (`make run`, and the systemd unit in deploy/).
+
+gthread workers: a connection gets a thread, not a whole worker process, so a client that sends
+its headers or body slowly holds one of WEB_THREADS threads while the others go on serving. In
+production nginx sits in front (deploy/nginx/) and passes gunicorn only complete requests.
+
+The portal writes one line per request itself (portal/logs.py, LOG_FORMAT plain or json), so
+gunicorn's access log is off; the format below is only for one turned on with --access-logfile:
+the method, the path without its query string (anonymous-login refresh tokens travel in it),
+the status, size and time, no header, no body, control characters escaped in every field."""
 
 import os
 
+from portal.logescape import EscapingGunicornLogger
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "sync"
-# No access log: the portal logs each request itself (portal/logs.py, LOG_FORMAT plain or json).
+worker_class = "gthread"
+# Per worker. Idle threads cost little; database connections are pooled per worker
+# (DATABASE_POOL_MAX_SIZE in portal/settings.py), not held per thread.
+threads = int(os.environ.get("WEB_THREADS", "64"))
+# No access log: the portal logs each request itself (portal/logs.py).
 accesslog = None
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+logger_class = EscapingGunicornLogger
 errorlog = "-"
+# gunicorn's control socket has one path per user ($HOME/.gunicorn): several servers on one
+# machine (tests, benchmarks) would take each other's, and systemd's ProtectHome hides it.
+# Reload with HUP, stop with TERM.
+control_socket_disable = True

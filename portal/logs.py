@@ -21,6 +21,8 @@ from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
+from .logescape import escape_controls
+
 logger = logging.getLogger("portal.request")
 
 FIELDS = ("time", "level", "logger", "message", "request_id", "method", "path", "status", "duration_ms", "tenant")
@@ -28,14 +30,8 @@ FIELDS = ("time", "level", "logger", "message", "request_id", "method", "path", 
 QUIET_PATHS = frozenset({"/healthz", "/readyz"})
 # What a proxy's request id may look like (nginx's $request_id is 32 hex digits).
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:=+/@-]{1,128}")
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
-
-
-def escape_controls(text: str) -> str:
-    """CR, LF and other control characters as \\xNN, so that nobody can forge a log line."""
-    return CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 def _forget_request_id(**_: object) -> None:

@@ -130,6 +130,24 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # process logs a kind of failure again (seconds).
 OUTAGE_RETRY_AFTER = env.int("OUTAGE_RETRY_AFTER", default=5)
 OUTAGE_LOG_INTERVAL = env.int("OUTAGE_LOG_INTERVAL", default=60)
+# gunicorn's gthread workers serve a request per thread (gunicorn.conf.py). On PostgreSQL
+# each worker process draws connections from a pool of at most DATABASE_POOL_MAX_SIZE, so
+# the server holds workers x that many however many threads it has (a persistent
+# connection per thread could exceed max_connections). 0: no pool, CONN_MAX_AGE per thread.
+DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=8)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, DATABASE_POOL_MAX_SIZE),
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        # Seconds a request waits for a connection: while the database is down every request
+        # waits this long before it fails, so keep it short.
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=2),
+        # A failed connection attempt is retried at once, then left to the next request, not
+        # retried in the background with a growing delay: service resumes as soon as the
+        # database is back.
+        "reconnect_timeout": 0,
+    }
 
 # The cache holds only rate-limit counters, and is an accelerator, not a dependency: a Redis
 # that is down or frozen costs a request at most CACHE_TIMEOUT_MS (redis-py's default is 5 s)
@@ -258,6 +276,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # runserver's request lines carry the query string; portal.request logs every request.
         "django.server": {"level": "CRITICAL"},
+        # The pool warns on every failed connection attempt; the failing request is logged.
+        "psycopg.pool": {"level": "ERROR"},
     },
 }
 # --- Token service (oauth app) -----------------------------------------------------------

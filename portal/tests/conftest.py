@@ -21,11 +21,14 @@ import psycopg
 import pytest
 import requests
 
+from portal.tests.serving import served_database
+
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 PASSWORD = "correct-horse-battery-staple"
 LOCK_TIMEOUT_MS = 1000
 STATEMENT_TIMEOUT_MS = 1500
+POOL_TIMEOUT_S = 0.5
 WORKERS = 2
 
 
@@ -91,6 +94,8 @@ class Portal:
             "LOG_LEVEL": "INFO",
             "DB_LOCK_TIMEOUT": str(LOCK_TIMEOUT_MS),
             "DB_STATEMENT_TIMEOUT": str(STATEMENT_TIMEOUT_MS),
+            # While the database is down a request waits this long for a pooled connection.
+            "DATABASE_POOL_TIMEOUT": str(POOL_TIMEOUT_S),
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
             "WEB_CONCURRENCY": str(WORKERS),
@@ -228,3 +233,12 @@ def cluster_up(cluster, portal):
     yield cluster
     if not cluster.running():
         cluster.start()
+
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory):
+    """(environment, Client ID, secret): a migrated database with the tenant `edge` for the
+    servers that the serving tests start."""
+    with served_database(tmp_path_factory.mktemp("served")) as site:
+        yield site

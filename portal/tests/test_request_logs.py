@@ -105,7 +105,7 @@ def test_plain_lines_escape_control_characters():
     RequestIdFilter().filter(record)
     line = PlainFormatter().format(record)
     assert "\n" not in line and "\r" not in line
-    assert line.endswith("INFO portal.request [-] GET /x\\x0d\\x0aforged 200 404")
+    assert line.endswith("INFO portal.request [-] GET /x\\r\\nforged 200 404")
 
 
 PRINT_FORMAT = "import django; django.setup(); from django.conf import settings; print(settings.LOG_FORMAT)"

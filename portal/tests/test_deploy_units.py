@@ -1,0 +1,46 @@
+"""deploy/systemd agrees with deploy/nginx and with `make run`: gunicorn started the same way, on
+the socket nginx connects to, as an unprivileged user, restarted on failure, hardened."""
+
+import configparser
+import re
+
+from portal.tests.serving import ROOT
+
+SYSTEMD = ROOT / "deploy" / "systemd"
+
+
+def unit(name: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # systemd's keys are case-sensitive
+    parser.read_string((SYSTEMD / name).read_text())
+    return parser
+
+
+def test_the_socket_is_the_one_nginx_connects_to():
+    site = (ROOT / "deploy" / "nginx" / "api-key-portal.conf").read_text()
+    upstream = re.search(r"server unix:(\S+) ", site).group(1)
+    assert unit("api-key-portal.socket")["Socket"]["ListenStream"] == upstream
+
+
+def test_the_service_runs_gunicorn_as_make_run_does():
+    service = unit("api-key-portal.service")["Service"]
+    makefile = (ROOT / "Makefile").read_text()
+    assert "$(VENV)/bin/gunicorn portal.wsgi -c gunicorn.conf.py" in makefile
+    assert service["ExecStart"].endswith("/.venv/bin/gunicorn portal.wsgi -c gunicorn.conf.py")
+    assert unit("api-key-portal.service")["Unit"]["Requires"] == "api-key-portal.socket"
+
+
+def test_the_service_is_unprivileged_restarted_and_hardened():
+    service = unit("api-key-portal.service")["Service"]
+    assert service["User"] not in ("", "root")
+    assert service["EnvironmentFile"].startswith("/etc/")
+    assert service["Restart"] == "on-failure"
+    assert service["Type"] == "notify"
+    for option, value in {
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+        "CapabilityBoundingSet": "",
+    }.items():
+        assert service[option] == value, option

@@ -1,0 +1,206 @@
+"""The production edge: Debian's nginx with deploy/nginx/api-key-portal.conf (on loopback ports,
+with a self-signed certificate) in front of gunicorn started as deploy/systemd starts it (its
+unix socket handed over by socket activation). nginx holds slow clients and passes gunicorn
+whole requests; TLS, the HTTP redirect, HSTS, the body limit and the proxy headers work."""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from portal.tests.serving import (
+    ROOT,
+    assert_token_while_slow_clients,
+    free_port,
+    gunicorn,
+    insecure_tls,
+    request,
+    slow_body,
+    slow_headers,
+    stop,
+    token_request,
+    wait_until,
+)
+
+NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
+SITE = ROOT / "deploy" / "nginx" / "api-key-portal.conf"
+HOST = "portal.example.com"
+
+
+def nginx_binary() -> str:
+    """Debian's nginx, installed by `make nginx` (as `make test` does) when it is missing."""
+    if not Path(NGINX).exists():
+        make = subprocess.run(["make", "-s", "nginx"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        if not Path(NGINX).exists():
+            pytest.skip(f"nginx is not at {NGINX} and `make nginx` could not install it: {make.stderr[-500:]}")
+    return NGINX
+
+
+def render_site(tmp: Path, http_port: int, https_port: int) -> str:
+    """The shipped site with loopback ports, the test's certificate, socket and log files."""
+    site = SITE.read_text()
+    replacements = {
+        "listen 80;": f"listen 127.0.0.1:{http_port};",
+        "listen [::]:80;": "",
+        "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
+        "listen [::]:443 ssl http2;": "",
+        "/etc/letsencrypt/live/portal.example.com/fullchain.pem": str(tmp / "cert.pem"),
+        "/etc/letsencrypt/live/portal.example.com/privkey.pem": str(tmp / "key.pem"),
+        "unix:/run/api-key-portal/gunicorn.sock": f"unix:{tmp / 'gunicorn.sock'}",
+        "/var/log/nginx/api-key-portal.access.log": str(tmp / "access.log"),
+        "/var/log/nginx/api-key-portal.error.log": str(tmp / "error.log"),
+        "/srv/api-key-portal/staticfiles/": f"{ROOT / 'static'}/",
+    }
+    for old, new in replacements.items():
+        assert old in site, f"{SITE} no longer has {old!r}"
+        site = site.replace(old, new)
+    return site
+
+
+def nginx_conf(tmp: Path) -> str:
+    temp_paths = "\n".join(
+        f"    {name}_temp_path {tmp / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    # As root, nginx would switch its workers to www-data, which cannot reach the temp dir.
+    user = "user root;" if os.geteuid() == 0 else ""
+    return f"""
+{user}
+daemon off;
+worker_processes 1;
+pid {tmp / "nginx.pid"};
+error_log {tmp / "error.log"};
+events {{ worker_connections 512; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+{temp_paths}
+    include {tmp / "site.conf"};
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def edge(served):
+    nginx = nginx_binary()
+    env, client_id, secret = served
+    env = {
+        **env,
+        "ALLOWED_HOSTS": HOST,
+        "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO",
+        "TRUSTED_PROXY_HEADER": "X-Forwarded-For",
+        "TRUSTED_PROXY_COUNT": "1",
+        "SECURE_COOKIES": "on",
+        "SECURE_HSTS_SECONDS": "600",
+    }
+    # A short path: unix socket paths are limited to about 100 bytes.
+    tmp = Path(tempfile.mkdtemp(prefix="portal-edge-"))
+    nginx_process = None
+    try:
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+            + ["-days", "1", "-subj", f"/CN={HOST}", "-keyout", str(tmp / "key.pem"), "-out", str(tmp / "cert.pem")],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        http_port, https_port = free_port(), free_port()
+        (tmp / "site.conf").write_text(render_site(tmp, http_port, https_port))
+        (tmp / "nginx.conf").write_text(nginx_conf(tmp))
+        with gunicorn(env, tmp / "gunicorn.log", unix_socket=tmp / "gunicorn.sock"):
+            nginx_process = subprocess.Popen(
+                [nginx, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "error.log")],
+                stdout=subprocess.DEVNULL,
+                stderr=open(tmp / "nginx.out", "wb"),
+                start_new_session=True,
+            )
+            base = f"https://127.0.0.1:{https_port}"
+            wait_until(
+                lambda: request(f"{base}/.well-known/oauth-authorization-server", headers={"Host": HOST}).status == 200,
+                nginx_process,
+                tmp / "nginx.out",
+                timeout=30,
+            )
+            for _ in range(4):  # both workers have loaded the views and opened their pools
+                assert token_request(base, client_id, secret, host=HOST).status == 200
+            yield {
+                "base": base,
+                "http_port": http_port,
+                "https_port": https_port,
+                "tmp": tmp,
+                "key": (client_id, secret),
+            }
+            stop(nginx_process, signal.SIGQUIT)
+    finally:
+        if nginx_process is not None:
+            stop(nginx_process)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def tls_connect(port: int):
+    def connect():
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        return insecure_tls().wrap_socket(sock, server_hostname=HOST)
+
+    return connect
+
+
+def token(edge):
+    return token_request(edge["base"], *edge["key"], host=HOST)
+
+
+def test_it_issues_a_token_over_https_with_one_hsts_header(edge):
+    answer = token(edge)
+    assert answer.status == 200
+    assert answer.json()["token_type"] == "Bearer"
+    assert answer.headers.get_all("Strict-Transport-Security") == ["max-age=31536000; includeSubDomains"]
+
+
+def test_the_portal_sees_https_through_x_forwarded_proto(edge):
+    # A client's own X-Forwarded-Proto is overwritten with the scheme nginx saw.
+    answer = request(
+        f"{edge['base']}/.well-known/oauth-authorization-server", headers={"Host": HOST, "X-Forwarded-Proto": "http"}
+    )
+    assert answer.json()["token_endpoint"] == f"https://{HOST}/oauth/token"
+
+
+def test_it_redirects_http_to_https(edge):
+    answer = request(f"http://127.0.0.1:{edge['http_port']}/oauth/token?x=1", headers={"Host": HOST})
+    assert answer.status == 301
+    assert answer.headers["Location"] == f"https://{HOST}/oauth/token?x=1"
+
+
+def test_it_refuses_a_body_over_the_limit_without_reading_it(edge):
+    with tls_connect(edge["https_port"])() as sock:
+        sock.sendall(
+            f"POST /oauth/token HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 2000000\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n\r\n".encode()
+        )
+        assert sock.recv(12).startswith(b"HTTP/1.1 413")
+
+
+def test_it_issues_a_token_while_50_clients_send_headers_slowly(edge):
+    assert_token_while_slow_clients(tls_connect(edge["https_port"]), slow_headers(HOST), lambda: token(edge))
+
+
+def test_it_issues_a_token_while_50_clients_send_bodies_slowly(edge):
+    assert_token_while_slow_clients(tls_connect(edge["https_port"]), slow_body(HOST), lambda: token(edge))
+
+
+def test_its_access_log_has_no_query_string_and_a_request_id(edge):
+    marker = "akpr_" + "x" * 20
+    request(f"{edge['base']}/customerlogin/auth/anonymous/refresh?refresh_token={marker}", headers={"Host": HOST})
+    log = edge["tmp"] / "access.log"
+    deadline = time.monotonic() + 5
+    while "/customerlogin/auth/anonymous/refresh" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    text = log.read_text()
+    line = next(line for line in text.splitlines() if "/customerlogin/auth/anonymous/refresh" in line)
+    assert marker not in text
+    assert re.search(r"rid=[0-9a-f]{32}$", line)
