@@ -4,10 +4,13 @@ each has its Emporix API and Storefront API keys; `acme_secrets` holds their pla
 
 import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -105,6 +108,24 @@ def smtp_server(settings):
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     yield inbox
     controller.stop()
+
+
+ROOT = Path(__file__).resolve().parent
+
+
+def run_manage(args: list[str], env: dict[str, str], timeout: int = 60) -> subprocess.CompletedProcess:
+    """`manage.py ARGS` in a fresh process with only `env` (and PATH, HOME) in its environment;
+    settings fill the rest from the project's .env, so tests set what they rely on (an empty
+    value hides one set there)."""
+    base = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DJANGO_SETTINGS_MODULE": "portal.settings"}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def make_user(django_user_model, email: str):
