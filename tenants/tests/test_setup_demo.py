@@ -73,6 +73,14 @@ def test_every_new_demo_gets_its_own_password(capsys, tmp_path):
     assert (tmp_path / "two.env").stat().st_mode & 0o777 == 0o600
 
 
+def test_an_empty_entry_copied_from_env_example_gets_a_password(capsys, tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DEMO_ADMIN_PASSWORD=\n")
+    password = LOGIN.search(setup_demo(capsys, env_file)).group(1)
+    assert len(password) == 24 and stored(env_file) == ["", password]
+    assert LOGIN.search(setup_demo(capsys, env_file)).group(1) == password
+
+
 def test_a_password_already_in_env_is_used_once_the_demo_is_created(capsys, tmp_path):
     env_file = tmp_path / ".env"
     env_file.write_text("DEMO_ADMIN_PASSWORD=chosen-by-bin-write-env-42\n")

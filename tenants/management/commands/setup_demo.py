@@ -22,14 +22,14 @@ PASSWORD_LENGTH = 24  # letters and digits: about 143 bits
 
 
 def stored_password(env_file: Path) -> str | None:
-    """The demo password kept in `env_file`, if any."""
-    if not env_file.is_file():
-        return None
-    for line in env_file.read_text().splitlines():
-        name, sep, value = line.partition("=")
-        if sep and name.strip().removeprefix("export ").strip() == PASSWORD_VARIABLE:
-            return value.strip().strip("'\"") or None
-    return None
+    """The demo password kept in `env_file` (its last non-empty DEMO_ADMIN_PASSWORD), if any."""
+    found = None
+    if env_file.is_file():
+        for line in env_file.read_text().splitlines():
+            name, sep, value = line.partition("=")
+            if sep and name.strip().removeprefix("export ").strip() == PASSWORD_VARIABLE:
+                found = value.strip().strip("'\"") or found
+    return found
 
 
 def store_password(env_file: Path, password: str) -> None:
