@@ -330,3 +330,17 @@ def test_the_token_is_never_in_a_path_and_never_logged(client, client_for, alice
         client.post(ACCEPT, {"token": token, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
         client.get(path)  # used: 404, which Django logs
     assert caplog.records and token not in caplog.text
+
+
+def test_the_admin_lists_invitations_without_their_token(client, client_for, alice, acme, django_user_model):
+    invite(client_for(alice), "new@example.com")
+    _, token = link_in(mail.outbox[0])
+    invitation = Invitation.objects.get()
+    client.force_login(django_user_model.objects.create_superuser(email="ops@example.com", password="x-long-pw"))
+    for page in (
+        reverse("admin:tenants_invitation_changelist"),
+        reverse("admin:tenants_invitation_change", args=[invitation.pk]),
+    ):
+        body = client.get(page).content.decode()
+        assert "new@example.com" in body
+        assert token not in body and bytes(invitation.token_digest).hex() not in body and "digest" not in body.lower()
