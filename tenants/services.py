@@ -101,8 +101,13 @@ def _mail_invitation(invitation: Invitation, *, accept_url: str) -> None:
     )
 
 
-def _invitation_details(invitation: Invitation) -> dict[str, str]:
-    return {"member": invitation.email, "role": invitation.role}
+def _invitation_record(invitation: Invitation, action: str, audit: Audit) -> None:
+    activity_record(
+        tenant=invitation.tenant,
+        action=action,
+        audit=audit,
+        details={"member": invitation.email, "role": invitation.role},
+    )
 
 
 @transaction.atomic
@@ -116,7 +121,7 @@ def invitation_send(*, tenant: Tenant, email: str, role: str, accept_url: str, a
     Invitation.objects.filter(tenant=tenant, email=email, expires_at__lte=timezone.now()).delete()
     invitation = Invitation(tenant=tenant, email=email, role=role, invited_by=audit.actor)
     _mail_invitation(invitation, accept_url=accept_url)
-    activity_record(tenant=tenant, action=Action.INVITATION_SENT, audit=audit, details=_invitation_details(invitation))
+    _invitation_record(invitation, Action.INVITATION_SENT, audit)
     return invitation
 
 
@@ -125,24 +130,14 @@ def invitation_resend(*, invitation: Invitation, accept_url: str, audit: Audit =
     """Mail the invitation again with a new token and a new expiry; the old link stops working."""
     invitation = Invitation.objects.select_for_update().select_related("tenant").get(pk=invitation.pk)
     _mail_invitation(invitation, accept_url=accept_url)
-    activity_record(
-        tenant=invitation.tenant,
-        action=Action.INVITATION_RESENT,
-        audit=audit,
-        details=_invitation_details(invitation),
-    )
+    _invitation_record(invitation, Action.INVITATION_RESENT, audit)
     return invitation
 
 
 @transaction.atomic
 def invitation_cancel(*, invitation: Invitation, audit: Audit = SYSTEM) -> None:
     """Withdraw an invitation; its link stops working."""
-    activity_record(
-        tenant=invitation.tenant,
-        action=Action.INVITATION_CANCELLED,
-        audit=audit,
-        details=_invitation_details(invitation),
-    )
+    _invitation_record(invitation, Action.INVITATION_CANCELLED, audit)
     invitation.delete()
 
 
@@ -180,12 +175,7 @@ def invitation_accept(*, token: str, user: User, password: str | None = None, au
     membership, _ = Membership.objects.get_or_create(
         user=user, tenant=invitation.tenant, defaults={"role": invitation.role}
     )
-    activity_record(
-        tenant=invitation.tenant,
-        action=Action.INVITATION_ACCEPTED,
-        audit=audit,
-        details=_invitation_details(invitation),
-    )
+    _invitation_record(invitation, Action.INVITATION_ACCEPTED, audit)
     invitation.delete()
     return membership
 
