@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test install chromium nginx lint bench clean
+.PHONY: run test install env chromium nginx lint bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,10 +17,11 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
-.env:
-	$(PYTHON) bin/write-env .env
+# Writes .env if there is none, and adds the mail settings to one that lacks them.
+env:
+	@$(PYTHON) bin/write-env .env
 
-run: install .env
+run: install env
 	$(PY) bin/ensure-database
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_scopes
@@ -38,7 +39,7 @@ chromium:
 nginx:
 	@test -x /usr/sbin/nginx || (apt-get update -qq && apt-get install -y -qq nginx >/dev/null)
 
-test: install .env chromium nginx
+test: install env chromium nginx
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install

@@ -19,6 +19,10 @@ class Action(models.TextChoices):
     MEMBER_ADDED = "member.added", "Member added"
     MEMBER_CHANGED = "member.changed", "Member role changed"
     MEMBER_REMOVED = "member.removed", "Member removed"
+    INVITATION_SENT = "invitation.sent", "Invitation sent"
+    INVITATION_RESENT = "invitation.resent", "Invitation resent"
+    INVITATION_CANCELLED = "invitation.cancelled", "Invitation cancelled"
+    INVITATION_ACCEPTED = "invitation.accepted", "Invitation accepted"
 
 
 class ActivityEntry(models.Model):

@@ -38,6 +38,7 @@ _CLIENT_ID_FULL = re.compile(r"[0-9A-Za-z]{32}")
 
 TOKEN_PREFIX = "akpt_"
 REFRESH_TOKEN_PREFIX = "akpr_"
+INVITATION_TOKEN_PREFIX = "akpi_"  # the token in an invitation link (tenants.Invitation)
 
 NONCE_BYTES = 12  # 96-bit nonces, fresh for every encryption
 ENCRYPTION_KEY_BYTES = 32  # AES-256

@@ -1,7 +1,8 @@
 """Settings for the API Key Portal, read from the environment (see .env.example).
 
 With nothing set the portal runs on an embedded SQLite database with DEBUG off. Outside
-DEBUG it refuses to start without SECRET_KEY and PORTAL_ENCRYPTION_KEYS (or _FILE).
+DEBUG it refuses to start without SECRET_KEY, PORTAL_ENCRYPTION_KEYS (or _FILE) and a mail
+backend other than the console (EMAIL_URL or EMAIL_BACKEND).
 """
 
 import sys
@@ -41,12 +42,48 @@ if not PORTAL_ENCRYPTION_KEYS and PORTAL_ENCRYPTION_KEYS_FILE:
 if not PORTAL_ENCRYPTION_KEYS.strip():
     _missing.append("PORTAL_ENCRYPTION_KEYS (or PORTAL_ENCRYPTION_KEYS_FILE)")
 
+# E-mail (invitations, password resets). EMAIL_URL names the SMTP server, e.g.
+# smtp+tls://user:password@mail.example.com:587; EMAIL_BACKEND (a Django backend path)
+# overrides the backend it implies, e.g. the file backend that `make run` writes into .env,
+# which writes each mail as a file into EMAIL_FILE_PATH. With neither, DEBUG writes mail
+# files to var/mail/ and production refuses to start: the console backend would print every
+# invitation and password-reset link into the server log.
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="API Key Portal <portal@localhost>")
+FILE_EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+CONSOLE_EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+_email_url = env.str("EMAIL_URL", default="")
+_email = env.email_url_config(_email_url) if _email_url else {}
+EMAIL_BACKEND = (
+    env.str("EMAIL_BACKEND", default="") or _email.get("EMAIL_BACKEND") or (FILE_EMAIL_BACKEND if DEBUG else "")
+)
+# Relative to the project folder unless absolute.
+EMAIL_FILE_PATH = str(
+    BASE_DIR / (env.str("EMAIL_FILE_PATH", default="") or _email.get("EMAIL_FILE_PATH") or "var/mail")
+)
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+if EMAIL_BACKEND in ("", CONSOLE_EMAIL_BACKEND):
+    _missing.append(
+        "EMAIL_URL (the SMTP server for invitation and password-reset mails, e.g. "
+        "smtp+tls://user:password@mail.example.com:587, or filemail:// to write them as files into "
+        "EMAIL_FILE_PATH; not the console, which would print their links into the server log)"
+    )
+
 if _missing and not DEBUG:
     raise ImproperlyConfigured(
-        "The portal refuses to start without its secrets. Missing: "
-        + ", ".join(_missing)
-        + ". Set them in the environment or in .env (see .env.example); "
-        "`python manage.py generate_encryption_key` prints a new encryption key."
+        "Outside DEBUG the portal refuses to start without: "
+        + "; ".join(_missing)
+        + ". Set them in the environment or in .env (see .env.example)."
+        + (
+            " `python manage.py generate_encryption_key` prints a new encryption key."
+            if not PORTAL_ENCRYPTION_KEYS.strip()
+            else ""
+        )
     )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
@@ -185,6 +222,8 @@ LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)
 SECRET_SHOW_LIMIT_PER_USER = env.int("SECRET_SHOW_LIMIT_PER_USER", default=30)
 SECRET_SHOW_WINDOW = env.int("SECRET_SHOW_WINDOW", default=60)
 LOGIN_REDIRECT_URL = "home"
+# Days an invitation link works; a resend mails a new link with a new expiry.
+INVITATION_LIFETIME_DAYS = env.int("INVITATION_LIFETIME_DAYS", default=7)
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
@@ -209,18 +248,6 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or not STATIC_MANIFEST
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="API Key Portal <portal@localhost>")
-# EMAIL_URL (e.g. smtp+tls://user:password@mail.example.com:587) sets the SMTP server;
-# without it, mail goes to the console (or to EMAIL_BACKEND).
-_email = env.email_url_config(env.str("EMAIL_URL", default="") or "consolemail://")
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=_email["EMAIL_BACKEND"])
-EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
-EMAIL_PORT = _email.get("EMAIL_PORT") or 25
-EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
-EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
-EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
-EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
 
 # Cookies are Secure unless told otherwise (`make run` serves plain HTTP on loopback and
 # turns this off in its generated .env).

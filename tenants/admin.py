@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Membership, Tenant
+from .models import Invitation, Membership, Tenant
 
 # Operators may add memberships here (e.g. a new admin for a tenant whose admins left); role
 # changes and removals go through the tenant's Members page, which keeps at least one admin
@@ -46,4 +46,23 @@ class MembershipAdmin(admin.ModelAdmin):
         return ["user", "tenant", "role", "created_at"] if obj else ["created_at"]
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Read-only: invitations are sent, resent and cancelled from the Members page, which mails
+    the link and writes the activity log. The token's digest is not shown."""
+
+    list_display = ["email", "tenant", "role", "invited_by", "sent_at", "expires_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "tenant__code"]
+    list_select_related = ["tenant", "invited_by"]
+    fields = ["email", "tenant", "role", "invited_by", "created_at", "sent_at", "expires_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -1,15 +1,12 @@
-from collections.abc import Iterator
-
 from django import forms
-from django.contrib.auth.forms import PasswordResetForm
-from django.http import HttpRequest
+from django.contrib.auth.forms import SetPasswordForm
 
-from accounts.models import User
-
-from .models import TENANT_CODE_PATTERN, Membership, Role, Tenant, validate_tenant_code
+from .models import TENANT_CODE_PATTERN, Invitation, Membership, Role, Tenant, validate_tenant_code
+from .services import normalize_email
 
 CODE_TAKEN = "This tenant code is already taken."
 ALREADY_MEMBER = "This person is already a member of the tenant."
+ALREADY_INVITED = "This address has been invited already: resend or cancel the invitation below."
 
 
 class TenantCreateForm(forms.Form):
@@ -36,6 +33,9 @@ class TenantCreateForm(forms.Form):
 
 
 class MemberAddForm(forms.Form):
+    """Invite someone by e-mail with a role. Only the tenant's own members and invitations are
+    looked at, never whether the address has an account."""
+
     email = forms.EmailField(label="E-mail", max_length=254)
     role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.DEVELOPER)
 
@@ -44,9 +44,11 @@ class MemberAddForm(forms.Form):
         self.tenant = tenant
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
+        email = normalize_email(self.cleaned_data["email"])
         if Membership.objects.filter(tenant=self.tenant, user__email__iexact=email).exists():
             raise forms.ValidationError(ALREADY_MEMBER)
+        if Invitation.objects.pending().filter(tenant=self.tenant, email=email).exists():
+            raise forms.ValidationError(ALREADY_INVITED)
         return email
 
 
@@ -54,23 +56,11 @@ class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(label="Role", choices=Role.choices)
 
 
-class WelcomeMailForm(PasswordResetForm):
-    """The mail to someone just added as a member: the password reset mail (same token, same
-    link) with the welcome subject and text. Built for one new user, never from input."""
+class AcceptPasswordForm(SetPasswordForm):
+    """The password of someone accepting an invitation without an account (or with one that
+    has no usable password yet), checked by AUTH_PASSWORD_VALIDATORS against their address."""
 
-    def __init__(self, user: User) -> None:
-        super().__init__(data={"email": user.email})
-        self.user = user
-
-    def get_users(self, email: str) -> Iterator[User]:
-        # The stock hook skips users without a usable password, and a new member has none yet.
-        yield self.user
-
-    def send(self, request: HttpRequest) -> None:
-        self.is_valid()  # save() reads the address from cleaned_data
-        self.save(
-            request=request,
-            use_https=request.is_secure(),
-            subject_template_name="registration/welcome_subject.txt",
-            email_template_name="registration/welcome_email.html",
-        )
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].label = "Choose a password"
+        self.fields["new_password2"].label = "Password again"

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -70,3 +72,43 @@ class Membership(models.Model):
     @property
     def can_see_secrets(self) -> bool:
         return self.has_role(Role.DEVELOPER)
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self) -> "InvitationQuerySet":
+        """Invitations that can still be accepted."""
+        return self.filter(expires_at__gt=timezone.now())
+
+
+class Invitation(models.Model):
+    """An invitation to join a tenant with a role, mailed to an e-mail address. The link's
+    token is stored only as its SHA-256 digest; accepting or cancelling deletes the row, so a
+    link works once at most."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField("e-mail address", max_length=254)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Both change on a resend, which mails a new link.
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    token_digest = models.BinaryField(max_length=32, unique=True, editable=False)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "email"], name="invitation_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} invited to {self.tenant.code} as {self.get_role_display()}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()

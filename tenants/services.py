@@ -1,13 +1,37 @@
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
 
 from accounts.models import User
 from activity.audit import SYSTEM, Audit
 from activity.models import Action
 from activity.services import activity_record
+from apikeys import crypto
 from apikeys.models import BUILTIN_KINDS, ApiKey
 from apikeys.services import key_create
+from portal.dates import human_datetime
 
-from .models import Membership, Role, Tenant
+from .models import Invitation, Membership, Role, Tenant
+
+INVITATION_UNKNOWN = "This invitation link does not work: it was used, cancelled or replaced by a newer mail."
+INVITATION_EXPIRED = "This invitation has expired. Ask an admin of the tenant to send it again."
+
+
+def normalize_email(email: str) -> str:
+    """The one form of an address that memberships and invitations are matched on."""
+    return User.objects.normalize_email(email.strip()).lower()
+
+
+def wrong_user_message(invitation: Invitation, user: User) -> str:
+    return (
+        f"This invitation is for {invitation.email}, but you are logged in as {user.email}. "
+        "Log out, then open the link again."
+    )
 
 
 @transaction.atomic
@@ -50,23 +74,110 @@ def _keep_an_admin(membership: Membership) -> None:
         raise LastAdminError()
 
 
-@transaction.atomic
-def member_add(*, tenant: Tenant, email: str, role: str, audit: Audit = SYSTEM) -> tuple[Membership, bool]:
-    """Add a user (created without a usable password if new) to the tenant with `role`.
-    Returns the membership and whether the user is new (and so needs a password-reset link)."""
-    email = User.objects.normalize_email(email).lower()
-    user = User.objects.filter(email__iexact=email).first()
-    created = user is None
-    if created:
-        user = User.objects.create_user(email=email, password=None)
-    membership = Membership.objects.create(user=user, tenant=tenant, role=role)
-    activity_record(
-        tenant=tenant,
-        action=Action.MEMBER_ADDED,
-        audit=audit,
-        details={"member": email, "role": role},
+class InvitationError(ValueError):
+    """An invitation cannot be accepted. Its message is for the person holding the link."""
+
+
+def _mail_invitation(invitation: Invitation, *, accept_url: str) -> None:
+    """Give the invitation a new token and expiry, save it and mail its link. The token is
+    in the mail and nowhere else."""
+    token = crypto.generate_token(crypto.INVITATION_TOKEN_PREFIX)
+    invitation.token_digest = crypto.digest(token)
+    invitation.sent_at = timezone.now()
+    invitation.expires_at = invitation.sent_at + timedelta(days=settings.INVITATION_LIFETIME_DAYS)
+    invitation.save()
+    link = f"{accept_url}?{urlencode({'token': token})}"
+    context = {
+        "invitation": invitation,
+        "tenant": invitation.tenant,
+        "link": link,
+        "expires": human_datetime(invitation.expires_at),
+    }
+    send_mail(
+        subject=render_to_string("tenants/invitation_subject.txt", context).strip(),
+        message=render_to_string("tenants/invitation_email.txt", context),
+        from_email=None,
+        recipient_list=[invitation.email],
     )
-    return membership, created
+
+
+def _invitation_record(invitation: Invitation, action: str, audit: Audit) -> None:
+    activity_record(
+        tenant=invitation.tenant,
+        action=action,
+        audit=audit,
+        details={"member": invitation.email, "role": invitation.role},
+    )
+
+
+@transaction.atomic
+def invitation_send(*, tenant: Tenant, email: str, role: str, accept_url: str, audit: Audit = SYSTEM) -> Invitation:
+    """Invite `email` to the tenant with `role`: store the invitation and mail it, with a link
+    to `accept_url` carrying a new token. Never looks at whether the address has an account,
+    so nothing the admin sees (message, mail, timing) depends on it. An expired invitation to
+    the same address is replaced; a pending one raises IntegrityError. A mail that cannot be
+    sent (SMTPException, OSError) rolls everything back."""
+    email = normalize_email(email)
+    Invitation.objects.filter(tenant=tenant, email=email, expires_at__lte=timezone.now()).delete()
+    invitation = Invitation(tenant=tenant, email=email, role=role, invited_by=audit.actor)
+    _mail_invitation(invitation, accept_url=accept_url)
+    _invitation_record(invitation, Action.INVITATION_SENT, audit)
+    return invitation
+
+
+@transaction.atomic
+def invitation_resend(*, invitation: Invitation, accept_url: str, audit: Audit = SYSTEM) -> Invitation:
+    """Mail the invitation again with a new token and a new expiry; the old link stops working."""
+    invitation = Invitation.objects.select_for_update().select_related("tenant").get(pk=invitation.pk)
+    _mail_invitation(invitation, accept_url=accept_url)
+    _invitation_record(invitation, Action.INVITATION_RESENT, audit)
+    return invitation
+
+
+@transaction.atomic
+def invitation_cancel(*, invitation: Invitation, audit: Audit = SYSTEM) -> None:
+    """Withdraw an invitation; its link stops working."""
+    _invitation_record(invitation, Action.INVITATION_CANCELLED, audit)
+    invitation.delete()
+
+
+def invitation_for_token(token: str, *, lock: bool = False) -> Invitation | None:
+    """The invitation whose link carries `token`, expired or not; None for a token that is
+    unknown, cancelled, used or replaced by a resend. Looked up by the token's SHA-256 digest
+    (the token is stored nowhere), which an equality lookup may leak by timing without
+    bringing a guesser any closer to a token. `lock`: inside a transaction, lock the row."""
+    if not token.startswith(crypto.INVITATION_TOKEN_PREFIX):
+        return None
+    invitations = Invitation.objects.select_related("tenant", "invited_by")
+    if lock:
+        invitations = invitations.select_for_update(of=("self",))
+    return invitations.filter(token_digest=crypto.digest(token)).first()
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: User, password: str | None = None, audit: Audit) -> Membership:
+    """Make `user` a member of the invitation's tenant with its role and delete the
+    invitation, so that the link works once. `user` must have the invited address. With
+    `password` (already validated), it becomes the user's password and the user is saved
+    (created, if new) in the same transaction as the membership. Raises InvitationError for
+    a token that is unknown, used, cancelled or expired, or for another user's address."""
+    # Locked: of two concurrent accepts, the second finds it gone.
+    invitation = invitation_for_token(token, lock=True)
+    if invitation is None:
+        raise InvitationError(INVITATION_UNKNOWN)
+    if invitation.is_expired:
+        raise InvitationError(INVITATION_EXPIRED)
+    if normalize_email(user.email) != invitation.email:
+        raise InvitationError(wrong_user_message(invitation, user))
+    if password is not None:
+        user.set_password(password)
+        user.save()
+    membership, _ = Membership.objects.get_or_create(
+        user=user, tenant=invitation.tenant, defaults={"role": invitation.role}
+    )
+    _invitation_record(invitation, Action.INVITATION_ACCEPTED, audit)
+    invitation.delete()
+    return membership
 
 
 @transaction.atomic

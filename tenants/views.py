@@ -1,20 +1,38 @@
-"""The Tenant List (and adding a tenant), the way home, and the Members page with what admins
-do from it: add a member, change a role, remove a member."""
+"""The Tenant List (and adding a tenant), the way home, the Members page with what admins do
+from it (invite a member, resend or cancel an invitation, change a role, remove a member), and
+the public page an invitation link opens."""
 
+import logging
+from smtplib import SMTPException
+from urllib.parse import urlencode
+from uuid import UUID
+
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError
 from django.db.models import Count, Prefetch
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.models import User
 from activity.audit import Audit
 from apikeys.models import ApiKey
+from portal.net import client_ip
 
 from . import services
 from .access import membership_for, require_role
-from .forms import ALREADY_MEMBER, CODE_TAKEN, MemberAddForm, MemberRoleForm, TenantCreateForm, WelcomeMailForm
-from .models import Membership, Role, Tenant
+from .forms import ALREADY_INVITED, CODE_TAKEN, AcceptPasswordForm, MemberAddForm, MemberRoleForm, TenantCreateForm
+from .models import Invitation, Membership, Role, Tenant
+
+logger = logging.getLogger(__name__)
+# What sending a mail raises when the server cannot be reached or refuses it.
+MAIL_ERRORS = (SMTPException, OSError)
+MAIL_FAILED = "The invitation mail could not be sent, so nothing was changed. Try again later."
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -75,6 +93,7 @@ def _render_members(
 ) -> HttpResponse:
     tenant = membership.tenant
     members = Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__email")
+    invitations = Invitation.objects.filter(tenant=tenant).select_related("invited_by") if membership.is_admin else []
     return render(
         request,
         "tenants/member_list.html",
@@ -82,6 +101,8 @@ def _render_members(
             "membership": membership,
             "tenant": tenant,
             "members": members,
+            "invitations": invitations,
+            "invitation_days": settings.INVITATION_LIFETIME_DAYS,
             "form": form,
             "roles": Role.choices,
             "active_tab": "members",
@@ -92,42 +113,79 @@ def _render_members(
 
 @require_GET
 def member_list(request: HttpRequest, code: str) -> HttpResponse:
-    """Who has access to the tenant, for every member; admins also get the forms to add
-    members, change roles and remove members."""
+    """Who has access to the tenant, for every member; admins also get the pending
+    invitations and the forms to invite members, change roles and remove members."""
     membership = membership_for(request, code)
     form = MemberAddForm(tenant=membership.tenant) if membership.is_admin else None
     return _render_members(request, membership, form, status=200)
 
 
-def _member_add(request: HttpRequest, form: MemberAddForm) -> tuple[Membership, bool] | None:
-    """Add the member; None, with the error on the form, if another request added the same
-    person between the form's check and the write."""
+def _accept_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri(reverse("tenants:invitation_accept"))
+
+
+def _invitation_send(request: HttpRequest, form: MemberAddForm) -> tuple[Invitation | None, int]:
+    """Invite the person; (None, status), with the error on the form, if another request
+    invited them between the form's check and the write, or if the mail could not be sent."""
     try:
-        return services.member_add(
+        invitation = services.invitation_send(
             tenant=form.tenant,
             email=form.cleaned_data["email"],
             role=form.cleaned_data["role"],
+            accept_url=_accept_url(request),
             audit=Audit.of(request),
         )
     except IntegrityError:
-        form.add_error("email", ALREADY_MEMBER)
-        return None
+        form.add_error("email", ALREADY_INVITED)
+        return None, 400
+    except MAIL_ERRORS as exc:
+        logger.warning("Invitation mail not sent: %s", type(exc).__name__)
+        form.add_error(None, MAIL_FAILED)
+        return None, 503
+    return invitation, 302
 
 
 @require_POST
 def member_add(request: HttpRequest, code: str) -> HttpResponse:
-    """Add someone by e-mail with a role; someone new gets a mail with a link to choose a
-    password. Invalid input re-renders the Members page with the errors."""
+    """Invite someone by e-mail with a role. The answer is the same whether or not the address
+    has an account; invalid input re-renders the Members page with the errors."""
     membership = require_role(membership_for(request, code), Role.ADMIN)
     form = MemberAddForm(request.POST, tenant=membership.tenant)
-    added = _member_add(request, form) if form.is_valid() else None
-    if added is None:
-        return _render_members(request, membership, form, status=400)
-    member, created = added
-    if created:
-        WelcomeMailForm(member.user).send(request)
-    told = " and sent a link to choose a password." if created else "."
-    messages.success(request, f"{member.user.email} added as {member.get_role_display()}{told}")
+    invitation, status = _invitation_send(request, form) if form.is_valid() else (None, 400)
+    if invitation is None:
+        return _render_members(request, membership, form, status=status)
+    messages.success(request, f"Invitation sent to {invitation.email}.")
+    return redirect("tenants:members", code=code)
+
+
+def _invitation_of(request: HttpRequest, code: str, invitation_id: UUID) -> Invitation:
+    """One of the tenant's invitations, for its admins."""
+    membership = require_role(membership_for(request, code), Role.ADMIN)
+    return get_object_or_404(
+        Invitation.objects.select_related("tenant"), tenant=membership.tenant, public_id=invitation_id
+    )
+
+
+@require_POST
+def invitation_resend(request: HttpRequest, code: str, invitation_id: UUID) -> HttpResponse:
+    """Mail the invitation again with a new link and expiry; the old link stops working."""
+    invitation = _invitation_of(request, code, invitation_id)
+    try:
+        services.invitation_resend(invitation=invitation, accept_url=_accept_url(request), audit=Audit.of(request))
+    except MAIL_ERRORS as exc:
+        logger.warning("Invitation mail not sent: %s", type(exc).__name__)
+        messages.error(request, MAIL_FAILED)
+    else:
+        messages.success(request, f"Invitation sent to {invitation.email} again.")
+    return redirect("tenants:members", code=code)
+
+
+@require_POST
+def invitation_cancel(request: HttpRequest, code: str, invitation_id: UUID) -> HttpResponse:
+    """Withdraw an invitation; its link stops working."""
+    invitation = _invitation_of(request, code, invitation_id)
+    services.invitation_cancel(invitation=invitation, audit=Audit.of(request))
+    messages.success(request, f"Invitation to {invitation.email} cancelled.")
     return redirect("tenants:members", code=code)
 
 
@@ -154,12 +212,19 @@ def member_role(request: HttpRequest, code: str, member_id: int) -> HttpResponse
     return redirect("tenants:members", code=code)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def member_remove(request: HttpRequest, code: str, member_id: int) -> HttpResponse:
-    """Remove a member; the tenant keeps at least one admin. Who removes themselves goes back
-    to the Tenant List."""
+    """GET asks for confirmation (the page behind the Members page's dialog); POST removes the
+    member. The tenant keeps at least one admin. Who removes themselves goes back to the Tenant
+    List."""
     membership = require_role(membership_for(request, code), Role.ADMIN)
     member = _member_of(membership, member_id)
+    if request.method == "GET":
+        return render(
+            request,
+            "tenants/member_confirm_remove.html",
+            {"membership": membership, "tenant": membership.tenant, "member": member, "active_tab": "members"},
+        )
     try:
         services.member_remove(membership=member, audit=Audit.of(request))
     except services.LastAdminError as exc:
@@ -169,3 +234,69 @@ def member_remove(request: HttpRequest, code: str, member_id: int) -> HttpRespon
     if member.pk == membership.pk:
         return redirect("tenants:list")
     return redirect("tenants:members", code=code)
+
+
+# --- Accepting an invitation: public, the token is the credential -------------------------
+
+
+def _accept_page(
+    request: HttpRequest, invitation: Invitation | None, token: str, status: int = 200, **context: object
+) -> HttpResponse:
+    response = render(
+        request,
+        "tenants/invitation_accept.html",
+        {"invitation": invitation, "token": token, **context},
+        status=status,
+    )
+    add_never_cache_headers(response)  # the page holds the token
+    return response
+
+
+def _login_url(token: str) -> str:
+    """The login page, returning to this invitation after the login."""
+    accept = f"{reverse('tenants:invitation_accept')}?{urlencode({'token': token})}"
+    return f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': accept})}"
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest) -> HttpResponse:
+    """The page an invitation link opens (?token=...). Logged in with the invited address: one
+    POST accepts. Logged out with an account of that address: log in, then accept. No account
+    (or one without a usable password yet): choose a password, and the POST creates the
+    account and the membership together and logs in. Anyone else is refused. The token
+    travels in the query string and the POST body, never in a path, so access logs (which
+    hold paths only) never see it."""
+    token = (request.POST if request.method == "POST" else request.GET).get("token", "")[:200]
+    invitation = services.invitation_for_token(token)
+    if invitation is None:
+        return _accept_page(request, None, "", status=404, problem=services.INVITATION_UNKNOWN)
+    if invitation.is_expired:
+        return _accept_page(request, invitation, "", status=410, problem=services.INVITATION_EXPIRED)
+    user = request.user
+    form = None
+    if user.is_authenticated:
+        if services.normalize_email(user.email) != invitation.email:
+            problem = services.wrong_user_message(invitation, user)
+            return _accept_page(request, invitation, token, status=403, problem=problem, wrong_user=True)
+    else:
+        user = User.objects.filter(email__iexact=invitation.email).first()
+        if user is not None and user.has_usable_password():
+            return _accept_page(request, invitation, token, login_url=_login_url(token))
+        user = user or User(email=invitation.email)
+        form = AcceptPasswordForm(user, request.POST if request.method == "POST" else None)
+    if request.method == "GET" or (form is not None and not form.is_valid()):
+        return _accept_page(request, invitation, token, status=200 if request.method == "GET" else 400, form=form)
+    password = form.cleaned_data["new_password1"] if form is not None else None
+    try:
+        membership = services.invitation_accept(
+            token=token, user=user, password=password, audit=Audit(actor=user, address=client_ip(request))
+        )
+    except services.InvitationError as exc:
+        return _accept_page(request, None, "", status=409, problem=str(exc))
+    except IntegrityError:  # an account of this address was created meanwhile
+        return _accept_page(request, invitation, token, status=409, login_url=_login_url(token))
+    if not request.user.is_authenticated:
+        login(request, membership.user, backend=settings.AUTHENTICATION_BACKENDS[0])
+    messages.success(request, f"Welcome to {membership.tenant.name}: you are {membership.get_role_display()}.")
+    return redirect("apikeys:list", code=membership.tenant.code)

@@ -1,7 +1,4 @@
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -10,10 +7,12 @@ from django.core.management.base import CommandError
 from apikeys import crypto
 from apikeys.models import ApiKey, ApiSecret
 from apikeys.services import secret_plaintext
+from conftest import run_manage
 from tenants.models import Membership
 
 pytestmark = pytest.mark.django_db
-ROOT = Path(__file__).resolve().parents[2]
+# Outside DEBUG the settings want a mail server (tests/test_mail_settings.py in portal/).
+SMTP_URL = "smtp+tls://portal:mail-password@mail.example.com:587"
 
 
 def test_create_tenant_json_prints_both_keys_with_working_secrets(capsys, django_user_model):
@@ -54,46 +53,32 @@ def test_create_tenant_refuses_a_bad_or_taken_code(acme):
         call_command("create_tenant", "acme", "--admin", "o@example.com")
 
 
-def test_setup_demo_is_repeatable_and_prints_a_working_login(capsys, django_user_model):
-    call_command("setup_demo")
-    call_command("setup_demo")
-    out = capsys.readouterr().out
-    assert "admin@demo.example" in out
-    user = django_user_model.objects.get(email="admin@demo.example")
-    assert user.check_password("demo-portal-2026")
-    assert ApiKey.objects.filter(tenant__code="demo").count() == 2
-
-
-def _run_manage(args, env):
-    base = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DJANGO_SETTINGS_MODULE": "portal.settings"}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_production_refuses_to_start_without_its_secrets(tmp_path):
     # A settings run outside DEBUG with nothing set names what is missing.
-    result = _run_manage(
+    result = run_manage(
         ["check"],
-        {"DEBUG": "off", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "SECRET_KEY": "", "PORTAL_ENCRYPTION_KEYS": ""},
+        {
+            "DEBUG": "off",
+            "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+            "SECRET_KEY": "",
+            "PORTAL_ENCRYPTION_KEYS": "",
+            "EMAIL_URL": "",
+            "EMAIL_BACKEND": "",
+        },
     )
     assert result.returncode != 0
-    assert "SECRET_KEY" in result.stderr and "PORTAL_ENCRYPTION_KEYS" in result.stderr
+    assert "SECRET_KEY" in result.stderr and "PORTAL_ENCRYPTION_KEYS" in result.stderr and "EMAIL_URL" in result.stderr
 
 
 def test_a_malformed_encryption_key_fails_the_system_check(tmp_path):
-    result = _run_manage(
+    result = run_manage(
         ["check"],
         {
             "DEBUG": "off",
             "SECRET_KEY": "x" * 50,
             "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
             "PORTAL_ENCRYPTION_KEYS": "k1:dG9vc2hvcnQ=",
+            "EMAIL_URL": SMTP_URL,
         },
     )
     assert result.returncode != 0
@@ -104,7 +89,7 @@ def test_a_malformed_encryption_key_fails_the_system_check(tmp_path):
 def test_encryption_keys_can_come_from_a_file(tmp_path):
     keyfile = tmp_path / "keys"
     keyfile.write_text(crypto.generate_encryption_key_entry("f1") + "\n")
-    result = _run_manage(
+    result = run_manage(
         ["check"],
         {
             "DEBUG": "off",
@@ -112,6 +97,7 @@ def test_encryption_keys_can_come_from_a_file(tmp_path):
             "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
             "PORTAL_ENCRYPTION_KEYS": "",
             "PORTAL_ENCRYPTION_KEYS_FILE": str(keyfile),
+            "EMAIL_URL": SMTP_URL,
         },
     )
     assert result.returncode == 0, result.stderr
@@ -119,7 +105,7 @@ def test_encryption_keys_can_come_from_a_file(tmp_path):
 
 def test_production_settings_pass_the_deploy_check(tmp_path):
     # Every warning of `check --deploy` can be answered from the environment (HSTS included).
-    result = _run_manage(
+    result = run_manage(
         ["check", "--deploy", "--fail-level", "WARNING"],
         {
             "DEBUG": "off",
@@ -131,6 +117,7 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
             "SECURE_HSTS_SECONDS": "31536000",
             "SECURE_HSTS_INCLUDE_SUBDOMAINS": "on",
             "SECURE_HSTS_PRELOAD": "on",
+            "EMAIL_URL": SMTP_URL,
         },
     )
     assert result.returncode == 0, result.stderr

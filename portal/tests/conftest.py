@@ -86,6 +86,8 @@ class Portal:
             "DATABASE_URL": cluster.url(),
             "DEBUG": "off",
             "SECRET_KEY": "outage-test-secret-key",
+            "EMAIL_URL": "filemail://",
+            "EMAIL_FILE_PATH": str(base / "mail"),
             "PORTAL_ENCRYPTION_KEYS": "test1:9Nf0cS4aYV9V7lQ4w3bq0wqvEx0nq2Ff8a3sOq0kq7M=",
             "STATIC_MANIFEST": "off",
             "SECURE_COOKIES": "off",

@@ -63,6 +63,8 @@ def served_database(tmp_dir: Path) -> Iterator[tuple[dict[str, str], str, str]]:
     env.update(
         DATABASE_URL=served_url,
         DEBUG="off",
+        EMAIL_URL="filemail://",
+        EMAIL_FILE_PATH=str(tmp_dir / "mail"),
         CACHE_URL="locmemcache://served",
         LOG_LEVEL="INFO",
         ALLOWED_HOSTS="127.0.0.1,portal.example.com",

@@ -8,7 +8,6 @@ returns to Redis when it answers again. Counting across processes in Redis is ex
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import PASSWORD
+from conftest import PASSWORD, free_port
 from portal import ratelimit
 from portal.settings import cache_config
 
@@ -25,12 +24,6 @@ REDIS_SERVER = "/usr/bin/redis-server"
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(not os.access(REDIS_SERVER, os.X_OK), reason="redis-server is not installed")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class RedisServer:

@@ -5,8 +5,8 @@ a new view without a row fails test_every_url_of_the_portal_has_a_row.
 The roles are played by conftest's cast: alice (admin of acme), dave (developer in acme), bob
 (viewer in acme), charlie ("stranger": admin of globex only, so acme's URLs 404 for him) and
 "out", logged out, who is sent to the login page. URL arguments are filled in by name: the
-tenant acme, its custom key (renewed with a grace period, so it has an old secret to retire)
-and bob's membership."""
+tenant acme, its custom key (renewed with a grace period, so it has an old secret to retire),
+bob's membership and an invitation to acme."""
 
 from datetime import timedelta
 
@@ -17,6 +17,7 @@ from apikeys.models import KeyKind
 from apikeys.services import key_create, key_renew
 from scopes.models import Scope
 from tenants.models import Membership
+from tenants.services import invitation_send
 
 ROLES = ["admin", "developer", "viewer", "stranger", "out"]
 CAST = {"admin": "alice", "developer": "dave", "viewer": "bob", "stranger": "charlie"}
@@ -38,8 +39,12 @@ TABLE = [
     ("tenants:member_add", "get", {}, WRONG_METHOD),
     ("tenants:member_role", "post", {"role": "developer"}, {"admin": 302, **ADMIN_ONLY}),
     ("tenants:member_role", "get", {}, WRONG_METHOD),
+    ("tenants:member_remove", "get", {}, {"admin": 200, **ADMIN_ONLY}),
     ("tenants:member_remove", "post", {}, {"admin": 302, **ADMIN_ONLY}),
-    ("tenants:member_remove", "get", {}, WRONG_METHOD),
+    ("tenants:invitation_resend", "post", {}, {"admin": 302, **ADMIN_ONLY}),
+    ("tenants:invitation_resend", "get", {}, WRONG_METHOD),
+    ("tenants:invitation_cancel", "post", {}, {"admin": 302, **ADMIN_ONLY}),
+    ("tenants:invitation_cancel", "get", {}, WRONG_METHOD),
     ("apikeys:list", "get", {}, ANY_MEMBER),
     ("apikeys:create", "get", {}, {"admin": 200, **ADMIN_ONLY}),
     ("apikeys:create", "post", KEY_FORM, {"admin": 302, **ADMIN_ONLY}),
@@ -62,8 +67,10 @@ TABLE = [
     ("oauth:try", "get", {}, WRONG_METHOD),
 ]
 
-# Public by design: the token service authenticates clients itself, and the account pages.
+# Public by design: the token service authenticates clients itself, the account pages, and
+# the invitation page, whose token is the credential (tenants/tests/test_invitations.py).
 PUBLIC = {
+    "tenants:invitation_accept",
     "oauth:token",
     "oauth:introspect",
     "oauth:revoke",
@@ -107,6 +114,9 @@ def url_arguments(acme, globex, bob):
         "key_id": key.public_id,
         "secret_id": key.secrets.get(expires_at__isnull=False).public_id,
         "member_id": Membership.objects.get(tenant=acme, user=bob).pk,
+        "invitation_id": invitation_send(
+            tenant=acme, email="invited@example.com", role="viewer", accept_url="http://testserver/x/"
+        ).public_id,
     }
 
 

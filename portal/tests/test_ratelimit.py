@@ -3,12 +3,11 @@ suite runs with CACHE_URL=redis://...), deciding on the incremented value; when 
 fails, counting goes on in process memory with one warning per interval."""
 
 import logging
-import socket
 import time
 
 import pytest
 
-from conftest import all_at_once
+from conftest import all_at_once, free_port
 from portal import ratelimit
 from portal.settings import cache_config
 
@@ -54,10 +53,7 @@ def test_concurrent_hits_never_get_past_the_limit():
 @pytest.fixture
 def dead_cache(settings):
     """The cache pointed at a Redis port where nothing listens: every call is refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings.CACHES = {"default": cache_config(f"redis://127.0.0.1:{port}/0")}
+    settings.CACHES = {"default": cache_config(f"redis://127.0.0.1:{free_port()}/0")}
 
 
 def warnings_in(caplog) -> list[logging.LogRecord]:
