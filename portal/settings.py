@@ -207,5 +207,3 @@ AUTH_FAILURE_WINDOW = env.int("AUTH_FAILURE_WINDOW", default=300)
 # Error reports hide the Authorization header, secrets and tokens (POST and query string).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "oauth.reporting.SecretHidingReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "oauth.reporting.SecretHidingExceptionReporter"
-# bench/: serves the minimal comparison view at /bench/baseline when set (never in production).
-BENCH_BASELINE = env.bool("BENCH_BASELINE", default=False)

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -18,8 +17,3 @@ urlpatterns = [
     path("", include("activity.urls")),
     path("", include("oauth.urls")),
 ]
-
-if settings.BENCH_BASELINE:  # bench/token_endpoint.py only: the minimal comparison view
-    from bench.baseline import baseline
-
-    urlpatterns.append(path("bench/baseline", baseline))
