@@ -67,16 +67,19 @@ INSTALLED_APPS = [
     "oauth",
 ]
 
+# Sessions, authentication and messages are Django's, skipped for the token service's public
+# endpoints (portal/middleware.py: TOKEN_SERVICE_PREFIXES), which use none of them; the login
+# requirement and every security header apply to all paths.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "portal.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.middleware.AuthenticationMiddleware",
+    "portal.middleware.LoginRequiredMiddleware",
+    "portal.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
