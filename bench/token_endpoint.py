@@ -240,6 +240,8 @@ def main() -> None:
     for name, result in results.items():
         print(row(name, result, results["floor"]["rps"]))
     print("req/s and p50: mean over the rounds; p99: the worst round; ratio: req/s over the floor's")
+    if PROFILE:
+        print(f"the portal ran under cProfile (profiles in {PROFILE}): its figures are not comparable")
     if any(result["errors"] for result in results.values()):
         sys.exit("some requests failed: the figures are not comparable")
 
