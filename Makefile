@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test install env chromium nginx lint bench clean
+.PHONY: run test install env chromium nginx wrk lint bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,7 +45,11 @@ test: install env chromium nginx
 lint: install
 	$(VENV)/bin/ruff check .
 
-bench: install
+# The benchmark's load generator, from Debian.
+wrk:
+	@test -x /usr/bin/wrk || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+
+bench: install wrk
 	$(PY) bench/token_endpoint.py
 
 clean:

@@ -1,16 +1,25 @@
 #!/usr/bin/env python3
-"""Benchmark of POST /oauth/token against a minimal token view, side by side in one server.
+"""Benchmark of POST /oauth/token against a bare floor, two servers side by side.
 
-Creates (or reuses) the PostgreSQL database portal_bench on 127.0.0.1, migrates it, creates a
-tenant with `create_tenant --json` and a custom key of three scopes, starts gunicorn (2 sync
-workers, DEBUG off) on a free port with BENCH_BASELINE=1, and drives each endpoint with wrk
-for BENCH_SECONDS (default 10) after a short warm-up:
+Creates (or reuses) the PostgreSQL database BENCH_DATABASE_URL (default portal_bench on
+127.0.0.1), migrates it, creates a tenant with `create_tenant --json` and a custom key of three
+scopes, then starts two gunicorns (2 sync workers each, gunicorn.conf.py, DEBUG off) on two
+free ports, running at the same time:
 
-  baseline  POST /bench/baseline (bench/baseline.py: Basic, one lookup, one compare, one INSERT)
-  custom    POST /oauth/token with a custom key of three scopes
-  emporix   POST /oauth/token with the Emporix API key (174 scopes)
+  floor    bench.wsgi with DJANGO_SETTINGS_MODULE=bench.settings: a bare Django, no middleware,
+           one view (bench/views.py: Basic, one lookup, one compare, one INSERT)
+  portal   portal.wsgi: the portal as deployed, every middleware and check
 
-and prints requests/s, p50 and p99 latency, and each token/baseline ratio.
+and drives them with wrk one at a time, alternating for BENCH_ROUNDS rounds (default 3) of
+BENCH_SECONDS (default 10) after a short warm-up:
+
+  floor    POST /oauth/token on the floor (the Emporix API key's credentials)
+  custom   POST /oauth/token on the portal with a custom key of three scopes
+  emporix  POST /oauth/token on the portal with the Emporix API key (174 scopes)
+
+and prints requests/s, p50 and p99 latency, non-2xx answers and each endpoint's ratio to the
+floor. BENCH_PROFILE=DIR also writes a cProfile of every portal worker to DIR
+(bench/gunicorn_profile.py).
 """
 
 import base64
@@ -22,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -31,9 +41,10 @@ GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 WRK = os.environ.get("WRK", "/usr/bin/wrk")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 # Rounds alternate the endpoints so that load from elsewhere on the machine hits all alike.
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
 DATABASE = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_bench")
+PROFILE = os.environ.get("BENCH_PROFILE", "")
 
 ENV = {
     **os.environ,
@@ -44,10 +55,10 @@ ENV = {
     "STATIC_MANIFEST": "off",
     "SECURE_COOKIES": "off",
     "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "locmemcache://bench"),
-    "BENCH_BASELINE": "1",
     "LOG_LEVEL": "WARNING",
     "WEB_CONCURRENCY": "2",
     "HOST": "127.0.0.1",
+    "DJANGO_SETTINGS_MODULE": "portal.settings",
 }
 
 CUSTOM_KEY = """
@@ -85,21 +96,43 @@ def ensure_database() -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports (all sockets are held open until every port is chosen)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
-def wait_for(url: str, timeout: float = 30) -> None:
+def wait_for(url: str, server: subprocess.Popen, timeout: float = 60) -> None:
+    """Until the server answers anything at all (the floor answers GET with an error)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn for {url} exited with {server.returncode}; see its log")
         try:
-            urllib.request.urlopen(url, timeout=1).read()
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except urllib.error.HTTPError:
             return
         except OSError:
             time.sleep(0.2)
     raise SystemExit(f"gunicorn did not answer at {url}")
+
+
+def start(name: str, app: str, port: int, env: dict[str, str], config: str) -> subprocess.Popen:
+    log = open(Path(tempfile.gettempdir()) / f"bench-{name}.log", "w")
+    return subprocess.Popen(
+        [GUNICORN, app, "-c", config],
+        cwd=ROOT,
+        env={**env, "PORT": str(port)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def to_ms(text: str) -> float:
@@ -129,9 +162,19 @@ def run_wrk(url: str, client_id: str, secret: str, seconds: int) -> dict:
     }
 
 
+def row(name: str, result: dict, floor: float) -> str:
+    return (
+        f"{name:<10} {result['rps']:>9.1f} {result['p50']:>8.2f} {result['p99']:>8.2f} "
+        f"{result['errors']:>8} {result['rps'] / floor:>5.2f}x"
+    )
+
+
+HEADER = f"{'endpoint':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'ratio':>6}"
+
+
 def main() -> None:
     if not Path(WRK).exists():
-        raise SystemExit(f"wrk is needed at {WRK}")
+        raise SystemExit(f"wrk is needed at {WRK} (make bench installs it)")
     ensure_database()
     manage("migrate", "--noinput")
     manage("load_scopes")
@@ -140,39 +183,51 @@ def main() -> None:
     emporix = next(key for key in tenant["keys"] if key["kind"] == "emporix")
     custom = json.loads(manage("shell", "-c", CUSTOM_KEY.format(code=code)).strip().splitlines()[-1])
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = open(tempfile.gettempdir() + "/bench-gunicorn.log", "w")
-    server = subprocess.Popen(
-        [GUNICORN, "portal.wsgi", "-c", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env={**ENV, "PORT": str(port)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    floor_port, portal_port = free_ports(2)
+    portal_config = "gunicorn.conf.py"
+    portal_env = dict(ENV)
+    if PROFILE:
+        portal_config = "bench/gunicorn_profile.py"
+        portal_env["BENCH_PROFILE"] = str(Path(PROFILE).resolve())
+    servers = [
+        start(
+            "floor", "bench.wsgi", floor_port, {**ENV, "DJANGO_SETTINGS_MODULE": "bench.settings"}, "gunicorn.conf.py"
+        ),
+        start("portal", "portal.wsgi", portal_port, portal_env, portal_config),
+    ]
+    floor_url = f"http://127.0.0.1:{floor_port}/oauth/token"
+    portal_url = f"http://127.0.0.1:{portal_port}/oauth/token"
     try:
-        wait_for(base + "/.well-known/oauth-authorization-server")
+        wait_for(floor_url, servers[0])
+        wait_for(f"http://127.0.0.1:{portal_port}/.well-known/oauth-authorization-server", servers[1])
         cases = [
-            ("baseline", base + "/bench/baseline", emporix),
-            ("custom", base + "/oauth/token", custom),
-            ("emporix", base + "/oauth/token", emporix),
+            ("floor", floor_url, emporix),
+            ("custom", portal_url, custom),
+            ("emporix", portal_url, emporix),
         ]
         for _, url, key in cases:
             run_wrk(url, key["client_id"], key["secret"], 2)  # warm-up: connections, caches
         rounds: dict[str, list[dict]] = {name: [] for name, _, _ in cases}
-        for _ in range(ROUNDS):
+        for number in range(1, ROUNDS + 1):
             for name, url, key in cases:
                 rounds[name].append(run_wrk(url, key["client_id"], key["secret"], SECONDS))
+            floor = rounds["floor"][-1]["rps"]
+            print(
+                f"round {number}: "
+                + ", ".join(f"{n} {r[-1]['rps']:.1f}/s ({r[-1]['rps'] / floor:.2f}x)" for n, r in rounds.items()),
+                flush=True,
+            )
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=30)
 
     print(
-        f"wrk {ROUNDS} x {SECONDS}s per endpoint (alternating), {CONNECTIONS} connections, "
-        f"gunicorn 2 sync workers, PostgreSQL, tenant {code}"
+        f"wrk {ROUNDS} x {SECONDS}s per endpoint (alternating), {CONNECTIONS} connections; "
+        f"floor and portal each gunicorn 2 sync workers, PostgreSQL, tenant {code}"
     )
-    print(f"{'endpoint':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'ratio':>6}")
+    print(HEADER)
     results = {
         name: {
             "rps": sum(r["rps"] for r in runs) / len(runs),
@@ -182,14 +237,11 @@ def main() -> None:
         }
         for name, runs in rounds.items()
     }
-    baseline = results["baseline"]["rps"]
     for name, result in results.items():
-        ratio = result["rps"] / baseline
-        print(
-            f"{name:<10} {result['rps']:>9.1f} {result['p50']:>8.2f} {result['p99']:>8.2f} "
-            f"{result['errors']:>8} {ratio:>5.2f}x"
-        )
-    print("req/s and p50: mean over the rounds; p99: the worst round; ratio: req/s over the baseline's")
+        print(row(name, result, results["floor"]["rps"]))
+    print("req/s and p50: mean over the rounds; p99: the worst round; ratio: req/s over the floor's")
+    if PROFILE:
+        print(f"the portal ran under cProfile (profiles in {PROFILE}): its figures are not comparable")
     if any(result["errors"] for result in results.values()):
         sys.exit("some requests failed: the figures are not comparable")
 

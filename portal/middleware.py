@@ -1,5 +1,8 @@
 from collections.abc import Callable
 
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.messages import middleware as messages_middleware
+from django.contrib.sessions import middleware as sessions_middleware
 from django.http import Http404, HttpRequest, HttpResponse
 
 # No inline scripts or styles anywhere, so the policy can be strict.
@@ -17,6 +20,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
+# The token service's public endpoints (oauth/urls.py): API clients call them, they
+# authenticate clients themselves and never read a session, the signed-in user or messages.
+# Every route under these prefixes must be a token-service view (portal/tests/test_token_service_path.py).
+TOKEN_SERVICE_PREFIXES = ("/oauth/", "/customerlogin/", "/.well-known/")
+
 
 class SecurityHeadersMiddleware:
     """Adds the Content-Security-Policy and related headers to every response."""
@@ -30,6 +38,41 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
+
+
+class _PortalPagesOnly:
+    """Skips the middleware it is mixed into for the token service's paths: per request it
+    would load a session, a user and a message store that those endpoints never use."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(TOKEN_SERVICE_PREFIXES):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class SessionMiddleware(_PortalPagesOnly, sessions_middleware.SessionMiddleware):
+    pass
+
+
+class AuthenticationMiddleware(_PortalPagesOnly, auth_middleware.AuthenticationMiddleware):
+    pass
+
+
+class MessageMiddleware(_PortalPagesOnly, messages_middleware.MessageMiddleware):
+    pass
+
+
+class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
+    """Django's, answering the same, but reading the view's login_not_required mark before the
+    user: a public view (the token service) needs no session and user loaded to be let through.
+    A view without the mark still needs a signed-in user, on every path."""
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> HttpResponse | None:
+        if not getattr(view_func, "login_required", True):
+            return None
+        if not hasattr(request, "user"):  # a token-service path, where nobody is signed in
+            return self.handle_no_permission(request, view_func)
+        return super().process_view(request, view_func, view_args, view_kwargs)
 
 
 # C0 controls and DEL: no URL of the portal has them, and PostgreSQL refuses NUL in a query.

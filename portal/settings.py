@@ -105,19 +105,22 @@ INSTALLED_APPS = [
     "oauth",
 ]
 
+# Sessions, authentication and messages are Django's, skipped for the token service's public
+# endpoints (portal/middleware.py: TOKEN_SERVICE_PREFIXES), which use none of them; the login
+# requirement and every security header apply to all paths.
 MIDDLEWARE = [
     "portal.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.outages.DatabaseOutageMiddleware",
     "portal.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "portal.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.middleware.AuthenticationMiddleware",
     "portal.middleware.ControlCharacterPathMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.middleware.LoginRequiredMiddleware",
+    "portal.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -327,5 +330,3 @@ ANONYMOUS_LOGIN_WINDOW = env.int("ANONYMOUS_LOGIN_WINDOW", default=60)
 # Error reports hide the Authorization header, secrets and tokens (POST and query string).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.reporting.SecretHidingReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "portal.reporting.SecretHidingExceptionReporter"
-# bench/: serves the minimal comparison view at /bench/baseline when set (never in production).
-BENCH_BASELINE = env.bool("BENCH_BASELINE", default=False)

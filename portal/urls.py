@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -11,6 +10,9 @@ admin.site.site_header = "API Key Portal administration"
 admin.site.site_title = "API Key Portal"
 
 urlpatterns = [
+    # The token service first: its endpoints take most of the traffic, and each pattern tried
+    # before a match costs every request. No other pattern matches any of its paths.
+    path("", include("oauth.urls")),
     path("", home, name="home"),
     path("favicon.ico", favicon),
     # Before the admin's own URLs: its login goes through the portal's login limits.
@@ -22,13 +24,7 @@ urlpatterns = [
     path("", include("tenants.urls")),
     path("", include("apikeys.urls")),
     path("", include("activity.urls")),
-    path("", include("oauth.urls")),
 ]
 
 # A database failure raised in middleware is a 503, like one raised in a view (portal/outages.py).
 handler500 = "portal.outages.server_error"
-
-if settings.BENCH_BASELINE:  # bench/token_endpoint.py only: the minimal comparison view
-    from bench.baseline import baseline
-
-    urlpatterns.append(path("bench/baseline", baseline))

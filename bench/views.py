@@ -1,17 +1,16 @@
-"""The benchmark's yardstick: the least a token endpoint must do, served by the same Django
-and gunicorn as /oauth/token. Mounted at /bench/baseline only when BENCH_BASELINE is set.
+"""The benchmark's yardstick: the least a token endpoint must do, served by a bare Django
+(bench/settings.py: no middleware) under the same gunicorn settings as the portal.
 
-Parse HTTP Basic, one indexed lookup of the key's current secret (raw SQL), one constant-time digest
-comparison, one INSERT of the new token's digest. No scopes, no limits, no last-used."""
+Parse HTTP Basic, one indexed lookup of the key's current secret (raw SQL), one constant-time
+digest comparison, one INSERT of the new token's digest, a JSON answer that caches cannot keep.
+No scopes, no limits, no last-used, no CSRF or login machinery."""
 
 import base64
 from datetime import timedelta
 
-from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 
 from apikeys import crypto
 from apikeys.models import ApiKey, ApiSecret
@@ -24,23 +23,28 @@ LOOKUP = (
 )
 
 
-@csrf_exempt
-@login_not_required
-def baseline(request: HttpRequest) -> JsonResponse:
+def _answer(body: dict, status: int = 200) -> JsonResponse:
+    response = JsonResponse(body, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def token(request: HttpRequest) -> JsonResponse:
+    """POST oauth/token with HTTP Basic credentials (the benchmark sends nothing else)."""
     client_id, _, secret = base64.b64decode(request.META["HTTP_AUTHORIZATION"][6:]).decode().partition(":")
     with connection.cursor() as cursor:
         cursor.execute(LOOKUP, [client_id])
         row = cursor.fetchone()
     if row is None or crypto.matching_digest(crypto.digest(secret), [bytes(row[1])]) is None:
-        return JsonResponse({"error": "invalid_client"}, status=401)
-    token = crypto.generate_token()
+        return _answer({"error": "invalid_client"}, status=401)
+    issued = crypto.generate_token()
     now = timezone.now()
     AccessToken.objects.create(
-        digest=crypto.digest(token),
+        digest=crypto.digest(issued),
         key_id=row[2],
         secret_id=row[0],
         tenant_id=row[3],
         issued_at=now,
         expires_at=now + timedelta(hours=1),
     )
-    return JsonResponse({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+    return _answer({"access_token": issued, "token_type": "Bearer", "expires_in": 3600})
