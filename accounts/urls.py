@@ -43,8 +43,10 @@ urlpatterns = [
     path("password/reset/complete/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("sessions/end-others/", views.sessions_end_others, name="sessions_end_others"),
     path("sessions/<int:session_id>/end/", views.session_end, name="session_end"),
-    # Before allauth's MFA URLs: its overview is My Account, and the passkey login is public.
+    # Before allauth's MFA URLs: its overview is My Account, the second factor page is the
+    # portal's, and the passkey login is public.
     path("2fa/", views.mfa_index, name="mfa_index"),
+    path("2fa/authenticate/", views.authenticate, name="mfa_authenticate"),
     path("2fa/webauthn/login/", login_not_required(webauthn.login_webauthn), name="mfa_login_webauthn"),
     path("2fa/", include("allauth.mfa.urls")),
 ]

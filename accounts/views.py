@@ -4,6 +4,7 @@ Account with its session list."""
 import math
 
 from allauth.account import views as allauth_views
+from allauth.mfa.base import views as mfa_views
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from allauth.usersessions.models import UserSession
@@ -106,6 +107,19 @@ class AdminLoginView(LimitedLoginMixin, auth_views.LoginView):
 
 
 login = login_not_required(LoginView.as_view())
+
+
+class AuthenticateView(mfa_views.AuthenticateView):
+    """The second factor at login; offers "Use a passkey" only to a user who has one."""
+
+    def get_context_data(self, **kwargs) -> dict:
+        context = super().get_context_data(**kwargs)
+        user = self.stage.login.user
+        context["has_passkey"] = Authenticator.objects.filter(user=user, type=Authenticator.Type.WEBAUTHN).exists()
+        return context
+
+
+authenticate = AuthenticateView.as_view()
 
 
 def _session_rows(request: HttpRequest) -> list[dict]:

@@ -47,6 +47,8 @@ def test_login_asks_for_the_code_after_the_password(alice_with_totp, client, ali
     assert response.status_code == 302 and response.url == AUTHENTICATE
     assert not logged_in(client)
     assert client.get("/tenants/").status_code == 302  # nothing before the second factor
+    page = client.get(AUTHENTICATE).content.decode()
+    assert 'name="code"' in page and "Use a passkey" not in page  # she has no passkey
     response = second_factor(client, totp_code(secret))
     assert response.status_code == 302 and logged_in(client)
     assert client.get("/tenants/").status_code == 200
