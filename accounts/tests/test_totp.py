@@ -20,6 +20,12 @@ def second_factor(client, code: str):
     return client.post(AUTHENTICATE, {"code": code})
 
 
+def password_step(client, user) -> None:
+    """Log out, then in again with the password: the second factor comes next."""
+    client.logout()
+    assert log_in(client, user.email).url == AUTHENTICATE
+
+
 def logged_in(client) -> bool:
     return "_auth_user_id" in client.session
 
@@ -56,8 +62,7 @@ def test_login_asks_for_the_code_after_the_password(alice_with_totp, client, ali
 
 def test_a_wrong_code_is_refused(alice_with_totp, client, alice):
     _, secret, _ = alice_with_totp
-    client.logout()
-    log_in(client, alice.email)
+    password_step(client, alice)
     response = second_factor(client, totp_code(secret, offset_steps=10))
     assert response.status_code == 200 and "Incorrect code" in response.content.decode()
     assert not logged_in(client)
@@ -65,12 +70,10 @@ def test_a_wrong_code_is_refused(alice_with_totp, client, alice):
 
 def test_a_used_code_and_an_older_one_are_refused_and_the_next_one_works(alice_with_totp, client, alice):
     _, secret, _ = alice_with_totp
-    client.logout()
     code = totp_code(secret)
-    log_in(client, alice.email)
+    password_step(client, alice)
     assert second_factor(client, code).status_code == 302
-    client.logout()
-    log_in(client, alice.email)
+    password_step(client, alice)
     assert second_factor(client, code).status_code == 200  # the same code again
     assert second_factor(client, totp_code(secret, offset_steps=-1)).status_code == 200  # an older one
     assert not logged_in(client)
@@ -84,24 +87,20 @@ def test_a_used_code_is_refused_even_when_the_cache_forgot_it(alice_with_totp, c
     from django.core.cache import cache
 
     _, secret, _ = alice_with_totp
-    client.logout()
     code = totp_code(secret)
-    log_in(client, alice.email)
+    password_step(client, alice)
     assert second_factor(client, code).status_code == 302
     cache.clear()
-    client.logout()
-    log_in(client, alice.email)
+    password_step(client, alice)
     assert second_factor(client, code).status_code == 200
 
 
 def test_each_recovery_code_works_once(alice_with_totp, client, alice):
     _, _, codes = alice_with_totp
     assert len(codes) == 10
-    client.logout()
-    log_in(client, alice.email)
+    password_step(client, alice)
     assert second_factor(client, codes[0]).status_code == 302
-    client.logout()
-    log_in(client, alice.email)
+    password_step(client, alice)
     assert second_factor(client, codes[0]).status_code == 200
     assert second_factor(client, codes[1]).status_code == 302
     rc = Authenticator.objects.get(user=alice, type="recovery_codes")
@@ -122,8 +121,7 @@ def test_new_recovery_codes_replace_the_old_ones(alice_with_totp, client, alice)
     assert response.status_code == 302
     new = own.get(response.url).context["unused_codes"]
     assert set(new).isdisjoint(old)
-    client.logout()
-    log_in(client, alice.email)
+    password_step(client, alice)
     assert second_factor(client, old[2]).status_code == 200
     assert second_factor(client, new[0]).status_code == 302
 
@@ -131,8 +129,7 @@ def test_new_recovery_codes_replace_the_old_ones(alice_with_totp, client, alice)
 def test_wrong_codes_are_limited_per_user(alice_with_totp, client, alice, settings):
     settings.ACCOUNT_FAILURE_LIMIT_PER_USER = 3
     _, secret, _ = alice_with_totp
-    client.logout()
-    log_in(client, alice.email)
+    password_step(client, alice)
     for _ in range(3):
         assert "Incorrect code" in second_factor(client, "000000").content.decode()
     refused = second_factor(client, totp_code(secret))  # even the right code, now
