@@ -141,3 +141,8 @@ def test_a_login_with_a_second_factor_counts_as_recent(client, alice):
     assert client.get("/test/sensitive/").status_code == 302  # password only: not logged in yet
     client.post("/accounts/2fa/authenticate/", {"code": pyotp.TOTP(secret).now()})
     assert client.get("/test/sensitive/").status_code == 200
+
+
+def test_the_cast_fixture_re_authenticates_a_forced_login(client_for, alice, reauthenticated):
+    client = reauthenticated(client_for(alice))
+    assert client.get("/test/sensitive/").content == b"done"
