@@ -5,11 +5,14 @@ changes."""
 import ipaddress
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.http import HttpRequest
 from django.urls import reverse
 
 from portal.net import client_ip
+
+from . import devices
 
 UNKNOWN_ADDRESS = "0.0.0.0"  # noqa: S104  (stored for a request without one, e.g. force_login)
 
@@ -43,3 +46,7 @@ class MFAAdapter(DefaultMFAAdapter):
     def _get_site_name(self) -> str:
         # The relying party's name in passkey prompts.
         return "API Key Portal"
+
+    def generate_authenticator_name(self, user, type) -> str:
+        # A new passkey's suggested name: the browser it is added from, e.g. "Chrome on Linux".
+        return devices.describe(context.request.headers.get("User-Agent", ""))
