@@ -189,6 +189,20 @@ def client_for(client):
 
 
 @pytest.fixture
+def reauthenticated():
+    """reauthenticated(client): the client's logged-in cast member re-authenticates with the
+    cast's password, so views under accounts.reauth.recent_auth_required run for the next
+    ACCOUNT_REAUTHENTICATION_TIMEOUT seconds (force_login alone records no authentication)."""
+
+    def reauthenticate(client, password: str = PASSWORD):
+        response = client.post("/accounts/reauthenticate/", {"password": password})
+        assert response.status_code == 302, "re-authentication failed"
+        return client
+
+    return reauthenticate
+
+
+@pytest.fixture
 def catalogue(db):
     """The scope catalogue. Migrations load it, but transactional tests (live server,
     concurrency) empty every table afterwards, so they ask for it through this fixture."""

@@ -45,3 +45,22 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+
+class KnownDevice(models.Model):
+    """A (browser family, client address) pair a user has logged in from. A login from a pair
+    not seen before is mailed to the user (accounts.alerts)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="known_devices")
+    browser = models.CharField(max_length=100)  # e.g. "Chrome on Linux"; never the whole user agent
+    address = models.CharField(max_length=64)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "browser", "address"], name="known_device_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.browser} at {self.address}"

@@ -1,21 +1,34 @@
+"""The login views (allauth's, and the Django admin's form) through accounts.throttle, and My
+Account with its session list."""
+
 import math
 
-from django.contrib import admin
+from allauth.account import views as allauth_views
+from allauth.mfa.base import views as mfa_views
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import is_mfa_enabled
+from allauth.usersessions.models import UserSession
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from portal.net import client_ip
+from tenants.models import Membership
 
-from . import throttle
-from .forms import EmailAuthenticationForm
+from . import devices, sessions, throttle
 
 
 class LimitedLoginMixin:
     """A login view whose POSTs go through accounts.throttle: counted before the password is
-    checked, refused with 429 and Retry-After past a limit, taken back on success."""
+    checked, refused with 429 and Retry-After past a limit, taken back on success (a redirect:
+    logged in, or on to the second factor)."""
 
     def post(self, request, *args, **kwargs) -> HttpResponse:
         email = request.POST.get("username", "")[:254]
@@ -24,13 +37,16 @@ class LimitedLoginMixin:
         if wait is not None:
             return self.refuse(email, wait)
         response = super().post(request, *args, **kwargs)
-        if response.status_code == 302:  # logged in
+        if response.status_code == 302:
             throttle.succeeded(email, address)
         return response
 
+    def unbound_form(self, email: str):
+        raise NotImplementedError
+
     def refuse(self, email: str, wait: int) -> HttpResponse:
         # An unbound form: binding it would check the password.
-        form = self.get_form_class()(self.request, initial={"username": email})
+        form = self.unbound_form(email)
         form.cleaned_data = {}
         form.add_error(None, f"Too many failed logins. Try again in {math.ceil(wait / 60)} minute(s).")
         response = self.render_to_response(self.get_context_data(form=form), status=429)
@@ -38,16 +54,23 @@ class LimitedLoginMixin:
         return response
 
 
-class LoginView(LimitedLoginMixin, auth_views.LoginView):
-    """The portal's login (e-mail and password)."""
+class LoginView(LimitedLoginMixin, allauth_views.LoginView):
+    """The portal's login: allauth's (e-mail and password, then the second factor if the user
+    has one; or a passkey alone), through the portal's login limits."""
 
-    authentication_form = EmailAuthenticationForm
-    redirect_authenticated_user = True
+    def unbound_form(self, email: str):
+        return self.get_form_class()(request=self.request, initial={"username": email})
+
+    def get_context_data(self, **kwargs) -> dict:
+        context = super().get_context_data(**kwargs)
+        context["session_ended"] = self.request.session.pop(sessions.ENDED, None)
+        return context
 
 
 class AdminLoginView(LimitedLoginMixin, auth_views.LoginView):
     """/admin/login/: the Django admin's own login form and page, through the same limits
-    (it is what admin.site.login serves, plus the throttle)."""
+    (it is what admin.site.login serves, plus the throttle). It asks for a password only, so
+    a user with a second factor is sent to the portal's login instead of being logged in."""
 
     authentication_form = AdminAuthenticationForm
     template_name = "admin/login.html"
@@ -61,6 +84,14 @@ class AdminLoginView(LimitedLoginMixin, auth_views.LoginView):
             return redirect("admin:index")
         return super().get(request, *args, **kwargs)
 
+    def unbound_form(self, email: str):
+        return self.get_form_class()(self.request, initial={"username": email})
+
+    def form_valid(self, form) -> HttpResponse:
+        if is_mfa_enabled(form.get_user()):
+            return redirect(f"{reverse('login')}?next={reverse('admin:index')}")
+        return super().form_valid(form)
+
     def get_default_redirect_url(self) -> str:
         return reverse("admin:index")
 
@@ -73,3 +104,86 @@ class AdminLoginView(LimitedLoginMixin, auth_views.LoginView):
             "username": self.request.user.get_username(),
             **super().get_context_data(**kwargs),
         }
+
+
+login = login_not_required(LoginView.as_view())
+
+
+class AuthenticateView(mfa_views.AuthenticateView):
+    """The second factor at login; offers "Use a passkey" only to a user who has one."""
+
+    def get_context_data(self, **kwargs) -> dict:
+        context = super().get_context_data(**kwargs)
+        user = self.stage.login.user
+        context["has_passkey"] = Authenticator.objects.filter(user=user, type=Authenticator.Type.WEBAUTHN).exists()
+        return context
+
+
+authenticate = AuthenticateView.as_view()
+
+
+def _session_rows(request: HttpRequest) -> list[dict]:
+    rows = []
+    for session in sorted(UserSession.objects.purge_and_list(request.user), key=lambda s: s.last_seen_at, reverse=True):
+        rows.append(
+            {
+                "session": session,
+                "device": devices.describe(session.user_agent),
+                "current": session.session_key == request.session.session_key,
+            }
+        )
+    return rows
+
+
+@require_GET
+@never_cache
+def my_account(request: HttpRequest) -> HttpResponse:
+    """The user's details, roles per tenant, password, second factors and sessions."""
+    user = request.user
+    authenticators = list(Authenticator.objects.filter(user=user).order_by("created_at"))
+    by_type = {kind: [a for a in authenticators if a.type == kind] for kind in Authenticator.Type}
+    recovery = by_type[Authenticator.Type.RECOVERY_CODES]
+    return render(
+        request,
+        "account/my_account.html",
+        {
+            "memberships": Membership.objects.filter(user=user).select_related("tenant"),
+            "totp": next(iter(by_type[Authenticator.Type.TOTP]), None),
+            "passkeys": by_type[Authenticator.Type.WEBAUTHN],
+            "recovery_codes_left": len(recovery[0].wrap().get_unused_codes()) if recovery else None,
+            "mfa_enabled": bool(by_type[Authenticator.Type.TOTP] or by_type[Authenticator.Type.WEBAUTHN]),
+            "sessions": _session_rows(request),
+            "idle_minutes": settings.SESSION_IDLE_TIMEOUT // 60,
+            "lifetime_hours": settings.SESSION_ABSOLUTE_LIFETIME // 3600,
+        },
+    )
+
+
+@require_POST
+def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
+    """End one of the user's other sessions (this one ends with Log out)."""
+    session = get_object_or_404(UserSession, user=request.user, pk=session_id)
+    if session.session_key == request.session.session_key:
+        messages.error(request, "This is the session you are using: log out to end it.")
+    else:
+        session.end()
+        messages.success(request, f"The session of {devices.describe(session.user_agent)} at {session.ip} ended.")
+    return redirect(f"{reverse('my_account')}#sessions")
+
+
+@require_POST
+def sessions_end_others(request: HttpRequest) -> HttpResponse:
+    """End every session of the user but this one."""
+    ended = sessions.end_other_sessions(request, request.user)
+    messages.success(request, f"Ended {ended} other session(s)." if ended else "No other session was open.")
+    return redirect(f"{reverse('my_account')}#sessions")
+
+
+def password_change_done(request: HttpRequest) -> HttpResponse:
+    """The old name of the page after a password change: My Account."""
+    return redirect("my_account")
+
+
+def mfa_index(request: HttpRequest) -> HttpResponse:
+    """allauth's two-factor overview is part of My Account."""
+    return redirect(f"{reverse('my_account')}#mfa")

@@ -97,6 +97,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
     "accounts",
     "tenants",
     "scopes",
@@ -119,8 +123,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "portal.middleware.AuthenticationMiddleware",
     "portal.middleware.ControlCharacterPathMiddleware",
+    # Idle timeout and absolute lifetime of a login, before anything else sees the user.
+    "accounts.sessions.SessionLifetimeMiddleware",
     "portal.middleware.LoginRequiredMiddleware",
     "portal.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -215,12 +222,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # E-mail and password (USERNAME_FIELD is the e-mail): the Django admin's form and allauth's.
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
 LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
 # Failed logins (portal and /admin/login/) allowed per window (seconds) per (e-mail, client
 # address) and per client address; a correct password from another address is never refused.
 LOGIN_FAILURE_LIMIT_PER_EMAIL = env.int("LOGIN_FAILURE_LIMIT_PER_EMAIL", default=10)
 LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=100)
 LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=900)
+# Failed second-factor codes, re-authentications and current-password checks per user per
+# LOGIN_FAILURE_WINDOW (also per client address, with LOGIN_FAILURE_LIMIT_PER_ADDRESS).
+ACCOUNT_FAILURE_LIMIT_PER_USER = env.int("ACCOUNT_FAILURE_LIMIT_PER_USER", default=5)
+# Password reset mails asked for per e-mail and per client address per window (seconds).
+PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=5)
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env.int("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=20)
+PASSWORD_RESET_WINDOW = env.int("PASSWORD_RESET_WINDOW", default=900)
 # Secret reveals and copies (the secret endpoint) per portal user per window (seconds).
 SECRET_SHOW_LIMIT_PER_USER = env.int("SECRET_SHOW_LIMIT_PER_USER", default=30)
 SECRET_SHOW_WINDOW = env.int("SECRET_SHOW_WINDOW", default=60)
@@ -228,6 +249,68 @@ LOGIN_REDIRECT_URL = "home"
 # Days an invitation link works; a resend mails a new link with a new expiry.
 INVITATION_LIFETIME_DAYS = env.int("INVITATION_LIFETIME_DAYS", default=7)
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Accounts (django-allauth: account, mfa, usersessions) ---------------------------------
+# E-mail and password logins only: no usernames, no self-service sign-up (people are added
+# to tenants), no e-mail management (the address an admin added is the account).
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_SESSION_REMEMBER = False  # the session cookie ends with the browser; see SESSION_* below
+ACCOUNT_LOGOUT_ON_GET = False  # logging out is a POST
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # no mail to addresses without an account
+ACCOUNT_EMAIL_NOTIFICATIONS = True  # password changed, authenticator added or removed, ...
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[API Key Portal] "
+ACCOUNT_FORMS = {
+    "login": "accounts.forms.LoginForm",
+    "reauthenticate": "accounts.forms.ReauthenticateForm",
+    "change_password": "accounts.forms.ChangePasswordForm",
+    "reset_password": "accounts.forms.ResetPasswordForm",
+}
+# allauth's own rate limits are off: they count in Django's cache directly (a Redis outage
+# would turn a login into a 500) and its "login_failed" counts per e-mail alone (anyone could
+# lock an address out from everywhere). Logins, second factors, re-authentication, password
+# changes and reset mails are limited by accounts.throttle instead (portal.ratelimit: per
+# address and per e-mail or user, with the in-process fallback).
+ACCOUNT_RATE_LIMITS = False
+MFA_RATE_LIMITS = False
+# Re-authentication ("sudo mode"): how long (seconds) a login or a re-authentication counts as
+# recent for accounts.reauth.recent_auth_required; allauth's MFA pages (turning MFA off,
+# passkeys, recovery codes) ask for an explicit re-authentication within it.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("REAUTHENTICATION_TIMEOUT", default=600)
+ACCOUNT_REAUTHENTICATION_METHODS = {"password", "mfa"}
+
+MFA_ADAPTER = "accounts.adapter.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_FORMS = {
+    "authenticate": "accounts.forms.AuthenticateForm",
+    "reauthenticate": "accounts.forms.MFAReauthenticateForm",
+    "add_webauthn": "accounts.forms.AddPasskeyForm",
+}
+MFA_TOTP_ISSUER = "API Key Portal"
+MFA_TOTP_TOLERANCE = 1  # one 30-second step either side, for clocks that drift
+MFA_RECOVERY_CODES_SHOW_ONCE = True
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_PASSKEY_SIGNUP_ENABLED = False
+# WebAuthn needs a secure context; browsers count http://localhost and 127.0.0.1 as one, so
+# this stays off (the browser tests run on 127.0.0.1). Never on in production.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=False)
+
+# Last seen is kept by accounts.sessions (at most one write a minute per session), not by
+# allauth's per-request tracking.
+USERSESSIONS_TRACK_ACTIVITY = False
+# A login ends after SESSION_IDLE_TIMEOUT seconds without a request, and SESSION_ABSOLUTE_LIFETIME
+# seconds after it began, whatever happens (accounts.sessions.SessionLifetimeMiddleware).
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+SESSION_ABSOLUTE_LIFETIME = env.int("SESSION_ABSOLUTE_LIFETIME", default=12 * 60 * 60)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_LIFETIME
+# Logins from a browser family and address this user has not logged in from before are mailed
+# to them (not the first login ever).
+LOGIN_ALERTS = env.bool("LOGIN_ALERTS", default=True)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -257,6 +340,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SECURE_COOKIES = env.bool("SECURE_COOKIES", default=not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
+# Secure cookies get the __Host- prefix: the browser then takes them only over HTTPS, for
+# Path=/ and without a Domain, so no subdomain or plain-HTTP page can set or shadow them.
+SESSION_COOKIE_NAME = "__Host-sessionid" if SECURE_COOKIES else "sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if SECURE_COOKIES else "csrftoken"
+SESSION_COOKIE_PATH = "/"
+CSRF_COOKIE_PATH = "/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -53,7 +53,7 @@ def test_password_reset_sends_a_link_that_sets_a_new_password(client, alice):
     path = link.split("testserver", 1)[1]
     response = client.get(path, follow=True)
     form_url = response.request["PATH_INFO"]
-    client.post(form_url, {"new_password1": "a-new-long-passphrase", "new_password2": "a-new-long-passphrase"})
+    client.post(form_url, {"password1": "a-new-long-passphrase", "password2": "a-new-long-passphrase"})
     alice.refresh_from_db()
     assert alice.check_password("a-new-long-passphrase")
 
@@ -63,9 +63,9 @@ def test_password_change(client_for, alice):
     response = client.post(
         "/accounts/password/change/",
         {
-            "old_password": PASSWORD,
-            "new_password1": "another-long-passphrase",
-            "new_password2": "another-long-passphrase",
+            "oldpassword": PASSWORD,
+            "password1": "another-long-passphrase",
+            "password2": "another-long-passphrase",
         },
     )
     assert response.status_code == 302

@@ -65,6 +65,11 @@ TABLE = [
     ("activity:csv", "get", {}, {"admin": 200, **ADMIN_ONLY}),
     ("oauth:try", "post", {}, SEES_SECRETS),
     ("oauth:try", "get", {}, WRONG_METHOD),
+    # A user's own account: no tenant, the same for every role.
+    ("my_account", "get", {}, {"admin": 200, "developer": 200, "viewer": 200, "stranger": 200, "out": 302}),
+    ("my_account", "post", {}, WRONG_METHOD),
+    ("sessions_end_others", "post", {}, {role: 302 for role in ROLES}),
+    ("sessions_end_others", "get", {}, WRONG_METHOD),
 ]
 
 # Public by design: the token service authenticates clients itself, the account pages, and
@@ -87,6 +92,35 @@ PUBLIC = {
     "password_reset_complete",
     "password_change",
     "password_change_done",
+}
+# allauth's account pages (login, re-authentication, password, second factors, passkeys) and
+# ending one session: a user's own account, no tenant; their behaviour is tested in accounts/tests.
+ACCOUNT_PAGES = {
+    "account_change_password",
+    "account_inactive",
+    "account_login",
+    "account_logout",
+    "account_reauthenticate",
+    "account_reset_password",
+    "account_reset_password_done",
+    "account_reset_password_from_key",
+    "account_reset_password_from_key_done",
+    "account_set_password",
+    "mfa_activate_totp",
+    "mfa_add_webauthn",
+    "mfa_authenticate",
+    "mfa_deactivate_totp",
+    "mfa_download_recovery_codes",
+    "mfa_edit_webauthn",
+    "mfa_generate_recovery_codes",
+    "mfa_index",
+    "mfa_list_webauthn",
+    "mfa_login_webauthn",
+    "mfa_reauthenticate",
+    "mfa_reauthenticate_webauthn",
+    "mfa_remove_webauthn",
+    "mfa_view_recovery_codes",
+    "session_end",
 }
 
 
@@ -136,7 +170,7 @@ def test_status_by_role(client, request, url_arguments, role, name, method, data
 def test_every_url_of_the_portal_has_a_row():
     assert all(set(expected) == set(ROLES) for *_, expected in TABLE)
     covered = {name for name, *_ in TABLE}
-    missing = sorted({name for name, _ in _named_urls(get_resolver().url_patterns)} - covered - PUBLIC)
+    missing = sorted({name for name, _ in _named_urls(get_resolver().url_patterns)} - covered - PUBLIC - ACCOUNT_PAGES)
     assert missing == []
 
 

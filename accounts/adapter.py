@@ -1,0 +1,52 @@
+"""How django-allauth fits the portal: no self-service sign-up, the portal's client address,
+password failures limited by accounts.throttle (not by allauth), and where to go after account
+changes."""
+
+import ipaddress
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
+from allauth.mfa.adapter import DefaultMFAAdapter
+from django.http import HttpRequest
+from django.urls import reverse
+
+from portal.net import client_ip
+
+from . import devices
+
+UNKNOWN_ADDRESS = "0.0.0.0"  # noqa: S104  (stored for a request without one, e.g. force_login)
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        # People get an account by being added to a tenant, never by signing up.
+        return False
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """The address the rate limits and login alerts use (TRUSTED_PROXY_HEADER aware), as
+        long as it is an IP address: allauth stores it in an address column."""
+        for candidate in (client_ip(request), request.META.get("REMOTE_ADDR", "")):
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                continue
+        return UNKNOWN_ADDRESS
+
+    def pre_authenticate(self, request: HttpRequest, **credentials) -> None:
+        # The login views count attempts before the password is checked (accounts.throttle,
+        # per e-mail and address); allauth's per-e-mail counter would lock an address out
+        # from everywhere.
+        return None
+
+    def get_password_change_redirect_url(self, request: HttpRequest) -> str:
+        return reverse("my_account")
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    def _get_site_name(self) -> str:
+        # The relying party's name in passkey prompts.
+        return "API Key Portal"
+
+    def generate_authenticator_name(self, user, type) -> str:
+        # A new passkey's suggested name: the browser it is added from, e.g. "Chrome on Linux".
+        return devices.describe(context.request.headers.get("User-Agent", ""))
