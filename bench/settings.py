@@ -19,7 +19,7 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
-    "accounts",
+    "bench.apps.AccountsModelsOnly",
     "tenants",
     "scopes",
     "apikeys",

@@ -3,7 +3,7 @@
 
 Creates (or reuses) the PostgreSQL database BENCH_DATABASE_URL (default portal_bench on
 127.0.0.1), migrates it, creates a tenant with `create_tenant --json` and a custom key of three
-scopes, then starts two gunicorns (2 sync workers each, gunicorn.conf.py, DEBUG off) on two
+scopes, then starts two gunicorns (gunicorn.conf.py: 2 gthread workers each, DEBUG off) on two
 free ports, running at the same time:
 
   floor    bench.wsgi with DJANGO_SETTINGS_MODULE=bench.settings: a bare Django, no middleware,
@@ -54,6 +54,9 @@ ENV = {
     "PORTAL_ENCRYPTION_KEYS": "bench1:9Nf0cS4aYV9V7lQ4w3bq0wqvEx0nq2Ff8a3sOq0kq7M=",
     "STATIC_MANIFEST": "off",
     "SECURE_COOKIES": "off",
+    # Outside DEBUG the portal needs a mail backend other than the console; the bench sends none.
+    "EMAIL_URL": "filemail://",
+    "EMAIL_FILE_PATH": os.path.join(tempfile.gettempdir(), "portal-bench-mail"),
     "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "locmemcache://bench"),
     "LOG_LEVEL": "WARNING",
     "WEB_CONCURRENCY": "2",
@@ -225,7 +228,7 @@ def main() -> None:
 
     print(
         f"wrk {ROUNDS} x {SECONDS}s per endpoint (alternating), {CONNECTIONS} connections; "
-        f"floor and portal each gunicorn 2 sync workers, PostgreSQL, tenant {code}"
+        f"floor and portal each gunicorn.conf.py (2 gthread workers), PostgreSQL, tenant {code}"
     )
     print(HEADER)
     results = {
