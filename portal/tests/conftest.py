@@ -166,17 +166,7 @@ class Portal:
         return self.log_lines()[mark:]
 
     def login(self, email: str = "alice@example.com") -> requests.Session:
-        session = requests.Session()
-        form = session.get(self.url + "/accounts/login/", timeout=5)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
-        response = session.post(
-            self.url + "/accounts/login/",
-            {"csrfmiddlewaretoken": token, "username": email, "password": PASSWORD},
-            timeout=5,
-            allow_redirects=False,
-        )
-        assert response.status_code == 302, response.text[:500]
-        return session
+        return login(self.url, email)
 
     def token(self, kind: str = "emporix", **extra) -> requests.Response:
         key = self.keys[kind]
@@ -186,6 +176,21 @@ class Portal:
             timeout=30,
             **extra,
         )
+
+
+def login(url: str, email: str, password: str = PASSWORD) -> requests.Session:
+    """A session logged in to the portal at `url` through its login form, as a browser does."""
+    session = requests.Session()
+    form = session.get(url + "/accounts/login/", timeout=5)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+    response = session.post(
+        url + "/accounts/login/",
+        {"csrfmiddlewaretoken": token, "username": email, "password": password},
+        timeout=5,
+        allow_redirects=False,
+    )
+    assert response.status_code == 302, response.text[:500]
+    return session
 
 
 def csrf_post(session: requests.Session, url: str, data: dict) -> requests.Response:

@@ -39,10 +39,14 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 
 @contextmanager
-def served_database(tmp_dir: Path) -> Iterator[tuple[dict[str, str], str, str]]:
+def served_database(
+    tmp_dir: Path, name: str = "served", password: str | None = None, **overrides: str
+) -> Iterator[tuple[dict[str, str], str, str]]:
     """A database of its own for the servers the tests start (they cannot see the test
     database's uncommitted rows, nor SQLite's in-memory one), migrated, with the tenant `edge`.
-    PostgreSQL when the tests run on it (a database beside theirs), else a SQLite file.
+    PostgreSQL when the tests run on it (a database beside theirs, named after `name`), else a
+    SQLite file. `password` is the admin edge@example.com's (else none usable); `overrides`
+    are environment variables for migrate, create_tenant and the servers.
     Yields the servers' environment, and the Emporix API key's Client ID and secret."""
     env = {key: value for key, value in os.environ.items() if key not in ("WEB_CONCURRENCY", "WEB_THREADS")}
     url = env.get("DATABASE_URL", "")
@@ -52,14 +56,14 @@ def served_database(tmp_dir: Path) -> Iterator[tuple[dict[str, str], str, str]]:
         from psycopg import sql
 
         parts = urlsplit(url)
-        name = f"test_{parts.path.lstrip('/')}_served"
+        name = f"test_{parts.path.lstrip('/')}_{name}"
         admin_url = urlunsplit(parts._replace(path="/postgres"))
         served_url = urlunsplit(parts._replace(path=f"/{name}"))
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     else:
-        served_url = f"sqlite:///{tmp_dir / 'served.sqlite3'}"
+        served_url = f"sqlite:///{tmp_dir / f'{name}.sqlite3'}"
     env.update(
         DATABASE_URL=served_url,
         DEBUG="off",
@@ -69,11 +73,11 @@ def served_database(tmp_dir: Path) -> Iterator[tuple[dict[str, str], str, str]]:
         LOG_LEVEL="INFO",
         ALLOWED_HOSTS="127.0.0.1,portal.example.com",
     )
+    env.update(overrides)
     try:
         manage(env, "migrate", "--noinput", "-v0")
-        tenant = json.loads(
-            manage(env, "create_tenant", "edge", "--name", "Edge", "--admin", "edge@example.com", "--json")
-        )
+        admin = ["--admin", "edge@example.com"] + (["--password", password] if password else [])
+        tenant = json.loads(manage(env, "create_tenant", "edge", "--name", "Edge", *admin, "--json"))
         key = next(key for key in tenant["keys"] if key["kind"] == "emporix")
         yield env, key["client_id"], key["secret"]
     finally:
