@@ -15,9 +15,9 @@ from tenants.access import membership_for, require_role
 from tenants.models import Membership, Role
 
 from .. import services
-from .listing import post_needs_reauthentication
 from ..forms import CustomKeyForm
 from ..models import ApiKey, KeyKind
+from .listing import post_needs_reauthentication
 
 NAME_TAKEN = "This tenant already has a key with this name."
 
