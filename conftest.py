@@ -306,3 +306,13 @@ def pytest_sessionfinish(session, exitstatus):
         write(f"{len(_leak_recorder.leaks)} log record(s) hold a secret or token, e.g.:")
         write(_leak_recorder.leaks[0][:500])
         session.exitstatus = 1
+
+
+def give_totp(user) -> str:
+    """Give `user` an authenticator app through allauth's own model, as its set-up does; the
+    app's secret (pyotp.TOTP(secret).now() is a valid code)."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret

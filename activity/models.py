@@ -7,6 +7,8 @@ from tenants.models import Tenant
 
 class Action(models.TextChoices):
     TENANT_CREATED = "tenant.created", "Tenant created"
+    TENANT_POLICY_CHANGED = "tenant.policy_changed", "Tenant policy changed"
+    REAUTHENTICATED = "account.reauthenticated", "Re-authenticated"
     KEY_CREATED = "key.created", "Key created"
     SECRET_REVEALED = "secret.revealed", "Secret revealed"
     SECRET_COPIED = "secret.copied", "Secret copied"

@@ -1,23 +1,53 @@
 """The one place that resolves the tenant of a request. Every tenant view starts with
 `membership_for(request, code)` and, where a role is needed, `require_role(membership, role)`,
-then fetches the tenant's data through `membership.tenant`."""
+then fetches the tenant's data through `membership.tenant`. A tenant that requires MFA is
+closed, in the same place, to members who have not set up a second factor."""
 
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.mfa.utils import is_mfa_enabled
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
-from .models import Membership
+from portal.http import wants_json
+
+from .models import Membership, Tenant
+
+MFA_REQUIRED = "{tenant} requires two-factor authentication: set up an authenticator app or a passkey to open it."
+
+
+def _mfa_setup_response(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    """Where a member without a second factor goes instead of a tenant that requires one:
+    My Account's MFA set-up with a message naming the tenant, or 403 JSON for a fetch()."""
+    message = MFA_REQUIRED.format(tenant=tenant.name)
+    if wants_json(request):
+        response: HttpResponse = JsonResponse(
+            {"error": "mfa_required", "message": message, "setup_url": reverse("mfa_index")}, status=403
+        )
+    else:
+        messages.warning(request, message)
+        response = HttpResponseRedirect(reverse("mfa_index"))
+    add_never_cache_headers(response)
+    return response
 
 
 def membership_for(request: HttpRequest, code: str) -> Membership:
     """The requesting user's membership of tenant `code`. Raises 404 for a tenant that does
-    not exist and for one the user is not a member of alike, so existence is not revealed."""
+    not exist and for one the user is not a member of alike, so existence is not revealed.
+    If the tenant requires MFA and the user has no second factor, nothing of the tenant is
+    shown: it raises ImmediateHttpResponse, a redirect to the MFA set-up (403 JSON for fetch())."""
     if not request.user.is_authenticated:
         raise Http404("No such tenant.")
     try:
         membership = Membership.objects.select_related("tenant").get(user=request.user, tenant__code=code)
     except Membership.DoesNotExist:
         raise Http404("No such tenant.") from None
+    if membership.tenant.require_mfa and not is_mfa_enabled(request.user):
+        # Handled by allauth's AccountMiddleware, which returns the response as it is.
+        raise ImmediateHttpResponse(_mfa_setup_response(request, membership.tenant))
     request.membership = membership
     # Remember the last tenant; written only when the user switches tenants.
     if request.session.get("tenant") != code:

@@ -1,3 +1,4 @@
+from allauth.mfa.utils import is_mfa_enabled
 from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 
@@ -54,6 +55,30 @@ class MemberAddForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(label="Role", choices=Role.choices)
+
+
+OWN_MFA_FIRST = "Set up two-factor authentication for your own account first, so that you keep access to the tenant."
+
+
+class TenantPolicyForm(forms.Form):
+    """The tenant's security policy. The admin turning MFA on must have it themself, so that
+    they do not lock themselves out."""
+
+    require_mfa = forms.BooleanField(
+        label="Require two-factor authentication",
+        required=False,
+        help_text="Members without an authenticator app or a passkey must set one up before they see anything of the tenant.",
+    )
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_require_mfa(self) -> bool:
+        require_mfa = self.cleaned_data["require_mfa"]
+        if require_mfa and not is_mfa_enabled(self.user):
+            raise forms.ValidationError(OWN_MFA_FIRST, code="own_mfa_first")
+        return require_mfa
 
 
 class AcceptPasswordForm(SetPasswordForm):

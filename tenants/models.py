@@ -22,6 +22,8 @@ class Tenant(models.Model):
     code = models.CharField(max_length=16, unique=True, validators=[validate_tenant_code], editable=False)
     name = models.CharField("display name", max_length=100)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Members without a second factor see nothing of the tenant until they set one up.
+    require_mfa = models.BooleanField("require two-factor authentication", default=False)
 
     class Meta:
         ordering = ["code"]

@@ -56,6 +56,20 @@ def tenant_create(
     return tenant, keys
 
 
+@transaction.atomic
+def tenant_policy_change(*, tenant: Tenant, require_mfa: bool, audit: Audit = SYSTEM) -> Tenant:
+    """Require (or stop requiring) a second factor of the tenant's members; recorded only
+    when it changes."""
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    if tenant.require_mfa != require_mfa:
+        tenant.require_mfa = require_mfa
+        tenant.save(update_fields=["require_mfa"])
+        activity_record(
+            tenant=tenant, action=Action.TENANT_POLICY_CHANGED, audit=audit, details={"require_mfa": require_mfa}
+        )
+    return tenant
+
+
 class LastAdminError(ValueError):
     """The change would leave the tenant without an admin. Its message is for the user."""
 

@@ -7,12 +7,14 @@ from smtplib import SMTPException
 from urllib.parse import urlencode
 from uuid import UUID
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
@@ -20,13 +22,22 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.reauth import reauthentication_needed, recent_auth_required
 from activity.audit import Audit
 from apikeys.models import ApiKey
 from portal.net import client_ip
 
 from . import services
 from .access import membership_for, require_role
-from .forms import ALREADY_INVITED, CODE_TAKEN, AcceptPasswordForm, MemberAddForm, MemberRoleForm, TenantCreateForm
+from .forms import (
+    ALREADY_INVITED,
+    CODE_TAKEN,
+    AcceptPasswordForm,
+    MemberAddForm,
+    MemberRoleForm,
+    TenantCreateForm,
+    TenantPolicyForm,
+)
 from .models import Invitation, Membership, Role, Tenant
 
 logger = logging.getLogger(__name__)
@@ -55,7 +66,8 @@ def _render_tenant_list(request: HttpRequest, form: TenantCreateForm, status: in
         .annotate(key_count=Count("tenant__apikeys"))
         .prefetch_related(Prefetch("tenant__apikeys", queryset=ApiKey.objects.order_by("kind", "name")))
     )
-    return render(request, "tenants/tenant_list.html", {"memberships": memberships, "form": form}, status=status)
+    context = {"memberships": memberships, "form": form, "mfa_enabled": is_mfa_enabled(request.user)}
+    return render(request, "tenants/tenant_list.html", context, status=status)
 
 
 def _tenant_create(request: HttpRequest, form: TenantCreateForm) -> Tenant | None:
@@ -88,11 +100,29 @@ def tenant_list(request: HttpRequest) -> HttpResponse:
     return redirect("apikeys:list", code=tenant.code)
 
 
+def _members_page(request: HttpRequest, code: str, **kwargs) -> str:
+    """Where the Members page's POSTs return after a re-authentication."""
+    return reverse("tenants:members", kwargs={"code": code})
+
+
 def _render_members(
-    request: HttpRequest, membership: Membership, form: MemberAddForm | None, status: int
+    request: HttpRequest,
+    membership: Membership,
+    form: MemberAddForm | None,
+    status: int,
+    policy_form: TenantPolicyForm | None = None,
 ) -> HttpResponse:
     tenant = membership.tenant
-    members = Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__email")
+    # Who has a second factor, for all members in the same query (recovery codes alone are none).
+    has_mfa = Authenticator.objects.filter(user=OuterRef("user")).exclude(type=Authenticator.Type.RECOVERY_CODES)
+    members = (
+        Membership.objects.filter(tenant=tenant)
+        .select_related("user")
+        .annotate(has_mfa=Exists(has_mfa))
+        .order_by("user__email")
+    )
+    if policy_form is None and membership.is_admin:
+        policy_form = TenantPolicyForm(initial={"require_mfa": tenant.require_mfa}, user=request.user)
     invitations = Invitation.objects.filter(tenant=tenant).select_related("invited_by") if membership.is_admin else []
     return render(
         request,
@@ -104,6 +134,7 @@ def _render_members(
             "invitations": invitations,
             "invitation_days": settings.INVITATION_LIFETIME_DAYS,
             "form": form,
+            "policy_form": policy_form,
             "roles": Role.choices,
             "active_tab": "members",
         },
@@ -146,6 +177,26 @@ def _invitation_send(request: HttpRequest, form: MemberAddForm) -> tuple[Invitat
 
 
 @require_POST
+@recent_auth_required(form_page=_members_page)
+def tenant_policy(request: HttpRequest, code: str) -> HttpResponse:
+    """Require (or not) two-factor authentication of the tenant's members. The admin turning
+    it on must have it, else the form says so (400)."""
+    membership = require_role(membership_for(request, code), Role.ADMIN)
+    form = TenantPolicyForm(request.POST, user=request.user)
+    if not form.is_valid():
+        add_form = MemberAddForm(tenant=membership.tenant)
+        return _render_members(request, membership, add_form, status=400, policy_form=form)
+    require_mfa = form.cleaned_data["require_mfa"]
+    services.tenant_policy_change(tenant=membership.tenant, require_mfa=require_mfa, audit=Audit.of(request))
+    if require_mfa:
+        messages.success(request, f"{membership.tenant.name} now requires two-factor authentication of its members.")
+    else:
+        messages.success(request, f"{membership.tenant.name} no longer requires two-factor authentication.")
+    return redirect("tenants:members", code=code)
+
+
+@require_POST
+@recent_auth_required(form_page=_members_page)
 def member_add(request: HttpRequest, code: str) -> HttpResponse:
     """Invite someone by e-mail with a role. The answer is the same whether or not the address
     has an account; invalid input re-renders the Members page with the errors."""
@@ -167,6 +218,7 @@ def _invitation_of(request: HttpRequest, code: str, invitation_id: UUID) -> Invi
 
 
 @require_POST
+@recent_auth_required(form_page=_members_page)
 def invitation_resend(request: HttpRequest, code: str, invitation_id: UUID) -> HttpResponse:
     """Mail the invitation again with a new link and expiry; the old link stops working."""
     invitation = _invitation_of(request, code, invitation_id)
@@ -181,6 +233,7 @@ def invitation_resend(request: HttpRequest, code: str, invitation_id: UUID) -> H
 
 
 @require_POST
+@recent_auth_required(form_page=_members_page)
 def invitation_cancel(request: HttpRequest, code: str, invitation_id: UUID) -> HttpResponse:
     """Withdraw an invitation; its link stops working."""
     invitation = _invitation_of(request, code, invitation_id)
@@ -194,6 +247,7 @@ def _member_of(membership: Membership, member_id: int) -> Membership:
 
 
 @require_POST
+@recent_auth_required(form_page=_members_page)
 def member_role(request: HttpRequest, code: str, member_id: int) -> HttpResponse:
     """Change a member's role; the tenant keeps at least one admin."""
     membership = require_role(membership_for(request, code), Role.ADMIN)
@@ -225,6 +279,9 @@ def member_remove(request: HttpRequest, code: str, member_id: int) -> HttpRespon
             "tenants/member_confirm_remove.html",
             {"membership": membership, "tenant": membership.tenant, "member": member, "active_tab": "members"},
         )
+    # The GET (the confirmation) stays free; the removal needs a recent authentication.
+    if reauth := reauthentication_needed(request, form_page=lambda request: request.path):
+        return reauth
     try:
         services.member_remove(membership=member, audit=Audit.of(request))
     except services.LastAdminError as exc:

@@ -5,6 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from activity.models import ActivityEntry
+from conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -13,6 +14,11 @@ pytestmark = pytest.mark.django_db
 def strict_client(alice):
     client = Client(enforce_csrf_checks=True)
     client.force_login(alice)
+    # A recent authentication, through the re-authentication form with its own CSRF token.
+    client.get("/accounts/reauthenticate/")
+    token = client.cookies["csrftoken"].value
+    response = client.post("/accounts/reauthenticate/", {"password": PASSWORD, "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
     return client
 
 

@@ -16,11 +16,12 @@ def _url(key):
     return reverse("apikeys:secret", kwargs={"code": "acme", "key_id": key.public_id})
 
 
-def test_reveals_past_the_limit_get_429_per_user(client, alice, dave, acme_secrets, settings, monkeypatch):
+def test_reveals_past_the_limit_get_429_per_user(client, reauthenticated, alice, dave, acme_secrets, settings, monkeypatch):
     settings.SECRET_SHOW_LIMIT_PER_USER = 3
     settings.SECRET_SHOW_WINDOW = 60
     key, plaintext = acme_secrets["emporix"]
     client.force_login(alice)
+    reauthenticated(client)
     purposes = ["reveal", "copy", "reveal"]
     assert [client.post(_url(key), {"purpose": p}, **JSON).status_code for p in purposes] == [200, 200, 200]
 
@@ -37,6 +38,7 @@ def test_reveals_past_the_limit_get_429_per_user(client, alice, dave, acme_secre
 
     # Another user is counted apart.
     client.force_login(dave)
+    reauthenticated(client)
     assert client.post(_url(key), **JSON).json()["secret"] == plaintext
 
     # The next window frees alice.
@@ -45,4 +47,5 @@ def test_reveals_past_the_limit_get_429_per_user(client, alice, dave, acme_secre
     later = listing.time.time() + 60
     monkeypatch.setattr(listing.time, "time", lambda: later)
     client.force_login(alice)
+    reauthenticated(client)
     assert client.post(_url(key), **JSON).status_code == 200

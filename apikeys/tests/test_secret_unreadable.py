@@ -21,9 +21,10 @@ def _secret_url(key):
 
 
 @pytest.mark.parametrize("accept", ["application/json", "text/html"])
-def test_reveal_of_an_unreadable_secret_is_a_clear_503(client, alice, acme_secrets, accept):
+def test_reveal_of_an_unreadable_secret_is_a_clear_503(client, reauthenticated, alice, acme_secrets, accept):
     key, plaintext = acme_secrets["emporix"]
     client.force_login(alice)
+    reauthenticated(client)
     with override_settings(PORTAL_ENCRYPTION_KEYS=WRONG):
         response = client.post(_secret_url(key), {"purpose": "reveal"}, headers={"accept": accept})
     assert response.status_code == 503
@@ -35,9 +36,10 @@ def test_reveal_of_an_unreadable_secret_is_a_clear_503(client, alice, acme_secre
     assert not ActivityEntry.objects.filter(action=Action.SECRET_REVEALED).exists()
 
 
-def test_try_it_says_the_secret_is_unreadable(client, alice, acme_secrets):
+def test_try_it_says_the_secret_is_unreadable(client, reauthenticated, alice, acme_secrets):
     key, _ = acme_secrets["emporix"]
     client.force_login(alice)
+    reauthenticated(client)
     with override_settings(PORTAL_ENCRYPTION_KEYS=WRONG):
         response = client.post(
             reverse("oauth:try", kwargs={"code": "acme", "key_id": key.public_id}),
@@ -47,7 +49,7 @@ def test_try_it_says_the_secret_is_unreadable(client, alice, acme_secrets):
     assert response.json()["status"] == 503 and response.json()["response"]["error"] == "secret_unreadable"
 
 
-def test_the_unreadable_secret_still_authenticates(client, acme_secrets):
+def test_the_unreadable_secret_still_authenticates(client, reauthenticated, acme_secrets):
     key, plaintext = acme_secrets["emporix"]
     with override_settings(PORTAL_ENCRYPTION_KEYS=WRONG):
         form = {"grant_type": "client_credentials", "client_id": key.client_id, "client_secret": plaintext}

@@ -17,6 +17,7 @@ from tenants.models import Membership, Role
 from .. import services
 from ..forms import CustomKeyForm
 from ..models import ApiKey, KeyKind
+from .listing import post_needs_reauthentication
 
 NAME_TAKEN = "This tenant already has a key with this name."
 
@@ -72,6 +73,8 @@ def _form_view(request: HttpRequest, membership: Membership, key: ApiKey | None)
     form = CustomKeyForm(_posted(request), tenant=membership.tenant, key=key)
     if request.method != "POST":
         return _render_form(request, membership, form, status=200)
+    if reauth := post_needs_reauthentication(request):
+        return reauth
     saved = _save(request, membership, form) if form.is_valid() else None
     if saved is None:
         return _render_form(request, membership, form, status=400)
@@ -100,6 +103,8 @@ def key_delete(request: HttpRequest, code: str, key_id: UUID) -> HttpResponse:
     """GET asks for confirmation; POST deletes the key, its secrets and so its tokens."""
     membership = require_role(membership_for(request, code), Role.ADMIN)
     key = _custom_key(membership, key_id)
+    if reauth := post_needs_reauthentication(request):
+        return reauth
     if request.method == "POST":
         services.key_delete(key=key, audit=Audit.of(request))
         messages.success(request, "Key deleted")

@@ -19,6 +19,7 @@ from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.reauth import reauthentication_needed, recent_auth_required
 from activity.audit import Audit
 from portal import ratelimit
 from portal.http import wants_json
@@ -181,8 +182,22 @@ def _no_store(view):
     return wrapped
 
 
+def _key_row_url(request: HttpRequest, code: str, key_id: uuid.UUID) -> str:
+    """Where a reveal or copy returns after a re-authentication: the key's row in the list."""
+    return reverse("apikeys:list", kwargs={"code": code}) + f"#key-{key_id}"
+
+
+def post_needs_reauthentication(request: HttpRequest) -> HttpResponse | None:
+    """For views whose GET is a form or a confirmation (free) and whose POST changes keys: the
+    re-authentication answer if the POST needs one, returning to the GET of the same URL."""
+    if request.method != "POST":
+        return None
+    return reauthentication_needed(request, form_page=lambda request: request.path)
+
+
 @_no_store
 @require_POST
+@recent_auth_required(form_page=_key_row_url)
 def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResponse:
     """Reveal or copy a secret: admins and developers only, recorded in the activity log.
 
@@ -251,6 +266,8 @@ def key_renew(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespons
     or session; the session holds only which secret to show)."""
     membership = require_role(membership_for(request, code), Role.ADMIN)
     key = get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id)
+    if reauth := post_needs_reauthentication(request):
+        return reauth
     context = {
         "membership": membership,
         "tenant": membership.tenant,
@@ -287,6 +304,8 @@ def secret_retire(request: HttpRequest, code: str, key_id: uuid.UUID, secret_id:
             "apikeys/secret_retire.html",
             {"membership": membership, "tenant": membership.tenant, "key": key, "secret": secret, "active_tab": "keys"},
         )
+    if reauth := post_needs_reauthentication(request):
+        return reauth
     services.secret_retire(secret=secret, audit=Audit.of(request))
     messages.success(request, "Old secret retired")
     return redirect(reverse("apikeys:list", kwargs={"code": membership.tenant.code}) + f"#key-{key.public_id}")

@@ -4,7 +4,8 @@ a new view without a row fails test_every_url_of_the_portal_has_a_row.
 
 The roles are played by conftest's cast: alice (admin of acme), dave (developer in acme), bob
 (viewer in acme), charlie ("stranger": admin of globex only, so acme's URLs 404 for him) and
-"out", logged out, who is sent to the login page. URL arguments are filled in by name: the
+"out", logged out, who is sent to the login page. Every logged-in role has authenticated
+recently (conftest's `reauthenticated`). URL arguments are filled in by name: the
 tenant acme, its custom key (renewed with a grace period, so it has an old secret to retire),
 bob's membership and an invitation to acme."""
 
@@ -35,6 +36,8 @@ TABLE = [
     ("tenants:list", "post", {"code": "shop1", "name": "Shop"}, {role: 302 for role in ROLES}),
     ("tenants:members", "get", {}, ANY_MEMBER),
     ("tenants:members", "post", {}, WRONG_METHOD),
+    ("tenants:policy", "post", {}, {"admin": 302, **ADMIN_ONLY}),
+    ("tenants:policy", "get", {}, WRONG_METHOD),
     ("tenants:member_add", "post", {"email": "new@example.com", "role": "viewer"}, {"admin": 302, **ADMIN_ONLY}),
     ("tenants:member_add", "get", {}, WRONG_METHOD),
     ("tenants:member_role", "post", {"role": "developer"}, {"admin": 302, **ADMIN_ONLY}),
@@ -157,9 +160,12 @@ def url_arguments(acme, globex, bob):
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("name", "method", "data", "expected"), TABLE, ids=[f"{n}-{m}" for n, m, _, _ in TABLE])
-def test_status_by_role(client, request, url_arguments, role, name, method, data, expected):
+def test_status_by_role(client, request, reauthenticated, url_arguments, role, name, method, data, expected):
     if role != "out":
+        # Recently authenticated, as after a login: the re-authentication itself is
+        # portal/tests/test_reauthentication.py's table.
         client.force_login(request.getfixturevalue(CAST[role]))
+        reauthenticated(client)
     params = dict(_named_urls(get_resolver().url_patterns))[name]
     response = getattr(client, method)(reverse(name, kwargs={p: url_arguments[p] for p in params}), data)
     assert response.status_code == expected[role]

@@ -1,0 +1,166 @@
+"""The re-authentication table: every action that needs a recent authentication (README,
+"Re-authentication"), by URL, method and data, played by a member with the right role.
+
+For each row: logged in (force_login records no authentication) but not recently
+authenticated, the action answers with the re-authentication page (a 302 to it, returning to
+the page of the action; 401 JSON for the secret endpoint's fetch()) and nothing changes;
+within ACCOUNT_REAUTHENTICATION_TIMEOUT of a re-authentication it works; past it, it asks
+again. A new action behind accounts.reauth belongs here."""
+
+import time
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import time_machine
+from allauth.mfa.models import Authenticator
+from django.urls import reverse
+
+from activity.models import ActivityEntry
+from apikeys.models import ApiKey, ApiSecret, KeyKind
+from apikeys.services import key_create, key_renew
+from conftest import give_totp
+from scopes.models import Scope
+from tenants.models import Invitation, Membership, Tenant
+from tenants.services import invitation_send
+
+pytestmark = pytest.mark.django_db
+
+CAST = {"admin": "alice", "developer": "dave"}
+KEY_FORM = {"name": "Renamed", "scopes": ["tax.tax_read"]}
+JSON = {"HTTP_ACCEPT": "application/json"}
+SAME = "same"  # back to the GET of the action's own URL: its form or confirmation page
+LIST = "apikeys:list"
+MEMBERS = "tenants:members"
+
+# (url name, method, data, role, headers, where the user returns after re-authenticating)
+TABLE = [
+    ("apikeys:secret", "post", {"purpose": "reveal"}, "developer", JSON, None),
+    ("apikeys:secret", "post", {"purpose": "copy"}, "admin", JSON, None),
+    ("apikeys:secret", "post", {"purpose": "reveal"}, "developer", {}, LIST),
+    ("apikeys:create", "post", {"name": "New one", "scopes": ["tax.tax_read"]}, "admin", {}, SAME),
+    ("apikeys:edit", "post", KEY_FORM, "admin", {}, SAME),
+    ("apikeys:delete", "post", {}, "admin", {}, SAME),
+    ("apikeys:renew", "post", {"grace": "1h"}, "admin", {}, SAME),
+    ("apikeys:retire", "post", {}, "admin", {}, SAME),
+    ("tenants:member_add", "post", {"email": "new@example.com", "role": "viewer"}, "admin", {}, MEMBERS),
+    ("tenants:member_role", "post", {"role": "developer"}, "admin", {}, MEMBERS),
+    ("tenants:member_remove", "post", {}, "admin", {}, SAME),
+    ("tenants:invitation_resend", "post", {}, "admin", {}, MEMBERS),
+    ("tenants:invitation_cancel", "post", {}, "admin", {}, MEMBERS),
+    ("tenants:policy", "post", {"require_mfa": "on"}, "admin", {}, MEMBERS),
+    # allauth's own: turning the authenticator app off (and so MFA, with the recovery codes).
+    ("mfa_deactivate_totp", "post", {}, "admin", {}, None),
+]
+IDS = [f"{name}-{role}-{'json' if headers else 'form'}" for name, _, _, role, headers, _ in TABLE]
+ARGUMENTS = {
+    "apikeys:secret": ["code", "key_id"],
+    "apikeys:create": ["code"],
+    "apikeys:edit": ["code", "key_id"],
+    "apikeys:delete": ["code", "key_id"],
+    "apikeys:renew": ["code", "key_id"],
+    "apikeys:retire": ["code", "key_id", "secret_id"],
+    "tenants:member_add": ["code"],
+    "tenants:member_role": ["code", "member_id"],
+    "tenants:member_remove": ["code", "member_id"],
+    "tenants:invitation_resend": ["code", "invitation_id"],
+    "tenants:invitation_cancel": ["code", "invitation_id"],
+    "tenants:policy": ["code"],
+    "mfa_deactivate_totp": [],
+}
+
+
+@pytest.fixture
+def url_arguments(acme, bob):
+    """acme's custom key (renewed with a grace period, so it has an old secret to retire),
+    bob's membership, a pending invitation; alice has an authenticator app (turning the
+    policy on needs one, and turning it off is a row)."""
+    key, _ = key_create(
+        tenant=acme, kind=KeyKind.CUSTOM, name="Custom", scopes=Scope.objects.filter(name="tax.tax_read")
+    )
+    key_renew(key=key, grace=timedelta(hours=1))
+    give_totp(acme.memberships.get(role="admin").user)
+    return {
+        "code": acme.code,
+        "key_id": key.public_id,
+        "secret_id": key.secrets.get(expires_at__isnull=False).public_id,
+        "member_id": Membership.objects.get(tenant=acme, user=bob).pk,
+        "invitation_id": invitation_send(
+            tenant=acme, email="invited@example.com", role="viewer", accept_url="http://testserver/x/"
+        ).public_id,
+    }
+
+
+def state() -> tuple:
+    """Everything the actions of the table could change."""
+    return (
+        list(ActivityEntry.objects.order_by("pk").values_list("pk", "action")),
+        list(ApiKey.objects.order_by("pk").values_list("pk", "name")),
+        sorted(ApiKey.scopes.through.objects.values_list("apikey_id", "scope_id")),
+        list(ApiSecret.objects.order_by("pk").values_list("pk", "expires_at")),
+        list(Membership.objects.order_by("pk").values_list("pk", "role")),
+        list(Invitation.objects.order_by("pk").values_list("pk", "token_digest", "expires_at")),
+        list(Tenant.objects.order_by("pk").values_list("pk", "require_mfa")),
+        list(Authenticator.objects.order_by("pk").values_list("pk", "type")),
+    )
+
+
+def act(client, url_arguments, name, method, data, headers):
+    url = reverse(name, kwargs={arg: url_arguments[arg] for arg in ARGUMENTS[name]})
+    return url, getattr(client, method)(url, data, **headers)
+
+
+def assert_asked_to_reauthenticate(response, url: str, headers: dict, back: str | None, code: str) -> None:
+    if headers:
+        assert response.status_code == 401
+        answer = response.json()
+        assert answer["error"] == "reauthentication_required"
+        target = answer["reauthenticate_url"]
+    else:
+        assert response.status_code == 302
+        target = response.url
+    assert target.startswith(reverse("account_reauthenticate") + "?next=")
+    if back is not None:
+        expected = url if back == SAME else reverse(back, kwargs={"code": code})
+        assert parse_qs(urlsplit(target).query)["next"][0].split("#")[0] == expected
+
+
+@pytest.mark.parametrize(("name", "method", "data", "role", "headers", "back"), TABLE, ids=IDS)
+def test_it_asks_for_a_recent_authentication_and_changes_nothing(
+    client, request, url_arguments, name, method, data, role, headers, back
+):
+    client.force_login(request.getfixturevalue(CAST[role]))
+    before = state()
+    url, response = act(client, url_arguments, name, method, data, headers)
+    assert_asked_to_reauthenticate(response, url, headers, back, url_arguments["code"])
+    if name != "mfa_deactivate_totp":  # allauth's own answer
+        assert "no-store" in response["Cache-Control"]
+    assert state() == before
+
+
+@pytest.mark.parametrize(("name", "method", "data", "role", "headers", "back"), TABLE, ids=IDS)
+def test_it_works_within_the_window(
+    client, request, settings, reauthenticated, url_arguments, name, method, data, role, headers, back
+):
+    client.force_login(request.getfixturevalue(CAST[role]))
+    reauthenticated(client)
+    with time_machine.travel(time.time() + settings.ACCOUNT_REAUTHENTICATION_TIMEOUT - 5, tick=False):
+        before = state()
+        _, response = act(client, url_arguments, name, method, data, headers)
+    assert response.status_code in (200, 302)
+    if response.status_code == 302:
+        assert not response.url.startswith(reverse("account_reauthenticate"))
+    assert state() != before
+
+
+@pytest.mark.parametrize(("name", "method", "data", "role", "headers", "back"), TABLE, ids=IDS)
+def test_it_asks_again_after_the_window(
+    client, request, settings, reauthenticated, url_arguments, name, method, data, role, headers, back
+):
+    client.force_login(request.getfixturevalue(CAST[role]))
+    reauthenticated(client)
+    with time_machine.travel(time.time() + settings.ACCOUNT_REAUTHENTICATION_TIMEOUT + 1, tick=False):
+        before = state()
+        url, response = act(client, url_arguments, name, method, data, headers)
+        assert_asked_to_reauthenticate(response, url, headers, back, url_arguments["code"])
+        assert state() == before
