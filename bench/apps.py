@@ -1,13 +1,19 @@
+"""The portal's apps whose ready() hooks connect receivers of allauth's signals (the activity
+log, accounts), installed in the floor for their models alone: the floor runs no allauth."""
+
 from django.apps import AppConfig
 
 
-class AccountsModelsOnly(AppConfig):
-    """The accounts app for its user model alone: the floor connects none of its signals
-    (they are allauth's, which the floor does not run)."""
-
+class _ModelsOnly(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
-    name = "accounts"
-    label = "accounts"
 
     def ready(self) -> None:
         pass
+
+
+class AccountsModelsOnly(_ModelsOnly):
+    name = "accounts"
+
+
+class ActivityModelsOnly(_ModelsOnly):
+    name = "activity"

@@ -23,7 +23,7 @@ INSTALLED_APPS = [
     "tenants",
     "scopes",
     "apikeys",
-    "activity",
+    "bench.apps.ActivityModelsOnly",
     "oauth",
 ]
 AUTH_USER_MODEL = "accounts.User"
