@@ -178,12 +178,15 @@ def globex(charlie):
 
 
 @pytest.fixture
-def client_for(client):
-    """Log a cast member in: client_for(alice)."""
+def client_for(client, reauthenticated):
+    """Log a cast member in as a real login would: client_for(alice). The session counts as
+    recently authenticated, so that the actions behind accounts.reauth (secrets, key and member
+    changes) run; the tests of that requirement use client.force_login alone
+    (portal/tests/test_reauthentication.py)."""
 
     def login(user):
         client.force_login(user)
-        return client
+        return reauthenticated(client)
 
     return login
 

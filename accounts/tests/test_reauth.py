@@ -31,8 +31,8 @@ def test_it_runs_right_after_a_login(alice_client):
     assert reauth_urls.ran == ["GET"]
 
 
-def test_a_session_without_a_recorded_login_must_re_authenticate(client_for, alice):
-    client = client_for(alice)  # force_login: no password was typed
+def test_a_session_without_a_recorded_login_must_re_authenticate(client, alice):
+    client.force_login(alice)  # no password was typed
     response = client.get("/test/sensitive/")
     assert response.status_code == 302 and response.url == "/accounts/reauthenticate/?next=%2Ftest%2Fsensitive%2F"
     assert reauth_urls.ran == []
@@ -143,6 +143,7 @@ def test_a_login_with_a_second_factor_counts_as_recent(client, alice):
     assert client.get("/test/sensitive/").status_code == 200
 
 
-def test_the_cast_fixture_re_authenticates_a_forced_login(client_for, alice, reauthenticated):
-    client = reauthenticated(client_for(alice))
+def test_the_cast_fixture_re_authenticates_a_forced_login(client, alice, reauthenticated):
+    client.force_login(alice)
+    client = reauthenticated(client)
     assert client.get("/test/sensitive/").content == b"done"

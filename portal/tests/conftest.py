@@ -15,13 +15,19 @@ import socket
 import subprocess
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 import requests
 
+from apikeys.models import KeyKind
+from apikeys.services import key_create, key_renew
 from portal.tests.serving import served_database
+from scopes.models import Scope
+from tenants.models import Membership
+from tenants.services import invitation_send
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -242,10 +248,29 @@ def cluster_up(cluster, portal):
         cluster.start()
 
 
-
 @pytest.fixture(scope="session")
 def served(tmp_path_factory):
     """(environment, Client ID, secret): a migrated database with the tenant `edge` for the
     servers that the serving tests start."""
     with served_database(tmp_path_factory.mktemp("served")) as site:
         yield site
+
+
+@pytest.fixture
+def url_arguments(acme, globex, bob):
+    """The arguments every tenant URL of the portal needs, for the tables of
+    test_permissions.py and test_reauthentication.py: acme's custom key (renewed with a grace
+    period, so it has an old secret to retire), bob's membership, a pending invitation."""
+    key, _ = key_create(
+        tenant=acme, kind=KeyKind.CUSTOM, name="Custom", scopes=Scope.objects.filter(name="tax.tax_read")
+    )
+    key_renew(key=key, grace=timedelta(hours=1))
+    return {
+        "code": acme.code,
+        "key_id": key.public_id,
+        "secret_id": key.secrets.get(expires_at__isnull=False).public_id,
+        "member_id": Membership.objects.get(tenant=acme, user=bob).pk,
+        "invitation_id": invitation_send(
+            tenant=acme, email="invited@example.com", role="viewer", accept_url="http://testserver/x/"
+        ).public_id,
+    }

@@ -9,16 +9,8 @@ recently (conftest's `reauthenticated`). URL arguments are filled in by name: th
 tenant acme, its custom key (renewed with a grace period, so it has an old secret to retire),
 bob's membership and an invitation to acme."""
 
-from datetime import timedelta
-
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-
-from apikeys.models import KeyKind
-from apikeys.services import key_create, key_renew
-from scopes.models import Scope
-from tenants.models import Membership
-from tenants.services import invitation_send
 
 ROLES = ["admin", "developer", "viewer", "stranger", "out"]
 CAST = {"admin": "alice", "developer": "dave", "viewer": "bob", "stranger": "charlie"}
@@ -138,23 +130,6 @@ def _named_urls(patterns, namespace: str = "", params: frozenset[str] = frozense
             yield from _named_urls(entry.url_patterns, inner, inner_params)
         elif isinstance(entry, URLPattern) and entry.name:
             yield namespace + entry.name, inner_params
-
-
-@pytest.fixture
-def url_arguments(acme, globex, bob):
-    key, _ = key_create(
-        tenant=acme, kind=KeyKind.CUSTOM, name="Custom", scopes=Scope.objects.filter(name="tax.tax_read")
-    )
-    key_renew(key=key, grace=timedelta(hours=1))
-    return {
-        "code": acme.code,
-        "key_id": key.public_id,
-        "secret_id": key.secrets.get(expires_at__isnull=False).public_id,
-        "member_id": Membership.objects.get(tenant=acme, user=bob).pk,
-        "invitation_id": invitation_send(
-            tenant=acme, email="invited@example.com", role="viewer", accept_url="http://testserver/x/"
-        ).public_id,
-    }
 
 
 @pytest.mark.django_db

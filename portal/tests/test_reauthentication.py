@@ -8,7 +8,6 @@ within ACCOUNT_REAUTHENTICATION_TIMEOUT of a re-authentication it works; past it
 again. A new action behind accounts.reauth belongs here."""
 
 import time
-from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,12 +16,9 @@ from allauth.mfa.models import Authenticator
 from django.urls import reverse
 
 from activity.models import ActivityEntry
-from apikeys.models import ApiKey, ApiSecret, KeyKind
-from apikeys.services import key_create, key_renew
+from apikeys.models import ApiKey, ApiSecret
 from conftest import give_totp
-from scopes.models import Scope
 from tenants.models import Invitation, Membership, Tenant
-from tenants.services import invitation_send
 
 pytestmark = pytest.mark.django_db
 
@@ -71,24 +67,11 @@ ARGUMENTS = {
 
 
 @pytest.fixture
-def url_arguments(acme, bob):
-    """acme's custom key (renewed with a grace period, so it has an old secret to retire),
-    bob's membership, a pending invitation; alice has an authenticator app (turning the
+def url_arguments(url_arguments, acme):
+    """The permission table's arguments; alice also has an authenticator app (turning the
     policy on needs one, and turning it off is a row)."""
-    key, _ = key_create(
-        tenant=acme, kind=KeyKind.CUSTOM, name="Custom", scopes=Scope.objects.filter(name="tax.tax_read")
-    )
-    key_renew(key=key, grace=timedelta(hours=1))
     give_totp(acme.memberships.get(role="admin").user)
-    return {
-        "code": acme.code,
-        "key_id": key.public_id,
-        "secret_id": key.secrets.get(expires_at__isnull=False).public_id,
-        "member_id": Membership.objects.get(tenant=acme, user=bob).pk,
-        "invitation_id": invitation_send(
-            tenant=acme, email="invited@example.com", role="viewer", accept_url="http://testserver/x/"
-        ).public_id,
-    }
+    return url_arguments
 
 
 def state() -> tuple:
