@@ -7,6 +7,9 @@ the token service and clients that prefer JSON, the styled templates/503.html fo
 failure is logged as one line per kind and interval in each process, never a traceback per
 request. Recovery needs nothing: Django drops a connection that saw an error at the end of the
 request (and CONN_HEALTH_CHECKS tests a reused one first), so the next request reconnects.
+With the PostgreSQL connection pool, a lost connection also has the pool test its idle ones
+(`_drain_broken_connections`): after a database restart every pooled connection is dead, and
+without that each of them would fail one more request before it is dropped.
 
 Three ways in, because Django reaches an error by three paths: `DatabaseOutageMiddleware`
 answers for exceptions raised by views, `server_error` (handler500) for those raised in
@@ -21,7 +24,7 @@ import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.views import defaults
@@ -108,7 +111,20 @@ def answer(request: HttpRequest, exc: BaseException, *, json: bool = False) -> H
     """Report a database failure (once per interval) and answer 503: JSON if asked for or
     preferred by the client, else the page."""
     report("database", exc)
+    if not lock_timed_out(exc):
+        _drain_broken_connections()
     return unavailable_json() if json or wants_json(request) else unavailable_page()
+
+
+def _drain_broken_connections() -> None:
+    """Have the connection pool (if there is one) test its idle connections and drop the dead
+    ones. Cheap: an empty query per idle connection, and only after a failure."""
+    try:
+        pool = connections["default"].pool
+        if pool is not None:
+            pool.check()
+    except Exception:  # the pool is an optimisation; the 503 is already decided
+        logger.debug("pool check failed", exc_info=True)
 
 
 class DatabaseOutageMiddleware:

@@ -161,6 +161,19 @@ class Portal:
                 self.process.kill()
                 self.process.wait()
 
+    def wait_ready(self, seconds: float = 30) -> None:
+        """Until /readyz answers 200 on every worker (a few answers in a row)."""
+        deadline, in_a_row = time.monotonic() + seconds, 0
+        while in_a_row < 2 * WORKERS:
+            assert time.monotonic() < deadline, "the portal did not become ready"
+            try:
+                ok = requests.get(self.url + "/readyz", timeout=5).status_code == 200
+            except requests.RequestException:
+                ok = False
+            in_a_row = in_a_row + 1 if ok else 0
+            if not ok:
+                time.sleep(0.1)
+
     def log_lines(self) -> list[str]:
         return self.log_path.read_text().splitlines()
 
@@ -240,9 +253,11 @@ def portal(cluster):
 
 @pytest.fixture
 def cluster_up(cluster, portal):
-    """The cluster running before and after the test, whatever the test did to it."""
+    """The cluster running before and after the test, whatever the test did to it, and the
+    portal ready on it (a failed test does not leave the next one a portal mid-recovery)."""
     if not cluster.running():
         cluster.start()
+    portal.wait_ready()
     yield cluster
     if not cluster.running():
         cluster.start()

@@ -1,0 +1,109 @@
+"""Bearer tokens presented to a resource (RFC 6750): reading one from a request and checking
+it. One function, `bearer_verify`, decides whether a token authorizes now and returns what a
+resource needs to know about it; the token-info endpoint, the gateway check, introspection of
+one's own token and the management API all go through it, so "which tokens work" is the
+token service's single rule (`AccessToken.active`: not revoked, not expired, minted by a secret
+that is still live).
+"""
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.http import HttpRequest
+from django.views.decorators.debug import sensitive_variables
+
+from apikeys.auth import TOKEN_PREFIX, token_digest
+
+from .models import AccessToken
+
+MAX_TOKEN_LENGTH = 4096
+# RFC 6750 section 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+@dataclass(frozen=True, slots=True)
+class BearerToken:
+    """An access token that authorizes now, as a resource sees it."""
+
+    format: str  # "opaque" or "jwt"
+    token_id: str  # the opaque token's row id, or the JWT's jti
+    tenant_id: int
+    tenant_code: str
+    key_id: int
+    client_id: str
+    key_name: str
+    kind: str  # TokenKind: service or anonymous
+    scopes: frozenset[str]
+    issued_at: datetime
+    expires_at: datetime
+    session_id: uuid.UUID | None = None
+
+    def has_scope(self, *any_of: str) -> bool:
+        """True if the token holds one of `any_of` (or if none is asked for)."""
+        return not any_of or not self.scopes.isdisjoint(any_of)
+
+
+class MalformedAuthorization(ValueError):
+    """The Authorization header is there but is not one Bearer token (RFC 6750: invalid_request)."""
+
+
+def bearer_token_from(request: HttpRequest) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header: None if there is no such header
+    (or it names another scheme); MalformedAuthorization if it is a broken Bearer header. Only
+    the header is read: tokens in the query string would end up in logs (RFC 6750 2.3)."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    value = value.strip()
+    if not value or len(value) > MAX_TOKEN_LENGTH or not _B64TOKEN.fullmatch(value):
+        raise MalformedAuthorization("The Authorization header must be 'Bearer <token>'.")
+    return value
+
+
+@sensitive_variables("token")
+def bearer_verify(token: str | None, *, now: datetime) -> BearerToken | None:
+    """The token if it authorizes now, else None (unknown, expired, revoked, its secret no
+    longer live, its key deleted). One query."""
+    if not token or len(token) > MAX_TOKEN_LENGTH or not token.startswith(TOKEN_PREFIX):
+        return None
+    row = (
+        AccessToken.objects.active(now)
+        .filter(digest=token_digest(token))
+        .order_by()
+        .values_list(
+            "pk",
+            "tenant_id",
+            "tenant__code",
+            "key_id",
+            "key__client_id",
+            "key__name",
+            "kind",
+            "scopes",
+            "issued_at",
+            "expires_at",
+            "session_id",
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    pk, tenant_id, tenant_code, key_id, client_id, key_name, kind, scopes, issued_at, expires_at, session_id = row
+    return BearerToken(
+        format="opaque",
+        token_id=str(pk),
+        tenant_id=tenant_id,
+        tenant_code=tenant_code,
+        key_id=key_id,
+        client_id=client_id,
+        key_name=key_name,
+        kind=kind,
+        scopes=frozenset(scopes.split()),
+        issued_at=issued_at,
+        expires_at=expires_at,
+        session_id=session_id,
+    )
