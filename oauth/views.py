@@ -29,6 +29,7 @@ from tenants.access import membership_for, require_role
 from tenants.models import Role
 
 from . import services
+from .resource import bearer_required
 from .services import OAuthError, Outcome, invalid_client, invalid_request
 
 logger = logging.getLogger(__name__)
@@ -197,6 +198,29 @@ def metadata(request: HttpRequest) -> HttpResponse:
             },
         )
     )
+
+
+@token_endpoint("GET")
+@bearer_required()
+def tokeninfo(request: HttpRequest) -> HttpResponse:
+    """GET /oauth/tokeninfo: what the presented access token (RFC 6750 Bearer header) is
+    and what it holds, for any valid token; the Get started samples call it. One query."""
+    bearer = request.bearer
+    body = {
+        "tenant": bearer.tenant_code,
+        "client_id": bearer.client_id,
+        "key_name": bearer.key_name,
+        "scopes": sorted(bearer.scopes),
+        "token_type": "Bearer",
+        "token_format": bearer.format,
+        "kind": bearer.kind,
+        "iat": int(bearer.issued_at.timestamp()),
+        "exp": int(bearer.expires_at.timestamp()),
+        "expires_in": max(int((bearer.expires_at - timezone.now()).total_seconds()), 0),
+    }
+    if bearer.session_id:
+        body["sessionId"] = str(bearer.session_id)
+    return json_response(Outcome(200, body))
 
 
 # --- Try it ---------------------------------------------------------------------------------

@@ -77,6 +77,7 @@ PUBLIC = {
     "oauth:anonymous_login",
     "oauth:anonymous_refresh",
     "oauth:metadata",
+    "oauth:tokeninfo",  # a Bearer token is the credential (oauth/tests/test_tokeninfo.py)
     "healthz",
     "readyz",
     "login",
