@@ -365,7 +365,8 @@ if env.str("SECURE_PROXY_SSL_HEADER", default=""):
 TRUSTED_PROXY_HEADER = env.str("TRUSTED_PROXY_HEADER", default="")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
 
-# Base URL shown in the "Get started" samples; empty means the portal's own origin.
+# The operator's API that the portal's tokens open: the "Get started" samples add a call to a
+# route of it. Empty: the samples call only the portal (token, then /oauth/tokeninfo).
 API_BASE_URL = env.str("API_BASE_URL", default="").rstrip("/")
 
 # LOG_FORMAT: "plain" (one readable line per record) or "json" (one JSON object per line, for
