@@ -17,4 +17,5 @@ urlpatterns = [
     path("oauth/token/", views.token),
     path("oauth/introspect/", views.introspect),
     path("oauth/revoke/", views.revoke),
+    path("oauth/tokeninfo/", views.tokeninfo),
 ]

@@ -87,14 +87,14 @@ def browserless(site, client_for, alice):
     return Browserless(site.url, client.cookies["sessionid"].value)
 
 
-def run(slug: str, code: str, tmp_path: Path) -> list[dict]:
-    """Run one sample from a file; the JSON objects it printed, in order."""
+def execute(slug: str, code: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """Run one sample from a file, as a user would."""
     command, ext = RUNNERS[slug]
     if slug == "javascript" and NODE is None:
         pytest.skip("node is not installed (make test installs Debian's nodejs)")
     path = tmp_path / f"get-started-{slug}.{ext}"
     path.write_text(code + "\n", encoding="utf-8")
-    done = subprocess.run(
+    return subprocess.run(
         [*command, str(path)],
         capture_output=True,
         text=True,
@@ -102,6 +102,11 @@ def run(slug: str, code: str, tmp_path: Path) -> list[dict]:
         cwd=tmp_path,
         env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path)},
     )
+
+
+def run(slug: str, code: str, tmp_path: Path) -> list[dict]:
+    """Run one sample, which must succeed; the JSON objects it printed, in order."""
+    done = execute(slug, code, tmp_path)
     assert done.returncode == 0, (slug, done.stdout, done.stderr)
     assert "No access token" not in done.stderr
     decoder, found, text = json.JSONDecoder(), [], done.stdout
@@ -136,6 +141,21 @@ def test_every_sample_prints_a_successful_token_info(browserless, acme_secrets, 
         assert_token_info(info, key)
         if kind == KeyKind.STOREFRONT:
             assert info["kind"] == "anonymous" and info["sessionId"]
+
+
+def test_a_sample_copied_without_the_secret_fails_saying_why(client_for, bob, site, acme_secrets, tmp_path):
+    # A viewer copies the snippets with the mask in place of the secret (no secret endpoint).
+    key, _ = acme_secrets[KeyKind.EMPORIX]
+    snippets = Browserless(site.url, client_for(bob).cookies["sessionid"].value).copied_snippets(key)
+    assert all(SECRET_MASK in code for code in snippets.values())
+    for slug, code in snippets.items():
+        done = execute(slug, code, tmp_path)
+        assert "invalid_client" in done.stdout + done.stderr, (slug, done.stdout, done.stderr)
+        assert "tokeninfo" not in done.stdout  # it stopped at step 1
+        if slug == "curl":
+            assert done.stderr.startswith("No access token: {")
+        else:
+            assert done.returncode != 0 and "401" in done.stdout + done.stderr
 
 
 class OperatorApi(http.server.BaseHTTPRequestHandler):

@@ -117,3 +117,9 @@ def test_only_get_is_allowed(client, issue, emporix):
     response = client.post(TOKENINFO, HTTP_AUTHORIZATION=f"Bearer {issue(*emporix)}")
     assert response.status_code == 405
     assert response["Allow"] == "GET"
+
+
+def test_a_trailing_slash_reaches_it_too(client, issue, emporix):
+    # As with the other endpoints: a client configured with one gets JSON, not an HTML 404.
+    response = client.get(TOKENINFO + "/", HTTP_AUTHORIZATION=f"Bearer {issue(*emporix)}")
+    assert response.status_code == 200 and response.json()["tenant"] == "acme"

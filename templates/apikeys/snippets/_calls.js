@@ -11,6 +11,6 @@
 {% endif %}}
 
 main().catch((error) => {
-  console.error(error.message);
+  console.error(error);
   process.exitCode = 1;
 });

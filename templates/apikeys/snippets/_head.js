@@ -2,9 +2,9 @@
 
 async function call(url, options = {}) {
   const response = await fetch(url, options);
-  const body = await response.json();
-  if (!response.ok) throw new Error(`${response.status} ${JSON.stringify(body)}`);
-  return body;
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${url} answered ${response.status}: ${text}`);
+  return JSON.parse(text);
 }
 
 async function main() {
