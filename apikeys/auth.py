@@ -4,7 +4,9 @@ table; it calls these functions and gets a `VerifiedKey` back.
 
 The rules that live here, once:
 - which secrets still work (`live_secret_q`, defined beside the models and used by the token
-  check, the key list and the access tokens' `active()`);
+  check and the access tokens' `active()`): within their own lifetime, of a key that is
+  neither disabled nor expired; and which tokens a re-enabled key's past left dead
+  (`tokens_valid_q`);
 - which scopes a key holds (`held_scope_names`): every offered scope for the Emporix API key,
   the storefront set for the Storefront API key, the chosen ones for a custom key;
 - how a Client ID and secret are checked (`key_verify`): one indexed query, a constant-time
@@ -30,7 +32,7 @@ from scopes.models import Scope
 from . import crypto
 from .crypto import REFRESH_TOKEN_PREFIX, TOKEN_PREFIX, generate_token
 from .crypto import digest as token_digest
-from .models import ApiKey, ApiSecret, KeyKind, live_secret_q
+from .models import ApiKey, ApiSecret, KeyKind, live_secret_q, tokens_valid_q
 from .services import SecretUnreadable, secret_plaintext
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "scope_cache_clear",
     "secret_mark_used",
     "storefront_key_find",
+    "tokens_valid_q",
     "token_digest",
 ]
 

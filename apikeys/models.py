@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from scopes.models import Scope
@@ -47,11 +47,33 @@ GRACE_PERIODS = (
 )
 
 
-def live_secret_q(now: datetime, via: str = "") -> Q:
-    """The one rule for a secret that still authenticates: the current one (no expiry) or an
-    old one whose grace period has not ended. `via` is the path to the secret from the model
-    queried (e.g. "secret__" from an access token)."""
+def secret_unexpired_q(now: datetime, via: str = "") -> Q:
+    """A secret within its own lifetime: the current one (no expiry) or an old one whose grace
+    period has not ended. Says nothing about its key (see `live_secret_q`). `via` is the path
+    to the secret from the model queried."""
     return Q(**{f"{via}expires_at__isnull": True}) | Q(**{f"{via}expires_at__gt": now})
+
+
+def key_usable_q(now: datetime, via: str = "") -> Q:
+    """A key that may authenticate: not disabled and not past its expiry date."""
+    return Q(**{f"{via}disabled_at__isnull": True}) & (
+        Q(**{f"{via}expires_at__isnull": True}) | Q(**{f"{via}expires_at__gt": now})
+    )
+
+
+def live_secret_q(now: datetime, via: str = "") -> Q:
+    """The one rule for a secret that authenticates now: within its own lifetime, and its key
+    neither disabled nor expired. Used by the token check and by the access tokens' `active()`
+    (a token works only while the secret that minted it is live). `via` is the path to the
+    secret from the model queried (e.g. "secret__" from an access token)."""
+    return secret_unexpired_q(now, via) & key_usable_q(now, via=f"{via}key__")
+
+
+def tokens_valid_q(*, key: str = "key__", issued: str = "issued_at") -> Q:
+    """Access tokens issued at or after their key's `tokens_not_before` (set when a disabled
+    key is enabled again, so that its earlier tokens stay dead). `key` is the path to the key,
+    `issued` the token's issue-time field."""
+    return Q(**{f"{key}tokens_not_before__isnull": True}) | Q(**{f"{issued}__gte": F(f"{key}tokens_not_before")})
 
 
 class ApiKey(models.Model):
@@ -69,6 +91,12 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     renewed_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Key hygiene: a disabled key authenticates nowhere but keeps its secrets; an expired one
+    # (custom keys may have an expiry date) likewise. Tokens issued before `tokens_not_before`
+    # stay inactive after the key is enabled again.
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    tokens_not_before = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["tenant", "kind", "name"]
@@ -92,11 +120,19 @@ class ApiKey(models.Model):
     def is_storefront(self) -> bool:
         return self.kind == KeyKind.STOREFRONT
 
+    @property
+    def is_disabled(self) -> bool:
+        return self.disabled_at is not None
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
 
 class ApiSecretQuerySet(models.QuerySet["ApiSecret"]):
     def live(self, now=None) -> "ApiSecretQuerySet":
-        """Secrets that authenticate now: the current one and unexpired old ones."""
-        return self.filter(live_secret_q(now or timezone.now()))
+        """Secrets within their own lifetime: the current one and old ones in their grace
+        period, whatever the key's state (a disabled key keeps them)."""
+        return self.filter(secret_unexpired_q(now or timezone.now()))
 
 
 class ApiSecret(models.Model):

@@ -3,7 +3,7 @@
 import functools
 import logging
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import OperationalError, transaction
@@ -217,6 +217,75 @@ def key_update(
         key.scopes.set(scopes)
     if changes:
         activity_record(tenant=key.tenant, action=Action.KEY_CHANGED, audit=audit, key=key, details=changes)
+    return key
+
+
+@_busy_when_locked
+@transaction.atomic
+def key_disable(*, key: ApiKey, audit: Audit = SYSTEM) -> ApiKey:
+    """Switch a key off without deleting it: from now on its secrets authenticate nowhere and
+    its access tokens are inactive (the live-secret rule reads `disabled_at`), on every worker
+    at once. Its secrets, scopes and history are kept. Built-in keys can be disabled too (the
+    page warns). Disabling a disabled key changes nothing."""
+    key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
+    if key.disabled_at is None:
+        key.disabled_at = timezone.now()
+        key.save(update_fields=["disabled_at"])
+        activity_record(tenant=key.tenant, action=Action.KEY_DISABLED, audit=audit, key=key, details={})
+    return key
+
+
+@_busy_when_locked
+@transaction.atomic
+def key_enable(*, key: ApiKey, audit: Audit = SYSTEM) -> ApiKey:
+    """Switch a disabled key on again. Its secrets authenticate again; access tokens issued
+    before now stay inactive (`tokens_not_before`), so nothing a client obtained before the
+    key was disabled comes back to life."""
+    key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
+    if key.disabled_at is not None:
+        now = timezone.now()
+        disabled_for = now - key.disabled_at
+        key.disabled_at = None
+        key.tokens_not_before = now
+        key.save(update_fields=["disabled_at", "tokens_not_before"])
+        activity_record(
+            tenant=key.tenant,
+            action=Action.KEY_ENABLED,
+            audit=audit,
+            key=key,
+            details={"disabled_for_seconds": int(disabled_for.total_seconds())},
+        )
+    return key
+
+
+@_busy_when_locked
+@transaction.atomic
+def key_expiry_set(*, key: ApiKey, expires_at: datetime | None, audit: Audit = SYSTEM) -> ApiKey:
+    """Give a custom key an expiry date (None: it never expires). From that moment its secrets
+    fail at the token endpoint like any wrong secret and its tokens stop; setting a later
+    date (extending) brings the key back, without its earlier tokens."""
+    key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
+    if key.kind != KeyKind.CUSTOM:
+        raise ValueError("Only custom keys can expire.")
+    if expires_at == key.expires_at:
+        return key
+    now = timezone.now()
+    fields = ["expires_at"]
+    if key.is_expired(now):
+        key.tokens_not_before = now
+        fields.append("tokens_not_before")
+    previous, key.expires_at = key.expires_at, expires_at
+    key.save(update_fields=fields)
+    activity_record(
+        tenant=key.tenant,
+        action=Action.KEY_EXPIRY_CHANGED,
+        audit=audit,
+        key=key,
+        details={
+            "from": previous.isoformat() if previous else None,
+            "to": expires_at.isoformat() if expires_at else None,
+        },
+    )
     return key
 
 

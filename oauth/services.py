@@ -36,6 +36,7 @@ from apikeys.auth import (
     live_secret_q,
     storefront_key_find,
     token_digest,
+    tokens_valid_q,
 )
 from apikeys.models import ApiKey, KeyKind
 from portal import ratelimit
@@ -389,6 +390,7 @@ def anonymous_refresh(
         AccessToken.objects.filter(
             match,
             live_secret_q(now, via="secret__"),
+            tokens_valid_q(),
             key_id=client.key_id,
             kind=TokenKind.ANONYMOUS,
             revoked_at__isnull=True,
