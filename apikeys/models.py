@@ -97,6 +97,11 @@ class ApiKey(models.Model):
     disabled_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     tokens_not_before = models.DateTimeField(null=True, blank=True, editable=False)
+    # Seconds an access token of this (custom) key lives; None: the deployment's
+    # ACCESS_TOKEN_LIFETIME. Bounded by ACCESS_TOKEN_LIFETIME_MAX when set.
+    token_lifetime = models.PositiveIntegerField(null=True, blank=True)
+    # CIDR networks, one per line (apikeys.networks); empty: any address.
+    allowed_networks = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["tenant", "kind", "name"]
@@ -185,3 +190,22 @@ class EncryptionCanary(models.Model):
 
     def __str__(self) -> str:
         return f"canary of encryption key {self.key_id}"
+
+
+class NetworkRefusal(models.Model):
+    """Token requests with a key's right secret from outside its allowed networks, counted per
+    key and hour instead of logged one by one. The first one of each hour also writes an
+    activity entry (`entry`)."""
+
+    key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="network_refusals")
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+    first_address = models.CharField(max_length=64)
+    last_address = models.CharField(max_length=64)
+    entry = models.ForeignKey("activity.ActivityEntry", null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="networkrefusal_one_per_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.count} refusals of key {self.key_id} from {self.window_start:%Y-%m-%d %H}:00"

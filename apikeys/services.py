@@ -6,7 +6,9 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import OperationalError, transaction
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from activity.audit import SYSTEM, Audit
@@ -18,7 +20,8 @@ from tenants.models import Tenant
 
 from . import crypto
 from .canary import canaries_ensure
-from .models import ApiKey, ApiSecret, KeyKind
+from .models import ApiKey, ApiSecret, KeyKind, NetworkRefusal
+from .networks import networks_clean
 
 logger = logging.getLogger(__name__)
 
@@ -287,6 +290,73 @@ def key_expiry_set(*, key: ApiKey, expires_at: datetime | None, audit: Audit = S
         },
     )
     return key
+
+
+@_busy_when_locked
+@transaction.atomic
+def key_networks_set(*, key: ApiKey, allowed_networks: str, audit: Audit = SYSTEM) -> ApiKey:
+    """Set the networks a key may be used from (text as an admin types it; "" for any).
+    Raises ValidationError for a list that does not parse."""
+    cleaned = networks_clean(allowed_networks)
+    key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
+    if cleaned != key.allowed_networks:
+        previous, key.allowed_networks = key.allowed_networks, cleaned
+        key.save(update_fields=["allowed_networks"])
+        activity_record(
+            tenant=key.tenant,
+            action=Action.KEY_NETWORKS_CHANGED,
+            audit=audit,
+            key=key,
+            details={"from": previous.split("\n") if previous else [], "to": cleaned.split("\n") if cleaned else []},
+        )
+    return key
+
+
+@transaction.atomic
+def key_token_lifetime_set(*, key: ApiKey, seconds: int | None, audit: Audit = SYSTEM) -> ApiKey:
+    """Give a custom key its own access-token lifetime (None: the deployment's), between 60 s
+    and ACCESS_TOKEN_LIFETIME_MAX. Tokens already issued keep theirs."""
+    if key.kind != KeyKind.CUSTOM:
+        raise ValueError("Only custom keys have their own token lifetime.")
+    if seconds is not None and not 60 <= seconds <= settings.ACCESS_TOKEN_LIFETIME_MAX:
+        raise ValueError(f"The token lifetime must be between 60 and {settings.ACCESS_TOKEN_LIFETIME_MAX} seconds.")
+    key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
+    if seconds != key.token_lifetime:
+        previous, key.token_lifetime = key.token_lifetime, seconds
+        key.save(update_fields=["token_lifetime"])
+        activity_record(
+            tenant=key.tenant,
+            action=Action.KEY_CHANGED,
+            audit=audit,
+            key=key,
+            details={"token_lifetime": {"from": previous, "to": seconds}},
+        )
+    return key
+
+
+def network_refusal_record(*, key_id: int, address: str, now: datetime) -> None:
+    """Count a token request refused because it came from outside the key's networks: one
+    UPDATE per refusal; the first of each hour also writes an activity entry."""
+    window = now.replace(minute=0, second=0, microsecond=0)
+    address = address[:64]
+    bump = NetworkRefusal.objects.filter(key_id=key_id, window_start=window)
+    if bump.update(count=F("count") + 1, last_address=address):
+        return
+    try:
+        with transaction.atomic():
+            key = ApiKey.objects.select_related("tenant").get(pk=key_id)
+            entry = activity_record(
+                tenant=key.tenant,
+                action=Action.KEY_NETWORK_REFUSED,
+                audit=Audit(actor=None, address=address),
+                key=key,
+                details={"hour": window.isoformat(), "first_address": address},
+            )
+            NetworkRefusal.objects.create(
+                key=key, window_start=window, count=1, first_address=address, last_address=address, entry=entry
+            )
+    except IntegrityError:  # another request of the same hour was first
+        bump.update(count=F("count") + 1, last_address=address)
 
 
 @transaction.atomic

@@ -403,6 +403,8 @@ LOGGING = {
 # Lifetimes in seconds: client-credentials tokens, Storefront anonymous tokens, and the
 # anonymous sessions' refresh tokens. session_idle_time is echoed in token responses.
 ACCESS_TOKEN_LIFETIME = env.int("ACCESS_TOKEN_LIFETIME", default=3600)
+# A custom key may have a shorter or longer access-token lifetime of its own, up to this.
+ACCESS_TOKEN_LIFETIME_MAX = env.int("ACCESS_TOKEN_LIFETIME_MAX", default=86400)
 ANONYMOUS_TOKEN_LIFETIME = env.int("ANONYMOUS_TOKEN_LIFETIME", default=3599)
 REFRESH_TOKEN_LIFETIME = env.int("REFRESH_TOKEN_LIFETIME", default=86400)
 SESSION_IDLE_TIME = env.int("SESSION_IDLE_TIME", default=120)
