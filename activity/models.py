@@ -21,6 +21,7 @@ class Action(models.TextChoices):
     KEY_ENABLED = "key.enabled", "Key enabled"
     KEY_EXPIRY_CHANGED = "key.expiry_changed", "Key expiry changed"
     KEY_NETWORKS_CHANGED = "key.networks_changed", "Allowed networks changed"
+    SECRET_LEAKED = "secret.leaked", "Secret reported leaked"
     KEY_NETWORK_REFUSED = "key.network_refused", "Token requests refused: outside the allowed networks"
     KEY_TRIED = "key.tried", "Token requested with Try it"
     MEMBER_ADDED = "member.added", "Member added"

@@ -32,12 +32,14 @@ from scopes.models import Scope
 from . import crypto
 from .crypto import REFRESH_TOKEN_PREFIX, TOKEN_PREFIX, generate_token
 from .crypto import digest as token_digest
+from .leaks import LeakOutcome, secret_leak_report
 from .models import ApiKey, ApiSecret, KeyKind, live_secret_q, tokens_valid_q
 from .networks import address_allowed
 from .services import SecretUnreadable, network_refusal_record, secret_plaintext
 
 __all__ = [
     "LAST_USED_RESOLUTION",
+    "LeakOutcome",
     "REFRESH_TOKEN_PREFIX",
     "TOKEN_PREFIX",
     "SecretUnreadable",
@@ -49,6 +51,7 @@ __all__ = [
     "key_verify",
     "live_secret_q",
     "scope_cache_clear",
+    "secret_leak_report",
     "secret_mark_used",
     "storefront_key_find",
     "tokens_valid_q",

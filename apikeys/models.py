@@ -149,7 +149,8 @@ class ApiSecret(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     ciphertext = models.BinaryField(editable=False)
     encryption_key_id = models.CharField(max_length=32, editable=False)
-    digest = models.BinaryField(max_length=32, editable=False)
+    # Indexed for leaked-secret reports (apikeys.leaks), which look a secret up by digest alone.
+    digest = models.BinaryField(max_length=32, editable=False, db_index=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

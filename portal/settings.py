@@ -403,6 +403,9 @@ LOGGING = {
 # Lifetimes in seconds: client-credentials tokens, Storefront anonymous tokens, and the
 # anonymous sessions' refresh tokens. session_idle_time is echoed in token responses.
 ACCESS_TOKEN_LIFETIME = env.int("ACCESS_TOKEN_LIFETIME", default=3600)
+# Public keys of the secret-scanning services allowed to report leaked secrets (oauth/leaks.py):
+# a JSON file in the shape GitHub publishes them. Unset: the endpoint answers 404.
+SECRET_SCANNING_KEYS_FILE = env.str("SECRET_SCANNING_KEYS_FILE", default="")
 # A custom key may have a shorter or longer access-token lifetime of its own, up to this.
 ACCESS_TOKEN_LIFETIME_MAX = env.int("ACCESS_TOKEN_LIFETIME_MAX", default=86400)
 ANONYMOUS_TOKEN_LIFETIME = env.int("ANONYMOUS_TOKEN_LIFETIME", default=3599)

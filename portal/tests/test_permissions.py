@@ -77,6 +77,7 @@ PUBLIC = {
     "oauth:anonymous_login",
     "oauth:anonymous_refresh",
     "oauth:metadata",
+    "oauth:secret_scanning",  # signed by the secret-scanning service (oauth/tests/test_secret_scanning.py)
     "healthz",
     "readyz",
     "login",
