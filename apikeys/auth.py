@@ -30,7 +30,7 @@ from django.views.decorators.debug import sensitive_variables
 from scopes.models import Scope
 
 from . import crypto
-from .crypto import REFRESH_TOKEN_PREFIX, TOKEN_PREFIX, generate_token
+from .crypto import REFRESH_TOKEN_PREFIX, TOKEN_PREFIX, ec_public_key_load, ecdsa_sha256_valid, generate_token
 from .crypto import digest as token_digest
 from .leaks import LeakOutcome, secret_leak_report
 from .models import ApiKey, ApiSecret, KeyKind, live_secret_q, tokens_valid_q
@@ -45,6 +45,8 @@ __all__ = [
     "SecretUnreadable",
     "VerifiedKey",
     "builtin_scope_names",
+    "ec_public_key_load",
+    "ecdsa_sha256_valid",
     "current_secret_plaintext",
     "generate_token",
     "held_scope_names",

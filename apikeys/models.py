@@ -55,9 +55,12 @@ def secret_unexpired_q(now: datetime, via: str = "") -> Q:
 
 
 def key_usable_q(now: datetime, via: str = "") -> Q:
-    """A key that may authenticate: not disabled and not past its expiry date."""
-    return Q(**{f"{via}disabled_at__isnull": True}) & (
-        Q(**{f"{via}expires_at__isnull": True}) | Q(**{f"{via}expires_at__gt": now})
+    """A key that may authenticate: not disabled, not past its expiry date, and not past the
+    date by which its secret had to be renewed (the tenant's maximum secret age)."""
+    return (
+        Q(**{f"{via}disabled_at__isnull": True})
+        & (Q(**{f"{via}expires_at__isnull": True}) | Q(**{f"{via}expires_at__gt": now}))
+        & (Q(**{f"{via}renew_by__isnull": True}) | Q(**{f"{via}renew_by__gt": now}))
     )
 
 
@@ -97,6 +100,9 @@ class ApiKey(models.Model):
     disabled_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     tokens_not_before = models.DateTimeField(null=True, blank=True, editable=False)
+    # The tenant's maximum secret age: the key stops working at this moment unless renewed
+    # (a renew sets it again from the new secret's issue).
+    renew_by = models.DateTimeField(null=True, blank=True, editable=False)
     # Seconds an access token of this (custom) key lives; None: the deployment's
     # ACCESS_TOKEN_LIFETIME. Bounded by ACCESS_TOKEN_LIFETIME_MAX when set.
     token_lifetime = models.PositiveIntegerField(null=True, blank=True)
@@ -130,7 +136,14 @@ class ApiKey(models.Model):
         return self.disabled_at is not None
 
     def is_expired(self, now: datetime | None = None) -> bool:
-        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+        now = now or timezone.now()
+        return any(moment is not None and moment <= now for moment in (self.expires_at, self.renew_by))
+
+    def is_dormant(self, now: datetime | None = None) -> bool:
+        """Unused (no secret of it used) for the tenant's dormant period, counted from its
+        creation for a key never used. Needs the tenant loaded."""
+        last = self.last_used_at or self.created_at
+        return last <= (now or timezone.now()) - timedelta(days=self.tenant.dormant_after_days)
 
 
 class ApiSecretQuerySet(models.QuerySet["ApiSecret"]):
@@ -210,3 +223,22 @@ class NetworkRefusal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.count} refusals of key {self.key_id} from {self.window_start:%Y-%m-%d %H}:00"
+
+
+class KeyReminder(models.Model):
+    """A mail about a key that was sent, so that each is sent once: `kind` (expiry, renew_by,
+    dormant), the moment it is about (`due_at`) and how many days before it was sent."""
+
+    key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=16)
+    due_at = models.DateTimeField()
+    days_before = models.IntegerField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "kind", "due_at", "days_before"], name="keyreminder_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} reminder for key {self.key_id}, {self.days_before} days before {self.due_at:%Y-%m-%d}"

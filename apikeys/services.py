@@ -97,6 +97,31 @@ def secret_show(*, secret: ApiSecret, purpose: str, audit: Audit = SYSTEM) -> st
     return plaintext
 
 
+def key_expiry_check(tenant: Tenant, expires_at: datetime | None, now: datetime) -> datetime | None:
+    """The expiry a new (or edited) custom key gets under the tenant's maximum lifetime: the
+    maximum if none is chosen; ValueError (its message for the user) if past it or past."""
+    if expires_at is not None and expires_at <= now:
+        raise ValueError("The expiry date must be in the future.")
+    if tenant.key_max_lifetime_days is None:
+        return expires_at
+    latest = now + timedelta(days=tenant.key_max_lifetime_days)
+    if expires_at is None:
+        return latest
+    if expires_at > latest:
+        raise ValueError(
+            f"This tenant's keys may live at most {tenant.key_max_lifetime_days} days: "
+            f"choose a date until {latest:%Y-%m-%d}."
+        )
+    return expires_at
+
+
+def renew_by_for(tenant: Tenant, issued: datetime) -> datetime | None:
+    """When a secret issued at `issued` must have been renewed, under the tenant's policy."""
+    if tenant.secret_max_age_days is None:
+        return None
+    return issued + timedelta(days=tenant.secret_max_age_days)
+
+
 @transaction.atomic
 def key_create(
     *,
@@ -104,19 +129,33 @@ def key_create(
     kind: str,
     name: str | None = None,
     scopes: Iterable[Scope] = (),
+    expires_at: datetime | None = None,
     audit: Audit = SYSTEM,
 ) -> tuple[ApiKey, str]:
     """Create a key with its first secret; returns the key and the secret's plaintext. A
-    built-in key is named after its kind."""
+    built-in key is named after its kind. A custom key may expire (`expires_at`); under a
+    tenant's maximum key lifetime it must, within it (none given: the maximum)."""
     kind = KeyKind(kind)
     if kind != KeyKind.CUSTOM:
         name = kind.label
+        if expires_at is not None:
+            raise ValueError("Only custom keys can expire.")
     scopes = list(scopes)
     if kind == KeyKind.CUSTOM and not scopes:
         raise ValueError("A custom key needs at least one scope.")
+    now = timezone.now()
+    if kind == KeyKind.CUSTOM:
+        expires_at = key_expiry_check(tenant, expires_at, now)
     # 190 random bits make a collision practically impossible; the unique index has the
     # last word, and the transaction fails loudly rather than reuse an id.
-    key = ApiKey(tenant=tenant, kind=kind, name=name, client_id=crypto.generate_client_id())
+    key = ApiKey(
+        tenant=tenant,
+        kind=kind,
+        name=name,
+        client_id=crypto.generate_client_id(),
+        expires_at=expires_at,
+        renew_by=renew_by_for(tenant, now),
+    )
     key.save(force_insert=True)
     if kind == KeyKind.CUSTOM:
         key.scopes.set(scopes)
@@ -126,7 +165,11 @@ def key_create(
         action=Action.KEY_CREATED,
         audit=audit,
         key=key,
-        details={"kind": kind.value, "scopes": sorted(s.name for s in scopes)} if scopes else {"kind": kind.value},
+        details={
+            "kind": kind.value,
+            **({"scopes": sorted(s.name for s in scopes)} if scopes else {}),
+            **({"expires_at": expires_at.isoformat()} if expires_at else {}),
+        },
     )
     return key, plaintext
 
@@ -155,7 +198,8 @@ def key_renew(
     key.secrets.filter(expires_at__isnull=True).update(expires_at=now + grace if grace else now)
     secret, plaintext = secret_issue(key=key)
     key.renewed_at = now
-    key.save(update_fields=["renewed_at"])
+    key.renew_by = renew_by_for(key.tenant, now)
+    key.save(update_fields=["renewed_at", "renew_by"])
     activity_record(
         tenant=key.tenant,
         action=Action.KEY_RENEWED,
@@ -225,7 +269,7 @@ def key_update(
 
 @_busy_when_locked
 @transaction.atomic
-def key_disable(*, key: ApiKey, audit: Audit = SYSTEM) -> ApiKey:
+def key_disable(*, key: ApiKey, audit: Audit = SYSTEM, reason: str = "") -> ApiKey:
     """Switch a key off without deleting it: from now on its secrets authenticate nowhere and
     its access tokens are inactive (the live-secret rule reads `disabled_at`), on every worker
     at once. Its secrets, scopes and history are kept. Built-in keys can be disabled too (the
@@ -234,7 +278,13 @@ def key_disable(*, key: ApiKey, audit: Audit = SYSTEM) -> ApiKey:
     if key.disabled_at is None:
         key.disabled_at = timezone.now()
         key.save(update_fields=["disabled_at"])
-        activity_record(tenant=key.tenant, action=Action.KEY_DISABLED, audit=audit, key=key, details={})
+        activity_record(
+            tenant=key.tenant,
+            action=Action.KEY_DISABLED,
+            audit=audit,
+            key=key,
+            details={"reason": reason} if reason else {},
+        )
     return key
 
 
@@ -273,6 +323,7 @@ def key_expiry_set(*, key: ApiKey, expires_at: datetime | None, audit: Audit = S
     if expires_at == key.expires_at:
         return key
     now = timezone.now()
+    expires_at = key_expiry_check(key.tenant, expires_at, now)
     fields = ["expires_at"]
     if key.is_expired(now):
         key.tokens_not_before = now

@@ -20,14 +20,11 @@ import json
 import logging
 from functools import cache
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from activity.audit import Audit
-from apikeys.auth import secret_leak_report
+from apikeys.auth import ec_public_key_load, ecdsa_sha256_valid, secret_leak_report
 
 from .services import OAuthError, Outcome
 
@@ -38,7 +35,7 @@ MAX_CANDIDATES = 1000
 
 
 @cache
-def public_keys() -> dict[str, ec.EllipticCurvePublicKey]:
+def public_keys() -> dict[str, object]:
     """The configured public keys by identifier (read once per process)."""
     path = settings.SECRET_SCANNING_KEYS_FILE
     if not path:
@@ -46,13 +43,7 @@ def public_keys() -> dict[str, ec.EllipticCurvePublicKey]:
     try:
         with open(path, encoding="utf-8") as handle:
             entries = json.load(handle)["public_keys"]
-        keys = {}
-        for entry in entries:
-            key = serialization.load_pem_public_key(entry["key"].encode())
-            if not isinstance(key, ec.EllipticCurvePublicKey):
-                raise ValueError("not an EC key")
-            keys[entry["key_identifier"]] = key
-        return keys
+        return {entry["key_identifier"]: ec_public_key_load(entry["key"]) for entry in entries}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ImproperlyConfigured(f"SECRET_SCANNING_KEYS_FILE {path} could not be read: {exc}") from exc
 
@@ -66,10 +57,10 @@ def _verify_signature(body: bytes, key_id: str, signature: str) -> bool:
     if key is None or not signature:
         return False
     try:
-        key.verify(base64.b64decode(signature, validate=True), body, ec.ECDSA(hashes.SHA256()))
-    except (InvalidSignature, binascii.Error, ValueError):
+        raw = base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError):
         return False
-    return True
+    return ecdsa_sha256_valid(key, raw, body)
 
 
 def _unauthorized() -> OAuthError:
