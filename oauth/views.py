@@ -28,7 +28,7 @@ from portal.reporting import SENSITIVE_PARAMETERS
 from tenants.access import membership_for, require_role
 from tenants.models import Role
 
-from . import services
+from . import leaks, services
 from .resource import bearer_required
 from .services import OAuthError, Outcome, invalid_client, invalid_request
 
@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 
 def json_response(outcome: Outcome) -> JsonResponse:
-    response = JsonResponse(outcome.body, status=outcome.status)
+    response = JsonResponse(outcome.body, status=outcome.status, safe=False)
     for name, value in outcome.headers.items():
         response[name] = value
     response["Cache-Control"] = "no-store"
@@ -252,3 +252,17 @@ def try_it(request: HttpRequest, code: str, key_id: UUID) -> HttpResponse:
         )
     response["Cache-Control"] = "no-store"
     return response
+
+
+@token_endpoint("POST")
+def secret_scanning(request: HttpRequest) -> HttpResponse:
+    """Reports of leaked secrets from secret-scanning services (oauth/leaks.py)."""
+    if not leaks.enabled():
+        return json_response(Outcome(404, {"error": "not_found", "error_description": "Not configured."}))
+    outcome = leaks.leak_reports_handle(
+        body=request.body,
+        key_id=request.headers.get("Github-Public-Key-Identifier", ""),
+        signature=request.headers.get("Github-Public-Key-Signature", ""),
+        address=client_ip(request),
+    )
+    return json_response(outcome)
