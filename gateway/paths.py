@@ -6,9 +6,10 @@ path, whatever the mode, because the API behind the proxy may read them as a rou
 while the table does not:
 - a segment that percent-decodes to `.` or `..` (`%2e%2e`): an upstream that decodes before it
   resolves dot segments would walk out of the path that was checked;
-- a path that is a route of the table once percent-decoded, lower-cased and stripped of
-  `;parameters` (`/PRICE/demo/prices`, `/pr%69ce/demo/prices`, `/price/demo/prices;x`): an
-  upstream that is case-insensitive, decodes, or drops path parameters would serve that route.
+- a path that is the path of a route of the table (for any method) once percent-decoded,
+  lower-cased and stripped of `;parameters` (`/PRICE/demo/prices`, `/pr%69ce/demo/prices`,
+  `/price/demo/prices;x`): an upstream that is case-insensitive, decodes, or drops path
+  parameters would serve that route.
 """
 
 from dataclasses import dataclass, replace
@@ -44,6 +45,11 @@ def _folded_table() -> RouteTable:
     )
 
 
+@cache
+def _methods() -> frozenset[str]:
+    return frozenset(route.method for route in route_table().routes)
+
+
 def lookup(method: str, raw_path: str) -> Lookup:
     """The route that `method raw_path` calls (the path as the client sent it, query string
     allowed), or why the path is refused. HEAD is matched as GET where the table has no HEAD."""
@@ -61,8 +67,10 @@ def lookup(method: str, raw_path: str) -> Lookup:
     normal = [_normal(part) for part in parts]
     if any(part in ("", ".", "..") or "/" in part or "\\" in part for part in normal):
         return Lookup(None, UNSAFE)
+    if any(table.match(other, path) for other in _methods()):
+        return Lookup(None)  # a route's own path, with a method the table does not list
     folded = _folded_table()
     normal_path = "/" + "/".join(normal)
-    if folded.match(method, normal_path) or (method == "HEAD" and folded.match("GET", normal_path)):
+    if any(folded.match(other, normal_path) for other in _methods()):
         return Lookup(None, DISGUISED)
     return Lookup(None)

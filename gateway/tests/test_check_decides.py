@@ -137,6 +137,14 @@ def test_an_unknown_route_needs_only_a_valid_token_when_not_strict(check, mint, 
     assert check("GET", "/my-own-api/things", "akpt_" + "x" * 43).status_code == 401
 
 
+def test_a_known_path_with_another_method_is_an_unknown_route_not_a_disguise(check, mint, reader, settings):
+    token = mint(*reader)
+    assert check("PUT", "/customer/acme/customers", token).status_code == 200
+    assert check("POST", "/customer/acme/customers/C1", token).status_code == 200
+    settings.GATEWAY_STRICT = True
+    assert check("PUT", "/customer/acme/customers", token).status_code == 404
+
+
 def test_an_unknown_route_is_404_in_strict_mode_without_a_query(
     check, mint, reader, settings, django_assert_num_queries
 ):
@@ -177,9 +185,11 @@ TRICKS = [
 def test_paths_that_only_look_like_a_route_are_404_in_every_mode(check, mint, emporix_key, settings, path, strict):
     settings.GATEWAY_STRICT = strict
     # The Emporix key holds every scope: only the path can make the check refuse.
-    answer = check("GET", path, mint(*emporix_key))
-    assert answer.status_code == 404, path
-    assert answer.json()["error"] == "unknown_route"
+    token = mint(*emporix_key)
+    for method in ("GET", "DELETE"):  # the route's own method, and one the path has no route for
+        answer = check(method, path, token)
+        assert answer.status_code == 404, (method, path)
+        assert answer.json()["error"] == "unknown_route"
 
 
 def test_a_broken_authorization_header_is_400(check):
