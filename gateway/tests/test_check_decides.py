@@ -217,3 +217,9 @@ def test_the_check_reads_no_session_and_sets_no_cookie(check, mint, reader, clie
     assert not answer.cookies
     assert not hasattr(answer.wsgi_request, "user")
     assert not hasattr(answer.wsgi_request, "session")
+
+
+def test_refusals_are_not_logged_as_warnings(check, caplog):
+    with caplog.at_level("INFO"):
+        assert check("GET", "/customer/acme/customers").status_code == 401
+    assert [record.name for record in caplog.records] == ["portal.request"]
