@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "apikeys",
     "activity",
     "oauth",
+    "gateway",
 ]
 
 # Sessions, authentication and messages are Django's, skipped for the token service's public
@@ -428,3 +429,16 @@ ANONYMOUS_LOGIN_WINDOW = env.int("ANONYMOUS_LOGIN_WINDOW", default=60)
 # Error reports hide the Authorization header, secrets and tokens (POST and query string).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.reporting.SecretHidingReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "portal.reporting.SecretHidingExceptionReporter"
+# --- Gateway check (gateway app) -----------------------------------------------------------
+# How long each process keeps a verified access token's answer for the gateway check
+# (seconds; 0: ask the database every time). Revoking a token or renewing its key "now" reaches
+# the gateway within this bound, which is why it is capped.
+GATEWAY_CACHE_MAX_SECONDS = 60
+GATEWAY_CACHE_SECONDS = env.int("GATEWAY_CACHE_SECONDS", default=5)
+if not 0 <= GATEWAY_CACHE_SECONDS <= GATEWAY_CACHE_MAX_SECONDS:
+    raise ImproperlyConfigured(
+        f"GATEWAY_CACHE_SECONDS must be between 0 and {GATEWAY_CACHE_MAX_SECONDS}, not {GATEWAY_CACHE_SECONDS}."
+    )
+# Strict: a request the route table does not know is refused (404). Off: it needs a valid
+# token of any scope (routes of the operator's own beside Emporix's).
+GATEWAY_STRICT = env.bool("GATEWAY_STRICT", default=False)

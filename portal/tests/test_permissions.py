@@ -79,6 +79,9 @@ PUBLIC = {
     "oauth:metadata",
     "oauth:tokeninfo",  # a Bearer token is the credential (oauth/tests/test_tokeninfo.py)
     "oauth:secret_scanning",  # signed by the secret-scanning service (oauth/tests/test_secret_scanning.py)
+    "gateway:nginx",
+    "gateway:traefik",
+    "gateway:envoy",
     "healthz",
     "readyz",
     "login",
