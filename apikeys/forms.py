@@ -124,7 +124,9 @@ class CustomKeyForm(forms.Form):
         for service in services:
             service.chosen_count = sum(1 for scope in service.picker_scopes if scope.name in chosen)
             service.is_open = service.chosen_count > 0
-            ordered += [(scope.name, operation_count(scope.name)) for scope in service.picker_scopes if scope.name in chosen]
+            ordered += [
+                (scope.name, operation_count(scope.name)) for scope in service.picker_scopes if scope.name in chosen
+            ]
         names = [name for name, _ in ordered]
         radius = unlocked(names)
         return {

@@ -82,7 +82,9 @@ def test_every_offered_scope_is_a_checkbox_inside_its_collapsed_service(client_f
 
 def test_without_javascript_the_ticked_boxes_are_what_is_posted(client_for, alice, acme):
     # A browser without scripts posts the checkboxes of closed <details> like any other.
-    response = client_for(alice).post(CREATE_URL, {"name": "No script", "scopes": ["tax.tax_read", "brand.brand_manage"]})
+    response = client_for(alice).post(
+        CREATE_URL, {"name": "No script", "scopes": ["tax.tax_read", "brand.brand_manage"]}
+    )
     assert response.status_code == 302
     key = ApiKey.objects.get(tenant=acme, kind=KeyKind.CUSTOM)
     assert sorted(key.scopes.values_list("name", flat=True)) == ["brand.brand_manage", "tax.tax_read"]
@@ -100,7 +102,7 @@ def test_the_summary_lists_each_chosen_scope_with_what_it_unlocks(client_for, al
     body = response.content.decode()
     tax_read = operations_of("tax.tax_read")
     assert tax_read == ["GET /tax/{tenant}/taxes", "GET /tax/{tenant}/taxes/{locationCode}"]
-    assert "<li><code>tax.tax_read</code> <span class=\"muted\">2 operations</span></li>" in body
+    assert '<li><code>tax.tax_read</code> <span class="muted">2 operations</span></li>' in body
     assert "Unlocks <span data-radius-count>2</span> operation<span data-radius-plural>s</span>" in body
     radius = body[body.index("data-radius-list") : body.index("need no particular scope")]
     assert '<h4 class="operations-service">tax <span class="muted">(2)</span></h4>' in radius
@@ -143,7 +145,10 @@ def test_editing_shows_the_change_against_the_saved_scopes(client_for, alice, cu
     client = client_for(alice)
     unchanged = client.get(edit_url(custom_key)).content.decode()
     assert "Changes to save" in unchanged and "The scopes are unchanged." in unchanged
-    assert '<script id="scope-held" type="application/json">["category.category_manage", "tax.tax_read"]</script>' in unchanged
+    assert (
+        '<script id="scope-held" type="application/json">["category.category_manage", "tax.tax_read"]</script>'
+        in unchanged
+    )
 
     # An error re-renders the form with the change the admin is about to make.
     response = client.post(edit_url(custom_key), {"name": "", "scopes": ["tax.tax_read", "brand.brand_manage"]})
@@ -164,7 +169,9 @@ def test_the_create_form_has_no_diff_and_says_what_the_button_does(client_for, a
     assert '<button type="submit" class="button primary">Generate key</button>' in body
 
 
-def test_the_form_page_makes_the_same_queries_for_many_chosen_scopes(client_for, alice, acme, django_assert_max_num_queries):
+def test_the_form_page_makes_the_same_queries_for_many_chosen_scopes(
+    client_for, alice, acme, django_assert_max_num_queries
+):
     client = client_for(alice)
     client.get(CREATE_URL)
     every = list(Scope.objects.offered().values_list("name", flat=True))

@@ -211,7 +211,7 @@
         if (terms.length) {
           service.open = shown > 0;
         } else if (openBeforeSearch !== null) {
-          service.open = openBeforeSearch[i];
+          service.open = openBeforeSearch[i] || service.classList.contains("has-chosen");
         }
         if (shown) { anyShown = true; }
       });
