@@ -58,7 +58,9 @@ def test_search_select_all_summary_and_remove(page_for, site, alice, acme):
 
     # What they unlock: the union of their operations in the route table, grouped by service.
     table = route_table()
-    expected = {f"{r.method} {r.path}" for name in ("tax.tax_read", "tax.tax_manage") for r in table.opened_by_scope(name)}
+    expected = {
+        f"{r.method} {r.path}" for name in ("tax.tax_read", "tax.tax_manage") for r in table.opened_by_scope(name)
+    }
     page.get_by_text("Unlocks").click()
     assert page.locator("[data-radius-count]").inner_text() == str(len(expected))
     assert set(page.locator("[data-radius-list] code").all_inner_texts()) == expected
@@ -124,7 +126,9 @@ def test_arrow_keys_move_between_services_inside_the_one_tab_stop(page_for, site
     page.keyboard.press("Enter")  # opens that service
     assert page.evaluate("document.activeElement.parentElement.open")
     page.keyboard.press("End")
-    assert page.evaluate("document.activeElement.parentElement.id") == page.locator("[data-scope-service]").last.get_attribute("id")
+    assert page.evaluate("document.activeElement.parentElement.id") == page.locator(
+        "[data-scope-service]"
+    ).last.get_attribute("id")
     # Shift+Tab from the next stop comes back to the service last used.
     page.keyboard.press("Home")
     page.keyboard.press("Shift+Tab")
