@@ -105,7 +105,7 @@ def test_the_summary_lists_each_chosen_scope_with_what_it_unlocks(client_for, al
     assert '<li><code>tax.tax_read</code> <span class="muted">2 operations</span></li>' in body
     assert "Unlocks <span data-radius-count>2</span> operation<span data-radius-plural>s</span>" in body
     radius = body[body.index("data-radius-list") : body.index("need no particular scope")]
-    assert '<h4 class="operations-service">tax <span class="muted">(2)</span></h4>' in radius
+    assert '<p class="operations-service">tax <span class="muted">(2)</span></p>' in radius
     for operation in tax_read:
         assert f"<code>{operation}</code>" in radius
     assert "/brand/" not in radius

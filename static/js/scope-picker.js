@@ -72,7 +72,7 @@
       container.textContent = "";
       if (!groups.length) { container.appendChild(make("p", "muted", "None.")); }
       groups.forEach(function (group) {
-        var heading = make("h4", "operations-service", group.service + " ");
+        var heading = make("p", "operations-service", group.service + " ");
         heading.appendChild(make("span", "muted", "(" + group.operations.length + ")"));
         var list = make("ul", "operations");
         group.operations.forEach(function (operation) {
