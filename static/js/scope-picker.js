@@ -101,9 +101,10 @@
       chosenList.textContent = "";
       names.forEach(function (name) {
         var item = make("li");
-        item.appendChild(make("code", "", name));
-        item.appendChild(document.createTextNode(" "));
-        item.appendChild(make("span", "muted", plural((routes.scopes[name] || []).length, "operation")));
+        var text = item.appendChild(make("span"));
+        text.appendChild(make("code", "", name));
+        text.appendChild(document.createTextNode(" "));
+        text.appendChild(make("span", "muted", plural((routes.scopes[name] || []).length, "operation")));
         item.appendChild(removeButton(name));
         chosenList.appendChild(item);
       });
