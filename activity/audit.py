@@ -3,17 +3,31 @@ activity. Views build it with `Audit.of(request)`; commands and tests build it d
 that no service takes an HttpRequest."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.http import HttpRequest
 
 from accounts.models import User
 from portal.net import client_ip
 
+if TYPE_CHECKING:
+    from apikeys.models import ApiKey
+
 
 @dataclass(frozen=True)
 class Audit:
     actor: User | None = None  # None: the system or an operator's command
     address: str = ""  # the client address, as client_ip() sees it
+    actor_key: "ApiKey | None" = None  # the key whose token called the management API
+
+    @property
+    def actor_label(self) -> str:
+        """Who acted, as the activity log names them: a user's e-mail or the API key."""
+        if self.actor is not None:
+            return self.actor.email
+        if self.actor_key is not None:
+            return f"API key {self.actor_key.name} ({self.actor_key.client_id})"
+        return ""
 
     @classmethod
     def of(cls, request: HttpRequest) -> "Audit":

@@ -32,6 +32,7 @@ class Action(models.TextChoices):
     INVITATION_RESENT = "invitation.resent", "Invitation resent"
     INVITATION_CANCELLED = "invitation.cancelled", "Invitation cancelled"
     INVITATION_ACCEPTED = "invitation.accepted", "Invitation accepted"
+    TENANT_DEACTIVATED = "tenant.deactivated", "Tenant deactivated"
 
 
 class ActivityEntry(models.Model):
@@ -42,6 +43,10 @@ class ActivityEntry(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A management API call's actor is the key whose token made it (actor_email then names it).
+    actor_key = models.ForeignKey(
+        "apikeys.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor_email = models.CharField(max_length=254, blank=True)
     action = models.CharField(max_length=32, choices=Action.choices)

@@ -27,7 +27,7 @@ from django.db.models import Aggregate, OuterRef, Q, Subquery, TextField
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.debug import sensitive_variables
 
-from scopes.models import Scope
+from scopes.models import PORTAL_SERVICE_KEY, Scope
 
 from . import crypto
 from .crypto import REFRESH_TOKEN_PREFIX, TOKEN_PREFIX, ec_public_key_load, ecdsa_sha256_valid, generate_token
@@ -97,7 +97,8 @@ def _builtin(kind: str) -> tuple[tuple[str, ...], frozenset[str]]:
     cached = _builtin_scopes.get(kind)
     if cached is not None and time.monotonic() - cached[0] < SCOPE_CACHE_SECONDS:
         return cached[1], cached[2]
-    queryset = Scope.objects.offered()
+    # Every offered scope but the management API's: the shop's key cannot manage keys.
+    queryset = Scope.objects.offered().exclude(service__key=PORTAL_SERVICE_KEY)
     if kind == KeyKind.STOREFRONT:
         queryset = queryset.filter(storefront=True)
     names = tuple(queryset.values_list("name", flat=True))

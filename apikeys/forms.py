@@ -4,7 +4,7 @@ from typing import Any
 from django import forms
 from django.db.models import Prefetch, QuerySet
 
-from scopes.models import Scope, Service
+from scopes.models import OPERATOR_SCOPES, Scope, Service
 from scopes.unlocks import operation_count, picker_data, scope_diff, unlocked, unscoped_count
 from tenants.models import Tenant
 
@@ -82,6 +82,8 @@ class CustomKeyForm(forms.Form):
             if scope is None:
                 shown = name if len(name) <= 100 else name[:100] + "…"
                 errors.append(forms.ValidationError(f"“{shown}” is not a scope in the catalogue.", code="unknown"))
+            elif name in OPERATOR_SCOPES and name not in self.held:
+                errors.append(forms.ValidationError(f"“{name}” is for operator keys only.", code="operator"))
             elif scope.deprecated and name not in self.held:
                 instead = f" Use {scope.replaced_by} instead." if scope.replaced_by else ""
                 errors.append(

@@ -146,6 +146,19 @@ def hit(counters: Iterable[Counter], *, window: int, now: float) -> int | None:
     return max(1, math.ceil(ends - now)) if over else None
 
 
+def hit_count(counter: Counter, *, window: int, now: float) -> tuple[int, int]:
+    """Count one event on `counter`; (the count in this window, seconds to the window's end),
+    for answers that tell the client its remaining quota (RateLimit headers)."""
+    start = _window_start(now, window)
+    ends = start + window
+    (key,) = _keys([counter], start)
+    count = _with_cache(
+        partial(_cache_incr, key, timeout=ends - int(now) + EXPIRY_MARGIN),
+        partial(_local.incr, key, ends, now),
+    )
+    return count, max(1, math.ceil(ends - now))
+
+
 def refund(counters: Iterable[Counter], *, window: int, now: float) -> None:
     """Take back an event counted by `hit` in the same window (a login that succeeded)."""
     for key in _keys(counters, _window_start(now, window)):

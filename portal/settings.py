@@ -108,6 +108,10 @@ INSTALLED_APPS = [
     "activity",
     "oauth",
     "gateway",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 # Sessions, authentication and messages are Django's, skipped for the token service's public
@@ -426,6 +430,32 @@ AUTH_FAILURE_WINDOW = env.int("AUTH_FAILURE_WINDOW", default=300)
 # Anonymous logins and refreshes (each writes a token row) per client address per window.
 ANONYMOUS_LOGIN_LIMIT_PER_ADDRESS = env.int("ANONYMOUS_LOGIN_LIMIT_PER_ADDRESS", default=300)
 ANONYMOUS_LOGIN_WINDOW = env.int("ANONYMOUS_LOGIN_WINDOW", default=60)
+
+# The management API (api/): Django REST framework, authenticated by the portal's own Bearer
+# tokens only (api.auth), errors as RFC 9457 problem details, documented by drf-spectacular.
+API_RATE_LIMIT_PER_TOKEN = env.int("API_RATE_LIMIT_PER_TOKEN", default=600)
+API_RATE_LIMIT_WINDOW = env.int("API_RATE_LIMIT_WINDOW", default=60)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.BearerAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.HasScope"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "API Key Portal management API",
+    "DESCRIPTION": "Keys, members, activity and (for operators) tenants, authorized by the portal's own access tokens.",
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"RoleEnum": "tenants.models.Role"},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.add_problem_responses"],
+    "AUTHENTICATION_WHITELIST": [],
+}
 # Error reports hide the Authorization header, secrets and tokens (POST and query string).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.reporting.SecretHidingReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "portal.reporting.SecretHidingExceptionReporter"

@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("oauth.urls")),
     # The gateway check: proxies ask it on every API request.
     path("", include("gateway.urls")),
+    # The management API (Bearer tokens, no session).
+    path("", include("api.urls")),
     path("", home, name="home"),
     path("favicon.ico", favicon),
     # Before the admin's own URLs: its login goes through the portal's login limits.

@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 CATALOGUE_PATH = Path(__file__).resolve().parent / "data" / "emporix-scopes.json"
+# The project's own addition: the "Portal API" service (the management API's scopes). Loaded
+# with every catalogue, so that reloading Emporix's copy never deprecates them.
+PORTAL_CATALOGUE_PATH = Path(__file__).resolve().parent / "data" / "portal-scopes.json"
 
 
 @dataclass
@@ -60,6 +63,9 @@ def load_catalogue(service_model: Any, scope_model: Any, data: dict[str, Any] | 
     """Load the catalogue through the given models (real ones, or a migration's historical
     ones). Call it inside a transaction."""
     data = data if data is not None else read_catalogue()
+    portal = read_catalogue(PORTAL_CATALOGUE_PATH)
+    own = {entry["key"] for entry in portal["services"]}
+    data = {**data, "services": [s for s in data["services"] if s["key"] not in own] + portal["services"]}
     report = LoadReport()
     storefront = set(data.get("storefront_scopes", []))
     deprecated = {entry["name"]: entry.get("replaced_by", "") for entry in data.get("deprecated_scopes", [])}

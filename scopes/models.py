@@ -1,5 +1,11 @@
 from django.db import models
 
+# The management API's service (scopes/data/portal-scopes.json). The Emporix API key, which holds
+# every offered scope, does not hold these: the shop's key cannot manage keys.
+PORTAL_SERVICE_KEY = "portal-api"
+# Held only by operator keys (manage.py create_operator_key): never offered to a tenant's keys.
+OPERATOR_SCOPES = frozenset({"portal.tenant_manage"})
+
 
 class Service(models.Model):
     """An Emporix service whose scopes keys can hold (e.g. "Product Service")."""
@@ -19,8 +25,9 @@ class Service(models.Model):
 
 class ScopeQuerySet(models.QuerySet["Scope"]):
     def offered(self) -> "ScopeQuerySet":
-        """Scopes that new keys may be given: every scope that is not deprecated."""
-        return self.filter(deprecated=False)
+        """Scopes that new keys may be given: every scope that is not deprecated, but for the
+        operators' own."""
+        return self.filter(deprecated=False).exclude(name__in=OPERATOR_SCOPES)
 
 
 class Scope(models.Model):

@@ -35,6 +35,12 @@ class Tenant(models.Model):
         "then disable them after (more days)", null=True, blank=True
     )
 
+    # The operators' own tenant (api/operators.py): holds the operator keys, has no members and
+    # is never listed or managed over the API.
+    is_operator = models.BooleanField(default=False, editable=False)
+    # Deactivated by an operator over the API: every key was disabled at that moment.
+    deactivated_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     class Meta:
         ordering = ["code"]
         constraints = [

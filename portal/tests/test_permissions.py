@@ -12,6 +12,8 @@ bob's membership and an invitation to acme."""
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from api import urls as api_urls
+
 ROLES = ["admin", "developer", "viewer", "stranger", "out"]
 CAST = {"admin": "alice", "developer": "dave", "viewer": "bob", "stranger": "charlie"}
 
@@ -79,6 +81,9 @@ PUBLIC = {
     "oauth:metadata",
     "oauth:tokeninfo",  # a Bearer token is the credential (oauth/tests/test_tokeninfo.py)
     "oauth:secret_scanning",  # signed by the secret-scanning service (oauth/tests/test_secret_scanning.py)
+    # The management API: a Bearer token is the credential, never a session; its own table,
+    # endpoint × scope and cross-tenant, is api/tests/test_api_permissions.py.
+    *(f"api:{pattern.name}" for pattern in api_urls.urlpatterns),
     "gateway:nginx",
     "gateway:traefik",
     "gateway:envoy",

@@ -1,0 +1,65 @@
+"""Who calls the management API, and what it may do: the portal's own access tokens.
+
+`BearerAuthentication` reads and checks the token with the token service's one rule
+(`oauth.bearer.bearer_token_from` + `bearer_verify`, as `@bearer_required` does); `HasScope`
+checks the view's `required_scopes` for the method (any one of them will do). The tenant an
+API call acts on is always the token's own: it never comes from the path, a header or the body.
+"""
+
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+
+from oauth.bearer import BearerToken, MalformedAuthorization, bearer_token_from, bearer_verify
+from oauth.resource import REALM
+
+from .problems import Problem
+
+
+class ApiCaller:
+    """request.user of an API call: the key behind a verified access token."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, bearer: BearerToken) -> None:
+        self.bearer = bearer
+
+    def __str__(self) -> str:
+        return f"API key {self.bearer.client_id}"
+
+
+class BearerAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        try:
+            token = bearer_token_from(request._request)
+        except MalformedAuthorization as error:
+            raise Problem("malformed-request", str(error)) from None
+        if token is None:
+            return None
+        bearer = bearer_verify(token, now=timezone.now())
+        if bearer is None:
+            raise exceptions.AuthenticationFailed("The access token is unknown, expired or revoked.")
+        return ApiCaller(bearer), bearer
+
+    def authenticate_header(self, request) -> str:
+        return f'Bearer realm="{REALM}"'
+
+
+class HasScope(BasePermission):
+    """The token holds one of the view's `required_scopes[method]`; a method without an entry
+    is allowed to nobody (so a view cannot forget to name its scopes)."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.auth is None:
+            raise exceptions.NotAuthenticated("This resource needs an access token: Authorization: Bearer <token>.")
+        needed = getattr(view, "required_scopes", {}).get(request.method)
+        if needed is None and request.method == "HEAD":
+            needed = view.required_scopes.get("GET")
+        if needed is None or not request.auth.has_scope(*needed):
+            raise Problem(
+                "insufficient-scope",
+                f"This operation needs one of these scopes: {' '.join(needed or ())}.",
+            )
+        return True

@@ -1,0 +1,174 @@
+"""Shapes of the management API's requests and answers. Request serializers are strict:
+unknown fields are refused, every string and list is bounded. What a value must be beyond its
+shape (a free name, a scope of the catalogue, a pending invitation) is the UI's form's rule,
+applied by the views through the same forms."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from apikeys.forms import MAX_POSTED_SCOPES
+from tenants.models import Role
+
+MAX_GRACE_SECONDS = 7 * 24 * 3600
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses a body that is not an object or that has fields this operation does not take."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown[:20]})
+        return super().to_internal_value(data)
+
+
+ScopeName = serializers.CharField(max_length=100)
+
+
+class KeyCreateRequest(StrictSerializer):
+    name = serializers.CharField(max_length=64)
+    scopes = serializers.ListField(
+        child=serializers.CharField(max_length=100), min_length=1, max_length=MAX_POSTED_SCOPES
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class KeyUpdateRequest(StrictSerializer):
+    name = serializers.CharField(max_length=64, required=False)
+    scopes = serializers.ListField(
+        child=serializers.CharField(max_length=100), min_length=1, max_length=MAX_POSTED_SCOPES, required=False
+    )
+    lock_out_caller = serializers.BooleanField(
+        required=False, default=False, help_text="Confirm a change that takes the calling key's own scopes away."
+    )
+
+
+class KeyRenewRequest(StrictSerializer):
+    grace_seconds = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_GRACE_SECONDS,
+        default=0,
+        help_text="How long the old secret keeps working: 0 (now) up to 7 days.",
+    )
+    lock_out_caller = serializers.BooleanField(
+        required=False, default=False, help_text="Confirm renewing the calling key with no grace period."
+    )
+
+
+class ConfirmRequest(StrictSerializer):
+    lock_out_caller = serializers.BooleanField(required=False, default=False)
+
+
+class Key(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["emporix", "storefront", "custom"])
+    client_id = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+    renewed_at = serializers.DateTimeField(allow_null=True)
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    disabled_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    old_secret_expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the old secret (after a renew with a grace period) stops working."
+    )
+
+
+class KeyWithSecret(Key):
+    secret = serializers.CharField(help_text="Shown once: store it now.")
+
+
+class KeyPage(serializers.Serializer):
+    results = Key(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class Revealed(serializers.Serializer):
+    client_id = serializers.CharField()
+    secret = serializers.CharField()
+
+
+class ScopeOut(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    storefront = serializers.BooleanField()
+    deprecated = serializers.BooleanField()
+    replaced_by = serializers.CharField()
+
+
+class ServiceOut(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    scopes = ScopeOut(many=True, source="api_scopes")
+
+
+class Member(serializers.Serializer):
+    email = serializers.EmailField(source="user.email")
+    role = serializers.ChoiceField(choices=Role.choices)
+    created_at = serializers.DateTimeField()
+
+
+class MemberRoleRequest(StrictSerializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class InvitationRequest(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class InvitationOut(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=Role.choices)
+    sent_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+
+
+class ActivityOut(serializers.Serializer):
+    created_at = serializers.DateTimeField()
+    action = serializers.CharField()
+    action_label = serializers.CharField(source="get_action_display")
+    actor = serializers.CharField(source="actor_email")
+    key_name = serializers.CharField()
+    key_client_id = serializers.CharField()
+    details = serializers.DictField()
+    ip_address = serializers.CharField()
+
+
+class ActivityPage(serializers.Serializer):
+    results = ActivityOut(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class TenantOut(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    deactivated_at = serializers.DateTimeField(allow_null=True)
+
+
+class TenantPage(serializers.Serializer):
+    results = TenantOut(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class TenantCreateRequest(StrictSerializer):
+    code = serializers.CharField(max_length=16)
+    name = serializers.CharField(max_length=100)
+    admin_email = serializers.EmailField(max_length=254)
+
+
+class CreatedKey(serializers.Serializer):
+    kind = serializers.CharField()
+    name = serializers.CharField()
+    client_id = serializers.CharField()
+    secret = serializers.CharField()
+
+
+class TenantCreated(TenantOut):
+    admin_email = serializers.EmailField()
+    keys = CreatedKey(many=True)

@@ -1,0 +1,585 @@
+"""The management API's resources. Every view acts on the calling token's own tenant and calls
+the same services (and validates with the same forms) as the portal's pages."""
+
+from datetime import timedelta
+from smtplib import SMTPException
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Min, OuterRef, Prefetch, Q, Subquery
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from activity.forms import ActivityFilterForm
+from activity.models import Action, ActivityEntry
+from activity.services import activity_record
+from apikeys import crypto
+from apikeys.auth import builtin_scope_names
+from apikeys.forms import CustomKeyForm
+from apikeys.models import ApiKey, ApiSecret, KeyKind
+from apikeys.services import (
+    KeyBusy,
+    SecretUnreadable,
+    key_create,
+    key_delete,
+    key_disable,
+    key_renew,
+    key_update,
+    secret_retire,
+    secret_show,
+)
+from oauth.models import AccessToken
+from scopes.models import OPERATOR_SCOPES, Scope, Service
+from tenants import services as tenant_services
+from tenants.forms import MemberAddForm, TenantCreateForm
+from tenants.models import Invitation, Membership, Tenant
+
+from . import serializers as s
+from .base import PortalAPIView, cursor_decode, cursor_encode, idempotent, page_size
+from .problems import Problem
+
+KEY_READ = ("portal.key_read", "portal.key_manage")
+KEY_MANAGE = ("portal.key_manage",)
+MEMBER_READ = ("portal.member_read", "portal.member_manage")
+MEMBER_MANAGE = ("portal.member_manage",)
+TENANT_MANAGE = ("portal.tenant_manage",)
+
+CURSOR = OpenApiParameter("cursor", OpenApiTypes.STR, description="next_cursor of the previous page")
+LIMIT = OpenApiParameter("limit", OpenApiTypes.INT, description="Page size, 1 to 100 (default 50)")
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Retries with the same key within 24 h get the first answer, with no second effect.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The key's ETag, as GET returned it."
+)
+
+
+def _form_errors(form) -> Problem:
+    return Problem(
+        "invalid-request",
+        "Some fields are not valid; see errors.",
+        errors={name: [str(message) for message in messages] for name, messages in form.errors.items()},
+    )
+
+
+def _valid(serializer_class, request: Request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+# --- Keys -----------------------------------------------------------------------------------------
+
+
+def _keys(tenant: Tenant):
+    """The tenant's keys with what the representation needs: custom keys' scopes prefetched,
+    the old secret's expiry as a subquery. Two queries, whatever the number of keys."""
+    now = timezone.now()
+    old_secret = (
+        ApiSecret.objects.filter(key=OuterRef("pk"), expires_at__gt=now)
+        .values("key")
+        .annotate(ends=Min("expires_at"))
+        .values("ends")
+    )
+    return (
+        ApiKey.objects.filter(tenant=tenant)
+        .annotate(old_secret_expires_at=Subquery(old_secret))
+        .prefetch_related(Prefetch("scopes", queryset=Scope.objects.only("name").order_by("name")))
+    )
+
+
+def _scope_names(key: ApiKey) -> list[str]:
+    if key.kind == KeyKind.CUSTOM:
+        return sorted(scope.name for scope in key.scopes.all())
+    return sorted(builtin_scope_names(key.kind))
+
+
+def _key_data(key: ApiKey, secret: str | None = None) -> dict:
+    """A key as the API shows it (with its secret only right after create and renew)."""
+    data = {
+        "public_id": key.public_id,
+        "name": key.name,
+        "kind": key.kind,
+        "client_id": key.client_id,
+        "scopes": _scope_names(key),
+        "created_at": key.created_at,
+        "renewed_at": key.renewed_at,
+        "last_used_at": key.last_used_at,
+        "disabled_at": key.disabled_at,
+        "expires_at": key.expires_at,
+        "old_secret_expires_at": getattr(key, "old_secret_expires_at", None),
+    }
+    if secret is None:
+        return s.Key(data).data
+    return s.KeyWithSecret({**data, "secret": secret}).data
+
+
+def _etag(key: ApiKey) -> str:
+    """Changes whenever anything an update could overwrite changes (not the last use)."""
+    data = _key_data(key)
+    data.pop("last_used_at")
+    return '"' + crypto.digest(repr(sorted(data.items()))).hex()[:32] + '"'
+
+
+class KeyViewMixin:
+    def key_or_404(self, key_id: str, *, lock: bool = False) -> ApiKey:
+        keys = _keys(self.tenant)
+        if lock:
+            ApiKey.objects.select_for_update().filter(tenant=self.tenant, public_id=key_id).first()
+        return get_object_or_404(keys, public_id=key_id)
+
+    def no_escalation(self, key: ApiKey, scopes: list[str] | None = None) -> None:
+        """A token acts only on keys whose scopes are a subset of its own, and gives none more."""
+        held = self.request.auth.scopes
+        beyond = sorted(set(_scope_names(key) if scopes is None else scopes) - held)
+        if beyond:
+            shown = " ".join(beyond[:10]) + (" …" if len(beyond) > 10 else "")
+            raise Problem("escalation", f"The key's scopes are not all held by the calling token: {shown}.")
+
+    def is_caller(self, key: ApiKey) -> bool:
+        return key.pk == self.request.auth.key_id
+
+
+class KeyList(KeyViewMixin, PortalAPIView):
+    required_scopes = {"GET": KEY_READ, "POST": KEY_MANAGE}
+
+    @extend_schema(
+        operation_id="keys_list",
+        parameters=[
+            CURSOR,
+            LIMIT,
+            OpenApiParameter("kind", OpenApiTypes.STR, enum=["emporix", "storefront", "custom"]),
+            OpenApiParameter("search", OpenApiTypes.STR, description="Part of the name (case-insensitive)"),
+        ],
+        responses={200: s.KeyPage},
+    )
+    def get(self, request: Request) -> Response:
+        limit = page_size(request)
+        keys = _keys(self.tenant).order_by("pk")
+        kind = request.query_params.get("kind")
+        if kind is not None:
+            if kind not in KeyKind.values:
+                raise Problem("invalid-request", errors={"kind": [f"One of {', '.join(KeyKind.values)}."]})
+            keys = keys.filter(kind=kind)
+        search = request.query_params.get("search")
+        if search:
+            if len(search) > 64:
+                raise Problem("invalid-request", errors={"search": ["At most 64 characters."]})
+            keys = keys.filter(name__icontains=search)
+        after = cursor_decode(request, 1)
+        if after is not None:
+            if not isinstance(after[0], int):
+                raise Problem("invalid-cursor")
+            keys = keys.filter(pk__gt=after[0])
+        page = list(keys[: limit + 1])
+        more = len(page) > limit
+        page = page[:limit]
+        return Response(
+            {
+                "results": [_key_data(key) for key in page],
+                "next_cursor": cursor_encode([page[-1].pk]) if more else None,
+            }
+        )
+
+    @extend_schema(
+        operation_id="keys_create",
+        request=s.KeyCreateRequest,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: s.KeyWithSecret},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = _valid(s.KeyCreateRequest, request)
+        form = CustomKeyForm(data={"name": data["name"], "scopes": data["scopes"]}, tenant=self.tenant)
+        if not form.is_valid():
+            raise _form_errors(form)
+        scopes = form.cleaned_data["scopes"]
+        self.no_escalation(ApiKey(kind=KeyKind.CUSTOM), [scope.name for scope in scopes])
+        try:
+            key, secret = key_create(
+                tenant=self.tenant,
+                kind=KeyKind.CUSTOM,
+                name=form.cleaned_data["name"],
+                scopes=scopes,
+                expires_at=data.get("expires_at"),
+                audit=self.audit,
+            )
+        except ValueError as error:
+            raise Problem("invalid-request", str(error), errors={"expires_at": [str(error)]}) from None
+        key = _keys(self.tenant).get(pk=key.pk)
+        response = Response(_key_data(key, secret=secret), status=201)
+        response["Location"] = reverse("api:key", kwargs={"key_id": key.public_id})
+        response["ETag"] = _etag(key)
+        return response
+
+
+class KeyDetail(KeyViewMixin, PortalAPIView):
+    required_scopes = {"GET": KEY_READ, "PATCH": KEY_MANAGE, "DELETE": KEY_MANAGE}
+
+    @extend_schema(operation_id="keys_get", responses={200: s.Key})
+    def get(self, request: Request, key_id: str) -> Response:
+        key = self.key_or_404(key_id)
+        return Response(_key_data(key), headers={"ETag": _etag(key)})
+
+    @extend_schema(
+        operation_id="keys_update", request=s.KeyUpdateRequest, parameters=[IF_MATCH], responses={200: s.Key}
+    )
+    def patch(self, request: Request, key_id: str) -> Response:
+        data = _valid(s.KeyUpdateRequest, request)
+        with transaction.atomic():
+            key = self.key_or_404(key_id, lock=True)
+            expected = request.headers.get("If-Match")
+            if expected is not None and expected.strip() not in ("*", _etag(key)):
+                raise Problem(
+                    "precondition-failed", "Read the key again (GET) and apply the change to what it says now."
+                )
+            if key.kind != KeyKind.CUSTOM:
+                raise Problem("conflict", f"The {key.name} key's name and scopes cannot be changed.")
+            self.no_escalation(key)
+            before = _scope_names(key)
+            form = CustomKeyForm(
+                data={"name": data.get("name", key.name), "scopes": data.get("scopes", before)},
+                tenant=self.tenant,
+                key=key,
+            )
+            if not form.is_valid():
+                raise _form_errors(form)
+            scopes = form.cleaned_data["scopes"]
+            names = [scope.name for scope in scopes]
+            self.no_escalation(key, names)
+            if self.is_caller(key) and not data["lock_out_caller"] and set(before) - set(names):
+                raise Problem(
+                    "self-lockout",
+                    "This takes scopes away from the key making the call; send lock_out_caller: true to confirm.",
+                )
+            key_update(key=key, name=form.cleaned_data["name"], scopes=scopes, audit=self.audit)
+            key = self.key_or_404(key_id)
+        return Response(_key_data(key), headers={"ETag": _etag(key)})
+
+    @extend_schema(operation_id="keys_delete", request=None, responses={204: None})
+    def delete(self, request: Request, key_id: str) -> Response:
+        key = self.key_or_404(key_id)
+        self.no_escalation(key)
+        if key.kind != KeyKind.CUSTOM:
+            raise Problem("conflict", f"The {key.name} key cannot be deleted.")
+        if self.is_caller(key):
+            raise Problem("self-lockout", "A key cannot delete itself over the API: use another key or the portal.")
+        key_delete(key=key, audit=self.audit)
+        return Response(status=204)
+
+
+class KeyRenew(KeyViewMixin, PortalAPIView):
+    required_scopes = {"POST": KEY_MANAGE}
+
+    @extend_schema(
+        operation_id="keys_renew",
+        request=s.KeyRenewRequest,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: s.KeyWithSecret},
+    )
+    @idempotent
+    def post(self, request: Request, key_id: str) -> Response:
+        data = _valid(s.KeyRenewRequest, request)
+        key = self.key_or_404(key_id)
+        self.no_escalation(key)
+        grace = timedelta(seconds=data["grace_seconds"]) if data["grace_seconds"] else None
+        if self.is_caller(key) and grace is None and not data["lock_out_caller"]:
+            raise Problem(
+                "self-lockout",
+                "Renewing the calling key now stops its token; give a grace period or send lock_out_caller: true.",
+            )
+        try:
+            _, _, secret = key_renew(key=key, grace=grace, audit=self.audit)
+        except KeyBusy as error:
+            raise Problem("busy", str(error)) from None
+        key = self.key_or_404(key_id)
+        return Response(_key_data(key, secret=secret), headers={"ETag": _etag(key)})
+
+
+class KeyRetireOldSecret(KeyViewMixin, PortalAPIView):
+    required_scopes = {"POST": KEY_MANAGE}
+
+    @extend_schema(operation_id="keys_retire_old_secret", request=s.ConfirmRequest, responses={200: s.Key})
+    def post(self, request: Request, key_id: str) -> Response:
+        data = _valid(s.ConfirmRequest, request)
+        key = self.key_or_404(key_id)
+        self.no_escalation(key)
+        old = list(key.secrets.live().filter(expires_at__isnull=False))
+        if not old:
+            raise Problem("conflict", "This key has no old secret in a grace period.")
+        if self.is_caller(key) and not data["lock_out_caller"]:
+            minted_by = AccessToken.objects.filter(pk=request.auth.token_id).values_list("secret_id", flat=True).first()
+            if request.auth.format != "opaque" or minted_by in {secret.pk for secret in old}:
+                raise Problem(
+                    "self-lockout",
+                    "The calling token was issued with the old secret; send lock_out_caller: true to confirm.",
+                )
+        for secret in old:
+            secret_retire(secret=secret, audit=self.audit)
+        key = self.key_or_404(key_id)
+        return Response(_key_data(key), headers={"ETag": _etag(key)})
+
+
+class KeyReveal(KeyViewMixin, PortalAPIView):
+    required_scopes = {"POST": ("portal.secret_reveal",)}
+
+    @extend_schema(operation_id="keys_reveal", request=None, responses={200: s.Revealed})
+    def post(self, request: Request, key_id: str) -> Response:
+        key = self.key_or_404(key_id)
+        self.no_escalation(key)
+        secret = key.secrets.filter(expires_at__isnull=True).select_related("key__tenant").first()
+        if secret is None:
+            raise Problem("conflict", "This key has no current secret.")
+        try:
+            plaintext = secret_show(secret=secret, purpose="reveal", audit=self.audit)
+        except SecretUnreadable:
+            raise Problem(
+                "conflict", "The secret cannot be decrypted with the configured keys; renew the key."
+            ) from None
+        return Response({"client_id": key.client_id, "secret": plaintext})
+
+
+# --- Scope catalogue ------------------------------------------------------------------------------
+
+
+class ScopeCatalogue(PortalAPIView):
+    required_scopes = {"GET": KEY_READ}
+
+    @extend_schema(operation_id="scopes_list", responses={200: s.ServiceOut(many=True)})
+    def get(self, request: Request) -> Response:
+        scopes = Scope.objects.exclude(name__in=OPERATOR_SCOPES).order_by("position", "name")
+        services = Service.objects.prefetch_related(Prefetch("scopes", queryset=scopes, to_attr="api_scopes"))
+        return Response(s.ServiceOut(services, many=True).data)
+
+
+# --- Members and invitations ----------------------------------------------------------------------
+
+
+class MemberList(PortalAPIView):
+    required_scopes = {"GET": MEMBER_READ}
+
+    @extend_schema(operation_id="members_list", responses={200: s.Member(many=True)})
+    def get(self, request: Request) -> Response:
+        members = Membership.objects.filter(tenant=self.tenant).select_related("user").order_by("user__email")
+        return Response(s.Member(members, many=True).data)
+
+
+class MemberDetail(PortalAPIView):
+    required_scopes = {"PATCH": MEMBER_MANAGE, "DELETE": MEMBER_MANAGE}
+
+    def member_or_404(self, email: str) -> Membership:
+        return get_object_or_404(
+            Membership.objects.select_related("user"), tenant=self.tenant, user__email__iexact=email[:254]
+        )
+
+    @extend_schema(operation_id="members_update", request=s.MemberRoleRequest, responses={200: s.Member})
+    def patch(self, request: Request, email: str) -> Response:
+        data = _valid(s.MemberRoleRequest, request)
+        member = self.member_or_404(email)
+        try:
+            member = tenant_services.member_change_role(membership=member, role=data["role"], audit=self.audit)
+        except tenant_services.LastAdminError as error:
+            raise Problem("conflict", str(error)) from None
+        return Response(s.Member(member).data)
+
+    @extend_schema(operation_id="members_remove", request=None, responses={204: None})
+    def delete(self, request: Request, email: str) -> Response:
+        member = self.member_or_404(email)
+        try:
+            tenant_services.member_remove(membership=member, audit=self.audit)
+        except tenant_services.LastAdminError as error:
+            raise Problem("conflict", str(error)) from None
+        return Response(status=204)
+
+
+class InvitationList(PortalAPIView):
+    required_scopes = {"GET": MEMBER_READ, "POST": MEMBER_MANAGE}
+
+    @extend_schema(operation_id="invitations_list", responses={200: s.InvitationOut(many=True)})
+    def get(self, request: Request) -> Response:
+        invitations = Invitation.objects.filter(tenant=self.tenant).order_by("email")
+        return Response(s.InvitationOut(invitations, many=True).data)
+
+    @extend_schema(
+        operation_id="invitations_create",
+        request=s.InvitationRequest,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: s.InvitationOut},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = _valid(s.InvitationRequest, request)
+        form = MemberAddForm(data=data, tenant=self.tenant)
+        if not form.is_valid():
+            raise _form_errors(form)
+        try:
+            invitation = tenant_services.invitation_send(
+                tenant=self.tenant,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                accept_url=request.build_absolute_uri(reverse("tenants:invitation_accept")),
+                audit=self.audit,
+            )
+        except IntegrityError:
+            raise Problem("conflict", "This address has been invited already.") from None
+        except (SMTPException, OSError):
+            raise Problem("busy", "The invitation mail could not be sent; try again later.") from None
+        response = Response(s.InvitationOut(invitation).data, status=201)
+        response["Location"] = reverse("api:invitation", kwargs={"invitation_id": invitation.public_id})
+        return response
+
+
+class InvitationDetail(PortalAPIView):
+    required_scopes = {"DELETE": MEMBER_MANAGE}
+
+    @extend_schema(operation_id="invitations_cancel", request=None, responses={204: None})
+    def delete(self, request: Request, invitation_id: str) -> Response:
+        invitation = get_object_or_404(Invitation, tenant=self.tenant, public_id=invitation_id)
+        tenant_services.invitation_cancel(invitation=invitation, audit=self.audit)
+        return Response(status=204)
+
+
+# --- Activity -------------------------------------------------------------------------------------
+
+
+class ActivityList(PortalAPIView):
+    required_scopes = {"GET": ("portal.activity_read",)}
+
+    @extend_schema(
+        operation_id="activity_list",
+        parameters=[
+            CURSOR,
+            LIMIT,
+            OpenApiParameter("key", OpenApiTypes.STR, description="Client ID (deleted keys too)"),
+            OpenApiParameter("action", OpenApiTypes.STR, enum=Action.values),
+            OpenApiParameter("actor", OpenApiTypes.STR, description="E-mail or API key label, as entries show it"),
+            OpenApiParameter("since", OpenApiTypes.DATE),
+            OpenApiParameter("until", OpenApiTypes.DATE),
+        ],
+        responses={200: s.ActivityPage},
+    )
+    def get(self, request: Request) -> Response:
+        limit = page_size(request)
+        tenant = self.tenant
+        keys = list(ApiKey.objects.filter(tenant=tenant).order_by("kind", "name").values_list("client_id", "name"))
+        params = request.query_params
+        filters = {name: params[name] for name in ("key", "action", "actor", "since", "until") if name in params}
+        form = ActivityFilterForm(filters, tenant=tenant, keys=keys)
+        if not form.is_valid():
+            raise _form_errors(form)
+        entries = form.filter(ActivityEntry.objects.filter(tenant=tenant)).order_by("-created_at", "-id")
+        after = cursor_decode(request, 2)
+        if after is not None:
+            try:
+                moment = timezone.datetime.fromisoformat(after[0])
+                last_id = int(after[1])
+            except (TypeError, ValueError):
+                raise Problem("invalid-cursor") from None
+            entries = entries.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=last_id))
+        page = list(entries[: limit + 1])
+        more = len(page) > limit
+        page = page[:limit]
+        return Response(
+            {
+                "results": s.ActivityOut(page, many=True).data,
+                "next_cursor": cursor_encode([page[-1].created_at.isoformat(), page[-1].pk]) if more else None,
+            }
+        )
+
+
+# --- Tenants (operators) --------------------------------------------------------------------------
+
+
+class OperatorView(PortalAPIView):
+    def check_permissions(self, request: Request) -> None:
+        super().check_permissions(request)
+        if not self.tenant.is_operator:
+            raise Problem("insufficient-scope", "Only operator keys manage tenants.")
+
+    def tenant_or_404(self, code: str) -> Tenant:
+        return get_object_or_404(Tenant, code=code[:16], is_operator=False)
+
+
+class TenantList(OperatorView):
+    required_scopes = {"GET": TENANT_MANAGE, "POST": TENANT_MANAGE}
+
+    @extend_schema(operation_id="tenants_list", parameters=[CURSOR, LIMIT], responses={200: s.TenantPage})
+    def get(self, request: Request) -> Response:
+        limit = page_size(request)
+        tenants = Tenant.objects.filter(is_operator=False).order_by("code")
+        after = cursor_decode(request, 1)
+        if after is not None:
+            tenants = tenants.filter(code__gt=str(after[0]))
+        page = list(tenants[: limit + 1])
+        more = len(page) > limit
+        page = page[:limit]
+        return Response(
+            {
+                "results": s.TenantOut(page, many=True).data,
+                "next_cursor": cursor_encode([page[-1].code]) if more else None,
+            }
+        )
+
+    @extend_schema(
+        operation_id="tenants_create",
+        request=s.TenantCreateRequest,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: s.TenantCreated},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = _valid(s.TenantCreateRequest, request)
+        form = TenantCreateForm(data={"code": data["code"], "name": data["name"]})
+        if not form.is_valid():
+            raise _form_errors(form)
+        User = get_user_model()
+        email = tenant_services.normalize_email(data["admin_email"])
+        with transaction.atomic():
+            admin = User.objects.filter(email__iexact=email).first() or User.objects.create_user(email=email)
+            tenant, keys = tenant_services.tenant_create(
+                code=form.cleaned_data["code"], name=form.cleaned_data["name"], creator=admin, audit=self.audit
+            )
+        body = {
+            **s.TenantOut(tenant).data,
+            "admin_email": admin.email,
+            "keys": [
+                {"kind": key.kind, "name": key.name, "client_id": key.client_id, "secret": secret}
+                for key, secret in keys
+            ],
+        }
+        response = Response(body, status=201)
+        response["Location"] = reverse("api:tenant", kwargs={"code": tenant.code})
+        return response
+
+
+class TenantDetail(OperatorView):
+    required_scopes = {"GET": TENANT_MANAGE}
+
+    @extend_schema(operation_id="tenants_get", responses={200: s.TenantOut})
+    def get(self, request: Request, code: str) -> Response:
+        return Response(s.TenantOut(self.tenant_or_404(code)).data)
+
+
+class TenantDeactivate(OperatorView):
+    required_scopes = {"POST": TENANT_MANAGE}
+
+    @extend_schema(operation_id="tenants_deactivate", request=None, responses={200: s.TenantOut})
+    def post(self, request: Request, code: str) -> Response:
+        with transaction.atomic():
+            tenant = self.tenant_or_404(code)
+            tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+            if tenant.deactivated_at is None:
+                tenant.deactivated_at = timezone.now()
+                tenant.save(update_fields=["deactivated_at"])
+                for key in ApiKey.objects.filter(tenant=tenant):
+                    key_disable(key=key, audit=self.audit, reason="tenant deactivated")
+                activity_record(tenant=tenant, action=Action.TENANT_DEACTIVATED, audit=self.audit)
+        return Response(s.TenantOut(tenant).data)
