@@ -1,0 +1,237 @@
+"""Keys over the API: the secret-once rule and the audited reveal, no escalation, no silent
+self-lockout, If-Match, strict input, listing with filters and cursors."""
+
+from datetime import timedelta
+
+import pytest
+
+from activity.models import Action, ActivityEntry
+from apikeys.models import ApiKey, ApiSecret, KeyKind
+from apikeys.services import key_create
+from scopes.models import Scope
+
+from .conftest import TARGET_SCOPES, token_for
+
+pytestmark = pytest.mark.django_db
+
+MANAGER = [*TARGET_SCOPES, "portal.key_read", "portal.key_manage"]
+KEYS = "/api/v1/keys/"
+
+
+def test_create_shows_the_secret_once_and_records_the_key_as_actor(client, api, caller, acme):
+    key, _, token = caller(acme, MANAGER, name="CI")
+    response = api("post", KEYS, token, {"name": "Tax sync", "scopes": ["tax.tax_read"]})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["secret"] and body["scopes"] == ["tax.tax_read"] and body["kind"] == "custom"
+    assert response["Location"] == f"{KEYS}{body['id']}/"
+    assert response["Cache-Control"] == "no-store" and response["ETag"]
+    # The secret works at the token endpoint ...
+    created = ApiKey.objects.get(public_id=body["id"])
+    assert token_for(client, created, body["secret"])
+    # ... and is never shown again by reading the key.
+    again = api("get", response["Location"], token)
+    assert again.status_code == 200 and "secret" not in again.json()
+    assert body["secret"] not in again.content.decode()
+    listing = api("get", KEYS, token)
+    assert body["secret"] not in listing.content.decode()
+    entry = ActivityEntry.objects.get(action=Action.KEY_CREATED, key=created)
+    assert entry.actor is None and entry.actor_key == key
+    assert entry.actor_email == f"API key CI ({key.client_id})"
+
+
+def test_reveal_needs_its_own_scope_and_is_audited(api, caller, acme, target):
+    key, secret = target
+    _, _, manager = caller(acme, MANAGER)
+    assert api("post", f"{KEYS}{key.public_id}/reveal/", manager).status_code == 403
+    revealer, _, token = caller(acme, [*TARGET_SCOPES, "portal.secret_reveal"], name="Revealer")
+    response = api("post", f"{KEYS}{key.public_id}/reveal/", token)
+    assert response.status_code == 200
+    assert response.json() == {"client_id": key.client_id, "secret": secret}
+    assert response["Cache-Control"] == "no-store"
+    entry = ActivityEntry.objects.get(action=Action.SECRET_REVEALED, key=key)
+    assert entry.actor_key == revealer and "Revealer" in entry.actor_email
+    assert secret not in str(entry.details)
+
+
+def test_a_key_cannot_create_or_widen_a_key_beyond_its_own_scopes(api, caller, acme, target):
+    _, _, token = caller(acme, MANAGER)
+    response = api("post", KEYS, token, {"name": "Wider", "scopes": ["tax.tax_read", "tax.tax_manage"]})
+    assert response.status_code == 403
+    assert response.json()["type"] == "urn:api-key-portal:problem:escalation"
+    assert "tax.tax_manage" in response.json()["detail"]
+    assert not ApiKey.objects.filter(name="Wider").exists()
+    key, _ = target
+    response = api("patch", f"{KEYS}{key.public_id}/", token, {"scopes": ["tax.tax_read", "tax.tax_manage"]})
+    assert response.status_code == 403
+    assert sorted(key.scopes.values_list("name", flat=True)) == ["tax.tax_read"]
+    # Nor may it give a key a portal scope it does not hold.
+    response = api("post", KEYS, token, {"name": "Revealer", "scopes": ["portal.secret_reveal"]})
+    assert response.status_code == 403
+
+
+def test_a_key_cannot_touch_a_more_powerful_key(api, caller, acme, acme_secrets):
+    _, _, token = caller(acme, [*MANAGER, "portal.secret_reveal"])
+    emporix, _ = acme_secrets["emporix"]
+    strong, _ = key_create(
+        tenant=acme, kind=KeyKind.CUSTOM, name="Strong", scopes=Scope.objects.filter(name="tax.tax_manage")
+    )
+    for key in (emporix, strong):
+        base = f"{KEYS}{key.public_id}/"
+        assert api("post", base + "reveal/", token).status_code == 403
+        assert api("post", base + "renew/", token, {"grace_seconds": 0}).status_code == 403
+        assert api("delete", base, token).status_code == 403
+    assert api("patch", f"{KEYS}{strong.public_id}/", token, {"name": "Weak"}).status_code == 403
+    assert ApiKey.objects.filter(pk=strong.pk).exists() and ApiSecret.objects.filter(key=emporix).count() == 1
+    # Reading them is fine: reading reveals nothing.
+    assert api("get", f"{KEYS}{emporix.public_id}/", token).status_code == 200
+
+
+def test_it_refuses_to_lock_the_caller_out_without_saying_so(client, api, caller, acme):
+    key, _, token = caller(acme, MANAGER, name="Self")
+    base = f"{KEYS}{key.public_id}/"
+    response = api("delete", base, token)
+    assert response.status_code == 409
+    assert response.json()["type"] == "urn:api-key-portal:problem:self-lockout"
+    assert api("patch", base, token, {"scopes": TARGET_SCOPES}).status_code == 409
+    assert api("post", base + "renew/", token, {"grace_seconds": 0}).status_code == 409
+    assert ApiSecret.objects.filter(key=key).count() == 1
+    # With a grace period the caller keeps working and gets its new secret.
+    renewed = api("post", base + "renew/", token, {"grace_seconds": 3600})
+    assert renewed.status_code == 200 and renewed.json()["old_secret_expires_at"]
+    assert api("get", base, token).status_code == 200
+    # Retiring the old secret would stop this token (minted by it): refused unless confirmed.
+    assert api("post", base + "retire-old-secret/", token, {}).status_code == 409
+    fresh = token_for(client, key, renewed.json()["secret"])
+    assert api("post", base + "retire-old-secret/", fresh, {}).status_code == 200
+    # Confirmed, the lock-out goes ahead.
+    response = api("patch", base, fresh, {"scopes": TARGET_SCOPES, "lock_out_caller": True})
+    assert response.status_code == 200 and response.json()["scopes"] == TARGET_SCOPES
+
+
+def test_stale_if_match_is_refused(api, caller, acme, target):
+    key, _ = target
+    _, _, token = caller(acme, MANAGER)
+    base = f"{KEYS}{key.public_id}/"
+    etag = api("get", base, token)["ETag"]
+    first = api("patch", base, token, {"name": "First"}, HTTP_IF_MATCH=etag)
+    assert first.status_code == 200 and first["ETag"] != etag
+    stale = api("patch", base, token, {"name": "Second"}, HTTP_IF_MATCH=etag)
+    assert stale.status_code == 412
+    assert stale.json()["type"] == "urn:api-key-portal:problem:precondition-failed"
+    key.refresh_from_db()
+    assert key.name == "First"
+    assert api("patch", base, token, {"name": "Second"}, HTTP_IF_MATCH=first["ETag"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "X", "scopes": ["tax.tax_read"], "admin": True}, "admin"),
+        ({"name": "x" * 65, "scopes": ["tax.tax_read"]}, "name"),
+        ({"name": "X", "scopes": []}, "scopes"),
+        ({"name": "X", "scopes": ["s"] * 501}, "scopes"),
+        ({"name": "X", "scopes": ["no.such_scope"]}, "scopes"),
+        ({"name": "X", "scopes": ["portal.tenant_manage"]}, "scopes"),
+        ({"name": "Emporix API", "scopes": ["tax.tax_read"]}, "name"),
+        ({"name": "Bad\x07name", "scopes": ["tax.tax_read"]}, "name"),
+        ({"name": "X", "scopes": ["tax.tax_read"], "expires_at": "2000-01-01T00:00:00Z"}, "expires_at"),
+    ],
+)
+def test_bad_input_is_a_problem_naming_the_field(api, caller, acme, body, field):
+    _, _, token = caller(acme, [*MANAGER, "portal.tenant_manage"])
+    response = api("post", KEYS, token, body)
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["type"] == "urn:api-key-portal:problem:invalid-request"
+    assert field in response.json()["errors"]
+
+
+def test_not_json_is_a_problem(api, client, caller, acme):
+    _, _, token = caller(acme, MANAGER)
+    response = client.post(
+        KEYS, "name=x", content_type="application/x-www-form-urlencoded", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert response.status_code == 415
+    response = client.post(KEYS, "{", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 400 and response.json()["type"].endswith(":malformed-request")
+    response = api("post", KEYS, token, ["a list"])
+    assert response.status_code == 400
+
+
+def test_renew_gives_a_grace_period_of_at_most_seven_days(client, api, caller, acme, target):
+    key, old = target
+    _, _, token = caller(acme, MANAGER)
+    base = f"{KEYS}{key.public_id}/renew/"
+    assert api("post", base, token, {"grace_seconds": 7 * 86400 + 1}).status_code == 400
+    response = api("post", base, token, {"grace_seconds": 86400})
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    new = response.json()["secret"]
+    assert new != old
+    assert token_for(client, key, old) and token_for(client, key, new)  # both work during the grace
+    entry = ActivityEntry.objects.get(action=Action.KEY_RENEWED, key=key)
+    assert entry.details["grace_seconds"] == 86400 and entry.actor_key is not None
+
+
+def test_builtin_keys_cannot_be_edited_or_deleted(api, caller, acme, acme_secrets):
+    storefront, _ = acme_secrets["storefront"]
+    from apikeys.auth import builtin_scope_names
+
+    _, _, token = caller(acme, [*builtin_scope_names("storefront"), "portal.key_read", "portal.key_manage"])
+    base = f"{KEYS}{storefront.public_id}/"
+    assert api("delete", base, token).status_code == 409
+    assert api("patch", base, token, {"name": "Mine"}).status_code == 409
+    assert api("post", base + "renew/", token, {"grace_seconds": 60}).status_code == 200
+
+
+def test_listing_filters_and_pages(api, caller, acme):
+    _, _, token = caller(acme, MANAGER, name="Reader")
+    for number in range(7):
+        key_create(tenant=acme, kind="custom", name=f"Sync {number}", scopes=Scope.objects.filter(name="tax.tax_read"))
+    seen, cursor = [], None
+    while True:
+        response = api("get", KEYS + "?limit=3" + (f"&cursor={cursor}" if cursor else ""), token)
+        assert response.status_code == 200
+        seen += [key["name"] for key in response.json()["results"]]
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == 10  # 2 built-in, Reader, 7 syncs
+    custom = api("get", KEYS + "?kind=custom&search=sync", token).json()["results"]
+    assert sorted(key["name"] for key in custom) == [f"Sync {n}" for n in range(7)]
+    assert api("get", KEYS + "?kind=nope", token).status_code == 400
+    assert api("get", KEYS + "?limit=101", token).status_code == 400
+    assert api("get", KEYS + "?cursor=%%%", token).status_code == 400
+
+
+def test_listing_keys_costs_the_same_with_many(api, caller, acme, django_assert_max_num_queries):
+    _, _, token = caller(acme, MANAGER)
+    scope = Scope.objects.get(name="tax.tax_read")
+    keys = ApiKey.objects.bulk_create(
+        ApiKey(tenant=acme, kind="custom", name=f"Bulk {n:04}", client_id=f"bulk{n:028}") for n in range(2000)
+    )
+    ApiKey.scopes.through.objects.bulk_create(ApiKey.scopes.through(apikey=k, scope=scope) for k in keys)
+    api("get", KEYS, token)  # warm the built-in keys' scope lists
+    with django_assert_max_num_queries(6):
+        response = api("get", KEYS + "?limit=100", token)
+    assert len(response.json()["results"]) == 100
+
+
+def test_the_emporix_key_holds_no_portal_scope_and_custom_keys_may(acme_secrets):
+    from apikeys.auth import builtin_scope_names
+
+    held = builtin_scope_names("emporix")
+    assert "tax.tax_read" in held
+    assert not [name for name in held if name.startswith("portal.")]
+    offered = set(Scope.objects.offered().values_list("name", flat=True))
+    assert {"portal.key_read", "portal.key_manage", "portal.secret_reveal"} <= offered
+    assert "portal.tenant_manage" not in offered
+
+
+def test_old_secret_expiry_is_shown(api, caller, acme, target):
+    from apikeys.services import key_renew
+
+    key, _ = target
+    key_renew(key=key, grace=timedelta(hours=2))
+    _, _, token = caller(acme, MANAGER)
+    assert api("get", f"{KEYS}{key.public_id}/", token).json()["old_secret_expires_at"]
