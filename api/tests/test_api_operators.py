@@ -1,0 +1,89 @@
+"""Operators: keys from manage.py (create, list, revoke), and the operator flow: create a
+tenant over the API, then use its Emporix API key's secret at /oauth/token."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from activity.models import Action, ActivityEntry
+from api.operators import OPERATOR_TENANT_CODE, operator_key_create
+from apikeys.models import ApiKey
+from tenants.models import Membership, Role, Tenant
+
+from .conftest import token_for
+
+pytestmark = pytest.mark.django_db
+
+
+def test_operator_keys_are_made_listed_and_revoked_by_command(client):
+    out = StringIO()
+    call_command("create_operator_key", "Signup shop", stdout=out)
+    client_id = out.getvalue().split("Client ID: ")[1].split()[0]
+    secret = out.getvalue().split("Secret:")[1].split()[0]
+    key = ApiKey.objects.get(client_id=client_id)
+    assert key.tenant.is_operator and key.tenant.code == OPERATOR_TENANT_CODE
+    assert list(key.scopes.values_list("name", flat=True)) == ["portal.tenant_manage"]
+    assert not Membership.objects.filter(tenant=key.tenant).exists()  # listed for nobody
+    assert token_for(client, key, secret)
+    listing = StringIO()
+    call_command("list_operator_keys", stdout=listing)
+    assert client_id in listing.getvalue() and secret not in listing.getvalue()
+    call_command("revoke_operator_key", client_id, stdout=StringIO())
+    assert not ApiKey.objects.filter(client_id=client_id).exists()
+    with pytest.raises(CommandError):
+        call_command("revoke_operator_key", client_id)
+
+
+def test_the_operator_flow(client, api, acme):
+    operator, secret = operator_key_create(name="Signup")
+    token = token_for(client, operator, secret)
+    created = api(
+        "post",
+        "/api/v1/tenants/",
+        token,
+        {"code": "shop7", "name": "Shop 7", "admin_email": "owner@shop7.example"},
+        HTTP_IDEMPOTENCY_KEY="signup-shop7",
+    )
+    assert created.status_code == 201, created.content
+    assert created["Location"] == "/api/v1/tenants/shop7/" and created["Cache-Control"] == "no-store"
+    body = created.json()
+    keys = {key["kind"]: key for key in body["keys"]}
+    assert set(keys) == {"emporix", "storefront"}
+    tenant = Tenant.objects.get(code="shop7")
+    assert Membership.objects.get(tenant=tenant).role == Role.ADMIN
+    entry = ActivityEntry.objects.get(tenant=tenant, action=Action.TENANT_CREATED)
+    assert entry.actor_key == operator
+    # The new tenant's Emporix API key works at the token endpoint.
+    emporix = ApiKey.objects.get(client_id=keys["emporix"]["client_id"])
+    shop_token = token_for(client, emporix, keys["emporix"]["secret"])
+    # ... but holds no portal scope: the shop's key cannot manage keys.
+    assert api("get", "/api/v1/keys/", shop_token).status_code == 403
+    # A retry creates nothing new; a second create of the code is refused.
+    again = api(
+        "post",
+        "/api/v1/tenants/",
+        token,
+        {"code": "shop7", "name": "Shop 7", "admin_email": "owner@shop7.example"},
+        HTTP_IDEMPOTENCY_KEY="signup-shop7",
+    )
+    assert again.status_code == 201 and again.json() == body
+    taken = api("post", "/api/v1/tenants/", token, {"code": "shop7", "name": "Again", "admin_email": "x@example.com"})
+    assert taken.status_code == 400 and "code" in taken.json()["errors"]
+    # Listed and read, without the operators' own tenant.
+    codes = [t["code"] for t in api("get", "/api/v1/tenants/", token).json()["results"]]
+    assert codes == ["acme", "shop7"]
+    assert api("get", f"/api/v1/tenants/{OPERATOR_TENANT_CODE}/", token).status_code == 404
+    # Deactivated: its keys stop working at once.
+    deactivated = api("post", "/api/v1/tenants/shop7/deactivate/", token)
+    assert deactivated.status_code == 200 and deactivated.json()["deactivated_at"]
+    response = client.get("/oauth/tokeninfo", HTTP_AUTHORIZATION=f"Bearer {shop_token}")
+    assert response.status_code == 401
+    assert ActivityEntry.objects.filter(tenant=tenant, action=Action.TENANT_DEACTIVATED).exists()
+
+
+def test_an_operator_key_acts_on_no_tenant(client, api, acme):
+    operator, secret = operator_key_create(name="Signup")
+    token = token_for(client, operator, secret)
+    assert api("get", "/api/v1/keys/", token).status_code == 403
+    assert api("get", "/api/v1/members/", token).status_code == 403
