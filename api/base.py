@@ -5,6 +5,7 @@ import base64
 import binascii
 import functools
 import json
+import re
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -112,6 +113,7 @@ def cursor_decode(request: Request, arity: int) -> list[Any] | None:
 # --- Idempotency-Key ----------------------------------------------------------------------------
 
 MAX_IDEMPOTENCY_KEY = 255
+IDEMPOTENCY_KEY_FORM = re.compile(r"[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?")  # printable ASCII, no outer spaces
 
 
 class _Discard(Exception):
@@ -134,10 +136,10 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return handler(view, request, *args, **kwargs)
-        if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not IDEMPOTENCY_KEY_FORM.fullmatch(key):
             raise Problem(
                 "invalid-request",
-                errors={"Idempotency-Key": [f"1 to {MAX_IDEMPOTENCY_KEY} printable characters."]},
+                errors={"Idempotency-Key": [f"1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters."]},
             )
         fingerprint = crypto.digest(
             json.dumps([request.method, request.path, request.data], sort_keys=True, default=str)

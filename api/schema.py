@@ -1,6 +1,7 @@
 """Completes the generated OpenAPI document: every operation lists the problem answers it can
 give (RFC 9457, `application/problem+json`), so that no status the API answers is undocumented."""
 
+IDEMPOTENCY_PATTERN = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$"
 PROBLEM_SCHEMA = {
     "type": "object",
     "required": ["type", "title", "status", "detail"],
@@ -34,6 +35,7 @@ def add_problem_responses(result: dict, generator, request, public) -> dict:
     """drf-spectacular postprocessing hook."""
     result.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     ref = {"$ref": "#/components/schemas/Problem"}
+    schemas = result["components"]["schemas"]
     for path in result.get("paths", {}).values():
         for method, operation in path.items():
             answers = dict(ALWAYS)
@@ -44,6 +46,19 @@ def add_problem_responses(result: dict, generator, request, public) -> dict:
                     status, {"description": description, "content": {"application/problem+json": {"schema": ref}}}
                 )
             operation["security"] = [{"bearerAuth": []}]
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "Idempotency-Key":
+                    parameter["schema"] = {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 255,
+                        "pattern": IDEMPOTENCY_PATTERN,
+                    }
+            # Request bodies are strict (api.serializers.StrictSerializer): say so.
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                name = content.get("schema", {}).get("$ref", "").rpartition("/")[2]
+                if name in schemas:
+                    schemas[name]["additionalProperties"] = False
     result["components"]["securitySchemes"] = {
         "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An access token from POST /oauth/token"}
     }

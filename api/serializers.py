@@ -24,41 +24,70 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-ScopeName = serializers.CharField(max_length=100)
+class StrictBoolean(serializers.BooleanField):
+    """JSON true or false only (DRF's also takes 0, 1, "yes", ...)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictString(serializers.CharField):
+    """A JSON string only (DRF's also takes numbers)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictEmail(serializers.EmailField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictInteger(serializers.IntegerField):
+    """A JSON integer only (DRF's also takes "12" and 12.0)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class KeyCreateRequest(StrictSerializer):
-    name = serializers.CharField(max_length=64)
-    scopes = serializers.ListField(
-        child=serializers.CharField(max_length=100), min_length=1, max_length=MAX_POSTED_SCOPES
-    )
+    name = StrictString(max_length=64)
+    scopes = serializers.ListField(child=StrictString(max_length=100), min_length=1, max_length=MAX_POSTED_SCOPES)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
 class KeyUpdateRequest(StrictSerializer):
-    name = serializers.CharField(max_length=64, required=False)
+    name = StrictString(max_length=64, required=False)
     scopes = serializers.ListField(
-        child=serializers.CharField(max_length=100), min_length=1, max_length=MAX_POSTED_SCOPES, required=False
+        child=StrictString(max_length=100), min_length=1, max_length=MAX_POSTED_SCOPES, required=False
     )
-    lock_out_caller = serializers.BooleanField(
+    lock_out_caller = StrictBoolean(
         required=False, default=False, help_text="Confirm a change that takes the calling key's own scopes away."
     )
 
 
 class KeyRenewRequest(StrictSerializer):
-    grace_seconds = serializers.IntegerField(
+    grace_seconds = StrictInteger(
         min_value=0,
         max_value=MAX_GRACE_SECONDS,
         default=0,
         help_text="How long the old secret keeps working: 0 (now) up to 7 days.",
     )
-    lock_out_caller = serializers.BooleanField(
+    lock_out_caller = StrictBoolean(
         required=False, default=False, help_text="Confirm renewing the calling key with no grace period."
     )
 
 
 class ConfirmRequest(StrictSerializer):
-    lock_out_caller = serializers.BooleanField(required=False, default=False)
+    lock_out_caller = StrictBoolean(required=False, default=False)
 
 
 class Key(serializers.Serializer):
@@ -116,7 +145,7 @@ class MemberRoleRequest(StrictSerializer):
 
 
 class InvitationRequest(StrictSerializer):
-    email = serializers.EmailField(max_length=254)
+    email = StrictEmail(max_length=254)
     role = serializers.ChoiceField(choices=Role.choices)
 
 
@@ -157,9 +186,9 @@ class TenantPage(serializers.Serializer):
 
 
 class TenantCreateRequest(StrictSerializer):
-    code = serializers.CharField(max_length=16)
-    name = serializers.CharField(max_length=100)
-    admin_email = serializers.EmailField(max_length=254)
+    code = StrictString(max_length=16)
+    name = StrictString(max_length=100)
+    admin_email = StrictEmail(max_length=254)
 
 
 class CreatedKey(serializers.Serializer):

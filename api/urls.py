@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path
+from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework.permissions import AllowAny
@@ -38,4 +38,6 @@ urlpatterns = [
     path("api/v1/tenants/", public(views.TenantList.as_view()), name="tenants"),
     path("api/v1/tenants/<str:code>/", public(views.TenantDetail.as_view()), name="tenant"),
     path("api/v1/tenants/<str:code>/deactivate/", public(views.TenantDeactivate.as_view()), name="tenant_deactivate"),
+    # Anything else under /api/ is a problem+json 404, never the portal's HTML page.
+    re_path(r"^api/", public(views.not_found)),
 ]

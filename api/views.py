@@ -76,6 +76,19 @@ def _valid(serializer_class, request: Request) -> dict:
     return serializer.validated_data
 
 
+def not_found(request, *args, **kwargs):
+    """No API resource at this path."""
+    from rest_framework.renderers import JSONRenderer
+
+    from .problems import problem_response
+
+    response = problem_response("not-found", "No API resource at this path.")
+    response.accepted_renderer = JSONRenderer()
+    response.accepted_media_type = "application/json"
+    response.renderer_context = {}
+    return response.render()
+
+
 # --- Keys -----------------------------------------------------------------------------------------
 
 
@@ -472,6 +485,10 @@ class ActivityList(PortalAPIView):
         keys = list(ApiKey.objects.filter(tenant=tenant).order_by("kind", "name").values_list("client_id", "name"))
         params = request.query_params
         filters = {name: params[name] for name in ("key", "action", "actor", "since", "until") if name in params}
+        if empty := sorted(name for name, value in filters.items() if not value):
+            raise Problem(
+                "invalid-request", errors={name: ["Give a value or leave the parameter out."] for name in empty}
+            )
         form = ActivityFilterForm(filters, tenant=tenant, keys=keys)
         if not form.is_valid():
             raise _form_errors(form)

@@ -3,7 +3,7 @@ from collections.abc import Callable
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.messages import middleware as messages_middleware
 from django.contrib.sessions import middleware as sessions_middleware
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
 # No inline scripts or styles anywhere, so the policy can be strict.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -90,5 +90,17 @@ class ControlCharacterPathMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not _CONTROL.isdisjoint(request.path):
+            if request.path.startswith("/api/"):  # the management API answers problem+json only
+                return JsonResponse(
+                    {
+                        "type": "urn:api-key-portal:problem:not-found",
+                        "title": "No such resource",
+                        "status": 404,
+                        "detail": "No API resource at this path.",
+                    },
+                    status=404,
+                    content_type="application/problem+json",
+                    headers={"Cache-Control": "no-store"},
+                )
             raise Http404("No such page.")
         return self.get_response(request)

@@ -2,7 +2,7 @@ from django.db import models
 
 # The management API's service (scopes/data/portal-scopes.json). The Emporix API key, which holds
 # every offered scope, does not hold these: the shop's key cannot manage keys.
-PORTAL_SERVICE_KEY = "portal-api"
+PORTAL_SERVICE_KEY = "portal"
 # Held only by operator keys (manage.py create_operator_key): never offered to a tenant's keys.
 OPERATOR_SCOPES = frozenset({"portal.tenant_manage"})
 

@@ -149,7 +149,7 @@ def test_operator_endpoints(client, api, caller, objects, acme, acme_secrets, wh
 
 
 def test_every_api_url_has_a_row():
-    named = {f"api:{p.name}" for p in urlpatterns}
+    named = {f"api:{p.name}" for p in urlpatterns if p.name}
     covered = {row[0] for row in TABLE} | {row[0] for row in OPERATOR_TABLE}
     assert named - covered - PUBLIC == set()
     assert all(set(row[-1]) == set(CALLERS) for row in TABLE)

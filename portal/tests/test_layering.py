@@ -9,6 +9,7 @@ and fails on an import that crosses a layer the wrong way.
     gateway           the gateway check: reaches the token service only through `oauth.bearer`
                       and the keys app only through `apikeys.auth`; no app imports it
     bench             the benchmark: no app imports it
+    api               the management API: no app imports it (it calls the apps' services)
 """
 
 import ast
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "activity", "apikeys", "gateway", "oauth", "portal", "scopes", "tenants")
+APPS = ("accounts", "activity", "api", "apikeys", "gateway", "oauth", "portal", "scopes", "tenants")
 
 # (importing app, imported module prefix, modules of that prefix that are allowed anyway)
 FORBIDDEN: list[tuple[str, str, frozenset[str]]] = [
@@ -34,6 +35,7 @@ FORBIDDEN: list[tuple[str, str, frozenset[str]]] = [
     ("gateway", "accounts", frozenset()),
     *((app, "gateway", frozenset()) for app in APPS if app != "gateway"),
     *((app, "bench", frozenset()) for app in APPS),
+    *((app, "api", frozenset()) for app in APPS if app != "api"),
 ]
 
 

@@ -83,7 +83,7 @@ PUBLIC = {
     "oauth:secret_scanning",  # signed by the secret-scanning service (oauth/tests/test_secret_scanning.py)
     # The management API: a Bearer token is the credential, never a session; its own table,
     # endpoint × scope and cross-tenant, is api/tests/test_api_permissions.py.
-    *(f"api:{pattern.name}" for pattern in api_urls.urlpatterns),
+    *(f"api:{pattern.name}" for pattern in api_urls.urlpatterns if pattern.name),
     "gateway:nginx",
     "gateway:traefik",
     "gateway:envoy",
