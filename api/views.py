@@ -162,6 +162,8 @@ class KeyViewMixin:
 
 
 class KeyList(KeyViewMixin, PortalAPIView):
+    """The token's tenant's keys: list (filter by kind, search by name, cursor pages) and create a custom key (its secret is in the answer, once). Needs portal.key_read (list) or portal.key_manage."""
+
     required_scopes = {"GET": KEY_READ, "POST": KEY_MANAGE}
 
     @extend_schema(
@@ -235,6 +237,8 @@ class KeyList(KeyViewMixin, PortalAPIView):
 
 
 class KeyDetail(KeyViewMixin, PortalAPIView):
+    """One key: read (with an ETag), change a custom key's name and scopes (If-Match), delete a custom key. A key more powerful than the caller cannot be changed or deleted."""
+
     required_scopes = {"GET": KEY_READ, "PATCH": KEY_MANAGE, "DELETE": KEY_MANAGE}
 
     @extend_schema(operation_id="keys_get", responses={200: s.Key})
@@ -290,6 +294,8 @@ class KeyDetail(KeyViewMixin, PortalAPIView):
 
 
 class KeyRenew(KeyViewMixin, PortalAPIView):
+    """A new secret for the key (in the answer, once); the old one keeps working for grace_seconds (0: stops now, with its tokens; at most 7 days)."""
+
     required_scopes = {"POST": KEY_MANAGE}
 
     @extend_schema(
@@ -318,6 +324,8 @@ class KeyRenew(KeyViewMixin, PortalAPIView):
 
 
 class KeyRetireOldSecret(KeyViewMixin, PortalAPIView):
+    """The old secret (still in its grace period after a renew) stops working now."""
+
     required_scopes = {"POST": KEY_MANAGE}
 
     @extend_schema(operation_id="keys_retire_old_secret", request=s.ConfirmRequest, responses={200: s.Key})
@@ -342,6 +350,8 @@ class KeyRetireOldSecret(KeyViewMixin, PortalAPIView):
 
 
 class KeyReveal(KeyViewMixin, PortalAPIView):
+    """The key's current secret, for a token holding portal.secret_reveal and every scope of the key. Recorded in the activity log."""
+
     required_scopes = {"POST": ("portal.secret_reveal",)}
 
     @extend_schema(operation_id="keys_reveal", request=None, responses={200: s.Revealed})
@@ -364,6 +374,8 @@ class KeyReveal(KeyViewMixin, PortalAPIView):
 
 
 class ScopeCatalogue(PortalAPIView):
+    """The scope catalogue: services with their scopes, deprecated ones flagged."""
+
     required_scopes = {"GET": KEY_READ}
 
     @extend_schema(operation_id="scopes_list", responses={200: s.ServiceOut(many=True)})
@@ -377,6 +389,8 @@ class ScopeCatalogue(PortalAPIView):
 
 
 class MemberList(PortalAPIView):
+    """The tenant's members and their roles."""
+
     required_scopes = {"GET": MEMBER_READ}
 
     @extend_schema(operation_id="members_list", responses={200: s.Member(many=True)})
@@ -386,6 +400,8 @@ class MemberList(PortalAPIView):
 
 
 class MemberDetail(PortalAPIView):
+    """Change a member's role or remove them; the tenant always keeps an admin."""
+
     required_scopes = {"PATCH": MEMBER_MANAGE, "DELETE": MEMBER_MANAGE}
 
     def member_or_404(self, email: str) -> Membership:
@@ -414,6 +430,8 @@ class MemberDetail(PortalAPIView):
 
 
 class InvitationList(PortalAPIView):
+    """Invitations to the tenant: list, and invite an address with a role (mailed)."""
+
     required_scopes = {"GET": MEMBER_READ, "POST": MEMBER_MANAGE}
 
     @extend_schema(operation_id="invitations_list", responses={200: s.InvitationOut(many=True)})
@@ -451,6 +469,8 @@ class InvitationList(PortalAPIView):
 
 
 class InvitationDetail(PortalAPIView):
+    """Cancel an invitation; its link stops working."""
+
     required_scopes = {"DELETE": MEMBER_MANAGE}
 
     @extend_schema(operation_id="invitations_cancel", request=None, responses={204: None})
@@ -464,6 +484,8 @@ class InvitationDetail(PortalAPIView):
 
 
 class ActivityList(PortalAPIView):
+    """The tenant's activity log, newest first, with the page's filters and cursor pages."""
+
     required_scopes = {"GET": ("portal.activity_read",)}
 
     @extend_schema(
@@ -526,6 +548,8 @@ class OperatorView(PortalAPIView):
 
 
 class TenantList(OperatorView):
+    """Operators only: list tenants, create one (with its admin and its two built-in keys, whose secrets are in the answer, once)."""
+
     required_scopes = {"GET": TENANT_MANAGE, "POST": TENANT_MANAGE}
 
     @extend_schema(operation_id="tenants_list", parameters=[CURSOR, LIMIT], responses={200: s.TenantPage})
@@ -578,6 +602,8 @@ class TenantList(OperatorView):
 
 
 class TenantDetail(OperatorView):
+    """Operators only: one tenant."""
+
     required_scopes = {"GET": TENANT_MANAGE}
 
     @extend_schema(operation_id="tenants_get", responses={200: s.TenantOut})
@@ -586,6 +612,8 @@ class TenantDetail(OperatorView):
 
 
 class TenantDeactivate(OperatorView):
+    """Operators only: deactivate a tenant; every key of it is disabled at once."""
+
     required_scopes = {"POST": TENANT_MANAGE}
 
     @extend_schema(operation_id="tenants_deactivate", request=None, responses={200: s.TenantOut})

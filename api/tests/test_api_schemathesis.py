@@ -62,6 +62,7 @@ def schemathesis(live_server, token: str, *selection: str, tmp_path: Path) -> su
         text=True,
         timeout=240,
         env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
+        cwd=tmp_path,  # its cache goes there, not into the checkout
     )
 
 
