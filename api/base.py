@@ -110,6 +110,15 @@ def cursor_decode(request: Request, arity: int) -> list[Any] | None:
     return values
 
 
+def page_response(rows, limit: int, *, render: Callable[[list], list], position: Callable[[Any], list]) -> Response:
+    """One page of `rows` (a queryset in cursor order, past the cursor): `limit` rows rendered,
+    and the cursor of the last one if more follow. One query."""
+    page = list(rows[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return Response({"results": render(page), "next_cursor": cursor_encode(position(page[-1])) if more else None})
+
+
 # --- Idempotency-Key ----------------------------------------------------------------------------
 
 MAX_IDEMPOTENCY_KEY = 255

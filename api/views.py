@@ -40,7 +40,7 @@ from tenants.forms import MemberAddForm, TenantCreateForm
 from tenants.models import Invitation, Membership, Tenant
 
 from . import serializers as s
-from .base import PortalAPIView, cursor_decode, cursor_encode, idempotent, page_size
+from .base import PortalAPIView, cursor_decode, idempotent, page_response, page_size
 from .problems import Problem
 
 KEY_READ = ("portal.key_read", "portal.key_manage")
@@ -62,12 +62,15 @@ IF_MATCH = OpenApiParameter(
 )
 
 
-def _form_errors(form) -> Problem:
-    return Problem(
-        "invalid-request",
-        "Some fields are not valid; see errors.",
-        errors={name: [str(message) for message in messages] for name, messages in form.errors.items()},
-    )
+def _checked(form) -> dict:
+    """The form's cleaned data; its errors as an invalid-request problem (the UI's own rules)."""
+    if not form.is_valid():
+        raise Problem(
+            "invalid-request",
+            "Some fields are not valid; see errors.",
+            errors={name: [str(message) for message in messages] for name, messages in form.errors.items()},
+        )
+    return form.cleaned_data
 
 
 def _valid(serializer_class, request: Request) -> dict:
@@ -194,14 +197,8 @@ class KeyList(KeyViewMixin, PortalAPIView):
             if not isinstance(after[0], int):
                 raise Problem("invalid-cursor")
             keys = keys.filter(pk__gt=after[0])
-        page = list(keys[: limit + 1])
-        more = len(page) > limit
-        page = page[:limit]
-        return Response(
-            {
-                "results": [_key_data(key) for key in page],
-                "next_cursor": cursor_encode([page[-1].pk]) if more else None,
-            }
+        return page_response(
+            keys, limit, render=lambda page: [_key_data(key) for key in page], position=lambda key: [key.pk]
         )
 
     @extend_schema(
@@ -213,16 +210,14 @@ class KeyList(KeyViewMixin, PortalAPIView):
     @idempotent
     def post(self, request: Request) -> Response:
         data = _valid(s.KeyCreateRequest, request)
-        form = CustomKeyForm(data={"name": data["name"], "scopes": data["scopes"]}, tenant=self.tenant)
-        if not form.is_valid():
-            raise _form_errors(form)
-        scopes = form.cleaned_data["scopes"]
+        cleaned = _checked(CustomKeyForm(data={"name": data["name"], "scopes": data["scopes"]}, tenant=self.tenant))
+        scopes = cleaned["scopes"]
         self.no_escalation(ApiKey(kind=KeyKind.CUSTOM), [scope.name for scope in scopes])
         try:
             key, secret = key_create(
                 tenant=self.tenant,
                 kind=KeyKind.CUSTOM,
-                name=form.cleaned_data["name"],
+                name=cleaned["name"],
                 scopes=scopes,
                 expires_at=data.get("expires_at"),
                 audit=self.audit,
@@ -262,14 +257,14 @@ class KeyDetail(KeyViewMixin, PortalAPIView):
                 raise Problem("conflict", f"The {key.name} key's name and scopes cannot be changed.")
             self.no_escalation(key)
             before = _scope_names(key)
-            form = CustomKeyForm(
-                data={"name": data.get("name", key.name), "scopes": data.get("scopes", before)},
-                tenant=self.tenant,
-                key=key,
+            cleaned = _checked(
+                CustomKeyForm(
+                    data={"name": data.get("name", key.name), "scopes": data.get("scopes", before)},
+                    tenant=self.tenant,
+                    key=key,
+                )
             )
-            if not form.is_valid():
-                raise _form_errors(form)
-            scopes = form.cleaned_data["scopes"]
+            scopes = cleaned["scopes"]
             names = [scope.name for scope in scopes]
             self.no_escalation(key, names)
             if self.is_caller(key) and not data["lock_out_caller"] and set(before) - set(names):
@@ -277,7 +272,7 @@ class KeyDetail(KeyViewMixin, PortalAPIView):
                     "self-lockout",
                     "This takes scopes away from the key making the call; send lock_out_caller: true to confirm.",
                 )
-            key_update(key=key, name=form.cleaned_data["name"], scopes=scopes, audit=self.audit)
+            key_update(key=key, name=cleaned["name"], scopes=scopes, audit=self.audit)
             key = self.key_or_404(key_id)
         return Response(_key_data(key), headers={"ETag": _etag(key)})
 
@@ -448,14 +443,12 @@ class InvitationList(PortalAPIView):
     @idempotent
     def post(self, request: Request) -> Response:
         data = _valid(s.InvitationRequest, request)
-        form = MemberAddForm(data=data, tenant=self.tenant)
-        if not form.is_valid():
-            raise _form_errors(form)
+        cleaned = _checked(MemberAddForm(data=data, tenant=self.tenant))
         try:
             invitation = tenant_services.invitation_send(
                 tenant=self.tenant,
-                email=form.cleaned_data["email"],
-                role=form.cleaned_data["role"],
+                email=cleaned["email"],
+                role=cleaned["role"],
                 accept_url=request.build_absolute_uri(reverse("tenants:invitation_accept")),
                 audit=self.audit,
             )
@@ -512,8 +505,7 @@ class ActivityList(PortalAPIView):
                 "invalid-request", errors={name: ["Give a value or leave the parameter out."] for name in empty}
             )
         form = ActivityFilterForm(filters, tenant=tenant, keys=keys)
-        if not form.is_valid():
-            raise _form_errors(form)
+        _checked(form)
         entries = form.filter(ActivityEntry.objects.filter(tenant=tenant)).order_by("-created_at", "-id")
         after = cursor_decode(request, 2)
         if after is not None:
@@ -523,14 +515,11 @@ class ActivityList(PortalAPIView):
             except (TypeError, ValueError):
                 raise Problem("invalid-cursor") from None
             entries = entries.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=last_id))
-        page = list(entries[: limit + 1])
-        more = len(page) > limit
-        page = page[:limit]
-        return Response(
-            {
-                "results": s.ActivityOut(page, many=True).data,
-                "next_cursor": cursor_encode([page[-1].created_at.isoformat(), page[-1].pk]) if more else None,
-            }
+        return page_response(
+            entries,
+            limit,
+            render=lambda page: s.ActivityOut(page, many=True).data,
+            position=lambda entry: [entry.created_at.isoformat(), entry.pk],
         )
 
 
@@ -559,14 +548,11 @@ class TenantList(OperatorView):
         after = cursor_decode(request, 1)
         if after is not None:
             tenants = tenants.filter(code__gt=str(after[0]))
-        page = list(tenants[: limit + 1])
-        more = len(page) > limit
-        page = page[:limit]
-        return Response(
-            {
-                "results": s.TenantOut(page, many=True).data,
-                "next_cursor": cursor_encode([page[-1].code]) if more else None,
-            }
+        return page_response(
+            tenants,
+            limit,
+            render=lambda page: s.TenantOut(page, many=True).data,
+            position=lambda tenant: [tenant.code],
         )
 
     @extend_schema(
@@ -578,15 +564,13 @@ class TenantList(OperatorView):
     @idempotent
     def post(self, request: Request) -> Response:
         data = _valid(s.TenantCreateRequest, request)
-        form = TenantCreateForm(data={"code": data["code"], "name": data["name"]})
-        if not form.is_valid():
-            raise _form_errors(form)
+        cleaned = _checked(TenantCreateForm(data={"code": data["code"], "name": data["name"]}))
         User = get_user_model()
         email = tenant_services.normalize_email(data["admin_email"])
         with transaction.atomic():
             admin = User.objects.filter(email__iexact=email).first() or User.objects.create_user(email=email)
             tenant, keys = tenant_services.tenant_create(
-                code=form.cleaned_data["code"], name=form.cleaned_data["name"], creator=admin, audit=self.audit
+                code=cleaned["code"], name=cleaned["name"], creator=admin, audit=self.audit
             )
         body = {
             **s.TenantOut(tenant).data,
