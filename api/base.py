@@ -18,6 +18,7 @@ from django.utils.functional import cached_property
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
 from activity.audit import Audit
@@ -166,7 +167,7 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
                     raise _Discard(response)
                 record.status = response.status_code
                 record.location = response.get("Location", "")
-                body = json.dumps(response.data, default=str)
+                body = json.dumps(response.data, cls=JSONEncoder)  # as the renderer writes it
                 record.ciphertext, record.encryption_key_id = crypto.encrypt(body, binding=record.binding)
                 record.save(update_fields=["status", "location", "ciphertext", "encryption_key_id"])
             return response

@@ -48,6 +48,7 @@ __all__ = [
     "ec_public_key_load",
     "ecdsa_sha256_valid",
     "current_secret_plaintext",
+    "custom_scope_names",
     "generate_token",
     "held_scope_names",
     "key_verify",
@@ -173,15 +174,21 @@ _COLUMNS = {
 assert tuple(_COLUMNS) == _Row._fields
 
 
-def _rows_queryset(client_id: str, now: datetime):
-    # A custom key's scope names, joined into the same query as one column.
-    custom_scopes = Subquery(
-        Scope.objects.filter(apikeys=OuterRef("key_id"))
+def custom_scope_names(key_ref: str = "pk") -> Subquery:
+    """A custom key's scope names as one space-separated column (NULL for none), for
+    annotating a query of keys (`key_ref`: the path to the key's id) instead of a prefetch."""
+    return Subquery(
+        Scope.objects.filter(apikeys=OuterRef(key_ref))
         .order_by()
         .values("apikeys")
         .annotate(names=_SpaceJoined("name"))
         .values("names")
     )
+
+
+def _rows_queryset(client_id: str, now: datetime):
+    # A custom key's scope names, joined into the same query as one column.
+    custom_scopes = custom_scope_names("key_id")
     return (
         ApiSecret.objects.filter(live_secret_q(now), key__client_id=client_id)
         .annotate(custom_scopes=custom_scopes)

@@ -19,8 +19,13 @@ BENCH_SECONDS (default 10) after a short warm-up:
   gateway  GET /gateway/nginx on the portal, as nginx's auth_request asks it, with an access
            token of the custom key (cached after its first check) and a route its scopes open
 
+  tokeninfo     GET /oauth/tokeninfo with that token
+  api_keys      GET /api/v1/keys/?limit=100 (the management API) of a tenant with BENCH_API_KEYS
+                keys (default 5,000) and BENCH_API_ENTRIES activity entries (default 50,000)
+  api_activity  GET /api/v1/activity/?limit=100 of the same tenant
+
 and prints requests/s, p50 and p99 latency, non-2xx answers and each endpoint's ratio to the
-floor. BENCH_PROFILE=DIR also writes a cProfile of every portal worker to DIR
+floor, and whether a page of 100 keys answers within 3x the time of token info (issue 12). BENCH_PROFILE=DIR also writes a cProfile of every portal worker to DIR
 (bench/gunicorn_profile.py).
 """
 
@@ -65,6 +70,46 @@ ENV = {
     "HOST": "127.0.0.1",
     "DJANGO_SETTINGS_MODULE": "portal.settings",
 }
+
+API_KEYS = int(os.environ.get("BENCH_API_KEYS", "5000"))
+API_ENTRIES = int(os.environ.get("BENCH_API_ENTRIES", "50000"))
+ENV["API_RATE_LIMIT_PER_TOKEN"] = "1000000000"  # the bench measures the API, not its limit
+
+# A tenant with many keys and activity entries, and a key for reading them over the API.
+API_TENANT = """
+import json
+from activity.models import Action, ActivityEntry
+from apikeys import crypto
+from apikeys.models import ApiKey
+from apikeys.services import key_create
+from scopes.models import Scope
+from tenants.models import Tenant
+tenant = Tenant.objects.get(code={code!r})
+scope = Scope.objects.get(name="tax.tax_read")
+keys = ApiKey.objects.bulk_create(
+    ApiKey(tenant=tenant, kind="custom", name=f"Bulk {{n:05}}", client_id=crypto.generate_client_id())
+    for n in range({keys})
+)
+ApiKey.scopes.through.objects.bulk_create(ApiKey.scopes.through(apikey=k, scope=scope) for k in keys)
+ActivityEntry.objects.bulk_create(
+    (ActivityEntry(tenant=tenant, action=Action.KEY_CHANGED, actor_email=f"user{{n % 50}}@example.com", key_name="Bulk")
+     for n in range({entries})),
+    batch_size=5000,
+)
+from django.db import connection
+with connection.cursor() as cursor:  # fresh statistics, as autovacuum would gather them
+    cursor.execute("ANALYZE apikeys_apikey, apikeys_apikey_scopes, activity_activityentry")
+key, secret = key_create(
+    tenant=tenant, kind="custom", name="Bench API",
+    scopes=Scope.objects.filter(name__in=["portal.key_read", "portal.activity_read"]),
+)
+print(json.dumps({{"client_id": key.client_id, "secret": secret}}))
+"""
+
+BEARER_LUA = """
+wrk.method = "GET"
+wrk.headers["Authorization"] = "Bearer {token}"
+"""
 
 CUSTOM_KEY = """
 import json
@@ -198,12 +243,12 @@ def run_wrk(url: str, lua: str, seconds: int) -> dict:
 
 def row(name: str, result: dict, floor: float) -> str:
     return (
-        f"{name:<10} {result['rps']:>9.1f} {result['p50']:>8.2f} {result['p99']:>8.2f} "
+        f"{name:<12} {result['rps']:>9.1f} {result['p50']:>8.2f} {result['p99']:>8.2f} "
         f"{result['errors']:>8} {result['rps'] / floor:>5.2f}x"
     )
 
 
-HEADER = f"{'endpoint':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'ratio':>6}"
+HEADER = f"{'endpoint':<12} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'ratio':>6}"
 
 
 def main() -> None:
@@ -216,6 +261,9 @@ def main() -> None:
     tenant = json.loads(manage("create_tenant", code, "--admin", f"{code}@example.com", "--json"))
     emporix = next(key for key in tenant["keys"] if key["kind"] == "emporix")
     custom = json.loads(manage("shell", "-c", CUSTOM_KEY.format(code=code)).strip().splitlines()[-1])
+    api_key = json.loads(
+        manage("shell", "-c", API_TENANT.format(code=code, keys=API_KEYS, entries=API_ENTRIES)).strip().splitlines()[-1]
+    )
 
     floor_port, portal_port = free_ports(2)
     portal_config = "gunicorn.conf.py"
@@ -244,6 +292,13 @@ def main() -> None:
             ("custom", portal_url, token_lua(custom)),
             ("emporix", portal_url, token_lua(emporix)),
             ("gateway", f"{portal}/gateway/nginx", gateway_lua),
+            ("tokeninfo", f"{portal}/oauth/tokeninfo", BEARER_LUA.format(token=access_token(portal, api_key))),
+            ("api_keys", f"{portal}/api/v1/keys/?limit=100", BEARER_LUA.format(token=access_token(portal, api_key))),
+            (
+                "api_activity",
+                f"{portal}/api/v1/activity/?limit=100",
+                BEARER_LUA.format(token=access_token(portal, api_key)),
+            ),
         ]
         for _, url, lua in cases:
             run_wrk(url, lua, 2)  # warm-up: connections, caches
@@ -280,6 +335,11 @@ def main() -> None:
     for name, result in results.items():
         print(row(name, result, results["floor"]["rps"]))
     print("req/s and p50: mean over the rounds; p99: the worst round; ratio: req/s over the floor's")
+    within = results["api_keys"]["p50"] <= 3 * results["tokeninfo"]["p50"]
+    print(
+        f"a page of 100 keys of {API_KEYS} (p50 {results['api_keys']['p50']:.2f} ms) "
+        f"{'is' if within else 'is NOT'} within 3x token info (p50 {results['tokeninfo']['p50']:.2f} ms)"
+    )
     if PROFILE:
         print(f"the portal ran under cProfile (profiles in {PROFILE}): its figures are not comparable")
     if any(result["errors"] for result in results.values()):
