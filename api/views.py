@@ -224,6 +224,8 @@ class KeyList(KeyViewMixin, PortalAPIView):
             )
         except ValueError as error:
             raise Problem("invalid-request", str(error), errors={"expires_at": [str(error)]}) from None
+        except IntegrityError:  # another request took the name since the form's check
+            raise Problem("conflict", "This tenant already has a key with this name.") from None
         key = _keys(self.tenant).get(pk=key.pk)
         response = Response(_key_data(key, secret=secret), status=201)
         response["Location"] = reverse("api:key", kwargs={"key_id": key.public_id})
@@ -272,7 +274,10 @@ class KeyDetail(KeyViewMixin, PortalAPIView):
                     "self-lockout",
                     "This takes scopes away from the key making the call; send lock_out_caller: true to confirm.",
                 )
-            key_update(key=key, name=cleaned["name"], scopes=scopes, audit=self.audit)
+            try:
+                key_update(key=key, name=cleaned["name"], scopes=scopes, audit=self.audit)
+            except IntegrityError:
+                raise Problem("conflict", "This tenant already has a key with this name.") from None
             key = self.key_or_404(key_id)
         return Response(_key_data(key), headers={"ETag": _etag(key)})
 

@@ -58,6 +58,13 @@ class CustomKeyForm(forms.Form):
         # A key may keep a deprecated scope it already holds; nobody may newly choose one.
         self.held = set(key.scopes.values_list("name", flat=True)) if key is not None else set()
 
+    def clean(self) -> dict[str, Any]:
+        # An operator deactivated the tenant over the management API: its keys were disabled,
+        # and no new one may start working.
+        if self.key is None and self.tenant.deactivated_at is not None:
+            raise forms.ValidationError("This tenant is deactivated: no new keys.", code="deactivated")
+        return super().clean()
+
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]  # CharField has stripped it
         if any(unicodedata.category(char).startswith("C") for char in name):

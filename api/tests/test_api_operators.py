@@ -87,3 +87,15 @@ def test_an_operator_key_acts_on_no_tenant(client, api, acme):
     token = token_for(client, operator, secret)
     assert api("get", "/api/v1/keys/", token).status_code == 403
     assert api("get", "/api/v1/members/", token).status_code == 403
+
+
+def test_a_deactivated_tenant_gets_no_new_keys(client, api, acme, caller, client_for, alice):
+    _, _, token = caller(acme, ["tax.tax_read", "portal.key_manage"])
+    operator, secret = operator_key_create(name="Signup")
+    assert api("post", "/api/v1/tenants/acme/deactivate/", token_for(client, operator, secret)).status_code == 200
+    # The caller's own key was disabled with the others: its token no longer works.
+    assert api("post", "/api/v1/keys/", token, {"name": "New", "scopes": ["tax.tax_read"]}).status_code == 401
+    # Nor may an admin start a new key in the portal.
+    response = client_for(alice).post("/tenants/acme/api-keys/new/", {"name": "New", "scopes": ["tax.tax_read"]})
+    assert not ApiKey.objects.filter(name="New").exists()
+    assert response.status_code == 400 and "deactivated" in response.content.decode()
