@@ -185,10 +185,19 @@ class TenantPage(serializers.Serializer):
     next_cursor = serializers.CharField(allow_null=True)
 
 
+class ManagementKeyRequest(StrictSerializer):
+    name = StrictString(max_length=64)
+    scopes = serializers.ListField(child=StrictString(max_length=100), min_length=1, max_length=MAX_POSTED_SCOPES)
+
+
 class TenantCreateRequest(StrictSerializer):
     code = StrictString(max_length=16)
     name = StrictString(max_length=100)
     admin_email = StrictEmail(max_length=254)
+    management_key = ManagementKeyRequest(
+        required=False,
+        help_text="Also create a custom key with these scopes (e.g. portal.key_manage): its secret is in the answer, once.",
+    )
 
 
 class CreatedKey(serializers.Serializer):

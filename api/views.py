@@ -590,6 +590,23 @@ class TenantList(OperatorView):
             tenant, keys = tenant_services.tenant_create(
                 code=cleaned["code"], name=cleaned["name"], creator=admin, audit=self.audit
             )
+            wanted = data.get("management_key")
+            if wanted:
+                # The key a platform's script then manages the tenant with (the built-in keys
+                # hold no Portal API scope); the UI's rules, as for any custom key.
+                form = CustomKeyForm(data={"name": wanted["name"], "scopes": wanted["scopes"]}, tenant=tenant)
+                if not form.is_valid():
+                    errors = {f"management_key.{name}": messages for name, messages in form.errors.items()}
+                    raise Problem("invalid-request", "Some fields are not valid; see errors.", errors=errors)
+                keys.append(
+                    key_create(
+                        tenant=tenant,
+                        kind=KeyKind.CUSTOM,
+                        name=form.cleaned_data["name"],
+                        scopes=form.cleaned_data["scopes"],
+                        audit=self.audit,
+                    )
+                )
         body = {
             **s.TenantOut(tenant).data,
             "admin_email": admin.email,

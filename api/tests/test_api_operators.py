@@ -82,6 +82,33 @@ def test_the_operator_flow(client, api, acme):
     assert ActivityEntry.objects.filter(tenant=tenant, action=Action.TENANT_DEACTIVATED).exists()
 
 
+def test_a_platform_scripts_a_new_tenant_end_to_end(client, api):
+    operator, secret = operator_key_create(name="Signup")
+    token = token_for(client, operator, secret)
+    body = {
+        "code": "shop8",
+        "name": "Shop 8",
+        "admin_email": "owner@shop8.example",
+        "management_key": {"name": "Automation", "scopes": ["portal.key_read", "portal.key_manage", "tax.tax_read"]},
+    }
+    created = api("post", "/api/v1/tenants/", token, body)
+    assert created.status_code == 201, created.content
+    automation = next(key for key in created.json()["keys"] if key["name"] == "Automation")
+    key = ApiKey.objects.get(client_id=automation["client_id"])
+    manager = token_for(client, key, automation["secret"])
+    # Hand out a key, rotate it, read what happened: only the documented API.
+    handed = api("post", "/api/v1/keys/", manager, {"name": "Tax sync", "scopes": ["tax.tax_read"]})
+    assert handed.status_code == 201
+    renewed = api("post", handed["Location"] + "renew/", manager, {"grace_seconds": 600})
+    assert renewed.status_code == 200 and renewed.json()["secret"] != handed.json()["secret"]
+    assert api("get", "/api/v1/activity/", manager).status_code == 403  # not one of its scopes
+    # A management key with an operator scope, or an unknown one, is refused with nothing made.
+    body = {**body, "code": "shop9", "management_key": {"name": "X", "scopes": ["portal.tenant_manage"]}}
+    refused = api("post", "/api/v1/tenants/", token, body)
+    assert refused.status_code == 400 and "management_key.scopes" in refused.json()["errors"]
+    assert not Tenant.objects.filter(code="shop9").exists()
+
+
 def test_an_operator_key_acts_on_no_tenant(client, api, acme):
     operator, secret = operator_key_create(name="Signup")
     token = token_for(client, operator, secret)
