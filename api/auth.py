@@ -6,6 +6,9 @@ checks the view's `required_scopes` for the method (any one of them will do). Th
 API call acts on is always the token's own: it never comes from the path, a header or the body.
 """
 
+import time
+
+from django.conf import settings
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -13,6 +16,8 @@ from rest_framework.permissions import BasePermission
 
 from oauth.bearer import BearerToken, MalformedAuthorization, bearer_token_from, bearer_verify
 from oauth.resource import REALM
+from portal import ratelimit
+from portal.net import client_ip
 
 from .problems import Problem
 
@@ -40,6 +45,14 @@ class BearerAuthentication(BaseAuthentication):
             return None
         bearer = bearer_verify(token, now=timezone.now())
         if bearer is None:
+            # Guessing tokens is hopeless, but each guess costs a query: failures are counted per
+            # client address (as the token service counts failed client authentications) and
+            # answered 429 past the limit. A valid token is never refused.
+            address = client_ip(request._request)
+            counter = ratelimit.Counter("api:badtoken", (address,), settings.AUTH_FAILURE_LIMIT_PER_ADDRESS)
+            retry = ratelimit.hit([counter], window=settings.AUTH_FAILURE_WINDOW, now=time.time())
+            if retry is not None:
+                raise exceptions.Throttled(wait=retry)
             raise exceptions.AuthenticationFailed("The access token is unknown, expired or revoked.")
         return ApiCaller(bearer), bearer
 

@@ -96,3 +96,11 @@ def test_each_token_is_rate_limited_with_headers(api, caller, acme, settings):
     assert int(answers[3]["Retry-After"]) >= 1
     assert answers[3].json()["type"].endswith(":rate-limited")
     assert api("get", "/api/v1/keys/", other).status_code == 200  # another key has its own count
+
+
+def test_invalid_tokens_are_limited_per_address_and_a_valid_one_never(api, caller, acme, settings):
+    settings.AUTH_FAILURE_LIMIT_PER_ADDRESS = 2
+    _, _, token = caller(acme, [*TARGET_SCOPES, "portal.key_read"])
+    answers = [api("get", "/api/v1/keys/", "akpt_" + "x" * 43).status_code for _ in range(3)]
+    assert answers == [401, 401, 429]
+    assert api("get", "/api/v1/keys/", token).status_code == 200
