@@ -5,7 +5,8 @@ key, which holds every offered scope but no portal.* one), "wrong" (an acme key 
 scope, not the one needed), "right" (an acme key with the needed scope and the target key's
 scopes), "cross" (globex's key with the same scopes, acting on acme's objects), and for the
 operator endpoints "tenant" (a customer tenant's key that holds portal.tenant_manage anyway)
-and "operator" (an operator key). A new API URL without a row fails the last test."""
+and "operator" (an operator key). Then every tenant endpoint × every Portal API scope (GRANTS:
+which scopes open it; any other is 403). A new API URL without a row fails the last test."""
 
 import pytest
 from django.urls import reverse
@@ -148,7 +149,47 @@ def test_operator_endpoints(client, api, caller, objects, acme, acme_secrets, wh
     assert response.status_code == expected[who], response.content
 
 
+PORTAL_SCOPES = [
+    "portal.key_read",
+    "portal.key_manage",
+    "portal.secret_reveal",
+    "portal.member_read",
+    "portal.member_manage",
+    "portal.activity_read",
+    "portal.tenant_manage",
+]
+# Which scopes open each tenant endpoint (any one of them will do); every other scope is 403.
+GRANTS = {
+    ("api:keys", "get"): {KEY_READ, KEY_MANAGE},
+    ("api:keys", "post"): {KEY_MANAGE},
+    ("api:key", "get"): {KEY_READ, KEY_MANAGE},
+    ("api:key", "patch"): {KEY_MANAGE},
+    ("api:key", "delete"): {KEY_MANAGE},
+    ("api:key_renew", "post"): {KEY_MANAGE},
+    ("api:key_retire_old_secret", "post"): {KEY_MANAGE},
+    ("api:key_reveal", "post"): {"portal.secret_reveal"},
+    ("api:scopes", "get"): {KEY_READ, KEY_MANAGE},
+    ("api:members", "get"): {"portal.member_read", "portal.member_manage"},
+    ("api:member", "patch"): {"portal.member_manage"},
+    ("api:member", "delete"): {"portal.member_manage"},
+    ("api:invitations", "get"): {"portal.member_read", "portal.member_manage"},
+    ("api:invitations", "post"): {"portal.member_manage"},
+    ("api:invitation", "delete"): {"portal.member_manage"},
+    ("api:activity", "get"): {"portal.activity_read"},
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("scope", PORTAL_SCOPES)
+@pytest.mark.parametrize(("name", "method", "body", "_", "expected"), TABLE, ids=[f"{r[0]}-{r[1]}" for r in TABLE])
+def test_each_portal_scope_on_each_endpoint(api, caller, objects, acme, scope, name, method, body, _, expected):
+    token = caller(acme, [*TARGET_SCOPES, scope])[2]
+    response = api(method, _url(name, objects), token, body)
+    assert response.status_code == (expected["right"] if scope in GRANTS[(name, method)] else 403), response.content
+
+
 def test_every_api_url_has_a_row():
+    assert set(GRANTS) == {(row[0], row[1]) for row in TABLE}
     named = {f"api:{p.name}" for p in urlpatterns if p.name}
     covered = {row[0] for row in TABLE} | {row[0] for row in OPERATOR_TABLE}
     assert named - covered - PUBLIC == set()
