@@ -165,7 +165,9 @@ class KeyViewMixin:
 
 
 class KeyList(KeyViewMixin, PortalAPIView):
-    """The token's tenant's keys: list (filter by kind, search by name, cursor pages) and create a custom key (its secret is in the answer, once). Needs portal.key_read (list) or portal.key_manage."""
+    """The token's tenant's keys: list (filter by kind, search by name, cursor pages) and create a
+    custom key (its secret is in the answer, once). Needs portal.key_read (list) or
+    portal.key_manage."""
 
     required_scopes = {"GET": KEY_READ, "POST": KEY_MANAGE}
 
@@ -234,7 +236,8 @@ class KeyList(KeyViewMixin, PortalAPIView):
 
 
 class KeyDetail(KeyViewMixin, PortalAPIView):
-    """One key: read (with an ETag), change a custom key's name and scopes (If-Match), delete a custom key. A key more powerful than the caller cannot be changed or deleted."""
+    """One key: read (with an ETag), change a custom key's name and scopes (If-Match), delete a
+    custom key. A key more powerful than the caller cannot be changed or deleted."""
 
     required_scopes = {"GET": KEY_READ, "PATCH": KEY_MANAGE, "DELETE": KEY_MANAGE}
 
@@ -294,7 +297,8 @@ class KeyDetail(KeyViewMixin, PortalAPIView):
 
 
 class KeyRenew(KeyViewMixin, PortalAPIView):
-    """A new secret for the key (in the answer, once); the old one keeps working for grace_seconds (0: stops now, with its tokens; at most 7 days)."""
+    """A new secret for the key (in the answer, once); the old one keeps working for grace_seconds
+    (0: stops now, with its tokens; at most 7 days)."""
 
     required_scopes = {"POST": KEY_MANAGE}
 
@@ -350,7 +354,8 @@ class KeyRetireOldSecret(KeyViewMixin, PortalAPIView):
 
 
 class KeyReveal(KeyViewMixin, PortalAPIView):
-    """The key's current secret, for a token holding portal.secret_reveal and every scope of the key. Recorded in the activity log."""
+    """The key's current secret, for a token holding portal.secret_reveal and every scope of the
+    key. Recorded in the activity log."""
 
     required_scopes = {"POST": ("portal.secret_reveal",)}
 
@@ -555,7 +560,8 @@ class OperatorView(PortalAPIView):
 
 
 class TenantList(OperatorView):
-    """Operators only: list tenants, create one (with its admin and its two built-in keys, whose secrets are in the answer, once)."""
+    """Operators only: list tenants, create one (with its admin and its two built-in keys, whose
+    secrets are in the answer, once)."""
 
     required_scopes = {"GET": TENANT_MANAGE, "POST": TENANT_MANAGE}
 
