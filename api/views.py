@@ -332,7 +332,13 @@ class KeyRetireOldSecret(KeyViewMixin, PortalAPIView):
 
     required_scopes = {"POST": KEY_MANAGE}
 
-    @extend_schema(operation_id="keys_retire_old_secret", request=s.ConfirmRequest, responses={200: s.Key})
+    @extend_schema(
+        operation_id="keys_retire_old_secret",
+        request=s.ConfirmRequest,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: s.Key},
+    )
+    @idempotent
     def post(self, request: Request, key_id: str) -> Response:
         data = _valid(s.ConfirmRequest, request)
         key = self.key_or_404(key_id)
@@ -641,7 +647,10 @@ class TenantDeactivate(OperatorView):
 
     required_scopes = {"POST": TENANT_MANAGE}
 
-    @extend_schema(operation_id="tenants_deactivate", request=None, responses={200: s.TenantOut})
+    @extend_schema(
+        operation_id="tenants_deactivate", request=None, parameters=[IDEMPOTENCY_KEY], responses={200: s.TenantOut}
+    )
+    @idempotent
     def post(self, request: Request, code: str) -> Response:
         with transaction.atomic():
             tenant = self.tenant_or_404(code)
