@@ -163,6 +163,17 @@ class KeyViewMixin:
     def is_caller(self, key: ApiKey) -> bool:
         return key.pk == self.request.auth.key_id
 
+    def key_to_act_on(self, key_id: str) -> ApiKey:
+        """The tenant's key `key_id` (else 404), if the caller holds all of its scopes (else 403)."""
+        key = self.key_or_404(key_id)
+        self.no_escalation(key)
+        return key
+
+    def key_response(self, key_id: str, secret: str | None = None) -> Response:
+        """The key as it is now, with its ETag (and the new secret, after create or renew)."""
+        key = self.key_or_404(key_id)
+        return Response(_key_data(key, secret=secret), headers={"ETag": _etag(key)})
+
 
 class KeyList(KeyViewMixin, PortalAPIView):
     """The token's tenant's keys: list (filter by kind, search by name, cursor pages) and create a
@@ -243,8 +254,7 @@ class KeyDetail(KeyViewMixin, PortalAPIView):
 
     @extend_schema(operation_id="keys_get", responses={200: s.Key})
     def get(self, request: Request, key_id: str) -> Response:
-        key = self.key_or_404(key_id)
-        return Response(_key_data(key), headers={"ETag": _etag(key)})
+        return self.key_response(key_id)
 
     @extend_schema(
         operation_id="keys_update", request=s.KeyUpdateRequest, parameters=[IF_MATCH], responses={200: s.Key}
@@ -281,13 +291,11 @@ class KeyDetail(KeyViewMixin, PortalAPIView):
                 key_update(key=key, name=cleaned["name"], scopes=scopes, audit=self.audit)
             except IntegrityError:
                 raise Problem("conflict", "This tenant already has a key with this name.") from None
-            key = self.key_or_404(key_id)
-        return Response(_key_data(key), headers={"ETag": _etag(key)})
+            return self.key_response(key_id)
 
     @extend_schema(operation_id="keys_delete", request=None, responses={204: None})
     def delete(self, request: Request, key_id: str) -> Response:
-        key = self.key_or_404(key_id)
-        self.no_escalation(key)
+        key = self.key_to_act_on(key_id)
         if key.kind != KeyKind.CUSTOM:
             raise Problem("conflict", f"The {key.name} key cannot be deleted.")
         if self.is_caller(key):
@@ -311,8 +319,7 @@ class KeyRenew(KeyViewMixin, PortalAPIView):
     @idempotent
     def post(self, request: Request, key_id: str) -> Response:
         data = _valid(s.KeyRenewRequest, request)
-        key = self.key_or_404(key_id)
-        self.no_escalation(key)
+        key = self.key_to_act_on(key_id)
         grace = timedelta(seconds=data["grace_seconds"]) if data["grace_seconds"] else None
         if self.is_caller(key) and grace is None and not data["lock_out_caller"]:
             raise Problem(
@@ -323,8 +330,7 @@ class KeyRenew(KeyViewMixin, PortalAPIView):
             _, _, secret = key_renew(key=key, grace=grace, audit=self.audit)
         except KeyBusy as error:
             raise Problem("busy", str(error)) from None
-        key = self.key_or_404(key_id)
-        return Response(_key_data(key, secret=secret), headers={"ETag": _etag(key)})
+        return self.key_response(key_id, secret=secret)
 
 
 class KeyRetireOldSecret(KeyViewMixin, PortalAPIView):
@@ -341,8 +347,7 @@ class KeyRetireOldSecret(KeyViewMixin, PortalAPIView):
     @idempotent
     def post(self, request: Request, key_id: str) -> Response:
         data = _valid(s.ConfirmRequest, request)
-        key = self.key_or_404(key_id)
-        self.no_escalation(key)
+        key = self.key_to_act_on(key_id)
         old = list(key.secrets.live().filter(expires_at__isnull=False))
         if not old:
             raise Problem("conflict", "This key has no old secret in a grace period.")
@@ -355,8 +360,7 @@ class KeyRetireOldSecret(KeyViewMixin, PortalAPIView):
                 )
         for secret in old:
             secret_retire(secret=secret, audit=self.audit)
-        key = self.key_or_404(key_id)
-        return Response(_key_data(key), headers={"ETag": _etag(key)})
+        return self.key_response(key_id)
 
 
 class KeyReveal(KeyViewMixin, PortalAPIView):
@@ -367,8 +371,7 @@ class KeyReveal(KeyViewMixin, PortalAPIView):
 
     @extend_schema(operation_id="keys_reveal", request=None, responses={200: s.Revealed})
     def post(self, request: Request, key_id: str) -> Response:
-        key = self.key_or_404(key_id)
-        self.no_escalation(key)
+        key = self.key_to_act_on(key_id)
         secret = key.secrets.filter(expires_at__isnull=True).select_related("key__tenant").first()
         if secret is None:
             raise Problem("conflict", "This key has no current secret.")
