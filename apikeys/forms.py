@@ -115,15 +115,82 @@ class CustomKeyForm(forms.Form):
 
 
 class RenewForm(forms.Form):
-    """When the old secret stops working after a renew; no choice means now."""
+    """When the old secret stops working after a renew. "Now" (also what an empty choice
+    means) is destructive, so it needs `confirm=now` too, which only the danger-styled
+    button sends; without it the view asks again instead of renewing."""
 
     grace = forms.ChoiceField(
         choices=[(period.value, period.label) for period in GRACE_PERIODS],
         required=False,
         error_messages={"invalid_choice": "Choose when the old secret stops working."},
     )
+    confirm = forms.CharField(required=False)
 
     def clean_grace(self):
         """The grace period as a timedelta, or None for "now"."""
         chosen = self.cleaned_data["grace"] or "now"
         return next(period.duration for period in GRACE_PERIODS if period.value == chosen)
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.cleaned_data["grace"] is None and self.cleaned_data.get("confirm") != "now"
+
+
+# --- The keys list: search, filters, sort --------------------------------------------------
+
+# "Unused for N days": the choices offered; another number in the URL is refused (and ignored).
+UNUSED_DAYS = (7, 30, 90, 180, 365)
+
+KIND_CHOICES = [
+    ("custom", "Custom API keys"),
+    ("all", "All keys"),
+    (KeyKind.EMPORIX.value, KeyKind.EMPORIX.label),
+    (KeyKind.STOREFRONT.value, KeyKind.STOREFRONT.label),
+]
+
+SORT_CHOICES = [
+    ("name", "Name, A to Z"),
+    ("-name", "Name, Z to A"),
+    ("-created", "Newest first"),
+    ("created", "Oldest first"),
+    ("-last_used", "Used most recently first"),
+    ("last_used", "Used least recently first (never used first)"),
+]
+
+VIEW_CHOICES = [("", "Automatic"), ("table", "Table"), ("cards", "Cards")]
+
+# Without the posted value: a URL may hold anything, and the page need not repeat it.
+NOT_A_CHOICE = {"invalid_choice": "not one of its choices"}
+
+
+class KeyListQuery(forms.Form):
+    """The keys list's GET parameters. Each invalid one is dropped (its default applies) and
+    named in `ignored()`, so a hand-edited or stale URL still shows the list, never a 500."""
+
+    q = forms.CharField(
+        label="Search", required=False, max_length=100, error_messages={"max_length": "longer than 100 characters"}
+    )
+    kind = forms.ChoiceField(label="Kind", choices=KIND_CHOICES, required=False, error_messages=NOT_A_CHOICE)
+    old = forms.BooleanField(label="Has an old secret", required=False)
+    unused = forms.TypedChoiceField(
+        label="Unused for",
+        choices=[("", "Any time")] + [(str(days), f"{days}+ days") for days in UNUSED_DAYS],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        error_messages=NOT_A_CHOICE,
+    )
+    sort = forms.ChoiceField(label="Sort", choices=SORT_CHOICES, required=False, error_messages=NOT_A_CHOICE)
+    view = forms.ChoiceField(label="Layout", choices=VIEW_CHOICES, required=False, error_messages=NOT_A_CHOICE)
+
+    DEFAULTS: dict[str, Any] = {"q": "", "kind": "custom", "old": False, "unused": None, "sort": "name", "view": ""}
+
+    def values(self) -> dict[str, Any]:
+        """Every parameter: the valid ones as given, the rest their defaults."""
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return {name: cleaned.get(name) or default for name, default in self.DEFAULTS.items()}
+
+    def ignored(self) -> list[str]:
+        self.is_valid()
+        return [f"{self.fields[name].label} ignored: {errors[0]}." for name, errors in self.errors.items()]
