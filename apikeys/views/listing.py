@@ -233,7 +233,9 @@ def _render_list(
             "searching": searching,
             "headers": _sort_headers(query),
             "links": {
-                "previous": _link(query, page=page.previous_page_number()) if page.has_previous() else None,
+                "previous": _link(query, page=page.previous_page_number() if page.number > 2 else None)
+                if page.has_previous()
+                else None,
                 "next": _link(query, page=page.next_page_number()) if page.has_next() else None,
                 "first": _link(query, page=None) if page.number > 2 else None,
                 "last": _link(query, page=paginator.num_pages) if page.number < paginator.num_pages - 1 else None,
