@@ -3,7 +3,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from scopes.models import Scope
@@ -78,6 +79,16 @@ class ApiKey(models.Model):
                 fields=["tenant", "kind"],
                 condition=Q(kind__in=BUILTIN_KINDS),
                 name="apikey_one_builtin_per_kind",
+            ),
+        ]
+        # The keys list's sort orders, within a tenant's keys of a kind: a page of thousands
+        # of keys is read in index order, not sorted whole.
+        indexes = [
+            models.Index(F("tenant"), F("kind"), Lower("name"), name="apikey_list_by_name"),
+            models.Index(fields=["tenant", "kind", "created_at"], name="apikey_list_by_created"),
+            # Never used first (and, read backwards, last), as the list sorts them.
+            models.Index(
+                F("tenant"), F("kind"), F("last_used_at").asc(nulls_first=True), name="apikey_list_by_last_used"
             ),
         ]
 

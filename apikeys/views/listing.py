@@ -76,6 +76,7 @@ class KeyRow:
     current_secret: ApiSecret | None
     old_secrets: list[ApiSecret]  # in their grace period, the first to stop working first
     scope_names: tuple[str, ...]
+    urls: dict[str, str]  # the key's pages and endpoints: get_started, secret, renew, edit, delete
 
     @property
     def scope_preview(self) -> tuple[str, ...]:
@@ -94,10 +95,23 @@ def _with_secrets_and_scopes(keys: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
     )
 
 
-def _rows(keys) -> list[KeyRow]:
+# Each row links to five URLs of its key; resolving them per row is most of a table's
+# rendering time, so each is reversed once per page with this placeholder for the key's id.
+_ANY_KEY = uuid.UUID(int=0)
+KEY_URL_NAMES = ("get_started", "secret", "renew", "edit", "delete")
+
+
+def _key_urls(code: str) -> dict[str, str]:
+    return {name: reverse(f"apikeys:{name}", kwargs={"code": code, "key_id": _ANY_KEY}) for name in KEY_URL_NAMES}
+
+
+def _rows(keys, code: str) -> list[KeyRow]:
     """Rows for keys fetched through _with_secrets_and_scopes (no further query)."""
+    templates = _key_urls(code)
+    placeholder = str(_ANY_KEY)
     rows = []
     for key in keys:
+        key_id = str(key.public_id)
         live = list(key.secrets.all())
         rows.append(
             KeyRow(
@@ -105,6 +119,7 @@ def _rows(keys) -> list[KeyRow]:
                 current_secret=next((s for s in live if s.expires_at is None), None),
                 old_secrets=sorted((s for s in live if s.expires_at is not None), key=lambda s: s.expires_at),
                 scope_names=held_scope_names(key),
+                urls={name: url.replace(placeholder, key_id) for name, url in templates.items()},
             )
         )
     return rows
@@ -197,7 +212,7 @@ def _render_list(
             ApiKey.objects.filter(tenant=tenant).filter(Q(kind__in=BUILTIN_KINDS) | Q(public_id=focus))
         ).order_by("kind", "pk")
     )
-    fixed_rows = _rows(fixed)
+    fixed_rows = _rows(fixed, tenant.code)
     builtin = {kind: [row for row in fixed_rows if row.key.kind == kind] for kind in BUILTIN_KINDS}
     pinned = [row for row in fixed_rows if row.key.is_custom]
 
@@ -208,8 +223,10 @@ def _render_list(
     if pinned:
         matching = matching.exclude(public_id=focus)
     paginator = Paginator(matching, TABLE_PAGE_SIZE if view == "table" else CARDS_PAGE_SIZE)
+    if not searching:
+        paginator.count = custom_total - len(pinned)  # the same count: no second query
     page = paginator.get_page(request.GET.get("page"))
-    rows = _rows(_with_secrets_and_scopes(page.object_list))
+    rows = _rows(_with_secrets_and_scopes(page.object_list), tenant.code)
     query["page"] = page.number if page.number > 1 else None
 
     response = render(
