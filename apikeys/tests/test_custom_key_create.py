@@ -47,7 +47,7 @@ def test_generate_creates_the_key_with_its_scopes_secret_and_activity_entry(clie
     assert entry.details["scopes"] == ["brand.brand_manage", "tax.tax_read"]
     assert response.status_code == 302
     assert response.url == (
-        reverse("apikeys:list", kwargs={"code": "acme"}) + f"?created={key.public_id}#key-{key.public_id}"
+        reverse("apikeys:list", kwargs={"code": "acme"}) + f"?created={key.public_id}#key-notice"
     )
 
 

@@ -17,7 +17,7 @@ from tenants.models import Membership, Role
 from .. import services
 from ..forms import CustomKeyForm
 from ..models import ApiKey, KeyKind
-from .listing import notice_next_to_key, post_needs_reauthentication
+from .listing import NOTICE_ANCHOR, notice_next_to_key, post_needs_reauthentication
 
 NAME_TAKEN = "This tenant already has a key with this name."
 
@@ -82,9 +82,9 @@ def _form_view(request: HttpRequest, membership: Membership, key: ApiKey | None)
     if key is None:
         secret = saved.secrets.get(expires_at__isnull=True)
         notice_next_to_key(request, saved, f"Custom API key “{saved.name}” created.", secret=secret)
-        return redirect(url + f"?created={saved.public_id}#key-{saved.public_id}")
+        return redirect(url + f"?created={saved.public_id}{NOTICE_ANCHOR}")
     notice_next_to_key(request, saved, f"Custom API key “{saved.name}” saved.")
-    return redirect(url + f"#key-{saved.public_id}")
+    return redirect(url + NOTICE_ANCHOR)
 
 
 @require_http_methods(["GET", "POST"])

@@ -290,6 +290,9 @@ DEFAULT_GRACE = "24h"
 SHOW_ONCE_SESSION_KEY = "apikeys:show-secret-once"
 # What happened to which key (created, renewed, saved), said next to that key on the next list.
 NOTICE_SESSION_KEY = "apikeys:notice"
+# The notice is the fragment the list opens at: the browser scrolls to it and focuses it
+# (it has tabindex=-1), with or without JavaScript.
+NOTICE_ANCHOR = "#key-notice"
 
 
 def notice_next_to_key(request: HttpRequest, key: ApiKey, text: str, *, secret: ApiSecret | None = None) -> None:
@@ -449,7 +452,7 @@ def key_renew(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespons
         return render(request, "apikeys/key_renew.html", context, status=409)
     notice_next_to_key(request, key, "Key renewed.", secret=secret)
     # Post/redirect/get, so that reloading the page cannot renew again.
-    return redirect(reverse("apikeys:list", kwargs={"code": membership.tenant.code}) + f"#key-{key.public_id}")
+    return redirect(reverse("apikeys:list", kwargs={"code": membership.tenant.code}) + NOTICE_ANCHOR)
 
 
 @require_http_methods(["GET", "POST"])

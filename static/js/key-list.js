@@ -1,7 +1,7 @@
 // The keys page: Get started opens in a dialog beside the key (the page at the link's own URL,
 // loaded and shown in place; without JavaScript the link opens that page), a row's actions
-// menu closes on Escape, on a click elsewhere and when another opens, and after a create or
-// renew the notice next to the key takes the focus.
+// menu closes on Escape, on a click elsewhere and when another opens. (After a create or renew
+// the page opens at #key-notice, which the browser scrolls to and focuses by itself.)
 (function () {
   "use strict";
 
@@ -62,7 +62,4 @@
       });
     });
   }
-
-  var notice = document.getElementById("key-notice");
-  if (notice && document.activeElement !== notice) notice.focus();
 })();
