@@ -46,9 +46,7 @@ def test_generate_creates_the_key_with_its_scopes_secret_and_activity_entry(clie
     assert entry.actor == alice
     assert entry.details["scopes"] == ["brand.brand_manage", "tax.tax_read"]
     assert response.status_code == 302
-    assert response.url == (
-        reverse("apikeys:list", kwargs={"code": "acme"}) + f"?created={key.public_id}#key-notice"
-    )
+    assert response.url == (reverse("apikeys:list", kwargs={"code": "acme"}) + f"?created={key.public_id}#key-notice")
 
 
 def test_it_says_the_key_was_created(client_for, alice, acme):
