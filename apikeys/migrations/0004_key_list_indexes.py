@@ -7,9 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('apikeys', '0002_encryption_canary'),
-        ('scopes', '0002_load_catalogue'),
-        ('tenants', '0003_tenant_require_mfa'),
+        ('apikeys', '0003_key_hygiene'),
     ]
 
     operations = [
