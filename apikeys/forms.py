@@ -153,8 +153,8 @@ SORT_CHOICES = [
     ("-name", "Name, Z to A"),
     ("-created", "Newest first"),
     ("created", "Oldest first"),
-    ("-last_used", "Used most recently first"),
-    ("last_used", "Used least recently first (never used first)"),
+    ("-last_used", "Recently used first"),
+    ("last_used", "Least recently used first"),
 ]
 
 VIEW_CHOICES = [("", "Automatic"), ("table", "Table"), ("cards", "Cards")]
