@@ -167,8 +167,7 @@ COLUMNS = (
     Column("Client ID", None),
     Column("Secret", None),
     Column("Scopes", None),
-    Column("Created", "created"),
-    Column("Last used", "last_used"),
+    Column("Last used", "last_used"),  # creation date: in the card layout, and a sort order
 )
 
 
