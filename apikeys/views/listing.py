@@ -39,7 +39,7 @@ from ..models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, ApiSecret, KeyKind
 
 # Custom keys come a page at a time: a table of TABLE_PAGE_SIZE rows, or (the layout for a
 # handful of keys, or chosen with ?view=cards) cards, CARDS_PAGE_SIZE at a time.
-TABLE_PAGE_SIZE = 25
+TABLE_PAGE_SIZE = 20
 CARDS_PAGE_SIZE = 10
 CARDS_UP_TO = 5  # custom keys listed as cards when no parameter asks otherwise
 # A table row lists this many scope names at most; the card view lists all of them.
