@@ -70,24 +70,11 @@ def add_custom_keys(tenant, count: int, *, prefix: str = "Key") -> list:
 
 
 def main() -> None:
-    os.environ.update(
-        {
-            "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_bench"),
-            "DEBUG": "off",
-            "SECRET_KEY": "bench-only-secret-key",
-            "PORTAL_ENCRYPTION_KEYS": "bench1:9Nf0cS4aYV9V7lQ4w3bq0wqvEx0nq2Ff8a3sOq0kq7M=",
-            "STATIC_MANIFEST": "off",
-            "SECURE_COOKIES": "off",
-            "EMAIL_URL": "filemail://",
-            "CACHE_URL": os.environ.get("BENCH_CACHE_URL", "locmemcache://bench"),
-            "LOG_LEVEL": "WARNING",
-            "ALLOWED_HOSTS": "testserver",
-            "DJANGO_SETTINGS_MODULE": "portal.settings",
-        }
-    )
     sys.path.insert(0, str(ROOT))
-    from bench.token_endpoint import ensure_database
+    # The token benchmark's environment (its database, DEBUG off, test-only keys), in-process.
+    from bench.token_endpoint import ENV, ensure_database
 
+    os.environ.update({**ENV, "ALLOWED_HOSTS": "testserver"})
     ensure_database()
     import django
 

@@ -188,6 +188,20 @@ def _sort_headers(query: dict) -> list[dict]:
     return headers
 
 
+def _selects(form: KeyListQuery, query: dict) -> list[dict]:
+    """The search form's drop-downs, each option marked if it is the value in effect."""
+    return [
+        {
+            "name": name,
+            "label": form.fields[name].label,
+            "options": [
+                (str(value), label, str(value) == str(query[name] or "")) for value, label in form.fields[name].choices
+            ],
+        }
+        for name in ("kind", "unused", "sort")
+    ]
+
+
 def _render_list(
     request: HttpRequest,
     membership: Membership,
@@ -245,6 +259,7 @@ def _render_list(
             "view": view,
             "query": query,
             "form": form,
+            "selects": _selects(form, query),
             "ignored": form.ignored(),
             "searching": searching,
             "headers": _sort_headers(query),
