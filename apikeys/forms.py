@@ -193,4 +193,4 @@ class KeyListQuery(forms.Form):
 
     def ignored(self) -> list[str]:
         self.is_valid()
-        return [f"{self.fields[name].label} ignored: {errors[0]}." for name, errors in self.errors.items()]
+        return [f"{self.fields[name].label} ignored: {errors[0].rstrip('.')}." for name, errors in self.errors.items()]

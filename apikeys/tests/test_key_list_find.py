@@ -149,6 +149,8 @@ def test_the_search_form_works_without_javascript(client_for, alice, many):
         ("?unused=-1", "Unused for ignored: not one of its choices."),
         ("?view=graph", "Layout ignored: not one of its choices."),
         ("?q=" + "x" * 101, "Search ignored: longer than 100 characters."),
+        ("?q=a%00b", "Search ignored: Null characters are not allowed."),
+        ("?kind=%00", "Kind ignored: not one of its choices."),
     ],
 )
 def test_an_invalid_parameter_is_ignored_and_named(client_for, alice, many, query, message):
