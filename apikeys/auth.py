@@ -11,11 +11,13 @@ The rules that live here, once:
   digest comparison against every live secret (or a dummy), never a decryption;
 - when a secret's last use is written (`secret_mark_used`): at most once a minute.
 
-The token service's own cryptography (bearer tokens and their digests) comes through here
-too, from `crypto.py`, which owns all of the portal's cryptography.
+The token service's own cryptography (bearer tokens and their digests, JWT signing keys and
+their encryption at rest, under the same encryption keys as secrets) comes through here too,
+from `crypto.py`, which owns all of the portal's cryptography.
 """
 
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -28,17 +30,22 @@ from django.views.decorators.debug import sensitive_variables
 from scopes.models import Scope
 
 from . import crypto
-from .crypto import REFRESH_TOKEN_PREFIX, TOKEN_PREFIX, generate_token
+from .crypto import REFRESH_TOKEN_PREFIX, TOKEN_PREFIX, DecryptionError, generate_token, signing_key_generate
+from .crypto import decrypt as at_rest_decrypt
 from .crypto import digest as token_digest
+from .crypto import encrypt as at_rest_encrypt
 from .models import ApiKey, ApiSecret, KeyKind, live_secret_q
 from .services import SecretUnreadable, secret_plaintext
 
 __all__ = [
     "LAST_USED_RESOLUTION",
+    "DecryptionError",
     "REFRESH_TOKEN_PREFIX",
     "TOKEN_PREFIX",
     "SecretUnreadable",
     "VerifiedKey",
+    "at_rest_decrypt",
+    "at_rest_encrypt",
     "builtin_scope_names",
     "current_secret_plaintext",
     "generate_token",
@@ -47,6 +54,7 @@ __all__ = [
     "live_secret_q",
     "scope_cache_clear",
     "secret_mark_used",
+    "signing_key_generate",
     "storefront_key_find",
     "token_digest",
 ]
@@ -67,6 +75,8 @@ class VerifiedKey:
     secret_id: int  # the secret that authenticated (or, for a Storefront key, mints)
     scopes: tuple[str, ...]  # the scopes the key holds
     scope_set: frozenset[str]
+    secret_public_id: str = ""  # the secret's public id (a JWT's `cred_id` claim), never the secret
+    token_format: str = ""  # the key's choice of access-token format; "" is the deployment's
 
 
 # --- Scopes a key holds -----------------------------------------------------------------------
@@ -142,6 +152,8 @@ class _Row(NamedTuple):
     tenant_id: int
     tenant_code: str
     custom_scopes: str | None
+    secret_public_id: Any
+    token_format: str
 
 
 _COLUMNS = {
@@ -154,6 +166,8 @@ _COLUMNS = {
     "tenant_id": "key__tenant_id",
     "tenant_code": "key__tenant__code",
     "custom_scopes": "custom_scopes",
+    "secret_public_id": "public_id",
+    "token_format": "key__token_format",
 }
 assert tuple(_COLUMNS) == _Row._fields
 
@@ -248,6 +262,9 @@ def _verified(row: _Row, client_id: str, now: datetime) -> VerifiedKey:
         secret_id=row.secret_id,
         scopes=scopes,
         scope_set=scope_set,
+        # SQLite's raw cursor returns the UUID as 32 hex digits, PostgreSQL as a UUID.
+        secret_public_id=str(uuid.UUID(str(row.secret_public_id))),
+        token_format=row.token_format,
     )
 
 

@@ -241,3 +241,26 @@ def canary_opens(blob: bytes, key_id: str) -> bool:
         return decrypt(blob, key_id=key_id, binding=f"canary:{key_id}") == _CANARY
     except DecryptionError:
         return False
+
+
+# --- Signing keys of JWT access tokens ------------------------------------------------------
+# The token service signs JWTs (RFC 9068) with Ed25519 keys. They are generated here, as JWKs
+# (RFC 8037), so that the token service hands them to PyJWT and never touches `cryptography`.
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def signing_key_generate() -> tuple[str, dict[str, str], dict[str, str]]:
+    """A new Ed25519 signing key: (kid, private JWK, public JWK). The kid is 128 random bits;
+    the private JWK is the public one plus "d", and must only be stored encrypted."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+
+    kid = secrets.token_urlsafe(16)
+    private = Ed25519PrivateKey.generate()
+    x = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    d = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    public = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(x), "kid": kid, "alg": "EdDSA", "use": "sig"}
+    return kid, {**public, "d": _b64url(d)}, public

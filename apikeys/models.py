@@ -16,6 +16,15 @@ class KeyKind(models.TextChoices):
     CUSTOM = "custom", "Custom API"
 
 
+class TokenFormat(models.TextChoices):
+    """The access tokens a key's client-credentials grant issues. DEFAULT follows the
+    deployment's ACCESS_TOKEN_FORMAT; the token service reads the choice."""
+
+    DEFAULT = "", "Deployment default"
+    OPAQUE = "opaque", "Opaque"
+    JWT = "jwt", "JWT (RFC 9068)"
+
+
 # The built-in kinds: one key of each per tenant, named after the kind's label.
 BUILTIN_KINDS = (KeyKind.EMPORIX, KeyKind.STOREFRONT)
 
@@ -69,6 +78,10 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     renewed_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Settable for custom keys in the portal; the built-in keys follow the deployment.
+    token_format = models.CharField(
+        "Access tokens", max_length=8, choices=TokenFormat.choices, default=TokenFormat.DEFAULT, blank=True
+    )
 
     class Meta:
         ordering = ["tenant", "kind", "name"]

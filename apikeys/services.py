@@ -18,7 +18,7 @@ from tenants.models import Tenant
 
 from . import crypto
 from .canary import canaries_ensure
-from .models import ApiKey, ApiSecret, KeyKind
+from .models import ApiKey, ApiSecret, KeyKind, TokenFormat
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +101,7 @@ def key_create(
     kind: str,
     name: str | None = None,
     scopes: Iterable[Scope] = (),
+    token_format: str = TokenFormat.DEFAULT,
     audit: Audit = SYSTEM,
 ) -> tuple[ApiKey, str]:
     """Create a key with its first secret; returns the key and the secret's plaintext. A
@@ -113,7 +114,13 @@ def key_create(
         raise ValueError("A custom key needs at least one scope.")
     # 190 random bits make a collision practically impossible; the unique index has the
     # last word, and the transaction fails loudly rather than reuse an id.
-    key = ApiKey(tenant=tenant, kind=kind, name=name, client_id=crypto.generate_client_id())
+    key = ApiKey(
+        tenant=tenant,
+        kind=kind,
+        name=name,
+        client_id=crypto.generate_client_id(),
+        token_format=TokenFormat(token_format) if kind == KeyKind.CUSTOM else TokenFormat.DEFAULT,
+    )
     key.save(force_insert=True)
     if kind == KeyKind.CUSTOM:
         key.scopes.set(scopes)
@@ -123,7 +130,11 @@ def key_create(
         action=Action.KEY_CREATED,
         audit=audit,
         key=key,
-        details={"kind": kind.value, "scopes": sorted(s.name for s in scopes)} if scopes else {"kind": kind.value},
+        details={
+            "kind": kind.value,
+            **({"scopes": sorted(s.name for s in scopes)} if scopes else {}),
+            **({"token_format": key.token_format} if key.token_format else {}),
+        },
     )
     return key, plaintext
 
@@ -195,9 +206,11 @@ def key_update(
     key: ApiKey,
     name: str,
     scopes: Iterable[Scope],
+    token_format: str | None = None,
     audit: Audit = SYSTEM,
 ) -> ApiKey:
-    """Change a custom key's name and scopes, recording what changed."""
+    """Change a custom key's name, scopes and (unless None) access-token format, recording
+    what changed."""
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
     if key.kind != KeyKind.CUSTOM:
         raise ValueError("Only custom keys can be edited.")
@@ -215,6 +228,10 @@ def key_update(
         changes["scopes_added"] = sorted(after - before)
         changes["scopes_removed"] = sorted(before - after)
         key.scopes.set(scopes)
+    if token_format is not None and token_format != key.token_format:
+        changes["token_format"] = {"from": key.token_format, "to": TokenFormat(token_format).value}
+        key.token_format = token_format
+        key.save(update_fields=["token_format"])
     if changes:
         activity_record(tenant=key.tenant, action=Action.KEY_CHANGED, audit=audit, key=key, details=changes)
     return key

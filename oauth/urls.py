@@ -11,6 +11,7 @@ urlpatterns = [
     path("customerlogin/auth/anonymous/login", views.anonymous_login, name="anonymous_login"),
     path("customerlogin/auth/anonymous/refresh", views.anonymous_refresh, name="anonymous_refresh"),
     path(".well-known/oauth-authorization-server", views.metadata, name="metadata"),
+    path(".well-known/jwks.json", views.jwks, name="jwks"),
     path("tenants/<str:code>/api-keys/<uuid:key_id>/try/", views.try_it, name="try"),
     # Clients configured with a trailing slash reach the same endpoints (and JSON, not an HTML 404).
     path("oauth/token/", views.token),

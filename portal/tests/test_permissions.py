@@ -77,6 +77,7 @@ PUBLIC = {
     "oauth:anonymous_login",
     "oauth:anonymous_refresh",
     "oauth:metadata",
+    "oauth:jwks",
     "healthz",
     "readyz",
     "login",
