@@ -1,0 +1,88 @@
+"""Revocation (RFC 7009) and the key's own changes reach JWTs at once through introspection
+and bearer_verify: the jti is recorded until the token would have expired (purge_tokens
+deletes it then); renew-now, retiring the minting secret and deleting the key stop them."""
+
+from datetime import timedelta
+from io import StringIO
+
+import jwt
+from django.core.management import call_command
+from django.utils import timezone
+
+from apikeys.services import key_delete, key_renew, secret_retire
+from oauth.bearer import bearer_verify
+from oauth.models import RevokedJwt
+from oauth.services import tokens_purge
+
+from .conftest import basic
+
+
+def revoke(post_token, key, secret, token):
+    response = post_token({"token": token}, auth=basic(key.client_id, secret), url="/oauth/revoke")
+    assert response.status_code == 200 and response.json() == {}
+
+
+def test_a_revoked_jwt_is_inactive_at_once(issue, introspect, post_token, jwt_custom, custom):
+    key, secret = jwt_custom
+    token, other = issue(key, secret), issue(key, secret)
+    assert introspect(key, secret, token)["active"] is True
+    revoke(post_token, key, secret, token)
+    assert introspect(key, secret, token) == {"active": False}
+    assert bearer_verify(token, now=timezone.now()) is None
+    assert introspect(key, secret, other)["active"] is True  # only that token
+    claims = jwt.decode(token, options={"verify_signature": False})
+    row = RevokedJwt.objects.get()
+    assert row.jti == claims["jti"] and int(row.expires_at.timestamp()) == claims["exp"]
+    revoke(post_token, key, secret, token)  # again: still one row, still 200
+    assert RevokedJwt.objects.count() == 1
+
+
+def test_another_key_cannot_revoke_it(issue, introspect, post_token, jwt_custom, emporix):
+    key, secret = jwt_custom
+    token = issue(key, secret)
+    revoke(post_token, *emporix, token)
+    assert not RevokedJwt.objects.exists()
+    assert introspect(key, secret, token)["active"] is True
+
+
+def test_garbage_that_looks_like_a_jwt_is_200_and_records_nothing(post_token, jwt_custom):
+    key, secret = jwt_custom
+    revoke(post_token, key, secret, "eyJhbGciOiJub25lIn0.e30.")
+    assert not RevokedJwt.objects.exists()
+
+
+def test_renew_now_stops_its_jwts_at_once(issue, introspect, jwt_custom, emporix):
+    key, secret = jwt_custom
+    token = issue(key, secret)
+    key_renew(key=key, grace=None)
+    assert introspect(*emporix, token) == {"active": False}
+    assert bearer_verify(token, now=timezone.now()) is None
+
+
+def test_with_grace_they_work_until_the_old_secret_is_retired(issue, introspect, jwt_custom, emporix):
+    key, secret = jwt_custom
+    token = issue(key, secret)
+    _, _, new_secret = key_renew(key=key, grace=timedelta(hours=1))
+    assert introspect(*emporix, token)["active"] is True
+    assert issue(key, new_secret)  # the new secret issues its own
+    secret_retire(secret=key.secrets.get(expires_at__isnull=False))
+    assert introspect(*emporix, token) == {"active": False}
+
+
+def test_deleting_the_key_stops_its_jwts(issue, introspect, jwt_custom, emporix):
+    key, secret = jwt_custom
+    token = issue(key, secret)
+    key_delete(key=key)
+    assert introspect(*emporix, token) == {"active": False}
+
+
+def test_purge_deletes_revoked_jtis_once_their_tokens_have_expired(issue, post_token, jwt_custom):
+    key, secret = jwt_custom
+    token = issue(key, secret)
+    revoke(post_token, key, secret, token)
+    call_command("purge_tokens", stdout=StringIO())
+    assert RevokedJwt.objects.count() == 1  # the token has not expired yet
+    expiry = RevokedJwt.objects.get().expires_at
+    assert tokens_purge(now=expiry - timedelta(seconds=1)) == 0
+    assert tokens_purge(now=expiry) == 1
+    assert not RevokedJwt.objects.exists()
