@@ -18,6 +18,7 @@ from `crypto.py`, which owns all of the portal's cryptography.
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -31,6 +32,7 @@ from scopes.models import Scope
 
 from . import crypto
 from .crypto import REFRESH_TOKEN_PREFIX, TOKEN_PREFIX, DecryptionError, generate_token, signing_key_generate
+from .crypto import current_key_id as at_rest_key_id
 from .crypto import decrypt as at_rest_decrypt
 from .crypto import digest as token_digest
 from .crypto import encrypt as at_rest_encrypt
@@ -46,6 +48,7 @@ __all__ = [
     "VerifiedKey",
     "at_rest_decrypt",
     "at_rest_encrypt",
+    "at_rest_key_id",
     "builtin_scope_names",
     "current_secret_plaintext",
     "generate_token",
@@ -53,6 +56,8 @@ __all__ = [
     "key_verify",
     "live_secret_q",
     "scope_cache_clear",
+    "sealed_register",
+    "sealed_reencrypters",
     "secret_mark_used",
     "signing_key_generate",
     "storefront_key_find",
@@ -60,6 +65,19 @@ __all__ = [
 ]
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+# Other data sealed under the portal's encryption keys (the token service's signing keys)
+# registers how to re-encrypt it; `reencrypt_secrets` runs each after the secrets, so that one
+# command moves everything to the newest key. Each returns (re-encrypted, failed).
+_sealed: dict[str, Callable[[], tuple[int, int]]] = {}
+
+
+def sealed_register(name: str, reencrypt: Callable[[], tuple[int, int]]) -> None:
+    _sealed[name] = reencrypt
+
+
+def sealed_reencrypters() -> dict[str, Callable[[], tuple[int, int]]]:
+    return dict(_sealed)
 
 
 @dataclass(frozen=True, slots=True)

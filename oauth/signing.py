@@ -31,7 +31,15 @@ from django.db.models import Q
 from django.http.request import split_domain_port, validate_host
 from django.views.decorators.debug import sensitive_variables
 
-from apikeys.auth import VerifiedKey, at_rest_decrypt, at_rest_encrypt, generate_token, signing_key_generate
+from apikeys.auth import (
+    DecryptionError,
+    VerifiedKey,
+    at_rest_decrypt,
+    at_rest_encrypt,
+    at_rest_key_id,
+    generate_token,
+    signing_key_generate,
+)
 
 from .models import SigningKey, SigningKeyState
 
@@ -148,6 +156,26 @@ def signing_keys_rotate(*, now: datetime, force: bool = False) -> list[str]:
         ready_at = now + timedelta(seconds=settings.JWKS_PUBLISH_AHEAD)
         done.append(f"Published next key {upcoming.kid}; it can sign from {ready_at.isoformat()}.")
     return done
+
+
+@sensitive_variables("private")
+def signing_keys_reencrypt() -> tuple[int, int]:
+    """Re-encrypt every signing key under the newest encryption key (run by `reencrypt_secrets`
+    after the secrets); returns (re-encrypted, failed). Each new ciphertext is proven first."""
+    done = failed = 0
+    target = at_rest_key_id()
+    for key in SigningKey.objects.exclude(encryption_key_id=target).order_by("pk"):
+        try:
+            private = at_rest_decrypt(key.ciphertext, key_id=key.encryption_key_id, binding=key.binding)
+        except DecryptionError:
+            failed += 1
+            continue
+        ciphertext, key_id = at_rest_encrypt(private, binding=key.binding)
+        if at_rest_decrypt(ciphertext, key_id=key_id, binding=key.binding) != private:
+            raise RuntimeError("re-encryption self-check failed")
+        SigningKey.objects.filter(pk=key.pk).update(ciphertext=ciphertext, encryption_key_id=key_id)
+        done += 1
+    return done, failed
 
 
 # --- In-process caches ----------------------------------------------------------------------

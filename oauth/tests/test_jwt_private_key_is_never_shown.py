@@ -1,6 +1,7 @@
 """A signing key's private half is stored only encrypted and reaches no log, command output,
 admin page, JWK Set or error page."""
 
+import base64
 import json
 import logging
 from io import StringIO
@@ -13,6 +14,8 @@ from apikeys.auth import at_rest_decrypt
 from oauth.models import SigningKey
 
 from .conftest import basic
+
+NEW_KEY = "new2:" + base64.b64encode(b"N" * 32).decode()
 
 
 @pytest.fixture
@@ -71,3 +74,18 @@ def test_the_admin_shows_kid_and_state_but_not_the_private_key(client, operator,
         for part in private_parts():
             assert part not in body
     assert client.post(pages[1], {"state": "active"}).status_code == 403  # read-only
+
+
+def test_reencrypt_secrets_moves_the_signing_keys_to_the_newest_encryption_key(jwt_custom, issue, settings):
+    old_entry = settings.PORTAL_ENCRYPTION_KEYS
+    call_command("rotate_signing_key", stdout=StringIO())
+    before = set(private_parts()[::2])
+    settings.PORTAL_ENCRYPTION_KEYS = f"{NEW_KEY},{old_entry}"
+    out = StringIO()
+    call_command("reencrypt_secrets", stdout=out)
+    assert "2 signing key(s) re-encrypted, 0 failed" in out.getvalue()
+    assert set(SigningKey.objects.values_list("encryption_key_id", flat=True)) == {"new2"}
+    # The new key alone now opens them, and tokens are signed as before.
+    settings.PORTAL_ENCRYPTION_KEYS = NEW_KEY
+    assert set(private_parts()[::2]) == before
+    assert issue(*jwt_custom).startswith("eyJ")
