@@ -2,6 +2,7 @@
 held in process memory. Which keys issue JWTs: a custom key's choice, else the deployment's."""
 
 import pytest
+from django.urls import reverse
 
 from apikeys.models import ApiKey, TokenFormat
 from oauth.models import AccessToken, SigningKey, SigningKeyState
@@ -76,3 +77,13 @@ def test_storefront_anonymous_tokens_stay_opaque(client, storefront, settings):
     key, _ = storefront
     response = client.get(f"/customerlogin/auth/anonymous/login?tenant=acme&client_id={key.client_id}")
     assert response.json()["access_token"].startswith("akpt_")
+
+
+def test_try_it_gets_a_jwt_for_a_jwt_key(client_for, alice, jwt_custom):
+    key, secret = jwt_custom
+    url = reverse("oauth:try", kwargs={"code": "acme", "key_id": key.public_id})
+    result = client_for(alice).post(url, HTTP_ACCEPT="application/json").json()
+    assert result["status"] == 200
+    assert result["response"]["access_token"] == "eyJhbGci…"  # masked, like an opaque one
+    assert result["response"]["expires_in"] == 300
+    assert AccessToken.objects.count() == 0

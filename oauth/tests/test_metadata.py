@@ -6,6 +6,7 @@ def test_metadata_describes_the_endpoints(client, db):
     assert body["token_endpoint"] == "http://testserver/oauth/token"
     assert body["introspection_endpoint"] == "http://testserver/oauth/introspect"
     assert body["revocation_endpoint"] == "http://testserver/oauth/revoke"
+    assert body["jwks_uri"] == "http://testserver/.well-known/jwks.json"
     assert body["grant_types_supported"] == ["client_credentials"]
     for name in ("token", "introspection", "revocation"):
         assert body[f"{name}_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
@@ -16,3 +17,4 @@ def test_the_issuer_is_api_base_url_when_set(client, db, settings):
     body = client.get("/.well-known/oauth-authorization-server").json()
     assert body["issuer"] == "https://api.example.com"
     assert body["token_endpoint"] == "https://api.example.com/oauth/token"
+    assert body["jwks_uri"] == "https://api.example.com/.well-known/jwks.json"
