@@ -124,3 +124,16 @@ def test_introspection_by_another_tenant_says_inactive(real, introspect, globex)
     token, _, _ = real
     key, secret = key_create(tenant=globex, kind="custom", name="G", scopes=Scope.objects.offered()[:1])
     assert introspect(key, secret, token) == {"active": False}
+
+
+def test_bearer_verify_describes_a_valid_jwt_in_one_query(real, jwt_custom, django_assert_num_queries):
+    token, _, claims = real
+    key, _ = jwt_custom
+    bearer_verify(token, now=timezone.now())  # loads the published keys into the process
+    with django_assert_num_queries(1):
+        found = bearer_verify(token, now=timezone.now())
+    assert found.format == "jwt" and found.token_id == claims["jti"]
+    assert (found.key_id, found.client_id, found.key_name) == (key.pk, key.client_id, "Edge")
+    assert (found.tenant_id, found.tenant_code, found.kind) == (key.tenant_id, "acme", "service")
+    assert found.scopes == frozenset(claims["scope"].split()) and len(found.scopes) == 3
+    assert int(found.expires_at.timestamp()) == claims["exp"] and int(found.issued_at.timestamp()) == claims["iat"]

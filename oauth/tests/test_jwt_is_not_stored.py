@@ -2,9 +2,12 @@
 held in process memory. Which keys issue JWTs: a custom key's choice, else the deployment's."""
 
 import pytest
+from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
 from apikeys.models import ApiKey, TokenFormat
+from oauth.bearer import MAX_TOKEN_LENGTH, bearer_token_from, bearer_verify
 from oauth.models import AccessToken, SigningKey, SigningKeyState
 
 GRANT = {"grant_type": "client_credentials"}
@@ -54,6 +57,11 @@ def test_the_deployment_setting_makes_builtin_keys_issue_jwts(post_token, empori
     token = post_token(credentials(key, secret)).json()["access_token"]
     assert token.startswith("eyJ")
     assert AccessToken.objects.count() == 0
+    # 174 scope names: about 6,000 characters, still one Authorization header a resource takes.
+    assert 4096 < len(token) < MAX_TOKEN_LENGTH
+    request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    found = bearer_verify(bearer_token_from(request), now=timezone.now())
+    assert found is not None and found.format == "jwt" and len(found.scopes) > 100
 
 
 @pytest.mark.parametrize(
