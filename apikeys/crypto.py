@@ -20,7 +20,10 @@ import string
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
@@ -243,6 +246,27 @@ def canary_opens(blob: bytes, key_id: str) -> bool:
         return False
 
 
+# --- Signatures of others -----------------------------------------------------------------------
+# Secret-scanning services sign their leak reports with ECDSA P-256 (oauth/leaks.py).
+
+
+def ec_public_key_load(pem: str) -> object:
+    """An elliptic-curve public key from PEM; ValueError if it is not one."""
+    key = serialization.load_pem_public_key(pem.encode())
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise ValueError("not an elliptic-curve public key")
+    return key
+
+
+def ecdsa_sha256_valid(public_key: object, signature: bytes, message: bytes) -> bool:
+    """True if `signature` (DER) is `public_key`'s ECDSA signature of SHA-256(`message`)."""
+    try:
+        public_key.verify(signature, message, ec.ECDSA(hashes.SHA256()))  # type: ignore[attr-defined]
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
 # --- Signing keys of JWT access tokens ------------------------------------------------------
 # The token service signs JWTs (RFC 9068) with Ed25519 keys. They are generated here, as JWKs
 # (RFC 8037), so that the token service hands them to PyJWT and never touches `cryptography`.
@@ -255,12 +279,10 @@ def _b64url(raw: bytes) -> str:
 def signing_key_generate() -> tuple[str, dict[str, str], dict[str, str]]:
     """A new Ed25519 signing key: (kid, private JWK, public JWK). The kid is 128 random bits;
     the private JWK is the public one plus "d", and must only be stored encrypted."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
-
     kid = secrets.token_urlsafe(16)
     private = Ed25519PrivateKey.generate()
-    x = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    d = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    raw = serialization.Encoding.Raw
+    x = private.public_key().public_bytes(raw, serialization.PublicFormat.Raw)
+    d = private.private_bytes(raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
     public = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(x), "kid": kid, "alg": "EdDSA", "use": "sig"}
     return kid, {**public, "d": _b64url(d)}, public

@@ -13,13 +13,13 @@ live and their jti not revoked.
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Exists
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
-from apikeys.auth import TOKEN_PREFIX, live_secret_q, token_digest
+from apikeys.auth import TOKEN_PREFIX, live_secret_q, token_digest, tokens_valid_q
 from apikeys.models import ApiSecret
 
 from .models import AccessToken, RevokedJwt, TokenKind
@@ -135,11 +135,15 @@ def _jwt_bearer(token: str, now: datetime) -> BearerToken | None:
         secret_public_id = uuid.UUID(claims["cred_id"])
     except ValueError:
         return None
-    # The one query: the minting secret is live, still of this Client ID and tenant, and the
-    # jti is not revoked.
+    # The one query: the minting secret is live, still of this Client ID and tenant, the token
+    # not from before its key was last enabled again, and the jti not revoked.
+    issued_at = _moment(claims["iat"])
+    # iat has whole seconds: a JWT issued in the second its key was enabled again counts as after.
+    issued_within = issued_at + timedelta(seconds=1) - timedelta(microseconds=1)
     row = (
         ApiSecret.objects.filter(
             live_secret_q(now),
+            tokens_valid_q(issued=issued_within),
             public_id=secret_public_id,
             key__client_id=claims["client_id"],
             key__tenant__code=claims["tenant"],
@@ -162,6 +166,6 @@ def _jwt_bearer(token: str, now: datetime) -> BearerToken | None:
         key_name=key_name,
         kind=TokenKind.SERVICE,
         scopes=frozenset(claims["scope"].split()),
-        issued_at=_moment(claims["iat"]),
+        issued_at=issued_at,
         expires_at=_moment(claims["exp"]),
     )

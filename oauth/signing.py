@@ -55,7 +55,17 @@ MAX_JWT_LENGTH = 16384
 
 
 def lifetime() -> int:
+    """The longest a JWT lives: what a retired signing key must stay published for."""
     return settings.JWT_ACCESS_TOKEN_LIFETIME
+
+
+def jwt_lifetime(client: VerifiedKey) -> int:
+    """Seconds a JWT of `client` lives: JWT_ACCESS_TOKEN_LIFETIME, or the key's own access-token
+    lifetime if that is shorter (a longer one would outlive what offline verifiers can revoke,
+    and the signing key's publication)."""
+    if client.token_lifetime:
+        return min(client.token_lifetime, lifetime())
+    return lifetime()
 
 
 # --- Signing keys ---------------------------------------------------------------------------
@@ -253,7 +263,7 @@ def jwt_issue(*, client: VerifiedKey, scopes: str, issuer: str, now: datetime) -
         "iss": issuer,
         "sub": client.client_id,
         "aud": settings.JWT_AUDIENCE or issuer,
-        "exp": issued + lifetime(),
+        "exp": issued + jwt_lifetime(client),
         "iat": issued,
         "jti": generate_token(""),
         "client_id": client.client_id,
@@ -270,12 +280,11 @@ def looks_like_jwt(token: str) -> bool:
 
 
 def _issuer_ok(issuer: Any) -> bool:
-    """iss is the public base URL: exactly API_BASE_URL when it is set, else an origin whose
-    host the portal serves (ALLOWED_HOSTS), as the issuing request's own origin was."""
+    """iss is the portal's public origin (portal.net.public_base_url of the token request): an
+    http(s) origin whose host the portal serves (ALLOWED_HOSTS). Verifiers without a request
+    (the gateway check, introspection through another host name) cannot know which one."""
     if not isinstance(issuer, str) or not issuer:
         return False
-    if settings.API_BASE_URL:
-        return issuer == settings.API_BASE_URL
     parts = urlsplit(issuer)
     domain, _ = split_domain_port(parts.netloc)
     return (

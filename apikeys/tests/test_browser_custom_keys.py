@@ -61,7 +61,7 @@ def test_copying_the_curl_snippet_puts_the_real_secret_on_the_clipboard(page_for
     page.goto(f"{site.url}/tenants/acme/api-keys/{key.public_id}/get-started/")
     assert plaintext not in page.content()
 
-    page.get_by_role("button", name="Copy the cURL snippet").click()
+    page.get_by_role("button", name="Copy the cURL (bash) snippet").click()
     page.locator("#snippet-curl [data-copy-status]").filter(has_text="Copied").wait_for()
     copied = page.evaluate("navigator.clipboard.readText()")
     assert f"client_secret={plaintext}" in copied

@@ -4,12 +4,20 @@ deletes it then); renew-now, retiring the minting secret and deleting the key st
 
 from datetime import timedelta
 from io import StringIO
+from unittest import mock
 
 import jwt
 from django.core.management import call_command
 from django.utils import timezone
 
-from apikeys.services import key_delete, key_renew, secret_retire
+from apikeys.services import (
+    key_delete,
+    key_disable,
+    key_enable,
+    key_renew,
+    key_token_lifetime_set,
+    secret_retire,
+)
 from oauth.bearer import bearer_verify
 from oauth.models import RevokedJwt
 from oauth.services import tokens_purge
@@ -86,3 +94,29 @@ def test_purge_deletes_revoked_jtis_once_their_tokens_have_expired(issue, post_t
     assert tokens_purge(now=expiry - timedelta(seconds=1)) == 0
     assert tokens_purge(now=expiry) == 1
     assert not RevokedJwt.objects.exists()
+
+
+def test_disabling_the_key_stops_its_jwts_and_enabling_it_does_not_revive_them(issue, introspect, jwt_custom, emporix):
+    key, secret = jwt_custom
+    # A JWT's iat has whole seconds: the token before is from a second before the enabling.
+    with mock.patch("django.utils.timezone.now", return_value=timezone.now() - timedelta(seconds=2)):
+        before = issue(key, secret)
+    key_disable(key=key)
+    assert introspect(*emporix, before) == {"active": False}
+    key_enable(key=key)
+    after = issue(key, secret)  # in the same second as the enabling, as like as not
+    assert introspect(*emporix, before) == {"active": False}
+    assert introspect(*emporix, after)["active"] is True
+
+
+def test_a_keys_own_lifetime_shortens_its_jwts_but_never_lengthens_them(post_token, jwt_custom):
+    key, secret = jwt_custom
+    form = {"grant_type": "client_credentials", "client_id": key.client_id, "client_secret": secret}
+    key_token_lifetime_set(key=key, seconds=60)
+    token = post_token(form).json()
+    claims = jwt.decode(token["access_token"], options={"verify_signature": False})
+    assert token["expires_in"] == 60 and claims["exp"] - claims["iat"] == 60
+    key_token_lifetime_set(key=key, seconds=7200)
+    token = post_token(form).json()
+    claims = jwt.decode(token["access_token"], options={"verify_signature": False})
+    assert token["expires_in"] == 300 and claims["exp"] - claims["iat"] == 300

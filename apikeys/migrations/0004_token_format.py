@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("apikeys", "0002_encryption_canary"),
+        ("apikeys", "0003_key_hygiene"),
     ]
 
     operations = [
