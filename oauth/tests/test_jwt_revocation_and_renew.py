@@ -120,3 +120,15 @@ def test_a_keys_own_lifetime_shortens_its_jwts_but_never_lengthens_them(post_tok
     token = post_token(form).json()
     claims = jwt.decode(token["access_token"], options={"verify_signature": False})
     assert token["expires_in"] == 300 and claims["exp"] - claims["iat"] == 300
+
+
+def test_token_info_answers_for_a_jwt_until_it_is_revoked(client, issue, post_token, jwt_custom):
+    key, secret = jwt_custom
+    token = issue(key, secret)
+    info = client.get("/oauth/tokeninfo", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert info.status_code == 200
+    assert info.json()["token_format"] == "jwt" and info.json()["client_id"] == key.client_id
+    assert 295 <= info.json()["expires_in"] <= 300
+    revoke(post_token, key, secret, token)
+    refused = client.get("/oauth/tokeninfo", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert refused.status_code == 401 and 'error="invalid_token"' in refused["WWW-Authenticate"]
