@@ -8,7 +8,7 @@ from scopes.models import Scope, Service
 from scopes.unlocks import operation_count, picker_data, scope_diff, unlocked, unscoped_count
 from tenants.models import Tenant
 
-from .models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, KeyKind
+from .models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, KeyKind, TokenFormat
 
 # Custom keys may not take a built-in key's name, in any case.
 RESERVED_NAMES = {KeyKind(kind).label.casefold() for kind in BUILTIN_KINDS}
@@ -48,10 +48,21 @@ class CustomKeyForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "maxlength": 64}),
     )
     scopes = ScopeNamesField(label="Scopes")
+    token_format = forms.ChoiceField(
+        label="Access tokens",
+        choices=TokenFormat.choices,
+        required=False,
+        help_text="Opaque tokens are checked with the portal; JWTs (RFC 9068) are signed and can be checked "
+        "offline against the published keys. Both work with introspection.",
+    )
 
     def __init__(self, *args: Any, tenant: Tenant, key: ApiKey | None = None, **kwargs: Any) -> None:
         if key is not None and "initial" not in kwargs:
-            kwargs["initial"] = {"name": key.name, "scopes": list(key.scopes.values_list("name", flat=True))}
+            kwargs["initial"] = {
+                "name": key.name,
+                "scopes": list(key.scopes.values_list("name", flat=True)),
+                "token_format": key.token_format,
+            }
         super().__init__(*args, **kwargs)
         self.tenant = tenant
         self.key = key

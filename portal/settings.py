@@ -416,6 +416,17 @@ ACCESS_TOKEN_LIFETIME_MAX = env.int("ACCESS_TOKEN_LIFETIME_MAX", default=86400)
 ANONYMOUS_TOKEN_LIFETIME = env.int("ANONYMOUS_TOKEN_LIFETIME", default=3599)
 REFRESH_TOKEN_LIFETIME = env.int("REFRESH_TOKEN_LIFETIME", default=86400)
 SESSION_IDLE_TIME = env.int("SESSION_IDLE_TIME", default=120)
+# JWT access tokens (RFC 9068, oauth/signing.py): which format client-credentials tokens have
+# unless a custom key chooses (opaque|jwt), their shorter lifetime (a JWT is checked offline, so
+# revocation reaches offline verifiers only when it expires), their audience (default: the
+# issuer), how long a new signing key is published before it signs, and the JWKS max-age.
+ACCESS_TOKEN_FORMAT = env.str("ACCESS_TOKEN_FORMAT", default="opaque")
+if ACCESS_TOKEN_FORMAT not in ("opaque", "jwt"):
+    raise ImproperlyConfigured("ACCESS_TOKEN_FORMAT must be 'opaque' or 'jwt'.")
+JWT_ACCESS_TOKEN_LIFETIME = env.int("JWT_ACCESS_TOKEN_LIFETIME", default=300)
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="")
+JWKS_PUBLISH_AHEAD = env.int("JWKS_PUBLISH_AHEAD", default=3600)
+JWKS_MAX_AGE = env.int("JWKS_MAX_AGE", default=300)
 # Failed client authentications answered 401 per fixed window (AUTH_FAILURE_WINDOW seconds)
 # per (Client ID, client address) and per client address, counted in CACHES["default"]; past
 # them failures get 429. A correct secret is never refused. The anonymous login counts its

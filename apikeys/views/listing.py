@@ -30,7 +30,7 @@ from tenants.models import Membership, Role, Tenant
 from .. import services
 from ..auth import held_scope_names
 from ..forms import RenewForm
-from ..models import GRACE_PERIODS, ApiKey, ApiSecret, KeyKind
+from ..models import GRACE_PERIODS, ApiKey, ApiSecret, KeyKind, TokenFormat
 
 # Custom API keys are listed expanded when there are this many or fewer; more collapse into
 # the group's summary until asked for (or until one of them has to be shown).
@@ -63,6 +63,13 @@ class KeyRow:
 
     def holds(self, secret_id: uuid.UUID) -> bool:
         return any(s.public_id == secret_id for s in [self.current_secret, *self.old_secrets] if s)
+
+    @property
+    def token_format(self) -> str:
+        """What the key's access tokens are, as the row says it: its choice, or the deployment's."""
+        if self.key.token_format:
+            return self.key.get_token_format_display()
+        return f"Deployment default ({TokenFormat(settings.ACCESS_TOKEN_FORMAT).label})"
 
 
 def _rows_for_list(tenant: Tenant) -> list[KeyRow]:

@@ -77,6 +77,7 @@ PUBLIC = {
     "oauth:anonymous_login",
     "oauth:anonymous_refresh",
     "oauth:metadata",
+    "oauth:jwks",
     "oauth:tokeninfo",  # a Bearer token is the credential (oauth/tests/test_tokeninfo.py)
     "oauth:secret_scanning",  # signed by the secret-scanning service (oauth/tests/test_secret_scanning.py)
     "gateway:nginx",
