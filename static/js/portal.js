@@ -52,6 +52,13 @@
   // they can focus, and a focusable region needs a name (axe scrollable-region-focusable).
   function regionName(element) {
     if (element.dataset.regionLabel) return element.dataset.regionLabel;
+    var details = element.closest("details");
+    var summary = details && details.querySelector("summary");
+    var owner = element.closest("[aria-labelledby]");
+    var ownerName = owner && document.getElementById(owner.getAttribute("aria-labelledby"));
+    if (summary) {
+      return (ownerName ? ownerName.textContent.trim() + ": " : "") + summary.textContent.replace(/\s+/g, " ").trim();
+    }
     var table = element.querySelector("table");
     var labelled = table && table.getAttribute("aria-labelledby");
     var source = labelled && document.getElementById(labelled);
@@ -60,14 +67,15 @@
     if (!source && section) source = document.getElementById(section.getAttribute("aria-labelledby"));
     if (!source) source = document.querySelector("h1");
     var name = source ? source.textContent.replace(/\s+/g, " ").trim() : "";
-    var kind = element.tagName === "PRE" ? "code" : "table";
+    var kind = element.tagName === "PRE" ? "code" : element.querySelector("table") ? "table" : "list";
     return name ? name + " (" + kind + ")" : kind;
   }
 
   function setUpRegions(root) {
-    root.querySelectorAll("pre, .table-wrap").forEach(function (element) {
+    root.querySelectorAll("pre, .table-wrap, .key-scope-list, [data-scroll-region]").forEach(function (element) {
       if (!element.hasAttribute("tabindex")) element.setAttribute("tabindex", "0");
-      if (!element.hasAttribute("role")) element.setAttribute("role", "region");
+      // A <pre> or <div> has no role that can carry a name; a list keeps its own.
+      if (!element.hasAttribute("role") && /^(PRE|DIV)$/.test(element.tagName)) element.setAttribute("role", "region");
       if (!element.hasAttribute("aria-label") && !element.hasAttribute("aria-labelledby")) {
         element.setAttribute("aria-label", regionName(element));
       }
