@@ -59,7 +59,7 @@
     if (summary) {
       return (ownerName ? ownerName.textContent.trim() + ": " : "") + summary.textContent.replace(/\s+/g, " ").trim();
     }
-    var table = element.querySelector("table");
+    var table = element.tagName === "TABLE" ? element : element.querySelector("table");
     var labelled = table && table.getAttribute("aria-labelledby");
     var source = labelled && document.getElementById(labelled);
     if (!source && table) source = table.querySelector("caption");
@@ -67,12 +67,14 @@
     if (!source && section) source = document.getElementById(section.getAttribute("aria-labelledby"));
     if (!source) source = document.querySelector("h1");
     var name = source ? source.textContent.replace(/\s+/g, " ").trim() : "";
-    var kind = element.tagName === "PRE" ? "code" : element.querySelector("table") ? "table" : "list";
+    var kind = element.tagName === "PRE" ? "code" : table ? "table" : "list";
     return name ? name + " (" + kind + ")" : kind;
   }
 
   function setUpRegions(root) {
-    root.querySelectorAll("pre, .table-wrap, .key-scope-list, [data-scroll-region]").forEach(function (element) {
+    root.querySelectorAll("pre, .table-wrap, table.table, .key-scope-list, [data-scroll-region]").forEach(function (element) {
+      // A table in a .table-wrap scrolls with its box; one on its own scrolls itself on phones.
+      if (element.tagName === "TABLE" && element.closest(".table-wrap")) return;
       if (!element.hasAttribute("tabindex")) element.setAttribute("tabindex", "0");
       // A <pre> or <div> has no role that can carry a name; a list keeps its own.
       if (!element.hasAttribute("role") && /^(PRE|DIV)$/.test(element.tagName)) element.setAttribute("role", "region");
