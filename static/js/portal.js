@@ -3,7 +3,8 @@
 // `[data-live-region]` (a toast that empties itself after a few seconds), or the given one.
 // Also: the menus of the top bar (<details class="menu">) close on Escape and on a click
 // outside, one open at a time; code blocks and scrollable tables can be focused (and so
-// scrolled from the keyboard); the browser's time zone goes to the server in a cookie.
+// scrolled from the keyboard); the browser's time zone goes to the server in a cookie, and
+// relative times ("3 days ago") stay true on a page left open.
 (function () {
   "use strict";
 
@@ -96,9 +97,37 @@
       (location.protocol === "https:" ? "; Secure" : "");
   }
 
+  // --- Relative times ------------------------------------------------------------------------
+  // {% when %} renders "3 days ago" as of the server's answer; a page left open keeps it true
+  // by counting again every minute, with the units of portal.dates.relative.
+  var UNITS = [[365 * 86400, "year"], [30 * 86400, "month"], [86400, "day"], [3600, "hour"], [60, "minute"]];
+
+  function relative(then, now) {
+    var seconds = (now - then) / 1000;
+    var future = seconds < 0;
+    seconds = Math.abs(seconds);
+    for (var i = 0; i < UNITS.length; i++) {
+      if (seconds >= UNITS[i][0]) {
+        var count = Math.floor(seconds / UNITS[i][0]);
+        var amount = count + " " + UNITS[i][1] + (count !== 1 ? "s" : "");
+        return future ? "in " + amount : amount + " ago";
+      }
+    }
+    return future ? "in less than a minute" : "just now";
+  }
+
+  function refreshTimes() {
+    var now = Date.now();
+    document.querySelectorAll("time[datetime][title]").forEach(function (element) {
+      var then = Date.parse(element.getAttribute("datetime"));
+      if (!isNaN(then)) element.textContent = relative(then, now);
+    });
+  }
+
   setUpMenus();
   reportTimeZone();
+  window.setInterval(refreshTimes, 60000);
   setUpRegions(document);
 
-  window.portal = { announce: announce, setUpRegions: setUpRegions };
+  window.portal = { announce: announce, setUpRegions: setUpRegions, refreshTimes: refreshTimes };
 })();
