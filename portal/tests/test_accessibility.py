@@ -1,6 +1,6 @@
 """axe-core (npm's `axe-core`, pinned in package.json; `make test` installs it) on every page
 of the portal and in the states people meet: secret revealed, dialogs and menus open, scope
-lists expanded, form errors, filters, error pages. At 1280 px and at 390 px; any violation
+lists expanded, form errors, filters, error pages, the renew, retire and remove dialogs. At 1280 px and at 390 px; any violation
 fails, listed readably. One browser for the module (the session's), one login per width."""
 
 from collections.abc import Callable
@@ -141,6 +141,13 @@ def test_axe_finds_no_violations_on_any_page_or_state(browser, site, alice, cast
         page.locator("dialog[open]").wait_for()
 
     check.check("renew dialog open", renew_dialog)
+    check.visit(keys)
+
+    def retire_dialog():
+        page.locator("[data-dialog='retire-dialog']").first.click()
+        page.locator("dialog[open]").wait_for()
+
+    check.check("retire dialog open", retire_dialog)
     check.visit(f"{keys}{emporix.public_id}/renew/")
     check.check("renew page (no JavaScript)")
     check.visit(f"{keys}{emporix.public_id}/get-started/")
@@ -163,6 +170,12 @@ def test_axe_finds_no_violations_on_any_page_or_state(browser, site, alice, cast
     check.check("activity with filters")
     check.visit("/tenants/acme/members/")
     check.check("members")
+
+    def remove_dialog():
+        page.locator("[data-dialog='remove-dialog']").first.click()
+        page.locator("dialog[open]").wait_for()
+
+    check.check("remove member dialog open", remove_dialog)
     check.visit("/accounts/")
     check.check("My Account")
     check.visit("/accounts/password/change/")
