@@ -88,6 +88,8 @@ if _missing and not DEBUG:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The portal's styled 403 page (a link back, "reload and try again"), never Django's debug one.
+CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -127,6 +129,7 @@ MIDDLEWARE = [
     # Idle timeout and absolute lifetime of a login, before anything else sees the user.
     "accounts.sessions.SessionLifetimeMiddleware",
     "portal.middleware.LoginRequiredMiddleware",
+    "portal.middleware.TimeZoneMiddleware",
     "portal.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

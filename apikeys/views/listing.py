@@ -23,6 +23,7 @@ from accounts.reauth import reauthentication_needed, recent_auth_required
 from activity.audit import Audit
 from portal import ratelimit
 from portal.http import wants_json
+from portal.views import rate_limited
 from scopes.models import Scope
 from tenants.access import membership_for, require_role
 from tenants.models import Membership, Role, Tenant
@@ -223,12 +224,9 @@ def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespo
         text = f"Too many secrets shown; try again in {wait} seconds."
         if wants_json(request):
             response = JsonResponse({"error": text}, status=429)
-        else:
-            messages.error(request, text)
-            response = _render_list(request, membership)
-            response.status_code = 429
-        response["Retry-After"] = str(wait)
-        return response
+            response["Retry-After"] = str(wait)
+            return response
+        return rate_limited(request, wait, "Too many secrets shown: revealing and copying secrets is limited per user.")
     key = get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id)
     purpose = request.POST.get("purpose") or "reveal"
     if purpose not in services.SHOW_PURPOSES:
