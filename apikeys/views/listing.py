@@ -28,6 +28,7 @@ from accounts.reauth import reauthentication_needed, recent_auth_required
 from activity.audit import Audit
 from portal import ratelimit
 from portal.http import wants_json
+from portal.views import rate_limited
 from scopes.models import Scope
 from tenants.access import membership_for, require_role
 from tenants.models import Membership, Role, Tenant
@@ -35,7 +36,7 @@ from tenants.models import Membership, Role, Tenant
 from .. import services
 from ..auth import held_scope_names
 from ..forms import KeyListQuery, RenewForm
-from ..models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, ApiSecret, KeyKind
+from ..models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, ApiSecret, KeyKind, TokenFormat
 
 # Custom keys come a page at a time: a table of TABLE_PAGE_SIZE rows, or (the layout for a
 # handful of keys, or chosen with ?view=cards) cards, CARDS_PAGE_SIZE at a time.
@@ -85,6 +86,13 @@ class KeyRow:
     @property
     def scopes_not_previewed(self) -> int:
         return max(0, len(self.scope_names) - TABLE_SCOPE_NAMES)
+
+    @property
+    def token_format(self) -> str:
+        """What the key's access tokens are, as the row says it: its choice, or the deployment's."""
+        if self.key.token_format:
+            return self.key.get_token_format_display()
+        return f"Deployment default ({TokenFormat(settings.ACCESS_TOKEN_FORMAT).label})"
 
 
 def _with_secrets_and_scopes(keys: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
@@ -390,12 +398,9 @@ def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespo
         text = f"Too many secrets shown; try again in {wait} seconds."
         if wants_json(request):
             response = JsonResponse({"error": text}, status=429)
-        else:
-            messages.error(request, text)
-            response = _render_list(request, membership)
-            response.status_code = 429
-        response["Retry-After"] = str(wait)
-        return response
+            response["Retry-After"] = str(wait)
+            return response
+        return rate_limited(request, wait, "Too many secrets shown: revealing and copying secrets is limited per user.")
     key = get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id)
     purpose = request.POST.get("purpose") or "reveal"
     if purpose not in services.SHOW_PURPOSES:

@@ -6,6 +6,8 @@ and fails on an import that crosses a layer the wrong way.
     apikeys           knows no token service; `apikeys.auth` is its public face to it
     oauth             reaches the keys app only through `apikeys.auth` (and its models, for
                       foreign keys)
+    gateway           the gateway check: reaches the token service only through `oauth.bearer`
+                      and the keys app only through `apikeys.auth`; no app imports it
     bench             the benchmark: no app imports it
 """
 
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "activity", "apikeys", "oauth", "portal", "scopes", "tenants")
+APPS = ("accounts", "activity", "apikeys", "gateway", "oauth", "portal", "scopes", "tenants")
 
 # (importing app, imported module prefix, modules of that prefix that are allowed anyway)
 FORBIDDEN: list[tuple[str, str, frozenset[str]]] = [
@@ -26,6 +28,11 @@ FORBIDDEN: list[tuple[str, str, frozenset[str]]] = [
     ("apikeys", "oauth", frozenset()),
     ("tenants", "oauth", frozenset()),
     ("oauth", "apikeys", frozenset({"apikeys.auth", "apikeys.models"})),
+    ("gateway", "oauth", frozenset({"oauth.bearer"})),
+    ("gateway", "apikeys", frozenset({"apikeys.auth"})),
+    ("gateway", "tenants", frozenset()),
+    ("gateway", "accounts", frozenset()),
+    *((app, "gateway", frozenset()) for app in APPS if app != "gateway"),
     *((app, "bench", frozenset()) for app in APPS),
 ]
 
@@ -95,6 +102,11 @@ def test_every_app_is_read():
         ("oauth", "import apikeys.services"),
         ("apikeys", "from bench.baseline import baseline"),
         ("portal", "import bench"),
+        ("gateway", "from oauth.services import introspect"),
+        ("gateway", "from apikeys.models import ApiKey"),
+        ("gateway", "from tenants.models import Tenant"),
+        ("oauth", "from gateway.decisions import tokens"),
+        ("portal", "from gateway import views"),
     ],
 )
 def test_the_check_catches_a_forbidden_import(app, source):
@@ -109,6 +121,9 @@ def test_the_check_catches_a_forbidden_import(app, source):
         ("oauth", "from apikeys import auth"),
         ("tenants", "from apikeys.services import key_create"),
         ("scopes", "from django.db import models"),
+        ("gateway", "from oauth.bearer import bearer_verify"),
+        ("gateway", "from apikeys.auth import token_digest"),
+        ("gateway", "from scopes.routes import route_table"),
     ],
 )
 def test_the_check_allows_the_public_ways(app, source):

@@ -53,6 +53,14 @@ TABLE = [
     ("apikeys:edit", "post", KEY_FORM, {"admin": 302, **ADMIN_ONLY}),
     ("apikeys:delete", "get", {}, {"admin": 200, **ADMIN_ONLY}),
     ("apikeys:delete", "post", {}, {"admin": 302, **ADMIN_ONLY}),
+    ("apikeys:settings", "get", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("apikeys:settings", "post", {"allowed_networks": "203.0.113.0/24"}, {"admin": 302, **ADMIN_ONLY}),
+    ("apikeys:disable", "post", {}, {"admin": 302, **ADMIN_ONLY}),
+    ("apikeys:disable", "get", {}, WRONG_METHOD),
+    ("apikeys:enable", "post", {}, {"admin": 302, **ADMIN_ONLY}),
+    ("apikeys:enable", "get", {}, WRONG_METHOD),
+    ("apikeys:report_leak", "get", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("apikeys:report_leak", "post", {"secret": "akps_not-a-secret"}, {"admin": 200, **ADMIN_ONLY}),
     ("apikeys:get_started", "get", {}, ANY_MEMBER),
     ("apikeys:get_started", "post", {}, WRONG_METHOD),
     ("activity:list", "get", {}, {"admin": 200, **ADMIN_ONLY}),
@@ -64,6 +72,8 @@ TABLE = [
     ("my_account", "get", {}, {"admin": 200, "developer": 200, "viewer": 200, "stranger": 200, "out": 302}),
     ("my_account", "post", {}, WRONG_METHOD),
     ("sessions_end_others", "post", {}, {role: 302 for role in ROLES}),
+    ("time_zone_set", "post", {}, {role: 302 for role in ROLES}),
+    ("time_zone_set", "get", {}, WRONG_METHOD),
     ("sessions_end_others", "get", {}, WRONG_METHOD),
 ]
 
@@ -77,8 +87,12 @@ PUBLIC = {
     "oauth:anonymous_login",
     "oauth:anonymous_refresh",
     "oauth:metadata",
+    "oauth:jwks",
     "oauth:tokeninfo",  # a Bearer token is the credential (oauth/tests/test_tokeninfo.py)
     "oauth:secret_scanning",  # signed by the secret-scanning service (oauth/tests/test_secret_scanning.py)
+    "gateway:nginx",
+    "gateway:traefik",
+    "gateway:envoy",
     "healthz",
     "readyz",
     "login",

@@ -28,7 +28,7 @@ def drop_last_used_index(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('apikeys', '0003_key_hygiene'),
+        ('apikeys', '0004_token_format'),
     ]
 
     operations = [
