@@ -241,3 +241,24 @@ def canary_opens(blob: bytes, key_id: str) -> bool:
         return decrypt(blob, key_id=key_id, binding=f"canary:{key_id}") == _CANARY
     except DecryptionError:
         return False
+
+
+# --- Webhook signing (Standard Webhooks) ----------------------------------------------------
+# An endpoint's signing secret is `whsec_` + base64 of 32 random bytes; the HMAC key is those
+# bytes. Stored encrypted like client secrets (encrypt/decrypt with the endpoint's binding).
+
+WEBHOOK_SECRET_PREFIX = "whsec_"
+WEBHOOK_SECRET_BYTES = 32
+
+
+def generate_webhook_secret() -> str:
+    """A new webhook signing secret: `whsec_` + base64 of 256 bits from `secrets`."""
+    return WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(WEBHOOK_SECRET_BYTES)).decode("ascii")
+
+
+def webhook_signature(secret: str, *, message_id: str, timestamp: int, body: bytes) -> str:
+    """The Standard Webhooks `webhook-signature` value: `v1,` + base64 of HMAC-SHA256, keyed
+    with the secret's decoded bytes, over `{message_id}.{timestamp}.{body}`."""
+    key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX))
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode("ascii")

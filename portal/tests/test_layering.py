@@ -6,6 +6,11 @@ and fails on an import that crosses a layer the wrong way.
     apikeys           knows no token service; `apikeys.auth` is its public face to it
     oauth             reaches the keys app only through `apikeys.auth` (and its models, for
                       foreign keys)
+    notifications     mails to tenant admins: knows tenants and accounts, no keys, webhooks or
+                      token service
+    webhooks          knows no token service; reaches the keys app only for its cryptography
+                      (`apikeys.crypto`, `apikeys.canary`); the activity log reaches it only
+                      through `webhooks.outbox`, and nothing else of the portal imports it
     bench             the benchmark: no app imports it
 """
 
@@ -16,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "activity", "apikeys", "oauth", "portal", "scopes", "tenants")
+APPS = ("accounts", "activity", "apikeys", "notifications", "oauth", "portal", "scopes", "tenants", "webhooks")
 
 # (importing app, imported module prefix, modules of that prefix that are allowed anyway)
 FORBIDDEN: list[tuple[str, str, frozenset[str]]] = [
@@ -26,6 +31,13 @@ FORBIDDEN: list[tuple[str, str, frozenset[str]]] = [
     ("apikeys", "oauth", frozenset()),
     ("tenants", "oauth", frozenset()),
     ("oauth", "apikeys", frozenset({"apikeys.auth", "apikeys.models"})),
+    ("notifications", "apikeys", frozenset()),
+    ("notifications", "webhooks", frozenset()),
+    ("notifications", "oauth", frozenset()),
+    ("webhooks", "oauth", frozenset()),
+    ("webhooks", "apikeys", frozenset({"apikeys.crypto", "apikeys.canary"})),
+    ("activity", "webhooks", frozenset({"webhooks.outbox"})),
+    *((app, "webhooks", frozenset()) for app in APPS if app not in ("activity", "webhooks")),
     *((app, "bench", frozenset()) for app in APPS),
 ]
 
@@ -95,6 +107,10 @@ def test_every_app_is_read():
         ("oauth", "import apikeys.services"),
         ("apikeys", "from bench.baseline import baseline"),
         ("portal", "import bench"),
+        ("webhooks", "from apikeys.services import key_create"),
+        ("activity", "from webhooks.delivery import deliver_due"),
+        ("apikeys", "from webhooks.models import Endpoint"),
+        ("notifications", "from webhooks.models import Endpoint"),
     ],
 )
 def test_the_check_catches_a_forbidden_import(app, source):
@@ -109,6 +125,8 @@ def test_the_check_catches_a_forbidden_import(app, source):
         ("oauth", "from apikeys import auth"),
         ("tenants", "from apikeys.services import key_create"),
         ("scopes", "from django.db import models"),
+        ("webhooks", "from apikeys import crypto"),
+        ("activity", "from webhooks.outbox import event_record"),
     ],
 )
 def test_the_check_allows_the_public_ways(app, source):
