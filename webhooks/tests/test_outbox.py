@@ -56,7 +56,12 @@ def test_a_deleted_key_is_still_named_in_its_event(endpoint, acme, catalogue):
     key_delete(key=key)
     created, deleted = Event.objects.order_by("created_at")
     assert (created.type, deleted.type) == ("key.created", "key.deleted")
-    assert deleted.payload["key"] == {"public_id": str(key.public_id), "name": "Shop", "kind": "custom", "client_id": key.client_id}
+    assert deleted.payload["key"] == {
+        "public_id": str(key.public_id),
+        "name": "Shop",
+        "kind": "custom",
+        "client_id": key.client_id,
+    }
     assert deleted.payload["actor"] is None  # the system
 
 
