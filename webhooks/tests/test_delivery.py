@@ -159,3 +159,17 @@ def test_the_body_sent_is_the_stored_payload_and_holds_no_secret(receiver, endpo
     body = got.body.decode()
     assert plaintext not in body and new_plaintext not in body and receiver.secret not in body
     assert json.loads(body)["key"]["client_id"] == key.client_id
+
+
+def test_the_readme_verification_example_accepts_a_delivery_and_refuses_a_forgery(receiver, endpoint, renewed):
+    import re
+
+    from conftest import ROOT
+
+    source = re.search(r"```python\n(import base64.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
+    namespace: dict = {}
+    exec(source, namespace)  # noqa: S102 (the README's own example)
+    deliver_due()
+    (got,) = receiver.received
+    assert namespace["verify"](receiver.secret, got.headers, got.body)
+    assert not namespace["verify"](receiver.secret, got.headers, got.body + b" ")
