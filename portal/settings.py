@@ -322,6 +322,9 @@ PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Endpoints must be https://; this also allows http://127.0.0.1, http://[::1] and http://localhost
 # (tests and development only).
 WEBHOOKS_ALLOW_HTTP_LOOPBACK = env.bool("WEBHOOKS_ALLOW_HTTP_LOOPBACK", default=False)
+# Deliveries go to public addresses only; on, private networks (10/8, 192.168/16, fc00::/7, ...)
+# are allowed too, for an operator whose endpoints are internal (webhooks/addresses.py).
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=False)
 # Seconds a receiver has to answer one POST.
 WEBHOOKS_TIMEOUT = env.float("WEBHOOKS_TIMEOUT", default=10)
 # Seconds to wait after the 1st, 2nd, ... failed attempt (the last value repeats), and how many

@@ -17,6 +17,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -29,6 +30,7 @@ from apikeys import crypto
 from notifications.kinds import WEBHOOK_FAILING
 from notifications.services import absolute_url, notify_tenant_admins
 
+from .addresses import host_allowed
 from .models import Attempt, Delivery, DeliveryStatus, Endpoint
 from .services import SecretUnreadable, endpoint_secret
 
@@ -86,6 +88,9 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
     than its status. Errors are named by kind only: the URL may carry a token of the receiver's."""
     started = time.monotonic()
     outcome = Outcome()
+    if not host_allowed(urlsplit(url).hostname or ""):
+        outcome.error = "address not allowed (not a public address)"
+        return outcome
     try:
         with requests.post(
             url, data=body, headers=headers, timeout=settings.WEBHOOKS_TIMEOUT, allow_redirects=False, stream=True

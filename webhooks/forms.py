@@ -4,15 +4,18 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from .addresses import address_allowed, is_literal_address
 from .events import EVENT_TYPES
 
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 HTTPS_ONLY = "The URL must start with https://."
+NOT_PUBLIC = "This address is not on the public internet; the portal delivers only to public addresses."
 
 
 def validate_endpoint_url(value: str) -> None:
     """An endpoint URL: https:// with a host and without credentials in it; http:// only to
-    loopback (127.0.0.1, [::1], localhost) and only with WEBHOOKS_ALLOW_HTTP_LOOPBACK."""
+    loopback (127.0.0.1, [::1], localhost) and only with WEBHOOKS_ALLOW_HTTP_LOOPBACK. A literal
+    address must be a public one (webhooks.addresses); names are checked at every delivery."""
     parts = urlsplit(value)
     try:
         host = parts.hostname
@@ -25,6 +28,8 @@ def validate_endpoint_url(value: str) -> None:
         raise ValidationError("Put no user name or password in the URL.", code="credentials")
     if parts.fragment:
         raise ValidationError("A URL with a #fragment cannot be delivered to.", code="fragment")
+    if is_literal_address(host) and not address_allowed(host):
+        raise ValidationError(NOT_PUBLIC, code="not_public")
     if parts.scheme == "https":
         return
     if parts.scheme == "http" and settings.WEBHOOKS_ALLOW_HTTP_LOOPBACK and host in LOOPBACK_HOSTS:

@@ -9,6 +9,7 @@ from django.urls import reverse
 from apikeys.models import KeyKind
 from apikeys.services import key_renew
 from webhooks.delivery import deliver_due
+from webhooks.forms import NOT_PUBLIC
 from webhooks.models import Attempt, Delivery, Endpoint
 from webhooks.services import endpoint_create, endpoint_secret
 
@@ -51,7 +52,7 @@ def test_adding_an_endpoint_shows_its_secret_once(admin, acme):
     [
         ("http://hooks.example.com/keys", False, "The URL must start with https://."),
         ("http://hooks.example.com/keys", True, "The URL must start with https://."),
-        ("http://127.0.0.1:8000/keys", False, "The URL must start with https://."),
+        ("http://127.0.0.1:8000/keys", False, NOT_PUBLIC),
         ("ftp://hooks.example.com/keys", True, "The URL must start with https://."),
         ("https://user:pw@hooks.example.com/keys", False, "Put no user name or password in the URL."),
         ("https://hooks.example.com/keys#part", False, "A URL with a #fragment cannot be delivered to."),
