@@ -43,6 +43,14 @@ def _reauth(request: HttpRequest, page: str) -> HttpResponse | None:
     return reauthentication_needed(request, form_page=lambda request, **kwargs: page)
 
 
+def _changing(request: HttpRequest, code: str, endpoint_id: UUID) -> tuple[Membership, Endpoint, HttpResponse | None]:
+    """For a POST that shows or changes an endpoint's secret or settings: the admin's membership,
+    the endpoint, and the re-authentication answer (back to the endpoint's page) if one is needed."""
+    membership = _admin(request, code)
+    endpoint = _endpoint(membership, endpoint_id)
+    return membership, endpoint, _reauth(request, _detail_url(endpoint))
+
+
 def _render_list(request: HttpRequest, membership: Membership, form: EndpointForm, status: int = 200) -> HttpResponse:
     endpoints = Endpoint.objects.filter(tenant=membership.tenant)
     return render(
@@ -148,9 +156,8 @@ def _secret_or_message(request: HttpRequest, endpoint: Endpoint, *, reveal: bool
 
 @require_POST
 def endpoint_edit(request: HttpRequest, code: str, endpoint_id: UUID) -> HttpResponse:
-    membership = _admin(request, code)
-    endpoint = _endpoint(membership, endpoint_id)
-    if reauth := _reauth(request, _detail_url(endpoint)):
+    membership, endpoint, reauth = _changing(request, code, endpoint_id)
+    if reauth:
         return reauth
     form = _edit_form(endpoint, request.POST)
     if not form.is_valid():
@@ -163,9 +170,8 @@ def endpoint_edit(request: HttpRequest, code: str, endpoint_id: UUID) -> HttpRes
 @require_POST
 def endpoint_secret(request: HttpRequest, code: str, endpoint_id: UUID) -> HttpResponse:
     """Show the signing secret (an explicit reveal); never cached."""
-    membership = _admin(request, code)
-    endpoint = _endpoint(membership, endpoint_id)
-    if reauth := _reauth(request, _detail_url(endpoint)):
+    membership, endpoint, reauth = _changing(request, code, endpoint_id)
+    if reauth:
         return reauth
     secret = _secret_or_message(request, endpoint, reveal=True)
     response = _render_detail(request, membership, endpoint, _edit_form(endpoint), secret=secret)
@@ -176,9 +182,8 @@ def endpoint_secret(request: HttpRequest, code: str, endpoint_id: UUID) -> HttpR
 @require_POST
 def endpoint_rotate(request: HttpRequest, code: str, endpoint_id: UUID) -> HttpResponse:
     """A new signing secret, shown once on the endpoint's page."""
-    membership = _admin(request, code)
-    endpoint = _endpoint(membership, endpoint_id)
-    if reauth := _reauth(request, _detail_url(endpoint)):
+    membership, endpoint, reauth = _changing(request, code, endpoint_id)
+    if reauth:
         return reauth
     services.endpoint_secret_rotate(endpoint=endpoint)
     request.session[SHOW_ONCE_SESSION_KEY] = str(endpoint.public_id)
