@@ -338,6 +338,8 @@ WEBHOOKS_LEASE_SECONDS = env.int("WEBHOOKS_LEASE_SECONDS", default=60)
 WEBHOOKS_POLL_INTERVAL = env.float("WEBHOOKS_POLL_INTERVAL", default=2)
 # Failed attempts in a row after which the tenant's admins are mailed, once until a success.
 WEBHOOKS_FAILURE_NOTICE_AFTER = env.int("WEBHOOKS_FAILURE_NOTICE_AFTER", default=5)
+# Days events and their delivery logs are kept once delivered or failed (the worker purges hourly).
+WEBHOOKS_RETENTION_DAYS = env.int("WEBHOOKS_RETENTION_DAYS", default=30)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")

@@ -31,7 +31,7 @@ from notifications.kinds import WEBHOOK_FAILING
 from notifications.services import absolute_url, notify_tenant_admins
 
 from .addresses import host_allowed
-from .models import Attempt, Delivery, DeliveryStatus, Endpoint
+from .models import Attempt, Delivery, DeliveryStatus, Endpoint, Event
 from .services import SecretUnreadable, endpoint_secret
 
 logger = logging.getLogger(__name__)
@@ -202,3 +202,11 @@ def deliver_due(*, batch: int = 10, limit: int | None = None) -> int:
             delivery_attempt(pk)
             done += 1
     return done
+
+
+def events_purge(*, older_than: timedelta | None = None) -> int:
+    """Delete events older than WEBHOOKS_RETENTION_DAYS (or `older_than`) with their deliveries
+    and attempt logs, unless a delivery of theirs is still pending; how many events went."""
+    age = older_than if older_than is not None else timedelta(days=settings.WEBHOOKS_RETENTION_DAYS)
+    old = Event.objects.filter(created_at__lt=timezone.now() - age).exclude(deliveries__status=DeliveryStatus.PENDING)
+    return old.delete()[1].get(Event._meta.label, 0)

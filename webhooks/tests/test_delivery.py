@@ -14,7 +14,7 @@ from django.utils import timezone
 from apikeys.models import KeyKind
 from apikeys.services import key_renew
 from notifications.services import preferences_set
-from webhooks.delivery import deliver_due
+from webhooks.delivery import deliver_due, deliveries_claim, delivery_attempt, events_purge
 from webhooks.models import Attempt, Delivery, DeliveryStatus, Event
 from webhooks.services import endpoint_secret_rotate
 
@@ -173,3 +173,19 @@ def test_the_readme_verification_example_accepts_a_delivery_and_refuses_a_forger
     (got,) = receiver.received
     assert namespace["verify"](receiver.secret, got.headers, got.body)
     assert not namespace["verify"](receiver.secret, got.headers, got.body + b" ")
+
+
+def test_old_finished_events_are_purged_with_their_logs_pending_ones_kept(receiver, endpoint, acme_secrets, settings):
+    key = acme_secrets[KeyKind.EMPORIX][0]
+    with time_machine.travel(timezone.now() - timedelta(days=31), tick=False):
+        key_renew(key=key)  # delivered below
+        key_renew(key=key)  # never delivered: still pending
+    key_renew(key=key)  # recent
+    delivered = Delivery.objects.order_by("created_at").first()
+    receiver.answer(200)
+    assert deliveries_claim(limit=1) == [delivered.pk]
+    delivery_attempt(delivered.pk)
+    assert Attempt.objects.count() == 1
+    assert events_purge() == 1
+    assert not Delivery.objects.filter(pk=delivered.pk).exists() and not Attempt.objects.exists()
+    assert Event.objects.count() == 2 and Delivery.objects.filter(status=DeliveryStatus.PENDING).count() == 2

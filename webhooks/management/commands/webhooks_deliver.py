@@ -6,9 +6,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 
-from webhooks.delivery import deliver_due
+from webhooks.delivery import deliver_due, events_purge
 
 logger = logging.getLogger(__name__)
+PURGE_INTERVAL = 3600  # seconds between purges of old events (WEBHOOKS_RETENTION_DAYS)
 
 
 class Command(BaseCommand):
@@ -41,9 +42,13 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         self.stdout.write("Delivering webhook events until stopped.")
+        purged_at: float | None = None
         while not stopping:
             close_old_connections()  # a connection the database dropped is replaced
             try:
+                if purged_at is None or time.monotonic() - purged_at > PURGE_INTERVAL:
+                    events_purge()
+                    purged_at = time.monotonic()
                 busy = deliver_due(batch=batch, limit=batch)
             except DatabaseError as exc:  # an outage: wait and try again, as the portal does
                 logger.warning("webhook worker: database unavailable: %s", type(exc).__name__)
