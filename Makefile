@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test install env chromium nginx wrk lint bench clean
+.PHONY: run test install env chromium nginx node wrk lint bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,7 +39,11 @@ chromium:
 nginx:
 	@test -x /usr/sbin/nginx || (apt-get update -qq && apt-get install -y -qq nginx >/dev/null)
 
-test: install env chromium nginx
+# Node.js for the test that runs the Get started JavaScript sample, from Debian too.
+node:
+	@command -v node >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs >/dev/null)
+
+test: install env chromium nginx node
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install

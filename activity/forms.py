@@ -1,18 +1,36 @@
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from tenants.models import Tenant
 
 from .models import Action, ActivityEntry
 
+# Dates outside these years are typing mistakes; they would also overflow the time arithmetic.
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
+DATE_ERRORS = {"invalid": "Enter a real date, e.g. 2026-11-27."}
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%d")
+
 
 class ActivityFilterForm(forms.Form):
     """Filters of the activity page, from GET. Keys are chosen by Client ID, so that a
-    deleted key's entries can still be found (entries keep the Client ID and name)."""
+    deleted key's entries can still be found (entries keep the Client ID and name); actors
+    by the e-mail address the entries keep. Dates are whole days in the portal's time zone,
+    both included."""
 
     key = forms.ChoiceField(label="Key", required=False)
     action = forms.ChoiceField(label="Action", required=False, choices=[("", "All actions"), *Action.choices])
+    actor = forms.ChoiceField(label="Who", required=False)
+    since = forms.DateField(label="From", required=False, widget=DateInput(), error_messages=DATE_ERRORS)
+    until = forms.DateField(label="To", required=False, widget=DateInput(), error_messages=DATE_ERRORS)
 
     def __init__(self, *args: Any, tenant: Tenant, keys: list[tuple[str, str]], **kwargs: Any) -> None:
         """`keys`: the tenant's current keys as (Client ID, name); deleted keys are found in
@@ -34,6 +52,33 @@ class ActivityFilterForm(forms.Form):
         choices += [(client_id, f"{name} ({client_id})") for client_id, name in current]
         choices += [(cid, f"{name} ({cid}, deleted)") for cid, name in sorted(deleted.items(), key=lambda i: i[1])]
         self.fields["key"].choices = choices
+        actors = (
+            ActivityEntry.objects.filter(tenant=tenant)
+            .exclude(actor_email="")
+            .order_by("actor_email")
+            .values_list("actor_email", flat=True)
+            .distinct()
+        )
+        self.fields["actor"].choices = [("", "Everyone"), *((email, email) for email in actors)]
+
+    def _clean_day(self, name: str) -> date | None:
+        day = self.cleaned_data.get(name)
+        if day is not None and not EARLIEST <= day <= LATEST:
+            raise forms.ValidationError(f"Enter a date between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}.")
+        return day
+
+    def clean_since(self) -> date | None:
+        return self._clean_day("since")
+
+    def clean_until(self) -> date | None:
+        return self._clean_day("until")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The end date is before the start date.")
+        return data
 
     def filter(self, entries):
         """`entries` narrowed by the valid filters; an invalid one is ignored (and shown)."""
@@ -43,4 +88,12 @@ class ActivityFilterForm(forms.Form):
             entries = entries.filter(key_client_id=data["key"])
         if data.get("action"):
             entries = entries.filter(action=data["action"])
+        if data.get("actor"):
+            entries = entries.filter(actor_email=data["actor"])
+        zone = timezone.get_current_timezone()
+        if data.get("since"):
+            entries = entries.filter(created_at__gte=datetime.combine(data["since"], time.min, tzinfo=zone))
+        if data.get("until"):
+            end = data["until"] + timedelta(days=1)
+            entries = entries.filter(created_at__lt=datetime.combine(end, time.min, tzinfo=zone))
         return entries

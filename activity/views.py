@@ -31,7 +31,8 @@ def _filtered(request: HttpRequest, code: str):
 
 @require_GET
 def activity_list(request: HttpRequest, code: str) -> HttpResponse:
-    """The tenant's activity log, newest first, 50 a page, filterable by key and action."""
+    """The tenant's activity log, newest first, 50 a page, filterable by key, action, actor
+    and date range."""
     membership, form, entries = _filtered(request, code)
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(entry, details_lines(entry)) for entry in page.object_list]
@@ -66,7 +67,7 @@ def _write_csv(response: HttpResponse, entries) -> None:
             [
                 entry.created_at.isoformat(),
                 _cell(entry.actor_email),
-                entry.action,
+                entry.get_action_display(),  # "Key created", as the page says it
                 _cell(entry.key_name),
                 entry.key_client_id,
                 json.dumps(entry.details, ensure_ascii=False, sort_keys=True),

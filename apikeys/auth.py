@@ -4,7 +4,9 @@ table; it calls these functions and gets a `VerifiedKey` back.
 
 The rules that live here, once:
 - which secrets still work (`live_secret_q`, defined beside the models and used by the token
-  check, the key list and the access tokens' `active()`);
+  check and the access tokens' `active()`): within their own lifetime, of a key that is
+  neither disabled nor expired; and which tokens a re-enabled key's past left dead
+  (`tokens_valid_q`);
 - which scopes a key holds (`held_scope_names`): every offered scope for the Emporix API key,
   the storefront set for the Storefront API key, the chosen ones for a custom key;
 - how a Client ID and secret are checked (`key_verify`): one indexed query, a constant-time
@@ -28,26 +30,33 @@ from django.views.decorators.debug import sensitive_variables
 from scopes.models import Scope
 
 from . import crypto
-from .crypto import REFRESH_TOKEN_PREFIX, TOKEN_PREFIX, generate_token
+from .crypto import REFRESH_TOKEN_PREFIX, TOKEN_PREFIX, ec_public_key_load, ecdsa_sha256_valid, generate_token
 from .crypto import digest as token_digest
-from .models import ApiKey, ApiSecret, KeyKind, live_secret_q
-from .services import SecretUnreadable, secret_plaintext
+from .leaks import LeakOutcome, secret_leak_report
+from .models import ApiKey, ApiSecret, KeyKind, live_secret_q, tokens_valid_q
+from .networks import address_allowed
+from .services import SecretUnreadable, network_refusal_record, secret_plaintext
 
 __all__ = [
     "LAST_USED_RESOLUTION",
+    "LeakOutcome",
     "REFRESH_TOKEN_PREFIX",
     "TOKEN_PREFIX",
     "SecretUnreadable",
     "VerifiedKey",
     "builtin_scope_names",
+    "ec_public_key_load",
+    "ecdsa_sha256_valid",
     "current_secret_plaintext",
     "generate_token",
     "held_scope_names",
     "key_verify",
     "live_secret_q",
     "scope_cache_clear",
+    "secret_leak_report",
     "secret_mark_used",
     "storefront_key_find",
+    "tokens_valid_q",
     "token_digest",
 ]
 
@@ -67,6 +76,7 @@ class VerifiedKey:
     secret_id: int  # the secret that authenticated (or, for a Storefront key, mints)
     scopes: tuple[str, ...]  # the scopes the key holds
     scope_set: frozenset[str]
+    token_lifetime: int | None = None  # the key's own access-token lifetime, if it has one
 
 
 # --- Scopes a key holds -----------------------------------------------------------------------
@@ -142,6 +152,8 @@ class _Row(NamedTuple):
     tenant_id: int
     tenant_code: str
     custom_scopes: str | None
+    allowed_networks: str
+    token_lifetime: int | None
 
 
 _COLUMNS = {
@@ -154,6 +166,8 @@ _COLUMNS = {
     "tenant_id": "key__tenant_id",
     "tenant_code": "key__tenant__code",
     "custom_scopes": "custom_scopes",
+    "allowed_networks": "key__allowed_networks",
+    "token_lifetime": "key__token_lifetime",
 }
 assert tuple(_COLUMNS) == _Row._fields
 
@@ -248,12 +262,24 @@ def _verified(row: _Row, client_id: str, now: datetime) -> VerifiedKey:
         secret_id=row.secret_id,
         scopes=scopes,
         scope_set=scope_set,
+        token_lifetime=row.token_lifetime,
     )
 
 
+def _network_allows(row: _Row, address: str | None, now: datetime) -> bool:
+    """The key's network rule (apikeys.networks); a refusal is counted, not logged per request."""
+    if not row.allowed_networks or address is None or address_allowed(address, row.allowed_networks):
+        return True
+    network_refusal_record(key_id=row.key_id, address=address, now=now)
+    return False
+
+
 @sensitive_variables("client_secret", "presented")
-def key_verify(*, client_id: str | None, client_secret: str | None, now: datetime) -> VerifiedKey | None:
-    """The key with this Client ID if `client_secret` is one of its live secrets, else None.
+def key_verify(
+    *, client_id: str | None, client_secret: str | None, now: datetime, address: str | None = None
+) -> VerifiedKey | None:
+    """The key with this Client ID if `client_secret` is one of its live secrets and the key
+    allows `address` (its network allowlist), else None.
 
     Guarantees: one query whatever the input; the presented secret's digest is compared in
     constant time against every live secret of the key (or against a dummy when there is none),
@@ -264,19 +290,26 @@ def key_verify(*, client_id: str | None, client_secret: str | None, now: datetim
     index = crypto.matching_digest(presented, [bytes(row.digest) for row in rows])
     if index is None or not client_secret or not client_id:
         return None
+    if not _network_allows(rows[index], address, now):
+        return None
     return _verified(rows[index], client_id, now)
 
 
-def storefront_key_find(*, client_id: str | None, tenant_code: str | None, now: datetime) -> VerifiedKey | None:
+def storefront_key_find(
+    *, client_id: str | None, tenant_code: str | None, now: datetime, address: str | None = None
+) -> VerifiedKey | None:
     """The Storefront API key of tenant `tenant_code` with this Client ID, if it has a live
-    secret (no secret is presented: the anonymous login is public, as on Emporix); else None.
-    The secret that mints is the current one, else the longest-lived old one."""
+    secret (no secret is presented: the anonymous login is public, as on Emporix) and allows
+    `address`; else None. The secret that mints is the current one, else the longest-lived
+    old one."""
     rows = [
         row for row in _live_rows(client_id, now) if row.kind == KeyKind.STOREFRONT and row.tenant_code == tenant_code
     ]
     if not rows or not client_id or not tenant_code:
         return None
     rows.sort(key=lambda row: (row.expires_at is not None, -(row.expires_at.timestamp() if row.expires_at else 0)))
+    if not _network_allows(rows[0], address, now):
+        return None
     return _verified(rows[0], client_id, now)
 
 

@@ -20,7 +20,9 @@ import string
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
@@ -241,6 +243,27 @@ def canary_opens(blob: bytes, key_id: str) -> bool:
         return decrypt(blob, key_id=key_id, binding=f"canary:{key_id}") == _CANARY
     except DecryptionError:
         return False
+
+
+# --- Signatures of others -----------------------------------------------------------------------
+# Secret-scanning services sign their leak reports with ECDSA P-256 (oauth/leaks.py).
+
+
+def ec_public_key_load(pem: str) -> object:
+    """An elliptic-curve public key from PEM; ValueError if it is not one."""
+    key = serialization.load_pem_public_key(pem.encode())
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise ValueError("not an elliptic-curve public key")
+    return key
+
+
+def ecdsa_sha256_valid(public_key: object, signature: bytes, message: bytes) -> bool:
+    """True if `signature` (DER) is `public_key`'s ECDSA signature of SHA-256(`message`)."""
+    try:
+        public_key.verify(signature, message, ec.ECDSA(hashes.SHA256()))  # type: ignore[attr-defined]
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 # --- Webhook signing (Standard Webhooks) ----------------------------------------------------

@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import Prefetch, QuerySet
 
 from scopes.models import Scope, Service
+from scopes.unlocks import operation_count, picker_data, scope_diff, unlocked, unscoped_count
 from tenants.models import Tenant
 
 from .models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, KeyKind
@@ -112,6 +113,33 @@ class CustomKeyForm(forms.Form):
             .order_by("position", "name")
             .prefetch_related(Prefetch("scopes", queryset=scopes, to_attr="picker_scopes"))
         )
+
+    def picker(self) -> dict[str, Any]:
+        """What the scope picker renders before any script runs: the services with their
+        chosen/total counts, the chosen scopes in catalogue order with what each unlocks, the
+        operations they open together and, when editing, the change against the saved scopes."""
+        chosen = self.chosen_names()
+        services = list(self.services())
+        ordered: list[tuple[str, int]] = []
+        for service in services:
+            service.chosen_count = sum(1 for scope in service.picker_scopes if scope.name in chosen)
+            service.is_open = service.chosen_count > 0
+            ordered += [
+                (scope.name, operation_count(scope.name)) for scope in service.picker_scopes if scope.name in chosen
+            ]
+        names = [name for name, _ in ordered]
+        radius = unlocked(names)
+        return {
+            "chosen": chosen,
+            "services": services,
+            "chosen_scopes": ordered,
+            "unlocked": radius,
+            "unlocked_count": sum(len(group.operations) for group in radius),
+            "unscoped_count": unscoped_count(),
+            "diff": scope_diff(self.held, names) if self.key is not None else None,
+            "held": sorted(self.held),
+            "routes": picker_data(),
+        }
 
 
 class RenewForm(forms.Form):

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from scopes.models import Scope
@@ -47,11 +47,36 @@ GRACE_PERIODS = (
 )
 
 
-def live_secret_q(now: datetime, via: str = "") -> Q:
-    """The one rule for a secret that still authenticates: the current one (no expiry) or an
-    old one whose grace period has not ended. `via` is the path to the secret from the model
-    queried (e.g. "secret__" from an access token)."""
+def secret_unexpired_q(now: datetime, via: str = "") -> Q:
+    """A secret within its own lifetime: the current one (no expiry) or an old one whose grace
+    period has not ended. Says nothing about its key (see `live_secret_q`). `via` is the path
+    to the secret from the model queried."""
     return Q(**{f"{via}expires_at__isnull": True}) | Q(**{f"{via}expires_at__gt": now})
+
+
+def key_usable_q(now: datetime, via: str = "") -> Q:
+    """A key that may authenticate: not disabled, not past its expiry date, and not past the
+    date by which its secret had to be renewed (the tenant's maximum secret age)."""
+    return (
+        Q(**{f"{via}disabled_at__isnull": True})
+        & (Q(**{f"{via}expires_at__isnull": True}) | Q(**{f"{via}expires_at__gt": now}))
+        & (Q(**{f"{via}renew_by__isnull": True}) | Q(**{f"{via}renew_by__gt": now}))
+    )
+
+
+def live_secret_q(now: datetime, via: str = "") -> Q:
+    """The one rule for a secret that authenticates now: within its own lifetime, and its key
+    neither disabled nor expired. Used by the token check and by the access tokens' `active()`
+    (a token works only while the secret that minted it is live). `via` is the path to the
+    secret from the model queried (e.g. "secret__" from an access token)."""
+    return secret_unexpired_q(now, via) & key_usable_q(now, via=f"{via}key__")
+
+
+def tokens_valid_q(*, key: str = "key__", issued: str = "issued_at") -> Q:
+    """Access tokens issued at or after their key's `tokens_not_before` (set when a disabled
+    key is enabled again, so that its earlier tokens stay dead). `key` is the path to the key,
+    `issued` the token's issue-time field."""
+    return Q(**{f"{key}tokens_not_before__isnull": True}) | Q(**{f"{issued}__gte": F(f"{key}tokens_not_before")})
 
 
 class ApiKey(models.Model):
@@ -69,6 +94,20 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     renewed_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Key hygiene: a disabled key authenticates nowhere but keeps its secrets; an expired one
+    # (custom keys may have an expiry date) likewise. Tokens issued before `tokens_not_before`
+    # stay inactive after the key is enabled again.
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    tokens_not_before = models.DateTimeField(null=True, blank=True, editable=False)
+    # The tenant's maximum secret age: the key stops working at this moment unless renewed
+    # (a renew sets it again from the new secret's issue).
+    renew_by = models.DateTimeField(null=True, blank=True, editable=False)
+    # Seconds an access token of this (custom) key lives; None: the deployment's
+    # ACCESS_TOKEN_LIFETIME. Bounded by ACCESS_TOKEN_LIFETIME_MAX when set.
+    token_lifetime = models.PositiveIntegerField(null=True, blank=True)
+    # CIDR networks, one per line (apikeys.networks); empty: any address.
+    allowed_networks = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["tenant", "kind", "name"]
@@ -92,11 +131,26 @@ class ApiKey(models.Model):
     def is_storefront(self) -> bool:
         return self.kind == KeyKind.STOREFRONT
 
+    @property
+    def is_disabled(self) -> bool:
+        return self.disabled_at is not None
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return any(moment is not None and moment <= now for moment in (self.expires_at, self.renew_by))
+
+    def is_dormant(self, now: datetime | None = None) -> bool:
+        """Unused (no secret of it used) for the tenant's dormant period, counted from its
+        creation for a key never used. Needs the tenant loaded."""
+        last = self.last_used_at or self.created_at
+        return last <= (now or timezone.now()) - timedelta(days=self.tenant.dormant_after_days)
+
 
 class ApiSecretQuerySet(models.QuerySet["ApiSecret"]):
     def live(self, now=None) -> "ApiSecretQuerySet":
-        """Secrets that authenticate now: the current one and unexpired old ones."""
-        return self.filter(live_secret_q(now or timezone.now()))
+        """Secrets within their own lifetime: the current one and old ones in their grace
+        period, whatever the key's state (a disabled key keeps them)."""
+        return self.filter(secret_unexpired_q(now or timezone.now()))
 
 
 class ApiSecret(models.Model):
@@ -108,7 +162,8 @@ class ApiSecret(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     ciphertext = models.BinaryField(editable=False)
     encryption_key_id = models.CharField(max_length=32, editable=False)
-    digest = models.BinaryField(max_length=32, editable=False)
+    # Indexed for leaked-secret reports (apikeys.leaks), which look a secret up by digest alone.
+    digest = models.BinaryField(max_length=32, editable=False, db_index=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -149,3 +204,41 @@ class EncryptionCanary(models.Model):
 
     def __str__(self) -> str:
         return f"canary of encryption key {self.key_id}"
+
+
+class NetworkRefusal(models.Model):
+    """Token requests with a key's right secret from outside its allowed networks, counted per
+    key and hour instead of logged one by one. The first one of each hour also writes an
+    activity entry (`entry`)."""
+
+    key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="network_refusals")
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+    first_address = models.CharField(max_length=64)
+    last_address = models.CharField(max_length=64)
+    entry = models.ForeignKey("activity.ActivityEntry", null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="networkrefusal_one_per_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.count} refusals of key {self.key_id} from {self.window_start:%Y-%m-%d %H}:00"
+
+
+class KeyReminder(models.Model):
+    """A mail about a key that was sent, so that each is sent once: `kind` (expiry, renew_by,
+    dormant), the moment it is about (`due_at`) and how many days before it was sent."""
+
+    key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=16)
+    due_at = models.DateTimeField()
+    days_before = models.IntegerField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "kind", "due_at", "days_before"], name="keyreminder_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} reminder for key {self.key_id}, {self.days_before} days before {self.due_at:%Y-%m-%d}"

@@ -3,10 +3,12 @@
 import functools
 import logging
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import OperationalError, transaction
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from activity.audit import SYSTEM, Audit
@@ -18,7 +20,8 @@ from tenants.models import Tenant
 
 from . import crypto
 from .canary import canaries_ensure
-from .models import ApiKey, ApiSecret, KeyKind
+from .models import ApiKey, ApiSecret, KeyKind, NetworkRefusal
+from .networks import networks_clean
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +97,31 @@ def secret_show(*, secret: ApiSecret, purpose: str, audit: Audit = SYSTEM) -> st
     return plaintext
 
 
+def key_expiry_check(tenant: Tenant, expires_at: datetime | None, now: datetime) -> datetime | None:
+    """The expiry a new (or edited) custom key gets under the tenant's maximum lifetime: the
+    maximum if none is chosen; ValueError (its message for the user) if past it or past."""
+    if expires_at is not None and expires_at <= now:
+        raise ValueError("The expiry date must be in the future.")
+    if tenant.key_max_lifetime_days is None:
+        return expires_at
+    latest = now + timedelta(days=tenant.key_max_lifetime_days)
+    if expires_at is None:
+        return latest
+    if expires_at > latest:
+        raise ValueError(
+            f"This tenant's keys may live at most {tenant.key_max_lifetime_days} days: "
+            f"choose a date until {latest:%Y-%m-%d}."
+        )
+    return expires_at
+
+
+def renew_by_for(tenant: Tenant, issued: datetime) -> datetime | None:
+    """When a secret issued at `issued` must have been renewed, under the tenant's policy."""
+    if tenant.secret_max_age_days is None:
+        return None
+    return issued + timedelta(days=tenant.secret_max_age_days)
+
+
 @transaction.atomic
 def key_create(
     *,
@@ -101,19 +129,33 @@ def key_create(
     kind: str,
     name: str | None = None,
     scopes: Iterable[Scope] = (),
+    expires_at: datetime | None = None,
     audit: Audit = SYSTEM,
 ) -> tuple[ApiKey, str]:
     """Create a key with its first secret; returns the key and the secret's plaintext. A
-    built-in key is named after its kind."""
+    built-in key is named after its kind. A custom key may expire (`expires_at`); under a
+    tenant's maximum key lifetime it must, within it (none given: the maximum)."""
     kind = KeyKind(kind)
     if kind != KeyKind.CUSTOM:
         name = kind.label
+        if expires_at is not None:
+            raise ValueError("Only custom keys can expire.")
     scopes = list(scopes)
     if kind == KeyKind.CUSTOM and not scopes:
         raise ValueError("A custom key needs at least one scope.")
+    now = timezone.now()
+    if kind == KeyKind.CUSTOM:
+        expires_at = key_expiry_check(tenant, expires_at, now)
     # 190 random bits make a collision practically impossible; the unique index has the
     # last word, and the transaction fails loudly rather than reuse an id.
-    key = ApiKey(tenant=tenant, kind=kind, name=name, client_id=crypto.generate_client_id())
+    key = ApiKey(
+        tenant=tenant,
+        kind=kind,
+        name=name,
+        client_id=crypto.generate_client_id(),
+        expires_at=expires_at,
+        renew_by=renew_by_for(tenant, now),
+    )
     key.save(force_insert=True)
     if kind == KeyKind.CUSTOM:
         key.scopes.set(scopes)
@@ -123,7 +165,11 @@ def key_create(
         action=Action.KEY_CREATED,
         audit=audit,
         key=key,
-        details={"kind": kind.value, "scopes": sorted(s.name for s in scopes)} if scopes else {"kind": kind.value},
+        details={
+            "kind": kind.value,
+            **({"scopes": sorted(s.name for s in scopes)} if scopes else {}),
+            **({"expires_at": expires_at.isoformat()} if expires_at else {}),
+        },
     )
     return key, plaintext
 
@@ -152,7 +198,8 @@ def key_renew(
     key.secrets.filter(expires_at__isnull=True).update(expires_at=now + grace if grace else now)
     secret, plaintext = secret_issue(key=key)
     key.renewed_at = now
-    key.save(update_fields=["renewed_at"])
+    key.renew_by = renew_by_for(key.tenant, now)
+    key.save(update_fields=["renewed_at", "renew_by"])
     activity_record(
         tenant=key.tenant,
         action=Action.KEY_RENEWED,
@@ -218,6 +265,149 @@ def key_update(
     if changes:
         activity_record(tenant=key.tenant, action=Action.KEY_CHANGED, audit=audit, key=key, details=changes)
     return key
+
+
+@_busy_when_locked
+@transaction.atomic
+def key_disable(*, key: ApiKey, audit: Audit = SYSTEM, reason: str = "") -> ApiKey:
+    """Switch a key off without deleting it: from now on its secrets authenticate nowhere and
+    its access tokens are inactive (the live-secret rule reads `disabled_at`), on every worker
+    at once. Its secrets, scopes and history are kept. Built-in keys can be disabled too (the
+    page warns). Disabling a disabled key changes nothing."""
+    key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
+    if key.disabled_at is None:
+        key.disabled_at = timezone.now()
+        key.save(update_fields=["disabled_at"])
+        activity_record(
+            tenant=key.tenant,
+            action=Action.KEY_DISABLED,
+            audit=audit,
+            key=key,
+            details={"reason": reason} if reason else {},
+        )
+    return key
+
+
+@_busy_when_locked
+@transaction.atomic
+def key_enable(*, key: ApiKey, audit: Audit = SYSTEM) -> ApiKey:
+    """Switch a disabled key on again. Its secrets authenticate again; access tokens issued
+    before now stay inactive (`tokens_not_before`), so nothing a client obtained before the
+    key was disabled comes back to life."""
+    key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
+    if key.disabled_at is not None:
+        now = timezone.now()
+        disabled_for = now - key.disabled_at
+        key.disabled_at = None
+        key.tokens_not_before = now
+        key.save(update_fields=["disabled_at", "tokens_not_before"])
+        activity_record(
+            tenant=key.tenant,
+            action=Action.KEY_ENABLED,
+            audit=audit,
+            key=key,
+            details={"disabled_for_seconds": int(disabled_for.total_seconds())},
+        )
+    return key
+
+
+@_busy_when_locked
+@transaction.atomic
+def key_expiry_set(*, key: ApiKey, expires_at: datetime | None, audit: Audit = SYSTEM) -> ApiKey:
+    """Give a custom key an expiry date (None: it never expires). From that moment its secrets
+    fail at the token endpoint like any wrong secret and its tokens stop; setting a later
+    date (extending) brings the key back, without its earlier tokens."""
+    key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
+    if key.kind != KeyKind.CUSTOM:
+        raise ValueError("Only custom keys can expire.")
+    if expires_at == key.expires_at:
+        return key
+    now = timezone.now()
+    expires_at = key_expiry_check(key.tenant, expires_at, now)
+    fields = ["expires_at"]
+    if key.is_expired(now):
+        key.tokens_not_before = now
+        fields.append("tokens_not_before")
+    previous, key.expires_at = key.expires_at, expires_at
+    key.save(update_fields=fields)
+    activity_record(
+        tenant=key.tenant,
+        action=Action.KEY_EXPIRY_CHANGED,
+        audit=audit,
+        key=key,
+        details={
+            "from": previous.isoformat() if previous else None,
+            "to": expires_at.isoformat() if expires_at else None,
+        },
+    )
+    return key
+
+
+@_busy_when_locked
+@transaction.atomic
+def key_networks_set(*, key: ApiKey, allowed_networks: str, audit: Audit = SYSTEM) -> ApiKey:
+    """Set the networks a key may be used from (text as an admin types it; "" for any).
+    Raises ValidationError for a list that does not parse."""
+    cleaned = networks_clean(allowed_networks)
+    key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
+    if cleaned != key.allowed_networks:
+        previous, key.allowed_networks = key.allowed_networks, cleaned
+        key.save(update_fields=["allowed_networks"])
+        activity_record(
+            tenant=key.tenant,
+            action=Action.KEY_NETWORKS_CHANGED,
+            audit=audit,
+            key=key,
+            details={"from": previous.split("\n") if previous else [], "to": cleaned.split("\n") if cleaned else []},
+        )
+    return key
+
+
+@transaction.atomic
+def key_token_lifetime_set(*, key: ApiKey, seconds: int | None, audit: Audit = SYSTEM) -> ApiKey:
+    """Give a custom key its own access-token lifetime (None: the deployment's), between 60 s
+    and ACCESS_TOKEN_LIFETIME_MAX. Tokens already issued keep theirs."""
+    if key.kind != KeyKind.CUSTOM:
+        raise ValueError("Only custom keys have their own token lifetime.")
+    if seconds is not None and not 60 <= seconds <= settings.ACCESS_TOKEN_LIFETIME_MAX:
+        raise ValueError(f"The token lifetime must be between 60 and {settings.ACCESS_TOKEN_LIFETIME_MAX} seconds.")
+    key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
+    if seconds != key.token_lifetime:
+        previous, key.token_lifetime = key.token_lifetime, seconds
+        key.save(update_fields=["token_lifetime"])
+        activity_record(
+            tenant=key.tenant,
+            action=Action.KEY_CHANGED,
+            audit=audit,
+            key=key,
+            details={"token_lifetime": {"from": previous, "to": seconds}},
+        )
+    return key
+
+
+def network_refusal_record(*, key_id: int, address: str, now: datetime) -> None:
+    """Count a token request refused because it came from outside the key's networks: one
+    UPDATE per refusal; the first of each hour also writes an activity entry."""
+    window = now.replace(minute=0, second=0, microsecond=0)
+    address = address[:64]
+    bump = NetworkRefusal.objects.filter(key_id=key_id, window_start=window)
+    if bump.update(count=F("count") + 1, last_address=address):
+        return
+    try:
+        with transaction.atomic():
+            key = ApiKey.objects.select_related("tenant").get(pk=key_id)
+            entry = activity_record(
+                tenant=key.tenant,
+                action=Action.KEY_NETWORK_REFUSED,
+                audit=Audit(actor=None, address=address),
+                key=key,
+                details={"hour": window.isoformat(), "first_address": address},
+            )
+            NetworkRefusal.objects.create(
+                key=key, window_start=window, count=1, first_address=address, last_address=address, entry=entry
+            )
+    except IntegrityError:  # another request of the same hour was first
+        bump.update(count=F("count") + 1, last_address=address)
 
 
 @transaction.atomic

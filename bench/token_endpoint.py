@@ -16,6 +16,8 @@ BENCH_SECONDS (default 10) after a short warm-up:
   floor    POST /oauth/token on the floor (the Emporix API key's credentials)
   custom   POST /oauth/token on the portal with a custom key of three scopes
   emporix  POST /oauth/token on the portal with the Emporix API key (174 scopes)
+  gateway  GET /gateway/nginx on the portal, as nginx's auth_request asks it, with an access
+           token of the custom key (cached after its first check) and a route its scopes open
 
 and prints requests/s, p50 and p99 latency, non-2xx answers and each endpoint's ratio to the
 floor. BENCH_PROFILE=DIR also writes a cProfile of every portal worker to DIR
@@ -69,18 +71,34 @@ import json
 from apikeys.services import key_create
 from oauth.models import AccessToken
 from scopes.models import Scope
+from scopes.routes import route_table
 from tenants.models import Tenant
 AccessToken.objects.all().delete()  # earlier runs' tokens
 tenant = Tenant.objects.get(code={code!r})
 key, secret = key_create(tenant=tenant, kind="custom", name="Bench", scopes=Scope.objects.offered().order_by("name")[:3])
-print(json.dumps({{"client_id": key.client_id, "secret": secret}}))
+# A GET route of the tenant that the key's scopes open, for the gateway check.
+route = next(
+    route
+    for scope in key.scopes.order_by("name").values_list("name", flat=True)
+    for route in route_table().opened_by_scope(scope)
+    if route.method == "GET" and route.has_tenant
+)
+print(json.dumps({{"client_id": key.client_id, "secret": secret, "route": route.example_path(tenant.code)}}))
 """
 
-LUA = """
+TOKEN_LUA = """
 wrk.method = "POST"
 wrk.body = "grant_type=client_credentials"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Authorization"] = "Basic {credentials}"
+"""
+
+# What deploy/nginx-gateway.conf sends the check for `GET route` with a bearer token.
+GATEWAY_LUA = """
+wrk.method = "GET"
+wrk.headers["Authorization"] = "Bearer {token}"
+wrk.headers["X-Original-Method"] = "GET"
+wrk.headers["X-Original-URI"] = "{route}"
 """
 
 
@@ -143,10 +161,23 @@ def to_ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
 
-def run_wrk(url: str, client_id: str, secret: str, seconds: int) -> dict:
-    credentials = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+def token_lua(key: dict) -> str:
+    return TOKEN_LUA.format(credentials=base64.b64encode(f"{key['client_id']}:{key['secret']}".encode()).decode())
+
+
+def access_token(portal_url: str, key: dict) -> str:
+    request = urllib.request.Request(
+        portal_url + "/oauth/token",
+        data=b"grant_type=client_credentials",
+        headers={"Authorization": "Basic " + base64.b64encode(f"{key['client_id']}:{key['secret']}".encode()).decode()},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)["access_token"]
+
+
+def run_wrk(url: str, lua: str, seconds: int) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA.format(credentials=credentials))
+        script.write(lua)
     try:
         out = subprocess.run(
             [WRK, "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", script.name, url],
@@ -199,21 +230,27 @@ def main() -> None:
         start("portal", "portal.wsgi", portal_port, portal_env, portal_config),
     ]
     floor_url = f"http://127.0.0.1:{floor_port}/oauth/token"
-    portal_url = f"http://127.0.0.1:{portal_port}/oauth/token"
+    portal = f"http://127.0.0.1:{portal_port}"
+    portal_url = f"{portal}/oauth/token"
     try:
         wait_for(floor_url, servers[0])
-        wait_for(f"http://127.0.0.1:{portal_port}/.well-known/oauth-authorization-server", servers[1])
+        wait_for(f"{portal}/.well-known/oauth-authorization-server", servers[1])
+        # One token for the whole run (an hour's lifetime): each worker checks it against
+        # the database once per GATEWAY_CACHE_SECONDS and answers from memory in between.
+        route = re.sub(r"\{[^}]+\}", "1", custom["route"])  # other path parameters: any value
+        gateway_lua = GATEWAY_LUA.format(token=access_token(portal, custom), route=route)
         cases = [
-            ("floor", floor_url, emporix),
-            ("custom", portal_url, custom),
-            ("emporix", portal_url, emporix),
+            ("floor", floor_url, token_lua(emporix)),
+            ("custom", portal_url, token_lua(custom)),
+            ("emporix", portal_url, token_lua(emporix)),
+            ("gateway", f"{portal}/gateway/nginx", gateway_lua),
         ]
-        for _, url, key in cases:
-            run_wrk(url, key["client_id"], key["secret"], 2)  # warm-up: connections, caches
+        for _, url, lua in cases:
+            run_wrk(url, lua, 2)  # warm-up: connections, caches
         rounds: dict[str, list[dict]] = {name: [] for name, _, _ in cases}
         for number in range(1, ROUNDS + 1):
-            for name, url, key in cases:
-                rounds[name].append(run_wrk(url, key["client_id"], key["secret"], SECONDS))
+            for name, url, lua in cases:
+                rounds[name].append(run_wrk(url, lua, SECONDS))
             floor = rounds["floor"][-1]["rps"]
             print(
                 f"round {number}: "

@@ -1,6 +1,6 @@
 from django.db import models
 
-from apikeys.auth import live_secret_q
+from apikeys.auth import live_secret_q, tokens_valid_q
 from apikeys.models import ApiKey, ApiSecret
 from tenants.models import Tenant
 
@@ -12,10 +12,13 @@ class TokenKind(models.TextChoices):
 
 class AccessTokenQuerySet(models.QuerySet["AccessToken"]):
     def active(self, now) -> "AccessTokenQuerySet":
-        """Tokens that authorize now: not revoked, not expired, and minted by a secret that
-        is still live. The last condition is what makes "renew now", retiring a grace secret
-        and deleting a key deactivate tokens on every worker without extra bookkeeping."""
-        return self.filter(live_secret_q(now, via="secret__"), revoked_at__isnull=True, expires_at__gt=now)
+        """Tokens that authorize now: not revoked, not expired, minted by a secret that is
+        still live (its key neither disabled nor expired) and not from before the key was
+        last enabled again. The rule is what makes "renew now", retiring a grace secret,
+        disabling and deleting a key deactivate tokens on every worker without bookkeeping."""
+        return self.filter(
+            live_secret_q(now, via="secret__"), tokens_valid_q(), revoked_at__isnull=True, expires_at__gt=now
+        )
 
 
 class AccessToken(models.Model):

@@ -36,6 +36,7 @@ from apikeys.auth import (
     live_secret_q,
     storefront_key_find,
     token_digest,
+    tokens_valid_q,
 )
 from apikeys.models import ApiKey, KeyKind
 from portal import ratelimit
@@ -146,7 +147,7 @@ def client_authenticate(
     """Authenticate a client by Client ID and secret: the keys app's verification (one query,
     constant-time comparison, never a decryption), then, on failure, the limits. Raises
     OAuthError (401 invalid_client, or 429 past a failure limit)."""
-    client = key_verify(client_id=client_id, client_secret=client_secret, now=now)
+    client = key_verify(client_id=client_id, client_secret=client_secret, now=now, address=address)
     if client is None:
         limit_fail(client_id, address, now)
         raise invalid_client()
@@ -171,6 +172,14 @@ def answers(service: Callable[..., Outcome]) -> Callable[..., Outcome]:
 # --- Issuing --------------------------------------------------------------------------------
 
 
+def access_token_lifetime(client: VerifiedKey) -> int:
+    """Seconds a client-credentials token of `client` lives: the key's own lifetime if it has
+    one (never past ACCESS_TOKEN_LIFETIME_MAX), else the deployment's."""
+    if client.token_lifetime:
+        return min(client.token_lifetime, settings.ACCESS_TOKEN_LIFETIME_MAX)
+    return settings.ACCESS_TOKEN_LIFETIME
+
+
 def _issue(
     *,
     client: VerifiedKey,
@@ -184,7 +193,7 @@ def _issue(
     API key's 174 names are 4 KB)."""
     token = generate_token(TOKEN_PREFIX)
     refresh = generate_token(REFRESH_TOKEN_PREFIX) if kind == TokenKind.ANONYMOUS else ""
-    lifetime = settings.ANONYMOUS_TOKEN_LIFETIME if kind == TokenKind.ANONYMOUS else settings.ACCESS_TOKEN_LIFETIME
+    lifetime = settings.ANONYMOUS_TOKEN_LIFETIME if kind == TokenKind.ANONYMOUS else access_token_lifetime(client)
     _insert_token(
         digest=token_digest(token),
         refresh_digest=token_digest(refresh) if refresh else None,
@@ -256,7 +265,7 @@ def client_credentials_grant(
         {
             "access_token": token,
             "token_type": "Bearer",
-            "expires_in": settings.ACCESS_TOKEN_LIFETIME,
+            "expires_in": access_token_lifetime(client),
             "refresh_token": "",
             "refresh_token_expires_in": 0,
             "session_idle_time": settings.SESSION_IDLE_TIME,
@@ -331,7 +340,7 @@ def _storefront_client(tenant: str | None, client_id: str | None, address: str, 
     """The Storefront API key named by a Client ID and tenant (no secret: anonymous login is
     public, as on Emporix). Other kinds, another tenant or an unknown id: 401 (429 past the
     failure limits). Each success counts against the address's anonymous-session limit."""
-    client = storefront_key_find(client_id=client_id, tenant_code=tenant, now=now)
+    client = storefront_key_find(client_id=client_id, tenant_code=tenant, now=now, address=address)
     if client is None:
         limit_fail(client_id, address, now, counters="anon")
         raise OAuthError(401, "invalid_client", "Unknown client for this tenant.")
@@ -389,6 +398,7 @@ def anonymous_refresh(
         AccessToken.objects.filter(
             match,
             live_secret_q(now, via="secret__"),
+            tokens_valid_q(),
             key_id=client.key_id,
             kind=TokenKind.ANONYMOUS,
             revoked_at__isnull=True,

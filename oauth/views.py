@@ -28,14 +28,15 @@ from portal.reporting import SENSITIVE_PARAMETERS
 from tenants.access import membership_for, require_role
 from tenants.models import Role
 
-from . import services
+from . import leaks, services
+from .resource import bearer_required
 from .services import OAuthError, Outcome, invalid_client, invalid_request
 
 logger = logging.getLogger(__name__)
 
 
 def json_response(outcome: Outcome) -> JsonResponse:
-    response = JsonResponse(outcome.body, status=outcome.status)
+    response = JsonResponse(outcome.body, status=outcome.status, safe=False)
     for name, value in outcome.headers.items():
         response[name] = value
     response["Cache-Control"] = "no-store"
@@ -199,6 +200,29 @@ def metadata(request: HttpRequest) -> HttpResponse:
     )
 
 
+@token_endpoint("GET")
+@bearer_required()
+def tokeninfo(request: HttpRequest) -> HttpResponse:
+    """GET /oauth/tokeninfo: what the presented access token (RFC 6750 Bearer header) is
+    and what it holds, for any valid token; the Get started samples call it. One query."""
+    bearer = request.bearer
+    body = {
+        "tenant": bearer.tenant_code,
+        "client_id": bearer.client_id,
+        "key_name": bearer.key_name,
+        "scopes": sorted(bearer.scopes),
+        "token_type": "Bearer",
+        "token_format": bearer.format,
+        "kind": bearer.kind,
+        "iat": int(bearer.issued_at.timestamp()),
+        "exp": int(bearer.expires_at.timestamp()),
+        "expires_in": max(int((bearer.expires_at - timezone.now()).total_seconds()), 0),
+    }
+    if bearer.session_id:
+        body["sessionId"] = str(bearer.session_id)
+    return json_response(Outcome(200, body))
+
+
 # --- Try it ---------------------------------------------------------------------------------
 
 
@@ -228,3 +252,17 @@ def try_it(request: HttpRequest, code: str, key_id: UUID) -> HttpResponse:
         )
     response["Cache-Control"] = "no-store"
     return response
+
+
+@token_endpoint("POST")
+def secret_scanning(request: HttpRequest) -> HttpResponse:
+    """Reports of leaked secrets from secret-scanning services (oauth/leaks.py)."""
+    if not leaks.enabled():
+        return json_response(Outcome(404, {"error": "not_found", "error_description": "Not configured."}))
+    outcome = leaks.leak_reports_handle(
+        body=request.body,
+        key_id=request.headers.get("Github-Public-Key-Identifier", ""),
+        signature=request.headers.get("Github-Public-Key-Signature", ""),
+        address=client_ip(request),
+    )
+    return json_response(outcome)

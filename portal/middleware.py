@@ -20,10 +20,11 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
-# The token service's public endpoints (oauth/urls.py): API clients call them, they
-# authenticate clients themselves and never read a session, the signed-in user or messages.
-# Every route under these prefixes must be a token-service view (portal/tests/test_token_service_path.py).
-TOKEN_SERVICE_PREFIXES = ("/oauth/", "/customerlogin/", "/.well-known/")
+# The token service's public endpoints (oauth/urls.py) and the gateway check (gateway/urls.py):
+# API clients and proxies call them, they authenticate clients themselves and never read a
+# session, the signed-in user or messages. Every route under these prefixes must be a public
+# token-service view (portal/tests/test_token_service_path.py).
+TOKEN_SERVICE_PREFIXES = ("/oauth/", "/customerlogin/", "/.well-known/", "/gateway/")
 
 
 class SecurityHeadersMiddleware:

@@ -17,6 +17,13 @@ def client_ip(request: HttpRequest) -> str:
 
 
 def public_base_url(request: HttpRequest) -> str:
-    """The portal's public origin, as API clients reach it: API_BASE_URL if set, else the origin
-    of this request. No trailing slash."""
-    return settings.API_BASE_URL or request.build_absolute_uri("/").rstrip("/")
+    """The portal's public origin, as API clients reach it (the token service, token info, the
+    RFC 8414 issuer): the origin of this request, its host checked against ALLOWED_HOSTS and its
+    scheme taken from SECURE_PROXY_SSL_HEADER behind a proxy. No trailing slash."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def api_base_url() -> str:
+    """The operator's API that this portal's tokens open (API_BASE_URL, no trailing slash), or
+    "" when none is set."""
+    return settings.API_BASE_URL

@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "oauth",
     "notifications",
     "webhooks",
+    "gateway",
 ]
 
 # Sessions, authentication and messages are Django's, skipped for the token service's public
@@ -394,7 +395,8 @@ if env.str("SECURE_PROXY_SSL_HEADER", default=""):
 TRUSTED_PROXY_HEADER = env.str("TRUSTED_PROXY_HEADER", default="")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
 
-# Base URL shown in the "Get started" samples; empty means the portal's own origin.
+# The operator's API that the portal's tokens open: the "Get started" samples add a call to a
+# route of it. Empty: the samples call only the portal (token, then /oauth/tokeninfo).
 API_BASE_URL = env.str("API_BASE_URL", default="").rstrip("/")
 
 # LOG_FORMAT: "plain" (one readable line per record) or "json" (one JSON object per line, for
@@ -432,6 +434,14 @@ LOGGING = {
 # Lifetimes in seconds: client-credentials tokens, Storefront anonymous tokens, and the
 # anonymous sessions' refresh tokens. session_idle_time is echoed in token responses.
 ACCESS_TOKEN_LIFETIME = env.int("ACCESS_TOKEN_LIFETIME", default=3600)
+# Public keys of the secret-scanning services allowed to report leaked secrets (oauth/leaks.py):
+# a JSON file in the shape GitHub publishes them. Unset: the endpoint answers 404.
+SECRET_SCANNING_KEYS_FILE = env.str("SECRET_SCANNING_KEYS_FILE", default="")
+# Days before a key's expiry (or its secret's renew-by date) that its tenant's admins are
+# reminded by mail, once each (apikeys/hygiene.py, `manage.py key_hygiene`).
+KEY_REMINDER_DAYS = tuple(sorted({int(day) for day in env.list("KEY_REMINDER_DAYS", default=["14", "3", "1"])}, reverse=True))
+# A custom key may have a shorter or longer access-token lifetime of its own, up to this.
+ACCESS_TOKEN_LIFETIME_MAX = env.int("ACCESS_TOKEN_LIFETIME_MAX", default=86400)
 ANONYMOUS_TOKEN_LIFETIME = env.int("ANONYMOUS_TOKEN_LIFETIME", default=3599)
 REFRESH_TOKEN_LIFETIME = env.int("REFRESH_TOKEN_LIFETIME", default=86400)
 SESSION_IDLE_TIME = env.int("SESSION_IDLE_TIME", default=120)
@@ -448,3 +458,16 @@ ANONYMOUS_LOGIN_WINDOW = env.int("ANONYMOUS_LOGIN_WINDOW", default=60)
 # Error reports hide the Authorization header, secrets and tokens (POST and query string).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.reporting.SecretHidingReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "portal.reporting.SecretHidingExceptionReporter"
+# --- Gateway check (gateway app) -----------------------------------------------------------
+# How long each process keeps a verified access token's answer for the gateway check
+# (seconds; 0: ask the database every time). Revoking a token or renewing its key "now" reaches
+# the gateway within this bound, which is why it is capped.
+GATEWAY_CACHE_MAX_SECONDS = 60
+GATEWAY_CACHE_SECONDS = env.int("GATEWAY_CACHE_SECONDS", default=5)
+if not 0 <= GATEWAY_CACHE_SECONDS <= GATEWAY_CACHE_MAX_SECONDS:
+    raise ImproperlyConfigured(
+        f"GATEWAY_CACHE_SECONDS must be between 0 and {GATEWAY_CACHE_MAX_SECONDS}, not {GATEWAY_CACHE_SECONDS}."
+    )
+# Strict: a request the route table does not know is refused (404). Off: it needs a valid
+# token of any scope (routes of the operator's own beside Emporix's).
+GATEWAY_STRICT = env.bool("GATEWAY_STRICT", default=False)

@@ -13,6 +13,8 @@ urlpatterns = [
     # The token service first: its endpoints take most of the traffic, and each pattern tried
     # before a match costs every request. No other pattern matches any of its paths.
     path("", include("oauth.urls")),
+    # The gateway check: proxies ask it on every API request.
+    path("", include("gateway.urls")),
     path("", home, name="home"),
     path("favicon.ico", favicon),
     # Before the admin's own URLs: its login goes through the portal's login limits.

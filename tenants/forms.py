@@ -70,9 +70,43 @@ class TenantPolicyForm(forms.Form):
         help_text="Members without an authenticator app or a passkey must set one up before they see anything of the tenant.",
     )
 
+    key_max_lifetime_days = forms.IntegerField(
+        label="Maximum lifetime of new custom keys (days)",
+        required=False,
+        min_value=1,
+        max_value=3650,
+        help_text="Empty: custom keys may live forever. New keys must then have an expiry date within this.",
+    )
+    secret_max_age_days = forms.IntegerField(
+        label="Maximum age of secrets (days)",
+        required=False,
+        min_value=1,
+        max_value=3650,
+        help_text="Empty: no limit. A key whose secret was not renewed within this stops working; "
+        "setting it gives every key the whole period from today.",
+    )
+    dormant_after_days = forms.IntegerField(
+        label="Flag keys unused for (days)",
+        required=False,
+        min_value=1,
+        max_value=3650,
+        initial=90,
+        help_text="Empty: 90.",
+    )
+    dormant_disable_after_days = forms.IntegerField(
+        label="Then disable them after (more days)",
+        required=False,
+        min_value=1,
+        max_value=3650,
+        help_text="Empty: flagged keys are never disabled automatically. Admins get a mail first.",
+    )
+
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+
+    def clean_dormant_after_days(self) -> int:
+        return self.cleaned_data["dormant_after_days"] or 90
 
     def clean_require_mfa(self) -> bool:
         require_mfa = self.cleaned_data["require_mfa"]

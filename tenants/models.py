@@ -24,6 +24,16 @@ class Tenant(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # Members without a second factor see nothing of the tenant until they set one up.
     require_mfa = models.BooleanField("require two-factor authentication", default=False)
+    # Key hygiene (apikeys/hygiene.py). Custom keys created from now on must expire within
+    # this many days; every key's secret must be renewed within this many days of being issued
+    # (renew resets the clock); keys unused this long are flagged dormant, and, if set,
+    # disabled that many days later.
+    key_max_lifetime_days = models.PositiveIntegerField("maximum lifetime of new custom keys (days)", null=True, blank=True)
+    secret_max_age_days = models.PositiveIntegerField("maximum age of secrets (days)", null=True, blank=True)
+    dormant_after_days = models.PositiveIntegerField("flag keys unused for (days)", default=90)
+    dormant_disable_after_days = models.PositiveIntegerField(
+        "then disable them after (more days)", null=True, blank=True
+    )
 
     class Meta:
         ordering = ["code"]

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from activity.models import Action
 from activity.services import activity_record
 from apikeys import crypto
 from apikeys.models import BUILTIN_KINDS, ApiKey
-from apikeys.services import key_create
+from apikeys.services import key_create, renew_by_for
 from portal.dates import human_datetime
 
 from .models import Invitation, Membership, Role, Tenant
@@ -56,17 +57,34 @@ def tenant_create(
     return tenant, keys
 
 
+POLICY_FIELDS = (
+    "require_mfa",
+    "key_max_lifetime_days",
+    "secret_max_age_days",
+    "dormant_after_days",
+    "dormant_disable_after_days",
+)
+
+
 @transaction.atomic
-def tenant_policy_change(*, tenant: Tenant, require_mfa: bool, audit: Audit = SYSTEM) -> Tenant:
-    """Require (or stop requiring) a second factor of the tenant's members; recorded only
-    when it changes."""
-    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
-    if tenant.require_mfa != require_mfa:
-        tenant.require_mfa = require_mfa
-        tenant.save(update_fields=["require_mfa"])
-        activity_record(
-            tenant=tenant, action=Action.TENANT_POLICY_CHANGED, audit=audit, details={"require_mfa": require_mfa}
-        )
+def tenant_policy_change(*, tenant: Tenant, audit: Audit = SYSTEM, **changes: Any) -> Tenant:
+    """Change the tenant's policy (any of POLICY_FIELDS); recorded only when something changes.
+    A new maximum secret age gives every key of the tenant the whole period from now (nothing
+    stops working at once); removing it removes the deadlines."""
+    unknown = set(changes) - set(POLICY_FIELDS)
+    if unknown:
+        raise TypeError(f"not policy fields: {sorted(unknown)}")
+    given, tenant = tenant, Tenant.objects.select_for_update().get(pk=tenant.pk)
+    changed = {name: value for name, value in changes.items() if getattr(tenant, name) != value}
+    if not changed:
+        return tenant
+    for name, value in changed.items():
+        setattr(tenant, name, value)
+        setattr(given, name, value)  # the caller's instance shows the new policy too
+    tenant.save(update_fields=list(changed))
+    if "secret_max_age_days" in changed:
+        tenant.apikeys.update(renew_by=renew_by_for(tenant, timezone.now()))
+    activity_record(tenant=tenant, action=Action.TENANT_POLICY_CHANGED, audit=audit, details=changed)
     return tenant
 
 

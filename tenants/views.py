@@ -122,7 +122,9 @@ def _render_members(
         .order_by("user__email")
     )
     if policy_form is None and membership.is_admin:
-        policy_form = TenantPolicyForm(initial={"require_mfa": tenant.require_mfa}, user=request.user)
+        policy_form = TenantPolicyForm(
+            initial={name: getattr(tenant, name) for name in services.POLICY_FIELDS}, user=request.user
+        )
     invitations = Invitation.objects.filter(tenant=tenant).select_related("invited_by") if membership.is_admin else []
     return render(
         request,
@@ -179,19 +181,26 @@ def _invitation_send(request: HttpRequest, form: MemberAddForm) -> tuple[Invitat
 @require_POST
 @recent_auth_required(form_page=_members_page)
 def tenant_policy(request: HttpRequest, code: str) -> HttpResponse:
-    """Require (or not) two-factor authentication of the tenant's members. The admin turning
-    it on must have it, else the form says so (400)."""
+    """The tenant's policy: two-factor authentication of its members (the admin turning it on
+    must have it, else the form says so, 400) and key hygiene (lifetimes, dormant keys)."""
     membership = require_role(membership_for(request, code), Role.ADMIN)
     form = TenantPolicyForm(request.POST, user=request.user)
     if not form.is_valid():
         add_form = MemberAddForm(tenant=membership.tenant)
         return _render_members(request, membership, add_form, status=400, policy_form=form)
     require_mfa = form.cleaned_data["require_mfa"]
-    services.tenant_policy_change(tenant=membership.tenant, require_mfa=require_mfa, audit=Audit.of(request))
-    if require_mfa:
+    mfa_before = membership.tenant.require_mfa
+    services.tenant_policy_change(
+        tenant=membership.tenant,
+        audit=Audit.of(request),
+        **{name: form.cleaned_data[name] for name in services.POLICY_FIELDS},
+    )
+    if require_mfa and not mfa_before:
         messages.success(request, f"{membership.tenant.name} now requires two-factor authentication of its members.")
-    else:
+    elif mfa_before and not require_mfa:
         messages.success(request, f"{membership.tenant.name} no longer requires two-factor authentication.")
+    else:
+        messages.success(request, f"The policy of {membership.tenant.name} is saved.")
     return redirect("tenants:members", code=code)
 
 

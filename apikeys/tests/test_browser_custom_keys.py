@@ -16,16 +16,16 @@ def test_an_admin_creates_edits_and_deletes_a_custom_key(page_for, site, alice, 
     count = page.locator("[data-scope-count]")
     assert count.inner_text() == "0 scopes selected"
 
-    # The filter narrows the services; select-all ticks every Tax Service scope.
-    page.get_by_label("Filter services and scopes").fill("tax")
+    # The search narrows the services; select-all ticks every Tax Service scope.
+    page.get_by_label("Search scopes").fill("tax")
     assert page.locator("#service-tax").is_visible()
     assert not page.locator("#service-brand").is_visible()
-    page.get_by_label("Select all Tax Service scopes").check()
+    page.get_by_role("button", name="Select all Tax Service scopes").click()
     assert count.inner_text() == "2 scopes selected"
-    page.get_by_label("Filter services and scopes").fill("brand_manage")
+    page.get_by_label("Search scopes").fill("brand_manage")
     page.get_by_label("brand.brand_manage").check()
     assert count.inner_text() == "3 scopes selected"
-    page.get_by_role("button", name="Generate").click()
+    page.get_by_role("button", name="Generate key").click()
     page.wait_for_load_state()
 
     key = ApiKey.objects.get(tenant=acme, kind=KeyKind.CUSTOM)
@@ -37,7 +37,7 @@ def test_an_admin_creates_edits_and_deletes_a_custom_key(page_for, site, alice, 
     page.get_by_role("link", name="Edit Storefront sync").click()
     assert page.locator("[data-scope-count]").inner_text() == "3 scopes selected"
     page.get_by_label("Name").fill("Catalogue sync")
-    page.get_by_label("Select all Tax Service scopes").uncheck()
+    page.get_by_role("button", name="Select none of the Tax Service scopes").click()
     assert page.locator("[data-scope-count]").inner_text() == "1 scope selected"
     page.get_by_role("button", name="Save changes").click()
     page.wait_for_load_state()
@@ -61,7 +61,7 @@ def test_copying_the_curl_snippet_puts_the_real_secret_on_the_clipboard(page_for
     page.goto(f"{site.url}/tenants/acme/api-keys/{key.public_id}/get-started/")
     assert plaintext not in page.content()
 
-    page.get_by_role("button", name="Copy the cURL snippet").click()
+    page.get_by_role("button", name="Copy the cURL (bash) snippet").click()
     page.locator("#snippet-curl [data-copy-status]").filter(has_text="Copied").wait_for()
     copied = page.evaluate("navigator.clipboard.readText()")
     assert f"client_secret={plaintext}" in copied

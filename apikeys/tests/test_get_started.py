@@ -1,12 +1,15 @@
 import html
+import re
 
 import pytest
 from django.urls import reverse
 
 from apikeys.display import SECRET_MASK
 from apikeys.models import KeyKind
+from apikeys.samples import build_samples
 from apikeys.services import key_create
 from scopes.models import Scope
+from scopes.routes import route_table
 
 pytestmark = pytest.mark.django_db
 ORIGIN = "http://testserver"
@@ -29,60 +32,86 @@ def custom(acme, *scope_names):
     return key, plaintext
 
 
-def test_the_emporix_api_key_gets_a_token_then_lists_products(client_for, alice, acme_secrets):
+def test_the_emporix_api_key_gets_a_token_then_asks_for_token_info(client_for, alice, acme_secrets):
     key, plaintext = acme_secrets[KeyKind.EMPORIX]
     body = page(client_for(alice), key)
     assert f"{ORIGIN}/oauth/token" in body
     assert "grant_type=client_credentials" in body
     assert f"client_id={key.client_id}" in body
     assert f"client_secret={SECRET_MASK}" in body
-    assert f"{ORIGIN}/product/acme/products" in body
+    assert body.count(f"{ORIGIN}/oauth/tokeninfo") == 4  # the key's fields, then every sample
     assert "Authorization: Bearer" in body
-    for title in ("cURL", "Python (requests)", "JavaScript (fetch)"):
+    for title in ("cURL (bash)", "Python (standard library)", "JavaScript (Node.js 18+)"):
         assert title in body
     assert plaintext not in body and "akps_" not in body
 
 
-def test_the_storefront_key_logs_in_anonymously_then_lists_products(client_for, alice, acme_secrets):
+def test_the_samples_need_no_tool_they_do_not_name(acme_secrets):
+    for kind in (KeyKind.EMPORIX, KeyKind.STOREFRONT):
+        key, _ = acme_secrets[kind]
+        curl, python, javascript = (snippet.code for snippet in build_samples(key, base_url=ORIGIN).snippets)
+        # jq is named once, to say it is not needed (a Client ID may hold the letters "jq").
+        assert re.findall(r"\bjq\b", curl) == ["jq"] and "bash with curl" in curl and "sed -n" in curl
+        imported = {line.split()[1] for line in python.splitlines() if line.startswith(("import ", "from "))}
+        assert imported == {"json", "urllib.error", "urllib.parse", "urllib.request"}
+        assert "standard library only" in python
+        assert "require(" not in javascript and "import " not in javascript and "Node.js 18" in javascript
+
+
+def test_the_storefront_key_logs_in_anonymously_then_asks_for_token_info(client_for, alice, acme_secrets):
     key, plaintext = acme_secrets[KeyKind.STOREFRONT]
     body = page(client_for(alice), key)
     assert f"{ORIGIN}/customerlogin/auth/anonymous/login?tenant=acme&client_id={key.client_id}" in body
-    assert f"{ORIGIN}/product/acme/products" in body
-    assert "/oauth/token" not in body
+    assert f"{ORIGIN}/oauth/tokeninfo" in body
+    assert "/oauth/token'" not in body and '/oauth/token"' not in body
     assert SECRET_MASK not in body
     assert "data-with-secret" not in body  # nothing to fetch: copied as shown
     assert plaintext not in body
+    # What is true: the anonymous login needs the Client ID only; the secret has its own use.
+    assert "needs no secret" not in body
+    assert "The anonymous login needs only the Client ID" in body
+    assert "secret is for the client-credentials grant" in body
+
+
+def test_without_api_base_url_no_sample_calls_another_api(client_for, alice, acme, settings):
+    settings.API_BASE_URL = ""
+    key, _ = custom(acme, "tax.tax_read")
+    body = page(client_for(alice), key)
+    assert "# 3." not in body and "Call your API" not in body
+    assert "/tax/acme/taxes" not in body
 
 
 @pytest.mark.parametrize(
-    ("scopes", "path"),
+    ("scopes", "allowed", "opener"),
     [
-        (["brand.brand_manage", "tax.tax_read"], "/brand/brands"),
-        (["tax.tax_read"], "/tax/acme/taxes"),
+        (["tax.tax_read"], "/tax/acme/taxes", "tax.tax_read"),
+        (["brand.brand_manage", "tax.tax_read"], "/tax/acme/taxes", "tax.tax_read"),  # brand has no plain read
+        (["customer.customer_read"], "/customer/acme/customers", "customer.customer_read"),
     ],
 )
-def test_a_custom_key_calls_a_sample_of_its_first_service(client_for, alice, acme, scopes, path):
-    key, plaintext = custom(acme, *scopes)
+def test_with_api_base_url_a_custom_key_calls_a_route_its_scopes_open(
+    client_for, alice, acme, settings, scopes, allowed, opener
+):
+    settings.API_BASE_URL = "https://api.example.com"
+    key, _ = custom(acme, *scopes)
     body = page(client_for(alice), key)
-    assert f"{ORIGIN}/oauth/token" in body and f"client_id={key.client_id}" in body
-    assert f"{ORIGIN}{path}" in body
-    assert plaintext not in body
+    assert f"{ORIGIN}/oauth/token" in body and f"{ORIGIN}/oauth/tokeninfo" in body  # the portal, still
+    assert f"https://api.example.com{allowed}" in body
+    assert body.count(f"(opened by {opener})") == 3
+    assert body.count("Refused for this key: GET https://api.example.com/") == 3
+    route = route_table().match("GET", allowed).route
+    assert route.opened_by(frozenset(scopes))
+    refused = body.split("Refused for this key: GET https://api.example.com", 1)[1].split(":", 1)[0]
+    assert not route_table().match("GET", refused).route.opened_by(frozenset(scopes))
 
 
-def test_a_custom_key_without_a_sample_falls_back_to_products_with_a_note(client_for, alice, acme):
-    key, _ = custom(acme, "webhook.subscription_read")
-    body = page(client_for(alice), key)
-    assert f"{ORIGIN}/product/acme/products" in body
-    assert "the key's scopes decide which calls work" in body
-
-
-def test_api_base_url_comes_from_settings_when_set(client_for, alice, acme_secrets, settings):
-    settings.API_BASE_URL = "https://api.emporix.io"
+def test_with_api_base_url_the_emporix_key_is_refused_only_another_tenants_path(
+    client_for, alice, acme_secrets, settings
+):
+    settings.API_BASE_URL = "https://api.example.com"
     key, _ = acme_secrets[KeyKind.EMPORIX]
     body = page(client_for(alice), key)
-    assert "https://api.emporix.io/oauth/token" in body
-    assert "https://api.emporix.io/product/acme/products" in body
-    assert ORIGIN not in body
+    assert "/another-tenant/" in body and "the tenant in a path must be the token's (acme)" in body
 
 
 def test_admins_and_developers_get_secret_copy_and_try_it(client_for, dave, acme_secrets):

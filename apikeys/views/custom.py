@@ -45,8 +45,7 @@ def _render_form(request: HttpRequest, membership: Membership, form: CustomKeyFo
             "active_tab": "keys",
             "form": form,
             "key": form.key,
-            "chosen": form.chosen_names(),
-            "services": form.services(),
+            **form.picker(),
         },
         status=status,
     )

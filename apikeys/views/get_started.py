@@ -2,7 +2,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from portal.net import public_base_url
+from portal.net import api_base_url, public_base_url
 from tenants.access import membership_for
 
 from ..models import ApiKey
@@ -23,7 +23,7 @@ def get_started(request: HttpRequest, code: str, key_id) -> HttpResponse:
             "tenant": membership.tenant,
             "active_tab": "keys",
             "key": key,
-            "samples": build_samples(key, base_url=public_base_url(request)),
+            "samples": build_samples(key, base_url=public_base_url(request), api_base_url=api_base_url()),
             "can_see_secrets": membership.can_see_secrets,
         },
     )

@@ -11,8 +11,9 @@ def test_metadata_describes_the_endpoints(client, db):
         assert body[f"{name}_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
 
 
-def test_the_issuer_is_api_base_url_when_set(client, db, settings):
+def test_the_issuer_is_the_portal_even_when_api_base_url_names_the_operators_api(client, db, settings):
+    # API_BASE_URL is the API the tokens open; the authorization server is the portal itself.
     settings.API_BASE_URL = "https://api.example.com"
     body = client.get("/.well-known/oauth-authorization-server").json()
-    assert body["issuer"] == "https://api.example.com"
-    assert body["token_endpoint"] == "https://api.example.com/oauth/token"
+    assert body["issuer"] == "http://testserver"
+    assert body["token_endpoint"] == "http://testserver/oauth/token"

@@ -19,7 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 # The gunicorn of the virtualenv running the tests: `make run` uses .venv/bin/gunicorn.
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 SLOW_CLIENTS = 50
@@ -295,3 +298,76 @@ def assert_token_while_slow_clients(
     assert answer.seconds < TOKEN_DEADLINE, f"the token took {answer.seconds:.2f} s"
     # Otherwise the server dropped them and the test proved nothing.
     assert held == SLOW_CLIENTS, f"only {held} of {SLOW_CLIENTS} slow clients were still connected"
+
+
+def nginx_binary() -> str:
+    """Debian's nginx, installed by `make nginx` (as `make test` does) when it is missing."""
+    if not Path(NGINX).exists():
+        make = subprocess.run(["make", "-s", "nginx"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        if not Path(NGINX).exists():
+            pytest.skip(f"nginx is not at {NGINX} and `make nginx` could not install it: {make.stderr[-500:]}")
+    return NGINX
+
+
+def render_config(template: Path, replacements: dict[str, str]) -> str:
+    """A shipped nginx file with each text replaced (loopback ports, the test's files); every
+    one must be in it, so that a changed file fails here rather than testing something else."""
+    text = template.read_text()
+    for old, new in replacements.items():
+        assert old in text, f"{template} no longer has {old!r}"
+        text = text.replace(old, new)
+    return text
+
+
+def self_signed_certificate(tmp: Path, host: str) -> None:
+    """cert.pem and key.pem in `tmp`: a P-256 certificate for `host`, valid for a day."""
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        + ["-days", "1", "-subj", f"/CN={host}", "-keyout", str(tmp / "key.pem"), "-out", str(tmp / "cert.pem")],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+
+
+def nginx_conf(tmp: Path) -> str:
+    """A main nginx.conf running in the foreground from `tmp`, including `tmp`/site.conf."""
+    temp_paths = "\n".join(
+        f"    {name}_temp_path {tmp / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    # As root, nginx would switch its workers to www-data, which cannot reach the temp dir.
+    user = "user root;" if os.geteuid() == 0 else ""
+    return f"""
+{user}
+daemon off;
+worker_processes 1;
+pid {tmp / "nginx.pid"};
+error_log {tmp / "error.log"};
+events {{ worker_connections 512; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+{temp_paths}
+    include {tmp / "site.conf"};
+}}
+"""
+
+
+@contextmanager
+def nginx(tmp: Path, site: str, ready_url: str, host: str) -> Iterator[subprocess.Popen]:
+    """Debian's nginx serving `site` from `tmp`, until `ready_url` (asked with Host `host`)
+    answers 200; stopped gracefully (SIGQUIT) afterwards."""
+    (tmp / "site.conf").write_text(site)
+    (tmp / "nginx.conf").write_text(nginx_conf(tmp))
+    process = subprocess.Popen(
+        [nginx_binary(), "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp / "nginx.out", "wb"),
+        start_new_session=True,
+    )
+    try:
+        wait_until(lambda: request(ready_url, headers={"Host": host}).status == 200, process, tmp / "nginx.out", 30)
+        yield process
+        stop(process, signal.SIGQUIT)
+    finally:
+        stop(process)

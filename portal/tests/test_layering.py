@@ -11,6 +11,8 @@ and fails on an import that crosses a layer the wrong way.
     webhooks          knows no token service; reaches the keys app only for its cryptography
                       (`apikeys.crypto`, `apikeys.canary`); the activity log reaches it only
                       through `webhooks.outbox`, and nothing else of the portal imports it
+    gateway           the gateway check: reaches the token service only through `oauth.bearer`
+                      and the keys app only through `apikeys.auth`; no app imports it
     bench             the benchmark: no app imports it
 """
 
@@ -21,7 +23,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "activity", "apikeys", "notifications", "oauth", "portal", "scopes", "tenants", "webhooks")
+APPS = (
+    "accounts",
+    "activity",
+    "apikeys",
+    "gateway",
+    "notifications",
+    "oauth",
+    "portal",
+    "scopes",
+    "tenants",
+    "webhooks",
+)
 
 # (importing app, imported module prefix, modules of that prefix that are allowed anyway)
 FORBIDDEN: list[tuple[str, str, frozenset[str]]] = [
@@ -38,6 +51,11 @@ FORBIDDEN: list[tuple[str, str, frozenset[str]]] = [
     ("webhooks", "apikeys", frozenset({"apikeys.crypto", "apikeys.canary"})),
     ("activity", "webhooks", frozenset({"webhooks.outbox"})),
     *((app, "webhooks", frozenset()) for app in APPS if app not in ("activity", "webhooks")),
+    ("gateway", "oauth", frozenset({"oauth.bearer"})),
+    ("gateway", "apikeys", frozenset({"apikeys.auth"})),
+    ("gateway", "tenants", frozenset()),
+    ("gateway", "accounts", frozenset()),
+    *((app, "gateway", frozenset()) for app in APPS if app != "gateway"),
     *((app, "bench", frozenset()) for app in APPS),
 ]
 
@@ -111,6 +129,11 @@ def test_every_app_is_read():
         ("activity", "from webhooks.delivery import deliver_due"),
         ("apikeys", "from webhooks.models import Endpoint"),
         ("notifications", "from webhooks.models import Endpoint"),
+        ("gateway", "from oauth.services import introspect"),
+        ("gateway", "from apikeys.models import ApiKey"),
+        ("gateway", "from tenants.models import Tenant"),
+        ("oauth", "from gateway.decisions import tokens"),
+        ("portal", "from gateway import views"),
     ],
 )
 def test_the_check_catches_a_forbidden_import(app, source):
@@ -127,6 +150,9 @@ def test_the_check_catches_a_forbidden_import(app, source):
         ("scopes", "from django.db import models"),
         ("webhooks", "from apikeys import crypto"),
         ("activity", "from webhooks.outbox import event_record"),
+        ("gateway", "from oauth.bearer import bearer_verify"),
+        ("gateway", "from apikeys.auth import token_digest"),
+        ("gateway", "from scopes.routes import route_table"),
     ],
 )
 def test_the_check_allows_the_public_ways(app, source):

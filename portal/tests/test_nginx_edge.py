@@ -3,12 +3,9 @@ with a self-signed certificate) in front of gunicorn started as deploy/systemd s
 unix socket handed over by socket activation). nginx holds slow clients and passes gunicorn
 whole requests; TLS, the HTTP redirect, HSTS, the body limit and the proxy headers work."""
 
-import os
 import re
 import shutil
-import signal
 import socket
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -21,74 +18,42 @@ from portal.tests.serving import (
     free_port,
     gunicorn,
     insecure_tls,
+    nginx,
+    nginx_binary,
+    render_config,
     request,
+    self_signed_certificate,
     slow_body,
     slow_headers,
-    stop,
     token_request,
-    wait_until,
 )
 
-NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 SITE = ROOT / "deploy" / "nginx" / "api-key-portal.conf"
 HOST = "portal.example.com"
 
 
-def nginx_binary() -> str:
-    """Debian's nginx, installed by `make nginx` (as `make test` does) when it is missing."""
-    if not Path(NGINX).exists():
-        make = subprocess.run(["make", "-s", "nginx"], cwd=ROOT, capture_output=True, text=True, timeout=600)
-        if not Path(NGINX).exists():
-            pytest.skip(f"nginx is not at {NGINX} and `make nginx` could not install it: {make.stderr[-500:]}")
-    return NGINX
-
-
 def render_site(tmp: Path, http_port: int, https_port: int) -> str:
     """The shipped site with loopback ports, the test's certificate, socket and log files."""
-    site = SITE.read_text()
-    replacements = {
-        "listen 80;": f"listen 127.0.0.1:{http_port};",
-        "listen [::]:80;": "",
-        "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
-        "listen [::]:443 ssl http2;": "",
-        "/etc/letsencrypt/live/portal.example.com/fullchain.pem": str(tmp / "cert.pem"),
-        "/etc/letsencrypt/live/portal.example.com/privkey.pem": str(tmp / "key.pem"),
-        "unix:/run/api-key-portal/gunicorn.sock": f"unix:{tmp / 'gunicorn.sock'}",
-        "/var/log/nginx/api-key-portal.access.log": str(tmp / "access.log"),
-        "/var/log/nginx/api-key-portal.error.log": str(tmp / "error.log"),
-        "/srv/api-key-portal/staticfiles/": f"{ROOT / 'static'}/",
-    }
-    for old, new in replacements.items():
-        assert old in site, f"{SITE} no longer has {old!r}"
-        site = site.replace(old, new)
-    return site
-
-
-def nginx_conf(tmp: Path) -> str:
-    temp_paths = "\n".join(
-        f"    {name}_temp_path {tmp / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    return render_config(
+        SITE,
+        {
+            "listen 80;": f"listen 127.0.0.1:{http_port};",
+            "listen [::]:80;": "",
+            "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
+            "listen [::]:443 ssl http2;": "",
+            "/etc/letsencrypt/live/portal.example.com/fullchain.pem": str(tmp / "cert.pem"),
+            "/etc/letsencrypt/live/portal.example.com/privkey.pem": str(tmp / "key.pem"),
+            "unix:/run/api-key-portal/gunicorn.sock": f"unix:{tmp / 'gunicorn.sock'}",
+            "/var/log/nginx/api-key-portal.access.log": str(tmp / "access.log"),
+            "/var/log/nginx/api-key-portal.error.log": str(tmp / "error.log"),
+            "/srv/api-key-portal/staticfiles/": f"{ROOT / 'static'}/",
+        },
     )
-    # As root, nginx would switch its workers to www-data, which cannot reach the temp dir.
-    user = "user root;" if os.geteuid() == 0 else ""
-    return f"""
-{user}
-daemon off;
-worker_processes 1;
-pid {tmp / "nginx.pid"};
-error_log {tmp / "error.log"};
-events {{ worker_connections 512; }}
-http {{
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-{temp_paths}
-    include {tmp / "site.conf"};
-}}
-"""
 
 
 @pytest.fixture(scope="module")
 def edge(served):
-    nginx = nginx_binary()
+    nginx_binary()
     env, client_id, secret = served
     env = {
         **env,
@@ -101,32 +66,14 @@ def edge(served):
     }
     # A short path: unix socket paths are limited to about 100 bytes.
     tmp = Path(tempfile.mkdtemp(prefix="portal-edge-"))
-    nginx_process = None
     try:
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-            + ["-days", "1", "-subj", f"/CN={HOST}", "-keyout", str(tmp / "key.pem"), "-out", str(tmp / "cert.pem")],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
+        self_signed_certificate(tmp, HOST)
         http_port, https_port = free_port(), free_port()
-        (tmp / "site.conf").write_text(render_site(tmp, http_port, https_port))
-        (tmp / "nginx.conf").write_text(nginx_conf(tmp))
-        with gunicorn(env, tmp / "gunicorn.log", unix_socket=tmp / "gunicorn.sock"):
-            nginx_process = subprocess.Popen(
-                [nginx, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "error.log")],
-                stdout=subprocess.DEVNULL,
-                stderr=open(tmp / "nginx.out", "wb"),
-                start_new_session=True,
-            )
-            base = f"https://127.0.0.1:{https_port}"
-            wait_until(
-                lambda: request(f"{base}/.well-known/oauth-authorization-server", headers={"Host": HOST}).status == 200,
-                nginx_process,
-                tmp / "nginx.out",
-                timeout=30,
-            )
+        base = f"https://127.0.0.1:{https_port}"
+        with (
+            gunicorn(env, tmp / "gunicorn.log", unix_socket=tmp / "gunicorn.sock"),
+            nginx(tmp, render_site(tmp, http_port, https_port), f"{base}/.well-known/oauth-authorization-server", HOST),
+        ):
             for _ in range(4):  # both workers have loaded the views and opened their pools
                 assert token_request(base, client_id, secret, host=HOST).status == 200
             yield {
@@ -136,10 +83,7 @@ def edge(served):
                 "tmp": tmp,
                 "key": (client_id, secret),
             }
-            stop(nginx_process, signal.SIGQUIT)
     finally:
-        if nginx_process is not None:
-            stop(nginx_process)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -96,6 +96,11 @@ PUBLIC = {
     "oauth:anonymous_login",
     "oauth:anonymous_refresh",
     "oauth:metadata",
+    "oauth:tokeninfo",  # a Bearer token is the credential (oauth/tests/test_tokeninfo.py)
+    "oauth:secret_scanning",  # signed by the secret-scanning service (oauth/tests/test_secret_scanning.py)
+    "gateway:nginx",
+    "gateway:traefik",
+    "gateway:envoy",
     "healthz",
     "readyz",
     "login",

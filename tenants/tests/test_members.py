@@ -41,7 +41,9 @@ def test_invalid_input_rerenders_the_members_page_keeping_what_was_typed(client_
 def test_an_empty_post_shows_the_required_errors(client_for, alice, acme):
     response = client_for(alice).post(url("member_add"))
     assert response.status_code == 400
-    assert response.content.decode().count("This field is required.") == 2
+    body = response.content.decode()
+    assert body.count("This field is required.") == 4  # listed and linked in the error summary, and at each field
+    assert body.count(": This field is required.</a></li>") == 2
 
 
 def test_an_admin_changes_a_role_and_it_is_logged(client_for, alice, bob, acme):

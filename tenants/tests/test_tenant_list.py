@@ -49,7 +49,9 @@ def test_a_bad_code_is_a_form_error_that_keeps_what_was_typed(client_for, alice,
 def test_an_empty_post_shows_the_required_errors(client_for, alice):
     response = client_for(alice).post(URL)
     assert response.status_code == 400
-    assert response.content.decode().count("This field is required.") == 2
+    body = response.content.decode()
+    assert body.count("This field is required.") == 4  # listed and linked in the error summary, and at each field
+    assert body.count(": This field is required.</a></li>") == 2
     assert not Tenant.objects.exists()
 
 

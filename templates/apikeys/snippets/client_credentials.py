@@ -1,17 +1,9 @@
-import requests
-
+{% include "apikeys/snippets/_head.py" %}
 # 1. Exchange the Client ID and secret for an access token
-token_response = requests.post(
-    "{{ token_url }}",
-    data={
-        "grant_type": "client_credentials",
-        "client_id": "{{ client_id }}",
-        "client_secret": "{{ secret_mask }}",
-    },
-    timeout=10,
-)
-token_response.raise_for_status()
-access_token = token_response.json()["access_token"]
-
-# 2. Call the API with the token
-{% include "apikeys/snippets/_call.py" %}
+form = urllib.parse.urlencode({
+    "grant_type": "client_credentials",
+    "client_id": "{{ client_id }}",
+    "client_secret": "{{ secret_mask }}",
+}).encode()
+access_token = call(urllib.request.Request("{{ token_url }}", data=form))["access_token"]
+{% include "apikeys/snippets/_calls.py" %}

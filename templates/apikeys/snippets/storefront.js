@@ -1,6 +1,3 @@
-// 1. Log in as an anonymous customer
-const login = await fetch("{{ login_url }}");
-const { access_token } = await login.json();
-
-// 2. List products with the anonymous token
-{% include "apikeys/snippets/_call.js" %}
+{% include "apikeys/snippets/_head.js" %}  // 1. Log in as an anonymous customer (the Client ID is all it needs)
+  const { access_token } = await call("{{ login_url }}");
+{% include "apikeys/snippets/_calls.js" %}

@@ -1,9 +1,5 @@
-import requests
-
-# 1. Log in as an anonymous customer
-login = requests.get("{{ login_url }}", timeout=10)
-login.raise_for_status()
-access_token = login.json()["access_token"]
-
-# 2. List products with the anonymous token
-{% include "apikeys/snippets/_call.py" %}
+{% include "apikeys/snippets/_head.py" %}
+# 1. Log in as an anonymous customer (the Client ID is all it needs)
+login = call(urllib.request.Request("{{ login_url }}"))
+access_token = login["access_token"]
+{% include "apikeys/snippets/_calls.py" %}

@@ -1,0 +1,157 @@
+"""The gateway check's decision: may a request, as a proxy saw it (method, raw URI, bearer
+token), reach the API behind the proxy?
+
+- a path refused by `paths.lookup` (dot segments, encoded separators, a route in disguise): 404;
+- a route of the table that needs no token: allowed, without reading the token;
+- no token: 401; a token that does not authorize now (`oauth.bearer.bearer_verify`): 401;
+- a route whose `{tenant}` is not the token's tenant, or whose scopes the token holds none of:
+  403 (insufficient_scope);
+- a path the table does not know: 404 in strict mode (GATEWAY_STRICT), else allowed for any
+  valid token.
+
+Verified tokens are kept per process for GATEWAY_CACHE_SECONDS (never past their expiry),
+keyed by the token's digest, so that a busy client costs the database one query per token and
+interval; refusals are never kept. A token revoked, or whose key is renewed "now", is therefore
+refused by every process at most GATEWAY_CACHE_SECONDS later.
+"""
+
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from apikeys.auth import token_digest
+from oauth.bearer import BearerToken, bearer_verify
+from scopes.routes import Route
+
+from .paths import lookup
+
+# Entries a process keeps at most; past it, expired ones go first, then the oldest.
+MAX_ENTRIES = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A verified token and the headers the upstream gets for it, computed once per entry."""
+
+    token: BearerToken
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    status: int  # 200, 400, 401, 403 or 404
+    error: str = ""  # RFC 6750 error code (invalid_request, invalid_token, insufficient_scope) or unknown_route
+    description: str = ""
+    scope: str = ""  # on insufficient_scope: the scopes that would open the route, space-separated
+    grant: Grant | None = None
+    route: Route | None = None
+
+
+class TokenCache:
+    """Verified tokens by digest, each until its own deadline (time.monotonic()). Reads take no
+    lock (a dict lookup is atomic); writes do, so that eviction sees a stable dict."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[bytes, tuple[float, Grant]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes) -> Grant | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: bytes, grant: Grant, seconds: float) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if key not in self._entries and len(self._entries) >= self.max_entries:
+                for stale in [k for k, (deadline, _) in self._entries.items() if deadline <= now]:
+                    del self._entries[stale]
+                while len(self._entries) >= self.max_entries:
+                    del self._entries[next(iter(self._entries))]
+            self._entries[key] = (now + seconds, grant)
+
+    def forget(self, key: bytes) -> None:
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+tokens = TokenCache()
+
+
+def _grant(token: BearerToken) -> Grant:
+    return Grant(
+        token,
+        {
+            "X-Portal-Tenant": token.tenant_code,
+            "X-Portal-Client-Id": token.client_id,
+            "X-Portal-Scopes": " ".join(sorted(token.scopes)),
+            "X-Portal-Token-Kind": token.kind,
+        },
+    )
+
+
+@sensitive_variables("token")
+def grant_for(token: str) -> Grant | None:
+    """The token's grant if it authorizes now: from this process's cache, else from
+    `bearer_verify` (one query), kept for GATEWAY_CACHE_SECONDS but never past the token's
+    expiry. A refused token is not kept (and drops an entry it may have had)."""
+    key = token_digest(token)
+    grant = tokens.get(key)
+    if grant is not None:
+        return grant
+    now = timezone.now()
+    verified = bearer_verify(token, now=now)
+    if verified is None:
+        tokens.forget(key)
+        return None
+    grant = _grant(verified)
+    seconds = min(settings.GATEWAY_CACHE_SECONDS, (verified.expires_at - now).total_seconds())
+    if seconds > 0:
+        tokens.put(key, grant, seconds)
+    return grant
+
+
+@sensitive_variables("token")
+def decide(method: str, raw_uri: str, token: str | None, *, strict: bool) -> Decision:
+    """The answer to `method raw_uri` with `token` (None: no Authorization header)."""
+    found = lookup(method, raw_uri)
+    if found.refused:
+        return Decision(404, "unknown_route", found.refused)
+    match = found.match
+    if match is None and strict:
+        return Decision(404, "unknown_route", "No route of the API has this method and path.")
+    route = match.route if match is not None else None
+    if route is not None and not route.token_required:
+        return Decision(200, route=route)
+    if token is None:
+        return Decision(401, description="An access token is required.", route=route)
+    grant = grant_for(token)
+    if grant is None:
+        return Decision(401, "invalid_token", "The access token is invalid, expired or revoked.", route=route)
+    if match is not None and route is not None:
+        if route.has_tenant and match.tenant != grant.token.tenant_code:
+            return Decision(
+                403, "insufficient_scope", "The access token belongs to another tenant.", grant=grant, route=route
+            )
+        if not route.opened_by(grant.token.scopes):
+            return Decision(
+                403,
+                "insufficient_scope",
+                "The access token holds none of the scopes this route accepts.",
+                scope=" ".join(route.any_of_scopes),
+                grant=grant,
+                route=route,
+            )
+    return Decision(200, grant=grant, route=route)

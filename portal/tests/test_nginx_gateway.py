@@ -1,0 +1,279 @@
+"""deploy/nginx-gateway.conf as an operator runs it: Debian's nginx (loopback ports, a
+self-signed certificate) in front of a small API (an HTTP server in this process that echoes
+what it got) and the portal under gunicorn (its own database, GATEWAY_CACHE_SECONDS=2), asking
+the portal's gateway check before every request. The API sees only what the check allowed,
+with the caller's tenant, Client ID and scopes; refusals never reach it."""
+
+import base64
+import json
+import shutil
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from portal.tests.serving import (
+    ROOT,
+    free_port,
+    gunicorn,
+    manage,
+    nginx,
+    nginx_binary,
+    render_config,
+    request,
+    self_signed_certificate,
+    served_database,
+    token_request,
+)
+
+SITE = ROOT / "deploy" / "nginx-gateway.conf"
+HOST = "api.example.com"
+CACHE_SECONDS = 2
+
+KEYS = """
+import json
+from apikeys.services import key_create
+from scopes.models import Scope
+from tenants.models import Tenant
+tenant = Tenant.objects.get(code="edge")
+keys = {}
+for name in ("reader", "renewed"):
+    key, secret = key_create(tenant=tenant, kind="custom", name=name, scopes=Scope.objects.filter(name="customer.customer_read"))
+    keys[name] = {"client_id": key.client_id, "secret": secret}
+print(json.dumps(keys))
+"""
+
+RENEW_NOW = """
+from apikeys.models import ApiKey
+from apikeys.services import key_renew
+key_renew(key=ApiKey.objects.get(client_id={client_id!r}))
+"""
+
+
+class EchoApi(BaseHTTPRequestHandler):
+    """The operator's API: answers every request with its method, raw target and headers,
+    and keeps a copy of each in `server.seen`."""
+
+    def _echo(self) -> None:
+        seen = {"method": self.command, "target": self.path, "headers": dict(self.headers.items())}
+        self.server.seen.append(seen)
+        body = json.dumps(seen).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _echo
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def api():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EchoApi)
+    server.seen = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def gateway(api):
+    nginx_binary()
+    # A short path, like the edge test's.
+    tmp = Path(tempfile.mkdtemp(prefix="portal-gw-"))
+    try:
+        with served_database(tmp, name="gateway", GATEWAY_CACHE_SECONDS=str(CACHE_SECONDS)) as (env, client_id, secret):
+            keys = json.loads(manage(env, "shell", "-c", KEYS).strip().splitlines()[-1])
+            keys["emporix"] = {"client_id": client_id, "secret": secret}
+            self_signed_certificate(tmp, HOST)
+            portal_port, https_port = free_port(), free_port()
+            site = render_config(
+                SITE,
+                {
+                    "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
+                    "listen [::]:443 ssl http2;": "",
+                    "/etc/letsencrypt/live/api.example.com/fullchain.pem": str(tmp / "cert.pem"),
+                    "/etc/letsencrypt/live/api.example.com/privkey.pem": str(tmp / "key.pem"),
+                    "server 127.0.0.1:9000;": f"server 127.0.0.1:{api.server_port};",
+                    "server unix:/run/api-key-portal/gunicorn.sock;": f"server 127.0.0.1:{portal_port};",
+                    "/var/log/nginx/api-gateway.access.log": str(tmp / "access.log"),
+                    "/var/log/nginx/api-gateway.error.log": str(tmp / "error.log"),
+                },
+            )
+            base = f"https://127.0.0.1:{https_port}"
+            with (
+                gunicorn(env, tmp / "gunicorn.log", port=portal_port),
+                # A route that needs no token: the API answers once the whole chain is up.
+                nginx(tmp, site, f"{base}/category/edge/categories", HOST),
+            ):
+                yield {"base": base, "portal": f"http://127.0.0.1:{portal_port}", "env": env, "keys": keys, "tmp": tmp}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def mint(gateway, name: str) -> str:
+    key = gateway["keys"][name]
+    answer = token_request(gateway["portal"], key["client_id"], key["secret"])
+    assert answer.status == 200, answer.body
+    return answer.json()["access_token"]
+
+
+def call(gateway, method: str, target: str, token: str | None = None, **headers: str):
+    """One request to the API through nginx, with the target sent exactly as given."""
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return request(gateway["base"] + target, method, headers={"Host": HOST, **headers})
+
+
+def reached(api, target: str) -> bool:
+    return any(seen["target"] == target for seen in api.seen)
+
+
+def test_an_allowed_route_reaches_the_api_with_the_callers_tenant(gateway, api):
+    answer = call(gateway, "GET", "/customer/edge/customers?pageSize=5", mint(gateway, "reader"))
+    assert answer.status == 200, answer.body
+    seen = answer.json()
+    assert seen["target"] == "/customer/edge/customers?pageSize=5"
+    assert seen["headers"]["X-Portal-Tenant"] == "edge"
+    assert seen["headers"]["X-Portal-Client-Id"] == gateway["keys"]["reader"]["client_id"]
+    assert seen["headers"]["X-Portal-Scopes"] == "customer.customer_read"
+    assert seen["headers"]["X-Portal-Operation"] == "GET-customer-tenant-list-customers"
+    assert seen["headers"]["Authorization"].startswith("Bearer ")
+
+
+def test_the_emporix_key_passes_all_its_174_scopes(gateway):
+    answer = call(gateway, "DELETE", "/customer/edge/customers/C1", mint(gateway, "emporix"))
+    assert answer.status == 200, answer.body
+    assert len(answer.json()["headers"]["X-Portal-Scopes"].split()) == 174
+
+
+def test_a_route_of_another_scope_is_403_and_never_reaches_the_api(gateway, api):
+    answer = call(gateway, "POST", "/customer/edge/customers", mint(gateway, "reader"))
+    assert answer.status == 403
+    assert answer.json() == {"error": "insufficient_scope"}
+    assert answer.headers.get_all("WWW-Authenticate") == [
+        'Bearer error="insufficient_scope", error_description="The access token holds none of the scopes this '
+        'route accepts.", scope="customer.customer_manage customer.customer_manage_own"'
+    ]
+    assert not any(seen["method"] == "POST" for seen in api.seen)
+
+
+def test_another_tenants_path_is_403(gateway, api):
+    answer = call(gateway, "GET", "/customer/other/customers", mint(gateway, "reader"))
+    assert answer.status == 403
+    assert "another tenant" in answer.headers["WWW-Authenticate"]
+    assert not reached(api, "/customer/other/customers")
+
+
+def test_no_token_is_401_with_one_bare_challenge(gateway):
+    answer = call(gateway, "GET", "/customer/edge/customers")
+    assert answer.status == 401
+    assert answer.headers.get_all("WWW-Authenticate") == ["Bearer"]
+    assert answer.headers["Cache-Control"] == "no-store"
+
+
+def test_a_revoked_token_is_401(gateway, api):
+    token = mint(gateway, "reader")
+    key = gateway["keys"]["reader"]
+    credentials = base64.b64encode(f"{key['client_id']}:{key['secret']}".encode()).decode()
+    revoked = request(
+        gateway["portal"] + "/oauth/revoke",
+        "POST",
+        f"token={token}".encode(),
+        {"Authorization": f"Basic {credentials}", "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert revoked.status == 200
+    answer = call(gateway, "GET", "/customer/edge/customers?revoked=1", token)
+    assert answer.status == 401
+    assert answer.headers.get_all("WWW-Authenticate") == [
+        'Bearer error="invalid_token", error_description="The access token is invalid, expired or revoked."'
+    ]
+    assert not reached(api, "/customer/edge/customers?revoked=1")
+
+
+def test_renew_now_ends_access_within_the_cache_bound(gateway):
+    token = mint(gateway, "renewed")
+    for _ in range(4):  # both workers have the token cached
+        assert call(gateway, "GET", "/customer/edge/customers", token).status == 200
+    manage(gateway["env"], "shell", "-c", RENEW_NOW.format(client_id=gateway["keys"]["renewed"]["client_id"]))
+    renewed = time.monotonic()  # the renew committed before this
+    statuses = []
+    while time.monotonic() < renewed + CACHE_SECONDS + 1:
+        statuses.append((time.monotonic() - renewed, call(gateway, "GET", "/customer/edge/customers", token).status))
+        time.sleep(0.1)
+    late = [(after, status) for after, status in statuses if after > CACHE_SECONDS + 0.2]
+    assert late and all(status == 401 for _, status in late), statuses
+    assert {status for _, status in statuses} <= {200, 401}
+
+
+TRICKS = [
+    "/price/edge/prices/../../customer/edge/customers",
+    "/customer/edge/customers/C1/../../customers",
+    "/customer/edge/customers/%2e%2e/x",
+    "/customer/edge%2Fcustomers",
+    "/customer/edge/customers%2FC1",
+    "/customer/edge/customers%5CC1",
+    "/customer/edge/customers/",
+    "//customer/edge/customers",
+    "/customer//edge/customers",
+    "/Customer/edge/customers",
+    "/CUSTOMER/EDGE/CUSTOMERS/C1",
+    "/cust%6Fmer/edge/customers",
+    "/customer/edge/customers;x=1",
+]
+
+
+@pytest.mark.parametrize("target", TRICKS)
+def test_paths_that_only_look_like_a_route_never_reach_the_api(gateway, api, target):
+    # The Emporix key holds every scope: only the path can make the gateway refuse.
+    answer = call(gateway, "DELETE", target, mint(gateway, "emporix"))
+    assert answer.status in (400, 404), (target, answer.status, answer.body)
+    assert not reached(api, target)
+
+
+def test_a_route_that_needs_no_token_passes_without_one_and_without_forged_headers(gateway):
+    answer = call(gateway, "GET", "/category/edge/categories", **{"X-Portal-Tenant": "edge", "X-Portal-Scopes": "x"})
+    assert answer.status == 200
+    headers = answer.json()["headers"]
+    assert "X-Portal-Tenant" not in headers and "X-Portal-Scopes" not in headers
+    assert headers["X-Portal-Operation"] == "GET-category-tree-list-categories"
+
+
+def test_the_clients_own_original_uri_header_is_overwritten(gateway, api):
+    answer = call(
+        gateway,
+        "DELETE",
+        "/customer/edge/customers/C2",
+        mint(gateway, "reader"),
+        **{"X-Original-Method": "GET", "X-Original-URI": "/customer/edge/customers"},
+    )
+    assert answer.status == 403
+    assert not reached(api, "/customer/edge/customers/C2")
+
+
+def test_the_access_log_names_the_caller_and_not_the_query(gateway):
+    call(gateway, "GET", "/customer/edge/customers?logged=no", mint(gateway, "reader"))
+    log = gateway["tmp"] / "access.log"
+    expected = f"tenant=edge client={gateway['keys']['reader']['client_id']} check=200"
+    deadline = time.monotonic() + 5
+    while expected not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    text = log.read_text()
+    assert "logged=no" not in text
+    assert any('"GET /customer/edge/customers ' in line and expected in line for line in text.splitlines())
+
+
+def test_it_keeps_working_after_the_cache_bound(gateway):
+    token = mint(gateway, "reader")
+    assert call(gateway, "GET", "/customer/edge/customers", token).status == 200
+    time.sleep(CACHE_SECONDS + 0.2)
+    assert call(gateway, "GET", "/customer/edge/customers", token).status == 200
