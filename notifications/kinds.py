@@ -1,6 +1,6 @@
 """The kinds of notification mail the portal sends to tenant admins. Each can be turned off
-per person on My Account. A new kind (key expiry reminders, dormant keys, leaked secrets) is
-one entry here and a pair of templates, templates/notifications/<code>.txt and .html."""
+per person on My Account. A new kind is one entry here and a pair of templates,
+templates/notifications/<code>.txt and .html (or its own pair, named when sending)."""
 
 from dataclasses import dataclass
 
@@ -18,4 +18,15 @@ WEBHOOK_FAILING = Kind(
     "When deliveries to one of your tenants' webhook endpoints fail again and again.",
 )
 
-KINDS: dict[str, Kind] = {kind.code: kind for kind in [WEBHOOK_FAILING]}
+KEY_HYGIENE = Kind(
+    "key_hygiene",
+    "Keys that need attention",
+    "Keys about to expire or due for a new secret, expired, unused and about to be disabled, or disabled for it.",
+)
+SECRET_LEAKED = Kind(
+    "secret_leaked",
+    "A secret was found in public",
+    "A key's secret reported as leaked (by a secret scanning service or an admin), and what the portal did.",
+)
+
+KINDS: dict[str, Kind] = {kind.code: kind for kind in [KEY_HYGIENE, SECRET_LEAKED, WEBHOOK_FAILING]}

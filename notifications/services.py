@@ -1,7 +1,9 @@
 """The one way the portal mails tenant admins. Every notification goes through
 `notify_tenant_admins`, which skips admins who opted out of its kind (OptOut, set on My
 Account) and sends each admin their own mail with a plain-text and an HTML part, rendered
-from templates/notifications/<kind>.txt and .html (the subject is the first line of the .txt).
+from templates/notifications/<kind>.txt and .html (the subject is the first line of the .txt),
+or from another `template` pair with an explicit `subject`. Every mail ends with where to turn
+its kind off (templates/notifications/_footer.txt and _footer.html).
 
     notify_tenant_admins(tenant=tenant, kind=WEBHOOK_FAILING, context={"endpoint": endpoint})
 
@@ -32,14 +34,22 @@ def absolute_url(path: str) -> str:
     return settings.PORTAL_URL + path
 
 
-def render_mail(*, kind: Kind, to: str, context: dict) -> EmailMultiAlternatives:
-    """One mail of `kind` to `to`: subject and text from <kind>.txt, HTML from <kind>.html."""
+def render_mail(
+    *, kind: Kind, to: str, context: dict, template: str | None = None, subject: str | None = None
+) -> EmailMultiAlternatives:
+    """One mail of `kind` to `to`: text from <template>.txt (default notifications/<kind>),
+    whose first line is the subject unless `subject` is given, and HTML from <template>.html;
+    both end with the opt-out footer."""
+    template = template or f"notifications/{kind.code}"
     context = {"account_url": absolute_url(reverse("my_account")) + "#notifications", **context, "kind": kind}
-    subject, _, text = render_to_string(f"notifications/{kind.code}.txt", context).strip().partition("\n")
-    html = render_to_string(f"notifications/{kind.code}.html", context)
-    mail = EmailMultiAlternatives(
-        SUBJECT_PREFIX + subject.strip(), text.strip() + "\n", settings.DEFAULT_FROM_EMAIL, [to]
-    )
+    text = render_to_string(f"{template}.txt", context).strip()
+    if subject is None:
+        subject, _, text = text.partition("\n")
+    text = text.strip() + "\n\n" + render_to_string("notifications/_footer.txt", context).strip() + "\n"
+    html = render_to_string(f"{template}.html", context)
+    footer = render_to_string("notifications/_footer.html", context)
+    html = html.replace("</body>", footer + "</body>") if "</body>" in html else html + footer
+    mail = EmailMultiAlternatives(SUBJECT_PREFIX + subject.strip(), text, settings.DEFAULT_FROM_EMAIL, [to])
     mail.attach_alternative(html, "text/html")
     return mail
 
@@ -53,11 +63,21 @@ def recipients(*, tenant: Tenant, kind: Kind) -> list[User]:
     )
 
 
-def notify_tenant_admins(*, tenant: Tenant, kind: Kind, context: dict) -> int:
-    """Mail every admin of `tenant` who wants `kind`; returns how many mails were sent."""
+def notify_tenant_admins(
+    *, tenant: Tenant, kind: Kind, context: dict, template: str | None = None, subject: str | None = None
+) -> int:
+    """Mail every admin of `tenant` who wants `kind`, each their own; how many mails were sent.
+    A mail server that fails raises (smtplib's or the backend's error)."""
     users = recipients(tenant=tenant, kind=kind)
     mails = [
-        render_mail(kind=kind, to=user.email, context={**context, "tenant": tenant, "user": user}) for user in users
+        render_mail(
+            kind=kind,
+            to=user.email,
+            context={**context, "tenant": tenant, "user": user},
+            template=template,
+            subject=subject,
+        )
+        for user in users
     ]
     if not mails:
         return 0

@@ -1,6 +1,5 @@
-"""The event types a webhook endpoint can subscribe to, and the activity-log action each comes
-from. Types whose action does not exist yet (disabled, expired, leaked) are listed so that an
-endpoint can choose them now; they are sent from the day their action is recorded."""
+"""The event types a webhook endpoint can subscribe to, and the activity-log actions
+(activity.models.Action values) each comes from."""
 
 from dataclasses import dataclass
 
@@ -18,8 +17,9 @@ EVENT_TYPES: tuple[EventType, ...] = (
     EventType("key.secret_retired", "Old secret retired", ("secret.retired",)),
     EventType("key.deleted", "Key deleted", ("key.deleted",)),
     EventType("key.disabled", "Key disabled", ("key.disabled",)),
+    EventType("key.enabled", "Key enabled again", ("key.enabled",)),
     EventType("key.expired", "Key expired", ("key.expired",)),
-    EventType("key.leaked", "Secret reported leaked", ("key.leaked", "secret.leaked")),
+    EventType("key.leaked", "Secret reported leaked", ("secret.leaked",)),
     EventType("key.secret_revealed", "Secret revealed or copied", ("secret.revealed", "secret.copied")),
 )
 BY_CODE = {event.code: event for event in EVENT_TYPES}

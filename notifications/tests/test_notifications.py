@@ -56,12 +56,39 @@ def test_my_account_lists_the_kinds_and_saves_the_choice(client_for, alice):
     response = client.post(reverse("notifications:preferences"), {})  # every box unticked
     assert response.status_code == 302 and response.url.endswith("#notifications")
     assert list(OptOut.objects.filter(user=alice).values_list("kind", flat=True)) == list(KINDS)
-    assert preferences_for(alice) == [(WEBHOOK_FAILING, False)]
-    client.post(reverse("notifications:preferences"), {"kind": [WEBHOOK_FAILING.code, "no-such-kind"]})
+    assert preferences_for(alice) == [(kind, False) for kind in KINDS.values()]
+    client.post(reverse("notifications:preferences"), {"kind": [*KINDS, "no-such-kind"]})
     assert not OptOut.objects.filter(user=alice).exists()
     assert f'id="notify-{WEBHOOK_FAILING.code}" checked' in client.get(reverse("my_account")).content.decode()
 
 
 def test_one_users_choice_is_theirs_alone(alice, dave):
     preferences_set(user=alice, wanted=[])
-    assert preferences_for(dave) == [(WEBHOOK_FAILING, True)]
+    assert preferences_for(dave) == [(kind, True) for kind in KINDS.values()]
+
+
+def test_the_key_hygiene_digest_goes_through_notifications_and_honours_the_opt_out(acme, alice, smtp_server):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apikeys.hygiene import hygiene_run
+    from apikeys.models import KeyKind
+    from apikeys.services import key_create
+    from notifications.kinds import KEY_HYGIENE
+    from scopes.models import Scope
+
+    start = timezone.now()
+    tax = Scope.objects.filter(name="tax.tax_read")
+    key_create(tenant=acme, kind=KeyKind.CUSTOM, name="Orders", scopes=tax, expires_at=start + timedelta(days=10))
+    preferences_set(user=alice, wanted=[code for code in KINDS if code != KEY_HYGIENE.code])
+    assert hygiene_run(now=start).mails == 0
+    assert smtp_server.messages == []
+    preferences_set(user=alice, wanted=list(KINDS))
+    key_create(tenant=acme, kind=KeyKind.CUSTOM, name="Returns", scopes=tax, expires_at=start + timedelta(days=2))
+    assert hygiene_run(now=start).mails == 1
+    (mail,) = smtp_server.messages
+    assert mail["Subject"].startswith("[API Key Portal] ") and "need attention" in mail["Subject"]
+    assert "Returns" in mail.get_body(("plain",)).get_content()
+    assert KEY_HYGIENE.label in mail.get_body(("plain",)).get_content()
+    assert "notification settings on My Account" in mail.get_body(("html",)).get_content()

@@ -96,3 +96,30 @@ def test_without_endpoints_an_activity_entry_costs_one_query_more(acme, acme_sec
         activity_record(tenant=acme, action=Action.KEY_RENEWED, audit=Audit(), key=key)
     assert len(not_an_event) == 1
     assert len(an_event) == 2  # the entry, and looking for endpoints
+
+
+def test_disable_enable_expiry_and_leaks_are_events_too(endpoint, acme, acme_secrets, catalogue):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apikeys.hygiene import hygiene_run
+    from apikeys.leaks import secret_leak_report
+    from apikeys.services import key_create, key_disable, key_enable
+    from scopes.models import Scope
+
+    key, plaintext = acme_secrets[KeyKind.EMPORIX]
+    key_disable(key=key)
+    key_enable(key=key)
+    secret_leak_report(candidate=plaintext, url="https://example.com/paste", source="scanner")
+    custom, _ = key_create(
+        tenant=acme,
+        kind=KeyKind.CUSTOM,
+        name="Short-lived",
+        scopes=Scope.objects.filter(name="tax.tax_read"),
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+    hygiene_run(now=timezone.now() + timedelta(days=2))
+    types = list(Event.objects.order_by("created_at").values_list("type", flat=True))
+    assert types == ["key.disabled", "key.enabled", "key.renewed", "key.leaked", "key.created", "key.expired"]
+    assert plaintext not in json.dumps(list(Event.objects.values_list("payload", flat=True)))
