@@ -118,7 +118,9 @@ def delivery_attempt(pk: int) -> Outcome:
     """POST a delivery this worker has claimed, and record the attempt and what follows: done,
     retried after the backoff, or failed for good. Mails the tenant's admins once when an
     endpoint has failed WEBHOOKS_FAILURE_NOTICE_AFTER times in a row."""
-    delivery = Delivery.objects.select_related("event", "endpoint__tenant").get(pk=pk)
+    delivery = Delivery.objects.select_related("event", "endpoint__tenant").filter(pk=pk).first()
+    if delivery is None:  # its endpoint was removed since the claim
+        return Outcome(error="endpoint removed")
     endpoint = delivery.endpoint
     started_at = timezone.now()
     if not endpoint.is_active:

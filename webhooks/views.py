@@ -20,7 +20,7 @@ from . import services
 from .delivery import deliveries_claim, delivery_attempt
 from .events import BY_CODE
 from .forms import EndpointForm
-from .models import Attempt, Delivery, Endpoint
+from .models import Attempt, Delivery, DeliveryStatus, Endpoint
 from .outbox import endpoint_test_event
 
 SHOW_ONCE_SESSION_KEY = "webhook_secret_show"  # which endpoint's secret to show once, never the secret
@@ -223,5 +223,7 @@ def endpoint_test(request: HttpRequest, code: str, endpoint_id: UUID) -> HttpRes
         if outcome.ok:
             messages.success(request, f"Test event delivered: HTTP {outcome.status_code} in {outcome.duration_ms} ms.")
         else:
-            messages.error(request, f"Test event not delivered: {outcome.error}. It will be retried.")
+            retried = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).exists()
+            then = " It will be retried." if retried else ""
+            messages.error(request, f"Test event not delivered: {outcome.error}.{then}")
     return redirect(_detail_url(endpoint))

@@ -189,3 +189,12 @@ def test_old_finished_events_are_purged_with_their_logs_pending_ones_kept(receiv
     assert events_purge() == 1
     assert not Delivery.objects.filter(pk=delivered.pk).exists() and not Attempt.objects.exists()
     assert Event.objects.count() == 2 and Delivery.objects.filter(status=DeliveryStatus.PENDING).count() == 2
+
+
+def test_a_delivery_whose_endpoint_was_removed_after_the_claim_is_skipped(receiver, endpoint, renewed):
+    from webhooks.services import endpoint_delete
+
+    (claimed,) = deliveries_claim()
+    endpoint_delete(endpoint=endpoint)
+    assert delivery_attempt(claimed).error == "endpoint removed"
+    assert receiver.received == [] and not Delivery.objects.exists()

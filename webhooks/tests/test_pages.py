@@ -174,3 +174,10 @@ def test_the_list_shows_endpoints_and_failures(admin, acme):
     page = admin.get(url("list")).content.decode()
     assert "https://a.example.com/h" in page and "Key created" in page
     assert "Failing (3 in a row)" in page
+
+
+def test_a_test_event_to_an_endpoint_that_is_off_says_so_without_promising_a_retry(admin, endpoint, receiver):
+    admin.post(url("edit", endpoint), {"url": endpoint.url, "event_types": ["key.created"]})  # unticked: off
+    response = admin.post(url("test", endpoint), follow=True)
+    assert "Test event not delivered: endpoint turned off." in response.content.decode()
+    assert "retried" not in response.content.decode() and receiver.received == []
