@@ -428,6 +428,8 @@ LOGGING = {
         "django.server": {"level": "CRITICAL"},
         # The pool warns on every failed connection attempt; the failing request is logged.
         "psycopg.pool": {"level": "ERROR"},
+        # Its DEBUG lines hold whole URLs: a webhook endpoint's query may carry its owner's token.
+        "urllib3": {"level": "WARNING"},
     },
 }
 # --- Token service (oauth app) -----------------------------------------------------------

@@ -198,3 +198,16 @@ def test_a_delivery_whose_endpoint_was_removed_after_the_claim_is_skipped(receiv
     endpoint_delete(endpoint=endpoint)
     assert delivery_attempt(claimed).error == "endpoint removed"
     assert receiver.received == [] and not Delivery.objects.exists()
+
+
+def test_logs_name_ids_never_the_secret_or_the_urls_query(receiver, endpoint, renewed, caplog, settings):
+    endpoint.url = receiver.url + "?token=receivers-own-credential"
+    endpoint.save()
+    settings.WEBHOOKS_FAILURE_NOTICE_AFTER = 1
+    receiver.answer(500)
+    with caplog.at_level("DEBUG"):
+        deliver_due()
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert str(renewed.id) in text and str(endpoint.public_id) in text and "500" in text
+    assert "receivers-own-credential" not in text and receiver.secret not in text and "whsec_" not in text
+    assert "receivers-own-credential" not in Attempt.objects.get().error
