@@ -142,7 +142,7 @@ def delivery_attempt(pk: int) -> Outcome:
         outcome.status_code or outcome.error,
         outcome.duration_ms,
     )
-    if not outcome.ok:
+    if not outcome.ok and endpoint.is_active:
         _notify_if_failing(endpoint)
     return outcome
 
@@ -164,7 +164,8 @@ def _record(delivery: Delivery, outcome: Outcome, started_at) -> None:
         endpoints.update(consecutive_failures=0, failure_notified_at=None)
         current.status, current.finished_at = DeliveryStatus.SUCCEEDED, now
     else:
-        endpoints.update(consecutive_failures=F("consecutive_failures") + 1)
+        if delivery.endpoint.is_active:  # an endpoint that is off is not failing
+            endpoints.update(consecutive_failures=F("consecutive_failures") + 1)
         if current.status != DeliveryStatus.PENDING:
             return  # another worker finished it meanwhile (after this one's lease ran out)
         if current.attempts >= settings.WEBHOOKS_MAX_ATTEMPTS or not delivery.endpoint.is_active:

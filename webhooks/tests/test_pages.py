@@ -181,3 +181,5 @@ def test_a_test_event_to_an_endpoint_that_is_off_says_so_without_promising_a_ret
     response = admin.post(url("test", endpoint), follow=True)
     assert "Test event not delivered: endpoint turned off." in response.content.decode()
     assert "retried" not in response.content.decode() and receiver.received == []
+    endpoint.refresh_from_db()
+    assert endpoint.consecutive_failures == 0  # off is not failing: no failure notice either
