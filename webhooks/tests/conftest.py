@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from standardwebhooks import Webhook, WebhookVerificationError
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import EmptyWebhookSecretError, WebhookVerificationError
 
 from webhooks.services import endpoint_create, endpoint_secret
 
@@ -64,7 +65,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             try:
                 Webhook(receiver.secret).verify(body, headers)
                 record = Received(headers, body, verified=True)
-            except (WebhookVerificationError, ValueError) as exc:
+            except (WebhookVerificationError, EmptyWebhookSecretError, ValueError) as exc:
                 record = Received(headers, body, verified=False, problem=str(exc))
             receiver.received.append(record)
             step = receiver.plan.pop(0) if receiver.plan else 200
