@@ -18,6 +18,7 @@ from django.core.cache import cache
 
 from apikeys import canary
 from apikeys.auth import scope_cache_clear
+from oauth import signing
 from portal import ratelimit
 from tenants.models import Membership, Role
 from tenants.services import tenant_create
@@ -40,11 +41,13 @@ def _clear_cache():
     ratelimit.forget()
     scope_cache_clear()
     canary._ensured.clear()  # which encryption keys this process has seen with a canary
+    signing.cache_clear()  # the JWT signing key and published keys held in process memory
     yield
     cache.clear()
     ratelimit.forget()
     scope_cache_clear()
     canary._ensured.clear()
+    signing.cache_clear()
 
 
 def all_at_once(count: int, work: Callable[[], T]) -> list[T]:

@@ -23,6 +23,7 @@ from functools import lru_cache
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
@@ -264,6 +265,27 @@ def ecdsa_sha256_valid(public_key: object, signature: bytes, message: bytes) -> 
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+# --- Signing keys of JWT access tokens ------------------------------------------------------
+# The token service signs JWTs (RFC 9068) with Ed25519 keys. They are generated here, as JWKs
+# (RFC 8037), so that the token service hands them to PyJWT and never touches `cryptography`.
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def signing_key_generate() -> tuple[str, dict[str, str], dict[str, str]]:
+    """A new Ed25519 signing key: (kid, private JWK, public JWK). The kid is 128 random bits;
+    the private JWK is the public one plus "d", and must only be stored encrypted."""
+    kid = secrets.token_urlsafe(16)
+    private = Ed25519PrivateKey.generate()
+    raw = serialization.Encoding.Raw
+    x = private.public_key().public_bytes(raw, serialization.PublicFormat.Raw)
+    d = private.private_bytes(raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    public = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(x), "kid": kid, "alg": "EdDSA", "use": "sig"}
+    return kid, {**public, "d": _b64url(d)}, public
 
 
 # --- Webhook signing (Standard Webhooks) ----------------------------------------------------

@@ -2,13 +2,17 @@ import unicodedata
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from scopes.models import Scope, Service
 from scopes.unlocks import operation_count, picker_data, scope_diff, unlocked, unscoped_count
 from tenants.models import Tenant
 
-from .models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, KeyKind
+from .models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, KeyKind, TokenFormat
+from .networks import networks_clean
 
 # Custom keys may not take a built-in key's name, in any case.
 RESERVED_NAMES = {KeyKind(kind).label.casefold() for kind in BUILTIN_KINDS}
@@ -48,10 +52,21 @@ class CustomKeyForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "maxlength": 64}),
     )
     scopes = ScopeNamesField(label="Scopes")
+    token_format = forms.ChoiceField(
+        label="Access tokens",
+        choices=TokenFormat.choices,
+        required=False,
+        help_text="Opaque tokens are checked with the portal; JWTs (RFC 9068) are signed and can be checked "
+        "offline against the published keys. Both work with introspection.",
+    )
 
     def __init__(self, *args: Any, tenant: Tenant, key: ApiKey | None = None, **kwargs: Any) -> None:
         if key is not None and "initial" not in kwargs:
-            kwargs["initial"] = {"name": key.name, "scopes": list(key.scopes.values_list("name", flat=True))}
+            kwargs["initial"] = {
+                "name": key.name,
+                "scopes": list(key.scopes.values_list("name", flat=True)),
+                "token_format": key.token_format,
+            }
         super().__init__(*args, **kwargs)
         self.tenant = tenant
         self.key = key
@@ -155,3 +170,65 @@ class RenewForm(forms.Form):
         """The grace period as a timedelta, or None for "now"."""
         chosen = self.cleaned_data["grace"] or "now"
         return next(period.duration for period in GRACE_PERIODS if period.value == chosen)
+
+
+class KeySettingsForm(forms.Form):
+    """A key's hygiene settings: the networks it may be used from (any key), and for custom
+    keys an expiry date and an access-token lifetime of its own."""
+
+    allowed_networks = forms.CharField(
+        label="Allowed networks",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
+        help_text="IPv4 or IPv6 networks in CIDR notation (203.0.113.0/24, 2001:db8::/32), one per line. "
+        "Token requests from other addresses are refused. Empty: any address.",
+    )
+    expires_at = forms.DateTimeField(
+        label="Expires",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="From then on the key's secrets and tokens stop working. Empty: never (unless the tenant's policy "
+        "sets a maximum).",
+    )
+    token_lifetime_minutes = forms.IntegerField(
+        label="Access-token lifetime (minutes)",
+        required=False,
+        min_value=1,
+        help_text="Empty: the deployment's default.",
+    )
+
+    def __init__(self, *args: Any, key: ApiKey, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                "allowed_networks": key.allowed_networks,
+                "expires_at": timezone.localtime(key.expires_at) if key.expires_at else None,
+                "token_lifetime_minutes": key.token_lifetime // 60 if key.token_lifetime else None,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.key = key
+        maximum = settings.ACCESS_TOKEN_LIFETIME_MAX // 60
+        self.fields["token_lifetime_minutes"].max_value = maximum
+        self.fields["token_lifetime_minutes"].validators.append(MaxValueValidator(maximum))
+        self.fields["token_lifetime_minutes"].help_text = (
+            f"Empty: the deployment's default ({settings.ACCESS_TOKEN_LIFETIME // 60} minutes). At most {maximum}."
+        )
+        if not key.is_custom:
+            del self.fields["expires_at"]
+            del self.fields["token_lifetime_minutes"]
+
+    def clean_allowed_networks(self) -> str:
+        return networks_clean(self.cleaned_data["allowed_networks"])
+
+
+class LeakReportForm(forms.Form):
+    secret = forms.CharField(
+        label="Leaked secret",
+        max_length=200,
+        strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="Paste the secret that was exposed. If it is a working secret of this tenant, it stops at once.",
+    )
+    where = forms.CharField(label="Where it was found", required=False, max_length=500)

@@ -16,6 +16,15 @@ class KeyKind(models.TextChoices):
     CUSTOM = "custom", "Custom API"
 
 
+class TokenFormat(models.TextChoices):
+    """The access tokens a key's client-credentials grant issues. DEFAULT follows the
+    deployment's ACCESS_TOKEN_FORMAT; the token service reads the choice."""
+
+    DEFAULT = "", "Deployment default"
+    OPAQUE = "opaque", "Opaque"
+    JWT = "jwt", "JWT (RFC 9068)"
+
+
 # The built-in kinds: one key of each per tenant, named after the kind's label.
 BUILTIN_KINDS = (KeyKind.EMPORIX, KeyKind.STOREFRONT)
 
@@ -72,10 +81,12 @@ def live_secret_q(now: datetime, via: str = "") -> Q:
     return secret_unexpired_q(now, via) & key_usable_q(now, via=f"{via}key__")
 
 
-def tokens_valid_q(*, key: str = "key__", issued: str = "issued_at") -> Q:
+def tokens_valid_q(*, key: str = "key__", issued: str | datetime = "issued_at") -> Q:
     """Access tokens issued at or after their key's `tokens_not_before` (set when a disabled
     key is enabled again, so that its earlier tokens stay dead). `key` is the path to the key,
-    `issued` the token's issue-time field."""
+    `issued` the token's issue-time field, or the issue time itself (a JWT's iat)."""
+    if isinstance(issued, datetime):
+        return Q(**{f"{key}tokens_not_before__isnull": True}) | Q(**{f"{key}tokens_not_before__lte": issued})
     return Q(**{f"{key}tokens_not_before__isnull": True}) | Q(**{f"{issued}__gte": F(f"{key}tokens_not_before")})
 
 
@@ -108,6 +119,10 @@ class ApiKey(models.Model):
     token_lifetime = models.PositiveIntegerField(null=True, blank=True)
     # CIDR networks, one per line (apikeys.networks); empty: any address.
     allowed_networks = models.TextField(blank=True, default="")
+    # Settable for custom keys in the portal; the built-in keys follow the deployment.
+    token_format = models.CharField(
+        "Access tokens", max_length=8, choices=TokenFormat.choices, default=TokenFormat.DEFAULT, blank=True
+    )
 
     class Meta:
         ordering = ["tenant", "kind", "name"]

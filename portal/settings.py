@@ -88,6 +88,8 @@ if _missing and not DEBUG:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The portal's styled 403 page (a link back, "reload and try again"), never Django's debug one.
+CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -129,6 +131,7 @@ MIDDLEWARE = [
     # Idle timeout and absolute lifetime of a login, before anything else sees the user.
     "accounts.sessions.SessionLifetimeMiddleware",
     "portal.middleware.LoginRequiredMiddleware",
+    "portal.middleware.TimeZoneMiddleware",
     "portal.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -447,6 +450,17 @@ ACCESS_TOKEN_LIFETIME_MAX = env.int("ACCESS_TOKEN_LIFETIME_MAX", default=86400)
 ANONYMOUS_TOKEN_LIFETIME = env.int("ANONYMOUS_TOKEN_LIFETIME", default=3599)
 REFRESH_TOKEN_LIFETIME = env.int("REFRESH_TOKEN_LIFETIME", default=86400)
 SESSION_IDLE_TIME = env.int("SESSION_IDLE_TIME", default=120)
+# JWT access tokens (RFC 9068, oauth/signing.py): which format client-credentials tokens have
+# unless a custom key chooses (opaque|jwt), their shorter lifetime (a JWT is checked offline, so
+# revocation reaches offline verifiers only when it expires), their audience (default: the
+# issuer), how long a new signing key is published before it signs, and the JWKS max-age.
+ACCESS_TOKEN_FORMAT = env.str("ACCESS_TOKEN_FORMAT", default="opaque")
+if ACCESS_TOKEN_FORMAT not in ("opaque", "jwt"):
+    raise ImproperlyConfigured("ACCESS_TOKEN_FORMAT must be 'opaque' or 'jwt'.")
+JWT_ACCESS_TOKEN_LIFETIME = env.int("JWT_ACCESS_TOKEN_LIFETIME", default=300)
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="")
+JWKS_PUBLISH_AHEAD = env.int("JWKS_PUBLISH_AHEAD", default=3600)
+JWKS_MAX_AGE = env.int("JWKS_MAX_AGE", default=300)
 # Failed client authentications answered 401 per fixed window (AUTH_FAILURE_WINDOW seconds)
 # per (Client ID, client address) and per client address, counted in CACHES["default"]; past
 # them failures get 429. A correct secret is never refused. The anonymous login counts its

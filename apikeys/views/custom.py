@@ -55,7 +55,11 @@ def _save(request: HttpRequest, membership: Membership, form: CustomKeyForm) -> 
     """Create the key (`form.key` is None) or save its name and scopes; None, with the error
     on the form, if another request took the name between the form's check and the write."""
     audit = Audit.of(request)
-    values = {"name": form.cleaned_data["name"], "scopes": form.cleaned_data["scopes"]}
+    values = {
+        "name": form.cleaned_data["name"],
+        "scopes": form.cleaned_data["scopes"],
+        "token_format": form.cleaned_data["token_format"],
+    }
     try:
         with transaction.atomic():
             if form.key is None:

@@ -23,6 +23,7 @@ from accounts.reauth import reauthentication_needed, recent_auth_required
 from activity.audit import Audit
 from portal import ratelimit
 from portal.http import wants_json
+from portal.views import rate_limited
 from scopes.models import Scope
 from tenants.access import membership_for, require_role
 from tenants.models import Membership, Role, Tenant
@@ -30,7 +31,7 @@ from tenants.models import Membership, Role, Tenant
 from .. import services
 from ..auth import held_scope_names
 from ..forms import RenewForm
-from ..models import GRACE_PERIODS, ApiKey, ApiSecret, KeyKind
+from ..models import GRACE_PERIODS, ApiKey, ApiSecret, KeyKind, TokenFormat
 
 # Custom API keys are listed expanded when there are this many or fewer; more collapse into
 # the group's summary until asked for (or until one of them has to be shown).
@@ -63,6 +64,13 @@ class KeyRow:
 
     def holds(self, secret_id: uuid.UUID) -> bool:
         return any(s.public_id == secret_id for s in [self.current_secret, *self.old_secrets] if s)
+
+    @property
+    def token_format(self) -> str:
+        """What the key's access tokens are, as the row says it: its choice, or the deployment's."""
+        if self.key.token_format:
+            return self.key.get_token_format_display()
+        return f"Deployment default ({TokenFormat(settings.ACCESS_TOKEN_FORMAT).label})"
 
 
 def _rows_for_list(tenant: Tenant) -> list[KeyRow]:
@@ -216,12 +224,9 @@ def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespo
         text = f"Too many secrets shown; try again in {wait} seconds."
         if wants_json(request):
             response = JsonResponse({"error": text}, status=429)
-        else:
-            messages.error(request, text)
-            response = _render_list(request, membership)
-            response.status_code = 429
-        response["Retry-After"] = str(wait)
-        return response
+            response["Retry-After"] = str(wait)
+            return response
+        return rate_limited(request, wait, "Too many secrets shown: revealing and copying secrets is limited per user.")
     key = get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id)
     purpose = request.POST.get("purpose") or "reveal"
     if purpose not in services.SHOW_PURPOSES:

@@ -41,6 +41,8 @@ TABLE = [
     ("apikeys:delete", "post", {}, "admin", {}, SAME),
     ("apikeys:renew", "post", {"grace": "1h"}, "admin", {}, SAME),
     ("apikeys:retire", "post", {}, "admin", {}, SAME),
+    ("apikeys:settings", "post", {"allowed_networks": "203.0.113.0/24"}, "admin", {}, SAME),
+    ("apikeys:disable", "post", {}, "admin", {}, None),  # back to the key's settings page
     ("tenants:member_add", "post", {"email": "new@example.com", "role": "viewer"}, "admin", {}, MEMBERS),
     ("tenants:member_role", "post", {"role": "developer"}, "admin", {}, MEMBERS),
     ("tenants:member_remove", "post", {}, "admin", {}, SAME),
@@ -77,6 +79,9 @@ ARGUMENTS = {
     "apikeys:delete": ["code", "key_id"],
     "apikeys:renew": ["code", "key_id"],
     "apikeys:retire": ["code", "key_id", "secret_id"],
+    "apikeys:settings": ["code", "key_id"],
+    "apikeys:disable": ["code", "key_id"],
+    "apikeys:report_leak": ["code"],
     "tenants:member_add": ["code"],
     "tenants:member_role": ["code", "member_id"],
     "tenants:member_remove": ["code", "member_id"],
@@ -104,7 +109,7 @@ def state() -> tuple:
     """Everything the actions of the table could change."""
     return (
         list(ActivityEntry.objects.order_by("pk").values_list("pk", "action")),
-        list(ApiKey.objects.order_by("pk").values_list("pk", "name")),
+        list(ApiKey.objects.order_by("pk").values_list("pk", "name", "disabled_at", "allowed_networks")),
         sorted(ApiKey.scopes.through.objects.values_list("apikey_id", "scope_id")),
         list(ApiSecret.objects.order_by("pk").values_list("pk", "expires_at")),
         list(Membership.objects.order_by("pk").values_list("pk", "role")),
