@@ -272,12 +272,12 @@ def page_for(browser, site):
 # --- No secrets or tokens in logs (oauth) ---------------------------------------------------
 # A handler on the root logger records every message logged during the whole run; at the end
 # the run fails if one of them holds something shaped like a secret, an access token or a
-# refresh token, or an invitation link's token.
+# refresh token, an invitation link's token, or a webhook signing secret.
 
 import logging  # noqa: E402
 import re  # noqa: E402
 
-LEAK_PATTERN = re.compile(r"akps_[0-9A-Za-z]{10}|akpt_|akpr_|akpi_")
+LEAK_PATTERN = re.compile(r"akps_[0-9A-Za-z]{10}|akpt_|akpr_|akpi_|whsec_")
 
 
 class LeakRecorder(logging.Handler):

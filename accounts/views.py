@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from notifications.services import preferences_for
 from portal.dates import ZONE_COOKIE, valid_zone, zone_names
 from portal.net import client_ip
 from tenants.models import Membership
@@ -155,6 +156,7 @@ def my_account(request: HttpRequest) -> HttpResponse:
             "recovery_codes_left": len(recovery[0].wrap().get_unused_codes()) if recovery else None,
             "mfa_enabled": bool(by_type[Authenticator.Type.TOTP] or by_type[Authenticator.Type.WEBAUTHN]),
             "sessions": _session_rows(request),
+            "notification_preferences": preferences_for(user),
             "idle_minutes": settings.SESSION_IDLE_TIMEOUT // 60,
             "lifetime_hours": settings.SESSION_ABSOLUTE_LIFETIME // 3600,
             "zone_names": zone_names(),

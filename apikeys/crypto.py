@@ -286,3 +286,24 @@ def signing_key_generate() -> tuple[str, dict[str, str], dict[str, str]]:
     d = private.private_bytes(raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
     public = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(x), "kid": kid, "alg": "EdDSA", "use": "sig"}
     return kid, {**public, "d": _b64url(d)}, public
+
+
+# --- Webhook signing (Standard Webhooks) ----------------------------------------------------
+# An endpoint's signing secret is `whsec_` + base64 of 32 random bytes; the HMAC key is those
+# bytes. Stored encrypted like client secrets (encrypt/decrypt with the endpoint's binding).
+
+WEBHOOK_SECRET_PREFIX = "whsec_"
+WEBHOOK_SECRET_BYTES = 32
+
+
+def generate_webhook_secret() -> str:
+    """A new webhook signing secret: `whsec_` + base64 of 256 bits from `secrets`."""
+    return WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(WEBHOOK_SECRET_BYTES)).decode("ascii")
+
+
+def webhook_signature(secret: str, *, message_id: str, timestamp: int, body: bytes) -> str:
+    """The Standard Webhooks `webhook-signature` value: `v1,` + base64 of HMAC-SHA256, keyed
+    with the secret's decoded bytes, over `{message_id}.{timestamp}.{body}`."""
+    key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX))
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode("ascii")

@@ -164,6 +164,19 @@ def test_axe_finds_no_violations_on_any_page_or_state(browser, site, alice, cast
     check.check("edit key form")
     check.visit(f"{keys}{custom.public_id}/delete/")
     check.check("delete key page")
+    check.visit(f"{keys}{custom.public_id}/settings/")
+    check.check("key settings")
+
+    def bad_networks():
+        page.get_by_label("Allowed networks").fill("203.0.113.5/24")
+        page.get_by_role("button", name="Save settings").click()
+        page.wait_for_load_state()
+
+    check.check("key settings with errors", bad_networks)
+    check.visit(f"{keys}{emporix.public_id}/settings/")
+    check.check("built-in key settings (disable warning)")
+    check.visit(f"{keys}report-leak/")
+    check.check("report a leaked secret")
     check.visit("/tenants/acme/activity/")
     check.check("activity")
     check.visit("/tenants/acme/activity/?action=key.created")

@@ -75,6 +75,8 @@ def test_no_page_scrolls_sideways_at_360_px(browser, site, alice, busy_acme):
         ("create key", f"{keys}new/"),
         ("get started", f"{keys}{emporix.public_id}/get-started/"),
         ("renew page", f"{keys}{emporix.public_id}/renew/"),
+        ("key settings", f"{keys}{emporix.public_id}/settings/"),
+        ("report a leaked secret", f"{keys}report-leak/"),
         ("activity", "/tenants/acme/activity/"),
         ("members", "/tenants/acme/members/"),
         ("My Account", "/accounts/"),
