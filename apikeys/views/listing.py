@@ -77,7 +77,8 @@ class KeyRow:
     current_secret: ApiSecret | None
     old_secrets: list[ApiSecret]  # in their grace period, the first to stop working first
     scope_names: tuple[str, ...]
-    urls: dict[str, str]  # the key's pages and endpoints: get_started, secret, renew, edit, delete
+    urls: dict[str, str]  # the key's pages and endpoints: get_started, secret, renew, edit, delete, settings
+    states: tuple[tuple[str, str], ...] = ()  # (label, badge style) of its hygiene state: disabled, expired, ...
 
     @property
     def scope_preview(self) -> tuple[str, ...]:
@@ -106,14 +107,34 @@ def _with_secrets_and_scopes(keys: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
 # Each row links to five URLs of its key; resolving them per row is most of a table's
 # rendering time, so each is reversed once per page with this placeholder for the key's id.
 _ANY_KEY = uuid.UUID(int=0)
-KEY_URL_NAMES = ("get_started", "secret", "renew", "edit", "delete")
+KEY_URL_NAMES = ("get_started", "secret", "renew", "edit", "delete", "settings")
 
 
 def _key_urls(code: str) -> dict[str, str]:
     return {name: reverse(f"apikeys:{name}", kwargs={"code": code, "key_id": _ANY_KEY}) for name in KEY_URL_NAMES}
 
 
-def _rows(keys, code: str) -> list[KeyRow]:
+def key_states(key: ApiKey, tenant: Tenant, now: datetime) -> tuple[tuple[str, str], ...]:
+    """What a row says of a key's hygiene (apikeys/hygiene.py): disabled, expired or not
+    renewed in time, expiring within a week, unused for the tenant's dormant period."""
+    states = []
+    if key.disabled_at is not None:
+        states.append(("Disabled", "danger"))
+    if key.expires_at is not None and key.expires_at <= now:
+        states.append(("Expired", "danger"))
+    elif key.renew_by is not None and key.renew_by <= now:
+        states.append(("Not renewed in time", "danger"))
+    elif any(moment is not None and moment <= now + SOON for moment in (key.expires_at, key.renew_by)):
+        states.append(("Expires soon", "warning"))
+    if key.disabled_at is None and (key.last_used_at or key.created_at) <= now - timedelta(days=tenant.dormant_after_days):
+        states.append(("Unused", "warning"))
+    return tuple(states)
+
+
+SOON = timedelta(days=7)
+
+
+def _rows(keys, code: str, tenant: Tenant | None = None, now: datetime | None = None) -> list[KeyRow]:
     """Rows for keys fetched through _with_secrets_and_scopes (no further query)."""
     templates = _key_urls(code)
     placeholder = str(_ANY_KEY)
@@ -128,6 +149,7 @@ def _rows(keys, code: str) -> list[KeyRow]:
                 old_secrets=sorted((s for s in live if s.expires_at is not None), key=lambda s: s.expires_at),
                 scope_names=held_scope_names(key),
                 urls={name: url.replace(placeholder, key_id) for name, url in templates.items()},
+                states=key_states(key, tenant, now) if tenant is not None and now is not None else (),
             )
         )
     return rows
@@ -233,7 +255,7 @@ def _render_list(
             ApiKey.objects.filter(tenant=tenant).filter(Q(kind__in=BUILTIN_KINDS) | Q(public_id=focus))
         ).order_by("kind", "pk")
     )
-    fixed_rows = _rows(fixed, tenant.code)
+    fixed_rows = _rows(fixed, tenant.code, tenant, now)
     builtin = {kind: [row for row in fixed_rows if row.key.kind == kind] for kind in BUILTIN_KINDS}
     pinned = [row for row in fixed_rows if row.key.is_custom]
 
@@ -247,7 +269,7 @@ def _render_list(
     if not searching:
         paginator.count = custom_total - len(pinned)  # the same count: no second query
     page = paginator.get_page(request.GET.get("page"))
-    rows = _rows(_with_secrets_and_scopes(page.object_list), tenant.code)
+    rows = _rows(_with_secrets_and_scopes(page.object_list), tenant.code, tenant, now)
     query["page"] = page.number if page.number > 1 else None
 
     response = render(
@@ -290,11 +312,35 @@ def _render_list(
             "is_admin": membership.is_admin,
             "grace_choices": GRACE_PERIODS,
             "default_grace": DEFAULT_GRACE,
+            "attention": _attention(tenant, now),
         },
     )
     if shown is not None:
         add_never_cache_headers(response)
     return response
+
+
+ATTENTION_NAMES = 5
+
+
+def _attention(tenant: Tenant, now: datetime) -> dict:
+    """Keys that stop working within a week (expiry or renew-by) and disabled keys, for the
+    line above the list: a count and the first few, in one query."""
+    soon = Q(expires_at__gt=now, expires_at__lte=now + SOON) | Q(renew_by__gt=now, renew_by__lte=now + SOON)
+    rows = list(
+        ApiKey.objects.filter(tenant=tenant)
+        .filter(Q(disabled_at__isnull=True) & soon | Q(disabled_at__isnull=False))
+        .order_by("disabled_at", "name")
+        .values_list("name", "public_id", "disabled_at")[:200]
+    )
+    expiring = [(name, public_id) for name, public_id, disabled in rows if disabled is None]
+    disabled = [(name, public_id) for name, public_id, disabled in rows if disabled is not None]
+    return {
+        "expiring": expiring[:ATTENTION_NAMES],
+        "expiring_count": len(expiring),
+        "disabled": disabled[:ATTENTION_NAMES],
+        "disabled_count": len(disabled),
+    }
 
 
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:

@@ -177,6 +177,13 @@ def test_axe_finds_no_violations_on_any_page_or_state(browser, site, alice, cast
     check.check("built-in key settings (disable warning)")
     check.visit(f"{keys}report-leak/")
     check.check("report a leaked secret")
+    from apikeys.services import key_disable
+
+    key_disable(key=custom)
+    check.visit(keys)
+    check.check("keys page with a disabled key (badges, the attention line)")
+    check.visit(f"{keys}?view=table")
+    check.check("keys table with a disabled key")
     check.visit("/tenants/acme/activity/")
     check.check("activity")
     check.visit("/tenants/acme/activity/?action=key.created")
