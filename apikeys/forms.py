@@ -13,6 +13,7 @@ from tenants.models import Tenant
 
 from .models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, KeyKind, TokenFormat
 from .networks import networks_clean
+from .services import key_expiry_check
 
 # Custom keys may not take a built-in key's name, in any case.
 RESERVED_NAMES = {KeyKind(kind).label.casefold() for kind in BUILTIN_KINDS}
@@ -60,16 +61,30 @@ class CustomKeyForm(forms.Form):
         "offline against the published keys. Both work with introspection.",
     )
 
+    expires_at = forms.DateTimeField(
+        label="Expires",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="From then on the key's secrets and tokens stop working; its admins are reminded before. "
+        "Empty: never.",
+    )
+
     def __init__(self, *args: Any, tenant: Tenant, key: ApiKey | None = None, **kwargs: Any) -> None:
         if key is not None and "initial" not in kwargs:
             kwargs["initial"] = {
                 "name": key.name,
                 "scopes": list(key.scopes.values_list("name", flat=True)),
                 "token_format": key.token_format,
+                "expires_at": timezone.localtime(key.expires_at) if key.expires_at else None,
             }
         super().__init__(*args, **kwargs)
         self.tenant = tenant
         self.key = key
+        if tenant.key_max_lifetime_days:
+            self.fields["expires_at"].help_text = (
+                f"This tenant's custom keys live at most {tenant.key_max_lifetime_days} days. "
+                "Empty: the maximum. Its admins are reminded before."
+            )
         # A key may keep a deprecated scope it already holds; nobody may newly choose one.
         self.held = set(key.scopes.values_list("name", flat=True)) if key is not None else set()
 
@@ -85,6 +100,15 @@ class CustomKeyForm(forms.Form):
         if others.exists():
             raise forms.ValidationError(f"This tenant already has a key named “{name}”.", code="taken")
         return name
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data["expires_at"]
+        if self.key is not None and expires_at == self.key.expires_at:
+            return expires_at  # unchanged: an earlier date is not re-judged by a newer policy
+        try:
+            return key_expiry_check(self.tenant, expires_at, timezone.now())
+        except ValueError as error:
+            raise forms.ValidationError(str(error), code="expiry") from None
 
     def clean_scopes(self) -> list[Scope]:
         names: list[str] = self.cleaned_data["scopes"]

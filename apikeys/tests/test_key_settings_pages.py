@@ -117,3 +117,31 @@ def test_an_admin_reports_a_leaked_secret_of_the_tenant(client_for, alice, acme,
     text = answer.content.decode()
     assert "not a working secret of Acme Corp" in text and other_secret not in text
     assert other.secrets.get().expires_at is None
+
+
+def test_create_and_edit_set_the_expiry_within_the_tenants_maximum(client_for, alice, acme):
+    from tenants.services import tenant_policy_change
+
+    client = client_for(alice)
+    url = reverse("apikeys:create", kwargs={"code": "acme"})
+    soon = (timezone.localtime() + timedelta(days=5)).replace(second=0, microsecond=0)
+    response = client.post(url, {"name": "Short", "scopes": ["tax.tax_read"], "expires_at": soon.strftime("%Y-%m-%dT%H:%M")})
+    assert response.status_code == 302
+    key = ApiKey.objects.get(name="Short")
+    assert key.expires_at == soon
+
+    tenant_policy_change(tenant=acme, key_max_lifetime_days=30)
+    far = (timezone.localtime() + timedelta(days=60)).strftime("%Y-%m-%dT%H:%M")
+    refused = client.post(url, {"name": "Long", "scopes": ["tax.tax_read"], "expires_at": far})
+    assert refused.status_code == 400
+    assert "at most 30 days" in refused.content.decode()
+    assert not ApiKey.objects.filter(name="Long").exists()
+    defaulted = client.post(url, {"name": "Default", "scopes": ["tax.tax_read"]})
+    assert defaulted.status_code == 302
+    assert ApiKey.objects.get(name="Default").expires_at is not None
+
+    edit = reverse("apikeys:edit", kwargs={"code": "acme", "key_id": key.public_id})
+    later = (timezone.localtime() + timedelta(days=20)).replace(second=0, microsecond=0)
+    assert client.post(edit, {"name": "Short", "scopes": ["tax.tax_read"], "expires_at": later.strftime("%Y-%m-%dT%H:%M")}).status_code == 302
+    key.refresh_from_db()
+    assert key.expires_at == later

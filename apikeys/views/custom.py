@@ -62,10 +62,14 @@ def _save(request: HttpRequest, membership: Membership, form: CustomKeyForm) -> 
     }
     try:
         with transaction.atomic():
+            expires_at = form.cleaned_data["expires_at"]
             if form.key is None:
-                key, _ = services.key_create(tenant=membership.tenant, kind=KeyKind.CUSTOM, audit=audit, **values)
+                key, _ = services.key_create(
+                    tenant=membership.tenant, kind=KeyKind.CUSTOM, audit=audit, expires_at=expires_at, **values
+                )
                 return key
-            return services.key_update(key=form.key, audit=audit, **values)
+            key = services.key_update(key=form.key, audit=audit, **values)
+            return services.key_expiry_set(key=key, expires_at=expires_at, audit=audit)
     except IntegrityError:
         form.add_error("name", NAME_TAKEN)
         return None
