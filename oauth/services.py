@@ -28,6 +28,7 @@ from activity.services import activity_record
 from apikeys.auth import (
     REFRESH_TOKEN_PREFIX,
     TOKEN_PREFIX,
+    DecryptionError,
     SecretUnreadable,
     VerifiedKey,
     current_secret_plaintext,
@@ -39,7 +40,7 @@ from apikeys.auth import (
     tokens_valid_q,
 )
 from apikeys.models import ApiKey, KeyKind, TokenFormat
-from portal import ratelimit
+from portal import outages, ratelimit
 
 from .bearer import bearer_verify
 from .models import AccessToken, RevokedJwt, TokenKind
@@ -271,7 +272,19 @@ def client_credentials_grant(
     client = client_authenticate(client_id=client_id, client_secret=client_secret, address=address, now=now)
     scopes = " ".join(grant_scopes(scope, client))
     if token_format_of(client) == TokenFormat.JWT:
-        token = jwt_issue(client=client, scopes=scopes, issuer=issuer, now=now)
+        try:
+            token = jwt_issue(client=client, scopes=scopes, issuer=issuer, now=now)
+        except DecryptionError as exc:
+            # The signing key is encrypted under a key PORTAL_ENCRYPTION_KEYS no longer has: an
+            # operator's mistake (README, Encryption keys and rotation), reported once a while,
+            # answered like an outage rather than a 500.
+            outages.report("JWT signing key", exc)
+            raise OAuthError(
+                503,
+                "temporarily_unavailable",
+                "The service cannot issue this kind of token right now. Try again later.",
+                {"Retry-After": str(settings.OUTAGE_RETRY_AFTER)},
+            ) from None
         expires_in = jwt_lifetime(client)
     else:
         token, _ = _issue(client=client, scopes=scopes, now=now)

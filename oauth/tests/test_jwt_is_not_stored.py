@@ -95,3 +95,23 @@ def test_try_it_gets_a_jwt_for_a_jwt_key(client_for, alice, jwt_custom):
     assert result["response"]["access_token"] == "eyJhbGci…"  # masked, like an opaque one
     assert result["response"]["expires_in"] == 300
     assert AccessToken.objects.count() == 0
+
+
+def test_an_unreadable_signing_key_is_a_503_not_a_500(post_token, jwt_custom, settings, caplog):
+    """The signing key was encrypted under a key PORTAL_ENCRYPTION_KEYS no longer lists (an
+    operator's rotation gone wrong): the token endpoint answers like an outage, once logged."""
+    from oauth import signing
+    from portal import outages
+
+    outages.report.reset()  # one report per kind and interval in a process
+    key, secret = jwt_custom
+    assert post_token(credentials(key, secret)).status_code == 200
+    SigningKey.objects.update(encryption_key_id="gone")
+    signing.cache_clear()
+    answers = [post_token(credentials(key, secret)) for _ in range(3)]
+    assert {answer.status_code for answer in answers} == {503}
+    assert answers[0].json()["error"] == "temporarily_unavailable"
+    assert answers[0]["Retry-After"] == str(settings.OUTAGE_RETRY_AFTER)
+    reports = [r for r in caplog.records if "JWT signing key unavailable" in r.getMessage()]
+    assert len(reports) == 1
+    assert "Traceback" not in caplog.text
