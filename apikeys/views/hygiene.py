@@ -86,32 +86,33 @@ def key_settings(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResp
     return redirect(_row_url(key))
 
 
+def _switch(request: HttpRequest, code: str, key_id: uuid.UUID, service, done: str) -> HttpResponse:
+    _, key = _admin_key(request, code, key_id)
+    try:
+        service(key=key, audit=Audit.of(request))
+    except services.KeyBusy as busy:
+        messages.error(request, str(busy))
+        return redirect(_row_url(key))
+    messages.success(request, done.format(name=key.name))
+    return redirect(_row_url(key))
+
+
 @require_POST
 @recent_auth_required(form_page=_settings_url)
 def key_disable(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResponse:
     """Disable the key (it keeps its secrets); back to its row."""
-    _, key = _admin_key(request, code, key_id)
-    try:
-        services.key_disable(key=key, audit=Audit.of(request))
-    except services.KeyBusy as busy:
-        messages.error(request, str(busy))
-        return redirect(_row_url(key))
-    messages.success(request, f"{key.name} is disabled: its secrets and tokens no longer work")
-    return redirect(_row_url(key))
+    return _switch(
+        request, code, key_id, services.key_disable, "{name} is disabled: its secrets and tokens no longer work"
+    )
 
 
 @require_POST
 @recent_auth_required(form_page=_settings_url)
 def key_enable(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResponse:
     """Enable the key again; its earlier tokens stay inactive."""
-    _, key = _admin_key(request, code, key_id)
-    try:
-        services.key_enable(key=key, audit=Audit.of(request))
-    except services.KeyBusy as busy:
-        messages.error(request, str(busy))
-        return redirect(_row_url(key))
-    messages.success(request, f"{key.name} is enabled again; tokens it issued before stay inactive")
-    return redirect(_row_url(key))
+    return _switch(
+        request, code, key_id, services.key_enable, "{name} is enabled again; tokens it issued before stay inactive"
+    )
 
 
 @never_cache

@@ -10,27 +10,11 @@ import pytest
 from django.utils import timezone
 
 from apikeys.services import key_create, key_disable, key_expiry_set, key_renew
-from gateway import decisions
 from scopes.models import Scope
 
 pytestmark = pytest.mark.django_db
 
 ROUTE = "/customer/acme/customers"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.monotonic()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr(decisions.time, "monotonic", clock)
-    return clock
 
 
 @pytest.fixture
