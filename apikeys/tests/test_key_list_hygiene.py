@@ -59,3 +59,18 @@ def test_the_states_cost_no_query_per_key(client_for, alice, acme):
     with CaptureQueriesContext(connection) as many:
         client.get(URL + "?view=table")
     assert len(many) == len(few)
+
+
+def test_the_row_shows_the_allowlist_expiry_and_token_lifetime(client_for, alice, acme):
+    from apikeys.services import key_networks_set, key_token_lifetime_set
+
+    key = _custom(acme, "Limited")
+    key_networks_set(key=key, allowed_networks="203.0.113.0/24 2001:db8::/32")
+    key_token_lifetime_set(key=key, seconds=600)
+    key_expiry_set(key=key, expires_at=timezone.now() + timedelta(days=40))
+    client = client_for(alice)
+    cards = client.get(URL + "?view=cards").content.decode()
+    assert "Only from <code>203.0.113.0/24</code>, <code>2001:db8::/32</code>" in cards
+    assert "Tokens live 600 s" in cards and "Expires" in cards
+    table = client.get(URL + "?view=table").content.decode()
+    assert 'title="Only from 203.0.113.0/24, 2001:db8::/32">IP allowlist</span>' in table

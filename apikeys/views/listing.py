@@ -89,6 +89,11 @@ class KeyRow:
         return max(0, len(self.scope_names) - TABLE_SCOPE_NAMES)
 
     @property
+    def networks(self) -> list[str]:
+        """The key's allowed networks (apikeys.networks), one CIDR each; none: any address."""
+        return self.key.allowed_networks.split("\n") if self.key.allowed_networks else []
+
+    @property
     def token_format(self) -> str:
         """What the key's access tokens are, as the row says it: its choice, or the deployment's."""
         if self.key.token_format:
