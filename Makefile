@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test install env chromium nginx node wrk lint bench clean
+.PHONY: run test install env chromium nginx node axe screenshots wrk lint bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,15 @@ nginx:
 node:
 	@command -v node >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs >/dev/null)
 
-test: install env chromium nginx node
+# axe-core for the accessibility test, pinned in package.json and package-lock.json.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq npm >/dev/null)
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+axe: node_modules/axe-core/axe.min.js
+
+test: install env chromium nginx node axe
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install
@@ -56,5 +64,9 @@ wrk:
 bench: install wrk
 	$(PY) bench/token_endpoint.py
 
+# docs/screenshots/*.png for the README, from a throwaway demo in a real Chromium.
+screenshots: install chromium
+	$(PY) bin/screenshots
+
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache
+	rm -rf $(VENV) staticfiles .pytest_cache node_modules

@@ -18,6 +18,7 @@ from django.core.cache import cache
 
 from apikeys import canary
 from apikeys.auth import scope_cache_clear
+from oauth import signing
 from portal import ratelimit
 from tenants.models import Membership, Role
 from tenants.services import tenant_create
@@ -40,11 +41,13 @@ def _clear_cache():
     ratelimit.forget()
     scope_cache_clear()
     canary._ensured.clear()  # which encryption keys this process has seen with a canary
+    signing.cache_clear()  # the JWT signing key and published keys held in process memory
     yield
     cache.clear()
     ratelimit.forget()
     scope_cache_clear()
     canary._ensured.clear()
+    signing.cache_clear()
 
 
 def all_at_once(count: int, work: Callable[[], T]) -> list[T]:
@@ -269,12 +272,12 @@ def page_for(browser, site):
 # --- No secrets or tokens in logs (oauth) ---------------------------------------------------
 # A handler on the root logger records every message logged during the whole run; at the end
 # the run fails if one of them holds something shaped like a secret, an access token or a
-# refresh token, or an invitation link's token.
+# refresh token, an invitation link's token, or a webhook signing secret.
 
 import logging  # noqa: E402
 import re  # noqa: E402
 
-LEAK_PATTERN = re.compile(r"akps_[0-9A-Za-z]{10}|akpt_|akpr_|akpi_")
+LEAK_PATTERN = re.compile(r"akps_[0-9A-Za-z]{10}|akpt_|akpr_|akpi_|whsec_")
 
 
 class LeakRecorder(logging.Handler):

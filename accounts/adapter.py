@@ -7,9 +7,11 @@ import ipaddress
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.http import HttpRequest
 from django.urls import reverse
 
+from notifications.services import with_html_part
 from portal.net import client_ip
 
 from . import devices
@@ -40,6 +42,11 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_password_change_redirect_url(self, request: HttpRequest) -> str:
         return reverse("my_account")
+
+    def render_mail(self, template_prefix: str, email, context: dict, headers=None) -> EmailMessage:
+        # Every mail has a plain-text and an HTML part; allauth's templates are text only.
+        mail = super().render_mail(template_prefix, email, context, headers=headers)
+        return with_html_part(mail) if isinstance(mail, EmailMultiAlternatives) else mail
 
 
 class MFAAdapter(DefaultMFAAdapter):

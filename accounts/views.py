@@ -16,9 +16,12 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from notifications.services import preferences_for
+from portal.dates import ZONE_COOKIE, valid_zone, zone_names
 from portal.net import client_ip
 from tenants.models import Membership
 
@@ -153,10 +156,28 @@ def my_account(request: HttpRequest) -> HttpResponse:
             "recovery_codes_left": len(recovery[0].wrap().get_unused_codes()) if recovery else None,
             "mfa_enabled": bool(by_type[Authenticator.Type.TOTP] or by_type[Authenticator.Type.WEBAUTHN]),
             "sessions": _session_rows(request),
+            "notification_preferences": preferences_for(user),
             "idle_minutes": settings.SESSION_IDLE_TIMEOUT // 60,
             "lifetime_hours": settings.SESSION_ABSOLUTE_LIFETIME // 3600,
+            "zone_names": zone_names(),
+            "now": timezone.now(),
+            "browser_zone": request.COOKIES.get(ZONE_COOKIE, "") if valid_zone(request.COOKIES.get(ZONE_COOKIE)) else "",
+            "default_zone": settings.TIME_ZONE,
         },
     )
+
+
+@require_POST
+def time_zone_set(request: HttpRequest) -> HttpResponse:
+    """The user's time zone for every time the portal shows them; empty: their browser's."""
+    name = request.POST.get("time_zone", "")
+    if name and valid_zone(name) is None:
+        messages.error(request, "Choose a time zone from the list.")
+        return redirect(f"{reverse('my_account')}#time-zone")
+    request.user.time_zone = name
+    request.user.save(update_fields=["time_zone"])
+    messages.success(request, f"Times are now shown in {name}." if name else "Times now follow your browser's time zone.")
+    return redirect(f"{reverse('my_account')}#time-zone")
 
 
 @require_POST

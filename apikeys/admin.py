@@ -22,7 +22,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["name", "client_id", "tenant__code"]
     list_select_related = ["tenant"]
-    fields = ["tenant", "kind", "name", "client_id", "public_id", "scopes", "created_at", "renewed_at", "last_used_at"]
+    fields = [
+        "tenant",
+        "kind",
+        "name",
+        "client_id",
+        "public_id",
+        "scopes",
+        "token_format",
+        "created_at",
+        "renewed_at",
+        "last_used_at",
+    ]
     readonly_fields = ["tenant", "kind", "client_id", "public_id", "created_at", "renewed_at", "last_used_at"]
     filter_horizontal = ["scopes"]
     inlines = [ApiSecretInline]

@@ -13,11 +13,14 @@ The rules that live here, once:
   digest comparison against every live secret (or a dummy), never a decryption;
 - when a secret's last use is written (`secret_mark_used`): at most once a minute.
 
-The token service's own cryptography (bearer tokens and their digests) comes through here
-too, from `crypto.py`, which owns all of the portal's cryptography.
+The token service's own cryptography (bearer tokens and their digests, JWT signing keys and
+their encryption at rest, under the same encryption keys as secrets) comes through here too,
+from `crypto.py`, which owns all of the portal's cryptography.
 """
 
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -30,8 +33,19 @@ from django.views.decorators.debug import sensitive_variables
 from scopes.models import PORTAL_SERVICE_KEY, Scope
 
 from . import crypto
-from .crypto import REFRESH_TOKEN_PREFIX, TOKEN_PREFIX, ec_public_key_load, ecdsa_sha256_valid, generate_token
+from .crypto import (
+    REFRESH_TOKEN_PREFIX,
+    TOKEN_PREFIX,
+    DecryptionError,
+    ec_public_key_load,
+    ecdsa_sha256_valid,
+    generate_token,
+    signing_key_generate,
+)
+from .crypto import current_key_id as at_rest_key_id
+from .crypto import decrypt as at_rest_decrypt
 from .crypto import digest as token_digest
+from .crypto import encrypt as at_rest_encrypt
 from .leaks import LeakOutcome, secret_leak_report
 from .models import ApiKey, ApiSecret, KeyKind, live_secret_q, tokens_valid_q
 from .networks import address_allowed
@@ -39,11 +53,15 @@ from .services import SecretUnreadable, network_refusal_record, secret_plaintext
 
 __all__ = [
     "LAST_USED_RESOLUTION",
+    "DecryptionError",
     "LeakOutcome",
     "REFRESH_TOKEN_PREFIX",
     "TOKEN_PREFIX",
     "SecretUnreadable",
     "VerifiedKey",
+    "at_rest_decrypt",
+    "at_rest_encrypt",
+    "at_rest_key_id",
     "builtin_scope_names",
     "ec_public_key_load",
     "ecdsa_sha256_valid",
@@ -54,14 +72,30 @@ __all__ = [
     "key_verify",
     "live_secret_q",
     "scope_cache_clear",
+    "sealed_register",
+    "sealed_reencrypters",
     "secret_leak_report",
     "secret_mark_used",
+    "signing_key_generate",
     "storefront_key_find",
     "tokens_valid_q",
     "token_digest",
 ]
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+# Other data sealed under the portal's encryption keys (the token service's signing keys)
+# registers how to re-encrypt it; `reencrypt_secrets` runs each after the secrets, so that one
+# command moves everything to the newest key. Each returns (re-encrypted, failed).
+_sealed: dict[str, Callable[[], tuple[int, int]]] = {}
+
+
+def sealed_register(name: str, reencrypt: Callable[[], tuple[int, int]]) -> None:
+    _sealed[name] = reencrypt
+
+
+def sealed_reencrypters() -> dict[str, Callable[[], tuple[int, int]]]:
+    return dict(_sealed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +112,8 @@ class VerifiedKey:
     scopes: tuple[str, ...]  # the scopes the key holds
     scope_set: frozenset[str]
     token_lifetime: int | None = None  # the key's own access-token lifetime, if it has one
+    secret_public_id: str = ""  # the secret's public id (a JWT's `cred_id` claim), never the secret
+    token_format: str = ""  # the key's choice of access-token format; "" is the deployment's
 
 
 # --- Scopes a key holds -----------------------------------------------------------------------
@@ -156,6 +192,8 @@ class _Row(NamedTuple):
     custom_scopes: str | None
     allowed_networks: str
     token_lifetime: int | None
+    secret_public_id: Any
+    token_format: str
 
 
 _COLUMNS = {
@@ -170,6 +208,8 @@ _COLUMNS = {
     "custom_scopes": "custom_scopes",
     "allowed_networks": "key__allowed_networks",
     "token_lifetime": "key__token_lifetime",
+    "secret_public_id": "public_id",
+    "token_format": "key__token_format",
 }
 assert tuple(_COLUMNS) == _Row._fields
 
@@ -271,6 +311,9 @@ def _verified(row: _Row, client_id: str, now: datetime) -> VerifiedKey:
         scopes=scopes,
         scope_set=scope_set,
         token_lifetime=row.token_lifetime,
+        # SQLite's raw cursor returns the UUID as 32 hex digits, PostgreSQL as a UUID.
+        secret_public_id=str(uuid.UUID(str(row.secret_public_id))),
+        token_format=row.token_format,
     )
 
 

@@ -23,6 +23,7 @@ from functools import lru_cache
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
@@ -264,3 +265,45 @@ def ecdsa_sha256_valid(public_key: object, signature: bytes, message: bytes) -> 
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+# --- Signing keys of JWT access tokens ------------------------------------------------------
+# The token service signs JWTs (RFC 9068) with Ed25519 keys. They are generated here, as JWKs
+# (RFC 8037), so that the token service hands them to PyJWT and never touches `cryptography`.
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def signing_key_generate() -> tuple[str, dict[str, str], dict[str, str]]:
+    """A new Ed25519 signing key: (kid, private JWK, public JWK). The kid is 128 random bits;
+    the private JWK is the public one plus "d", and must only be stored encrypted."""
+    kid = secrets.token_urlsafe(16)
+    private = Ed25519PrivateKey.generate()
+    raw = serialization.Encoding.Raw
+    x = private.public_key().public_bytes(raw, serialization.PublicFormat.Raw)
+    d = private.private_bytes(raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    public = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(x), "kid": kid, "alg": "EdDSA", "use": "sig"}
+    return kid, {**public, "d": _b64url(d)}, public
+
+
+# --- Webhook signing (Standard Webhooks) ----------------------------------------------------
+# An endpoint's signing secret is `whsec_` + base64 of 32 random bytes; the HMAC key is those
+# bytes. Stored encrypted like client secrets (encrypt/decrypt with the endpoint's binding).
+
+WEBHOOK_SECRET_PREFIX = "whsec_"
+WEBHOOK_SECRET_BYTES = 32
+
+
+def generate_webhook_secret() -> str:
+    """A new webhook signing secret: `whsec_` + base64 of 256 bits from `secrets`."""
+    return WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(WEBHOOK_SECRET_BYTES)).decode("ascii")
+
+
+def webhook_signature(secret: str, *, message_id: str, timestamp: int, body: bytes) -> str:
+    """The Standard Webhooks `webhook-signature` value: `v1,` + base64 of HMAC-SHA256, keyed
+    with the secret's decoded bytes, over `{message_id}.{timestamp}.{body}`."""
+    key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX))
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode("ascii")

@@ -2,13 +2,18 @@ import unicodedata
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from scopes.models import OPERATOR_SCOPES, Scope, Service
 from scopes.unlocks import operation_count, picker_data, scope_diff, unlocked, unscoped_count
 from tenants.models import Tenant
 
-from .models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, KeyKind
+from .models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, KeyKind, TokenFormat
+from .networks import networks_clean
+from .services import key_expiry_check
 
 # Custom keys may not take a built-in key's name, in any case.
 RESERVED_NAMES = {KeyKind(kind).label.casefold() for kind in BUILTIN_KINDS}
@@ -48,13 +53,38 @@ class CustomKeyForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "maxlength": 64}),
     )
     scopes = ScopeNamesField(label="Scopes")
+    token_format = forms.ChoiceField(
+        label="Access tokens",
+        choices=TokenFormat.choices,
+        required=False,
+        help_text="Opaque tokens are checked with the portal; JWTs (RFC 9068) are signed and can be checked "
+        "offline against the published keys. Both work with introspection.",
+    )
+
+    expires_at = forms.DateTimeField(
+        label="Expires",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="From then on the key's secrets and tokens stop working; its admins are reminded before. "
+        "Empty: never.",
+    )
 
     def __init__(self, *args: Any, tenant: Tenant, key: ApiKey | None = None, **kwargs: Any) -> None:
         if key is not None and "initial" not in kwargs:
-            kwargs["initial"] = {"name": key.name, "scopes": list(key.scopes.values_list("name", flat=True))}
+            kwargs["initial"] = {
+                "name": key.name,
+                "scopes": list(key.scopes.values_list("name", flat=True)),
+                "token_format": key.token_format,
+                "expires_at": timezone.localtime(key.expires_at) if key.expires_at else None,
+            }
         super().__init__(*args, **kwargs)
         self.tenant = tenant
         self.key = key
+        if tenant.key_max_lifetime_days:
+            self.fields["expires_at"].help_text = (
+                f"This tenant's custom keys live at most {tenant.key_max_lifetime_days} days. "
+                "Empty: the maximum. Its admins are reminded before."
+            )
         # A key may keep a deprecated scope it already holds; nobody may newly choose one.
         self.held = set(key.scopes.values_list("name", flat=True)) if key is not None else set()
 
@@ -77,6 +107,15 @@ class CustomKeyForm(forms.Form):
         if others.exists():
             raise forms.ValidationError(f"This tenant already has a key named “{name}”.", code="taken")
         return name
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data["expires_at"]
+        if self.key is not None and expires_at == self.key.expires_at:
+            return expires_at  # unchanged: an earlier date is not re-judged by a newer policy
+        try:
+            return key_expiry_check(self.tenant, expires_at, timezone.now())
+        except ValueError as error:
+            raise forms.ValidationError(str(error), code="expiry") from None
 
     def clean_scopes(self) -> list[Scope]:
         names: list[str] = self.cleaned_data["scopes"]
@@ -152,15 +191,146 @@ class CustomKeyForm(forms.Form):
 
 
 class RenewForm(forms.Form):
-    """When the old secret stops working after a renew; no choice means now."""
+    """When the old secret stops working after a renew. "Now" (also what an empty choice
+    means) is destructive, so it needs `confirm=now` too, which only the danger-styled
+    button sends; without it the view asks again instead of renewing."""
 
     grace = forms.ChoiceField(
         choices=[(period.value, period.label) for period in GRACE_PERIODS],
         required=False,
         error_messages={"invalid_choice": "Choose when the old secret stops working."},
     )
+    confirm = forms.CharField(required=False)
 
     def clean_grace(self):
         """The grace period as a timedelta, or None for "now"."""
         chosen = self.cleaned_data["grace"] or "now"
         return next(period.duration for period in GRACE_PERIODS if period.value == chosen)
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return self.cleaned_data["grace"] is None and self.cleaned_data.get("confirm") != "now"
+
+
+# --- The keys list: search, filters, sort --------------------------------------------------
+
+# "Unused for N days": the choices offered; another number in the URL is refused (and ignored).
+UNUSED_DAYS = (7, 30, 90, 180, 365)
+
+KIND_CHOICES = [
+    ("custom", "Custom API keys"),
+    ("all", "All keys"),
+    (KeyKind.EMPORIX.value, KeyKind.EMPORIX.label),
+    (KeyKind.STOREFRONT.value, KeyKind.STOREFRONT.label),
+]
+
+SORT_CHOICES = [
+    ("name", "Name, A to Z"),
+    ("-name", "Name, Z to A"),
+    ("-created", "Newest first"),
+    ("created", "Oldest first"),
+    ("-last_used", "Recently used first"),
+    ("last_used", "Least recently used first"),
+]
+
+VIEW_CHOICES = [("", "Automatic"), ("table", "Table"), ("cards", "Cards")]
+
+# Without the posted value: a URL may hold anything, and the page need not repeat it.
+NOT_A_CHOICE = {"invalid_choice": "not one of its choices"}
+
+
+class KeyListQuery(forms.Form):
+    """The keys list's GET parameters. Each invalid one is dropped (its default applies) and
+    named in `ignored()`, so a hand-edited or stale URL still shows the list, never a 500."""
+
+    q = forms.CharField(
+        label="Search", required=False, max_length=100, error_messages={"max_length": "longer than 100 characters"}
+    )
+    kind = forms.ChoiceField(label="Kind", choices=KIND_CHOICES, required=False, error_messages=NOT_A_CHOICE)
+    old = forms.BooleanField(label="Has an old secret", required=False)
+    unused = forms.TypedChoiceField(
+        label="Unused for",
+        choices=[("", "Any time")] + [(str(days), f"{days}+ days") for days in UNUSED_DAYS],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        error_messages=NOT_A_CHOICE,
+    )
+    sort = forms.ChoiceField(label="Sort", choices=SORT_CHOICES, required=False, error_messages=NOT_A_CHOICE)
+    view = forms.ChoiceField(label="Layout", choices=VIEW_CHOICES, required=False, error_messages=NOT_A_CHOICE)
+
+    DEFAULTS: dict[str, Any] = {"q": "", "kind": "custom", "old": False, "unused": None, "sort": "name", "view": ""}
+
+    def values(self) -> dict[str, Any]:
+        """Every parameter: the valid ones as given, the rest their defaults."""
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return {name: cleaned.get(name) or default for name, default in self.DEFAULTS.items()}
+
+    def ignored(self) -> list[str]:
+        self.is_valid()
+        return [f"{self.fields[name].label} ignored: {errors[0].rstrip('.')}." for name, errors in self.errors.items()]
+
+
+class KeySettingsForm(forms.Form):
+    """A key's hygiene settings: the networks it may be used from (any key), and for custom
+    keys an expiry date and an access-token lifetime of its own."""
+
+    allowed_networks = forms.CharField(
+        label="Allowed networks",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
+        help_text="IPv4 or IPv6 networks in CIDR notation (203.0.113.0/24, 2001:db8::/32), one per line. "
+        "Token requests from other addresses are refused. Empty: any address.",
+    )
+    expires_at = forms.DateTimeField(
+        label="Expires",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="From then on the key's secrets and tokens stop working. Empty: never (unless the tenant's policy "
+        "sets a maximum).",
+    )
+    token_lifetime_minutes = forms.IntegerField(
+        label="Access-token lifetime (minutes)",
+        required=False,
+        min_value=1,
+        help_text="Empty: the deployment's default.",
+    )
+
+    def __init__(self, *args: Any, key: ApiKey, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                "allowed_networks": key.allowed_networks,
+                "expires_at": timezone.localtime(key.expires_at) if key.expires_at else None,
+                "token_lifetime_minutes": key.token_lifetime // 60 if key.token_lifetime else None,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.key = key
+        maximum = settings.ACCESS_TOKEN_LIFETIME_MAX // 60
+        self.fields["token_lifetime_minutes"].max_value = maximum
+        self.fields["token_lifetime_minutes"].validators.append(MaxValueValidator(maximum))
+        self.fields[
+            "token_lifetime_minutes"
+        ].help_text = (
+            f"Empty: the deployment's default ({settings.ACCESS_TOKEN_LIFETIME // 60} minutes). At most {maximum}."
+        )
+        if not key.is_custom:
+            del self.fields["expires_at"]
+            del self.fields["token_lifetime_minutes"]
+
+    def clean_allowed_networks(self) -> str:
+        return networks_clean(self.cleaned_data["allowed_networks"])
+
+
+class LeakReportForm(forms.Form):
+    secret = forms.CharField(
+        label="Leaked secret",
+        max_length=200,
+        strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="Paste the secret that was exposed. If it is a working secret of this tenant, it stops at once.",
+    )
+    where = forms.CharField(label="Where it was found", required=False, max_length=500)

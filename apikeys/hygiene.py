@@ -20,16 +20,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db.models import Q
 from django.db.models.functions import Coalesce
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from activity.audit import SYSTEM
 from activity.models import Action
 from activity.services import activity_record
-from tenants.models import Membership, Role, Tenant
+from notifications.kinds import KEY_HYGIENE
+from notifications.services import notify_tenant_admins
+from tenants.models import Tenant
 
 from .models import ApiKey, KeyReminder
 from .services import key_disable
@@ -128,26 +128,16 @@ def _dormant_notices(now: datetime, report: HygieneReport) -> list[Notice]:
 
 
 def _mail(tenant: Tenant, notices: list[Notice], now: datetime) -> bool:
-    recipients = list(
-        Membership.objects.filter(tenant=tenant, role=Role.ADMIN, user__is_active=True).values_list(
-            "user__email", flat=True
-        )
-    )
-    if not recipients:
-        return False
+    """The tenant's digest to its admins (notifications: those who have not turned it off)."""
     groups = {
         kind: [n for n in notices if n.kind == kind] for kind in ("expired", "expiry", "renew_by", "dormant", "disabled")
     }
-    context = {"tenant": tenant, "now": now, **groups}
-    mail = EmailMultiAlternatives(
-        subject=f"[API Key Portal] {len(notices)} key{'s' if len(notices) != 1 else ''} of {tenant.name} need attention",
-        body=render_to_string("apikeys/email/key_hygiene.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=recipients,
+    subject = f"{len(notices)} key{'s' if len(notices) != 1 else ''} of {tenant.name} need attention"
+    context = {"now": now, **groups}
+    template = "apikeys/email/key_hygiene"
+    return bool(
+        notify_tenant_admins(tenant=tenant, kind=KEY_HYGIENE, context=context, template=template, subject=subject)
     )
-    mail.attach_alternative(render_to_string("apikeys/email/key_hygiene.html", context), "text/html")
-    mail.send()
-    return True
 
 
 def hygiene_run(*, now: datetime | None = None) -> HygieneReport:

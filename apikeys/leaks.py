@@ -12,17 +12,15 @@ that do not match.
 
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from activity.audit import SYSTEM, Audit
 from activity.models import Action
 from activity.services import activity_record
-from tenants.models import Membership, Role
+from notifications.kinds import SECRET_LEAKED
+from notifications.services import notify_tenant_admins
 
 from . import crypto
 from .models import ApiKey, ApiSecret
@@ -71,19 +69,10 @@ def secret_leak_report(
 
 
 def _notify_admins(key: ApiKey, where: dict[str, str], *, stopped: bool) -> None:
-    recipients = list(
-        Membership.objects.filter(tenant=key.tenant, role=Role.ADMIN, user__is_active=True).values_list(
-            "user__email", flat=True
-        )
+    notify_tenant_admins(
+        tenant=key.tenant,
+        kind=SECRET_LEAKED,
+        context={"key": key, "stopped": stopped, **where},
+        template="apikeys/email/secret_leaked",
+        subject=f"A secret of “{key.name}” ({key.tenant.code}) was found in public",
     )
-    if not recipients:
-        return
-    context = {"key": key, "tenant": key.tenant, "stopped": stopped, **where}
-    mail = EmailMultiAlternatives(
-        subject=f"[API Key Portal] A secret of “{key.name}” ({key.tenant.code}) was found in public",
-        body=render_to_string("apikeys/email/secret_leaked.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=recipients,
-    )
-    mail.attach_alternative(render_to_string("apikeys/email/secret_leaked.html", context), "text/html")
-    mail.send()

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from scopes.models import Scope
@@ -14,6 +15,15 @@ class KeyKind(models.TextChoices):
     EMPORIX = "emporix", "Emporix API"
     STOREFRONT = "storefront", "Storefront API"
     CUSTOM = "custom", "Custom API"
+
+
+class TokenFormat(models.TextChoices):
+    """The access tokens a key's client-credentials grant issues. DEFAULT follows the
+    deployment's ACCESS_TOKEN_FORMAT; the token service reads the choice."""
+
+    DEFAULT = "", "Deployment default"
+    OPAQUE = "opaque", "Opaque"
+    JWT = "jwt", "JWT (RFC 9068)"
 
 
 # The built-in kinds: one key of each per tenant, named after the kind's label.
@@ -72,10 +82,12 @@ def live_secret_q(now: datetime, via: str = "") -> Q:
     return secret_unexpired_q(now, via) & key_usable_q(now, via=f"{via}key__")
 
 
-def tokens_valid_q(*, key: str = "key__", issued: str = "issued_at") -> Q:
+def tokens_valid_q(*, key: str = "key__", issued: str | datetime = "issued_at") -> Q:
     """Access tokens issued at or after their key's `tokens_not_before` (set when a disabled
     key is enabled again, so that its earlier tokens stay dead). `key` is the path to the key,
-    `issued` the token's issue-time field."""
+    `issued` the token's issue-time field, or the issue time itself (a JWT's iat)."""
+    if isinstance(issued, datetime):
+        return Q(**{f"{key}tokens_not_before__isnull": True}) | Q(**{f"{key}tokens_not_before__lte": issued})
     return Q(**{f"{key}tokens_not_before__isnull": True}) | Q(**{f"{issued}__gte": F(f"{key}tokens_not_before")})
 
 
@@ -108,6 +120,10 @@ class ApiKey(models.Model):
     token_lifetime = models.PositiveIntegerField(null=True, blank=True)
     # CIDR networks, one per line (apikeys.networks); empty: any address.
     allowed_networks = models.TextField(blank=True, default="")
+    # Settable for custom keys in the portal; the built-in keys follow the deployment.
+    token_format = models.CharField(
+        "Access tokens", max_length=8, choices=TokenFormat.choices, default=TokenFormat.DEFAULT, blank=True
+    )
 
     class Meta:
         ordering = ["tenant", "kind", "name"]
@@ -117,6 +133,16 @@ class ApiKey(models.Model):
                 fields=["tenant", "kind"],
                 condition=Q(kind__in=BUILTIN_KINDS),
                 name="apikey_one_builtin_per_kind",
+            ),
+        ]
+        # The keys list's sort orders, within a tenant's keys of a kind: a page of thousands
+        # of keys is read in index order, not sorted whole.
+        indexes = [
+            models.Index(F("tenant"), F("kind"), Lower("name"), name="apikey_list_by_name"),
+            models.Index(fields=["tenant", "kind", "created_at"], name="apikey_list_by_created"),
+            # Never used first (and, read backwards, last), as the list sorts them.
+            models.Index(
+                F("tenant"), F("kind"), F("last_used_at").asc(nulls_first=True), name="apikey_list_by_last_used"
             ),
         ]
 

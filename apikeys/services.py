@@ -20,7 +20,7 @@ from tenants.models import Tenant
 
 from . import crypto
 from .canary import canaries_ensure
-from .models import ApiKey, ApiSecret, KeyKind, NetworkRefusal
+from .models import ApiKey, ApiSecret, KeyKind, NetworkRefusal, TokenFormat
 from .networks import networks_clean
 
 logger = logging.getLogger(__name__)
@@ -130,6 +130,7 @@ def key_create(
     name: str | None = None,
     scopes: Iterable[Scope] = (),
     expires_at: datetime | None = None,
+    token_format: str = TokenFormat.DEFAULT,
     audit: Audit = SYSTEM,
 ) -> tuple[ApiKey, str]:
     """Create a key with its first secret; returns the key and the secret's plaintext. A
@@ -155,6 +156,7 @@ def key_create(
         client_id=crypto.generate_client_id(),
         expires_at=expires_at,
         renew_by=renew_by_for(tenant, now),
+        token_format=TokenFormat(token_format) if kind == KeyKind.CUSTOM else TokenFormat.DEFAULT,
     )
     key.save(force_insert=True)
     if kind == KeyKind.CUSTOM:
@@ -169,6 +171,7 @@ def key_create(
             "kind": kind.value,
             **({"scopes": sorted(s.name for s in scopes)} if scopes else {}),
             **({"expires_at": expires_at.isoformat()} if expires_at else {}),
+            **({"token_format": key.token_format} if key.token_format else {}),
         },
     )
     return key, plaintext
@@ -242,9 +245,11 @@ def key_update(
     key: ApiKey,
     name: str,
     scopes: Iterable[Scope],
+    token_format: str | None = None,
     audit: Audit = SYSTEM,
 ) -> ApiKey:
-    """Change a custom key's name and scopes, recording what changed."""
+    """Change a custom key's name, scopes and (unless None) access-token format, recording
+    what changed."""
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
     if key.kind != KeyKind.CUSTOM:
         raise ValueError("Only custom keys can be edited.")
@@ -262,6 +267,10 @@ def key_update(
         changes["scopes_added"] = sorted(after - before)
         changes["scopes_removed"] = sorted(before - after)
         key.scopes.set(scopes)
+    if token_format is not None and token_format != key.token_format:
+        changes["token_format"] = {"from": key.token_format, "to": TokenFormat(token_format).value}
+        key.token_format = token_format
+        key.save(update_fields=["token_format"])
     if changes:
         activity_record(tenant=key.tenant, action=Action.KEY_CHANGED, audit=audit, key=key, details=changes)
     return key

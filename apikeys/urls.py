@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import custom, get_started, listing
+from .views import custom, get_started, hygiene, listing
 
 app_name = "apikeys"
 
@@ -15,6 +15,10 @@ urlpatterns = [
         name="retire",
     ),
     path("tenants/<str:code>/api-keys/<uuid:key_id>/edit/", custom.key_edit, name="edit"),
+    path("tenants/<str:code>/api-keys/<uuid:key_id>/settings/", hygiene.key_settings, name="settings"),
+    path("tenants/<str:code>/api-keys/<uuid:key_id>/disable/", hygiene.key_disable, name="disable"),
+    path("tenants/<str:code>/api-keys/<uuid:key_id>/enable/", hygiene.key_enable, name="enable"),
+    path("tenants/<str:code>/api-keys/report-leak/", hygiene.leak_report, name="report_leak"),
     path("tenants/<str:code>/api-keys/<uuid:key_id>/delete/", custom.key_delete, name="delete"),
     path("tenants/<str:code>/api-keys/<uuid:key_id>/get-started/", get_started.get_started, name="get_started"),
 ]

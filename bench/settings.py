@@ -24,6 +24,8 @@ INSTALLED_APPS = [
     "scopes",
     "apikeys",
     "bench.apps.ActivityModelsOnly",
+    "webhooks",  # activity_record queues webhook events (webhooks.outbox)
+    "notifications",  # the mails of leaked-secret reports (apikeys.leaks)
     "oauth",
 ]
 AUTH_USER_MODEL = "accounts.User"

@@ -2,7 +2,7 @@
 """Benchmark of POST /oauth/token against a bare floor, two servers side by side.
 
 Creates (or reuses) the PostgreSQL database BENCH_DATABASE_URL (default portal_bench on
-127.0.0.1), migrates it, creates a tenant with `create_tenant --json` and a custom key of three
+127.0.0.1), migrates it, creates a tenant with `create_tenant --json` and two custom keys of three
 scopes, then starts two gunicorns (gunicorn.conf.py: 2 gthread workers each, DEBUG off) on two
 free ports, running at the same time:
 
@@ -15,6 +15,8 @@ BENCH_SECONDS (default 10) after a short warm-up:
 
   floor    POST /oauth/token on the floor (the Emporix API key's credentials)
   custom   POST /oauth/token on the portal with a custom key of three scopes
+  jwt      POST /oauth/token on the portal with a custom key of three scopes that issues JWT
+           access tokens (RFC 9068: signed, no INSERT)
   emporix  POST /oauth/token on the portal with the Emporix API key (174 scopes)
   gateway  GET /gateway/nginx on the portal, as nginx's auth_request asks it, with an access
            token of the custom key (cached after its first check) and a route its scopes open
@@ -120,7 +122,9 @@ from scopes.routes import route_table
 from tenants.models import Tenant
 AccessToken.objects.all().delete()  # earlier runs' tokens
 tenant = Tenant.objects.get(code={code!r})
-key, secret = key_create(tenant=tenant, kind="custom", name="Bench", scopes=Scope.objects.offered().order_by("name")[:3])
+scopes = Scope.objects.offered().order_by("name")[:3]
+key, secret = key_create(tenant=tenant, kind="custom", name="Bench", scopes=scopes)
+jwt_key, jwt_secret = key_create(tenant=tenant, kind="custom", name="Bench JWT", scopes=scopes, token_format="jwt")
 # A GET route of the tenant that the key's scopes open, for the gateway check.
 route = next(
     route
@@ -128,7 +132,8 @@ route = next(
     for route in route_table().opened_by_scope(scope)
     if route.method == "GET" and route.has_tenant
 )
-print(json.dumps({{"client_id": key.client_id, "secret": secret, "route": route.example_path(tenant.code)}}))
+print(json.dumps({{"custom": {{"client_id": key.client_id, "secret": secret, "route": route.example_path(tenant.code)}},
+                  "jwt": {{"client_id": jwt_key.client_id, "secret": jwt_secret}}}}))
 """
 
 TOKEN_LUA = """
@@ -260,7 +265,8 @@ def main() -> None:
     code = "bench" + time.strftime("%m%d%H%M%S")
     tenant = json.loads(manage("create_tenant", code, "--admin", f"{code}@example.com", "--json"))
     emporix = next(key for key in tenant["keys"] if key["kind"] == "emporix")
-    custom = json.loads(manage("shell", "-c", CUSTOM_KEY.format(code=code)).strip().splitlines()[-1])
+    keys = json.loads(manage("shell", "-c", CUSTOM_KEY.format(code=code)).strip().splitlines()[-1])
+    custom, jwt_key = keys["custom"], keys["jwt"]
     api_key = json.loads(
         manage("shell", "-c", API_TENANT.format(code=code, keys=API_KEYS, entries=API_ENTRIES)).strip().splitlines()[-1]
     )
@@ -291,6 +297,7 @@ def main() -> None:
             ("floor", floor_url, token_lua(emporix)),
             ("custom", portal_url, token_lua(custom)),
             ("emporix", portal_url, token_lua(emporix)),
+            ("jwt", portal_url, token_lua(jwt_key)),
             ("gateway", f"{portal}/gateway/nginx", gateway_lua),
             ("tokeninfo", f"{portal}/oauth/tokeninfo", BEARER_LUA.format(token=access_token(portal, api_key))),
             ("api_keys", f"{portal}/api/v1/keys/?limit=100", BEARER_LUA.format(token=access_token(portal, api_key))),

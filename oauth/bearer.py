@@ -4,21 +4,29 @@ resource needs to know about it; the token-info endpoint, the gateway check, int
 one's own token and the management API all go through it, so "which tokens work" is the
 token service's single rule (`AccessToken.active`: not revoked, not expired, minted by a secret
 that is still live).
+
+JWT access tokens (oauth.signing) go through the same function and the same rule: signature,
+time and issuer claims in process, then one query that the secret that minted them is still
+live and their jti not revoked.
 """
 
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+from django.db.models import Exists
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
-from apikeys.auth import TOKEN_PREFIX, token_digest
+from apikeys.auth import TOKEN_PREFIX, live_secret_q, token_digest, tokens_valid_q
+from apikeys.models import ApiSecret
 
-from .models import AccessToken
+from .models import AccessToken, RevokedJwt, TokenKind
+from .signing import MAX_JWT_LENGTH, jwt_verify, looks_like_jwt
 
-MAX_TOKEN_LENGTH = 4096
+# A JWT of the Emporix API key carries its 174 scope names (about 6,000 characters).
+MAX_TOKEN_LENGTH = MAX_JWT_LENGTH
 # RFC 6750 section 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
@@ -68,8 +76,13 @@ def bearer_token_from(request: HttpRequest) -> str | None:
 @sensitive_variables("token")
 def bearer_verify(token: str | None, *, now: datetime) -> BearerToken | None:
     """The token if it authorizes now, else None (unknown, expired, revoked, its secret no
-    longer live, its key deleted). One query."""
-    if not token or len(token) > MAX_TOKEN_LENGTH or not token.startswith(TOKEN_PREFIX):
+    longer live, its key deleted; for a JWT also a bad signature, an unpublished key, a wrong
+    issuer or audience). One query."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    if looks_like_jwt(token):
+        return _jwt_bearer(token, now)
+    if not token.startswith(TOKEN_PREFIX):
         return None
     row = (
         AccessToken.objects.active(now)
@@ -106,4 +119,53 @@ def bearer_verify(token: str | None, *, now: datetime) -> BearerToken | None:
         issued_at=issued_at,
         expires_at=expires_at,
         session_id=session_id,
+    )
+
+
+def _moment(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+@sensitive_variables("token")
+def _jwt_bearer(token: str, now: datetime) -> BearerToken | None:
+    claims = jwt_verify(token, now=now)
+    if claims is None:
+        return None
+    try:
+        secret_public_id = uuid.UUID(claims["cred_id"])
+    except ValueError:
+        return None
+    # The one query: the minting secret is live, still of this Client ID and tenant, the token
+    # not from before its key was last enabled again, and the jti not revoked.
+    issued_at = _moment(claims["iat"])
+    # iat has whole seconds: a JWT issued in the second its key was enabled again counts as after.
+    issued_within = issued_at + timedelta(seconds=1) - timedelta(microseconds=1)
+    row = (
+        ApiSecret.objects.filter(
+            live_secret_q(now),
+            tokens_valid_q(issued=issued_within),
+            public_id=secret_public_id,
+            key__client_id=claims["client_id"],
+            key__tenant__code=claims["tenant"],
+        )
+        .filter(~Exists(RevokedJwt.objects.filter(jti=claims["jti"])))
+        .order_by()
+        .values_list("key_id", "key__tenant_id", "key__name")
+        .first()
+    )
+    if row is None:
+        return None
+    key_id, tenant_id, key_name = row
+    return BearerToken(
+        format="jwt",
+        token_id=claims["jti"],
+        tenant_id=tenant_id,
+        tenant_code=claims["tenant"],
+        key_id=key_id,
+        client_id=claims["client_id"],
+        key_name=key_name,
+        kind=TokenKind.SERVICE,
+        scopes=frozenset(claims["scope"].split()),
+        issued_at=issued_at,
+        expires_at=_moment(claims["exp"]),
     )

@@ -28,6 +28,7 @@ from activity.services import activity_record
 from apikeys.auth import (
     REFRESH_TOKEN_PREFIX,
     TOKEN_PREFIX,
+    DecryptionError,
     SecretUnreadable,
     VerifiedKey,
     current_secret_plaintext,
@@ -38,10 +39,12 @@ from apikeys.auth import (
     token_digest,
     tokens_valid_q,
 )
-from apikeys.models import ApiKey, KeyKind
-from portal import ratelimit
+from apikeys.models import ApiKey, KeyKind, TokenFormat
+from portal import outages, ratelimit
 
-from .models import AccessToken, TokenKind
+from .bearer import bearer_verify
+from .models import AccessToken, RevokedJwt, TokenKind
+from .signing import jwt_issue, jwt_lifetime, jwt_verify, looks_like_jwt
 
 REALM = 'Basic realm="API Key Portal"'
 
@@ -235,6 +238,12 @@ def _insert_token(**values: Any) -> None:
         cursor.execute(sql, params)
 
 
+def token_format_of(client: VerifiedKey) -> str:
+    """The format of `client`'s client-credentials tokens: its own choice, else the
+    deployment's ACCESS_TOKEN_FORMAT."""
+    return client.token_format or settings.ACCESS_TOKEN_FORMAT
+
+
 def _scope_text(scopes: str, tenant: str) -> str:
     """The `scope` of a response: the granted names, then `tenant=<code>`."""
     return f"{scopes} tenant={tenant}" if scopes else f"tenant={tenant}"
@@ -250,22 +259,42 @@ def client_credentials_grant(
     scope: str | None,
     address: str,
     now: datetime,
+    issuer: str = "",
 ) -> Outcome:
     """POST /oauth/token with grant_type=client_credentials, after the view has parsed the
-    client's credentials. Returns the Emporix-shaped token response or an RFC 6749 error."""
+    client's credentials. Returns the Emporix-shaped token response or an RFC 6749 error.
+    A key whose format is JWT gets an `at+jwt` signed for `issuer` (the public base URL),
+    and nothing is written for it but the secret's last use."""
     if not grant_type:
         raise invalid_request("grant_type is missing.")
     if grant_type != "client_credentials":
         raise OAuthError(400, "unsupported_grant_type", "Only grant_type=client_credentials is supported.")
     client = client_authenticate(client_id=client_id, client_secret=client_secret, address=address, now=now)
     scopes = " ".join(grant_scopes(scope, client))
-    token, _ = _issue(client=client, scopes=scopes, now=now)
+    if token_format_of(client) == TokenFormat.JWT:
+        try:
+            token = jwt_issue(client=client, scopes=scopes, issuer=issuer, now=now)
+        except DecryptionError as exc:
+            # The signing key is encrypted under a key PORTAL_ENCRYPTION_KEYS no longer has: an
+            # operator's mistake (README, Encryption keys and rotation), reported once a while,
+            # answered like an outage rather than a 500.
+            outages.report("JWT signing key", exc)
+            raise OAuthError(
+                503,
+                "temporarily_unavailable",
+                "The service cannot issue this kind of token right now. Try again later.",
+                {"Retry-After": str(settings.OUTAGE_RETRY_AFTER)},
+            ) from None
+        expires_in = jwt_lifetime(client)
+    else:
+        token, _ = _issue(client=client, scopes=scopes, now=now)
+        expires_in = access_token_lifetime(client)
     return Outcome(
         200,
         {
             "access_token": token,
             "token_type": "Bearer",
-            "expires_in": access_token_lifetime(client),
+            "expires_in": expires_in,
             "refresh_token": "",
             "refresh_token_expires_in": 0,
             "session_idle_time": settings.SESSION_IDLE_TIME,
@@ -275,6 +304,24 @@ def client_credentials_grant(
 
 
 # --- Introspection and revocation -----------------------------------------------------------
+
+
+def _jwt_introspect(token: str, client: VerifiedKey, now: datetime) -> Outcome:
+    """Introspection of a JWT: the same rule as for resources (bearer_verify) and the same
+    answer as for an opaque token."""
+    found = bearer_verify(token, now=now)
+    if found is None or found.tenant_id != client.tenant_id:
+        return Outcome(200, {"active": False})
+    body = {
+        "active": True,
+        "scope": _scope_text(" ".join(sorted(found.scopes)), client.tenant_code),
+        "client_id": found.client_id,
+        "token_type": "Bearer",
+        "exp": int(found.expires_at.timestamp()),
+        "iat": int(found.issued_at.timestamp()),
+        "tenant": client.tenant_code,
+    }
+    return Outcome(200, body)
 
 
 def _presented_digest(token: str | None) -> bytes | None:
@@ -291,6 +338,8 @@ def token_introspect(
     """RFC 7662. The caller authenticates with any key of the token's tenant; anything but
     an active token of that tenant is exactly {"active": false}."""
     client = client_authenticate(client_id=client_id, client_secret=client_secret, address=address, now=now)
+    if token and looks_like_jwt(token):
+        return _jwt_introspect(token, client, now)
     found = _presented_digest(token)
     row = None
     if found is not None:
@@ -325,6 +374,15 @@ def token_revoke(
     """RFC 7009. A key revokes its own access or refresh tokens; the answer is 200 whether or
     not the token existed or belonged to the caller."""
     client = client_authenticate(client_id=client_id, client_secret=client_secret, address=address, now=now)
+    if token and looks_like_jwt(token):
+        # A JWT is not stored: its jti is, until the token would have expired anyway.
+        claims = jwt_verify(token, now=now)
+        if claims is not None and claims["client_id"] == client.client_id:
+            expires_at = datetime.fromtimestamp(claims["exp"], tz=now.tzinfo)
+            RevokedJwt.objects.bulk_create(
+                [RevokedJwt(jti=claims["jti"], expires_at=expires_at)], ignore_conflicts=True
+            )
+        return Outcome(200, {})
     found = _presented_digest(token)
     if found is not None:
         AccessToken.objects.filter(
@@ -418,7 +476,7 @@ def anonymous_refresh(
 
 
 @sensitive_variables("plaintext")
-def key_try(*, key: ApiKey, audit: Audit) -> Outcome:
+def key_try(*, key: ApiKey, audit: Audit, issuer: str = "") -> Outcome:
     """The Get started panel's Try it: the token request a client of this key would send
     (the anonymous login for the Storefront API key), through the same functions as the
     endpoints, recorded in the activity log with its status (never the token)."""
@@ -435,7 +493,12 @@ def key_try(*, key: ApiKey, audit: Audit) -> Outcome:
             )
         else:
             outcome = client_credentials_grant(
-                client_id=key.client_id, client_secret=plaintext, grant_type=grant, scope=None, address=audit.address
+                client_id=key.client_id,
+                client_secret=plaintext,
+                grant_type=grant,
+                scope=None,
+                address=audit.address,
+                issuer=issuer,
             )
     activity_record(
         tenant=key.tenant,
@@ -448,14 +511,15 @@ def key_try(*, key: ApiKey, audit: Audit) -> Outcome:
 
 
 def tokens_purge(*, now: datetime | None = None, batch_size: int = 1000) -> int:
-    """Delete expired and revoked tokens in batches; returns how many. An anonymous token is
-    kept while its refresh token is still usable."""
+    """Delete expired and revoked tokens in batches, and the revoked JWTs' jtis once those
+    tokens have expired; returns how many. An anonymous token is kept while its refresh token
+    is still usable."""
     now = now or timezone.now()
+    total = RevokedJwt.objects.filter(expires_at__lte=now).delete()[0]
     dead = AccessToken.objects.filter(
         Q(revoked_at__isnull=False)
         | (Q(expires_at__lte=now) & (Q(refresh_expires_at__isnull=True) | Q(refresh_expires_at__lte=now)))
     )
-    total = 0
     while True:
         batch = list(dead.order_by("pk").values_list("pk", flat=True)[:batch_size])
         if not batch:

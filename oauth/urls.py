@@ -12,6 +12,7 @@ urlpatterns = [
     path("customerlogin/auth/anonymous/refresh", views.anonymous_refresh, name="anonymous_refresh"),
     path("oauth/tokeninfo", views.tokeninfo, name="tokeninfo"),
     path(".well-known/oauth-authorization-server", views.metadata, name="metadata"),
+    path(".well-known/jwks.json", views.jwks, name="jwks"),
     path("oauth/secret-scanning/verify", views.secret_scanning, name="secret_scanning"),
     path("tenants/<str:code>/api-keys/<uuid:key_id>/try/", views.try_it, name="try"),
     # Clients configured with a trailing slash reach the same endpoints (and JSON, not an HTML 404).

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from urllib.parse import unquote_plus
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -28,7 +29,7 @@ from portal.reporting import SENSITIVE_PARAMETERS
 from tenants.access import membership_for, require_role
 from tenants.models import Role
 
-from . import leaks, services
+from . import leaks, services, signing
 from .resource import bearer_required
 from .services import OAuthError, Outcome, invalid_client, invalid_request
 
@@ -123,7 +124,9 @@ def _credentials(request: HttpRequest, form) -> tuple[str | None, str | None]:
 
 
 @sensitive_variables("client_secret")
-def _authenticated_call(request: HttpRequest, call: Callable[..., Outcome], fields: tuple[str, ...]) -> HttpResponse:
+def _authenticated_call(
+    request: HttpRequest, call: Callable[..., Outcome], fields: tuple[str, ...], **extra: str
+) -> HttpResponse:
     """Parse the form and the client's credentials, then call the service with them and the
     named form fields. The token, introspection and revocation endpoints all come here."""
     address = client_ip(request)
@@ -136,13 +139,15 @@ def _authenticated_call(request: HttpRequest, call: Callable[..., Outcome], fiel
             services.limit_fail(None, address, timezone.now())
         raise
     values = {name: form.get(name) for name in fields}
-    return json_response(call(client_id=client_id, client_secret=client_secret, address=address, **values))
+    return json_response(call(client_id=client_id, client_secret=client_secret, address=address, **values, **extra))
 
 
 @token_endpoint("POST")
 def token(request: HttpRequest) -> HttpResponse:
     """POST /oauth/token (client credentials)."""
-    return _authenticated_call(request, services.client_credentials_grant, ("grant_type", "scope"))
+    return _authenticated_call(
+        request, services.client_credentials_grant, ("grant_type", "scope"), issuer=public_base_url(request)
+    )
 
 
 @token_endpoint("POST")
@@ -190,6 +195,7 @@ def metadata(request: HttpRequest) -> HttpResponse:
                 "token_endpoint": issuer + reverse("oauth:token"),
                 "introspection_endpoint": issuer + reverse("oauth:introspect"),
                 "revocation_endpoint": issuer + reverse("oauth:revoke"),
+                "jwks_uri": issuer + reverse("oauth:jwks"),
                 "grant_types_supported": ["client_credentials"],
                 "response_types_supported": [],
                 "token_endpoint_auth_methods_supported": methods,
@@ -198,6 +204,18 @@ def metadata(request: HttpRequest) -> HttpResponse:
             },
         )
     )
+
+
+@token_endpoint("GET")
+def jwks(request: HttpRequest) -> HttpResponse:
+    """GET /.well-known/jwks.json: the public keys that sign JWT access tokens (RFC 7517),
+    published in every deployment. Cacheable for JWKS_MAX_AGE seconds (the only token-service
+    answer that is): a next key is published JWKS_PUBLISH_AHEAD before it signs."""
+    response = json_response(Outcome(200, signing.jwks(timezone.now())))
+    del response["Pragma"]
+    response["Cache-Control"] = f"public, max-age={settings.JWKS_MAX_AGE}"
+    response["Content-Type"] = "application/jwk-set+json"
+    return response
 
 
 @token_endpoint("GET")
@@ -240,7 +258,7 @@ def try_it(request: HttpRequest, code: str, key_id: UUID) -> HttpResponse:
     through the token service's own functions, shown with the token masked."""
     membership = require_role(membership_for(request, code), Role.DEVELOPER)
     key = get_object_or_404(ApiKey.objects.select_related("tenant"), tenant=membership.tenant, public_id=key_id)
-    outcome = services.key_try(key=key, audit=Audit.of(request))
+    outcome = services.key_try(key=key, audit=Audit.of(request), issuer=public_base_url(request))
     result = {"status": outcome.status, "response": _masked(outcome.body)}
     if wants_json(request):
         response = JsonResponse(result)

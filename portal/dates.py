@@ -1,13 +1,22 @@
-"""How the portal shows a date and time to people: one format, with the time zone, in Django's
-current time zone (settings.TIME_ZONE). Machine-readable copies (CSV, JSON) stay ISO 8601."""
+"""How the portal shows a date and time to people: relative ("3 days ago") with one exact
+format, with the time zone, beside it, in the current time zone: the user's own (a My Account
+setting), else the one their browser reported (the `tz` cookie portal.js sets), else
+settings.TIME_ZONE (TimeZoneMiddleware). Machine-readable copies (CSV, JSON) stay ISO 8601."""
 
+import zoneinfo
 from datetime import datetime
+from functools import cache
 
 from django.utils import dateformat, timezone
 from django.utils.dateparse import parse_datetime
 
 # e.g. "27 Nov 2026, 16:51 UTC"
 HUMAN_FORMAT = "j M Y, H:i T"
+# The cookie portal.js sets to the browser's IANA time zone (Intl.DateTimeFormat).
+ZONE_COOKIE = "tz"
+
+# (seconds in the unit, its name), largest first.
+_UNITS = [(365 * 86400, "year"), (30 * 86400, "month"), (86400, "day"), (3600, "hour"), (60, "minute")]
 
 
 def human_datetime(value: datetime) -> str:
@@ -18,6 +27,18 @@ def iso_datetime(value: datetime) -> str:
     return timezone.localtime(value).isoformat()
 
 
+def relative(value: datetime, now: datetime | None = None) -> str:
+    """'just now', '5 minutes ago', '3 days ago', 'in 23 hours': the largest whole unit."""
+    seconds = ((now or timezone.now()) - value).total_seconds()
+    future, seconds = seconds < 0, abs(seconds)
+    for size, name in _UNITS:
+        if seconds >= size:
+            count = int(seconds // size)
+            amount = f"{count} {name}{'s' if count != 1 else ''}"
+            return f"in {amount}" if future else f"{amount} ago"
+    return "in less than a minute" if future else "just now"
+
+
 def human_from_iso(value: str) -> str:
     """An ISO 8601 timestamp (as activity details keep them) in the human format; anything
     that is not one is returned unchanged."""
@@ -25,3 +46,17 @@ def human_from_iso(value: str) -> str:
     if parsed is None or timezone.is_naive(parsed):
         return value
     return human_datetime(parsed)
+
+
+@cache
+def zone_names() -> list[str]:
+    """Every IANA time zone this system knows, sorted (the choices of the My Account setting)."""
+    return sorted(name for name in zoneinfo.available_timezones() if "/" in name or name == "UTC")
+
+
+def valid_zone(name: str | None) -> zoneinfo.ZoneInfo | None:
+    """The zone named `name` if it is one of zone_names(), else None (never an error: the
+    name may come from a cookie)."""
+    if not name or len(name) > 64 or name not in set(zone_names()):
+        return None
+    return zoneinfo.ZoneInfo(name)

@@ -4,6 +4,9 @@ from django.contrib.auth import middleware as auth_middleware
 from django.contrib.messages import middleware as messages_middleware
 from django.contrib.sessions import middleware as sessions_middleware
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+
+from portal.dates import ZONE_COOKIE, valid_zone
 
 # No inline scripts or styles anywhere, so the policy can be strict.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -104,3 +107,23 @@ class ControlCharacterPathMiddleware:
                 )
             raise Http404("No such page.")
         return self.get_response(request)
+
+
+class TimeZoneMiddleware:
+    """Shows every time (portal.dates) in the user's time zone: their My Account setting, else
+    the zone their browser reported in the `tz` cookie, else settings.TIME_ZONE. Not for the
+    token service's paths, which show no times and load no user."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(TOKEN_SERVICE_PREFIXES):
+            return self.get_response(request)
+        user = getattr(request, "user", None)
+        chosen = user.time_zone if user is not None and user.is_authenticated else ""
+        zone = valid_zone(chosen) or valid_zone(request.COOKIES.get(ZONE_COOKIE))
+        if zone is None:
+            return self.get_response(request)
+        with timezone.override(zone):
+            return self.get_response(request)

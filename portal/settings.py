@@ -88,6 +88,8 @@ if _missing and not DEBUG:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The portal's styled 403 page (a link back, "reload and try again"), never Django's debug one.
+CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -107,6 +109,8 @@ INSTALLED_APPS = [
     "apikeys",
     "activity",
     "oauth",
+    "notifications",
+    "webhooks",
     "gateway",
     "rest_framework",
     "drf_spectacular",
@@ -131,6 +135,7 @@ MIDDLEWARE = [
     # Idle timeout and absolute lifetime of a login, before anything else sees the user.
     "accounts.sessions.SessionLifetimeMiddleware",
     "portal.middleware.LoginRequiredMiddleware",
+    "portal.middleware.TimeZoneMiddleware",
     "portal.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -317,6 +322,33 @@ SESSION_COOKIE_AGE = SESSION_ABSOLUTE_LIFETIME
 # to them (not the first login ever).
 LOGIN_ALERTS = env.bool("LOGIN_ALERTS", default=True)
 
+# Links in mails sent outside a request (notifications from the webhook worker, reminders):
+# the portal's public origin, e.g. https://portal.example.com.
+PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# --- Webhooks (README, "Webhooks") --------------------------------------------------------
+# Endpoints must be https://; this also allows http://127.0.0.1, http://[::1] and http://localhost
+# (tests and development only).
+WEBHOOKS_ALLOW_HTTP_LOOPBACK = env.bool("WEBHOOKS_ALLOW_HTTP_LOOPBACK", default=False)
+# Deliveries go to public addresses only; on, private networks (10/8, 192.168/16, fc00::/7, ...)
+# are allowed too, for an operator whose endpoints are internal (webhooks/addresses.py).
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=False)
+# Seconds a receiver has to answer one POST.
+WEBHOOKS_TIMEOUT = env.float("WEBHOOKS_TIMEOUT", default=10)
+# Seconds to wait after the 1st, 2nd, ... failed attempt (the last value repeats), and how many
+# attempts a delivery gets before it is marked failed.
+WEBHOOKS_BACKOFF = env.list("WEBHOOKS_BACKOFF", cast=int, default=[5, 30, 120, 600, 3600, 6 * 3600, 12 * 3600])
+WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=8)
+# A worker that claimed a delivery and died: the delivery is due again after this many seconds
+# (keep it well above WEBHOOKS_TIMEOUT).
+WEBHOOKS_LEASE_SECONDS = env.int("WEBHOOKS_LEASE_SECONDS", default=60)
+# `webhooks_deliver --forever`: seconds between looks at the queue when it is empty.
+WEBHOOKS_POLL_INTERVAL = env.float("WEBHOOKS_POLL_INTERVAL", default=2)
+# Failed attempts in a row after which the tenant's admins are mailed, once until a success.
+WEBHOOKS_FAILURE_NOTICE_AFTER = env.int("WEBHOOKS_FAILURE_NOTICE_AFTER", default=5)
+# Days events and their delivery logs are kept once delivered or failed (the worker purges hourly).
+WEBHOOKS_RETENTION_DAYS = env.int("WEBHOOKS_RETENTION_DAYS", default=30)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
@@ -403,6 +435,8 @@ LOGGING = {
         "django.server": {"level": "CRITICAL"},
         # The pool warns on every failed connection attempt; the failing request is logged.
         "psycopg.pool": {"level": "ERROR"},
+        # Its DEBUG lines hold whole URLs: a webhook endpoint's query may carry its owner's token.
+        "urllib3": {"level": "WARNING"},
     },
 }
 # --- Token service (oauth app) -----------------------------------------------------------
@@ -420,6 +454,17 @@ ACCESS_TOKEN_LIFETIME_MAX = env.int("ACCESS_TOKEN_LIFETIME_MAX", default=86400)
 ANONYMOUS_TOKEN_LIFETIME = env.int("ANONYMOUS_TOKEN_LIFETIME", default=3599)
 REFRESH_TOKEN_LIFETIME = env.int("REFRESH_TOKEN_LIFETIME", default=86400)
 SESSION_IDLE_TIME = env.int("SESSION_IDLE_TIME", default=120)
+# JWT access tokens (RFC 9068, oauth/signing.py): which format client-credentials tokens have
+# unless a custom key chooses (opaque|jwt), their shorter lifetime (a JWT is checked offline, so
+# revocation reaches offline verifiers only when it expires), their audience (default: the
+# issuer), how long a new signing key is published before it signs, and the JWKS max-age.
+ACCESS_TOKEN_FORMAT = env.str("ACCESS_TOKEN_FORMAT", default="opaque")
+if ACCESS_TOKEN_FORMAT not in ("opaque", "jwt"):
+    raise ImproperlyConfigured("ACCESS_TOKEN_FORMAT must be 'opaque' or 'jwt'.")
+JWT_ACCESS_TOKEN_LIFETIME = env.int("JWT_ACCESS_TOKEN_LIFETIME", default=300)
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="")
+JWKS_PUBLISH_AHEAD = env.int("JWKS_PUBLISH_AHEAD", default=3600)
+JWKS_MAX_AGE = env.int("JWKS_MAX_AGE", default=300)
 # Failed client authentications answered 401 per fixed window (AUTH_FAILURE_WINDOW seconds)
 # per (Client ID, client address) and per client address, counted in CACHES["default"]; past
 # them failures get 429. A correct secret is never refused. The anonymous login counts its

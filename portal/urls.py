@@ -28,6 +28,8 @@ urlpatterns = [
     path("", include("tenants.urls")),
     path("", include("apikeys.urls")),
     path("", include("activity.urls")),
+    path("", include("webhooks.urls")),
+    path("", include("notifications.urls")),
 ]
 
 # A database failure raised in middleware is a 503, like one raised in a view (portal/outages.py).

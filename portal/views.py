@@ -1,9 +1,53 @@
+import math
+
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.middleware.csrf import REASON_NO_CSRF_COOKIE
+from django.shortcuts import render
 from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
 @login_not_required
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico on pages without an icon link (the Django admin's)."""
     return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
+def _back_url(request: HttpRequest) -> str:
+    """Where "Back" goes: the page the request came from if it is one of the portal's own
+    (never another site's), else the front page."""
+    referer = request.headers.get("Referer", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return referer
+    return reverse("home")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a form posted with a token that no longer matches, typically from a
+    tab left open across a logout and login elsewhere. The portal's own 403 page, with a way
+    back and the advice to reload; never Django's debug page, whatever DEBUG says, and never
+    the reason's details beyond whether the cookie was missing."""
+    context = {
+        "back_url": _back_url(request),
+        "home_url": reverse("home"),
+        "cookies_missing": reason == REASON_NO_CSRF_COOKIE,
+    }
+    response = render(request, "403_csrf.html", context, status=403)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def rate_limited(request: HttpRequest, wait: int, message: str = "") -> HttpResponse:
+    """The portal's 429 page for a page request past a rate limit: `message`, when to try
+    again, a way back; with Retry-After."""
+    minutes = math.ceil(wait / 60)
+    text = f"{wait} second{'s' if wait != 1 else ''}" if wait < 120 else f"{minutes} minutes"
+    context = {"message": message, "retry_after": wait, "retry_after_text": text, "back_url": _back_url(request)}
+    response = render(request, "429.html", context, status=429)
+    response["Retry-After"] = str(wait)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -15,6 +15,7 @@ from activity.services import activity_record
 from apikeys import crypto
 from apikeys.models import BUILTIN_KINDS, ApiKey
 from apikeys.services import key_create, renew_by_for
+from notifications.services import html_from_text
 from portal.dates import human_datetime
 
 from .models import Invitation, Membership, Role, Tenant
@@ -125,11 +126,13 @@ def _mail_invitation(invitation: Invitation, *, accept_url: str) -> None:
         "link": link,
         "expires": human_datetime(invitation.expires_at),
     }
+    text = render_to_string("tenants/invitation_email.txt", context)
     send_mail(
         subject=render_to_string("tenants/invitation_subject.txt", context).strip(),
-        message=render_to_string("tenants/invitation_email.txt", context),
+        message=text,
         from_email=None,
         recipient_list=[invitation.email],
+        html_message=html_from_text(text),
     )
 
 

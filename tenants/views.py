@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError
-from django.db.models import Count, Exists, OuterRef, Prefetch
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from accounts.reauth import reauthentication_needed, recent_auth_required
 from activity.audit import Audit
-from apikeys.models import ApiKey
+from apikeys.models import KeyKind
 from portal.net import client_ip
 
 from . import services
@@ -47,15 +47,15 @@ MAIL_FAILED = "The invitation mail could not be sent, so nothing was changed. Tr
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """Back to the last tenant the user opened, else the Tenant List."""
-    membership = (
+    """Where a login lands (LOGIN_REDIRECT_URL): a user with one tenant on its keys; else the
+    last tenant the user opened, else the Tenant List."""
+    memberships = list(
         Membership.objects.filter(user=request.user)
         .select_related("tenant")
-        .order_by("-last_visited_at", "tenant__code")
-        .first()
+        .order_by(F("last_visited_at").desc(nulls_last=True), "tenant__code")[:2]
     )
-    if membership is not None and membership.last_visited_at is not None:
-        return redirect("apikeys:list", code=membership.tenant.code)
+    if len(memberships) == 1 or (memberships and memberships[0].last_visited_at is not None):
+        return redirect("apikeys:list", code=memberships[0].tenant.code)
     return redirect("tenants:list")
 
 
@@ -63,8 +63,12 @@ def _render_tenant_list(request: HttpRequest, form: TenantCreateForm, status: in
     memberships = (
         Membership.objects.filter(user=request.user)
         .select_related("tenant")
-        .annotate(key_count=Count("tenant__apikeys"))
-        .prefetch_related(Prefetch("tenant__apikeys", queryset=ApiKey.objects.order_by("kind", "name")))
+        # Counts only: a tenant may hold thousands of keys, which the keys page finds.
+        .annotate(
+            key_count=Count("tenant__apikeys"),
+            custom_count=Count("tenant__apikeys", filter=Q(tenant__apikeys__kind=KeyKind.CUSTOM)),
+        )
+        .order_by("tenant__code")
     )
     context = {"memberships": memberships, "form": form, "mfa_enabled": is_mfa_enabled(request.user)}
     return render(request, "tenants/tenant_list.html", context, status=status)

@@ -6,7 +6,7 @@ from datetime import datetime
 from django import template
 from django.utils.html import format_html
 
-from portal.dates import human_datetime, iso_datetime
+from portal.dates import human_datetime, iso_datetime, relative
 
 from ..display import SECRET_MASK
 
@@ -15,10 +15,12 @@ register = template.Library()
 
 @register.simple_tag
 def when(value: datetime | None, empty: str = "") -> str:
-    """`<time datetime="ISO 8601">27 Nov 2026, 16:51 UTC</time>`, or `empty` for None."""
+    """`<time datetime="ISO 8601" title="27 Nov 2026, 16:51 UTC">3 days ago</time>` in the
+    current time zone (portal.dates), or `empty` for None."""
     if value is None:
         return empty
-    return format_html('<time datetime="{}">{}</time>', iso_datetime(value), human_datetime(value))
+    exact = human_datetime(value)
+    return format_html('<time datetime="{}" title="{}">{}</time>', iso_datetime(value), exact, relative(value))
 
 
 @register.simple_tag

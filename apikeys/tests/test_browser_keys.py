@@ -48,29 +48,55 @@ def test_an_admin_copies_the_client_id_and_reveals_and_copies_the_secret(page_fo
     assert plaintext not in page.content()
 
 
-def test_an_admin_renews_with_the_default_and_the_old_secret_stops_working(page_for, site, alice, acme_secrets):
+def test_renewing_now_takes_its_own_danger_button_and_the_old_secret_stops_working(page_for, site, alice, acme_secrets):
     key, old = acme_secrets["emporix"]
     page = page_for(alice)
     _open_list(page, site)
     renew = page.locator(f"#key-{key.public_id}").get_by_role("link", name="Renew secret of Emporix API")
 
-    # The dialog opens from the keyboard, Escape closes it and focus returns to the icon.
+    # The dialog opens from the keyboard on the preselected day of grace, not on "Now";
+    # Escape closes it and focus returns to the icon.
     renew.focus()
     page.keyboard.press("Enter")
     dialog = page.locator("#renew-dialog")
     assert dialog.evaluate("d => d.open")
-    assert dialog.get_by_label("Now").is_checked()
+    assert dialog.get_by_label("After 24 hours").is_checked() and not dialog.get_by_label("Now").is_checked()
+    assert dialog.get_by_label("After 24 hours").evaluate("el => el === document.activeElement")
+    assert dialog.get_by_role("button", name="Renew secret", exact=True).is_visible()
+    assert not dialog.get_by_role("button", name="Renew and stop the old secret now").is_visible()
     page.keyboard.press("Escape")
     assert not dialog.evaluate("d => d.open")
     assert renew.evaluate("el => el === document.activeElement")
 
+    # Choosing "Now" swaps the button for a danger one that says what it does.
     renew.click()
-    dialog.get_by_role("button", name="Renew secret").click()
-    page.get_by_text("Key renewed").wait_for()
-    new = page.locator(f"#key-{key.public_id} [data-secret-value]").inner_text()
+    dialog.get_by_text("Now", exact=True).click()
+    assert not dialog.get_by_role("button", name="Renew secret", exact=True).is_visible()
+    now = dialog.get_by_role("button", name="Renew and stop the old secret now")
+    assert now.is_visible() and "danger" in now.get_attribute("class")
+    now.click()
+    row = page.locator(f"#key-{key.public_id}")
+    row.get_by_text("Key renewed.").wait_for()
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'key-notice'")
+    new = row.locator("[data-secret-value]").first.inner_text()
     assert new != old and crypto.is_well_formed_secret(new)
     assert _live_digests(key) == {crypto.digest(new)}
     assert crypto.digest(old) not in _live_digests(key)
+
+    # The copy button next to the message puts the new secret on the clipboard.
+    row.get_by_role("button", name="Copy the new secret").click()
+    page.get_by_role("status").filter(has_text="Secret copied").wait_for()
+    assert _clipboard(page) == new
+
+
+def test_enter_in_the_renew_dialog_keeps_the_old_secret_for_a_day(page_for, site, alice, acme_secrets):
+    key, old = acme_secrets["emporix"]
+    page = page_for(alice)
+    _open_list(page, site)
+    page.locator(f"#key-{key.public_id}").get_by_role("link", name="Renew secret of Emporix API").click()
+    page.keyboard.press("Enter")
+    page.locator(f"#key-{key.public_id}").get_by_text("Key renewed.").wait_for()
+    assert crypto.digest(old) in _live_digests(key) and len(_live_digests(key)) == 2
 
 
 def test_an_admin_renews_with_a_day_of_grace_and_retires_the_old_secret(page_for, site, alice, acme_secrets):
@@ -81,15 +107,15 @@ def test_an_admin_renews_with_a_day_of_grace_and_retires_the_old_secret(page_for
     dialog = page.locator("#renew-dialog")
     dialog.get_by_text("After 24 hours").click()
     dialog.get_by_role("button", name="Renew secret").click()
-    page.get_by_text("Key renewed").wait_for()
     row = page.locator(f"#key-{key.public_id}")
-    assert "Old secret, stops working at" in row.inner_text()
+    row.get_by_text("Key renewed.").wait_for()
+    assert "Old secret, stops working " in row.inner_text()
     assert crypto.digest(old) in _live_digests(key)
 
     row.get_by_role("link", name="Retire now").click()
     page.locator("#retire-dialog").get_by_role("button", name="Retire now").click()
     page.get_by_text("Old secret retired").wait_for()
-    assert "Old secret, stops working at" not in page.locator(f"#key-{key.public_id}").inner_text()
+    assert "Old secret, stops working " not in page.locator(f"#key-{key.public_id}").inner_text()
     assert crypto.digest(old) not in _live_digests(key) and len(_live_digests(key)) == 1
 
 

@@ -46,9 +46,7 @@ def test_generate_creates_the_key_with_its_scopes_secret_and_activity_entry(clie
     assert entry.actor == alice
     assert entry.details["scopes"] == ["brand.brand_manage", "tax.tax_read"]
     assert response.status_code == 302
-    assert response.url == (
-        reverse("apikeys:list", kwargs={"code": "acme"}) + f"?created={key.public_id}#key-{key.public_id}"
-    )
+    assert response.url == (reverse("apikeys:list", kwargs={"code": "acme"}) + f"?created={key.public_id}#key-notice")
 
 
 def test_it_says_the_key_was_created(client_for, alice, acme):
@@ -144,3 +142,23 @@ def test_an_empty_post_shows_the_required_errors(client_for, alice, acme):
     body = response.content.decode()
     assert response.status_code == 400
     assert "This field is required." in body and "Choose at least one scope." in body
+
+
+def test_after_creating_among_many_keys_the_message_and_copy_button_are_next_to_it(client_for, alice, acme):
+    for n in range(30):
+        ApiKey.objects.create(tenant=acme, kind="custom", name=f"Aaa {n:02}", client_id=f"{n:032d}")
+    client = client_for(alice)
+    response = post(client, name="Zzz newest")
+    key = ApiKey.objects.get(tenant=acme, name="Zzz newest")
+    body = client.get(response.url).content.decode()
+    # First in the table (sorted by name it would be on page 2), the notice in the next row.
+    row = body[body.index('<tbody class="pinned">') :]
+    row = row[: row.index("</tbody>")]
+    assert f'<tr id="key-{key.public_id}" class="is-new">' in row
+    notice = row[row.index('<tr class="notice-row">') :]
+    assert "Custom API key “Zzz newest” created." in notice and "Copy the new secret now" in notice
+    assert reverse("apikeys:secret", kwargs={"code": "acme", "key_id": key.public_id}) in notice
+    # The new secret is shown this once, in the key's row, on a page that is not stored.
+    assert body.count("akps_") == 1 and row.count('class="secret is-shown"') == 1
+    again = client.get(response.url).content.decode()
+    assert "akps_" not in again and "Copy the new secret now" not in again

@@ -1,8 +1,11 @@
 """The Manage API Keys list: groups, rows, what each role sees, and a fixed query count."""
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -30,18 +33,16 @@ def test_it_groups_keys_by_kind(client_for, alice, acme_secrets):
         assert f'id="key-{key.public_id}"' in body and key.client_id in body
 
 
-def test_it_offers_create_scopes_to_an_admin_when_there_are_no_custom_keys(client_for, alice, acme):
-    response = _list(client_for(alice))
+def test_the_create_button_keeps_emporixs_label_and_says_what_it_makes(client_for, alice, acme):
     create_url = reverse("apikeys:create", kwargs={"code": "acme"})
-    assert "Create scopes" in response.content.decode() and "Add custom API" not in response.content.decode()
-    assert create_url in response.content.decode()
-
-
-def test_it_offers_add_custom_api_to_an_admin_when_there_are_custom_keys(client_for, alice, acme):
-    _custom(acme, "Orders reader")
-    body = _list(client_for(alice)).content.decode()
-    assert "Add custom API" in body and "Create scopes" not in body
-    assert '<details id="custom-keys" class="custom-keys" open>' in body
+    for custom_keys in (0, 1):
+        if custom_keys:
+            _custom(acme, "Orders reader")
+        body = _list(client_for(alice)).content.decode()
+        assert (
+            f'<a class="button primary create-key" href="{create_url}">'
+            'Create scopes<span class="button-sub">New custom API key</span></a>'
+        ) in body
 
 
 def test_it_offers_no_create_link_to_developers_or_viewers(client_for, dave, bob, acme):
@@ -50,22 +51,39 @@ def test_it_offers_no_create_link_to_developers_or_viewers(client_for, dave, bob
         assert create_url not in _list(client_for(user)).content.decode()
 
 
-def test_it_opens_the_custom_group_and_highlights_a_just_created_key(client_for, alice, acme):
-    keys = [_custom(acme, f"Key {n:02}", count=1) for n in range(12)]
+def test_a_handful_of_custom_keys_are_cards_and_more_are_a_table(client_for, alice, acme):
+    keys = [_custom(acme, f"Key {n:02}", count=1) for n in range(5)]
     body = _list(client_for(alice)).content.decode()
-    assert '<details id="custom-keys" class="custom-keys">' in body  # many keys: collapsed
-    body = _list(client_for(alice), f"?created={keys[5].public_id}").content.decode()
-    assert '<details id="custom-keys" class="custom-keys" open>' in body
+    assert f'class="key card" id="key-{keys[0].public_id}"' in body and "key-table" not in body
+    _custom(acme, "Key 05", count=1)
+    body = _list(client_for(alice)).content.decode()
+    assert '<table class="table key-table">' in body
+    assert f'<tr id="key-{keys[0].public_id}">' in body
+    # The built-in keys stay cards.
+    assert body.count('class="key card"') == 2
+    # Either layout on request, through a plain link.
+    assert 'href="?view=cards#custom-keys"' in body
+    cards = _list(client_for(alice), "?view=cards").content.decode()
+    assert cards.count('class="key card"') == 8 and "key-table" not in cards
+
+
+def test_a_just_created_key_is_highlighted_above_the_table_whatever_the_page(client_for, alice, acme):
+    keys = [_custom(acme, f"Key {n:02}", count=1) for n in range(40)]
+    body = _list(client_for(alice)).content.decode()
+    assert f'id="key-{keys[35].public_id}"' not in body  # on page 2
+    body = _list(client_for(alice), f"?created={keys[35].public_id}").content.decode()
     assert body.count("is-new") == 1
-    assert f'class="key card is-new" id="key-{keys[5].public_id}"' in body
+    assert re.search(rf'<tbody class="pinned">\s*<tr id="key-{keys[35].public_id}" class="is-new">', body)
+    assert body.count(f'id="key-{keys[35].public_id}"') == 1  # not twice
 
 
-def test_revealing_a_custom_key_without_javascript_opens_its_group(client_for, alice, acme):
-    keys = [_custom(acme, f"Key {n:02}", count=1) for n in range(12)]
-    url = reverse("apikeys:secret", kwargs={"code": "acme", "key_id": keys[3].public_id})
+def test_revealing_a_custom_key_without_javascript_shows_its_row(client_for, alice, acme):
+    keys = [_custom(acme, f"Key {n:02}", count=1) for n in range(40)]
+    url = reverse("apikeys:secret", kwargs={"code": "acme", "key_id": keys[33].public_id})
     body = client_for(alice).post(url, {"purpose": "reveal"}).content.decode()
-    assert '<details id="custom-keys" class="custom-keys" open>' in body
     assert body.count('class="secret is-shown"') == 1
+    row = body[body.index(f'<tr id="key-{keys[33].public_id}"') :]
+    assert row.index('class="secret is-shown"') < row.index("</tr>")
 
 
 def test_a_malformed_created_parameter_is_ignored(client_for, alice, acme):
@@ -110,6 +128,17 @@ def test_it_shows_scope_counts_with_the_full_list(client_for, alice, acme):
         assert f"<code>{scope.name}</code>" in body
 
 
+def test_a_table_row_lists_a_dozen_scopes_and_links_to_its_card_for_the_rest(client_for, alice, acme):
+    for n in range(6):
+        _custom(acme, f"Key {n}", count=1)
+    wide = _custom(acme, "Wide", count=40)
+    body = _list(client_for(alice)).content.decode()
+    row = body[body.index(f'<tr id="key-{wide.public_id}"') :]
+    row = row[: row.index("</tr>")]
+    assert "40 scopes" in row and row.count("<li><code>") == 12
+    assert f'and 28 more: <a href="?view=cards&amp;q={wide.client_id}">see all in the card layout</a>' in row
+
+
 def test_it_escapes_key_names(client_for, alice, acme):
     _custom(acme, "<b>bold</b>")
     body = _list(client_for(alice)).content.decode()
@@ -124,16 +153,17 @@ def test_the_activity_tab_is_for_admins_only(client_for, alice, dave, acme):
 
 def test_it_loads_every_script_from_a_file_with_defer(client_for, alice, acme):
     body = _list(client_for(alice)).content.decode()
-    for name in ("copy", "reveal", "dialog"):
+    for name in ("copy", "reveal", "dialog", "key-list", "get-started"):
         assert f'src="/static/js/{name}.js" defer' in body
     assert "<script>" not in body and "onclick" not in body and "style=" not in body
 
 
-def test_the_query_count_does_not_grow_with_keys_or_scopes(client_for, alice, acme, django_assert_max_num_queries):
+def test_the_query_count_does_not_grow_with_keys_or_scopes(client_for, alice, acme, django_assert_num_queries):
     client = client_for(alice)
+    _custom(acme, "First", count=1)
     _list(client)  # settle the session and the remembered tenant
-    with django_assert_max_num_queries(12) as few:
-        _list(client)
+    with CaptureQueriesContext(connection) as few:
+        _list(client, "?view=table")
     scopes = list(Scope.objects.offered()[:40])
     for n in range(200):
         key = ApiKey.objects.create(tenant=acme, kind="custom", name=f"Custom {n:03}", client_id=f"{n:032d}")
@@ -149,8 +179,10 @@ def test_the_query_count_does_not_grow_with_keys_or_scopes(client_for, alice, ac
             digest=bytes(32),
             expires_at=timezone.now() + timedelta(hours=1),
         )
-    with django_assert_max_num_queries(len(few.captured_queries)) as many:
-        response = _list(client)
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = _list(client, "?view=table")
     body = response.content.decode()
-    assert body.count('class="key card') == 202 and body.count("Old secret, stops working at") == 200
-    assert len(many.captured_queries) == len(few.captured_queries)
+    assert body.count("<tr id=") == 20 and body.count("Old secret works until") == 20
+    with django_assert_num_queries(len(few.captured_queries)):
+        body = _list(client, "?view=cards&page=3").content.decode()
+    assert body.count('class="key card') == 2 + 10 and body.count("Old secret, stops working ") == 10

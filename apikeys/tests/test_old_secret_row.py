@@ -43,5 +43,5 @@ def test_last_use_is_shown_for_the_old_and_the_new_secret(client_for, alice, ren
     used = timezone.now() - timedelta(minutes=5)
     ApiSecret.objects.filter(pk=old.pk).update(last_used_at=used)
     body = client_for(alice).get(LIST).content.decode()
-    assert f'Last used: <time datetime="{timezone.localtime(used).isoformat()}">' in body
+    assert f'Last used: <time datetime="{timezone.localtime(used).isoformat()}" title=' in body
     assert "New secret last used: never" in body

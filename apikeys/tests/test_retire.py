@@ -29,7 +29,7 @@ def test_an_admin_retires_an_old_secret_now(client_for, alice, in_grace):
     response = client_for(alice).post(_url(key, secret), follow=True)
     assert response.status_code == 200
     body = response.content.decode()
-    assert "Old secret retired" in body and "Old secret, stops working at" not in body
+    assert "Old secret retired" in body and "Old secret, stops working " not in body
     assert crypto.digest(old) not in {bytes(s.digest) for s in ApiSecret.objects.filter(key=key).live()}
     assert ActivityEntry.objects.filter(action=Action.SECRET_RETIRED, key=key, actor=alice).exists()
     assert old not in str(ActivityEntry.objects.get(action=Action.SECRET_RETIRED).details)

@@ -17,7 +17,7 @@ from tenants.models import Membership, Role
 from .. import services
 from ..forms import CustomKeyForm
 from ..models import ApiKey, KeyKind
-from .listing import post_needs_reauthentication
+from .listing import NOTICE_ANCHOR, notice_next_to_key, post_needs_reauthentication
 
 NAME_TAKEN = "This tenant already has a key with this name."
 
@@ -55,13 +55,21 @@ def _save(request: HttpRequest, membership: Membership, form: CustomKeyForm) -> 
     """Create the key (`form.key` is None) or save its name and scopes; None, with the error
     on the form, if another request took the name between the form's check and the write."""
     audit = Audit.of(request)
-    values = {"name": form.cleaned_data["name"], "scopes": form.cleaned_data["scopes"]}
+    values = {
+        "name": form.cleaned_data["name"],
+        "scopes": form.cleaned_data["scopes"],
+        "token_format": form.cleaned_data["token_format"],
+    }
     try:
         with transaction.atomic():
+            expires_at = form.cleaned_data["expires_at"]
             if form.key is None:
-                key, _ = services.key_create(tenant=membership.tenant, kind=KeyKind.CUSTOM, audit=audit, **values)
+                key, _ = services.key_create(
+                    tenant=membership.tenant, kind=KeyKind.CUSTOM, audit=audit, expires_at=expires_at, **values
+                )
                 return key
-            return services.key_update(key=form.key, audit=audit, **values)
+            key = services.key_update(key=form.key, audit=audit, **values)
+            return services.key_expiry_set(key=key, expires_at=expires_at, audit=audit)
     except IntegrityError:
         form.add_error("name", NAME_TAKEN)
         return None
@@ -79,10 +87,11 @@ def _form_view(request: HttpRequest, membership: Membership, key: ApiKey | None)
         return _render_form(request, membership, form, status=400)
     url = _list_url(membership.tenant.code)
     if key is None:
-        messages.success(request, f"Custom API key “{saved.name}” created")
-        return redirect(url + f"?created={saved.public_id}#key-{saved.public_id}")
-    messages.success(request, f"Custom API key “{saved.name}” saved")
-    return redirect(url + f"#key-{saved.public_id}")
+        secret = saved.secrets.get(expires_at__isnull=True)
+        notice_next_to_key(request, saved, f"Custom API key “{saved.name}” created.", secret=secret)
+        return redirect(url + f"?created={saved.public_id}{NOTICE_ANCHOR}")
+    notice_next_to_key(request, saved, f"Custom API key “{saved.name}” saved.")
+    return redirect(url + NOTICE_ANCHOR)
 
 
 @require_http_methods(["GET", "POST"])

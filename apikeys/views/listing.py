@@ -5,15 +5,20 @@ POST; the response that carries it is `no-store`."""
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.core.paginator import Paginator
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views import defaults
 from django.views.decorators.cache import never_cache
@@ -23,24 +28,35 @@ from accounts.reauth import reauthentication_needed, recent_auth_required
 from activity.audit import Audit
 from portal import ratelimit
 from portal.http import wants_json
+from portal.views import rate_limited
 from scopes.models import Scope
 from tenants.access import membership_for, require_role
 from tenants.models import Membership, Role, Tenant
 
 from .. import services
 from ..auth import held_scope_names
-from ..forms import RenewForm
-from ..models import GRACE_PERIODS, ApiKey, ApiSecret, KeyKind
+from ..forms import KeyListQuery, RenewForm
+from ..models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, ApiSecret, KeyKind, TokenFormat
 
-# Custom API keys are listed expanded when there are this many or fewer; more collapse into
-# the group's summary until asked for (or until one of them has to be shown).
-CUSTOM_OPEN_LIMIT = 10
+# Custom keys come a page at a time: a table of TABLE_PAGE_SIZE rows, or (the layout for a
+# handful of keys, or chosen with ?view=cards) cards, CARDS_PAGE_SIZE at a time.
+TABLE_PAGE_SIZE = 20
+CARDS_PAGE_SIZE = 10
+CARDS_UP_TO = 5  # custom keys listed as cards when no parameter asks otherwise
+# A table row lists this many scope names at most; the card view lists all of them.
+TABLE_SCOPE_NAMES = 12
 
 # Under each group's heading.
 GROUP_HELP = {
     KeyKind.EMPORIX: "Every scope of every service, for your own backend.",
     KeyKind.STOREFRONT: "The storefront scope set, for shop front-ends and anonymous shopper sessions.",
     KeyKind.CUSTOM: "Keys that hold just the scopes you choose.",
+}
+
+SORT_ORDER = {
+    "name": [Lower("name").asc()],
+    "created": [F("created_at").asc()],
+    "last_used": [F("last_used_at").asc(nulls_first=True)],
 }
 
 
@@ -50,6 +66,7 @@ class ShownSecret:
 
     secret_id: uuid.UUID
     plaintext: str
+    key_id: uuid.UUID  # the public id of its key, whose row must be on the page
 
 
 @dataclass(frozen=True)
@@ -60,25 +77,75 @@ class KeyRow:
     current_secret: ApiSecret | None
     old_secrets: list[ApiSecret]  # in their grace period, the first to stop working first
     scope_names: tuple[str, ...]
+    urls: dict[str, str]  # the key's pages and endpoints: get_started, secret, renew, edit, delete, settings
+    states: tuple[tuple[str, str], ...] = ()  # (label, badge style) of its hygiene state: disabled, expired, ...
 
-    def holds(self, secret_id: uuid.UUID) -> bool:
-        return any(s.public_id == secret_id for s in [self.current_secret, *self.old_secrets] if s)
+    @property
+    def scope_preview(self) -> tuple[str, ...]:
+        return self.scope_names[:TABLE_SCOPE_NAMES]
+
+    @property
+    def scopes_not_previewed(self) -> int:
+        return max(0, len(self.scope_names) - TABLE_SCOPE_NAMES)
+
+    @property
+    def networks(self) -> list[str]:
+        """The key's allowed networks (apikeys.networks), one CIDR each; none: any address."""
+        return self.key.allowed_networks.split("\n") if self.key.allowed_networks else []
+
+    @property
+    def token_format(self) -> str:
+        """What the key's access tokens are, as the row says it: its choice, or the deployment's."""
+        if self.key.token_format:
+            return self.key.get_token_format_display()
+        return f"Deployment default ({TokenFormat(settings.ACCESS_TOKEN_FORMAT).label})"
 
 
-def _rows_for_list(tenant: Tenant) -> list[KeyRow]:
-    """The tenant's keys with their live secrets and scope names, in a fixed number of queries
-    however many keys and scopes there are."""
-    keys = list(
-        ApiKey.objects.filter(tenant=tenant)
-        .prefetch_related(
-            # Ciphertexts stay in the database: the list never decrypts.
-            Prefetch("secrets", queryset=ApiSecret.objects.live().defer("ciphertext", "digest")),
-            Prefetch("scopes", queryset=Scope.objects.only("id", "name")),
-        )
-        .order_by("created_at", "name")
+def _with_secrets_and_scopes(keys: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
+    return keys.prefetch_related(
+        # Ciphertexts stay in the database: the list never decrypts.
+        Prefetch("secrets", queryset=ApiSecret.objects.live().defer("ciphertext", "digest")),
+        Prefetch("scopes", queryset=Scope.objects.only("id", "name")),
     )
+
+
+# Each row links to five URLs of its key; resolving them per row is most of a table's
+# rendering time, so each is reversed once per page with this placeholder for the key's id.
+_ANY_KEY = uuid.UUID(int=0)
+KEY_URL_NAMES = ("get_started", "secret", "renew", "edit", "delete", "settings")
+
+
+def _key_urls(code: str) -> dict[str, str]:
+    return {name: reverse(f"apikeys:{name}", kwargs={"code": code, "key_id": _ANY_KEY}) for name in KEY_URL_NAMES}
+
+
+def key_states(key: ApiKey, tenant: Tenant, now: datetime) -> tuple[tuple[str, str], ...]:
+    """What a row says of a key's hygiene (apikeys/hygiene.py): disabled, expired or not
+    renewed in time, expiring within a week, unused for the tenant's dormant period."""
+    states = []
+    if key.disabled_at is not None:
+        states.append(("Disabled", "danger"))
+    if key.expires_at is not None and key.expires_at <= now:
+        states.append(("Expired", "danger"))
+    elif key.renew_by is not None and key.renew_by <= now:
+        states.append(("Not renewed in time", "danger"))
+    elif any(moment is not None and moment <= now + SOON for moment in (key.expires_at, key.renew_by)):
+        states.append(("Expires soon", "warning"))
+    if key.disabled_at is None and (key.last_used_at or key.created_at) <= now - timedelta(days=tenant.dormant_after_days):
+        states.append(("Unused", "warning"))
+    return tuple(states)
+
+
+SOON = timedelta(days=7)
+
+
+def _rows(keys, code: str, tenant: Tenant | None = None, now: datetime | None = None) -> list[KeyRow]:
+    """Rows for keys fetched through _with_secrets_and_scopes (no further query)."""
+    templates = _key_urls(code)
+    placeholder = str(_ANY_KEY)
     rows = []
     for key in keys:
+        key_id = str(key.public_id)
         live = list(key.secrets.all())
         rows.append(
             KeyRow(
@@ -86,9 +153,88 @@ def _rows_for_list(tenant: Tenant) -> list[KeyRow]:
                 current_secret=next((s for s in live if s.expires_at is None), None),
                 old_secrets=sorted((s for s in live if s.expires_at is not None), key=lambda s: s.expires_at),
                 scope_names=held_scope_names(key),
+                urls={name: url.replace(placeholder, key_id) for name, url in templates.items()},
+                states=key_states(key, tenant, now) if tenant is not None and now is not None else (),
             )
         )
     return rows
+
+
+def _filtered(tenant: Tenant, query: dict, now: datetime) -> QuerySet[ApiKey]:
+    """The keys the list's parameters ask for, in the order they ask for."""
+    keys = ApiKey.objects.filter(tenant=tenant)
+    if query["kind"] != "all":
+        keys = keys.filter(kind=query["kind"])
+    if query["q"]:
+        keys = keys.filter(Q(name__icontains=query["q"]) | Q(client_id__icontains=query["q"]))
+    if query["old"]:
+        keys = keys.filter(Exists(ApiSecret.objects.filter(key=OuterRef("pk"), expires_at__gt=now)))
+    if query["unused"]:
+        # Neither used nor created within the last N days.
+        cutoff = now - timedelta(days=query["unused"])
+        keys = keys.filter(Q(last_used_at__lt=cutoff) | Q(last_used_at__isnull=True, created_at__lt=cutoff))
+    field = query["sort"].lstrip("-")
+    order = SORT_ORDER[field]
+    if query["sort"].startswith("-"):
+        order = [expression.copy().reverse_ordering() for expression in order]
+    return keys.order_by(*order, Lower("name"), "pk")
+
+
+def _link(query: dict, **changes) -> str:
+    """`?…` for the list with `query` changed by `changes`, leaving out default values."""
+    merged = {**query, **changes}
+    params = {
+        name: ("1" if value is True else value)
+        for name, value in merged.items()
+        if value not in (None, "", False) and value != KeyListQuery.DEFAULTS.get(name)
+    }
+    return "?" + urlencode(params) if params else "?"
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    sort: str | None  # the parameter value that sorts by it ascending; None: not sortable
+
+
+COLUMNS = (
+    Column("Name", "name"),
+    Column("Client ID", None),
+    Column("Secret", None),
+    Column("Scopes", None),
+    Column("Last used", "last_used"),  # creation date: in the card layout, and a sort order
+)
+
+
+def _sort_headers(query: dict) -> list[dict]:
+    """Per column: its label, and for sortable ones the link that sorts by it (the other way
+    round when it is the current sort) and its aria-sort."""
+    headers = []
+    for column in COLUMNS:
+        header = {"label": column.label, "url": None, "aria_sort": None}
+        if column.sort:
+            current = query["sort"].lstrip("-") == column.sort
+            descending = query["sort"].startswith("-")
+            next_sort = ("" if descending else "-") + column.sort if current else column.sort
+            header["url"] = _link(query, sort=next_sort, page=None)
+            if current:
+                header["aria_sort"] = "descending" if descending else "ascending"
+        headers.append(header)
+    return headers
+
+
+def _selects(form: KeyListQuery, query: dict) -> list[dict]:
+    """The search form's drop-downs, each option marked if it is the value in effect."""
+    return [
+        {
+            "name": name,
+            "label": form.fields[name].label,
+            "options": [
+                (str(value), label, str(value) == str(query[name] or "")) for value, label in form.fields[name].choices
+            ],
+        }
+        for name in ("kind", "unused", "sort")
+    ]
 
 
 def _render_list(
@@ -96,52 +242,138 @@ def _render_list(
     membership: Membership,
     *,
     shown: ShownSecret | None = None,
+    notice: dict | None = None,
 ) -> HttpResponse:
-    """The list page, with `shown` (if any) in place of its secret's bullets."""
+    """The list page, with `shown` (if any) in place of its secret's bullets. Built-in keys
+    are cards; custom keys (or what the parameters ask for) come a page at a time, in a fixed
+    number of queries however many keys there are."""
     tenant = membership.tenant
-    rows = _rows_for_list(tenant)
+    now = timezone.now()
+    form = KeyListQuery(request.GET)
+    query = form.values()
     created = _uuid_or_none(request.GET.get("created"))
-    groups = {kind: [row for row in rows if row.key.kind == kind] for kind in KeyKind}
-    custom = groups[KeyKind.CUSTOM]
-    custom_open = (
-        not custom
-        or len(custom) <= CUSTOM_OPEN_LIMIT
-        or any(row.key.public_id == created for row in custom)
-        or (shown is not None and any(row.holds(shown.secret_id) for row in custom))
+    # The key that must be seen whatever the page: just created, renewed or revealed.
+    focus = shown.key_id if shown else (_uuid_or_none(notice["key"]) if notice else None) or created
+
+    fixed = list(
+        _with_secrets_and_scopes(
+            ApiKey.objects.filter(tenant=tenant).filter(Q(kind__in=BUILTIN_KINDS) | Q(public_id=focus))
+        ).order_by("kind", "pk")
     )
-    return render(
+    fixed_rows = _rows(fixed, tenant.code, tenant, now)
+    builtin = {kind: [row for row in fixed_rows if row.key.kind == kind] for kind in BUILTIN_KINDS}
+    pinned = [row for row in fixed_rows if row.key.is_custom]
+
+    custom_total = ApiKey.objects.filter(tenant=tenant, kind=KeyKind.CUSTOM).count()
+    searching = any(query[name] != KeyListQuery.DEFAULTS[name] for name in ("q", "kind", "old", "unused"))
+    view = query["view"] or ("cards" if custom_total <= CARDS_UP_TO and not searching else "table")
+    matching = _filtered(tenant, query, now)
+    if pinned:
+        matching = matching.exclude(public_id=focus)
+    paginator = Paginator(matching, TABLE_PAGE_SIZE if view == "table" else CARDS_PAGE_SIZE)
+    if not searching:
+        paginator.count = custom_total - len(pinned)  # the same count: no second query
+    page = paginator.get_page(request.GET.get("page"))
+    rows = _rows(_with_secrets_and_scopes(page.object_list), tenant.code, tenant, now)
+    query["page"] = page.number if page.number > 1 else None
+
+    response = render(
         request,
         "apikeys/key_list.html",
         {
             "membership": membership,
             "tenant": tenant,
             "active_tab": "keys",
-            "builtin_groups": [
-                (kind, GROUP_HELP[kind], groups[kind]) for kind in (KeyKind.EMPORIX, KeyKind.STOREFRONT)
-            ],
+            "builtin_groups": [(kind, GROUP_HELP[kind], builtin[kind]) for kind in BUILTIN_KINDS],
             "custom_kind": KeyKind.CUSTOM,
             "custom_help": GROUP_HELP[KeyKind.CUSTOM],
-            "custom_rows": custom,
-            "custom_open": custom_open,
+            "custom_total": custom_total,
+            "rows": rows,
+            "pinned": pinned,
+            "page": page,
+            "view": view,
+            "query": query,
+            "form": form,
+            "selects": _selects(form, query),
+            "ignored": form.ignored(),
+            "searching": searching,
+            "headers": _sort_headers(query),
+            "links": {
+                "previous": _link(query, page=page.previous_page_number() if page.number > 2 else None)
+                if page.has_previous()
+                else None,
+                "next": _link(query, page=page.next_page_number()) if page.has_next() else None,
+                "first": _link(query, page=None) if page.number > 2 else None,
+                "last": _link(query, page=paginator.num_pages) if page.number < paginator.num_pages - 1 else None,
+                "table": _link(query, view="table", page=None),
+                "cards": _link(query, view="cards", page=None),
+                "clear": _link({}, view=query["view"]),
+            },
+            "focus": focus,
             "created": created,
+            "notice": notice,
             "shown": shown,
             "can_see_secrets": membership.can_see_secrets,
             "is_admin": membership.is_admin,
             "grace_choices": GRACE_PERIODS,
+            "default_grace": DEFAULT_GRACE,
+            "attention": _attention(tenant, now),
         },
     )
+    if shown is not None:
+        add_never_cache_headers(response)
+    return response
+
+
+ATTENTION_NAMES = 5
+
+
+def _attention(tenant: Tenant, now: datetime) -> dict:
+    """Keys that stop working within a week (expiry or renew-by) and disabled keys, for the
+    line above the list: a count and the first few, in one query."""
+    soon = Q(expires_at__gt=now, expires_at__lte=now + SOON) | Q(renew_by__gt=now, renew_by__lte=now + SOON)
+    rows = list(
+        ApiKey.objects.filter(tenant=tenant)
+        .filter(Q(disabled_at__isnull=True) & soon | Q(disabled_at__isnull=False))
+        .order_by("disabled_at", "name")
+        .values_list("name", "public_id", "disabled_at")[:200]
+    )
+    expiring = [(name, public_id) for name, public_id, disabled in rows if disabled is None]
+    disabled = [(name, public_id) for name, public_id, disabled in rows if disabled is not None]
+    return {
+        "expiring": expiring[:ATTENTION_NAMES],
+        "expiring_count": len(expiring),
+        "disabled": disabled[:ATTENTION_NAMES],
+        "disabled_count": len(disabled),
+    }
 
 
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(value) if value else None
-    except ValueError:
+    except (ValueError, TypeError, AttributeError):
         return None
 
+
+# What the renew form offers first: a grace period, never the destructive "now".
+DEFAULT_GRACE = "24h"
 
 # After a renew the list shows the new secret once. The session holds only which secret to
 # show (its public id), never the secret, and the page that shows it is not stored.
 SHOW_ONCE_SESSION_KEY = "apikeys:show-secret-once"
+# What happened to which key (created, renewed, saved), said next to that key on the next list.
+NOTICE_SESSION_KEY = "apikeys:notice"
+# The notice is the fragment the list opens at: the browser scrolls to it and focuses it
+# (it has tabindex=-1), with or without JavaScript.
+NOTICE_ANCHOR = "#key-notice"
+
+
+def notice_next_to_key(request: HttpRequest, key: ApiKey, text: str, *, secret: ApiSecret | None = None) -> None:
+    """Say `text` beside `key` on the next list page, and with `secret` (a new one) show it
+    there once (admins only; the session holds its id, never the secret)."""
+    request.session[NOTICE_SESSION_KEY] = {"key": str(key.public_id), "text": text, "new_secret": secret is not None}
+    if secret is not None:
+        request.session[SHOW_ONCE_SESSION_KEY] = str(secret.public_id)
 
 
 def key_list(request: HttpRequest, code: str) -> HttpResponse:
@@ -149,19 +381,20 @@ def key_list(request: HttpRequest, code: str) -> HttpResponse:
     the new secret right after a renew, on the one page the renew redirects to."""
     membership = membership_for(request, code)
     shown = None
+    notice = request.session.pop(NOTICE_SESSION_KEY, None)
     once = _uuid_or_none(request.session.pop(SHOW_ONCE_SESSION_KEY, None))
     if once is not None and membership.is_admin:
         secret = (
             ApiSecret.objects.live().select_related("key").filter(key__tenant=membership.tenant, public_id=once).first()
         )
         try:
-            shown = ShownSecret(secret.public_id, services.secret_plaintext(secret)) if secret else None
+            if secret:
+                shown = ShownSecret(secret.public_id, services.secret_plaintext(secret), secret.key.public_id)
         except services.SecretUnreadable:
             messages.error(request, UNREADABLE)
-    response = _render_list(request, membership, shown=shown)
-    if shown is not None:
-        add_never_cache_headers(response)
-    return response
+    if not isinstance(notice, dict) or not isinstance(notice.get("text"), str):
+        notice = None
+    return _render_list(request, membership, shown=shown, notice=notice)
 
 
 def _no_store(view):
@@ -216,12 +449,9 @@ def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespo
         text = f"Too many secrets shown; try again in {wait} seconds."
         if wants_json(request):
             response = JsonResponse({"error": text}, status=429)
-        else:
-            messages.error(request, text)
-            response = _render_list(request, membership)
-            response.status_code = 429
-        response["Retry-After"] = str(wait)
-        return response
+            response["Retry-After"] = str(wait)
+            return response
+        return rate_limited(request, wait, "Too many secrets shown: revealing and copying secrets is limited per user.")
     key = get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id)
     purpose = request.POST.get("purpose") or "reveal"
     if purpose not in services.SHOW_PURPOSES:
@@ -240,7 +470,7 @@ def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespo
         return _unreadable(request, membership, key)
     if wants_json(request):
         return JsonResponse({"secret": plaintext, "client_id": key.client_id})
-    return _render_list(request, membership, shown=ShownSecret(secret.public_id, plaintext))
+    return _render_list(request, membership, shown=ShownSecret(secret.public_id, plaintext, key.public_id))
 
 
 UNREADABLE = (
@@ -279,16 +509,20 @@ def key_renew(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespons
     if not form.is_valid():
         status = 400 if form.is_bound else 200
         error = form.errors["grace"][0] if form.is_bound else None
-        return render(request, "apikeys/key_renew.html", {**context, "grace": "now", "error": error}, status=status)
+        return render(
+            request, "apikeys/key_renew.html", {**context, "grace": DEFAULT_GRACE, "error": error}, status=status
+        )
+    if form.needs_confirmation:
+        # "Now" chosen without its danger button (Enter in the form, or no CSS): ask again.
+        return render(request, "apikeys/key_renew.html", {**context, "grace": "now", "confirm_now": True})
     try:
         _, secret, _plaintext = services.key_renew(key=key, grace=form.cleaned_data["grace"], audit=Audit.of(request))
     except services.KeyBusy as busy:
-        context.update(grace=form.data.get("grace") or "now", error=str(busy))
+        context.update(grace=form.data.get("grace") or DEFAULT_GRACE, error=str(busy))
         return render(request, "apikeys/key_renew.html", context, status=409)
-    messages.success(request, "Key renewed")
+    notice_next_to_key(request, key, "Key renewed.", secret=secret)
     # Post/redirect/get, so that reloading the page cannot renew again.
-    request.session[SHOW_ONCE_SESSION_KEY] = str(secret.public_id)
-    return redirect(reverse("apikeys:list", kwargs={"code": membership.tenant.code}) + f"#key-{key.public_id}")
+    return redirect(reverse("apikeys:list", kwargs={"code": membership.tenant.code}) + NOTICE_ANCHOR)
 
 
 @require_http_methods(["GET", "POST"])

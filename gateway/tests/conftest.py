@@ -1,8 +1,10 @@
+import time
 from urllib.parse import urlencode
 
 import pytest
 
 from apikeys.services import key_create
+from gateway import decisions
 from gateway.decisions import tokens
 from scopes.models import Scope
 
@@ -55,3 +57,20 @@ def check(client):
 def emporix_key(acme_secrets):
     """(key, secret) of acme's Emporix API key: every scope."""
     return acme_secrets["emporix"]
+
+
+class Clock:
+    """time.monotonic of gateway.decisions, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(decisions.time, "monotonic", clock)
+    return clock

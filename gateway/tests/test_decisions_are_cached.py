@@ -2,7 +2,6 @@
 a cached decision costs no query, an uncached one one; refusals are never kept; revocation and
 renew-now reach the gateway at most GATEWAY_CACHE_SECONDS later."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -11,30 +10,12 @@ from django.utils import timezone
 from apikeys.auth import token_digest
 from apikeys.services import key_renew
 from conftest import run_manage
-from gateway import decisions
 from gateway.decisions import TokenCache, grant_for, tokens
 from oauth.models import AccessToken
 
 pytestmark = pytest.mark.django_db
 
 ROUTE = "/customer/acme/customers"
-
-
-class Clock:
-    """time.monotonic of gateway.decisions, moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = time.monotonic()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr(decisions.time, "monotonic", clock)
-    return clock
 
 
 def test_a_cached_decision_costs_no_query_and_an_uncached_one_one(check, mint, reader, django_assert_num_queries):

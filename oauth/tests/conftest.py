@@ -69,3 +69,10 @@ def introspect(post_token):
         return response.json()
 
     return call
+
+
+@pytest.fixture
+def jwt_custom(acme):
+    """(key, secret) of a custom acme key of three scopes that issues JWT access tokens."""
+    scopes = list(Scope.objects.offered().order_by("name")[:3])
+    return key_create(tenant=acme, kind="custom", name="Edge", scopes=scopes, token_format="jwt")

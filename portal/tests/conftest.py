@@ -28,6 +28,7 @@ from portal.tests.serving import served_database
 from scopes.models import Scope
 from tenants.models import Membership
 from tenants.services import invitation_send
+from webhooks.services import endpoint_create
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -275,7 +276,8 @@ def served(tmp_path_factory):
 def url_arguments(acme, globex, bob):
     """The arguments every tenant URL of the portal needs, for the tables of
     test_permissions.py and test_reauthentication.py: acme's custom key (renewed with a grace
-    period, so it has an old secret to retire), bob's membership, a pending invitation."""
+    period, so it has an old secret to retire), bob's membership, a pending invitation, a
+    webhook endpoint (on a closed loopback port: a test event fails at once, offline)."""
     key, _ = key_create(
         tenant=acme, kind=KeyKind.CUSTOM, name="Custom", scopes=Scope.objects.filter(name="tax.tax_read")
     )
@@ -288,4 +290,7 @@ def url_arguments(acme, globex, bob):
         "invitation_id": invitation_send(
             tenant=acme, email="invited@example.com", role="viewer", accept_url="http://testserver/x/"
         ).public_id,
+        "endpoint_id": endpoint_create(tenant=acme, url="http://127.0.0.1:9/hook", event_types=["key.created"])[
+            0
+        ].public_id,
     }

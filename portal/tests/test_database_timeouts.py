@@ -62,7 +62,7 @@ def test_a_renew_behind_a_held_lock_fails_fast_and_changes_nothing(portal, clust
         assert _state(db, key_id) == before
 
     # Once the lock is gone, both work (and the renew really changes the key).
-    assert csrf_post(alice, renew_url, {"grace": "now"}).status_code == 302
+    assert csrf_post(alice, renew_url, {"grace": "now", "confirm": "now"}).status_code == 302
     with cluster_up.connect(autocommit=True) as db:
         assert _state(db, key_id) != before
     # The old secret stopped now; the other tests go on with the new one.

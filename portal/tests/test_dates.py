@@ -1,5 +1,6 @@
-"""Every date a page shows is a <time> with ISO 8601 for machines and one human format, with
-the time zone, for people (portal.dates, {% when %})."""
+"""Every date a page shows is a <time> with ISO 8601 for machines, the time relative to now
+for people and one exact format, with the time zone, on hover (portal.dates, {% when %}), in
+the user's time zone."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,7 @@ from activity.display import details_lines
 from activity.models import Action, ActivityEntry
 from apikeys.models import ApiSecret, KeyKind
 from apikeys.services import key_renew
-from portal.dates import human_datetime
+from portal.dates import human_datetime, relative, valid_zone
 
 MOMENT = datetime(2026, 11, 27, 16, 51, 7, 123456, tzinfo=UTC)
 
@@ -28,9 +29,38 @@ def test_it_shows_day_month_year_time_and_zone():
 def test_it_shows_the_current_time_zone():
     with timezone.override("Europe/Berlin"):
         assert human_datetime(MOMENT) == "27 Nov 2026, 17:51 CET"
-        assert render("{% when value %}", value=MOMENT) == (
-            '<time datetime="2026-11-27T17:51:07.123456+01:00">27 Nov 2026, 17:51 CET</time>'
-        )
+        shown = render("{% when value %}", value=MOMENT)
+        assert shown.startswith('<time datetime="2026-11-27T17:51:07.123456+01:00" title="27 Nov 2026, 17:51 CET">')
+
+
+@pytest.mark.parametrize(
+    ("delta", "text"),
+    [
+        (timedelta(seconds=20), "just now"),
+        (timedelta(minutes=1), "1 minute ago"),
+        (timedelta(minutes=59, seconds=59), "59 minutes ago"),
+        (timedelta(hours=5), "5 hours ago"),
+        (timedelta(days=3, hours=23), "3 days ago"),
+        (timedelta(days=45), "1 month ago"),
+        (timedelta(days=800), "2 years ago"),
+        (-timedelta(hours=23, minutes=59), "in 23 hours"),
+        (-timedelta(days=7), "in 7 days"),
+        (-timedelta(seconds=10), "in less than a minute"),
+    ],
+)
+def test_it_says_how_long_ago_in_the_largest_whole_unit(delta, text):
+    assert relative(MOMENT - delta, now=MOMENT) == text
+
+
+def test_the_tag_shows_the_relative_time_with_the_exact_one_on_hover():
+    shown = render("{% when value %}", value=timezone.now() - timedelta(days=3, minutes=5))
+    assert shown.endswith(">3 days ago</time>") and 'title="' in shown and " UTC" in shown
+
+
+def test_only_known_zone_names_are_taken():
+    assert str(valid_zone("Europe/Berlin")) == "Europe/Berlin"
+    for name in ["", None, "Mars/Olympus", "../etc/passwd", "Europe/Berlin" * 10, "localtime"]:
+        assert valid_zone(name) is None
 
 
 def test_the_tag_gives_the_empty_text_for_none():
@@ -54,5 +84,5 @@ def test_the_key_rows_show_their_dates_this_way(client_for, alice, acme_secrets)
     key, _ = acme_secrets[KeyKind.EMPORIX]
     body = client_for(alice).get(reverse("apikeys:list", kwargs={"code": "acme"})).content.decode()
     created = timezone.localtime(key.created_at)
-    assert f'Created <time datetime="{created.isoformat()}">{human_datetime(created)}</time>' in body
+    assert f'Created <time datetime="{created.isoformat()}" title="{human_datetime(created)}">just now</time>' in body
     assert "Last renewed never" in body

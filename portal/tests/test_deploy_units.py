@@ -44,3 +44,12 @@ def test_the_service_is_unprivileged_restarted_and_hardened():
         "CapabilityBoundingSet": "",
     }.items():
         assert service[option] == value, option
+
+
+def test_the_webhook_worker_runs_forever_unprivileged_and_hardened():
+    worker = unit("api-key-portal-webhooks.service")["Service"]
+    assert worker["ExecStart"].endswith("/.venv/bin/python manage.py webhooks_deliver --forever")
+    assert worker["User"] not in ("", "root") and worker["Restart"] == "always"
+    assert worker["EnvironmentFile"] == unit("api-key-portal.service")["Service"]["EnvironmentFile"]
+    for option in ("NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp", "CapabilityBoundingSet"):
+        assert worker[option] == unit("api-key-portal.service")["Service"][option], option

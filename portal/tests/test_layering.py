@@ -6,6 +6,11 @@ and fails on an import that crosses a layer the wrong way.
     apikeys           knows no token service; `apikeys.auth` is its public face to it
     oauth             reaches the keys app only through `apikeys.auth` (and its models, for
                       foreign keys)
+    notifications     mails to tenant admins: knows tenants and accounts, no keys, webhooks or
+                      token service
+    webhooks          knows no token service; reaches the keys app only for its cryptography
+                      (`apikeys.crypto`, `apikeys.canary`); the activity log reaches it only
+                      through `webhooks.outbox`, and nothing else of the portal imports it
     gateway           the gateway check: reaches the token service only through `oauth.bearer`
                       and the keys app only through `apikeys.auth`; no app imports it
     bench             the benchmark: no app imports it
@@ -19,7 +24,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "activity", "api", "apikeys", "gateway", "oauth", "portal", "scopes", "tenants")
+APPS = (
+    "accounts",
+    "activity",
+    "api",
+    "apikeys",
+    "gateway",
+    "notifications",
+    "oauth",
+    "portal",
+    "scopes",
+    "tenants",
+    "webhooks",
+)
 
 # (importing app, imported module prefix, modules of that prefix that are allowed anyway)
 FORBIDDEN: list[tuple[str, str, frozenset[str]]] = [
@@ -29,6 +46,13 @@ FORBIDDEN: list[tuple[str, str, frozenset[str]]] = [
     ("apikeys", "oauth", frozenset()),
     ("tenants", "oauth", frozenset()),
     ("oauth", "apikeys", frozenset({"apikeys.auth", "apikeys.models"})),
+    ("notifications", "apikeys", frozenset()),
+    ("notifications", "webhooks", frozenset()),
+    ("notifications", "oauth", frozenset()),
+    ("webhooks", "oauth", frozenset()),
+    ("webhooks", "apikeys", frozenset({"apikeys.crypto", "apikeys.canary"})),
+    ("activity", "webhooks", frozenset({"webhooks.outbox"})),
+    *((app, "webhooks", frozenset()) for app in APPS if app not in ("activity", "webhooks")),
     ("gateway", "oauth", frozenset({"oauth.bearer"})),
     ("gateway", "apikeys", frozenset({"apikeys.auth"})),
     ("gateway", "tenants", frozenset()),
@@ -104,6 +128,10 @@ def test_every_app_is_read():
         ("oauth", "import apikeys.services"),
         ("apikeys", "from bench.baseline import baseline"),
         ("portal", "import bench"),
+        ("webhooks", "from apikeys.services import key_create"),
+        ("activity", "from webhooks.delivery import deliver_due"),
+        ("apikeys", "from webhooks.models import Endpoint"),
+        ("notifications", "from webhooks.models import Endpoint"),
         ("gateway", "from oauth.services import introspect"),
         ("gateway", "from apikeys.models import ApiKey"),
         ("gateway", "from tenants.models import Tenant"),
@@ -123,6 +151,8 @@ def test_the_check_catches_a_forbidden_import(app, source):
         ("oauth", "from apikeys import auth"),
         ("tenants", "from apikeys.services import key_create"),
         ("scopes", "from django.db import models"),
+        ("webhooks", "from apikeys import crypto"),
+        ("activity", "from webhooks.outbox import event_record"),
         ("gateway", "from oauth.bearer import bearer_verify"),
         ("gateway", "from apikeys.auth import token_digest"),
         ("gateway", "from scopes.routes import route_table"),

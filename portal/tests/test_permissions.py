@@ -22,6 +22,7 @@ SEES_SECRETS = {"admin": 200, "developer": 200, "viewer": 403, "stranger": 404, 
 ADMIN_ONLY = {"developer": 403, "viewer": 403, "stranger": 404, "out": 302}  # with the admin's status
 WRONG_METHOD = {"admin": 405, "developer": 405, "viewer": 405, "stranger": 405, "out": 302}
 KEY_FORM = {"name": "Renamed", "scopes": ["tax.tax_read"]}
+WEBHOOK_FORM = {"url": "https://hooks.example.com/keys", "event_types": ["key.created"]}
 
 # (url name, method, form data, {role: status})
 TABLE = [
@@ -55,6 +56,14 @@ TABLE = [
     ("apikeys:edit", "post", KEY_FORM, {"admin": 302, **ADMIN_ONLY}),
     ("apikeys:delete", "get", {}, {"admin": 200, **ADMIN_ONLY}),
     ("apikeys:delete", "post", {}, {"admin": 302, **ADMIN_ONLY}),
+    ("apikeys:settings", "get", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("apikeys:settings", "post", {"allowed_networks": "203.0.113.0/24"}, {"admin": 302, **ADMIN_ONLY}),
+    ("apikeys:disable", "post", {}, {"admin": 302, **ADMIN_ONLY}),
+    ("apikeys:disable", "get", {}, WRONG_METHOD),
+    ("apikeys:enable", "post", {}, {"admin": 302, **ADMIN_ONLY}),
+    ("apikeys:enable", "get", {}, WRONG_METHOD),
+    ("apikeys:report_leak", "get", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("apikeys:report_leak", "post", {"secret": "akps_not-a-secret"}, {"admin": 200, **ADMIN_ONLY}),
     ("apikeys:get_started", "get", {}, ANY_MEMBER),
     ("apikeys:get_started", "post", {}, WRONG_METHOD),
     ("activity:list", "get", {}, {"admin": 200, **ADMIN_ONLY}),
@@ -62,11 +71,31 @@ TABLE = [
     ("activity:csv", "get", {}, {"admin": 200, **ADMIN_ONLY}),
     ("oauth:try", "post", {}, SEES_SECRETS),
     ("oauth:try", "get", {}, WRONG_METHOD),
+    ("webhooks:list", "get", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("webhooks:list", "post", {}, WRONG_METHOD),
+    ("webhooks:create", "post", WEBHOOK_FORM, {"admin": 302, **ADMIN_ONLY}),
+    ("webhooks:create", "get", {}, WRONG_METHOD),
+    ("webhooks:detail", "get", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("webhooks:detail", "post", {}, WRONG_METHOD),
+    ("webhooks:edit", "post", {**WEBHOOK_FORM, "is_active": "on"}, {"admin": 302, **ADMIN_ONLY}),
+    ("webhooks:edit", "get", {}, WRONG_METHOD),
+    ("webhooks:secret", "post", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("webhooks:secret", "get", {}, WRONG_METHOD),
+    ("webhooks:rotate", "post", {}, {"admin": 302, **ADMIN_ONLY}),
+    ("webhooks:rotate", "get", {}, WRONG_METHOD),
+    ("webhooks:test", "post", {}, {"admin": 302, **ADMIN_ONLY}),
+    ("webhooks:test", "get", {}, WRONG_METHOD),
+    ("webhooks:delete", "get", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("webhooks:delete", "post", {}, {"admin": 302, **ADMIN_ONLY}),
     # A user's own account: no tenant, the same for every role.
     ("my_account", "get", {}, {"admin": 200, "developer": 200, "viewer": 200, "stranger": 200, "out": 302}),
     ("my_account", "post", {}, WRONG_METHOD),
     ("sessions_end_others", "post", {}, {role: 302 for role in ROLES}),
+    ("time_zone_set", "post", {}, {role: 302 for role in ROLES}),
+    ("time_zone_set", "get", {}, WRONG_METHOD),
     ("sessions_end_others", "get", {}, WRONG_METHOD),
+    ("notifications:preferences", "post", {"kind": []}, {role: 302 for role in ROLES}),
+    ("notifications:preferences", "get", {}, WRONG_METHOD),
 ]
 
 # Public by design: the token service authenticates clients itself, the account pages, and
@@ -79,6 +108,7 @@ PUBLIC = {
     "oauth:anonymous_login",
     "oauth:anonymous_refresh",
     "oauth:metadata",
+    "oauth:jwks",
     "oauth:tokeninfo",  # a Bearer token is the credential (oauth/tests/test_tokeninfo.py)
     "oauth:secret_scanning",  # signed by the secret-scanning service (oauth/tests/test_secret_scanning.py)
     # The management API: a Bearer token is the credential, never a session; its own table,

@@ -19,6 +19,7 @@ from activity.models import ActivityEntry
 from apikeys.models import ApiKey, ApiSecret
 from conftest import give_totp
 from tenants.models import Invitation, Membership, Tenant
+from webhooks.models import Endpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +29,7 @@ JSON = {"HTTP_ACCEPT": "application/json"}
 SAME = "same"  # back to the GET of the action's own URL: its form or confirmation page
 LIST = "apikeys:list"
 MEMBERS = "tenants:members"
+DETAIL = "webhooks:detail"  # the endpoint's page
 
 # (url name, method, data, role, headers, where the user returns after re-authenticating)
 TABLE = [
@@ -39,12 +41,33 @@ TABLE = [
     ("apikeys:delete", "post", {}, "admin", {}, SAME),
     ("apikeys:renew", "post", {"grace": "1h"}, "admin", {}, SAME),
     ("apikeys:retire", "post", {}, "admin", {}, SAME),
+    ("apikeys:settings", "post", {"allowed_networks": "203.0.113.0/24"}, "admin", {}, SAME),
+    ("apikeys:disable", "post", {}, "admin", {}, None),  # back to the key's settings page
     ("tenants:member_add", "post", {"email": "new@example.com", "role": "viewer"}, "admin", {}, MEMBERS),
     ("tenants:member_role", "post", {"role": "developer"}, "admin", {}, MEMBERS),
     ("tenants:member_remove", "post", {}, "admin", {}, SAME),
     ("tenants:invitation_resend", "post", {}, "admin", {}, MEMBERS),
     ("tenants:invitation_cancel", "post", {}, "admin", {}, MEMBERS),
     ("tenants:policy", "post", {"require_mfa": "on"}, "admin", {}, MEMBERS),
+    (
+        "webhooks:create",
+        "post",
+        {"url": "https://hooks.example.com/k", "event_types": ["key.created"]},
+        "admin",
+        {},
+        "webhooks:list",
+    ),
+    (
+        "webhooks:edit",
+        "post",
+        {"url": "https://hooks.example.com/k", "event_types": ["key.renewed"]},
+        "admin",
+        {},
+        DETAIL,
+    ),
+    ("webhooks:secret", "post", {}, "admin", {}, DETAIL),
+    ("webhooks:rotate", "post", {}, "admin", {}, DETAIL),
+    ("webhooks:delete", "post", {}, "admin", {}, SAME),
     # allauth's own: turning the authenticator app off (and so MFA, with the recovery codes).
     ("mfa_deactivate_totp", "post", {}, "admin", {}, None),
 ]
@@ -56,6 +79,9 @@ ARGUMENTS = {
     "apikeys:delete": ["code", "key_id"],
     "apikeys:renew": ["code", "key_id"],
     "apikeys:retire": ["code", "key_id", "secret_id"],
+    "apikeys:settings": ["code", "key_id"],
+    "apikeys:disable": ["code", "key_id"],
+    "apikeys:report_leak": ["code"],
     "tenants:member_add": ["code"],
     "tenants:member_role": ["code", "member_id"],
     "tenants:member_remove": ["code", "member_id"],
@@ -63,6 +89,11 @@ ARGUMENTS = {
     "tenants:invitation_cancel": ["code", "invitation_id"],
     "tenants:policy": ["code"],
     "mfa_deactivate_totp": [],
+    "webhooks:create": ["code"],
+    "webhooks:edit": ["code", "endpoint_id"],
+    "webhooks:secret": ["code", "endpoint_id"],
+    "webhooks:rotate": ["code", "endpoint_id"],
+    "webhooks:delete": ["code", "endpoint_id"],
 }
 
 
@@ -78,13 +109,19 @@ def state() -> tuple:
     """Everything the actions of the table could change."""
     return (
         list(ActivityEntry.objects.order_by("pk").values_list("pk", "action")),
-        list(ApiKey.objects.order_by("pk").values_list("pk", "name")),
+        list(ApiKey.objects.order_by("pk").values_list("pk", "name", "disabled_at", "allowed_networks")),
         sorted(ApiKey.scopes.through.objects.values_list("apikey_id", "scope_id")),
         list(ApiSecret.objects.order_by("pk").values_list("pk", "expires_at")),
         list(Membership.objects.order_by("pk").values_list("pk", "role")),
         list(Invitation.objects.order_by("pk").values_list("pk", "token_digest", "expires_at")),
         list(Tenant.objects.order_by("pk").values_list("pk", "require_mfa")),
         list(Authenticator.objects.order_by("pk").values_list("pk", "type")),
+        [
+            (pk, url, events, bytes(ciphertext), revealed)
+            for pk, url, events, ciphertext, revealed in Endpoint.objects.order_by("pk").values_list(
+                "pk", "url", "event_types", "secret_ciphertext", "secret_revealed_at"
+            )
+        ],
     )
 
 
@@ -104,7 +141,12 @@ def assert_asked_to_reauthenticate(response, url: str, headers: dict, back: str 
         target = response.url
     assert target.startswith(reverse("account_reauthenticate") + "?next=")
     if back is not None:
-        expected = url if back == SAME else reverse(back, kwargs={"code": code})
+        if back == SAME:
+            expected = url
+        elif back == DETAIL:
+            expected = url.rsplit("/", 2)[0] + "/"  # .../webhooks/<id>/<action>/ -> .../webhooks/<id>/
+        else:
+            expected = reverse(back, kwargs={"code": code})
         assert parse_qs(urlsplit(target).query)["next"][0].split("#")[0] == expected
 
 

@@ -1,4 +1,5 @@
-// Copy buttons. `data-copy-text` copies its value (a Client ID: not secret, already in the page).
+// Copy buttons. `data-copy-text` copies its value (a Client ID, or a secret the page shows
+// already), announced with `data-copy-label` (default "Client ID").
 // A `form[data-copy-secret]` POSTs to the secret endpoint (purpose=copy, JSON) and copies the
 // answer; the secret never enters the page. Without JavaScript that form shows the secret instead.
 (function () {
@@ -28,7 +29,7 @@
   document.querySelectorAll("[data-copy-text]").forEach(function (button) {
     button.hidden = false;
     button.addEventListener("click", function () {
-      copyText(button, button.getAttribute("data-copy-text"), "Client ID");
+      copyText(button, button.getAttribute("data-copy-text"), button.getAttribute("data-copy-label") || "Client ID");
     });
   });
 

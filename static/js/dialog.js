@@ -1,6 +1,7 @@
 // Confirmations in a <dialog>. A link with `data-dialog="<id>"` (renew, retire) still leads to a
 // confirmation page without JavaScript; with it, the link opens the dialog instead, whose form
-// posts to the link's URL. showModal() traps focus and closes on Escape; focus then returns.
+// posts to the link's URL. showModal() traps focus and closes on Escape; focus then returns
+// (to the actions menu's button when the link was in a menu that closed).
 (function () {
   "use strict";
 
@@ -18,13 +19,21 @@
         node.textContent = link.getAttribute("data-dialog-subject") || "";
       });
       dialog.opener = link;
+      var menu = link.closest("details[open]");
+      if (menu) menu.open = false; // a row's actions menu: it has done its job
       dialog.showModal();
+      // Start on the preselected choice (renew: a grace period), not on the first one.
+      var checked = form.querySelector("input[type=radio]:checked");
+      if (checked) checked.focus();
     });
   });
 
   document.querySelectorAll("dialog").forEach(function (dialog) {
     dialog.addEventListener("close", function () {
-      if (dialog.opener && document.contains(dialog.opener)) dialog.opener.focus();
+      var opener = dialog.opener;
+      if (!opener || !document.contains(opener)) return;
+      var menu = opener.closest("details");
+      (menu && !menu.open ? menu.querySelector("summary") : opener).focus();
     });
     dialog.querySelectorAll("[data-dialog-close]").forEach(function (button) {
       button.addEventListener("click", function () { dialog.close(); });

@@ -2,61 +2,66 @@
 // the secret is fetched by POST (it is in no page) and replaces the mask in the copied text
 // only; viewers copy the masked snippet without any request. Try it shows the token
 // service's JSON answer in place.
+// The keys page loads the same page into a dialog and calls portalGetStarted.init() on it.
 (function () {
   "use strict";
 
-  var root = document.querySelector("[data-get-started]");
-  if (!root) { return; }
   var announce = window.portal.announce;
 
-  function fetchSecret() {
-    var body = new URLSearchParams({ csrfmiddlewaretoken: root.dataset.csrf, purpose: "copy" });
-    return window.portalSecret.fetch(root.dataset.secretUrl, body);
-  }
+  function init(root) {
+    function fetchSecret() {
+      var body = new URLSearchParams({ csrfmiddlewaretoken: root.dataset.csrf, purpose: "copy" });
+      return window.portalSecret.fetch(root.dataset.secretUrl, body);
+    }
 
-  root.querySelectorAll("[data-copy-snippet]").forEach(function (button) {
-    var status = button.parentNode.querySelector("[data-copy-status]");
-    button.addEventListener("click", function () {
-      var text = document.getElementById(button.dataset.copySnippet).textContent;
-      var withSecret = button.hasAttribute("data-with-secret") && root.dataset.secretUrl;
-      status.textContent = "";
-      var ready = withSecret
-        ? fetchSecret().then(function (secret) { return text.split(root.dataset.secretMask).join(secret); })
-        : Promise.resolve(text);
-      ready
-        .then(function (full) { return navigator.clipboard.writeText(full); })
-        .then(function () { announce(withSecret ? "Copied with the secret" : "Copied", status); })
-        .catch(function (error) { announce("Copy failed: " + error.message, status); });
-    });
-  });
-
-  var form = root.querySelector("[data-try-it]");
-  if (form) {
-    var output = root.querySelector("[data-try-output]");
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      var button = form.querySelector("button");
-      button.disabled = true;
-      output.hidden = false;
-      output.textContent = "Requesting a token…";
-      fetch(form.action, {
-        method: "POST",
-        body: new FormData(form),
-        credentials: "same-origin",
-        headers: { Accept: "application/json" },
-      }).then(function (response) {
-        var type = response.headers.get("Content-Type") || "";
-        if (!type.includes("application/json")) { throw new Error("HTTP " + response.status); }
-        return response.json().then(function (data) {
-          if (!response.ok && data.status === undefined) { throw new Error("HTTP " + response.status); }
-          var status = data.status !== undefined ? data.status : response.status;
-          output.textContent = "HTTP " + status + "\n" + JSON.stringify(data.response !== undefined ? data.response : data, null, 2);
-        });
-      }).catch(function (error) {
-        output.textContent = "Try it failed: " + error.message;
-      }).finally(function () {
-        button.disabled = false;
+    root.querySelectorAll("[data-copy-snippet]").forEach(function (button) {
+      var status = button.parentNode.querySelector("[data-copy-status]");
+      button.addEventListener("click", function () {
+        var text = document.getElementById(button.dataset.copySnippet).textContent;
+        var withSecret = button.hasAttribute("data-with-secret") && root.dataset.secretUrl;
+        status.textContent = "";
+        var ready = withSecret
+          ? fetchSecret().then(function (secret) { return text.split(root.dataset.secretMask).join(secret); })
+          : Promise.resolve(text);
+        ready
+          .then(function (full) { return navigator.clipboard.writeText(full); })
+          .then(function () { announce(withSecret ? "Copied with the secret" : "Copied", status); })
+          .catch(function (error) { announce("Copy failed: " + error.message, status); });
       });
     });
+
+    var form = root.querySelector("[data-try-it]");
+    if (form) {
+      var output = root.querySelector("[data-try-output]");
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var button = form.querySelector("button");
+        button.disabled = true;
+        output.hidden = false;
+        output.textContent = "Requesting a token…";
+        fetch(form.action, {
+          method: "POST",
+          body: new FormData(form),
+          credentials: "same-origin",
+          headers: { Accept: "application/json" },
+        }).then(function (response) {
+          var type = response.headers.get("Content-Type") || "";
+          if (!type.includes("application/json")) { throw new Error("HTTP " + response.status); }
+          return response.json().then(function (data) {
+            if (!response.ok && data.status === undefined) { throw new Error("HTTP " + response.status); }
+            var status = data.status !== undefined ? data.status : response.status;
+            output.textContent = "HTTP " + status + "\n" + JSON.stringify(data.response !== undefined ? data.response : data, null, 2);
+          });
+        }).catch(function (error) {
+          output.textContent = "Try it failed: " + error.message;
+        }).finally(function () {
+          button.disabled = false;
+        });
+      });
+    }
   }
+
+  var page = document.querySelector("[data-get-started]");
+  if (page) { init(page); }
+  window.portalGetStarted = { init: init };
 })();

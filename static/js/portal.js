@@ -1,6 +1,10 @@
 // Shared by every page (loaded by base.html before the feature scripts, all with defer).
 // portal.announce(text[, region]): says `text` in a live region: by default the page's
 // `[data-live-region]` (a toast that empties itself after a few seconds), or the given one.
+// Also: the menus of the top bar (<details class="menu">) close on Escape and on a click
+// outside, one open at a time; code blocks and scrollable tables can be focused (and so
+// scrolled from the keyboard); the browser's time zone goes to the server in a cookie, and
+// relative times ("3 days ago") stay true on a page left open.
 (function () {
   "use strict";
 
@@ -17,5 +21,113 @@
     timers.set(target, window.setTimeout(function () { target.textContent = ""; }, 4000));
   }
 
-  window.portal = { announce: announce };
+  // --- Menus -------------------------------------------------------------------------------
+  function menus() { return document.querySelectorAll("details.menu"); }
+
+  function closeMenus(except) {
+    menus().forEach(function (menu) { if (menu !== except) menu.open = false; });
+  }
+
+  function setUpMenus() {
+    menus().forEach(function (menu) {
+      menu.addEventListener("toggle", function () { if (menu.open) closeMenus(menu); });
+      menu.addEventListener("keydown", function (event) {
+        if (event.key !== "Escape" || !menu.open) return;
+        event.preventDefault();
+        menu.open = false;
+        menu.querySelector("summary").focus();
+      });
+    });
+    document.addEventListener("click", function (event) {
+      var inside = event.target.closest && event.target.closest("details.menu");
+      closeMenus(inside);
+    });
+    // Focus leaving a menu by Tab closes it too, so that two panels never overlap.
+    document.addEventListener("focusin", function (event) {
+      closeMenus(event.target.closest && event.target.closest("details.menu"));
+    });
+  }
+
+  // --- Scrollable regions --------------------------------------------------------------------
+  // A code block or a wide table may scroll sideways; keyboard users can only scroll what
+  // they can focus, and a focusable region needs a name (axe scrollable-region-focusable).
+  function regionName(element) {
+    if (element.dataset.regionLabel) return element.dataset.regionLabel;
+    var details = element.closest("details");
+    var summary = details && details.querySelector("summary");
+    var owner = element.closest("[aria-labelledby]");
+    var ownerName = owner && document.getElementById(owner.getAttribute("aria-labelledby"));
+    if (summary) {
+      return (ownerName ? ownerName.textContent.trim() + ": " : "") + summary.textContent.replace(/\s+/g, " ").trim();
+    }
+    var table = element.tagName === "TABLE" ? element : element.querySelector("table");
+    var labelled = table && table.getAttribute("aria-labelledby");
+    var source = labelled && document.getElementById(labelled);
+    if (!source && table) source = table.querySelector("caption");
+    var section = element.closest("section[aria-labelledby]");
+    if (!source && section) source = document.getElementById(section.getAttribute("aria-labelledby"));
+    if (!source) source = document.querySelector("h1");
+    var name = source ? source.textContent.replace(/\s+/g, " ").trim() : "";
+    var kind = element.tagName === "PRE" ? "code" : table ? "table" : "list";
+    return name ? name + " (" + kind + ")" : kind;
+  }
+
+  function setUpRegions(root) {
+    root.querySelectorAll("pre, .table-wrap, table.table, .key-scope-list, [data-scroll-region]").forEach(function (element) {
+      // A table in a .table-wrap scrolls with its box; one on its own scrolls itself on phones.
+      if (element.tagName === "TABLE" && element.closest(".table-wrap")) return;
+      if (!element.hasAttribute("tabindex")) element.setAttribute("tabindex", "0");
+      // A <pre> or <div> has no role that can carry a name; a list keeps its own.
+      if (!element.hasAttribute("role") && /^(PRE|DIV)$/.test(element.tagName)) element.setAttribute("role", "region");
+      if (!element.hasAttribute("aria-label") && !element.hasAttribute("aria-labelledby")) {
+        element.setAttribute("aria-label", regionName(element));
+      }
+    });
+  }
+
+  // --- Time zone -----------------------------------------------------------------------------
+  // The server shows times in the user's zone; without a My Account setting it takes the
+  // browser's from this cookie (portal.dates.ZONE_COOKIE), so from the next page on.
+  function reportTimeZone() {
+    var zone;
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (error) { return; }
+    // IANA names are cookie-safe (letters, digits, / _ + -); the server checks them anyway.
+    if (!zone || !/^[A-Za-z0-9/_+-]+$/.test(zone) || document.cookie.split("; ").indexOf("tz=" + zone) !== -1) return;
+    document.cookie = "tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax" +
+      (location.protocol === "https:" ? "; Secure" : "");
+  }
+
+  // --- Relative times ------------------------------------------------------------------------
+  // {% when %} renders "3 days ago" as of the server's answer; a page left open keeps it true
+  // by counting again every minute, with the units of portal.dates.relative.
+  var UNITS = [[365 * 86400, "year"], [30 * 86400, "month"], [86400, "day"], [3600, "hour"], [60, "minute"]];
+
+  function relative(then, now) {
+    var seconds = (now - then) / 1000;
+    var future = seconds < 0;
+    seconds = Math.abs(seconds);
+    for (var i = 0; i < UNITS.length; i++) {
+      if (seconds >= UNITS[i][0]) {
+        var count = Math.floor(seconds / UNITS[i][0]);
+        var amount = count + " " + UNITS[i][1] + (count !== 1 ? "s" : "");
+        return future ? "in " + amount : amount + " ago";
+      }
+    }
+    return future ? "in less than a minute" : "just now";
+  }
+
+  function refreshTimes() {
+    var now = Date.now();
+    document.querySelectorAll("time[datetime][title]").forEach(function (element) {
+      var then = Date.parse(element.getAttribute("datetime"));
+      if (!isNaN(then)) element.textContent = relative(then, now);
+    });
+  }
+
+  setUpMenus();
+  reportTimeZone();
+  window.setInterval(refreshTimes, 60000);
+  setUpRegions(document);
+
+  window.portal = { announce: announce, setUpRegions: setUpRegions, refreshTimes: refreshTimes };
 })();

@@ -22,7 +22,8 @@ def test_the_invitation_arrives_over_smtp_and_its_link_works(smtp_server, client
     assert message["X-Envelope-To"] == "new@example.com" and message["To"] == "new@example.com"
     assert message["From"] == "API Key Portal <portal@localhost>"
     assert message["Subject"] == "Invitation to Acme Corp (acme) on the API Key Portal"
-    body = message.get_content()
+    body = message.get_body(("plain",)).get_content()  # and an HTML part made from it
+    assert message.get_body(("html",)) is not None
     assert "invites you to the tenant Acme Corp (acme)" in body and "as Developer" in body
     path, token = re.search(r"http://testserver(/invitations/accept/\?token=(\S+))", body).groups()
 
@@ -40,5 +41,5 @@ def test_a_resend_arrives_with_a_new_link(smtp_server, client_for, alice, acme):
     client.post(reverse("tenants:member_add", kwargs={"code": "acme"}), {"email": "new@example.com", "role": "viewer"})
     invitation = acme.invitations.get()
     client.post(reverse("tenants:invitation_resend", kwargs={"code": "acme", "invitation_id": invitation.public_id}))
-    first, second = (re.search(r"token=(\S+)", m.get_content()).group(1) for m in smtp_server.messages)
+    first, second = (re.search(r"token=(\S+)", m.get_body(("plain",)).get_content()).group(1) for m in smtp_server.messages)
     assert first != second

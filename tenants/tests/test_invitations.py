@@ -149,8 +149,8 @@ def test_admins_see_pending_invitations_in_bounded_queries(client_for, alice, bo
     row = re.search(r'<tr id="invitation-[^"]+">\s*<td>new@example.com</td>(.*?)</tr>', body, re.S).group(1)
     assert "<td>Admin</td>" in row and "<td>alice@example.com</td>" in row
     invitation = Invitation.objects.get(email="new@example.com")
-    assert f'<time datetime="{invitation.sent_at.isoformat()}">' in row
-    assert f'<time datetime="{invitation.expires_at.isoformat()}">' in row
+    assert f'<time datetime="{invitation.sent_at.isoformat()}" title=' in row
+    assert f'<time datetime="{invitation.expires_at.isoformat()}" title=' in row
     assert url("invitation_resend", invitation_id=invitation.public_id) in row
     assert url("invitation_cancel", invitation_id=invitation.public_id) in row
     assert "<strong>Expired</strong>" in body

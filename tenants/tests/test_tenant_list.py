@@ -8,13 +8,30 @@ pytestmark = pytest.mark.django_db
 URL = reverse("tenants:list")
 
 
-def test_it_lists_only_my_tenants_with_their_keys(client_for, alice, acme, globex):
+def test_it_lists_only_my_tenants_with_their_key_counts(client_for, alice, acme, globex):
     response = client_for(alice).get(URL)
     assert response.status_code == 200
     body = response.content.decode()
     assert "acme" in body and "Acme Corp" in body
     assert "globex" not in body.lower()
-    assert "Emporix API" in body and "Storefront API" in body
+    assert "2 keys" in body
+
+
+def test_it_counts_keys_instead_of_naming_them_in_a_fixed_number_of_queries(
+    client_for, alice, acme, django_assert_max_num_queries
+):
+    from tenants.services import tenant_create
+
+    client = client_for(alice)
+    client.get(URL)
+    with django_assert_max_num_queries(20) as few:
+        client.get(URL)
+    tenant_create(code="second", name="Second Shop", creator=alice)
+    for n in range(30):
+        ApiKey.objects.create(tenant=acme, kind="custom", name=f"Secret project {n}", client_id=f"{n:032d}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        body = client.get(URL).content.decode()
+    assert "32 keys (30 custom)" in body and "Secret project" not in body and "Emporix API" not in body
 
 
 def test_adding_a_tenant_makes_me_admin_and_shows_its_keys(client_for, alice):
@@ -55,11 +72,37 @@ def test_an_empty_post_shows_the_required_errors(client_for, alice):
     assert not Tenant.objects.exists()
 
 
-def test_home_returns_to_the_last_tenant_opened(client_for, alice, acme):
+def test_home_sends_a_user_with_one_tenant_to_its_keys(client_for, alice, acme):
+    assert client_for(alice).get("/").url == reverse("apikeys:list", kwargs={"code": "acme"})
+
+
+def test_logging_in_with_one_tenant_lands_on_its_keys(client, alice, acme):
+    from conftest import PASSWORD
+
+    response = client.post(reverse("login"), {"username": alice.email, "password": PASSWORD}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("apikeys:list", kwargs={"code": "acme"})
+    assert response.status_code == 200
+
+
+def test_home_returns_to_the_last_tenant_opened_else_the_list(client_for, alice, acme):
+    from tenants.services import tenant_create
+
+    tenant_create(code="second", name="Second Shop", creator=alice)
     client = client_for(alice)
-    assert client.get("/").url == URL
+    assert client.get("/").url == URL  # two tenants, none opened yet
+    client.get(reverse("apikeys:list", kwargs={"code": "second"}))
+    assert client.get("/").url == reverse("apikeys:list", kwargs={"code": "second"})
     client.get(reverse("apikeys:list", kwargs={"code": "acme"}))
     assert client.get("/").url == reverse("apikeys:list", kwargs={"code": "acme"})
+
+
+def test_logging_in_with_two_tenants_lands_on_the_tenant_list(client, alice, acme):
+    from conftest import PASSWORD
+    from tenants.services import tenant_create
+
+    tenant_create(code="second", name="Second Shop", creator=alice)
+    response = client.post(reverse("login"), {"username": alice.email, "password": PASSWORD}, follow=True)
+    assert response.redirect_chain[-1][0] == URL
 
 
 def test_the_switcher_lists_my_tenants(client_for, alice, acme):
@@ -68,4 +111,4 @@ def test_the_switcher_lists_my_tenants(client_for, alice, acme):
     tenant_create(code="second", name="Second Shop", creator=alice)
     body = client_for(alice).get(reverse("apikeys:list", kwargs={"code": "acme"})).content.decode()
     assert 'href="/tenants/second/api-keys/"' in body
-    assert 'aria-label="Switch tenant"' in body
+    assert '<span class="visually-hidden">Switch tenant, current:</span>' in body

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from apikeys import crypto
+from apikeys.auth import sealed_reencrypters
 from apikeys.canary import canaries_ensure
 from apikeys.models import ApiSecret
 
@@ -27,6 +28,8 @@ class Command(BaseCommand):
         total = pending.count()
         if options["dry_run"] or total == 0:
             self.stdout.write(f"{total} secret(s) to re-encrypt under key {target!r}.")
+            if not options["dry_run"]:
+                self._others()
             return
         done = failed = 0
         last_pk = 0
@@ -68,3 +71,12 @@ class Command(BaseCommand):
         )
         if failed:
             raise CommandError(f"{failed} secret(s) could not be re-encrypted (see above).")
+        self._others()
+
+    def _others(self) -> None:
+        """What other apps keep sealed under the same keys (the token service's signing keys)."""
+        for name, reencrypt in sealed_reencrypters().items():
+            done, failed = reencrypt()
+            self.stdout.write(f"Done: {done} {name}(s) re-encrypted, {failed} failed.")
+            if failed:
+                raise CommandError(f"{failed} {name}(s) could not be re-encrypted.")

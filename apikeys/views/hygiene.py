@@ -1,0 +1,150 @@
+"""Key hygiene pages (admins only): a key's settings (allowed networks; for custom keys an
+expiry date and a token lifetime), disabling and enabling a key, and reporting a leaked
+secret by pasting it."""
+
+import uuid
+from datetime import timedelta
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.reauth import recent_auth_required
+from activity.audit import Audit
+from tenants.access import membership_for, require_role
+from tenants.models import Membership, Role
+
+from .. import services
+from ..forms import KeySettingsForm, LeakReportForm
+from ..leaks import secret_leak_report
+from ..models import ApiKey
+from .listing import post_needs_reauthentication
+
+
+def _admin_key(request: HttpRequest, code: str, key_id: uuid.UUID) -> tuple[Membership, ApiKey]:
+    membership = require_role(membership_for(request, code), Role.ADMIN)
+    key = get_object_or_404(ApiKey.objects.select_related("tenant"), tenant=membership.tenant, public_id=key_id)
+    return membership, key
+
+
+def _row_url(key: ApiKey) -> str:
+    return reverse("apikeys:list", kwargs={"code": key.tenant.code}) + f"#key-{key.public_id}"
+
+
+def _settings_url(request: HttpRequest, code: str, key_id: uuid.UUID) -> str:
+    """Where a re-authentication for disabling or enabling returns: the key's settings page."""
+    return reverse("apikeys:settings", kwargs={"code": code, "key_id": key_id})
+
+
+def _context(membership: Membership, key: ApiKey, form: KeySettingsForm) -> dict:
+    now = timezone.now()
+    refused = sum(
+        key.network_refusals.filter(window_start__gte=now - timedelta(hours=24)).values_list("count", flat=True)
+    )
+    return {
+        "membership": membership,
+        "tenant": membership.tenant,
+        "key": key,
+        "form": form,
+        "active_tab": "keys",
+        "refused_last_day": refused,
+        "dormant": key.is_dormant(now),
+        "expired": key.is_expired(now),
+    }
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def key_settings(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResponse:
+    """GET: the key's status and settings. POST: save them (each change is its own activity
+    entry), back to the key's row."""
+    membership, key = _admin_key(request, code, key_id)
+    if reauth := post_needs_reauthentication(request):
+        return reauth
+    form = KeySettingsForm(request.POST if request.method == "POST" else None, key=key)
+    if request.method != "POST" or not form.is_valid():
+        return render(request, "apikeys/key_settings.html", _context(membership, key, form), status=400 if form.is_bound else 200)
+    audit = Audit.of(request)
+    try:
+        services.key_networks_set(key=key, allowed_networks=form.cleaned_data["allowed_networks"], audit=audit)
+        if key.is_custom:
+            services.key_expiry_set(key=key, expires_at=form.cleaned_data["expires_at"], audit=audit)
+            minutes = form.cleaned_data["token_lifetime_minutes"]
+            services.key_token_lifetime_set(key=key, seconds=minutes * 60 if minutes else None, audit=audit)
+    except (ValueError, ValidationError) as error:
+        form.add_error(None, error.messages[0] if isinstance(error, ValidationError) else str(error))
+        return render(request, "apikeys/key_settings.html", _context(membership, key, form), status=400)
+    except services.KeyBusy as busy:
+        form.add_error(None, str(busy))
+        return render(request, "apikeys/key_settings.html", _context(membership, key, form), status=409)
+    messages.success(request, f"Settings of {key.name} saved")
+    return redirect(_row_url(key))
+
+
+def _switch(request: HttpRequest, code: str, key_id: uuid.UUID, service, done: str) -> HttpResponse:
+    _, key = _admin_key(request, code, key_id)
+    try:
+        service(key=key, audit=Audit.of(request))
+    except services.KeyBusy as busy:
+        messages.error(request, str(busy))
+        return redirect(_row_url(key))
+    messages.success(request, done.format(name=key.name))
+    return redirect(_row_url(key))
+
+
+@require_POST
+@recent_auth_required(form_page=_settings_url)
+def key_disable(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResponse:
+    """Disable the key (it keeps its secrets); back to its row."""
+    return _switch(
+        request, code, key_id, services.key_disable, "{name} is disabled: its secrets and tokens no longer work"
+    )
+
+
+@require_POST
+@recent_auth_required(form_page=_settings_url)
+def key_enable(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResponse:
+    """Enable the key again; its earlier tokens stay inactive."""
+    return _switch(
+        request, code, key_id, services.key_enable, "{name} is enabled again; tokens it issued before stay inactive"
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def leak_report(request: HttpRequest, code: str) -> HttpResponse:
+    """GET: a form to paste a secret that leaked. POST: if it is a working secret of this
+    tenant it stops at once (as a secret-scanning report would do); other tenants' secrets
+    are never matched, and nothing is said about what a non-match is."""
+    membership = require_role(membership_for(request, code), Role.ADMIN)
+    if reauth := post_needs_reauthentication(request):
+        return reauth
+    form = LeakReportForm(request.POST if request.method == "POST" else None)
+    context = {"membership": membership, "tenant": membership.tenant, "form": form, "active_tab": "keys"}
+    if request.method != "POST" or not form.is_valid():
+        return render(request, "apikeys/leak_report.html", context, status=400 if form.is_bound else 200)
+    outcome = secret_leak_report(
+        candidate=form.cleaned_data["secret"],
+        url=form.cleaned_data["where"],
+        source="reported by a tenant admin",
+        tenant_code=membership.tenant.code,
+        audit=Audit.of(request),
+    )
+    if not outcome.matched:
+        form = LeakReportForm()  # the pasted value is not sent back
+        context.update(form=form, no_match=True)
+        return render(request, "apikeys/leak_report.html", context, status=200)
+    if outcome.stopped:
+        messages.success(
+            request,
+            f"That secret of {outcome.key.name} no longer works. The key has a new secret: reveal it and give it "
+            "to the key's clients.",
+        )
+    else:
+        messages.success(request, f"That secret of {outcome.key.name} had already stopped working; nothing changed.")
+    return redirect(_row_url(outcome.key))

@@ -1,0 +1,348 @@
+"""JWT access tokens (RFC 9068) and the keys that sign them.
+
+A JWT access token is `at+jwt`, signed with Ed25519 (EdDSA) by PyJWT, with the claims iss, sub
+(the Client ID), aud, exp, iat, jti, client_id, scope (the granted names), tenant, and cred_id:
+the public id of the secret that minted it (never the secret), so that a verifier here can
+check in one query that the secret is still live, as for opaque tokens.
+
+Signing keys (`SigningKey`) move through three states: next (published at
+/.well-known/jwks.json, not signing), active (signing) and retired (published until every token
+it signed has expired, then deleted). `signing_keys_rotate` (the `rotate_signing_key` command)
+runs those stages; a deployment without a key gets an active one the first time one is needed.
+
+Each process keeps the signing key it decrypted for SIGNER_CACHE_SECONDS, and the published
+public keys for KEYS_REFRESH_SECONDS (reloading sooner, at most every UNKNOWN_KID_SECONDS, when
+a token names a kid it does not know). A retired key stays published for that cache's length
+beyond the token lifetime, since a process may still sign with it for that long.
+"""
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import jwt
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.http.request import split_domain_port, validate_host
+from django.views.decorators.debug import sensitive_variables
+
+from apikeys.auth import (
+    DecryptionError,
+    VerifiedKey,
+    at_rest_decrypt,
+    at_rest_encrypt,
+    at_rest_key_id,
+    generate_token,
+    signing_key_generate,
+)
+
+from .models import SigningKey, SigningKeyState
+
+ALGORITHM = "EdDSA"
+TYP = "at+jwt"
+SIGNER_CACHE_SECONDS = 10
+KEYS_REFRESH_SECONDS = 60
+UNKNOWN_KID_SECONDS = 5
+# Tokens whose iat is up to this far ahead of the verifier's clock are accepted (instances'
+# clocks differ a little); exp is never stretched.
+CLOCK_LEEWAY = 60
+MAX_JWT_LENGTH = 16384
+
+
+def lifetime() -> int:
+    """The longest a JWT lives: what a retired signing key must stay published for."""
+    return settings.JWT_ACCESS_TOKEN_LIFETIME
+
+
+def jwt_lifetime(client: VerifiedKey) -> int:
+    """Seconds a JWT of `client` lives: JWT_ACCESS_TOKEN_LIFETIME, or the key's own access-token
+    lifetime if that is shorter (a longer one would outlive what offline verifiers can revoke,
+    and the signing key's publication)."""
+    if client.token_lifetime:
+        return min(client.token_lifetime, lifetime())
+    return lifetime()
+
+
+# --- Signing keys ---------------------------------------------------------------------------
+
+
+@sensitive_variables("private")
+def _create(state: str, now: datetime) -> SigningKey:
+    kid, private, public = signing_key_generate()
+    key = SigningKey(
+        kid=kid,
+        state=state,
+        public_jwk=public,
+        created_at=now,
+        activated_at=now if state == SigningKeyState.ACTIVE else None,
+    )
+    key.ciphertext, key.encryption_key_id = at_rest_encrypt(json.dumps(private), binding=key.binding)
+    key.save(force_insert=True)
+    return key
+
+
+def signing_key_active(now: datetime) -> SigningKey:
+    """The key that signs now; a deployment that has none gets one (concurrent processes agree
+    on one: the database allows a single active key)."""
+    key = SigningKey.objects.filter(state=SigningKeyState.ACTIVE).first()
+    if key is not None:
+        return key
+    try:
+        with transaction.atomic():
+            return _create(SigningKeyState.ACTIVE, now)
+    except IntegrityError:
+        return SigningKey.objects.get(state=SigningKeyState.ACTIVE)
+
+
+def published_q(now: datetime) -> Q:
+    return Q(publish_until__isnull=True) | Q(publish_until__gt=now)
+
+
+def jwks(now: datetime) -> dict[str, list[dict[str, str]]]:
+    """The JWK Set of every published public key (RFC 7517), newest first."""
+    keys = list(SigningKey.objects.filter(published_q(now)).values_list("public_jwk", flat=True))
+    if not keys:
+        keys = [signing_key_active(now).public_jwk]
+    return {"keys": keys}
+
+
+def _retire_publish_until(now: datetime) -> datetime:
+    # Tokens signed now expire after the lifetime; a process may sign with the old key for up
+    # to SIGNER_CACHE_SECONDS more; CLOCK_LEEWAY covers instances whose clocks run behind.
+    return now + timedelta(seconds=lifetime() + SIGNER_CACHE_SECONDS + CLOCK_LEEWAY)
+
+
+@transaction.atomic
+def signing_keys_rotate(*, now: datetime, force: bool = False) -> list[str]:
+    """One idempotent pass of key rotation; returns what it did, one line each (kids and times,
+    never key material):
+
+    1. unpublish (delete) retired keys whose tokens have all expired;
+    2. with no active key, create one (it signs at once: nothing could have cached it yet);
+    3. promote the next key if it has been published for JWKS_PUBLISH_AHEAD (at once with
+       `force`, creating it first if there is none), retiring the active key, which stays
+       published until every token it signed has expired;
+    4. make sure a next key is published, so that the following rotation can promote it.
+    """
+    done: list[str] = []
+    keys = list(SigningKey.objects.select_for_update().order_by("created_at"))
+    for key in keys:
+        if key.state == SigningKeyState.RETIRED and key.publish_until <= now:
+            key.delete()
+            done.append(f"Unpublished retired key {key.kid}: every token it signed has expired.")
+    active = next((key for key in keys if key.state == SigningKeyState.ACTIVE), None)
+    upcoming = next((key for key in keys if key.state == SigningKeyState.NEXT), None)
+    if active is None:
+        active = _create(SigningKeyState.ACTIVE, now)
+        done.append(f"No key was signing: created key {active.kid}, which signs from now.")
+    elif upcoming is None and force:
+        upcoming = _create(SigningKeyState.NEXT, now)
+        done.append(f"Published next key {upcoming.kid}.")
+    if upcoming is not None:
+        ready_at = upcoming.created_at + timedelta(seconds=settings.JWKS_PUBLISH_AHEAD)
+        if force or ready_at <= now:
+            active.state, active.retired_at = SigningKeyState.RETIRED, now
+            active.publish_until = _retire_publish_until(now)
+            active.save(update_fields=["state", "retired_at", "publish_until"])
+            upcoming.state, upcoming.activated_at = SigningKeyState.ACTIVE, now
+            upcoming.save(update_fields=["state", "activated_at"])
+            done.append(
+                f"Key {upcoming.kid} signs from now; key {active.kid} is retired and stays published "
+                f"until {active.publish_until.isoformat()}."
+            )
+            upcoming = None
+        else:
+            done.append(
+                f"Next key {upcoming.kid} has been published since {upcoming.created_at.isoformat()}; it can "
+                f"sign from {ready_at.isoformat()} (JWKS_PUBLISH_AHEAD): run this again then, or with --now."
+            )
+    if upcoming is None:
+        upcoming = _create(SigningKeyState.NEXT, now)
+        ready_at = now + timedelta(seconds=settings.JWKS_PUBLISH_AHEAD)
+        done.append(f"Published next key {upcoming.kid}; it can sign from {ready_at.isoformat()}.")
+    return done
+
+
+@sensitive_variables("private")
+def signing_keys_reencrypt() -> tuple[int, int]:
+    """Re-encrypt every signing key under the newest encryption key (run by `reencrypt_secrets`
+    after the secrets); returns (re-encrypted, failed). Each new ciphertext is proven first."""
+    done = failed = 0
+    target = at_rest_key_id()
+    for key in SigningKey.objects.exclude(encryption_key_id=target).order_by("pk"):
+        try:
+            private = at_rest_decrypt(key.ciphertext, key_id=key.encryption_key_id, binding=key.binding)
+        except DecryptionError:
+            failed += 1
+            continue
+        ciphertext, key_id = at_rest_encrypt(private, binding=key.binding)
+        if at_rest_decrypt(ciphertext, key_id=key_id, binding=key.binding) != private:
+            raise RuntimeError("re-encryption self-check failed")
+        SigningKey.objects.filter(pk=key.pk).update(ciphertext=ciphertext, encryption_key_id=key_id)
+        done += 1
+    return done, failed
+
+
+# --- In-process caches ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Signer:
+    kid: str
+    key: Any  # the private key object PyJWT signs with
+    loaded_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Published:
+    keys: dict[str, tuple[Any, datetime | None]]  # kid: (public key object, publish_until)
+    loaded_at: float
+
+
+_signer: _Signer | None = None
+_published: _Published | None = None
+_lock = threading.Lock()
+
+
+def cache_clear() -> None:
+    global _signer, _published
+    _signer = _published = None
+
+
+@sensitive_variables("private")
+def _current_signer(now: datetime) -> _Signer:
+    global _signer
+    signer = _signer
+    if signer is not None and time.monotonic() - signer.loaded_at < SIGNER_CACHE_SECONDS:
+        return signer
+    with _lock:
+        key = signing_key_active(now)
+        if signer is None or signer.kid != key.kid:
+            private = at_rest_decrypt(key.ciphertext, key_id=key.encryption_key_id, binding=key.binding)
+            signer = _Signer(key.kid, jwt.PyJWK(json.loads(private), algorithm=ALGORITHM).key, time.monotonic())
+        else:
+            signer = _Signer(signer.kid, signer.key, time.monotonic())
+        _signer = signer
+    return signer
+
+
+def _public_key(kid: str, now: datetime) -> Any | None:
+    """The public key `kid` if it is published now, from the process's cache (reloaded every
+    KEYS_REFRESH_SECONDS, and on an unknown kid at most every UNKNOWN_KID_SECONDS)."""
+    global _published
+    published = _published
+    age = time.monotonic() - published.loaded_at if published is not None else None
+    if age is None or age >= KEYS_REFRESH_SECONDS or (kid not in published.keys and age >= UNKNOWN_KID_SECONDS):
+        rows = SigningKey.objects.filter(published_q(now)).values_list("kid", "public_jwk", "publish_until")
+        published = _published = _Published(
+            {row_kid: (jwt.PyJWK(jwk, algorithm=ALGORITHM).key, until) for row_kid, jwk, until in rows},
+            time.monotonic(),
+        )
+    found = published.keys.get(kid)
+    if found is None or (found[1] is not None and found[1] <= now):
+        return None
+    return found[0]
+
+
+# --- Issuing and verifying ------------------------------------------------------------------
+
+
+def jwt_issue(*, client: VerifiedKey, scopes: str, issuer: str, now: datetime) -> str:
+    """A signed `at+jwt` access token for `client` with the granted `scopes` (space-separated).
+    Writes nothing to the database (except a signing key, the first time one is needed)."""
+    if not issuer:
+        raise ValueError("JWT access tokens need an issuer")
+    signer = _current_signer(now)
+    issued = int(now.timestamp())
+    claims = {
+        "iss": issuer,
+        "sub": client.client_id,
+        "aud": settings.JWT_AUDIENCE or issuer,
+        "exp": issued + jwt_lifetime(client),
+        "iat": issued,
+        "jti": generate_token(""),
+        "client_id": client.client_id,
+        "scope": scopes,
+        "tenant": client.tenant_code,
+        "cred_id": client.secret_public_id,
+    }
+    return jwt.encode(claims, signer.key, algorithm=ALGORITHM, headers={"kid": signer.kid, "typ": TYP})
+
+
+def looks_like_jwt(token: str) -> bool:
+    """A compact JWS (three base64url parts), as opposed to an `akpt_` opaque token."""
+    return token.startswith("eyJ") and token.count(".") == 2
+
+
+def _issuer_ok(issuer: Any) -> bool:
+    """iss is the portal's public origin (portal.net.public_base_url of the token request): an
+    http(s) origin whose host the portal serves (ALLOWED_HOSTS). Verifiers without a request
+    (the gateway check, introspection through another host name) cannot know which one."""
+    if not isinstance(issuer, str) or not issuer:
+        return False
+    parts = urlsplit(issuer)
+    domain, _ = split_domain_port(parts.netloc)
+    return (
+        parts.scheme in ("http", "https")
+        and not (parts.path or parts.query or parts.fragment or parts.username)
+        and bool(domain)
+        and validate_host(domain, settings.ALLOWED_HOSTS)
+    )
+
+
+def _str(claims: dict[str, Any], *names: str) -> bool:
+    return all(isinstance(claims.get(name), str) and claims[name] for name in names)
+
+
+def _int(claims: dict[str, Any], *names: str) -> bool:
+    return all(isinstance(claims.get(name), int) and not isinstance(claims[name], bool) for name in names)
+
+
+@sensitive_variables("token")
+def jwt_verify(token: str, *, now: datetime) -> dict[str, Any] | None:
+    """The claims of `token` if it is an `at+jwt` of this portal that is valid now, else None:
+    signed (EdDSA only; `none` and every other algorithm are refused) by a key published now;
+    exp in the future, iat not; iss the portal; aud the configured audience (else the issuer);
+    every claim the token service writes present and well typed. Says nothing about whether
+    the secret that minted it is live or the token revoked (bearer_verify asks that)."""
+    if not token or len(token) > MAX_JWT_LENGTH or not looks_like_jwt(token):
+        return None
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return None
+    kid = header.get("kid")
+    if header.get("alg") != ALGORITHM or header.get("typ") != TYP or not isinstance(kid, str):
+        return None
+    key = _public_key(kid, now)
+    if key is None:
+        return None
+    try:
+        # Only the signature here; the time claims are checked against `now` below.
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False},
+        )
+    except jwt.PyJWTError:
+        return None
+    if not _str(claims, "sub", "client_id", "jti", "tenant", "cred_id") or not isinstance(claims.get("scope"), str):
+        return None
+    if not _int(claims, "exp", "iat") or claims["sub"] != claims["client_id"]:
+        return None
+    timestamp = now.timestamp()
+    if claims["exp"] <= timestamp or claims["iat"] > timestamp + CLOCK_LEEWAY:
+        return None
+    if not _issuer_ok(claims.get("iss")):
+        return None
+    audience = claims.get("aud")
+    audiences = [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
+    if (settings.JWT_AUDIENCE or claims["iss"]) not in audiences:
+        return None
+    return claims

@@ -1,0 +1,30 @@
+"""Times in a real Chromium: the browser's time zone reaches the server (the `tz` cookie) and
+every later page shows times in it; a relative time on a page left open keeps counting."""
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_times_follow_the_browsers_zone_and_stay_true_on_an_open_page(browser, site, alice, acme):
+    context = browser.new_context(timezone_id="America/New_York")
+    page = context.new_page()
+    page.clock.install()
+    page.goto(f"{site.url}/accounts/login/")
+    page.fill("input[name=username]", alice.email)
+    page.fill("input[name=password]", "correct-horse-battery-staple")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert {"name": "tz", "value": "America/New_York"}.items() <= next(
+        c for c in context.cookies() if c["name"] == "tz"
+    ).items()
+
+    page.goto(f"{site.url}/tenants/acme/activity/")
+    when = page.locator("table time").first
+    assert when.get_attribute("title")[-4:] in {" EST", " EDT"}
+    assert when.get_attribute("datetime")[-6:] in {"-05:00", "-04:00"}
+    assert when.inner_text() == "just now"
+
+    page.clock.fast_forward("03:00:00")  # three hours with the page open
+    assert when.inner_text() == "3 hours ago"
+    context.close()

@@ -1,0 +1,59 @@
+from urllib.parse import urlsplit
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from .addresses import address_allowed, is_literal_address
+from .events import EVENT_TYPES
+
+LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
+HTTPS_ONLY = "The URL must start with https://."
+NOT_PUBLIC = "This address is not on the public internet; the portal delivers only to public addresses."
+
+
+def validate_endpoint_url(value: str) -> None:
+    """An endpoint URL: https:// with a host and without credentials in it; http:// only to
+    loopback (127.0.0.1, [::1], localhost) and only with WEBHOOKS_ALLOW_HTTP_LOOPBACK. A literal
+    address must be a public one (webhooks.addresses); names are checked at every delivery."""
+    parts = urlsplit(value)
+    try:
+        host = parts.hostname
+        parts.port  # noqa: B018 (raises ValueError for a port out of range)
+    except ValueError:
+        raise ValidationError("This URL's host or port is not valid.", code="invalid") from None
+    if not host:
+        raise ValidationError("The URL needs a host name.", code="invalid")
+    if parts.username is not None or parts.password is not None:
+        raise ValidationError("Put no user name or password in the URL.", code="credentials")
+    if parts.fragment:
+        raise ValidationError("A URL with a #fragment cannot be delivered to.", code="fragment")
+    if is_literal_address(host) and not address_allowed(host):
+        raise ValidationError(NOT_PUBLIC, code="not_public")
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and settings.WEBHOOKS_ALLOW_HTTP_LOOPBACK and host in LOOPBACK_HOSTS:
+        return
+    raise ValidationError(HTTPS_ONLY, code="https_only")
+
+
+class EndpointForm(forms.Form):
+    url = forms.URLField(
+        label="Endpoint URL",
+        max_length=500,
+        assume_scheme="https",
+        validators=[validate_endpoint_url],
+        widget=forms.URLInput(attrs={"placeholder": "https://example.com/webhooks/api-keys", "autocomplete": "off"}),
+    )
+    description = forms.CharField(label="Description", max_length=100, required=False)
+    event_types = forms.MultipleChoiceField(
+        label="Events",
+        choices=[(event.code, event.label) for event in EVENT_TYPES],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one event."},
+    )
+
+    def __init__(self, *args, with_active: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if with_active:
+            self.fields["is_active"] = forms.BooleanField(label="Active (send events to this endpoint)", required=False)

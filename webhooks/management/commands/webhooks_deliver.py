@@ -1,0 +1,61 @@
+import logging
+import signal
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, close_old_connections
+
+from webhooks.delivery import deliver_due, events_purge
+
+logger = logging.getLogger(__name__)
+PURGE_INTERVAL = 3600  # seconds between purges of old events (WEBHOOKS_RETENTION_DAYS)
+
+
+class Command(BaseCommand):
+    help = (
+        "Deliver queued webhook events: --once delivers what is due now and exits; --forever keeps "
+        "looking (for a systemd service). Any number of workers may run at once."
+    )
+
+    def add_arguments(self, parser) -> None:
+        mode = parser.add_mutually_exclusive_group(required=True)
+        mode.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+        mode.add_argument("--forever", action="store_true", help="keep delivering until SIGTERM or SIGINT")
+        parser.add_argument("--batch", type=int, default=10, help="deliveries claimed per transaction (default 10)")
+
+    def handle(self, *args, once: bool, forever: bool, batch: int, **options) -> None:
+        if batch < 1:
+            raise CommandError("--batch must be at least 1")
+        if once:
+            done = deliver_due(batch=batch)
+            self.stdout.write(f"{done} delivery attempt(s) made.")
+            return
+        stopping = []
+
+        def stop(signum, frame) -> None:
+            # Finish the delivery in hand, then leave; a second signal ends at once.
+            if stopping:
+                raise KeyboardInterrupt
+            stopping.append(signum)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        self.stdout.write("Delivering webhook events until stopped.")
+        purged_at: float | None = None
+        while not stopping:
+            close_old_connections()  # a connection the database dropped is replaced
+            try:
+                if purged_at is None or time.monotonic() - purged_at > PURGE_INTERVAL:
+                    events_purge()
+                    purged_at = time.monotonic()
+                busy = deliver_due(batch=batch, limit=batch)
+            except DatabaseError as exc:  # an outage: wait and try again, as the portal does
+                logger.warning("webhook worker: database unavailable: %s", type(exc).__name__)
+                busy = 0
+            if not busy:
+                slept = 0.0
+                while slept < settings.WEBHOOKS_POLL_INTERVAL and not stopping:
+                    time.sleep(0.2)
+                    slept += 0.2
+        self.stdout.write("Stopped.")
