@@ -101,6 +101,15 @@ class Key(serializers.Serializer):
     last_used_at = serializers.DateTimeField(allow_null=True)
     disabled_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.DateTimeField(allow_null=True)
+    renew_by = serializers.DateTimeField(
+        allow_null=True, help_text="The tenant's maximum secret age: the key stops working then unless renewed."
+    )
+    dormant = serializers.BooleanField(help_text="No secret of it used for the tenant's dormant period.")
+    allowed_networks = serializers.ListField(
+        child=serializers.CharField(), help_text="CIDR networks token requests must come from; empty: any."
+    )
+    token_lifetime = serializers.IntegerField(allow_null=True, help_text="Seconds; null: the deployment's default.")
+    token_format = serializers.ChoiceField(choices=["default", "opaque", "jwt"])
     old_secret_expires_at = serializers.DateTimeField(
         allow_null=True, help_text="When the old secret (after a renew with a grace period) stops working."
     )

@@ -29,6 +29,8 @@ urlpatterns = [
         name="key_retire_old_secret",
     ),
     path("api/v1/keys/<uuid:key_id>/reveal/", public(views.KeyReveal.as_view()), name="key_reveal"),
+    path("api/v1/keys/<uuid:key_id>/disable/", public(views.KeyDisable.as_view()), name="key_disable"),
+    path("api/v1/keys/<uuid:key_id>/enable/", public(views.KeyEnable.as_view()), name="key_enable"),
     path("api/v1/scopes/", public(views.ScopeCatalogue.as_view()), name="scopes"),
     path("api/v1/members/", public(views.MemberList.as_view()), name="members"),
     path("api/v1/members/<str:email>/", public(views.MemberDetail.as_view()), name="member"),

@@ -6,7 +6,7 @@ from smtplib import SMTPException
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Min, OuterRef, Prefetch, Q, Subquery
+from django.db.models import DateTimeField, Min, OuterRef, Prefetch, Q, Subquery, Value
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -27,6 +27,7 @@ from apikeys.services import (
     key_create,
     key_delete,
     key_disable,
+    key_enable,
     key_renew,
     key_update,
     secret_retire,
@@ -106,7 +107,10 @@ def _keys(tenant: Tenant):
         .values("ends")
     )
     return ApiKey.objects.filter(tenant=tenant).annotate(
-        old_secret_expires_at=Subquery(old_secret), custom_scopes=custom_scope_names()
+        old_secret_expires_at=Subquery(old_secret),
+        custom_scopes=custom_scope_names(),
+        # Unused since before this moment: dormant (the tenant's policy, apikeys/hygiene.py).
+        dormant_before=Value(now - timedelta(days=tenant.dormant_after_days), output_field=DateTimeField()),
     )
 
 
@@ -131,6 +135,13 @@ def _key_data(key: ApiKey, secret: str | None = None) -> dict:
         "last_used_at": key.last_used_at,
         "disabled_at": key.disabled_at,
         "expires_at": key.expires_at,
+        "renew_by": key.renew_by,
+        "dormant": key.disabled_at is None
+        and hasattr(key, "dormant_before")
+        and (key.last_used_at or key.created_at) <= key.dormant_before,
+        "allowed_networks": key.allowed_networks.split("\n") if key.allowed_networks else [],
+        "token_lifetime": key.token_lifetime,
+        "token_format": key.token_format or "default",
         "old_secret_expires_at": getattr(key, "old_secret_expires_at", None),
     }
     if secret is not None:
@@ -142,6 +153,7 @@ def _etag(key: ApiKey) -> str:
     """Changes whenever anything an update could overwrite changes (not the last use)."""
     data = _key_data(key)
     data.pop("last_used_at")
+    data.pop("dormant")  # follows the clock, not a change
     return '"' + crypto.digest(repr(sorted(data.items()))).hex()[:32] + '"'
 
 
@@ -361,6 +373,50 @@ class KeyRetireOldSecret(KeyViewMixin, PortalAPIView):
         for secret in old:
             secret_retire(secret=secret, audit=self.audit)
         return self.key_response(key_id)
+
+
+class KeySwitch(KeyViewMixin, PortalAPIView):
+    """Disable a key (its secrets and tokens stop working everywhere; nothing is deleted) or
+    enable it again (its earlier tokens stay inactive), as on the key's settings page."""
+
+    required_scopes = {"POST": KEY_MANAGE}
+    service = staticmethod(key_disable)
+
+    @idempotent
+    def post(self, request: Request, key_id: str) -> Response:
+        data = _valid(s.ConfirmRequest, request)
+        key = self.key_to_act_on(key_id)
+        if self.service is key_disable and self.is_caller(key) and not data["lock_out_caller"]:
+            raise Problem(
+                "self-lockout", "Disabling the calling key stops its own token; send lock_out_caller: true to confirm."
+            )
+        try:
+            self.service(key=key, audit=self.audit)
+        except KeyBusy as error:
+            raise Problem("busy", str(error)) from None
+        return self.key_response(key_id)
+
+
+class KeyDisable(KeySwitch):
+    __doc__ = KeySwitch.__doc__
+    service = staticmethod(key_disable)
+
+    @extend_schema(
+        operation_id="keys_disable", request=s.ConfirmRequest, parameters=[IDEMPOTENCY_KEY], responses={200: s.Key}
+    )
+    def post(self, request: Request, key_id: str) -> Response:
+        return super().post(request, key_id)
+
+
+class KeyEnable(KeySwitch):
+    __doc__ = KeySwitch.__doc__
+    service = staticmethod(key_enable)
+
+    @extend_schema(
+        operation_id="keys_enable", request=s.ConfirmRequest, parameters=[IDEMPOTENCY_KEY], responses={200: s.Key}
+    )
+    def post(self, request: Request, key_id: str) -> Response:
+        return super().post(request, key_id)
 
 
 class KeyReveal(KeyViewMixin, PortalAPIView):

@@ -248,3 +248,45 @@ def test_a_jwt_access_token_works_too(client, api, acme):
     # The token came from the current secret: retiring nothing is needed, but a renew "now"
     # of the caller itself is refused without confirmation, as for opaque tokens.
     assert api("post", f"{KEYS}{key.public_id}/renew/", token, {"grace_seconds": 0}).status_code == 409
+
+
+def test_disable_and_enable_over_the_api_as_on_the_settings_page(client, api, caller, acme, target):
+    from apikeys.services import key_networks_set
+
+    key, secret = target
+    _, _, token = caller(acme, MANAGER, name="Ops")
+    before = token_for(client, key, secret)
+    response = api("post", f"{KEYS}{key.public_id}/disable/", token, {})
+    assert response.status_code == 200
+    assert response.json()["disabled_at"] is not None
+    form = {"grant_type": "client_credentials", "client_id": key.client_id, "client_secret": secret}
+    from urllib.parse import urlencode
+
+    refused = client.post("/oauth/token", urlencode(form), content_type="application/x-www-form-urlencoded")
+    assert refused.status_code == 401
+    assert api("post", f"{KEYS}{key.public_id}/enable/", token, {}).json()["disabled_at"] is None
+    assert token_for(client, key, secret)
+    info = client.get("/oauth/tokeninfo", HTTP_AUTHORIZATION=f"Bearer {before}")
+    assert info.status_code == 401  # tokens from before the switch stay dead
+    actions = list(ActivityEntry.objects.filter(key=key).values_list("action", flat=True))
+    assert Action.KEY_DISABLED in actions and Action.KEY_ENABLED in actions
+    # The representation carries the key's hygiene state.
+    key_networks_set(key=key, allowed_networks="203.0.113.0/24")
+    body = api("get", f"{KEYS}{key.public_id}/", token).json()
+    assert body["allowed_networks"] == ["203.0.113.0/24"]
+    assert body["dormant"] is False and body["token_format"] == "default" and body["renew_by"] is None
+
+
+def test_disabling_the_calling_key_needs_a_confirmation(api, caller, acme):
+    key, _, token = caller(acme, MANAGER, name="Self")
+    response = api("post", f"{KEYS}{key.public_id}/disable/", token, {})
+    assert response.status_code == 409 and response.json()["type"].endswith("self-lockout")
+    assert api("post", f"{KEYS}{key.public_id}/disable/", token, {"lock_out_caller": True}).status_code == 200
+    assert api("get", KEYS, token).status_code == 401  # its token stopped with it
+
+
+def test_a_dormant_key_is_flagged(api, caller, acme, target):
+    key, _ = target
+    _, _, token = caller(acme, MANAGER, name="Reader")
+    ApiKey.objects.filter(pk=key.pk).update(created_at=key.created_at - timedelta(days=91), last_used_at=None)
+    assert api("get", f"{KEYS}{key.public_id}/", token).json()["dormant"] is True
