@@ -69,8 +69,22 @@ class KeyUpdateRequest(StrictSerializer):
     scopes = serializers.ListField(
         child=StrictString(max_length=100), min_length=1, max_length=MAX_POSTED_SCOPES, required=False
     )
+    expires_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Custom keys: when it stops working (null: never)."
+    )
+    allowed_networks = serializers.ListField(
+        child=StrictString(max_length=64),
+        max_length=50,
+        required=False,
+        help_text="CIDR networks token requests must come from (any key); empty: any address.",
+    )
+    token_lifetime = StrictInteger(
+        required=False, allow_null=True, min_value=60, help_text="Custom keys: seconds (null: the default)."
+    )
     lock_out_caller = StrictBoolean(
-        required=False, default=False, help_text="Confirm a change that takes the calling key's own scopes away."
+        required=False,
+        default=False,
+        help_text="Confirm a change that takes the calling key's own scopes away, or leaves out the caller's network.",
     )
 
 

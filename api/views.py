@@ -5,6 +5,7 @@ from datetime import timedelta
 from smtplib import SMTPException
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, Min, OuterRef, Prefetch, Q, Subquery, Value
 from django.shortcuts import get_object_or_404
@@ -21,6 +22,7 @@ from apikeys import crypto
 from apikeys.auth import builtin_scope_names, custom_scope_names
 from apikeys.forms import CustomKeyForm
 from apikeys.models import ApiKey, ApiSecret, KeyKind
+from apikeys.networks import address_allowed, networks_clean
 from apikeys.services import (
     KeyBusy,
     SecretUnreadable,
@@ -28,12 +30,16 @@ from apikeys.services import (
     key_delete,
     key_disable,
     key_enable,
+    key_expiry_set,
+    key_networks_set,
     key_renew,
+    key_token_lifetime_set,
     key_update,
     secret_retire,
     secret_show,
 )
 from oauth.models import AccessToken
+from portal.net import client_ip
 from scopes.models import OPERATOR_SCOPES, Scope, Service
 from tenants import services as tenant_services
 from tenants.forms import MemberAddForm, TenantCreateForm
@@ -280,9 +286,12 @@ class KeyDetail(KeyViewMixin, PortalAPIView):
                 raise Problem(
                     "precondition-failed", "Read the key again (GET) and apply the change to what it says now."
                 )
+            self.no_escalation(key)
+            self._settings_change(key, data)
+            if not {"name", "scopes"} & data.keys():
+                return self.key_response(key_id)
             if key.kind != KeyKind.CUSTOM:
                 raise Problem("conflict", f"The {key.name} key's name and scopes cannot be changed.")
-            self.no_escalation(key)
             before = _scope_names(key)
             cleaned = _checked(
                 CustomKeyForm(
@@ -304,6 +313,33 @@ class KeyDetail(KeyViewMixin, PortalAPIView):
             except IntegrityError:
                 raise Problem("conflict", "This tenant already has a key with this name.") from None
             return self.key_response(key_id)
+
+    def _settings_change(self, key: ApiKey, data: dict) -> None:
+        """The key's settings page over the API: allowed networks (any key), expiry and token
+        lifetime (custom keys), through the same services and their checks."""
+        if key.kind != KeyKind.CUSTOM and {"expires_at", "token_lifetime"} & data.keys():
+            raise Problem("conflict", f"The {key.name} key has no expiry or token lifetime of its own.")
+        try:
+            if "allowed_networks" in data:
+                networks = networks_clean("\n".join(data["allowed_networks"]))
+                address = client_ip(self.request)
+                if self.is_caller(key) and not data["lock_out_caller"] and not address_allowed(address, networks):
+                    raise Problem(
+                        "self-lockout",
+                        f"These networks leave out {address}, where this call comes from; "
+                        "send lock_out_caller: true to confirm.",
+                    )
+                key_networks_set(key=key, allowed_networks=networks, audit=self.audit)
+            if "expires_at" in data and data["expires_at"] != key.expires_at:
+                key_expiry_set(key=key, expires_at=data["expires_at"], audit=self.audit)
+            if "token_lifetime" in data:
+                key_token_lifetime_set(key=key, seconds=data["token_lifetime"], audit=self.audit)
+        except ValidationError as error:
+            raise Problem("invalid-request", "; ".join(error.messages)) from None
+        except ValueError as error:
+            raise Problem("invalid-request", str(error)) from None
+        except KeyBusy as error:
+            raise Problem("busy", str(error)) from None
 
     @extend_schema(operation_id="keys_delete", request=None, responses={204: None})
     def delete(self, request: Request, key_id: str) -> Response:

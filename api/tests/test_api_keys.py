@@ -290,3 +290,46 @@ def test_a_dormant_key_is_flagged(api, caller, acme, target):
     _, _, token = caller(acme, MANAGER, name="Reader")
     ApiKey.objects.filter(pk=key.pk).update(created_at=key.created_at - timedelta(days=91), last_used_at=None)
     assert api("get", f"{KEYS}{key.public_id}/", token).json()["dormant"] is True
+
+
+def test_patch_sets_the_keys_settings_as_its_settings_page_does(api, caller, acme, target, acme_secrets):
+    from django.utils import timezone
+
+    key, _ = target
+    _, _, token = caller(acme, MANAGER, name="Ops")
+    url = f"{KEYS}{key.public_id}/"
+    expiry = (timezone.now() + timedelta(days=10)).replace(microsecond=0)
+    response = api(
+        "patch",
+        url,
+        token,
+        {"allowed_networks": ["203.0.113.0/24", "2001:db8::/32"], "expires_at": expiry.isoformat(), "token_lifetime": 600},
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["allowed_networks"] == ["203.0.113.0/24", "2001:db8::/32"] and body["token_lifetime"] == 600
+    key.refresh_from_db()
+    assert key.expires_at == expiry and key.token_lifetime == 600
+    actions = set(ActivityEntry.objects.filter(key=key).values_list("action", flat=True))
+    assert {Action.KEY_NETWORKS_CHANGED, Action.KEY_EXPIRY_CHANGED} <= actions
+    # The services' own checks answer as problems.
+    bad = api("patch", url, token, {"allowed_networks": ["203.0.113.5/24"]})
+    assert bad.status_code == 400 and "did you mean 203.0.113.0/24" in bad.json()["detail"]
+    past = api("patch", url, token, {"expires_at": (timezone.now() - timedelta(days=1)).isoformat()})
+    assert past.status_code == 400 and "future" in past.json()["detail"]
+    # A built-in key takes networks, not an expiry.
+    emporix, _ = acme_secrets["emporix"]
+    from apikeys.auth import builtin_scope_names
+
+    _, _, strong = caller(acme, [*builtin_scope_names("emporix"), "portal.key_manage"], name="Strong")
+    builtin = f"{KEYS}{emporix.public_id}/"
+    assert api("patch", builtin, strong, {"allowed_networks": ["198.51.100.0/24"]}).status_code == 200
+    assert api("patch", builtin, strong, {"token_lifetime": 600}).status_code == 409
+
+
+def test_networks_that_leave_out_the_caller_need_a_confirmation(api, caller, acme):
+    key, _, token = caller(acme, MANAGER, name="Self")
+    url = f"{KEYS}{key.public_id}/"
+    refused = api("patch", url, token, {"allowed_networks": ["198.51.100.0/24"]})
+    assert refused.status_code == 409 and refused.json()["type"].endswith("self-lockout")
+    assert api("patch", url, token, {"allowed_networks": ["127.0.0.0/8"]}).status_code == 200  # the test client
