@@ -174,10 +174,13 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
             return response
         except _Discard as discarded:
             return discarded.response
-        except IntegrityError as error:
-            if "idempotency_once_per_caller" not in str(error):
+        except IntegrityError:
+            # Another request with this key was first (PostgreSQL names the constraint in the
+            # error, SQLite only its columns): replay it if it is there; else it was another
+            # integrity error, the handler's own.
+            first = IdempotentResponse.objects.filter(caller_id=caller_id, idempotency_key=key).first()
+            if first is None:
                 raise
-        first = IdempotentResponse.objects.get(caller_id=caller_id, idempotency_key=key)
         if not crypto.digests_match(bytes(first.fingerprint), fingerprint):
             raise Problem("idempotency-key-reused", "Use a new Idempotency-Key for a different request.")
         body = crypto.decrypt(bytes(first.ciphertext), key_id=first.encryption_key_id, binding=first.binding)
