@@ -165,11 +165,13 @@ class ApiKey(models.Model):
         now = now or timezone.now()
         return any(moment is not None and moment <= now for moment in (self.expires_at, self.renew_by))
 
-    def is_dormant(self, now: datetime | None = None) -> bool:
-        """Unused (no secret of it used) for the tenant's dormant period, counted from its
-        creation for a key never used. Needs the tenant loaded."""
+    def is_dormant(self, now: datetime | None = None, tenant: Tenant | None = None) -> bool:
+        """Enabled but unused (no secret of it used) for the tenant's dormant period, counted
+        from its creation for a key never used. `tenant`: the key's, if the caller has it
+        (else it is loaded)."""
+        tenant = tenant or self.tenant
         last = self.last_used_at or self.created_at
-        return last <= (now or timezone.now()) - timedelta(days=self.tenant.dormant_after_days)
+        return self.disabled_at is None and last <= (now or timezone.now()) - timedelta(days=tenant.dormant_after_days)
 
 
 class ApiSecretQuerySet(models.QuerySet["ApiSecret"]):

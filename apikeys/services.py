@@ -372,6 +372,7 @@ def key_networks_set(*, key: ApiKey, allowed_networks: str, audit: Audit = SYSTE
     return key
 
 
+@_busy_when_locked
 @transaction.atomic
 def key_token_lifetime_set(*, key: ApiKey, seconds: int | None, audit: Audit = SYSTEM) -> ApiKey:
     """Give a custom key its own access-token lifetime (None: the deployment's), between 60 s

@@ -131,7 +131,7 @@ def key_states(key: ApiKey, tenant: Tenant, now: datetime) -> tuple[tuple[str, s
         states.append(("Not renewed in time", "danger"))
     elif any(moment is not None and moment <= now + SOON for moment in (key.expires_at, key.renew_by)):
         states.append(("Expires soon", "warning"))
-    if key.disabled_at is None and (key.last_used_at or key.created_at) <= now - timedelta(days=tenant.dormant_after_days):
+    if key.is_dormant(now, tenant):
         states.append(("Unused", "warning"))
     return tuple(states)
 
