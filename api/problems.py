@@ -9,6 +9,8 @@ from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from apikeys.services import KeyBusy
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_BASE = "urn:api-key-portal:problem:"
 
@@ -83,6 +85,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every error the API answers, as a problem."""
     if isinstance(exc, Problem):
         return problem_response(exc.slug, str(exc.detail), errors=exc.errors)
+    if isinstance(exc, KeyBusy):  # a key's rows locked past the lock timeout; nothing changed
+        return problem_response("busy", str(exc))
     if isinstance(exc, Http404):
         return problem_response("not-found")
     if isinstance(exc, DjangoPermissionDenied):

@@ -7,7 +7,7 @@ from smtplib import SMTPException
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import DateTimeField, Min, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models import Min, OuterRef, Prefetch, Q, Subquery
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -19,12 +19,11 @@ from rest_framework.response import Response
 from activity.models import Action, ActivityEntry
 from activity.services import activity_record
 from apikeys import crypto
-from apikeys.auth import builtin_scope_names, custom_scope_names
+from apikeys.auth import custom_scope_names, held_scope_names
 from apikeys.forms import CustomKeyForm
 from apikeys.models import ApiKey, ApiSecret, KeyKind
 from apikeys.networks import address_allowed, networks_clean
 from apikeys.services import (
-    KeyBusy,
     SecretUnreadable,
     key_create,
     key_delete,
@@ -115,18 +114,14 @@ def _keys(tenant: Tenant):
     return ApiKey.objects.filter(tenant=tenant).annotate(
         old_secret_expires_at=Subquery(old_secret),
         custom_scopes=custom_scope_names(),
-        # Unused since before this moment: dormant (the tenant's policy, apikeys/hygiene.py).
-        dormant_before=Value(now - timedelta(days=tenant.dormant_after_days), output_field=DateTimeField()),
     )
 
 
 def _scope_names(key: ApiKey) -> list[str]:
-    if key.kind == KeyKind.CUSTOM:
-        return sorted((key.custom_scopes or "").split())
-    return sorted(builtin_scope_names(key.kind))
+    return sorted(held_scope_names(key))
 
 
-def _key_data(key: ApiKey, secret: str | None = None) -> dict:
+def _key_data(key: ApiKey, tenant: Tenant, secret: str | None = None) -> dict:
     """A key as the API shows it (s.Key; with its secret only right after create and renew).
     A plain dict: the JSON renderer formats the dates, and a page of 100 costs no serializer
     instances."""
@@ -142,9 +137,7 @@ def _key_data(key: ApiKey, secret: str | None = None) -> dict:
         "disabled_at": key.disabled_at,
         "expires_at": key.expires_at,
         "renew_by": key.renew_by,
-        "dormant": key.disabled_at is None
-        and hasattr(key, "dormant_before")
-        and (key.last_used_at or key.created_at) <= key.dormant_before,
+        "dormant": key.is_dormant(tenant=tenant),
         "allowed_networks": key.allowed_networks.split("\n") if key.allowed_networks else [],
         "token_lifetime": key.token_lifetime,
         "token_format": key.token_format or "default",
@@ -155,9 +148,9 @@ def _key_data(key: ApiKey, secret: str | None = None) -> dict:
     return data
 
 
-def _etag(key: ApiKey) -> str:
+def _etag(key: ApiKey, tenant: Tenant) -> str:
     """Changes whenever anything an update could overwrite changes (not the last use)."""
-    data = _key_data(key)
+    data = _key_data(key, tenant)
     data.pop("last_used_at")
     data.pop("dormant")  # follows the clock, not a change
     return '"' + crypto.digest(repr(sorted(data.items()))).hex()[:32] + '"'
@@ -166,8 +159,8 @@ def _etag(key: ApiKey) -> str:
 class KeyViewMixin:
     def key_or_404(self, key_id: str, *, lock: bool = False) -> ApiKey:
         keys = _keys(self.tenant)
-        if lock:
-            ApiKey.objects.select_for_update().filter(tenant=self.tenant, public_id=key_id).first()
+        if lock:  # locked and read in one query
+            keys = keys.select_for_update(of=("self",))
         return get_object_or_404(keys, public_id=key_id)
 
     def no_escalation(self, key: ApiKey, scopes: list[str] | None = None) -> None:
@@ -190,7 +183,7 @@ class KeyViewMixin:
     def key_response(self, key_id: str, secret: str | None = None) -> Response:
         """The key as it is now, with its ETag (and the new secret, after create or renew)."""
         key = self.key_or_404(key_id)
-        return Response(_key_data(key, secret=secret), headers={"ETag": _etag(key)})
+        return Response(_key_data(key, self.tenant, secret=secret), headers={"ETag": _etag(key, self.tenant)})
 
 
 class KeyList(KeyViewMixin, PortalAPIView):
@@ -229,7 +222,7 @@ class KeyList(KeyViewMixin, PortalAPIView):
                 raise Problem("invalid-cursor")
             keys = keys.filter(pk__gt=after[0])
         return page_response(
-            keys, limit, render=lambda page: [_key_data(key) for key in page], position=lambda key: [key.pk]
+            keys, limit, render=lambda page: [_key_data(key, self.tenant) for key in page], position=lambda key: [key.pk]
         )
 
     @extend_schema(
@@ -258,9 +251,9 @@ class KeyList(KeyViewMixin, PortalAPIView):
         except IntegrityError:  # another request took the name since the form's check
             raise Problem("conflict", "This tenant already has a key with this name.") from None
         key = _keys(self.tenant).get(pk=key.pk)
-        response = Response(_key_data(key, secret=secret), status=201)
+        response = Response(_key_data(key, self.tenant, secret=secret), status=201)
         response["Location"] = reverse("api:key", kwargs={"key_id": key.public_id})
-        response["ETag"] = _etag(key)
+        response["ETag"] = _etag(key, self.tenant)
         return response
 
 
@@ -282,7 +275,7 @@ class KeyDetail(KeyViewMixin, PortalAPIView):
         with transaction.atomic():
             key = self.key_or_404(key_id, lock=True)
             expected = request.headers.get("If-Match")
-            if expected is not None and expected.strip() not in ("*", _etag(key)):
+            if expected is not None and expected.strip() not in ("*", _etag(key, self.tenant)):
                 raise Problem(
                     "precondition-failed", "Read the key again (GET) and apply the change to what it says now."
                 )
@@ -338,8 +331,6 @@ class KeyDetail(KeyViewMixin, PortalAPIView):
             raise Problem("invalid-request", "; ".join(error.messages)) from None
         except ValueError as error:
             raise Problem("invalid-request", str(error)) from None
-        except KeyBusy as error:
-            raise Problem("busy", str(error)) from None
 
     @extend_schema(operation_id="keys_delete", request=None, responses={204: None})
     def delete(self, request: Request, key_id: str) -> Response:
@@ -374,10 +365,7 @@ class KeyRenew(KeyViewMixin, PortalAPIView):
                 "self-lockout",
                 "Renewing the calling key now stops its token; give a grace period or send lock_out_caller: true.",
             )
-        try:
-            _, _, secret = key_renew(key=key, grace=grace, audit=self.audit)
-        except KeyBusy as error:
-            raise Problem("busy", str(error)) from None
+        _, _, secret = key_renew(key=key, grace=grace, audit=self.audit)
         return self.key_response(key_id, secret=secret)
 
 
@@ -426,10 +414,7 @@ class KeySwitch(KeyViewMixin, PortalAPIView):
             raise Problem(
                 "self-lockout", "Disabling the calling key stops its own token; send lock_out_caller: true to confirm."
             )
-        try:
-            self.service(key=key, audit=self.audit)
-        except KeyBusy as error:
-            raise Problem("busy", str(error)) from None
+        self.service(key=key, audit=self.audit)
         return self.key_response(key_id)
 
 

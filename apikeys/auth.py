@@ -157,7 +157,10 @@ def _held(kind: str, custom_names: str | None) -> tuple[tuple[str, ...], frozens
 
 def held_scope_names(key: ApiKey) -> tuple[str, ...]:
     """The names of the scopes `key` holds: the catalogue's for the built-in kinds (cached),
-    the chosen ones, sorted, for a custom key (one query, or none if prefetched)."""
+    the chosen ones, sorted, for a custom key (from the query's `custom_scope_names()`
+    annotation if it has one; else one query, or none if prefetched)."""
+    if "custom_scopes" in key.__dict__:
+        return _held(key.kind, key.custom_scopes)[0]
     if key.kind != KeyKind.CUSTOM:
         return builtin_scope_names(key.kind)
     return tuple(sorted(scope.name for scope in key.scopes.all()))

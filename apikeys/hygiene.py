@@ -16,7 +16,7 @@ Each reminder is recorded only after its mail went out, so a failed mail is retr
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -53,7 +53,6 @@ class HygieneReport:
     dormant_warnings: int = 0
     disabled: int = 0
     mails: int = 0
-    notices: dict[int, list[Notice]] = field(default_factory=lambda: defaultdict(list))
 
     def __str__(self) -> str:
         return (

@@ -57,6 +57,11 @@ def zone_names() -> list[str]:
 def valid_zone(name: str | None) -> zoneinfo.ZoneInfo | None:
     """The zone named `name` if it is one of zone_names(), else None (never an error: the
     name may come from a cookie)."""
-    if not name or len(name) > 64 or name not in set(zone_names()):
+    if not name or len(name) > 64 or name not in _zone_set():
         return None
     return zoneinfo.ZoneInfo(name)
+
+
+@cache
+def _zone_set() -> frozenset[str]:
+    return frozenset(zone_names())

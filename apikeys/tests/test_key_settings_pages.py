@@ -145,3 +145,12 @@ def test_create_and_edit_set_the_expiry_within_the_tenants_maximum(client_for, a
     assert client.post(edit, {"name": "Short", "scopes": ["tax.tax_read"], "expires_at": later.strftime("%Y-%m-%dT%H:%M")}).status_code == 302
     key.refresh_from_db()
     assert key.expires_at == later
+
+
+def test_a_refused_date_saves_none_of_the_form(client_for, alice, acme):
+    key, _ = _custom(acme)
+    past = (timezone.localtime() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    response = client_for(alice).post(_settings(key), {"allowed_networks": "203.0.113.0/24", "expires_at": past})
+    assert response.status_code == 400
+    key.refresh_from_db()
+    assert key.allowed_networks == ""

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -58,6 +59,14 @@ def _context(membership: Membership, key: ApiKey, form: KeySettingsForm) -> dict
     }
 
 
+def _settings_save(key: ApiKey, cleaned: dict, audit: Audit) -> None:
+    services.key_networks_set(key=key, allowed_networks=cleaned["allowed_networks"], audit=audit)
+    if key.is_custom:
+        services.key_expiry_set(key=key, expires_at=cleaned["expires_at"], audit=audit)
+        minutes = cleaned["token_lifetime_minutes"]
+        services.key_token_lifetime_set(key=key, seconds=minutes * 60 if minutes else None, audit=audit)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def key_settings(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResponse:
@@ -71,11 +80,8 @@ def key_settings(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResp
         return render(request, "apikeys/key_settings.html", _context(membership, key, form), status=400 if form.is_bound else 200)
     audit = Audit.of(request)
     try:
-        services.key_networks_set(key=key, allowed_networks=form.cleaned_data["allowed_networks"], audit=audit)
-        if key.is_custom:
-            services.key_expiry_set(key=key, expires_at=form.cleaned_data["expires_at"], audit=audit)
-            minutes = form.cleaned_data["token_lifetime_minutes"]
-            services.key_token_lifetime_set(key=key, seconds=minutes * 60 if minutes else None, audit=audit)
+        with transaction.atomic():  # all of the form or nothing: with a bad date the networks are not saved either
+            _settings_save(key, form.cleaned_data, audit)
     except (ValueError, ValidationError) as error:
         form.add_error(None, error.messages[0] if isinstance(error, ValidationError) else str(error))
         return render(request, "apikeys/key_settings.html", _context(membership, key, form), status=400)
