@@ -201,6 +201,10 @@ class Portal:
 def login(url: str, email: str, password: str = PASSWORD) -> requests.Session:
     """A session logged in to the portal at `url` through its login form, as a browser does."""
     session = requests.Session()
+    # A fresh connection per request: these tests pause (a database stopped, a lock held) longer
+    # than gunicorn's 2 s keep-alive, and a request sent on an idle connection just as the
+    # server closes it is lost in transit (a browser, or nginx in front, would retry it).
+    session.headers["Connection"] = "close"
     form = session.get(url + "/accounts/login/", timeout=5)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
     response = session.post(

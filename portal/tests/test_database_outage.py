@@ -76,10 +76,6 @@ def test_an_outage_is_answered_with_503_and_the_portal_recovers_by_itself(portal
     assert slowest < 1.0, slowest
 
     cluster_up.start()  # the portal is not restarted
-    # Starting the cluster can take longer than gunicorn's 2 s keep-alive; a request sent on the
-    # idle connection just as the server closes it is lost in transit (a browser, or nginx in
-    # front, retries it). Not what this test is about: alice starts on fresh connections.
-    alice.close()
     for _ in range(2 * WORKERS):
         assert portal.token().status_code == 200
         assert alice.get(keys_page, timeout=5).status_code == 200
