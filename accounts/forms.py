@@ -3,6 +3,7 @@
 Second factors are checked here rather than by allauth's TOTP wrapper, so that a used code is
 remembered in the database row (locked), not in the cache."""
 
+import logging
 import math
 
 from allauth.account import forms as account_forms
@@ -18,9 +19,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from fido2.webauthn import AuthenticationResponse, RegistrationResponse
 
+from apikeys.crypto import DecryptionError
 from portal.net import client_ip
 
 from . import throttle
+
+logger = logging.getLogger(__name__)
 
 
 def too_many(wait: int) -> ValidationError:
@@ -98,10 +102,14 @@ class SecondFactorMixin:
 
         def check() -> bool:
             for authenticator in authenticators:
-                if authenticator.type == Authenticator.Type.TOTP:
-                    accepted = totp_accepted(authenticator, code)
-                else:
-                    accepted = recovery_code_accepted(authenticator, code)
+                try:
+                    if authenticator.type == Authenticator.Type.TOTP:
+                        accepted = totp_accepted(authenticator, code)
+                    else:
+                        accepted = recovery_code_accepted(authenticator, code)
+                except DecryptionError as exc:  # its encryption key is gone (check accounts.W001)
+                    logger.error("Second factor %s of user %s cannot be read: %s", authenticator.pk, self.user.pk, exc)
+                    accepted = False
                 if accepted:
                     authenticator.user = self.user
                     self.authenticator = authenticator
