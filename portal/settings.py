@@ -307,6 +307,9 @@ MFA_FORMS = {
     "authenticate": "accounts.forms.AuthenticateForm",
     "reauthenticate": "accounts.forms.MFAReauthenticateForm",
     "add_webauthn": "accounts.forms.AddPasskeyForm",
+    "login_webauthn": "accounts.forms.LoginPasskeyForm",
+    "authenticate_webauthn": "accounts.forms.AuthenticatePasskeyForm",
+    "reauthenticate_webauthn": "accounts.forms.ReauthenticatePasskeyForm",
 }
 MFA_TOTP_ISSUER = "API Key Portal"
 MFA_TOTP_TOLERANCE = 1  # one 30-second step either side, for clocks that drift
