@@ -209,9 +209,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend with pool health checks that skip the empty query while a connection is
     # busy and sound (portal/postgresql/base.py).
     DATABASES["default"]["ENGINE"] = "portal.postgresql"
-    # Its prepared_cursor() (the token service's two hot statements; every other query binds
-    # on the client, which never prepares) prepares a statement on its first execution.
-    _db_options.setdefault("prepare_threshold", 0)
+    # Its prepared_cursor() (the statements compiled once per process; every other query binds
+    # on the client, which never prepares) prepares a statement on its first execution. Off
+    # behind a connection pooler in transaction mode that cannot keep prepared statements
+    # (PgBouncer before 1.21, or without max_prepared_statements).
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        _db_options.setdefault("prepare_threshold", 0)
 
 # The cache holds only rate-limit counters, and is an accelerator, not a dependency: a Redis
 # that is down or frozen costs a request at most CACHE_TIMEOUT_MS (redis-py's default is 5 s)
