@@ -101,3 +101,16 @@ def test_the_token_services_hot_statements_are_prepared_and_logged(acme_secrets)
         prepared = [row[0] for row in cursor.fetchall()]
     assert any('FROM "apikeys_apisecret"' in statement and "$1" in statement for statement in prepared)
     assert any(statement.startswith('INSERT INTO "oauth_accesstoken"') for statement in prepared)
+
+
+@pytest.mark.parametrize(("switch", "expected"), [("on", "0"), ("off", "None")])
+def test_prepared_statements_can_be_turned_off_for_a_pooler(switch, expected):
+    from conftest import run_manage
+
+    show = "from django.db import connection; print(connection.settings_dict['OPTIONS'].get('prepare_threshold'))"
+    result = run_manage(
+        ["shell", "-c", show],
+        {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/portal", "DATABASE_PREPARED_STATEMENTS": switch},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected
