@@ -18,7 +18,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from activity.models import Action, ActivityEntry
-from activity.services import activity_record
 from apikeys import crypto
 from apikeys.auth import custom_scope_names, held_scope_names
 from apikeys.forms import CustomKeyForm
@@ -776,13 +775,5 @@ class TenantDeactivate(OperatorView):
     )
     @idempotent
     def post(self, request: Request, code: str) -> Response:
-        with transaction.atomic():
-            tenant = self.tenant_or_404(code)
-            tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
-            if tenant.deactivated_at is None:
-                tenant.deactivated_at = timezone.now()
-                tenant.save(update_fields=["deactivated_at"])
-                for key in ApiKey.objects.filter(tenant=tenant):
-                    key_disable(key=key, audit=self.audit, reason="tenant deactivated")
-                activity_record(tenant=tenant, action=Action.TENANT_DEACTIVATED, audit=self.audit)
+        tenant = tenant_services.tenant_deactivate(tenant=self.tenant_or_404(code), audit=self.audit)
         return Response(s.TenantOut(tenant).data)

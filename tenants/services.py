@@ -14,7 +14,7 @@ from activity.models import Action
 from activity.services import activity_record
 from apikeys import crypto
 from apikeys.models import BUILTIN_KINDS, ApiKey
-from apikeys.services import key_create, renew_by_for
+from apikeys.services import key_create, key_disable, renew_by_for
 from notifications.services import html_from_text
 from portal.dates import human_datetime
 
@@ -34,6 +34,20 @@ def wrong_user_message(invitation: Invitation, user: User) -> str:
         f"This invitation is for {invitation.email}, but you are logged in as {user.email}. "
         "Log out, then open the link again."
     )
+
+
+@transaction.atomic
+def tenant_deactivate(*, tenant: Tenant, audit: Audit = SYSTEM) -> Tenant:
+    """Deactivate `tenant` (once: again is a no-op): every key of it is disabled at once, and the
+    activity log says so. Returns the tenant as it is now."""
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    if tenant.deactivated_at is None:
+        tenant.deactivated_at = timezone.now()
+        tenant.save(update_fields=["deactivated_at"])
+        for key in ApiKey.objects.filter(tenant=tenant):
+            key_disable(key=key, audit=audit, reason="tenant deactivated")
+        activity_record(tenant=tenant, action=Action.TENANT_DEACTIVATED, audit=audit)
+    return tenant
 
 
 @transaction.atomic
