@@ -4,6 +4,7 @@ POST; the response that carries it is `no-store`."""
 
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
@@ -78,7 +79,7 @@ class KeyRow:
     old_secrets: list[ApiSecret]  # in their grace period, the first to stop working first
     scope_names: tuple[str, ...]
     urls: dict[str, str]  # the key's pages and endpoints: get_started, secret, renew, edit, delete, settings
-    states: tuple[tuple[str, str], ...] = ()  # (label, badge style) of its hygiene state: disabled, expired, ...
+    states: tuple[tuple[str, str], ...]  # (label, badge style) of its hygiene state: disabled, expired, ...
 
     @property
     def scope_preview(self) -> tuple[str, ...]:
@@ -139,9 +140,9 @@ def key_states(key: ApiKey, tenant: Tenant, now: datetime) -> tuple[tuple[str, s
 SOON = timedelta(days=7)
 
 
-def _rows(keys, code: str, tenant: Tenant | None = None, now: datetime | None = None) -> list[KeyRow]:
+def _rows(keys: Iterable[ApiKey], tenant: Tenant, now: datetime) -> list[KeyRow]:
     """Rows for keys fetched through _with_secrets_and_scopes (no further query)."""
-    templates = _key_urls(code)
+    templates = _key_urls(tenant.code)
     placeholder = str(_ANY_KEY)
     rows = []
     for key in keys:
@@ -154,7 +155,7 @@ def _rows(keys, code: str, tenant: Tenant | None = None, now: datetime | None = 
                 old_secrets=sorted((s for s in live if s.expires_at is not None), key=lambda s: s.expires_at),
                 scope_names=held_scope_names(key),
                 urls={name: url.replace(placeholder, key_id) for name, url in templates.items()},
-                states=key_states(key, tenant, now) if tenant is not None and now is not None else (),
+                states=key_states(key, tenant, now),
             )
         )
     return rows
@@ -260,7 +261,7 @@ def _render_list(
             ApiKey.objects.filter(tenant=tenant).filter(Q(kind__in=BUILTIN_KINDS) | Q(public_id=focus))
         ).order_by("kind", "pk")
     )
-    fixed_rows = _rows(fixed, tenant.code, tenant, now)
+    fixed_rows = _rows(fixed, tenant, now)
     builtin = {kind: [row for row in fixed_rows if row.key.kind == kind] for kind in BUILTIN_KINDS}
     pinned = [row for row in fixed_rows if row.key.is_custom]
 
@@ -274,7 +275,7 @@ def _render_list(
     if not searching:
         paginator.count = custom_total - len(pinned)  # the same count: no second query
     page = paginator.get_page(request.GET.get("page"))
-    rows = _rows(_with_secrets_and_scopes(page.object_list), tenant.code, tenant, now)
+    rows = _rows(_with_secrets_and_scopes(page.object_list), tenant, now)
     query["page"] = page.number if page.number > 1 else None
 
     response = render(
