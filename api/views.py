@@ -2,7 +2,6 @@
 the same services (and validates with the same forms) as the portal's pages."""
 
 from datetime import timedelta
-from smtplib import SMTPException
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -550,7 +549,7 @@ class InvitationList(PortalAPIView):
             )
         except IntegrityError:
             raise Problem("conflict", "This address has been invited already.") from None
-        except (SMTPException, OSError):
+        except tenant_services.MAIL_ERRORS:
             raise Problem("busy", "The invitation mail could not be sent; try again later.") from None
         response = Response(s.InvitationOut(invitation).data, status=201)
         response["Location"] = reverse("api:invitation", kwargs={"invitation_id": invitation.public_id})
