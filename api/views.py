@@ -105,7 +105,8 @@ def _keys(tenant: Tenant):
     old secret's expiry as subqueries. One query, whatever the number of keys."""
     now = timezone.now()
     old_secret = (
-        ApiSecret.objects.filter(key=OuterRef("pk"), expires_at__gt=now)
+        ApiSecret.objects.in_grace(now)
+        .filter(key=OuterRef("pk"))
         .values("key")
         .annotate(ends=Min("expires_at"))
         .values("ends")
@@ -383,7 +384,7 @@ class KeyRetireOldSecret(KeyViewMixin, PortalAPIView):
     def post(self, request: Request, key_id: str) -> Response:
         data = _valid(s.ConfirmRequest, request)
         key = self.key_to_act_on(key_id)
-        old = list(key.secrets.live().filter(expires_at__isnull=False))
+        old = list(key.secrets.in_grace())
         if not old:
             raise Problem("conflict", "This key has no old secret in a grace period.")
         if self.is_caller(key) and not data["lock_out_caller"]:
@@ -448,7 +449,7 @@ class KeyReveal(KeyViewMixin, PortalAPIView):
     @extend_schema(operation_id="keys_reveal", request=None, responses={200: s.Revealed})
     def post(self, request: Request, key_id: str) -> Response:
         key = self.key_to_act_on(key_id)
-        secret = key.secrets.filter(expires_at__isnull=True).select_related("key__tenant").first()
+        secret = key.secrets.current().select_related("key__tenant").first()
         if secret is None:
             raise Problem("conflict", "This key has no current secret.")
         try:

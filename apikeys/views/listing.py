@@ -169,7 +169,7 @@ def _filtered(tenant: Tenant, query: dict, now: datetime) -> QuerySet[ApiKey]:
     if query["q"]:
         keys = keys.filter(Q(name__icontains=query["q"]) | Q(client_id__icontains=query["q"]))
     if query["old"]:
-        keys = keys.filter(Exists(ApiSecret.objects.filter(key=OuterRef("pk"), expires_at__gt=now)))
+        keys = keys.filter(Exists(ApiSecret.objects.in_grace(now).filter(key=OuterRef("pk"))))
     if query["unused"]:
         # Neither used nor created within the last N days.
         cutoff = now - timedelta(days=query["unused"])
@@ -464,7 +464,7 @@ def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespo
             return JsonResponse({"error": "secret must be the id of one of this key's secrets"}, status=400)
         secret = get_object_or_404(ApiSecret.objects.live(), key=key, public_id=wanted)
     else:
-        secret = get_object_or_404(ApiSecret, key=key, expires_at__isnull=True)
+        secret = get_object_or_404(ApiSecret.objects.current(), key=key)
     try:
         plaintext = services.secret_show(secret=secret, purpose=purpose, audit=Audit.of(request))
     except services.SecretUnreadable:
@@ -532,7 +532,7 @@ def secret_retire(request: HttpRequest, code: str, key_id: uuid.UUID, secret_id:
     working now; back to the list with "Old secret retired"."""
     membership = require_role(membership_for(request, code), Role.ADMIN)
     key = get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id)
-    secret = get_object_or_404(ApiSecret.objects.live().filter(expires_at__isnull=False), key=key, public_id=secret_id)
+    secret = get_object_or_404(ApiSecret.objects.in_grace(), key=key, public_id=secret_id)
     if request.method == "GET":
         return render(
             request,
