@@ -14,7 +14,7 @@ from django.urls import reverse
 from notifications.services import with_html_part
 from portal.net import client_ip
 
-from . import devices
+from . import devices, sealing
 
 UNKNOWN_ADDRESS = "0.0.0.0"  # noqa: S104  (stored for a request without one, e.g. force_login)
 
@@ -53,6 +53,14 @@ class MFAAdapter(DefaultMFAAdapter):
     def _get_site_name(self) -> str:
         # The relying party's name in passkey prompts.
         return "API Key Portal"
+
+    def encrypt(self, text: str) -> str:
+        # The authenticator app's key and the recovery codes' seed, sealed with the portal's
+        # encryption keys (accounts.sealing).
+        return sealing.seal(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return sealing.unseal(encrypted_text)
 
     def generate_authenticator_name(self, user, type) -> str:
         # A new passkey's suggested name: the browser it is added from, e.g. "Chrome on Linux".

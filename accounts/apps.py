@@ -6,4 +6,9 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the receivers)
+        from apikeys.auth import sealed_register
+
+        from . import checks, signals  # noqa: F401  (registers the system checks, connects the receivers)
+        from .sealing import authenticators_reencrypt
+
+        sealed_register("second factor", authenticators_reencrypt)

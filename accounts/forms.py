@@ -3,10 +3,12 @@
 Second factors are checked here rather than by allauth's TOTP wrapper, so that a used code is
 remembered in the database row (locked), not in the cache."""
 
+import logging
 import math
 
 from allauth.account import forms as account_forms
 from allauth.core import context
+from allauth.mfa.adapter import get_adapter as get_mfa_adapter
 from allauth.mfa.base import forms as mfa_forms
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal import auth as totp
@@ -15,10 +17,14 @@ from allauth.mfa.webauthn import forms as webauthn_forms
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from fido2.webauthn import AuthenticationResponse, RegistrationResponse
 
+from apikeys.crypto import DecryptionError
 from portal.net import client_ip
 
 from . import throttle
+
+logger = logging.getLogger(__name__)
 
 
 def too_many(wait: int) -> ValidationError:
@@ -96,10 +102,14 @@ class SecondFactorMixin:
 
         def check() -> bool:
             for authenticator in authenticators:
-                if authenticator.type == Authenticator.Type.TOTP:
-                    accepted = totp_accepted(authenticator, code)
-                else:
-                    accepted = recovery_code_accepted(authenticator, code)
+                try:
+                    if authenticator.type == Authenticator.Type.TOTP:
+                        accepted = totp_accepted(authenticator, code)
+                    else:
+                        accepted = recovery_code_accepted(authenticator, code)
+                except DecryptionError as exc:  # its encryption key is gone (check accounts.W001)
+                    logger.error("Second factor %s of user %s cannot be read: %s", authenticator.pk, self.user.pk, exc)
+                    accepted = False
                 if accepted:
                     authenticator.user = self.user
                     self.authenticator = authenticator
@@ -149,8 +159,40 @@ class ResetPasswordForm(account_forms.ResetPasswordForm):
         return super().clean_email()
 
 
-class AddPasskeyForm(webauthn_forms.AddWebAuthnForm):
+class WellFormedCredentialMixin:
+    """The passkey forms refuse a malformed credential as an incorrect one. allauth lets
+    fido2's KeyError (a JSON object without `rawId`) and, for a new passkey, ValueError (a
+    field that does not decode) escape, which made anyone's POST to the public passkey login
+    a server error. The credential is parsed here first; allauth then parses it again."""
+
+    parse = staticmethod(AuthenticationResponse.from_dict)
+
+    def clean_credential(self):
+        credential = self.cleaned_data["credential"]
+        try:
+            self.parse(credential)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            raise get_mfa_adapter().validation_error("incorrect_code") from None
+        clean = getattr(super(), "clean_credential", None)
+        return clean() if clean else credential
+
+
+class LoginPasskeyForm(WellFormedCredentialMixin, webauthn_forms.LoginWebAuthnForm):
+    pass
+
+
+class AuthenticatePasskeyForm(WellFormedCredentialMixin, webauthn_forms.AuthenticateWebAuthnForm):
+    pass
+
+
+class ReauthenticatePasskeyForm(WellFormedCredentialMixin, webauthn_forms.ReauthenticateWebAuthnForm):
+    pass
+
+
+class AddPasskeyForm(WellFormedCredentialMixin, webauthn_forms.AddWebAuthnForm):
     """allauth's form, worded for the portal; a new passkey logs in alone unless unticked."""
+
+    parse = staticmethod(RegistrationResponse.from_dict)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -30,6 +30,7 @@ from django.db.models import Aggregate, OuterRef, Q, Subquery, TextField
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.debug import sensitive_variables
 
+from portal.db import hot_cursor
 from scopes.models import PORTAL_SERVICE_KEY, Scope
 
 from . import crypto
@@ -279,7 +280,7 @@ def _live_rows(client_id: str | None, now: datetime) -> list[_Row]:
     sql, slots = _sql(using)
     adapted_now = connections[using].ops.adapt_datetimefield_value(now)
     params = [client_id if p == "id" else adapted_now if p == "now" else p for p in slots]
-    with connections[using].cursor() as cursor:
+    with hot_cursor(connections[using]) as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     rows = [_Row._make(values) for values in fetched]

@@ -41,6 +41,7 @@ from apikeys.auth import (
 )
 from apikeys.models import ApiKey, KeyKind, TokenFormat
 from portal import outages, ratelimit
+from portal.db import hot_cursor
 
 from .bearer import bearer_verify
 from .models import AccessToken, RevokedJwt, TokenKind
@@ -234,7 +235,7 @@ def _insert_token(**values: Any) -> None:
             f"INSERT INTO {quote(AccessToken._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
         )
     params = [field.get_db_prep_save(values[field.attname], connection) for field in _TOKEN_FIELDS]
-    with connection.cursor() as cursor:
+    with hot_cursor(connection) as cursor:
         cursor.execute(sql, params)
 
 

@@ -205,6 +205,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABAS
         # database is back.
         "reconnect_timeout": 0,
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with pool health checks that skip the empty query while a connection is
+    # busy and sound (portal/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "portal.postgresql"
+    # Its prepared_cursor() (the statements compiled once per process; every other query binds
+    # on the client, which never prepares) prepares a statement on its first execution. Off
+    # behind a connection pooler in transaction mode that cannot keep prepared statements
+    # (PgBouncer before 1.21, or without max_prepared_statements).
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        _db_options.setdefault("prepare_threshold", 0)
 
 # The cache holds only rate-limit counters, and is an accelerator, not a dependency: a Redis
 # that is down or frozen costs a request at most CACHE_TIMEOUT_MS (redis-py's default is 5 s)
@@ -300,6 +310,9 @@ MFA_FORMS = {
     "authenticate": "accounts.forms.AuthenticateForm",
     "reauthenticate": "accounts.forms.MFAReauthenticateForm",
     "add_webauthn": "accounts.forms.AddPasskeyForm",
+    "login_webauthn": "accounts.forms.LoginPasskeyForm",
+    "authenticate_webauthn": "accounts.forms.AuthenticatePasskeyForm",
+    "reauthenticate_webauthn": "accounts.forms.ReauthenticatePasskeyForm",
 }
 MFA_TOTP_ISSUER = "API Key Portal"
 MFA_TOTP_TOLERANCE = 1  # one 30-second step either side, for clocks that drift

@@ -1,6 +1,7 @@
 """Passkeys in a real Chromium with a virtual authenticator (CDP WebAuthn domain): added from
 My Account (after re-authenticating), then used as the whole login and as the second factor
-after a password. The live server is http://localhost, a secure context for WebAuthn."""
+after a password; a roaming USB security key (no resident key, no user verification) as the
+second factor; removed. The live server is http://localhost, a secure context for WebAuthn."""
 
 import pytest
 from allauth.mfa.models import Authenticator
@@ -17,12 +18,14 @@ AUTHENTICATOR = {
     "hasUserVerification": True,
     "isUserVerified": True,
 }
+# A roaming authenticator: a USB security key without user verification or resident keys.
+SECURITY_KEY = {"protocol": "ctap2", "transport": "usb", "hasResidentKey": False, "hasUserVerification": False}
 
 
-def with_authenticator(page) -> dict:
+def with_authenticator(page, options: dict = AUTHENTICATOR) -> dict:
     cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
-    authenticator = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": AUTHENTICATOR})
+    authenticator = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
     return {"cdp": cdp, "id": authenticator["authenticatorId"]}
 
 
@@ -30,7 +33,7 @@ def credentials(device) -> list:
     return device["cdp"].send("WebAuthn.getCredentials", {"authenticatorId": device["id"]})["credentials"]
 
 
-def add_passkey(page, site, name: str) -> None:
+def add_passkey(page, site, name: str, passwordless: bool = True) -> None:
     page.goto(f"{site.url}/accounts/")
     page.get_by_role("link", name="Add a passkey").click()
     assert "/accounts/reauthenticate/" in page.url  # sudo mode first
@@ -39,6 +42,8 @@ def add_passkey(page, site, name: str) -> None:
     assert page.url.endswith("/accounts/2fa/webauthn/add/")
     page.fill("input[name=name]", name)
     assert page.is_checked("input[name=passwordless]")
+    if not passwordless:
+        page.uncheck("input[name=passwordless]")
     page.get_by_role("button", name="Add passkey").click()
     page.wait_for_url("**/accounts/2fa/recovery-codes/")  # the first second factor brings recovery codes
 
@@ -72,6 +77,22 @@ def test_a_passkey_is_the_second_factor_after_the_password(page_for, site, alice
     page = page_for(alice)
     with_authenticator(page)
     add_passkey(page, site, "Security key")
+    log_out(page)
+    page.fill("input[name=username]", alice.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    page.wait_for_url("**/accounts/2fa/authenticate/")
+    page.get_by_role("button", name="Use a passkey").click()
+    page.wait_for_url(f"{site.url}/tenants/")
+
+
+def test_a_roaming_security_key_is_the_second_factor(page_for, site, alice):
+    page = page_for(alice)
+    device = with_authenticator(page, SECURITY_KEY)
+    add_passkey(page, site, "YubiKey", passwordless=False)
+    (key,) = Authenticator.objects.filter(user=alice, type=Authenticator.Type.WEBAUTHN)
+    assert key.wrap().name == "YubiKey" and not key.wrap().is_passwordless
+    assert not credentials(device)[0]["isResidentCredential"]
     log_out(page)
     page.fill("input[name=username]", alice.email)
     page.fill("input[name=password]", PASSWORD)

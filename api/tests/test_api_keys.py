@@ -204,6 +204,51 @@ def test_listing_filters_and_pages(api, caller, acme):
     assert api("get", KEYS + "?cursor=%%%", token).status_code == 400
 
 
+def test_a_page_shows_each_key_as_reading_it_does(api, caller, acme, target):
+    """The page's own compiled query and the key's read give one representation."""
+    from apikeys.services import key_disable, key_renew
+
+    key, _ = target
+    key_renew(key=key, grace=timedelta(hours=2))  # an old secret in its grace period
+    spare, _ = key_create(tenant=acme, kind="custom", name="Spare", scopes=Scope.objects.filter(name="tax.tax_read"))
+    key_disable(key=spare)
+    _, _, token = caller(acme, MANAGER, name="Reader")
+    listed = api("get", KEYS + "?limit=100", token).json()["results"]
+    assert len(listed) == 5  # Emporix, Storefront, Target, Spare, Reader
+    for item in listed:
+        assert item == api("get", f"{KEYS}{item['id']}/", token).json()
+    by_name = {item["name"]: item for item in listed}
+    assert by_name["Target"]["old_secret_expires_at"] and by_name["Target"]["scopes"] == sorted(TARGET_SCOPES)
+    assert by_name["Spare"]["disabled_at"] and by_name["Emporix API"]["scopes"][0].startswith(("a", "b", "c"))
+
+
+def test_a_name_search_takes_its_text_literally(api, caller, acme):
+    _, _, token = caller(acme, MANAGER, name="Reader")
+    tax = Scope.objects.filter(name="tax.tax_read")
+    for name in ["Sync 50%", "Sync 500", "Sync_a", "Syncba"]:
+        key_create(tenant=acme, kind="custom", name=name, scopes=tax)
+
+    def names(query):
+        response = api("get", KEYS + query, token)
+        assert response.status_code == 200
+        return sorted(key["name"] for key in response.json()["results"])
+
+    assert names("?search=50%25") == ["Sync 50%"]
+    assert names("?search=c_a") == ["Sync_a"]
+    assert names("?search=SYNC&kind=custom&limit=2") == ["Sync 50%", "Sync 500"]  # id order, then the cursor
+    assert names("?search=%5C") == []
+    assert api("get", KEYS + "?search=%00", token).status_code == 400
+
+
+@pytest.mark.parametrize("position", [[2**63], [-1], [True], ["1"], [1.5]])
+def test_a_forged_cursor_is_refused_not_run(api, caller, acme, position):
+    from api.base import cursor_encode
+
+    _, _, token = caller(acme, MANAGER)
+    response = api("get", KEYS + "?cursor=" + cursor_encode(position), token)
+    assert response.status_code == 400 and response.json()["type"].endswith("invalid-cursor")
+
+
 def test_listing_keys_costs_the_same_with_many(api, caller, acme, django_assert_max_num_queries):
     _, _, token = caller(acme, MANAGER)
     scope = Scope.objects.get(name="tax.tax_read")

@@ -1,9 +1,14 @@
 """deploy/systemd agrees with deploy/nginx and with `make run`: gunicorn started the same way, on
-the socket nginx connects to, as an unprivileged user, restarted on failure, hardened."""
+the socket nginx connects to, as an unprivileged user, restarted on failure, hardened; and the
+production settings file they read passes `check --deploy`."""
 
 import configparser
 import re
+import secrets
+import subprocess
+import sys
 
+from apikeys import crypto
 from portal.tests.serving import ROOT
 
 SYSTEMD = ROOT / "deploy" / "systemd"
@@ -53,3 +58,38 @@ def test_the_webhook_worker_runs_forever_unprivileged_and_hardened():
     assert worker["EnvironmentFile"] == unit("api-key-portal.service")["Service"]["EnvironmentFile"]
     for option in ("NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp", "CapabilityBoundingSet"):
         assert worker[option] == unit("api-key-portal.service")["Service"][option], option
+
+
+def test_the_production_settings_pass_the_deploy_check_as_the_readme_runs_it(tmp_path):
+    # README "Setting up a host": deploy/portal.env.example with its secrets filled in, read by
+    # `sh` as the README's `manage` helper reads it, then `manage check --deploy`: no warning.
+    text = (ROOT / "deploy" / "portal.env.example").read_text()
+    filled = {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "PORTAL_ENCRYPTION_KEYS": crypto.generate_encryption_key_entry("p1"),
+    }
+    for name, value in filled.items():
+        assert f"\n{name}=\n" in text, name
+        text = text.replace(f"\n{name}=\n", f"\n{name}={value}\n")
+    settings_file = tmp_path / "portal.env"
+    settings_file.write_text(text)
+    # A project .env (written by `make run`) fills in what the environment lacks: hide what it
+    # holds, so that only the file decides.
+    local = ROOT / ".env"
+    hidden = {}
+    if local.is_file():
+        for line in local.read_text().splitlines():
+            name, sep, _ = line.partition("=")
+            if sep and not name.lstrip().startswith("#"):
+                hidden[name.strip()] = ""
+    result = subprocess.run(
+        ["sh", "-c", 'set -a; . "$1"; exec "$2" manage.py check --deploy --fail-level WARNING', "sh"]
+        + [str(settings_file), sys.executable],
+        cwd=ROOT,
+        env={**hidden, "PATH": "/usr/bin:/bin", "HOME": "/tmp", "DJANGO_SETTINGS_MODULE": "portal.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout

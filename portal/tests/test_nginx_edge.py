@@ -62,6 +62,7 @@ def edge(served):
         "TRUSTED_PROXY_HEADER": "X-Forwarded-For",
         "TRUSTED_PROXY_COUNT": "1",
         "SECURE_COOKIES": "on",
+        "SECURE_SSL_REDIRECT": "on",  # as deploy/portal.env.example: no loop behind nginx
         "SECURE_HSTS_SECONDS": "600",
     }
     # A short path: unix socket paths are limited to about 100 bytes.

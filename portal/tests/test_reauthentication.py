@@ -1,11 +1,14 @@
 """The re-authentication table: every action that needs a recent authentication (README,
 "Re-authentication"), by URL, method and data, played by a member with the right role.
 
-For each row: logged in (force_login records no authentication) but not recently
+For each row (its data may be a function of the test's `request`, for data that needs a
+fixture; PREPARE puts the object in the state the action changes): logged in (force_login records no authentication) but not recently
 authenticated, the action answers with the re-authentication page (a 302 to it, returning to
 the page of the action; 401 JSON for the secret endpoint's fetch()) and nothing changes;
 within ACCOUNT_REAUTHENTICATION_TIMEOUT of a re-authentication it works; past it, it asks
-again. A new action behind accounts.reauth belongs here."""
+again. A new action behind accounts.reauth belongs here, and every POST of the permission
+table is either a row here or in FREE, with the reason it needs no re-authentication
+(test_every_post_of_the_portal_is_in_the_table_or_free)."""
 
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -14,10 +17,12 @@ import pytest
 import time_machine
 from allauth.mfa.models import Authenticator
 from django.urls import reverse
+from django.utils import timezone
 
 from activity.models import ActivityEntry
 from apikeys.models import ApiKey, ApiSecret
 from conftest import give_totp
+from portal.tests.test_permissions import TABLE as PERMISSIONS
 from tenants.models import Invitation, Membership, Tenant
 from webhooks.models import Endpoint
 
@@ -43,6 +48,15 @@ TABLE = [
     ("apikeys:retire", "post", {}, "admin", {}, SAME),
     ("apikeys:settings", "post", {"allowed_networks": "203.0.113.0/24"}, "admin", {}, SAME),
     ("apikeys:disable", "post", {}, "admin", {}, None),  # back to the key's settings page
+    ("apikeys:enable", "post", {}, "admin", {}, None),  # back to the key's settings page
+    (
+        "apikeys:report_leak",
+        "post",
+        lambda request: {"secret": request.getfixturevalue("acme_secrets")["emporix"][1]},
+        "admin",
+        {},
+        SAME,
+    ),
     ("tenants:member_add", "post", {"email": "new@example.com", "role": "viewer"}, "admin", {}, MEMBERS),
     ("tenants:member_role", "post", {"role": "developer"}, "admin", {}, MEMBERS),
     ("tenants:member_remove", "post", {}, "admin", {}, SAME),
@@ -68,9 +82,29 @@ TABLE = [
     ("webhooks:secret", "post", {}, "admin", {}, DETAIL),
     ("webhooks:rotate", "post", {}, "admin", {}, DETAIL),
     ("webhooks:delete", "post", {}, "admin", {}, SAME),
-    # allauth's own: turning the authenticator app off (and so MFA, with the recovery codes).
+    # allauth's own: turning the authenticator app off (and so MFA, with the recovery codes),
+    # removing a passkey (MFA off for a user who has only that), new recovery codes.
     ("mfa_deactivate_totp", "post", {}, "admin", {}, None),
+    ("mfa_remove_webauthn", "post", {}, "admin", {}, None),
+    ("mfa_generate_recovery_codes", "post", {}, "admin", {}, None),
 ]
+# POSTs of the permission table that need no recent authentication, and why.
+FREE = {
+    "tenants:list": "creating a tenant of one's own gives nothing of another's",
+    "oauth:try": "shows the token response with the token masked; the secret never leaves the server",
+    "webhooks:test": "sends a test event to the endpoint the tenant configured; nothing changes",
+    "sessions_end_others": "ends sessions: protects the account, gives nothing",
+    "time_zone_set": "a display preference",
+    "notifications:preferences": "which notices the user gets by mail",
+}
+ALLAUTH = {"mfa_deactivate_totp", "mfa_remove_webauthn", "mfa_generate_recovery_codes"}
+
+
+def _disabled(arguments: dict) -> None:
+    ApiKey.objects.filter(public_id=arguments["key_id"]).update(disabled_at=timezone.now())
+
+
+PREPARE = {"apikeys:enable": _disabled}
 IDS = [f"{name}-{role}-{'json' if headers else 'form'}" for name, _, _, role, headers, _ in TABLE]
 ARGUMENTS = {
     "apikeys:secret": ["code", "key_id"],
@@ -81,6 +115,7 @@ ARGUMENTS = {
     "apikeys:retire": ["code", "key_id", "secret_id"],
     "apikeys:settings": ["code", "key_id"],
     "apikeys:disable": ["code", "key_id"],
+    "apikeys:enable": ["code", "key_id"],
     "apikeys:report_leak": ["code"],
     "tenants:member_add": ["code"],
     "tenants:member_role": ["code", "member_id"],
@@ -89,6 +124,8 @@ ARGUMENTS = {
     "tenants:invitation_cancel": ["code", "invitation_id"],
     "tenants:policy": ["code"],
     "mfa_deactivate_totp": [],
+    "mfa_remove_webauthn": ["pk"],
+    "mfa_generate_recovery_codes": [],
     "webhooks:create": ["code"],
     "webhooks:edit": ["code", "endpoint_id"],
     "webhooks:secret": ["code", "endpoint_id"],
@@ -100,9 +137,14 @@ ARGUMENTS = {
 @pytest.fixture
 def url_arguments(url_arguments, acme):
     """The permission table's arguments; alice also has an authenticator app (turning the
-    policy on needs one, and turning it off is a row)."""
-    give_totp(acme.memberships.get(role="admin").user)
-    return url_arguments
+    policy on needs one, and turning it off is a row) and a passkey (removing it is a row;
+    the row is all the removal reads of it)."""
+    alice = acme.memberships.get(role="admin").user
+    give_totp(alice)
+    passkey = Authenticator.objects.create(
+        user=alice, type=Authenticator.Type.WEBAUTHN, data={"name": "Work laptop", "credential": {}}
+    )
+    return {**url_arguments, "pk": passkey.pk}
 
 
 def state() -> tuple:
@@ -125,9 +167,15 @@ def state() -> tuple:
     )
 
 
-def act(client, url_arguments, name, method, data, headers):
+def act(client, request, url_arguments, name, method, data, headers):
     url = reverse(name, kwargs={arg: url_arguments[arg] for arg in ARGUMENTS[name]})
+    data = data(request) if callable(data) else data
     return url, getattr(client, method)(url, data, **headers)
+
+
+def prepare(name: str, url_arguments: dict) -> None:
+    if name in PREPARE:
+        PREPARE[name](url_arguments)
 
 
 def assert_asked_to_reauthenticate(response, url: str, headers: dict, back: str | None, code: str) -> None:
@@ -155,10 +203,11 @@ def test_it_asks_for_a_recent_authentication_and_changes_nothing(
     client, request, url_arguments, name, method, data, role, headers, back
 ):
     client.force_login(request.getfixturevalue(CAST[role]))
+    prepare(name, url_arguments)
     before = state()
-    url, response = act(client, url_arguments, name, method, data, headers)
+    url, response = act(client, request, url_arguments, name, method, data, headers)
     assert_asked_to_reauthenticate(response, url, headers, back, url_arguments["code"])
-    if name != "mfa_deactivate_totp":  # allauth's own answer
+    if name not in ALLAUTH:  # allauth's own answer
         assert "no-store" in response["Cache-Control"]
     assert state() == before
 
@@ -168,10 +217,11 @@ def test_it_works_within_the_window(
     client, request, settings, reauthenticated, url_arguments, name, method, data, role, headers, back
 ):
     client.force_login(request.getfixturevalue(CAST[role]))
+    prepare(name, url_arguments)
     reauthenticated(client)
     with time_machine.travel(time.time() + settings.ACCOUNT_REAUTHENTICATION_TIMEOUT - 5, tick=False):
         before = state()
-        _, response = act(client, url_arguments, name, method, data, headers)
+        _, response = act(client, request, url_arguments, name, method, data, headers)
     assert response.status_code in (200, 302)
     if response.status_code == 302:
         assert not response.url.startswith(reverse("account_reauthenticate"))
@@ -183,9 +233,17 @@ def test_it_asks_again_after_the_window(
     client, request, settings, reauthenticated, url_arguments, name, method, data, role, headers, back
 ):
     client.force_login(request.getfixturevalue(CAST[role]))
+    prepare(name, url_arguments)
     reauthenticated(client)
     with time_machine.travel(time.time() + settings.ACCOUNT_REAUTHENTICATION_TIMEOUT + 1, tick=False):
         before = state()
-        url, response = act(client, url_arguments, name, method, data, headers)
+        url, response = act(client, request, url_arguments, name, method, data, headers)
         assert_asked_to_reauthenticate(response, url, headers, back, url_arguments["code"])
         assert state() == before
+
+
+def test_every_post_of_the_portal_is_in_the_table_or_free():
+    posts = {name for name, method, _, statuses in PERMISSIONS if method == "post" and 405 not in set(statuses.values())}
+    rows = {name for name, *_ in TABLE}
+    assert not rows & set(FREE), "a POST both in the table and free"
+    assert posts - set(FREE) <= rows, f"POSTs neither in the table nor free: {sorted(posts - set(FREE) - rows)}"

@@ -1,0 +1,104 @@
+"""The portal's PostgreSQL backend: Django's, with connection-pool health checks that usually
+cost no round trip. Selected by portal/settings.py for every postgres:// DATABASE_URL.
+
+With CONN_HEALTH_CHECKS and a pool, Django has psycopg's pool send an empty query each time it
+hands out a connection: a round trip per request, a large share of a token request's cost.
+Here a connection that passed a full check less than FULL_CHECK_INTERVAL seconds ago is only
+looked at: its socket must have nothing to read. A server that ends a connection (restart,
+pg_terminate_backend, idle timeout) sends its last message and closes it, which makes the
+socket readable; then, and for a connection not fully checked for longer, the pool's own
+check (the empty query) runs, and a dead connection is replaced before the request uses it;
+finding one dead has the pool test all its idle connections at once.
+A connection cut without a word (a network partition) is caught by the full check within
+FULL_CHECK_INTERVAL; until then a request on it fails as a database outage (portal/outages.py),
+which has the pool test all its idle connections.
+
+`prepared_cursor()` (through `portal.db.hot_cursor`) gives the statements compiled once per
+process (the token service's key check and token INSERT, the management API's caller and key
+pages) server-side binding, so that PostgreSQL parses and plans each once per connection
+instead of on every request. Every other query keeps Django's default client-side binding.
+A migration that changes a column's type needs the workers restarted (as any deploy does):
+a statement prepared before it would no longer match."""
+
+import select
+import time
+import weakref
+
+from django.db.backends.postgresql import base
+from django.db.backends.utils import CursorWrapper
+from psycopg_pool import ConnectionPool
+
+# A connection fully checked less than this long ago is checked without a query.
+FULL_CHECK_INTERVAL = 10.0
+
+_fully_checked: "weakref.WeakKeyDictionary[base.Database.Connection, float]" = weakref.WeakKeyDictionary()
+
+
+def server_has_spoken(conn: base.Database.Connection) -> bool:
+    """True if the idle connection is closed or has something to read (or cannot be looked at)."""
+    try:
+        if conn.closed or conn.broken:
+            return True
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError, base.Database.Error):
+        return True
+
+
+class QuickCheck:
+    """The pool's `check`: quiet for a sound connection, raises for a dead one (the pool then
+    discards it and hands out another)."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+
+    def __call__(self, conn: base.Database.Connection) -> None:
+        now = time.monotonic()
+        checked = _fully_checked.get(conn)
+        if checked is not None and now - checked < FULL_CHECK_INTERVAL and not server_has_spoken(conn):
+            return
+        try:
+            ConnectionPool.check_connection(conn)
+        except Exception:
+            # One ended connection usually means that the server restarted or ended them all.
+            # Test the idle ones now (the pool drops the dead and opens new ones), so that this
+            # request gets a new connection rather than the next dead one, and psycopg's pool
+            # does not wait a second between two failed checks.
+            self.pool.check()
+            raise
+        _fully_checked[conn] = now
+
+
+class DatabaseOperations(base.DatabaseOperations):
+    def last_executed_query(self, cursor, sql, params):  # noqa: ANN001, ANN201 (Django's signature)
+        # Django reads a client-side binding cursor's merged query; a prepared_cursor() has
+        # none, so the query log (DEBUG, tests' query captures) composes it the same way.
+        if isinstance(cursor, base.ServerBindingCursor):
+            try:
+                return self.compose_sql(sql, params)
+            except base.Database.DataError:
+                return None
+        return super().last_executed_query(cursor, sql, params)
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
+    def prepared_cursor(self) -> CursorWrapper:
+        """A cursor like `cursor()` (same error wrapping, same query log) whose statements are
+        bound and prepared on the server: for a fixed statement run on every request. Its
+        parameters must be typed values PostgreSQL can bind (no SQL built from them)."""
+        self.close_if_health_check_failed()
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            return self._prepare_cursor(base.ServerBindingCursor(self.connection))
+
+    @property
+    def pool(self) -> ConnectionPool | None:
+        pool = super().pool
+        # Django gives the pool psycopg's check when CONN_HEALTH_CHECKS is on; the pool keeps
+        # it as `_check` (psycopg_pool 3.2 and 3.3; test_database_pool_check.py holds this).
+        if pool is not None and pool._check is ConnectionPool.check_connection:
+            pool._check = QuickCheck(pool)
+        return pool

@@ -1,0 +1,116 @@
+"""The PostgreSQL backend (portal/postgresql/base.py): the connection pool hands out a sound
+connection without an extra round trip, still replaces one the server has ended, and the
+token service's hot statements are prepared on the server (and still in the query log)."""
+
+import time
+
+import psycopg
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from psycopg_pool import ConnectionPool
+
+from apikeys.auth import key_verify
+from oauth.services import client_credentials_grant
+from portal.postgresql import base
+
+pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL backend's pool")
+
+
+@pytest.fixture
+def full_checks(monkeypatch):
+    """The connections the pool's own check (an empty query) was run on."""
+    checked = []
+    real = ConnectionPool.check_connection
+
+    def counting(conn):
+        checked.append(conn)
+        real(conn)
+
+    monkeypatch.setattr(ConnectionPool, "check_connection", staticmethod(counting))
+    return checked
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    connection.close()  # back to the pool
+    return pid
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sound_connection_in_use_is_handed_out_without_a_query(full_checks):
+    for _ in range(10):  # each pooled connection gets its first, full check
+        _backend_pid()
+    assert isinstance(connection.pool._check, base.QuickCheck)
+    before = len(full_checks)
+    for _ in range(20):
+        _backend_pid()
+    assert len(full_checks) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_quiet_for_longer_gets_the_full_check(full_checks, monkeypatch):
+    _backend_pid()
+    monkeypatch.setattr(base, "FULL_CHECK_INTERVAL", 0.0)
+    before = len(full_checks)
+    _backend_pid()
+    assert len(full_checks) == before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_server_ended_is_replaced_before_a_request_uses_it():
+    pids = {_backend_pid() for _ in range(5)}
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname="postgres", autocommit=True
+    ) as admin:
+        ended = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [settings["NAME"]],
+        ).fetchall()
+    assert ended and pids
+    time.sleep(0.2)  # the server's goodbye reaches the sockets
+    started = time.monotonic()
+    assert _backend_pid() not in pids  # no request sees a dead connection ...
+    assert time.monotonic() - started < 0.9  # ... nor waits for psycopg's second-long backoff
+    for _ in range(3):
+        assert _backend_pid() not in pids
+
+
+@pytest.mark.django_db
+def test_the_token_services_hot_statements_are_prepared_and_logged(acme_secrets):
+    key, secret = acme_secrets["emporix"]
+    with CaptureQueriesContext(connection) as queries:
+        outcome = client_credentials_grant(
+            client_id=key.client_id,
+            client_secret=secret,
+            grant_type="client_credentials",
+            scope=None,
+            address="192.0.2.1",
+        )
+        assert key_verify(client_id=key.client_id, client_secret=secret, now=timezone.now())
+    assert outcome.status == 200
+    # The query log holds each statement with its values, as for any other query.
+    assert sum(key.client_id in query["sql"] for query in queries.captured_queries) == 2
+    assert any(query["sql"].startswith('INSERT INTO "oauth_accesstoken"') for query in queries.captured_queries)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('FROM "apikeys_apisecret"' in statement and "$1" in statement for statement in prepared)
+    assert any(statement.startswith('INSERT INTO "oauth_accesstoken"') for statement in prepared)
+
+
+@pytest.mark.parametrize(("switch", "expected"), [("on", "0"), ("off", "None")])
+def test_prepared_statements_can_be_turned_off_for_a_pooler(switch, expected):
+    from conftest import run_manage
+
+    show = "from django.db import connection; print(connection.settings_dict['OPTIONS'].get('prepare_threshold'))"
+    result = run_manage(
+        ["shell", "-c", show],
+        {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/portal", "DATABASE_PREPARED_STATEMENTS": switch},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected
