@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
+from portal.dates import human_datetime
 from portal.net import client_ip
 
 from . import devices
@@ -34,7 +35,7 @@ def login_seen(request: HttpRequest, user: AbstractBaseUser) -> None:
         context = {
             "browser": browser,
             "address": address,
-            "when": timezone.now(),
+            "when": human_datetime(timezone.now()),
             "account_url": request.build_absolute_uri(reverse("my_account")),
             "reset_url": request.build_absolute_uri(reverse("password_reset")),
         }

@@ -17,7 +17,8 @@ password), which returns afterwards to:
 - for a GET, the same URL;
 - for a POST (never replayed), the page that holds the form: `form_page(request, **kwargs)`
   if given, else the Referer if it is a page of this site, else LOGIN_REDIRECT_URL;
-- for a fetch() asking for JSON (Accept: application/json), no redirect: 401 with
+- for a fetch() asking for JSON (preferring application/json to HTML, as portal.http.wants_json
+  decides for every view), no redirect: 401 with
   {"error": "reauthentication_required", "reauthenticate_url": "<page>?next=<page the user is on>"}
   and `Cache-Control: no-store`, so the script can send the user there (or open it in a dialog)
   without losing their place.
@@ -40,6 +41,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import add_never_cache_headers
+
+from portal.http import wants_json
 
 # What counts as proof: allauth records "password" for a password (login or re-authentication)
 # and "mfa" for a second factor or a passkey.
@@ -72,10 +75,6 @@ def reauthenticate_url(request: HttpRequest, next_url: str) -> str:
     return f"{page}?{urlencode({REDIRECT_FIELD_NAME: next_url})}"
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
 def _return_to(request: HttpRequest, form_page: Callable[..., str] | None, kwargs: dict) -> str:
     if request.method in ("GET", "HEAD"):
         return request.get_full_path()
@@ -97,7 +96,7 @@ def reauthentication_needed(
     if recently_authenticated(request):
         return None
     url = reauthenticate_url(request, _return_to(request, form_page, kwargs))
-    if _wants_json(request):
+    if wants_json(request):
         response: HttpResponse = JsonResponse(
             {"error": "reauthentication_required", "reauthenticate_url": url}, status=401
         )

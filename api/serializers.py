@@ -8,9 +8,11 @@ from typing import Any
 from rest_framework import serializers
 
 from apikeys.forms import MAX_POSTED_SCOPES
+from apikeys.models import GRACE_PERIODS
 from tenants.models import Role
 
-MAX_GRACE_SECONDS = 7 * 24 * 3600
+# Any whole number of seconds, up to the longest grace period the renew form offers (7 days).
+MAX_GRACE_SECONDS = int(max(period.duration for period in GRACE_PERIODS if period.duration).total_seconds())
 
 
 class StrictSerializer(serializers.Serializer):

@@ -2,7 +2,6 @@
 the same services (and validates with the same forms) as the portal's pages."""
 
 from datetime import UTC, datetime, timedelta
-from smtplib import SMTPException
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
@@ -106,7 +105,8 @@ def _keys(tenant: Tenant | int, now: datetime | None = None):
     """The tenant's keys with what the representation needs: custom keys' scope names and the
     old secret's expiry as subqueries. One query, whatever the number of keys."""
     old_secret = (
-        ApiSecret.objects.filter(key=OuterRef("pk"), expires_at__gt=now or timezone.now())
+        ApiSecret.objects.in_grace(now)
+        .filter(key=OuterRef("pk"))
         .values("key")
         .annotate(ends=Min("expires_at"))
         .values("ends")
@@ -427,7 +427,7 @@ class KeyRetireOldSecret(KeyViewMixin, PortalAPIView):
     def post(self, request: Request, key_id: str) -> Response:
         data = _valid(s.ConfirmRequest, request)
         key = self.key_to_act_on(key_id)
-        old = list(key.secrets.live().filter(expires_at__isnull=False))
+        old = list(key.secrets.in_grace())
         if not old:
             raise Problem("conflict", "This key has no old secret in a grace period.")
         if self.is_caller(key) and not data["lock_out_caller"]:
@@ -492,7 +492,7 @@ class KeyReveal(KeyViewMixin, PortalAPIView):
     @extend_schema(operation_id="keys_reveal", request=None, responses={200: s.Revealed})
     def post(self, request: Request, key_id: str) -> Response:
         key = self.key_to_act_on(key_id)
-        secret = key.secrets.filter(expires_at__isnull=True).select_related("key__tenant").first()
+        secret = key.secrets.current().select_related("key__tenant").first()
         if secret is None:
             raise Problem("conflict", "This key has no current secret.")
         try:
@@ -593,7 +593,7 @@ class InvitationList(PortalAPIView):
             )
         except IntegrityError:
             raise Problem("conflict", "This address has been invited already.") from None
-        except (SMTPException, OSError):
+        except tenant_services.MAIL_ERRORS:
             raise Problem("busy", "The invitation mail could not be sent; try again later.") from None
         response = Response(s.InvitationOut(invitation).data, status=201)
         response["Location"] = reverse("api:invitation", kwargs={"invitation_id": invitation.public_id})

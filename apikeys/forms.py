@@ -1,4 +1,5 @@
 import unicodedata
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -43,6 +44,20 @@ class ScopeNamesField(forms.Field):
         return names
 
 
+def expiry_field(help_text: str) -> forms.DateTimeField:
+    """A custom key's expiry as the browser's date-and-time picker sends it (local time)."""
+    return forms.DateTimeField(
+        label="Expires",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=help_text,
+    )
+
+
+def expiry_initial(key: ApiKey) -> datetime | None:
+    return timezone.localtime(key.expires_at) if key.expires_at else None
+
+
 class CustomKeyForm(forms.Form):
     """Name and scopes of a custom key, for creating one (`key=None`) or editing `key`."""
 
@@ -60,13 +75,8 @@ class CustomKeyForm(forms.Form):
         help_text="Opaque tokens are checked with the portal; JWTs (RFC 9068) are signed and can be checked "
         "offline against the published keys. Both work with introspection.",
     )
-
-    expires_at = forms.DateTimeField(
-        label="Expires",
-        required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="From then on the key's secrets and tokens stop working; its admins are reminded before. "
-        "Empty: never.",
+    expires_at = expiry_field(
+        "From then on the key's secrets and tokens stop working; its admins are reminded before. Empty: never."
     )
 
     def __init__(self, *args: Any, tenant: Tenant, key: ApiKey | None = None, **kwargs: Any) -> None:
@@ -75,7 +85,7 @@ class CustomKeyForm(forms.Form):
                 "name": key.name,
                 "scopes": list(key.scopes.values_list("name", flat=True)),
                 "token_format": key.token_format,
-                "expires_at": timezone.localtime(key.expires_at) if key.expires_at else None,
+                "expires_at": expiry_initial(key),
             }
         super().__init__(*args, **kwargs)
         self.tenant = tenant
@@ -284,12 +294,9 @@ class KeySettingsForm(forms.Form):
         help_text="IPv4 or IPv6 networks in CIDR notation (203.0.113.0/24, 2001:db8::/32), one per line. "
         "Token requests from other addresses are refused. Empty: any address.",
     )
-    expires_at = forms.DateTimeField(
-        label="Expires",
-        required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="From then on the key's secrets and tokens stop working. Empty: never (unless the tenant's policy "
-        "sets a maximum).",
+    expires_at = expiry_field(
+        "From then on the key's secrets and tokens stop working. Empty: never (unless the tenant's policy sets a "
+        "maximum)."
     )
     token_lifetime_minutes = forms.IntegerField(
         label="Access-token lifetime (minutes)",
@@ -303,7 +310,7 @@ class KeySettingsForm(forms.Form):
             "initial",
             {
                 "allowed_networks": key.allowed_networks,
-                "expires_at": timezone.localtime(key.expires_at) if key.expires_at else None,
+                "expires_at": expiry_initial(key),
                 "token_lifetime_minutes": key.token_lifetime // 60 if key.token_lifetime else None,
             },
         )

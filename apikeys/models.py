@@ -175,10 +175,18 @@ class ApiKey(models.Model):
 
 
 class ApiSecretQuerySet(models.QuerySet["ApiSecret"]):
-    def live(self, now=None) -> "ApiSecretQuerySet":
+    def live(self, now: datetime | None = None) -> "ApiSecretQuerySet":
         """Secrets within their own lifetime: the current one and old ones in their grace
         period, whatever the key's state (a disabled key keeps them)."""
         return self.filter(secret_unexpired_q(now or timezone.now()))
+
+    def current(self) -> "ApiSecretQuerySet":
+        """A key's current secret (no expiry; at most one per key)."""
+        return self.filter(expires_at__isnull=True)
+
+    def in_grace(self, now: datetime | None = None) -> "ApiSecretQuerySet":
+        """Old secrets that still work after a renew: their grace period has not ended."""
+        return self.filter(expires_at__gt=now or timezone.now())
 
 
 class ApiSecret(models.Model):

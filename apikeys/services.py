@@ -197,8 +197,8 @@ def key_renew(
     key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
     now = timezone.now()
     # Old secrets still in a grace period stop now (with their tokens), whatever the grace.
-    retired = key.secrets.live(now).filter(expires_at__isnull=False).update(expires_at=now)
-    key.secrets.filter(expires_at__isnull=True).update(expires_at=now + grace if grace else now)
+    retired = key.secrets.in_grace(now).update(expires_at=now)
+    key.secrets.current().update(expires_at=now + grace if grace else now)
     secret, plaintext = secret_issue(key=key)
     key.renewed_at = now
     key.renew_by = renew_by_for(key.tenant, now)

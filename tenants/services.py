@@ -1,4 +1,5 @@
 from datetime import timedelta
+from smtplib import SMTPException
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,6 +21,8 @@ from portal.dates import human_datetime
 
 from .models import Invitation, Membership, Role, Tenant
 
+# What sending a mail raises when the server cannot be reached or refuses it.
+MAIL_ERRORS = (SMTPException, OSError)
 INVITATION_UNKNOWN = "This invitation link does not work: it was used, cancelled or replaced by a newer mail."
 INVITATION_EXPIRED = "This invitation has expired. Ask an admin of the tenant to send it again."
 
@@ -165,7 +168,7 @@ def invitation_send(*, tenant: Tenant, email: str, role: str, accept_url: str, a
     to `accept_url` carrying a new token. Never looks at whether the address has an account,
     so nothing the admin sees (message, mail, timing) depends on it. An expired invitation to
     the same address is replaced; a pending one raises IntegrityError. A mail that cannot be
-    sent (SMTPException, OSError) rolls everything back."""
+    sent (MAIL_ERRORS) rolls everything back."""
     email = normalize_email(email)
     Invitation.objects.filter(tenant=tenant, email=email, expires_at__lte=timezone.now()).delete()
     invitation = Invitation(tenant=tenant, email=email, role=role, invited_by=audit.actor)

@@ -3,7 +3,6 @@ from it (invite a member, resend or cancel an invitation, change a role, remove 
 the public page an invitation link opens."""
 
 import logging
-from smtplib import SMTPException
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -41,8 +40,6 @@ from .forms import (
 from .models import Invitation, Membership, Role, Tenant
 
 logger = logging.getLogger(__name__)
-# What sending a mail raises when the server cannot be reached or refuses it.
-MAIL_ERRORS = (SMTPException, OSError)
 MAIL_FAILED = "The invitation mail could not be sent, so nothing was changed. Try again later."
 
 
@@ -175,7 +172,7 @@ def _invitation_send(request: HttpRequest, form: MemberAddForm) -> tuple[Invitat
     except IntegrityError:
         form.add_error("email", ALREADY_INVITED)
         return None, 400
-    except MAIL_ERRORS as exc:
+    except services.MAIL_ERRORS as exc:
         logger.warning("Invitation mail not sent: %s", type(exc).__name__)
         form.add_error(None, MAIL_FAILED)
         return None, 503
@@ -237,7 +234,7 @@ def invitation_resend(request: HttpRequest, code: str, invitation_id: UUID) -> H
     invitation = _invitation_of(request, code, invitation_id)
     try:
         services.invitation_resend(invitation=invitation, accept_url=_accept_url(request), audit=Audit.of(request))
-    except MAIL_ERRORS as exc:
+    except services.MAIL_ERRORS as exc:
         logger.warning("Invitation mail not sent: %s", type(exc).__name__)
         messages.error(request, MAIL_FAILED)
     else:

@@ -95,6 +95,23 @@ def test_fetch_gets_json_instead_of_a_redirect(alice_client):
     assert "no-store" in response["Cache-Control"]
 
 
+@pytest.mark.parametrize(
+    ("accept", "json"),
+    [
+        ("application/json", True),
+        ("application/json, text/plain, */*", True),
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", False),  # a form POST
+        ("text/html, application/json;q=0.9", False),
+    ],
+)
+def test_json_or_a_redirect_as_every_view_decides(alice_client, accept, json):
+    """The same answer type as the secret endpoint gives (portal.http.wants_json), so that a
+    client never gets a redirect from one and JSON from the other for the same request."""
+    with later(601):
+        response = alice_client.post("/test/sensitive/", HTTP_ACCEPT=accept)
+    assert response.status_code == (401 if json else 302)
+
+
 def test_the_window_is_a_setting(alice_client, settings):
     settings.ACCOUNT_REAUTHENTICATION_TIMEOUT = 60
     with later(61):

@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from activity.models import Action, ActivityEntry
 from apikeys.models import ApiKey, ApiSecret, KeyKind
+from apikeys.services import key_create
 from scopes.models import Scope, Service
 
 pytestmark = pytest.mark.django_db
@@ -88,8 +89,8 @@ def test_the_builtin_names_are_reserved(client_for, alice, acme, name):
     assert_form_error(post(client_for(alice), name=name), "is reserved for a built-in key")
 
 
-def test_the_same_name_in_another_tenant_is_fine(client_for, alice, acme, charlie, globex):
-    assert post(client_for(charlie), name="Shop").status_code == 404  # charlie is not in acme
+def test_the_same_name_in_another_tenant_is_fine(client_for, alice, acme, globex):
+    key_create(tenant=globex, kind=KeyKind.CUSTOM, name="Shop", scopes=Scope.objects.filter(name="tax.tax_read"))
     assert post(client_for(alice), name="Shop").status_code == 302
 
 
@@ -127,14 +128,6 @@ def test_a_name_race_lost_at_the_database_is_a_field_error(client_for, alice, ac
     response = post(client_for(alice))
     assert response.status_code == 400
     assert "already has a key with this name" in response.content.decode()
-
-
-@pytest.mark.parametrize("user", ["bob", "dave"])
-def test_it_403s_for_viewers_and_developers(client_for, acme, user, request):
-    client = client_for(request.getfixturevalue(user))
-    assert client.get(URL).status_code == 403
-    assert post(client).status_code == 403
-    assert not ApiKey.objects.filter(kind=KeyKind.CUSTOM).exists()
 
 
 def test_an_empty_post_shows_the_required_errors(client_for, alice, acme):

@@ -125,3 +125,20 @@ def test_a_key_keeps_at_most_one_old_secret(acme_secrets):
     entry = ActivityEntry.objects.filter(action=Action.KEY_RENEWED).order_by("-id").first()
     assert entry.details["older_secret_retired"] == 1
     assert not ApiSecret.objects.live().filter(digest=crypto.digest(first)).exists()
+
+
+def test_a_secret_is_current_in_grace_or_neither(acme_secrets):
+    """ApiSecret.objects.current() and in_grace(): the two states of a secret that still works
+    (live()), as renew, retire, the keys list and the API read them."""
+    key, _ = acme_secrets["emporix"]
+    first = key.secrets.current().get()
+    key_renew(key=key, grace=timedelta(hours=1))
+    second = key.secrets.current().get()
+    assert list(key.secrets.in_grace()) == [first]
+    assert set(key.secrets.live()) == {first, second}
+    later = timezone.now() + timedelta(hours=2)
+    assert not key.secrets.in_grace(later).exists()
+    assert set(key.secrets.live(later)) == {second}
+    key_renew(key=key, grace=timedelta(hours=1))  # the old one stops now; the second is in grace
+    assert list(key.secrets.in_grace()) == [ApiSecret.objects.get(pk=second.pk)]
+    assert first not in key.secrets.live()

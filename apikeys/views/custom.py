@@ -87,7 +87,7 @@ def _form_view(request: HttpRequest, membership: Membership, key: ApiKey | None)
         return _render_form(request, membership, form, status=400)
     url = _list_url(membership.tenant.code)
     if key is None:
-        secret = saved.secrets.get(expires_at__isnull=True)
+        secret = saved.secrets.current().get()
         notice_next_to_key(request, saved, f"Custom API key “{saved.name}” created.", secret=secret)
         return redirect(url + f"?created={saved.public_id}{NOTICE_ANCHOR}")
     notice_next_to_key(request, saved, f"Custom API key “{saved.name}” saved.")

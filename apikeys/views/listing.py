@@ -4,6 +4,7 @@ POST; the response that carries it is `no-store`."""
 
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
@@ -78,7 +79,7 @@ class KeyRow:
     old_secrets: list[ApiSecret]  # in their grace period, the first to stop working first
     scope_names: tuple[str, ...]
     urls: dict[str, str]  # the key's pages and endpoints: get_started, secret, renew, edit, delete, settings
-    states: tuple[tuple[str, str], ...] = ()  # (label, badge style) of its hygiene state: disabled, expired, ...
+    states: tuple[tuple[str, str], ...]  # (label, badge style) of its hygiene state: disabled, expired, ...
 
     @property
     def scope_preview(self) -> tuple[str, ...]:
@@ -139,9 +140,9 @@ def key_states(key: ApiKey, tenant: Tenant, now: datetime) -> tuple[tuple[str, s
 SOON = timedelta(days=7)
 
 
-def _rows(keys, code: str, tenant: Tenant | None = None, now: datetime | None = None) -> list[KeyRow]:
+def _rows(keys: Iterable[ApiKey], tenant: Tenant, now: datetime) -> list[KeyRow]:
     """Rows for keys fetched through _with_secrets_and_scopes (no further query)."""
-    templates = _key_urls(code)
+    templates = _key_urls(tenant.code)
     placeholder = str(_ANY_KEY)
     rows = []
     for key in keys:
@@ -154,7 +155,7 @@ def _rows(keys, code: str, tenant: Tenant | None = None, now: datetime | None = 
                 old_secrets=sorted((s for s in live if s.expires_at is not None), key=lambda s: s.expires_at),
                 scope_names=held_scope_names(key),
                 urls={name: url.replace(placeholder, key_id) for name, url in templates.items()},
-                states=key_states(key, tenant, now) if tenant is not None and now is not None else (),
+                states=key_states(key, tenant, now),
             )
         )
     return rows
@@ -168,7 +169,7 @@ def _filtered(tenant: Tenant, query: dict, now: datetime) -> QuerySet[ApiKey]:
     if query["q"]:
         keys = keys.filter(Q(name__icontains=query["q"]) | Q(client_id__icontains=query["q"]))
     if query["old"]:
-        keys = keys.filter(Exists(ApiSecret.objects.filter(key=OuterRef("pk"), expires_at__gt=now)))
+        keys = keys.filter(Exists(ApiSecret.objects.in_grace(now).filter(key=OuterRef("pk"))))
     if query["unused"]:
         # Neither used nor created within the last N days.
         cutoff = now - timedelta(days=query["unused"])
@@ -260,7 +261,7 @@ def _render_list(
             ApiKey.objects.filter(tenant=tenant).filter(Q(kind__in=BUILTIN_KINDS) | Q(public_id=focus))
         ).order_by("kind", "pk")
     )
-    fixed_rows = _rows(fixed, tenant.code, tenant, now)
+    fixed_rows = _rows(fixed, tenant, now)
     builtin = {kind: [row for row in fixed_rows if row.key.kind == kind] for kind in BUILTIN_KINDS}
     pinned = [row for row in fixed_rows if row.key.is_custom]
 
@@ -274,7 +275,7 @@ def _render_list(
     if not searching:
         paginator.count = custom_total - len(pinned)  # the same count: no second query
     page = paginator.get_page(request.GET.get("page"))
-    rows = _rows(_with_secrets_and_scopes(page.object_list), tenant.code, tenant, now)
+    rows = _rows(_with_secrets_and_scopes(page.object_list), tenant, now)
     query["page"] = page.number if page.number > 1 else None
 
     response = render(
@@ -463,7 +464,7 @@ def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespo
             return JsonResponse({"error": "secret must be the id of one of this key's secrets"}, status=400)
         secret = get_object_or_404(ApiSecret.objects.live(), key=key, public_id=wanted)
     else:
-        secret = get_object_or_404(ApiSecret, key=key, expires_at__isnull=True)
+        secret = get_object_or_404(ApiSecret.objects.current(), key=key)
     try:
         plaintext = services.secret_show(secret=secret, purpose=purpose, audit=Audit.of(request))
     except services.SecretUnreadable:
@@ -531,7 +532,7 @@ def secret_retire(request: HttpRequest, code: str, key_id: uuid.UUID, secret_id:
     working now; back to the list with "Old secret retired"."""
     membership = require_role(membership_for(request, code), Role.ADMIN)
     key = get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id)
-    secret = get_object_or_404(ApiSecret.objects.live().filter(expires_at__isnull=False), key=key, public_id=secret_id)
+    secret = get_object_or_404(ApiSecret.objects.in_grace(), key=key, public_id=secret_id)
     if request.method == "GET":
         return render(
             request,

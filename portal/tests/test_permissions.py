@@ -7,12 +7,22 @@ The roles are played by conftest's cast: alice (admin of acme), dave (developer 
 "out", logged out, who is sent to the login page. Every logged-in role has authenticated
 recently (conftest's `reauthenticated`). URL arguments are filled in by name: the
 tenant acme, its custom key (renewed with a grace period, so it has an old secret to retire),
-bob's membership and an invitation to acme."""
+bob's membership and an invitation to acme.
+
+A refusal (403, 404, 405, or the login page for "out") also leaves every row a tenant's pages
+can change as it was, so that the views' own tests need not repeat the table's rows."""
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.models import User
+from activity.models import ActivityEntry
 from api import urls as api_urls
+from apikeys.models import ApiKey, ApiSecret
+from notifications.models import OptOut
+from oauth.models import AccessToken
+from tenants.models import Invitation, Membership, Tenant
+from webhooks.models import Delivery, Endpoint
 
 ROLES = ["admin", "developer", "viewer", "stranger", "out"]
 CAST = {"admin": "alice", "developer": "dave", "viewer": "bob", "stranger": "charlie"}
@@ -159,6 +169,33 @@ ACCOUNT_PAGES = {
 }
 
 
+# (model, fields left out): what a refused request must leave as it was.
+GUARDED = [
+    (Tenant, ()),
+    (Membership, ("last_visited_at",)),  # a member's page view records the visit, refused or not
+    (Invitation, ()),
+    (User, ()),
+    (ApiKey, ()),
+    (ApiSecret, ()),
+    (AccessToken, ()),
+    (ActivityEntry, ()),
+    (Endpoint, ()),
+    (Delivery, ()),
+    (OptOut, ()),
+]
+REFUSALS = {403, 404, 405}
+
+
+def _rows() -> dict[str, list[dict]]:
+    return {
+        model.__name__: [
+            {field: value for field, value in row.items() if field not in left_out}
+            for row in model.objects.order_by("pk").values()
+        ]
+        for model, left_out in GUARDED
+    }
+
+
 def _named_urls(patterns, namespace: str = "", params: frozenset[str] = frozenset()):
     """(name, the names of its URL arguments) for every named URL but the Django admin's."""
     for entry in patterns:
@@ -182,10 +219,13 @@ def test_status_by_role(client, request, reauthenticated, url_arguments, role, n
         client.force_login(request.getfixturevalue(CAST[role]))
         reauthenticated(client)
     params = dict(_named_urls(get_resolver().url_patterns))[name]
+    before = _rows()
     response = getattr(client, method)(reverse(name, kwargs={p: url_arguments[p] for p in params}), data)
     assert response.status_code == expected[role]
     if role == "out":
         assert response.url.startswith(reverse("login") + "?next=")
+    if role == "out" or expected[role] in REFUSALS:
+        assert _rows() == before, "a refused request changed something"
 
 
 def test_every_url_of_the_portal_has_a_row():
