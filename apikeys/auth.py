@@ -48,12 +48,16 @@ from .crypto import decrypt as at_rest_decrypt
 from .crypto import digest as token_digest
 from .crypto import encrypt as at_rest_encrypt
 from .leaks import LeakOutcome, secret_leak_report
-from .models import ApiKey, ApiSecret, KeyKind, live_secret_q, tokens_valid_q
+from .models import ApiKey, ApiSecret, KeyKind, TokenFormat, live_secret_q, tokens_valid_q
 from .networks import address_allowed
 from .services import SecretUnreadable, network_refusal_record, secret_plaintext
 
 __all__ = [
     "LAST_USED_RESOLUTION",
+    "ApiKey",
+    "KeyKind",
+    "TokenFormat",
+    "TokenKey",
     "DecryptionError",
     "LeakOutcome",
     "REFRESH_TOKEN_PREFIX",
@@ -79,6 +83,7 @@ __all__ = [
     "secret_mark_used",
     "signing_key_generate",
     "storefront_key_find",
+    "token_key_find",
     "tokens_valid_q",
     "token_digest",
 ]
@@ -368,9 +373,44 @@ def storefront_key_find(
     return _verified(rows[0], client_id, now)
 
 
+class TokenKey(NamedTuple):
+    """The key behind a self-contained access token (a JWT), as a resource needs it."""
+
+    key_id: int
+    tenant_id: int
+    key_name: str
+
+
+def token_key_find(
+    *,
+    secret_public_id: uuid.UUID,
+    client_id: str,
+    tenant_code: str,
+    issued: datetime,
+    now: datetime,
+    unless: Any = None,
+) -> TokenKey | None:
+    """The key of the secret `secret_public_id` if a token it minted at `issued` for `client_id`
+    of tenant `tenant_code` still authorizes now: the secret is live (its key neither disabled
+    nor expired), still of that Client ID and tenant, and the token is not from before the key
+    was last enabled again. `unless`: the caller's own reason to refuse, an expression on the
+    secret's row (the token service passes "its jti is revoked"). One query."""
+    secrets = ApiSecret.objects.filter(
+        live_secret_q(now),
+        tokens_valid_q(issued=issued),
+        public_id=secret_public_id,
+        key__client_id=client_id,
+        key__tenant__code=tenant_code,
+    )
+    if unless is not None:
+        secrets = secrets.exclude(unless)
+    row = secrets.order_by().values_list("key_id", "key__tenant_id", "key__name").first()
+    return TokenKey._make(row) if row is not None else None
+
+
 def current_secret_plaintext(key: ApiKey) -> str | None:
     """The key's current secret, decrypted, for the portal's own Try it, which sends the same
     token request a client would. Not part of authentication (that never decrypts); the caller
     has checked that the user may see the secret. Raises SecretUnreadable."""
-    current = key.secrets.filter(expires_at__isnull=True).first()
+    current = key.secrets.current().first()
     return secret_plaintext(current) if current else None

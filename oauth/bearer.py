@@ -19,8 +19,7 @@ from django.db.models import Exists
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
-from apikeys.auth import TOKEN_PREFIX, live_secret_q, token_digest, tokens_valid_q
-from apikeys.models import ApiSecret
+from apikeys.auth import TOKEN_PREFIX, token_digest, token_key_find
 
 from .models import AccessToken, RevokedJwt, TokenKind
 from .signing import MAX_JWT_LENGTH, jwt_verify, looks_like_jwt
@@ -140,22 +139,17 @@ def _jwt_bearer(token: str, now: datetime) -> BearerToken | None:
     issued_at = _moment(claims["iat"])
     # iat has whole seconds: a JWT issued in the second its key was enabled again counts as after.
     issued_within = issued_at + timedelta(seconds=1) - timedelta(microseconds=1)
-    row = (
-        ApiSecret.objects.filter(
-            live_secret_q(now),
-            tokens_valid_q(issued=issued_within),
-            public_id=secret_public_id,
-            key__client_id=claims["client_id"],
-            key__tenant__code=claims["tenant"],
-        )
-        .filter(~Exists(RevokedJwt.objects.filter(jti=claims["jti"])))
-        .order_by()
-        .values_list("key_id", "key__tenant_id", "key__name")
-        .first()
+    found = token_key_find(
+        secret_public_id=secret_public_id,
+        client_id=claims["client_id"],
+        tenant_code=claims["tenant"],
+        issued=issued_within,
+        now=now,
+        unless=Exists(RevokedJwt.objects.filter(jti=claims["jti"])),
     )
-    if row is None:
+    if found is None:
         return None
-    key_id, tenant_id, key_name = row
+    key_id, tenant_id, key_name = found
     return BearerToken(
         format="jwt",
         token_id=claims["jti"],

@@ -28,8 +28,11 @@ from activity.services import activity_record
 from apikeys.auth import (
     REFRESH_TOKEN_PREFIX,
     TOKEN_PREFIX,
+    ApiKey,
     DecryptionError,
+    KeyKind,
     SecretUnreadable,
+    TokenFormat,
     VerifiedKey,
     current_secret_plaintext,
     generate_token,
@@ -39,7 +42,6 @@ from apikeys.auth import (
     token_digest,
     tokens_valid_q,
 )
-from apikeys.models import ApiKey, KeyKind, TokenFormat
 from portal import outages, ratelimit
 from portal.db import hot_cursor
 

@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_POST
 
 from activity.audit import Audit
-from apikeys.models import ApiKey
+from apikeys.auth import ApiKey
 from portal import outages
 from portal.http import wants_json
 from portal.net import client_ip, public_base_url
