@@ -4,7 +4,8 @@ formats, chosen by LOG_FORMAT (see settings): `plain` for a terminal, `json` (on
 line, written by python-json-logger) for a log pipeline.
 
 What a line may hold is fixed here: the request line has the method, the path without its
-query string (anonymous refresh tokens travel there), status, duration and tenant code; the
+query string (anonymous refresh tokens travel there) and with a password-reset link's key
+hidden (portal.logescape.hide_reset_keys), status, duration and tenant code; the
 JSON formatter writes only the fields in FIELDS, so objects that other loggers attach (Django's
 `request`, whose repr has the query string) never reach the output.
 """
@@ -21,7 +22,7 @@ from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
-from .logescape import escape_controls
+from .logescape import escape_controls, hide_reset_keys
 
 logger = logging.getLogger("portal.request")
 
@@ -115,7 +116,7 @@ class RequestLogMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
         duration_ms = round((time.monotonic() - started) * 1000, 1)
-        path = request.path[:2000]
+        path = hide_reset_keys(request.path)[:2000]
         tenant = _tenant_code(request)
         logger.log(
             logging.DEBUG if request.path in QUIET_PATHS else logging.INFO,
