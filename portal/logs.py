@@ -33,6 +33,14 @@ QUIET_PATHS = frozenset({"/healthz", "/readyz"})
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:=+/@-]{1,128}")
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+# The tenant a request turned out to act for where its URL names none (the token service's
+# clients, once authenticated): tenant_note() sets it, the request line shows it.
+_tenant: ContextVar[str | None] = ContextVar("tenant", default=None)
+
+
+def tenant_note(code: str) -> None:
+    """Record that the current request acts for tenant `code` (its request line says so)."""
+    _tenant.set(code)
 
 
 def _forget_request_id(**_: object) -> None:
@@ -98,7 +106,8 @@ def _tenant_code(request: HttpRequest) -> str | None:
     if membership is not None:
         return membership.tenant.code
     match = request.resolver_match
-    return match.kwargs.get("code") if match is not None else None
+    code = match.kwargs.get("code") if match is not None else None
+    return code or _tenant.get()
 
 
 class RequestLogMiddleware:
@@ -113,6 +122,7 @@ class RequestLogMiddleware:
         request_id = _trusted_request_id(request) or uuid.uuid4().hex
         request.request_id = request_id
         _request_id.set(request_id)
+        _tenant.set(None)
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
         duration_ms = round((time.monotonic() - started) * 1000, 1)

@@ -50,6 +50,7 @@ def test_json_lines_hold_the_request_fields_and_nothing_secret(client, alice, ac
     client.post(
         "/oauth/introspect", f"token={token}&client_id={key.client_id}&client_secret={secret}", content_type=form
     )
+    assert client.get("/oauth/tokeninfo", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
     session = client.get(
         "/customerlogin/auth/anonymous/login", {"tenant": "acme", "client_id": storefront.client_id}
     ).json()
@@ -67,7 +68,7 @@ def test_json_lines_hold_the_request_fields_and_nothing_secret(client, alice, ac
     assert not LEAK.search(text) and secret not in text and token not in text
     assert PASSWORD_TRIED not in text and "?" not in text and "client_secret" not in text
     lines = [r for r in records if r["logger"] == "portal.request"]
-    assert len(lines) == 8
+    assert len(lines) == 9
     for line in lines:
         assert set(line) == {
             "time",
@@ -84,8 +85,20 @@ def test_json_lines_hold_the_request_fields_and_nothing_secret(client, alice, ac
         assert line["time"].endswith("+00:00") and line["duration_ms"] >= 0
     page = next(r for r in lines if r["path"] == "/tenants/acme/api-keys/")
     assert page["tenant"] == "acme" and page["status"] == 200 and page["method"] == "GET"
+    # The token service's URLs name no tenant: its line has the authenticated client's.
+    tenants = [(r["path"], r["status"], r.get("tenant")) for r in lines if not r["path"].startswith("/tenants/")]
+    assert tenants == [
+        ("/oauth/token", 200, "acme"),
+        ("/oauth/token", 400, None),  # refused before any client was authenticated
+        ("/oauth/introspect", 200, "acme"),
+        ("/oauth/tokeninfo", 200, "acme"),
+        ("/customerlogin/auth/anonymous/login", 200, "acme"),
+        ("/customerlogin/auth/anonymous/refresh", 200, "acme"),
+        ("/accounts/login/", 200, None),
+        ("/no/such/page", 404, None),
+    ]
     refresh = next(r for r in lines if r["path"] == "/customerlogin/auth/anonymous/refresh")
-    assert refresh["message"] == f"GET /customerlogin/auth/anonymous/refresh 200 {refresh['duration_ms']}ms"
+    assert refresh["message"] == f"GET /customerlogin/auth/anonymous/refresh 200 {refresh['duration_ms']}ms tenant=acme"
     # Django's own line about the 404 carries the id of the request it belongs to.
     not_found = next(r for r in records if r["logger"] == "django.request" and "/no/such/page" in r["message"])
     assert not_found["request_id"] == next(r for r in lines if r["path"] == "/no/such/page")["request_id"]
