@@ -120,6 +120,19 @@ def test_it_redirects_http_to_https(edge):
     assert answer.headers["Location"] == f"https://{HOST}/oauth/token?x=1"
 
 
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_load_balancer_probes_get_the_health_answers_whatever_their_host(edge, scheme):
+    # A balancer probes each host by its address, over plain HTTP or HTTPS, without the site's name.
+    port = edge["http_port"] if scheme == "http" else edge["https_port"]
+    for path, body in (("/healthz", {"status": "ok"}), ("/readyz", None)):
+        answer = request(f"{scheme}://127.0.0.1:{port}{path}", headers={"Host": "10.0.0.5"})
+        assert answer.status == 200, (path, answer.status, answer.body[:200])
+        assert answer.headers["Cache-Control"].startswith("max-age=0, no-cache, no-store")
+        assert answer.json()["status"] == "ok" and (body is None or answer.json() == body)
+    # Everything else on plain HTTP still only redirects.
+    assert request(f"http://127.0.0.1:{edge['http_port']}/readyz/x", headers={"Host": HOST}).status == 301
+
+
 def test_it_refuses_a_body_over_the_limit_without_reading_it(edge):
     with tls_connect(edge["https_port"])() as sock:
         sock.sendall(
