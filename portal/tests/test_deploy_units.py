@@ -3,6 +3,7 @@ the socket nginx connects to, as an unprivileged user, restarted on failure, har
 
 import configparser
 import re
+import subprocess
 
 from portal.tests.serving import ROOT
 
@@ -53,3 +54,32 @@ def test_the_webhook_worker_runs_forever_unprivileged_and_hardened():
     assert worker["EnvironmentFile"] == unit("api-key-portal.service")["Service"]["EnvironmentFile"]
     for option in ("NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp", "CapabilityBoundingSet"):
         assert worker[option] == unit("api-key-portal.service")["Service"][option], option
+
+
+def test_the_settings_file_reads_the_same_in_systemd_and_sh():
+    # systemd reads it as the services' EnvironmentFile; the README's `manage` helper sources it
+    # with `sh` (set -a), which stops at a value with unquoted spaces or < >.
+    path = ROOT / "deploy" / "portal.env.example"
+    systemd = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]  # systemd removes the quotes around a value
+            systemd[name] = value
+    shown = subprocess.run(
+        [
+            "sh",
+            "-c",
+            'set -a; . "$0"; for name; do printf "%s=%s\\0" "$name" "$(printenv "$name")"; done',
+            path,
+            *systemd,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert shown.stderr == ""
+    assert dict(item.split("=", 1) for item in shown.stdout.split("\0") if item) == systemd
+    assert systemd["DEFAULT_FROM_EMAIL"] == "API Key Portal <portal@example.com>"
