@@ -49,7 +49,24 @@ class _EscapedAtoms(SafeAtoms):
         )
 
 
+# A query string in a message of gunicorn's own: up to the next space or quote.
+_QUERY = re.compile(r"\?[^\s'\"]*")
+
+
+def hide_queries(text: str) -> str:
+    """`text` with every query string written "?[hidden]" (refresh tokens travel in them)."""
+    return _QUERY.sub("?[hidden]", text)
+
+
 class EscapingGunicornLogger(Logger):
-    """gunicorn's logger with every access-log field escaped (gunicorn.conf.py)."""
+    """gunicorn's logger (gunicorn.conf.py) with every access-log field escaped, and no query
+    string in its own warnings and errors: it quotes a request line it cannot parse, and the
+    URI of a request whose handling failed, whole."""
 
     atoms_wrapper_class = _EscapedAtoms
+
+    def warning(self, msg, *args, **kwargs) -> None:
+        super().warning(hide_queries(str(msg) % args if args else str(msg)), **kwargs)
+
+    def exception(self, msg, *args, **kwargs) -> None:
+        super().exception(hide_queries(str(msg) % args if args else str(msg)), **kwargs)
