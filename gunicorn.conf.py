@@ -9,9 +9,17 @@ gunicorn's access log is off; the format below is only for one turned on with --
 the method, the path without its query string (anonymous-login refresh tokens travel in it),
 the status, size and time, no header, no body, control characters escaped in every field."""
 
+import importlib
 import os
+import sys
 
-from portal.logescape import EscapingGunicornLogger
+# gunicorn runs this file again on HUP (`systemctl reload`) in the master, whose new workers are
+# forked from it and import the new code: a portal.logescape the master imported before the new
+# code was deployed would be handed to them as it was (an upgrade that changed it would have its
+# workers fail to boot, and the master stop). So it is read again too.
+if "portal.logescape" in sys.modules:
+    importlib.reload(sys.modules["portal.logescape"])
+from portal.logescape import EscapingGunicornLogger  # noqa: E402
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

@@ -17,6 +17,7 @@ from rest_framework.permissions import BasePermission
 from oauth.bearer import BearerToken, MalformedAuthorization, bearer_token_from, bearer_verify
 from oauth.resource import REALM
 from portal import ratelimit
+from portal.logs import tenant_note
 from portal.net import client_ip
 
 from .problems import Problem
@@ -54,6 +55,7 @@ class BearerAuthentication(BaseAuthentication):
             if retry is not None:
                 raise exceptions.Throttled(wait=retry)
             raise exceptions.AuthenticationFailed("The access token is unknown, expired or revoked.")
+        tenant_note(bearer.tenant_code)
         return ApiCaller(bearer), bearer
 
     def authenticate_header(self, request) -> str:

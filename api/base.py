@@ -202,7 +202,14 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
                 raise
         if not crypto.digests_match(bytes(first.fingerprint), fingerprint):
             raise Problem("idempotency-key-reused", "Use a new Idempotency-Key for a different request.")
-        body = crypto.decrypt(bytes(first.ciphertext), key_id=first.encryption_key_id, binding=first.binding)
+        try:
+            body = crypto.decrypt(bytes(first.ciphertext), key_id=first.encryption_key_id, binding=first.binding)
+        except crypto.DecryptionError:  # stored under an encryption key no longer configured
+            raise Problem(
+                "conflict",
+                "The first answer to this Idempotency-Key cannot be decrypted with the configured encryption "
+                "keys. Its request took effect: read the resource instead of retrying.",
+            ) from None
         replay = Response(json.loads(body), status=first.status)
         if first.location:
             replay["Location"] = first.location

@@ -40,6 +40,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from portal.logs import tenant_note
+
 from .bearer import MalformedAuthorization, bearer_token_from, bearer_verify
 
 REALM = "API Key Portal"
@@ -102,6 +104,7 @@ def bearer_required(*any_of_scopes: str, realm: str = REALM) -> Callable:
                     scope=required,
                 )
             request.bearer = bearer
+            tenant_note(bearer.tenant_code)
             response = view(request, *args, **kwargs)
             if "Cache-Control" not in response:
                 response["Cache-Control"] = "no-store"

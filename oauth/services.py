@@ -44,6 +44,7 @@ from apikeys.auth import (
 )
 from portal import outages, ratelimit
 from portal.db import hot_cursor
+from portal.logs import tenant_note
 
 from .bearer import bearer_verify
 from .models import AccessToken, RevokedJwt, TokenKind
@@ -157,6 +158,7 @@ def client_authenticate(
     if client is None:
         limit_fail(client_id, address, now)
         raise invalid_client()
+    tenant_note(client.tenant_code)
     return client
 
 
@@ -405,6 +407,7 @@ def _storefront_client(tenant: str | None, client_id: str | None, address: str, 
     if client is None:
         limit_fail(client_id, address, now, counters="anon")
         raise OAuthError(401, "invalid_client", "Unknown client for this tenant.")
+    tenant_note(client.tenant_code)
     anonymous_limit(address, now)
     return client
 

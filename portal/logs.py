@@ -4,7 +4,8 @@ formats, chosen by LOG_FORMAT (see settings): `plain` for a terminal, `json` (on
 line, written by python-json-logger) for a log pipeline.
 
 What a line may hold is fixed here: the request line has the method, the path without its
-query string (anonymous refresh tokens travel there), status, duration and tenant code; the
+query string (anonymous refresh tokens travel there) and with a password-reset link's key
+hidden (portal.logescape.hide_reset_keys), status, duration and tenant code; the
 JSON formatter writes only the fields in FIELDS, so objects that other loggers attach (Django's
 `request`, whose repr has the query string) never reach the output.
 """
@@ -21,7 +22,7 @@ from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
-from .logescape import escape_controls
+from .logescape import escape_controls, hide_reset_keys
 
 logger = logging.getLogger("portal.request")
 
@@ -32,6 +33,14 @@ QUIET_PATHS = frozenset({"/healthz", "/readyz"})
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:=+/@-]{1,128}")
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+# The tenant a request turned out to act for where its URL names none (the token service's
+# clients, once authenticated): tenant_note() sets it, the request line shows it.
+_tenant: ContextVar[str | None] = ContextVar("tenant", default=None)
+
+
+def tenant_note(code: str) -> None:
+    """Record that the current request acts for tenant `code` (its request line says so)."""
+    _tenant.set(code)
 
 
 def _forget_request_id(**_: object) -> None:
@@ -97,7 +106,8 @@ def _tenant_code(request: HttpRequest) -> str | None:
     if membership is not None:
         return membership.tenant.code
     match = request.resolver_match
-    return match.kwargs.get("code") if match is not None else None
+    code = match.kwargs.get("code") if match is not None else None
+    return code or _tenant.get()
 
 
 class RequestLogMiddleware:
@@ -112,10 +122,11 @@ class RequestLogMiddleware:
         request_id = _trusted_request_id(request) or uuid.uuid4().hex
         request.request_id = request_id
         _request_id.set(request_id)
+        _tenant.set(None)
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
         duration_ms = round((time.monotonic() - started) * 1000, 1)
-        path = request.path[:2000]
+        path = hide_reset_keys(request.path)[:2000]
         tenant = _tenant_code(request)
         logger.log(
             logging.DEBUG if request.path in QUIET_PATHS else logging.INFO,

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from activity.models import Action, ActivityEntry
@@ -52,6 +52,20 @@ def test_a_retried_renew_renews_once_and_keys_expire_after_a_day(api, caller, ac
     IdempotentResponse.objects.update(created_at=timezone.now() - timedelta(hours=24, seconds=1))
     later = api("post", url, token, {"grace_seconds": 60}, HTTP_IDEMPOTENCY_KEY="renew-1")
     assert later.status_code == 200 and later.json()["secret"] != first.json()["secret"]
+
+
+@pytest.mark.django_db
+def test_a_retry_whose_stored_answer_cannot_be_decrypted_is_a_clear_conflict(api, caller, acme, settings):
+    # The encryption key that sealed the first answer was removed within its day.
+    _, _, token = caller(acme, MANAGER)
+    body = {"name": "Sealed", "scopes": ["tax.tax_read"]}
+    assert api("post", KEYS, token, body, HTTP_IDEMPOTENCY_KEY="sealed-1").status_code == 201
+    other_key = "test2:" + "B" * 43 + "="
+    with override_settings(PORTAL_ENCRYPTION_KEYS=other_key):
+        again = api("post", KEYS, token, body, HTTP_IDEMPOTENCY_KEY="sealed-1")
+    assert again.status_code == 409 and again.json()["type"].endswith(":conflict")
+    assert "cannot be decrypted" in again.json()["detail"] and again["Cache-Control"] == "no-store"
+    assert ApiKey.objects.filter(name="Sealed").count() == 1
 
 
 @pytest.mark.django_db

@@ -4,8 +4,9 @@ machine's shared PostgreSQL. Both live for the session and are always stopped at
 
 The cluster runs as the `postgres` user (initdb refuses root) from a temporary directory, on
 a free port, with fsync off. The portal is migrated first, gets the tenant acme (admin alice)
-with `create_tenant --json`, and runs with 2 sync workers, JSON logs into a file, and short
-lock and statement timeouts so that the tests wait seconds, not minutes."""
+with `create_tenant --json`, and runs as `make run` runs it (gunicorn.conf.py: 2 gthread workers
+with a connection pool each) with JSON logs into a file, a short pool timeout, and short lock
+and statement timeouts so that the tests wait seconds, not minutes."""
 
 import json
 import os

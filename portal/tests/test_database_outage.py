@@ -32,6 +32,8 @@ def _token_service_calls(portal):
             params={"tenant": "acme", "client_id": storefront["client_id"]},
             timeout=30,
         ),
+        # The JWK Set, unlike the RFC 8414 metadata, reads the signing keys from the database.
+        "jwks": lambda: requests.get(portal.url + "/.well-known/jwks.json", timeout=30),
     }
 
 

@@ -93,3 +93,32 @@ def test_the_production_settings_pass_the_deploy_check_as_the_readme_runs_it(tmp
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_settings_file_reads_the_same_in_systemd_and_sh():
+    # systemd reads it as the services' EnvironmentFile; the README's `manage` helper sources it
+    # with `sh` (set -a), which stops at a value with unquoted spaces or < >.
+    path = ROOT / "deploy" / "portal.env.example"
+    systemd = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]  # systemd removes the quotes around a value
+            systemd[name] = value
+    shown = subprocess.run(
+        [
+            "sh",
+            "-c",
+            'set -a; . "$0"; for name; do printf "%s=%s\\0" "$name" "$(printenv "$name")"; done',
+            path,
+            *systemd,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert shown.stderr == ""
+    assert dict(item.split("=", 1) for item in shown.stdout.split("\0") if item) == systemd
+    assert systemd["DEFAULT_FROM_EMAIL"] == "API Key Portal <portal@example.com>"

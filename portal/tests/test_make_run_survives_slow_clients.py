@@ -74,6 +74,20 @@ def test_its_request_log_escapes_control_characters(server):
     assert "edge-raw" not in text or all("\x1b" not in line for line in lines)
 
 
+def test_gunicorns_own_warnings_hold_no_query_string(server):
+    # gunicorn logs a request line it cannot parse, whole: a refresh token in its query string
+    # (anonymous-login refresh) would land in its error log.
+    _, port, _, _, log = server
+    marker = "akpr_" + "q" * 20
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(f"GET\t/edge-bad-line?refresh_token={marker} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        assert sock.recv(12).startswith(b"HTTP/1.1 400")
+    lines = wait_for_line(log, "/edge-bad-line")
+    warning = next(line for line in lines if "/edge-bad-line" in line)
+    assert "Invalid request" in warning and "/edge-bad-line?[hidden]" in warning
+    assert marker not in log.read_text()
+
+
 def wait_for_line(log, start: str) -> list[str]:
     deadline = time.monotonic() + 5
     while True:

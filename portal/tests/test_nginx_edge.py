@@ -121,6 +121,19 @@ def test_it_redirects_http_to_https(edge):
     assert answer.headers["Location"] == f"https://{HOST}/oauth/token?x=1"
 
 
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_load_balancer_probes_get_the_health_answers_whatever_their_host(edge, scheme):
+    # A balancer probes each host by its address, over plain HTTP or HTTPS, without the site's name.
+    port = edge["http_port"] if scheme == "http" else edge["https_port"]
+    for path, body in (("/healthz", {"status": "ok"}), ("/readyz", None)):
+        answer = request(f"{scheme}://127.0.0.1:{port}{path}", headers={"Host": "10.0.0.5"})
+        assert answer.status == 200, (path, answer.status, answer.body[:200])
+        assert answer.headers["Cache-Control"].startswith("max-age=0, no-cache, no-store")
+        assert answer.json()["status"] == "ok" and (body is None or answer.json() == body)
+    # Everything else on plain HTTP still only redirects.
+    assert request(f"http://127.0.0.1:{edge['http_port']}/readyz/x", headers={"Host": HOST}).status == 301
+
+
 def test_it_refuses_a_body_over_the_limit_without_reading_it(edge):
     with tls_connect(edge["https_port"])() as sock:
         sock.sendall(
@@ -149,3 +162,24 @@ def test_its_access_log_has_no_query_string_and_a_request_id(edge):
     line = next(line for line in text.splitlines() if "/customerlogin/auth/anonymous/refresh" in line)
     assert marker not in text
     assert re.search(r"rid=[0-9a-f]{32}$", line)
+
+
+def test_its_access_log_hides_password_reset_keys(edge):
+    # nginx logs the path whatever the portal answers, so any key shows how it is written.
+    key = "diq7r7-8c64a3d9f931f465fe1d498f9d87525c"
+    paths = {
+        f"/accounts/password/reset/key/1-{key}/": "/accounts/password/reset/key/1-[hidden]/",
+        f"/accounts/password/reset/MQ/{key}/": "/accounts/password/reset/MQ/[hidden]/",
+        "/accounts/password/reset/key/1-set-password/": "/accounts/password/reset/key/1-set-password/",
+        "/accounts/password/reset/done/": "/accounts/password/reset/done/",
+    }
+    for path in paths:
+        request(f"{edge['base']}{path}", headers={"Host": HOST})
+    log = edge["tmp"] / "access.log"
+    deadline = time.monotonic() + 5
+    while "/accounts/password/reset/done/" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    text = log.read_text()
+    assert key not in text
+    for logged in paths.values():
+        assert f'"GET {logged} HTTP/1.1"' in text, text[-2000:]

@@ -12,7 +12,12 @@ import subprocess
 import sys
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.core import mail
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
+from portal.logescape import EscapingGunicornLogger
 from portal.logs import JsonFormatter, PlainFormatter, RequestIdFilter
 
 from .conftest import ROOT
@@ -45,6 +50,7 @@ def test_json_lines_hold_the_request_fields_and_nothing_secret(client, alice, ac
     client.post(
         "/oauth/introspect", f"token={token}&client_id={key.client_id}&client_secret={secret}", content_type=form
     )
+    assert client.get("/oauth/tokeninfo", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
     session = client.get(
         "/customerlogin/auth/anonymous/login", {"tenant": "acme", "client_id": storefront.client_id}
     ).json()
@@ -62,7 +68,7 @@ def test_json_lines_hold_the_request_fields_and_nothing_secret(client, alice, ac
     assert not LEAK.search(text) and secret not in text and token not in text
     assert PASSWORD_TRIED not in text and "?" not in text and "client_secret" not in text
     lines = [r for r in records if r["logger"] == "portal.request"]
-    assert len(lines) == 8
+    assert len(lines) == 9
     for line in lines:
         assert set(line) == {
             "time",
@@ -79,8 +85,20 @@ def test_json_lines_hold_the_request_fields_and_nothing_secret(client, alice, ac
         assert line["time"].endswith("+00:00") and line["duration_ms"] >= 0
     page = next(r for r in lines if r["path"] == "/tenants/acme/api-keys/")
     assert page["tenant"] == "acme" and page["status"] == 200 and page["method"] == "GET"
+    # The token service's URLs name no tenant: its line has the authenticated client's.
+    tenants = [(r["path"], r["status"], r.get("tenant")) for r in lines if not r["path"].startswith("/tenants/")]
+    assert tenants == [
+        ("/oauth/token", 200, "acme"),
+        ("/oauth/token", 400, None),  # refused before any client was authenticated
+        ("/oauth/introspect", 200, "acme"),
+        ("/oauth/tokeninfo", 200, "acme"),
+        ("/customerlogin/auth/anonymous/login", 200, "acme"),
+        ("/customerlogin/auth/anonymous/refresh", 200, "acme"),
+        ("/accounts/login/", 200, None),
+        ("/no/such/page", 404, None),
+    ]
     refresh = next(r for r in lines if r["path"] == "/customerlogin/auth/anonymous/refresh")
-    assert refresh["message"] == f"GET /customerlogin/auth/anonymous/refresh 200 {refresh['duration_ms']}ms"
+    assert refresh["message"] == f"GET /customerlogin/auth/anonymous/refresh 200 {refresh['duration_ms']}ms tenant=acme"
     # Django's own line about the 404 carries the id of the request it belongs to.
     not_found = next(r for r in records if r["logger"] == "django.request" and "/no/such/page" in r["message"])
     assert not_found["request_id"] == next(r for r in lines if r["path"] == "/no/such/page")["request_id"]
@@ -98,6 +116,32 @@ def test_the_request_id_comes_from_a_trusted_proxy_only(client, settings):
     for forged in ("two words", "x" * 129, "id\r\nforged"):
         assert client.get("/healthz", HTTP_X_REQUEST_ID=forged)["X-Request-ID"] != forged
     assert client.get("/healthz")["X-Request-ID"]  # without the header: a fresh one
+
+
+@pytest.mark.django_db
+def test_password_reset_keys_in_the_path_are_hidden(client, alice, json_log):
+    # A reset mail's link (allauth's key) and a welcome mail's (Django's token), followed as a
+    # browser follows them: each view redirects to its "set-password" path, which is kept.
+    client.post("/accounts/password/reset/", {"email": alice.email})
+    mail_link = next(line for line in mail.outbox[0].body.splitlines() if "/password/reset/key/" in line).strip()
+    mail_path = mail_link[mail_link.index("/accounts/") :]
+    uid, token = urlsafe_base64_encode(force_bytes(alice.pk)), default_token_generator.make_token(alice)
+    welcome_path = f"/accounts/password/reset/{uid}/{token}/"
+    for path in (mail_path, welcome_path):
+        followed = client.get(path)
+        assert followed.status_code == 302 and followed["Location"].endswith("set-password/")
+        assert client.get(followed["Location"]).status_code == 200  # the key was valid
+
+    text = json_log.getvalue()
+    key = mail_path.removeprefix("/accounts/password/reset/key/").rstrip("/").split("-", 1)[1]
+    assert key not in text and token not in text
+    paths = [json.loads(line)["path"] for line in text.splitlines() if '"portal.request"' in line]
+    assert "/accounts/password/reset/key/" + mail_path.split("/")[-2].split("-")[0] + "-[hidden]/" in paths
+    assert f"/accounts/password/reset/{uid}/[hidden]/" in paths
+    assert f"/accounts/password/reset/{uid}/set-password/" in paths
+    # gunicorn's access log, when turned on, hides them too.
+    atoms = EscapingGunicornLogger.atoms_wrapper_class({"U": welcome_path})
+    assert atoms["U"] == f"/accounts/password/reset/{uid}/[hidden]/"
 
 
 def test_plain_lines_escape_control_characters():
