@@ -221,7 +221,7 @@ def key_renew(
 def secret_retire(*, secret: ApiSecret, audit: Audit = SYSTEM) -> ApiSecret:
     """Make an old secret (one still in its grace period) stop working now. The current
     secret cannot be retired: renew the key instead."""
-    key = ApiKey.objects.select_for_update().get(pk=secret.key_id)
+    key = ApiKey.objects.select_for_update(no_key=True).get(pk=secret.key_id)
     secret = ApiSecret.objects.get(pk=secret.pk)
     if secret.expires_at is None:
         raise ValueError("The current secret cannot be retired; renew the key instead.")
@@ -250,7 +250,7 @@ def key_update(
 ) -> ApiKey:
     """Change a custom key's name, scopes and (unless None) access-token format, recording
     what changed."""
-    key = ApiKey.objects.select_for_update().get(pk=key.pk)
+    key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
     if key.kind != KeyKind.CUSTOM:
         raise ValueError("Only custom keys can be edited.")
     scopes = list(scopes)
