@@ -23,6 +23,12 @@ password), which returns afterwards to:
   and `Cache-Control: no-store`, so the script can send the user there (or open it in a dialog)
   without losing their place.
 
+The pages whose forms the user fills in (a key's form and settings, a leak report) ask before
+the form is shown, with the same decorator or `reauthentication_needed` on the GET: the user
+re-authenticates before typing rather than after. A page left open past the window keeps what
+was typed with JavaScript (static/js/reauth-keep.js): before submitting a form marked
+`data-reauth-keep` it asks `reauth_status` (GET /accounts/reauthenticate/status/, JSON).
+
 A successful re-authentication sends accounts.signals.reauthenticated (sender: the user's class;
 request, user, method: "password" or "mfa", authenticator_type: "totp" / "recovery_codes" /
 "webauthn" for "mfa"), for the activity log."""
@@ -65,6 +71,14 @@ def recently_authenticated(request: HttpRequest) -> bool:
     """True if the user logged in or re-authenticated within ACCOUNT_REAUTHENTICATION_TIMEOUT."""
     at = authenticated_at(request)
     return at is not None and time.time() - at < account_settings.REAUTHENTICATION_TIMEOUT
+
+
+def seconds_left(request: HttpRequest) -> int:
+    """Whole seconds until the recent authentication runs out; 0 if there is none."""
+    at = authenticated_at(request)
+    if at is None:
+        return 0
+    return max(0, int(at + account_settings.REAUTHENTICATION_TIMEOUT - time.time()))
 
 
 def reauthenticate_url(request: HttpRequest, next_url: str) -> str:

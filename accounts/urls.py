@@ -21,6 +21,7 @@ urlpatterns = [
     *both("logout/", account.logout, "logout", "account_logout"),
     path("inactive/", account.account_inactive, name="account_inactive"),
     path("reauthenticate/", account.reauthenticate, name="account_reauthenticate"),
+    path("reauthenticate/status/", views.reauth_status, name="reauth_status"),
     *both("password/change/", account.password_change, "password_change", "account_change_password"),
     path("password/change/done/", views.password_change_done, name="password_change_done"),
     path("password/set/", account.password_set, name="account_set_password"),

@@ -13,10 +13,11 @@ from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -25,7 +26,7 @@ from portal.dates import ZONE_COOKIE, valid_zone, zone_names
 from portal.net import client_ip
 from tenants.models import Membership
 
-from . import devices, sessions, throttle
+from . import devices, reauth, sessions, throttle
 
 
 class LimitedLoginMixin:
@@ -198,6 +199,26 @@ def sessions_end_others(request: HttpRequest) -> HttpResponse:
     ended = sessions.end_other_sessions(request, request.user)
     messages.success(request, f"Ended {ended} other session(s)." if ended else "No other session was open.")
     return redirect(f"{reverse('my_account')}#sessions")
+
+
+@require_GET
+@never_cache
+def reauth_status(request: HttpRequest) -> JsonResponse:
+    """For static/js/reauth-keep.js, before it submits a form: is the user's authentication
+    still recent? `{"recent": bool, "seconds_left": int, "reauthenticate_url": ...}`, the URL
+    returning to `next` (a path of this site; else home). Reads, never changes, the session."""
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = resolve_url(settings.LOGIN_REDIRECT_URL)
+    return JsonResponse(
+        {
+            "recent": reauth.recently_authenticated(request),
+            "seconds_left": reauth.seconds_left(request),
+            "reauthenticate_url": reauth.reauthenticate_url(request, next_url),
+        }
+    )
 
 
 def password_change_done(request: HttpRequest) -> HttpResponse:

@@ -1,6 +1,9 @@
 """The tenant's Webhooks pages (admins only): endpoints, their signing secrets, the delivery log
 and the test button. Every view starts with the tenant helper; the actions that create, show or
-change a signing secret, or where events go, need a recent authentication (accounts.reauth)."""
+change a signing secret, or where events go, need a recent authentication (accounts.reauth).
+The pages stay free to read, but without a recent authentication their forms (add an endpoint,
+its settings) are shown locked, with a link to re-authenticate and come back: the user does so
+before typing, not after (reauth_url in the templates)."""
 
 from uuid import UUID
 
@@ -12,7 +15,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.reauth import reauthentication_needed
+from accounts.reauth import reauthenticate_url, reauthentication_needed, recently_authenticated
 from tenants.access import membership_for, require_role
 from tenants.models import Membership, Role
 
@@ -43,6 +46,12 @@ def _reauth(request: HttpRequest, page: str) -> HttpResponse | None:
     return reauthentication_needed(request, form_page=lambda request, **kwargs: page)
 
 
+def _lock(request: HttpRequest, page: str) -> str | None:
+    """Where to re-authenticate before filling in the form of `page` (it comes back there),
+    or None if the user authenticated recently and the form is open."""
+    return None if recently_authenticated(request) else reauthenticate_url(request, page)
+
+
 def _changing(request: HttpRequest, code: str, endpoint_id: UUID) -> tuple[Membership, Endpoint, HttpResponse | None]:
     """For a POST that shows or changes an endpoint's secret or settings: the admin's membership,
     the endpoint, and the re-authentication answer (back to the endpoint's page) if one is needed."""
@@ -62,6 +71,9 @@ def _render_list(request: HttpRequest, membership: Membership, form: EndpointFor
             "active_tab": "webhooks",
             "endpoints": [(e, [BY_CODE[c].label for c in e.event_types if c in BY_CODE]) for e in endpoints],
             "form": form,
+            "reauth_url": _lock(
+                request, reverse("webhooks:list", kwargs={"code": membership.tenant.code}) + "#add-heading"
+            ),
         },
         status=status,
     )
@@ -115,6 +127,7 @@ def _render_detail(
             "form": form,
             "secret": secret,
             "deliveries": deliveries,
+            "reauth_url": _lock(request, _detail_url(endpoint) + "#edit-heading"),
         },
         status=status,
     )

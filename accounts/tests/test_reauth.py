@@ -164,3 +164,34 @@ def test_the_cast_fixture_re_authenticates_a_forced_login(client, alice, reauthe
     client.force_login(alice)
     client = reauthenticated(client)
     assert client.get("/test/sensitive/").content == b"done"
+
+
+STATUS = "/accounts/reauthenticate/status/"
+
+
+def test_the_status_says_whether_the_authentication_is_recent(alice_client):
+    """static/js/reauth-keep.js asks before submitting a form; asking changes nothing."""
+    response = alice_client.get(STATUS, {"next": "/tenants/acme/api-keys/new/"})
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    back = "/accounts/reauthenticate/?next=%2Ftenants%2Facme%2Fapi-keys%2Fnew%2F"
+    answer = response.json()
+    assert answer["recent"] is True and 590 < answer["seconds_left"] <= 600
+    assert answer["reauthenticate_url"] == back
+    with later(601):
+        answer = alice_client.get(STATUS, {"next": "/tenants/acme/api-keys/new/"}).json()
+        assert answer == {"recent": False, "seconds_left": 0, "reauthenticate_url": back}
+        reauthenticate(alice_client)
+        assert alice_client.get(STATUS).json()["recent"] is True
+
+
+def test_the_status_returns_only_to_this_site(alice_client):
+    for next_url in ("https://elsewhere.example/", "//elsewhere.example/", ""):
+        answer = alice_client.get(STATUS, {"next": next_url}).json()
+        assert answer["reauthenticate_url"] == "/accounts/reauthenticate/?next=%2F"
+
+
+def test_the_status_needs_a_login(client, alice):
+    response = client.get(STATUS)
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+    client.force_login(alice)  # no password typed: not recent
+    assert client.get(STATUS).json()["recent"] is False

@@ -6,6 +6,7 @@ from datetime import datetime
 from django import template
 from django.utils.html import format_html
 
+from accounts.reauth import seconds_left
 from portal.dates import human_datetime, iso_datetime, relative
 
 from ..display import SECRET_MASK
@@ -27,3 +28,11 @@ def when(value: datetime | None, empty: str = "") -> str:
 def secret_mask() -> str:
     """What stands for a secret that is not shown."""
     return SECRET_MASK
+
+
+@register.simple_tag(takes_context=True)
+def reauth_seconds_left(context: template.Context) -> int:
+    """Seconds until this user's recent authentication runs out (0: none), for
+    static/js/reauth-keep.js to submit at once while it surely holds."""
+    request = context.get("request")
+    return seconds_left(request) if request is not None else 0

@@ -17,7 +17,7 @@ from tenants.models import Membership, Role
 from .. import services
 from ..forms import CustomKeyForm
 from ..models import ApiKey, KeyKind
-from .listing import NOTICE_ANCHOR, notice_next_to_key, post_needs_reauthentication
+from .listing import NOTICE_ANCHOR, form_needs_reauthentication, notice_next_to_key, post_needs_reauthentication
 
 NAME_TAKEN = "This tenant already has a key with this name."
 
@@ -76,12 +76,14 @@ def _save(request: HttpRequest, membership: Membership, form: CustomKeyForm) -> 
 
 
 def _form_view(request: HttpRequest, membership: Membership, key: ApiKey | None) -> HttpResponse:
-    """The create and edit flows: they differ only in the service they call and the message."""
+    """The create and edit flows: they differ only in the service they call and the message.
+    The form itself (GET) needs a recent authentication too, so that the user re-authenticates
+    before typing, not after; the POST checks again (a page left open past the window)."""
+    if reauth := form_needs_reauthentication(request):
+        return reauth
     form = CustomKeyForm(_posted(request), tenant=membership.tenant, key=key)
     if request.method != "POST":
         return _render_form(request, membership, form, status=200)
-    if reauth := post_needs_reauthentication(request):
-        return reauth
     saved = _save(request, membership, form) if form.is_valid() else None
     if saved is None:
         return _render_form(request, membership, form, status=400)

@@ -24,7 +24,7 @@ from .. import services
 from ..forms import KeySettingsForm, LeakReportForm
 from ..leaks import secret_leak_report
 from ..models import ApiKey
-from .listing import post_needs_reauthentication
+from .listing import form_needs_reauthentication
 
 
 def _admin_key(request: HttpRequest, code: str, key_id: uuid.UUID) -> tuple[Membership, ApiKey]:
@@ -71,9 +71,10 @@ def _settings_save(key: ApiKey, cleaned: dict, audit: Audit) -> None:
 @require_http_methods(["GET", "POST"])
 def key_settings(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResponse:
     """GET: the key's status and settings. POST: save them (each change is its own activity
-    entry), back to the key's row."""
+    entry), back to the key's row. Both need a recent authentication (the form is asked for
+    before the user types in it)."""
     membership, key = _admin_key(request, code, key_id)
-    if reauth := post_needs_reauthentication(request):
+    if reauth := form_needs_reauthentication(request):
         return reauth
     form = KeySettingsForm(request.POST if request.method == "POST" else None, key=key)
     if request.method != "POST" or not form.is_valid():
@@ -126,9 +127,11 @@ def key_enable(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespon
 def leak_report(request: HttpRequest, code: str) -> HttpResponse:
     """GET: a form to paste a secret that leaked. POST: if it is a working secret of this
     tenant it stops at once (as a secret-scanning report would do); other tenants' secrets
-    are never matched, and nothing is said about what a non-match is."""
+    are never matched, and nothing is said about what a non-match is. The form needs a recent
+    authentication too: the pasted secret is never kept anywhere for after a re-authentication,
+    so the user re-authenticates before pasting it."""
     membership = require_role(membership_for(request, code), Role.ADMIN)
-    if reauth := post_needs_reauthentication(request):
+    if reauth := form_needs_reauthentication(request):
         return reauth
     form = LeakReportForm(request.POST if request.method == "POST" else None)
     context = {"membership": membership, "tenant": membership.tenant, "form": form, "active_tab": "keys"}

@@ -429,6 +429,14 @@ def post_needs_reauthentication(request: HttpRequest) -> HttpResponse | None:
     return reauthentication_needed(request, form_page=lambda request: request.path)
 
 
+def form_needs_reauthentication(request: HttpRequest) -> HttpResponse | None:
+    """For views whose GET is a form the user fills in (a key's form, its settings, a leak
+    report) and whose POST changes keys: the re-authentication answer for either, returning to
+    the GET of the same URL. Asking before the form is shown keeps what the user types: after
+    the re-authentication they come back to an empty form they have not filled in yet."""
+    return reauthentication_needed(request, form_page=lambda request: request.path)
+
+
 @_no_store
 @require_POST
 @recent_auth_required(form_page=_key_row_url)

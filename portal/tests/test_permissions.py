@@ -101,6 +101,8 @@ TABLE = [
     ("my_account", "get", {}, {"admin": 200, "developer": 200, "viewer": 200, "stranger": 200, "out": 302}),
     ("my_account", "post", {}, WRONG_METHOD),
     ("sessions_end_others", "post", {}, {role: 302 for role in ROLES}),
+    ("reauth_status", "get", {}, {"admin": 200, "developer": 200, "viewer": 200, "stranger": 200, "out": 302}),
+    ("reauth_status", "post", {}, WRONG_METHOD),
     ("time_zone_set", "post", {}, {role: 302 for role in ROLES}),
     ("time_zone_set", "get", {}, WRONG_METHOD),
     ("sessions_end_others", "get", {}, WRONG_METHOD),

@@ -4,7 +4,8 @@
 For each row (its data may be a function of the test's `request`, for data that needs a
 fixture; PREPARE puts the object in the state the action changes): logged in (force_login records no authentication) but not recently
 authenticated, the action answers with the re-authentication page (a 302 to it, returning to
-the page of the action; 401 JSON for the secret endpoint's fetch()) and nothing changes;
+the page of the action; 401 JSON for the secret endpoint's fetch()) and nothing changes (the
+GET of a form the user fills in asks too, before anything is typed);
 within ACCOUNT_REAUTHENTICATION_TIMEOUT of a re-authentication it works; past it, it asks
 again. A new action behind accounts.reauth belongs here, and every POST of the permission
 table is either a row here or in FREE, with the reason it needs no re-authentication
@@ -41,6 +42,11 @@ TABLE = [
     ("apikeys:secret", "post", {"purpose": "reveal"}, "developer", JSON, None),
     ("apikeys:secret", "post", {"purpose": "copy"}, "admin", JSON, None),
     ("apikeys:secret", "post", {"purpose": "reveal"}, "developer", {}, LIST),
+    # The forms the user fills in ask before they are shown, so that nothing typed is lost.
+    ("apikeys:create", "get", {}, "admin", {}, SAME),
+    ("apikeys:edit", "get", {}, "admin", {}, SAME),
+    ("apikeys:settings", "get", {}, "admin", {}, SAME),
+    ("apikeys:report_leak", "get", {}, "admin", {}, SAME),
     ("apikeys:create", "post", {"name": "New one", "scopes": ["tax.tax_read"]}, "admin", {}, SAME),
     ("apikeys:edit", "post", KEY_FORM, "admin", {}, SAME),
     ("apikeys:delete", "post", {}, "admin", {}, SAME),
@@ -105,7 +111,7 @@ def _disabled(arguments: dict) -> None:
 
 
 PREPARE = {"apikeys:enable": _disabled}
-IDS = [f"{name}-{role}-{'json' if headers else 'form'}" for name, _, _, role, headers, _ in TABLE]
+IDS = [f"{name}-{method}-{role}-{'json' if headers else 'form'}" for name, method, _, role, headers, _ in TABLE]
 ARGUMENTS = {
     "apikeys:secret": ["code", "key_id"],
     "apikeys:create": ["code"],
@@ -222,6 +228,10 @@ def test_it_works_within_the_window(
     with time_machine.travel(time.time() + settings.ACCOUNT_REAUTHENTICATION_TIMEOUT - 5, tick=False):
         before = state()
         _, response = act(client, request, url_arguments, name, method, data, headers)
+    if method == "get":  # the form is shown; showing it changes nothing
+        assert response.status_code == 200
+        assert state() == before
+        return
     assert response.status_code in (200, 302)
     if response.status_code == 302:
         assert not response.url.startswith(reverse("account_reauthenticate"))
@@ -244,6 +254,40 @@ def test_it_asks_again_after_the_window(
 
 def test_every_post_of_the_portal_is_in_the_table_or_free():
     posts = {name for name, method, _, statuses in PERMISSIONS if method == "post" and 405 not in set(statuses.values())}
-    rows = {name for name, *_ in TABLE}
+    rows = {name for name, method, *_ in TABLE if method == "post"}
     assert not rows & set(FREE), "a POST both in the table and free"
     assert posts - set(FREE) <= rows, f"POSTs neither in the table nor free: {sorted(posts - set(FREE) - rows)}"
+
+
+# The webhook forms are on pages that stay free to read (the endpoints, an endpoint's delivery
+# log): without a recent authentication their fields are shown locked (a disabled fieldset) with
+# a link to re-authenticate and come back, so that the user does so before typing.
+WEBHOOK_FORMS = [
+    ("webhooks:list", ["code"], "webhooks:create", "#add-heading"),
+    ("webhooks:detail", ["code", "endpoint_id"], "webhooks:edit", "#edit-heading"),
+]
+LOCKED = 'fieldset class="reauth-lock" disabled'
+
+
+@pytest.mark.parametrize(("name", "arguments", "action", "anchor"), WEBHOOK_FORMS, ids=[n for n, *_ in WEBHOOK_FORMS])
+def test_a_webhook_form_is_locked_without_a_recent_authentication(
+    client, settings, alice, reauthenticated, url_arguments, name, arguments, action, anchor
+):
+    client.force_login(alice)
+    url = reverse(name, kwargs={arg: url_arguments[arg] for arg in arguments})
+    action_url = reverse(action, kwargs={arg: url_arguments[arg] for arg in ARGUMENTS[action]})
+
+    response = client.get(url)
+    assert response.status_code == 200  # the page itself stays free
+    html = response.content.decode()
+    assert LOCKED in html and f'action="{action_url}"' in html
+    link = response.context["reauth_url"]
+    assert link.startswith(reverse("account_reauthenticate") + "?next=")
+    assert parse_qs(urlsplit(link).query)["next"][0] == url + anchor
+    assert f'href="{link.replace("&", "&amp;")}"' in html
+
+    reauthenticated(client)
+    response = client.get(url)
+    assert response.context["reauth_url"] is None and LOCKED not in response.content.decode()
+    with time_machine.travel(time.time() + settings.ACCOUNT_REAUTHENTICATION_TIMEOUT + 1, tick=False):
+        assert LOCKED in client.get(url).content.decode()
