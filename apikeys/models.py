@@ -144,6 +144,9 @@ class ApiKey(models.Model):
             models.Index(
                 F("tenant"), F("kind"), F("last_used_at").asc(nulls_first=True), name="apikey_list_by_last_used"
             ),
+            # The management API's key pages: a tenant's keys in id order, from a cursor, without
+            # reading past every other tenant's keys.
+            models.Index(fields=["tenant", "id"], name="apikey_api_page"),
         ]
 
     def __str__(self) -> str:
