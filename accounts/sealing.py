@@ -108,7 +108,7 @@ def authenticators_reseal(authenticator_model, *, only_stale: bool = True) -> tu
 
 
 def authenticators_reencrypt() -> tuple[int, int]:
-    """For `reencrypt_secrets` (apikeys.auth.sealed_register)."""
+    """For `reencrypt_secrets` (apikeys.crypto.sealed_register)."""
     from allauth.mfa.models import Authenticator
 
     return authenticators_reseal(Authenticator)

@@ -20,7 +20,6 @@ from `crypto.py`, which owns all of the portal's cryptography.
 
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -41,6 +40,7 @@ from .crypto import (
     ec_public_key_load,
     ecdsa_sha256_valid,
     generate_token,
+    sealed_register,
     signing_key_generate,
 )
 from .crypto import current_key_id as at_rest_key_id
@@ -78,7 +78,6 @@ __all__ = [
     "live_secret_q",
     "scope_cache_clear",
     "sealed_register",
-    "sealed_reencrypters",
     "secret_leak_report",
     "secret_mark_used",
     "signing_key_generate",
@@ -89,20 +88,6 @@ __all__ = [
 ]
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-# Other data sealed under the portal's encryption keys (the token service's signing keys)
-# registers how to re-encrypt it; `reencrypt_secrets` runs each after the secrets, so that one
-# command moves everything to the newest key. Each returns (re-encrypted, failed).
-_sealed: dict[str, Callable[[], tuple[int, int]]] = {}
-
-
-def sealed_register(name: str, reencrypt: Callable[[], tuple[int, int]]) -> None:
-    _sealed[name] = reencrypt
-
-
-def sealed_reencrypters() -> dict[str, Callable[[], tuple[int, int]]]:
-    return dict(_sealed)
-
 
 @dataclass(frozen=True, slots=True)
 class VerifiedKey:

@@ -17,6 +17,7 @@ import hmac
 import re
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -55,6 +56,21 @@ class DecryptionError(Exception):
 
 class EncryptionConfigError(ValueError):
     """PORTAL_ENCRYPTION_KEYS is malformed."""
+
+
+# Other data sealed under the portal's encryption keys (the token service's signing keys, second
+# factors, webhook signing secrets) registers how to re-encrypt it; `reencrypt_secrets` runs each
+# after the client secrets, so that one command moves everything to the newest key. Each
+# returns (re-encrypted, failed).
+_sealed: dict[str, Callable[[], tuple[int, int]]] = {}
+
+
+def sealed_register(name: str, reencrypt: Callable[[], tuple[int, int]]) -> None:
+    _sealed[name] = reencrypt
+
+
+def sealed_reencrypters() -> dict[str, Callable[[], tuple[int, int]]]:
+    return dict(_sealed)
 
 
 def _random_base62(length: int) -> str:

@@ -35,3 +35,13 @@ def test_a_secret_under_a_removed_key_is_a_warning(acme, settings):
     (warning,) = check_webhook_secrets_readable(None, databases=["default"])
     assert warning.id == "webhooks.W001" and "1 webhook endpoint(s)" in warning.msg
     assert "old:" not in warning.msg and OLD.split(":")[1] not in warning.msg
+
+
+def test_reencrypt_secrets_moves_them_too(acme, settings):
+    settings.PORTAL_ENCRYPTION_KEYS = OLD
+    endpoint, secret = endpoint_create(tenant=acme, url="https://hooks.example.com/h", event_types=["key.created"])
+    settings.PORTAL_ENCRYPTION_KEYS = f"{NEW},{OLD}"
+    call_command("reencrypt_secrets")
+    settings.PORTAL_ENCRYPTION_KEYS = NEW
+    moved = Endpoint.objects.get(pk=endpoint.pk)
+    assert moved.secret_key_id == "new" and endpoint_secret(moved) == secret

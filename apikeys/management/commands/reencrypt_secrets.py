@@ -2,8 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from apikeys import crypto
-from apikeys.auth import sealed_reencrypters
 from apikeys.canary import canaries_ensure
+from apikeys.crypto import sealed_reencrypters
 from apikeys.models import ApiSecret
 
 
