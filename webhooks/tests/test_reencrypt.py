@@ -38,9 +38,10 @@ def test_a_secret_under_a_removed_key_is_a_warning(acme, settings):
 
 
 def test_reencrypt_secrets_moves_them_too(acme, settings):
-    settings.PORTAL_ENCRYPTION_KEYS = OLD
+    keys = settings.PORTAL_ENCRYPTION_KEYS  # acme's client secrets are under these
+    settings.PORTAL_ENCRYPTION_KEYS = f"{OLD},{keys}"
     endpoint, secret = endpoint_create(tenant=acme, url="https://hooks.example.com/h", event_types=["key.created"])
-    settings.PORTAL_ENCRYPTION_KEYS = f"{NEW},{OLD}"
+    settings.PORTAL_ENCRYPTION_KEYS = f"{NEW},{OLD},{keys}"
     call_command("reencrypt_secrets")
     settings.PORTAL_ENCRYPTION_KEYS = NEW
     moved = Endpoint.objects.get(pk=endpoint.pk)
