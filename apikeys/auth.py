@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from django.db import connections, router
+from django.db import router
 from django.db.models import Aggregate, OuterRef, Q, Subquery, TextField
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.debug import sensitive_variables
 
-from portal.db import hot_cursor
+from portal.db import CompiledQuery, compile_once
 from scopes.models import PORTAL_SERVICE_KEY, Scope
 
 from . import crypto
@@ -231,33 +230,11 @@ def _rows_queryset(client_id: str, now: datetime):
     )
 
 
-# Building that queryset costs more CPU than running it, so its SQL is compiled once per
-# database (by Django, for the database's dialect) with marker values, then executed with the
-# real Client ID and time in their places.
-_MARK_ID = "\x01client-id\x01"
-_MARK_NOW = datetime(2000, 1, 1, tzinfo=UTC)
+# Building that queryset costs more CPU than running it: it is compiled once per database
+# (portal.db.compile_once) with marker values, then run with the real Client ID and time.
+_MARKERS = {"client_id": "\x01client-id\x01", "now": datetime(2000, 1, 1, tzinfo=UTC)}
 _NO_SUCH_ID = "-" * crypto.CLIENT_ID_LENGTH  # not well-formed, so no key has it
-_compiled: dict[str, tuple[str, list[Any]]] = {}
-
-
-def _sql(using: str) -> tuple[str, list[Any]]:
-    compiled = _compiled.get(using)
-    if compiled is None:
-        sql, params = _rows_queryset(_MARK_ID, _MARK_NOW).query.get_compiler(using).as_sql()
-        adapted_now = connections[using].ops.adapt_datetimefield_value(_MARK_NOW)
-        slots = ["id" if p == _MARK_ID else "now" if p == adapted_now else p for p in params]
-        if slots.count("id") != 1 or "now" not in slots:
-            raise RuntimeError("the key verification query did not compile as expected")
-        compiled = _compiled[using] = (sql, slots)
-    return compiled
-
-
-def _aware(value: Any) -> datetime | None:
-    """Raw cursors skip Django's converters: SQLite returns text, PostgreSQL aware values."""
-    if value is None or isinstance(value, datetime) and value.tzinfo is not None:
-        return value
-    parsed = parse_datetime(value) if isinstance(value, str) else value
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+_compiled: dict[str, CompiledQuery] = {}
 
 
 def _live_rows(client_id: str | None, now: datetime) -> list[_Row]:
@@ -267,14 +244,11 @@ def _live_rows(client_id: str | None, now: datetime) -> list[_Row]:
     if not client_id or not crypto.is_well_formed_client_id(client_id):
         client_id = _NO_SUCH_ID
     using = router.db_for_read(ApiSecret)
-    sql, slots = _sql(using)
-    adapted_now = connections[using].ops.adapt_datetimefield_value(now)
-    params = [client_id if p == "id" else adapted_now if p == "now" else p for p in slots]
-    with hot_cursor(connections[using]) as cursor:
-        cursor.execute(sql, params)
-        fetched = cursor.fetchall()
-    rows = [_Row._make(values) for values in fetched]
-    return [row._replace(last_used_at=_aware(row.last_used_at), expires_at=_aware(row.expires_at)) for row in rows]
+    compiled = _compiled.get(using)
+    if compiled is None:
+        query = _rows_queryset(_MARKERS["client_id"], _MARKERS["now"]).using(using)
+        compiled = _compiled[using] = compile_once(query, _MARKERS)
+    return [_Row._make(values) for values in compiled.rows({"client_id": client_id, "now": now})]
 
 
 def secret_mark_used(*, secret_id: int, key_id: int, last_used_at: datetime | None, now: datetime) -> None:
