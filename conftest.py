@@ -16,10 +16,10 @@ from typing import TypeVar
 import pytest
 from django.core.cache import cache
 
-from apikeys import canary
+from kernel import canary
 from apikeys.auth import scope_cache_clear
 from oauth import signing
-from portal import ratelimit
+from kernel import ratelimit
 from tenants.models import Membership, Role
 from tenants.services import tenant_create
 

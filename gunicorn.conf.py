@@ -4,7 +4,7 @@ gthread workers: a connection gets a thread, not a whole worker process, so a cl
 its headers or body slowly holds one of WEB_THREADS threads while the others go on serving. In
 production nginx sits in front (deploy/nginx/) and passes gunicorn only complete requests.
 
-The portal writes one line per request itself (portal/logs.py, LOG_FORMAT plain or json), so
+The portal writes one line per request itself (kernel/logs.py, LOG_FORMAT plain or json), so
 gunicorn's access log is off; the format below is only for one turned on with --access-logfile:
 the method, the path without its query string (anonymous-login refresh tokens travel in it),
 the status, size and time, no header, no body, control characters escaped in every field."""
@@ -14,12 +14,12 @@ import os
 import sys
 
 # gunicorn runs this file again on HUP (`systemctl reload`) in the master, whose new workers are
-# forked from it and import the new code: a portal.logescape the master imported before the new
+# forked from it and import the new code: a kernel.logescape the master imported before the new
 # code was deployed would be handed to them as it was (an upgrade that changed it would have its
 # workers fail to boot, and the master stop). So it is read again too.
-if "portal.logescape" in sys.modules:
-    importlib.reload(sys.modules["portal.logescape"])
-from portal.logescape import EscapingGunicornLogger  # noqa: E402
+if "kernel.logescape" in sys.modules:
+    importlib.reload(sys.modules["kernel.logescape"])
+from kernel.logescape import EscapingGunicornLogger  # noqa: E402
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -27,7 +27,7 @@ worker_class = "gthread"
 # Per worker. Idle threads cost little; database connections are pooled per worker
 # (DATABASE_POOL_MAX_SIZE in portal/settings.py), not held per thread.
 threads = int(os.environ.get("WEB_THREADS", "64"))
-# No access log: the portal logs each request itself (portal/logs.py).
+# No access log: the portal logs each request itself (kernel/logs.py).
 accesslog = None
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 logger_class = EscapingGunicornLogger

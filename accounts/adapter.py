@@ -11,8 +11,8 @@ from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.http import HttpRequest
 from django.urls import reverse
 
-from notifications.services import with_html_part
-from portal.net import client_ip
+from kernel.mail import with_html_part
+from kernel.net import client_ip
 
 from . import devices, sealing
 

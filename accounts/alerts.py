@@ -11,8 +11,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.dates import human_datetime
-from portal.net import client_ip
+from kernel.dates import human_datetime
+from kernel.net import client_ip
 
 from . import devices
 from .models import KnownDevice

@@ -6,7 +6,7 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from apikeys.crypto import sealed_register
+        from kernel.crypto import sealed_register
 
         from . import checks, signals  # noqa: F401  (registers the system checks, connects the receivers)
         from .sealing import authenticators_reencrypt

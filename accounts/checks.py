@@ -11,7 +11,7 @@ def check_second_factors_readable(app_configs, databases=None, **kwargs):
         return []
     from allauth.mfa.models import Authenticator
 
-    from apikeys.crypto import EncryptionConfigError, encryption_keys
+    from kernel.crypto import EncryptionConfigError, encryption_keys
 
     from . import sealing
 

@@ -19,8 +19,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from fido2.webauthn import AuthenticationResponse, RegistrationResponse
 
-from apikeys.crypto import DecryptionError
-from portal.net import client_ip
+from kernel.crypto import DecryptionError
+from kernel.net import client_ip
 
 from . import throttle
 

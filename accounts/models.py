@@ -34,7 +34,7 @@ class User(AbstractUser):
 
     username = None  # type: ignore[assignment]
     email = models.EmailField("e-mail address", unique=True)
-    # An IANA name (portal.dates.zone_names); empty: the browser's zone, else TIME_ZONE.
+    # An IANA name (kernel.dates.zone_names); empty: the browser's zone, else TIME_ZONE.
     time_zone = models.CharField(max_length=64, blank=True, default="")
 
     USERNAME_FIELD = "email"

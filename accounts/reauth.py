@@ -17,7 +17,7 @@ password), which returns afterwards to:
 - for a GET, the same URL;
 - for a POST (never replayed), the page that holds the form: `form_page(request, **kwargs)`
   if given, else the Referer if it is a page of this site, else LOGIN_REDIRECT_URL;
-- for a fetch() asking for JSON (preferring application/json to HTML, as portal.http.wants_json
+- for a fetch() asking for JSON (preferring application/json to HTML, as kernel.http.wants_json
   decides for every view), no redirect: 401 with
   {"error": "reauthentication_required", "reauthenticate_url": "<page>?next=<page the user is on>"}
   and `Cache-Control: no-store`, so the script can send the user there (or open it in a dialog)
@@ -48,7 +48,7 @@ from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import add_never_cache_headers
 
-from portal.http import wants_json
+from kernel.http import wants_json
 
 # What counts as proof: allauth records "password" for a password (login or re-authentication)
 # and "mfa" for a second factor or a passkey.

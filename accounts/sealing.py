@@ -1,7 +1,7 @@
 """Second factors' secrets at rest: the authenticator app's key (`secret` of a TOTP
 authenticator) and the seed the recovery codes are derived from (`seed`, and `migrated_codes`
 if a row has them) are sealed with the portal's encryption keys, as API secrets are
-(AES-256-GCM, `apikeys.crypto`, the key id kept with the ciphertext). allauth stores them in
+(AES-256-GCM, `kernel.crypto`, the key id kept with the ciphertext). allauth stores them in
 the clear unless its MFA adapter's `encrypt`/`decrypt` hooks do otherwise; accounts.adapter's
 do this.
 
@@ -16,7 +16,7 @@ system check accounts.W001 counts those under a key that is no longer configured
 import base64
 import logging
 
-from apikeys import crypto
+from kernel import crypto
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def authenticators_reseal(authenticator_model, *, only_stale: bool = True) -> tu
 
 
 def authenticators_reencrypt() -> tuple[int, int]:
-    """For `reencrypt_secrets` (apikeys.crypto.sealed_register)."""
+    """For `reencrypt_secrets` (kernel.crypto.sealed_register)."""
     from allauth.mfa.models import Authenticator
 
     return authenticators_reseal(Authenticator)

@@ -1,5 +1,5 @@
 """Limits on everything that checks a password or a second factor, in fixed windows
-(portal.ratelimit: the shared cache, or this process's memory while the cache fails).
+(kernel.ratelimit: the shared cache, or this process's memory while the cache fails).
 
 - Logins (the portal's form and /admin/login/): per (e-mail, client address) and per client
   address. An attempt is counted before its password is checked and taken back if it
@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from portal import ratelimit
+from kernel import ratelimit
 
 
 def _login_counters(email: str, address: str) -> list[ratelimit.Counter]:

@@ -21,11 +21,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from notifications.services import preferences_for
-from portal.dates import ZONE_COOKIE, valid_zone, zone_names
-from portal.net import client_ip
-from tenants.models import Membership
+from kernel.dates import ZONE_COOKIE, valid_zone, zone_names
+from kernel.net import client_ip
 
+from .page import my_account_context
 from . import devices, reauth, sessions, throttle
 
 
@@ -151,19 +150,19 @@ def my_account(request: HttpRequest) -> HttpResponse:
         request,
         "account/my_account.html",
         {
-            "memberships": Membership.objects.filter(user=user).select_related("tenant"),
             "totp": next(iter(by_type[Authenticator.Type.TOTP]), None),
             "passkeys": by_type[Authenticator.Type.WEBAUTHN],
             "recovery_codes_left": len(recovery[0].wrap().get_unused_codes()) if recovery else None,
             "mfa_enabled": bool(by_type[Authenticator.Type.TOTP] or by_type[Authenticator.Type.WEBAUTHN]),
             "sessions": _session_rows(request),
-            "notification_preferences": preferences_for(user),
             "idle_minutes": settings.SESSION_IDLE_TIMEOUT // 60,
             "lifetime_hours": settings.SESSION_ABSOLUTE_LIFETIME // 3600,
             "zone_names": zone_names(),
             "now": timezone.now(),
             "browser_zone": request.COOKIES.get(ZONE_COOKIE, "") if valid_zone(request.COOKIES.get(ZONE_COOKIE)) else "",
             "default_zone": settings.TIME_ZONE,
+            # What the apps above this one show here (accounts.page): tenants, mail preferences.
+            **my_account_context(user),
         },
     )
 

@@ -3,22 +3,28 @@ activity. Views build it with `Audit.of(request)`; commands and tests build it d
 that no service takes an HttpRequest."""
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from django.http import HttpRequest
 
 from accounts.models import User
-from portal.net import client_ip
+from kernel.net import client_ip
 
-if TYPE_CHECKING:
-    from apikeys.models import ApiKey
+
+class KeyLike(Protocol):
+    """What the activity log needs of a key (the keys app's ApiKey): it keeps the name and
+    Client ID beside the reference, so an entry still reads right after the key is gone."""
+
+    pk: int
+    name: str
+    client_id: str
 
 
 @dataclass(frozen=True)
 class Audit:
     actor: User | None = None  # None: the system or an operator's command
     address: str = ""  # the client address, as client_ip() sees it
-    actor_key: "ApiKey | None" = None  # the key whose token called the management API
+    actor_key: KeyLike | None = None  # the key whose token called the management API
 
     @property
     def actor_label(self) -> str:

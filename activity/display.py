@@ -2,17 +2,23 @@
 
 from typing import Any
 
-from apikeys.models import GRACE_PERIODS
-from portal.dates import human_from_iso
+from kernel.dates import human_from_iso
 
 from .models import Action, ActivityEntry
 
-# "1 hour" for 3600 seconds, from the grace periods renew offers.
-GRACE_LABELS = {
-    int(period.duration.total_seconds()): period.label.removeprefix("After ")
-    for period in GRACE_PERIODS
-    if period.duration
-}
+
+
+def grace_label(seconds: int) -> str:
+    """A renewal's grace period in the words renew offers it: "1 hour", "24 hours", "7 days"
+    (hours up to a day, whole days beyond). The entry keeps the seconds, not the keys app's
+    labels, so the log reads the same whatever the keys app offers later."""
+    if seconds % 3600 == 0 and 0 < seconds <= 86400:
+        hours = seconds // 3600
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    if seconds % 86400 == 0 and seconds > 0:
+        days = seconds // 86400
+        return f"{days} days"
+    return f"{seconds} s"
 # Details that hold an ISO 8601 timestamp, shown like every other date in the portal.
 TIMESTAMPS = {"secret_created"}
 LABELS = {
@@ -46,7 +52,7 @@ def details_lines(entry: ActivityEntry) -> list[str]:
             lines.append("Old secret stopped working at once")
         else:
             lines.append(
-                f"Old secret works until {human_from_iso(stops)} (grace {GRACE_LABELS.get(grace, f'{grace} s')})"
+                f"Old secret works until {human_from_iso(stops)} (grace {grace_label(grace)})"
             )
     name = details.pop("name", None)
     if isinstance(name, dict):

@@ -2,9 +2,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.db import connection
 from django.utils import timezone
-
-from tenants.models import Tenant
 
 from .models import Action, ActivityEntry
 
@@ -32,29 +31,32 @@ class ActivityFilterForm(forms.Form):
     since = forms.DateField(label="From", required=False, widget=DateInput(), error_messages=DATE_ERRORS)
     until = forms.DateField(label="To", required=False, widget=DateInput(), error_messages=DATE_ERRORS)
 
-    def __init__(self, *args: Any, tenant: Tenant, keys: list[tuple[str, str]], **kwargs: Any) -> None:
-        """`keys`: the tenant's current keys as (Client ID, name); deleted keys are found in
-        the entries themselves."""
+    def __init__(self, *args: Any, tenant_id: int, **kwargs: Any) -> None:
+        """The key choices come from the entries themselves (which keep each key's Client ID
+        and name): every key the log mentions, by its latest name, those with a deletion
+        entry marked deleted. A key the log never mentions has nothing to filter."""
         super().__init__(*args, **kwargs)
-        current = keys
-        known = {client_id for client_id, _ in current}
-        deleted: dict[str, str] = {}
+        entries = ActivityEntry.objects.filter(tenant_id=tenant_id)
+        latest: dict[str, str] = {}
         logged = (
-            ActivityEntry.objects.filter(tenant=tenant)
-            .exclude(key_client_id="")
+            entries.exclude(key_client_id="")
+            .order_by("key_client_id", "-created_at", "-id")
             .values_list("key_client_id", "key_name")
-            .distinct()
         )
+        if connection.features.can_distinct_on_fields:
+            logged = logged.distinct("key_client_id")  # PostgreSQL: one row per key
         for client_id, name in logged:
-            if client_id not in known:
-                deleted.setdefault(client_id, name)
+            latest.setdefault(client_id, name)
+        deleted = set(
+            entries.filter(action=Action.KEY_DELETED).exclude(key_client_id="").values_list("key_client_id", flat=True)
+        )
+        by_name = sorted(latest.items(), key=lambda item: (item[1].casefold(), item[0]))
         choices = [("", "All keys")]
-        choices += [(client_id, f"{name} ({client_id})") for client_id, name in current]
-        choices += [(cid, f"{name} ({cid}, deleted)") for cid, name in sorted(deleted.items(), key=lambda i: i[1])]
+        choices += [(cid, f"{name} ({cid})") for cid, name in by_name if cid not in deleted]
+        choices += [(cid, f"{name} ({cid}, deleted)") for cid, name in by_name if cid in deleted]
         self.fields["key"].choices = choices
         actors = (
-            ActivityEntry.objects.filter(tenant=tenant)
-            .exclude(actor_email="")
+            entries.exclude(actor_email="")
             .order_by("actor_email")
             .values_list("actor_email", flat=True)
             .distinct()

@@ -2,8 +2,6 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from tenants.models import Tenant
-
 
 class Action(models.TextChoices):
     TENANT_CREATED = "tenant.created", "Tenant created"
@@ -39,7 +37,7 @@ class ActivityEntry(models.Model):
     """Who did what to which key of a tenant, when and from where. Never holds a secret or
     a token. Names are copied in, so an entry still reads right after a key or user is gone."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="activity")
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="activity")
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -2,25 +2,24 @@ from typing import Any
 
 from django.db import transaction
 
-from apikeys.models import ApiKey
-from tenants.models import Tenant
-from webhooks.outbox import event_record
+from django.db.models import Model
 
-from .audit import Audit
+from .audit import Audit, KeyLike
 from .models import ActivityEntry
+from .signals import activity_recorded
 
 
 def activity_record(
     *,
-    tenant: Tenant,
+    tenant: Model,
     action: str,
     audit: Audit,
-    key: ApiKey | None = None,
+    key: KeyLike | None = None,
     details: dict[str, Any] | None = None,
 ) -> ActivityEntry:
-    """Write one activity entry, and in the same transaction the webhook event it makes, if
-    any endpoint wants it (webhooks.outbox: the one place events are queued). Callers pass
-    names and changes, never a secret or token."""
+    """Write one activity entry, and in the same transaction tell whoever listens
+    (`activity_recorded`: the webhooks app queues the event it makes, if any endpoint wants
+    it). Callers pass names and changes, never a secret or token."""
     # No savepoint: inside a service's transaction this adds no query; alone, it is one.
     with transaction.atomic(savepoint=False):
         entry = ActivityEntry.objects.create(
@@ -35,5 +34,7 @@ def activity_record(
             details=details or {},
             ip_address=audit.address,
         )
-        event_record(entry)
+        # Receivers run here, inside the transaction: what they write commits or rolls back
+        # with the entry.
+        activity_recorded.send(sender=ActivityEntry, entry=entry)
     return entry

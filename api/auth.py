@@ -16,9 +16,9 @@ from rest_framework.permissions import BasePermission
 
 from oauth.bearer import BearerToken, MalformedAuthorization, bearer_token_from, bearer_verify
 from oauth.resource import REALM
-from portal import ratelimit
-from portal.logs import tenant_note
-from portal.net import client_ip
+from kernel import ratelimit
+from kernel.logs import tenant_note
+from kernel.net import client_ip
 
 from .problems import Problem
 

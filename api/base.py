@@ -22,11 +22,11 @@ from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
 from activity.audit import Audit
-from apikeys import crypto
+from kernel import crypto
 from apikeys.models import ApiKey
-from portal import ratelimit
-from portal.db import CompiledQuery, compile_once
-from portal.net import client_ip
+from kernel import ratelimit
+from kernel.db import CompiledQuery, compile_once
+from kernel.net import client_ip
 from tenants.models import Tenant
 
 from .models import IdempotentResponse

@@ -8,7 +8,7 @@ class IdempotentResponse(models.Model):
     """The first answer to a POST that carried an `Idempotency-Key`, kept for
     IDEMPOTENCY_LIFETIME so that a retry gets the same answer instead of a second effect.
     Keys are per calling API key. The body may hold a secret (create, renew), so it is stored
-    encrypted like secrets are (apikeys.crypto, bound to this row)."""
+    encrypted like secrets are (kernel.crypto, bound to this row)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     caller = models.ForeignKey("apikeys.ApiKey", on_delete=models.CASCADE, related_name="+")

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from activity.models import Action, ActivityEntry
-from apikeys import crypto
+from kernel import crypto
 from apikeys.auth import custom_scope_names, held_scope_names
 from apikeys.forms import CustomKeyForm
 from apikeys.models import ApiKey, ApiSecret, KeyKind
@@ -37,8 +37,8 @@ from apikeys.services import (
     secret_show,
 )
 from oauth.models import AccessToken
-from portal.db import CompiledQuery, compile_once
-from portal.net import client_ip
+from kernel.db import CompiledQuery, compile_once
+from kernel.net import client_ip
 from scopes.models import OPERATOR_SCOPES, Scope, Service
 from tenants import services as tenant_services
 from tenants.forms import MemberAddForm, TenantCreateForm

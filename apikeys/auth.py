@@ -13,9 +13,9 @@ The rules that live here, once:
   digest comparison against every live secret (or a dummy), never a decryption;
 - when a secret's last use is written (`secret_mark_used`): at most once a minute.
 
-The token service's own cryptography (bearer tokens and their digests, JWT signing keys and
-their encryption at rest, under the same encryption keys as secrets) comes through here too,
-from `crypto.py`, which owns all of the portal's cryptography.
+Nothing else is re-exported here: the token service takes its cryptography (bearer tokens and
+their digests, JWT signing keys and their encryption at rest) from the kernel (`kernel.crypto`,
+which owns all of the portal's cryptography), and the keys app's models from `apikeys.models`.
 """
 
 import time
@@ -28,63 +28,14 @@ from django.db import router
 from django.db.models import Aggregate, OuterRef, Q, Subquery, TextField
 from django.views.decorators.debug import sensitive_variables
 
-from portal.db import CompiledQuery, compile_once
+from kernel.db import CompiledQuery, compile_once
 from scopes.models import PORTAL_SERVICE_KEY, Scope
 
-from . import crypto
-from .crypto import (
-    REFRESH_TOKEN_PREFIX,
-    TOKEN_PREFIX,
-    DecryptionError,
-    ec_public_key_load,
-    ecdsa_sha256_valid,
-    generate_token,
-    sealed_register,
-    signing_key_generate,
-)
-from .crypto import current_key_id as at_rest_key_id
-from .crypto import decrypt as at_rest_decrypt
-from .crypto import digest as token_digest
-from .crypto import encrypt as at_rest_encrypt
-from .leaks import LeakOutcome, secret_leak_report
-from .models import ApiKey, ApiSecret, KeyKind, TokenFormat, live_secret_q, tokens_valid_q
+from kernel import crypto
+from .models import ApiKey, ApiSecret, KeyKind, live_secret_q, tokens_valid_q
 from .networks import address_allowed
-from .services import SecretUnreadable, network_refusal_record, secret_plaintext
+from .services import network_refusal_record, secret_plaintext
 
-__all__ = [
-    "LAST_USED_RESOLUTION",
-    "ApiKey",
-    "KeyKind",
-    "TokenFormat",
-    "TokenKey",
-    "DecryptionError",
-    "LeakOutcome",
-    "REFRESH_TOKEN_PREFIX",
-    "TOKEN_PREFIX",
-    "SecretUnreadable",
-    "VerifiedKey",
-    "at_rest_decrypt",
-    "at_rest_encrypt",
-    "at_rest_key_id",
-    "builtin_scope_names",
-    "ec_public_key_load",
-    "ecdsa_sha256_valid",
-    "current_secret_plaintext",
-    "custom_scope_names",
-    "generate_token",
-    "held_scope_names",
-    "key_verify",
-    "live_secret_q",
-    "scope_cache_clear",
-    "sealed_register",
-    "secret_leak_report",
-    "secret_mark_used",
-    "signing_key_generate",
-    "storefront_key_find",
-    "token_key_find",
-    "tokens_valid_q",
-    "token_digest",
-]
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -231,7 +182,7 @@ def _rows_queryset(client_id: str, now: datetime):
 
 
 # Building that queryset costs more CPU than running it: it is compiled once per database
-# (portal.db.compile_once) with marker values, then run with the real Client ID and time.
+# (kernel.db.compile_once) with marker values, then run with the real Client ID and time.
 _MARKERS = {"client_id": "\x01client-id\x01", "now": datetime(2000, 1, 1, tzinfo=UTC)}
 _NO_SUCH_ID = "-" * crypto.CLIENT_ID_LENGTH  # not well-formed, so no key has it
 _compiled: dict[str, CompiledQuery] = {}

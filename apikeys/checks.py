@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError
 
-from .crypto import EncryptionConfigError, parse_encryption_keys
+from kernel.crypto import EncryptionConfigError, parse_encryption_keys
 
 
 @register()
@@ -31,7 +31,7 @@ def check_encryption_keys_match_the_database(app_configs, databases=None, **kwar
     none of which can open what is stored, would make every reveal fail."""
     if not databases or check_encryption_keys(app_configs):
         return []
-    from .canary import canaries_check
+    from kernel.canary import canaries_check
 
     try:
         report = canaries_check()

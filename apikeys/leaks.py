@@ -2,7 +2,7 @@
 
 `secret_leak_report` takes one candidate (from a secret-scanning service, through the token
 service's signed endpoint, or pasted by a tenant admin): it is checked offline first (format
-and CRC32 checksum, apikeys.crypto), then by digest against the stored secrets (an indexed
+and CRC32 checksum, kernel.crypto), then by digest against the stored secrets (an indexed
 lookup; plaintexts are never decrypted). A match that still works is stopped at once: the
 key's current secret is renewed with no grace period (so the leaked secret and every token it
 minted stop), or a leaked old secret is retired. The tenant's admins get a mail saying where it
@@ -22,7 +22,7 @@ from activity.services import activity_record
 from notifications.kinds import SECRET_LEAKED
 from notifications.services import notify_tenant_admins
 
-from . import crypto
+from kernel import crypto
 from .models import ApiKey, ApiSecret
 from .services import key_renew, secret_retire
 

@@ -233,18 +233,6 @@ class ApiSecret(models.Model):
         return f"apisecret:{self.key.client_id}:{self.public_id}"
 
 
-class EncryptionCanary(models.Model):
-    """A known value sealed under one encryption key (apikeys.canary): lets every instance
-    tell whether its configured keys are the ones the stored secrets were written with."""
-
-    key_id = models.CharField(max_length=32, unique=True, editable=False)
-    ciphertext = models.BinaryField(editable=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-
-    def __str__(self) -> str:
-        return f"canary of encryption key {self.key_id}"
-
-
 class NetworkRefusal(models.Model):
     """Token requests with a key's right secret from outside its allowed networks, counted per
     key and hour instead of logged one by one. The first one of each hour also writes an

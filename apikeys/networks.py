@@ -2,7 +2,7 @@
 
 A key's `allowed_networks` is empty (any address) or a list of IPv4/IPv6 networks in CIDR
 notation, one per line, as `networks_clean` normalises it. The token check compares the
-client's address (portal.net.client_ip: REMOTE_ADDR, or the trusted proxy header) against it;
+client's address (kernel.net.client_ip: REMOTE_ADDR, or the trusted proxy header) against it;
 an address outside gets the same invalid_client as a wrong secret.
 """
 

@@ -14,12 +14,12 @@ from django.utils import timezone
 from activity.audit import SYSTEM, Audit
 from activity.models import Action
 from activity.services import activity_record
-from portal.outages import lock_timed_out
+from kernel.outages import lock_timed_out
 from scopes.models import Scope
 from tenants.models import Tenant
 
-from . import crypto
-from .canary import canaries_ensure
+from kernel import crypto
+from kernel.canary import canaries_ensure
 from .models import ApiKey, ApiSecret, KeyKind, NetworkRefusal, TokenFormat
 from .networks import networks_clean
 

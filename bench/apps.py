@@ -1,5 +1,4 @@
-"""The portal's apps whose ready() hooks connect receivers of allauth's signals (the activity
-log, accounts), installed in the floor for their models alone: the floor runs no allauth."""
+"""The portal's apps whose ready() hooks connect receivers of allauth's signals (the tenants app, accounts), installed in the floor for their models alone: the floor runs no allauth."""
 
 from django.apps import AppConfig
 
@@ -17,3 +16,7 @@ class AccountsModelsOnly(_ModelsOnly):
 
 class ActivityModelsOnly(_ModelsOnly):
     name = "activity"
+
+
+class TenantsModelsOnly(_ModelsOnly):
+    name = "tenants"

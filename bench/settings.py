@@ -19,12 +19,13 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "kernel",  # the encryption canaries
     "bench.apps.AccountsModelsOnly",
-    "tenants",
+    "bench.apps.TenantsModelsOnly",
     "scopes",
     "apikeys",
     "bench.apps.ActivityModelsOnly",
-    "webhooks",  # activity_record queues webhook events (webhooks.outbox)
+    "webhooks",  # queues the webhook events of activity entries (activity.signals)
     "notifications",  # the mails of leaked-secret reports (apikeys.leaks)
     "oauth",
 ]

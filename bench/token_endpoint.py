@@ -81,7 +81,7 @@ ENV["API_RATE_LIMIT_PER_TOKEN"] = "1000000000"  # the bench measures the API, no
 API_TENANT = """
 import json
 from activity.models import Action, ActivityEntry
-from apikeys import crypto
+from kernel import crypto
 from apikeys.models import ApiKey
 from apikeys.services import key_create
 from scopes.models import Scope

@@ -12,7 +12,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
-from apikeys import crypto
+from kernel import crypto
 from apikeys.models import ApiKey, ApiSecret
 from oauth.models import AccessToken
 

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from apikeys.auth import token_digest
+from kernel.crypto import digest as token_digest
 from oauth.bearer import BearerToken, bearer_verify
 from scopes.routes import Route
 

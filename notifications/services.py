@@ -18,9 +18,9 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import linebreaks, urlize
 
 from accounts.models import User
+from kernel.mail import absolute_url
 from tenants.models import Role, Tenant
 
 from .kinds import KINDS, Kind
@@ -28,11 +28,6 @@ from .models import OptOut
 
 logger = logging.getLogger(__name__)
 SUBJECT_PREFIX = "[API Key Portal] "
-
-
-def absolute_url(path: str) -> str:
-    """A link for a mail: PORTAL_URL (the portal's public origin) and `path`."""
-    return settings.PORTAL_URL + path
 
 
 def render_mail(
@@ -52,20 +47,6 @@ def render_mail(
     html = html.replace("</body>", footer + "</body>") if "</body>" in html else html + footer
     mail = EmailMultiAlternatives(SUBJECT_PREFIX + subject.strip(), text, settings.DEFAULT_FROM_EMAIL, [to])
     mail.attach_alternative(html, "text/html")
-    return mail
-
-
-def html_from_text(text: str) -> str:
-    """An HTML part for a mail written as plain text (invitations, allauth's account mails):
-    the text escaped, its links made links, its blank lines paragraphs."""
-    body = linebreaks(urlize(text.strip(), autoescape=True), autoescape=False)
-    return render_to_string("notifications/_plain.html", {"body": body})
-
-
-def with_html_part(mail: EmailMultiAlternatives) -> EmailMultiAlternatives:
-    """`mail` with an HTML part made from its text, unless it has one."""
-    if not any(mimetype == "text/html" for _, mimetype in mail.alternatives):
-        mail.attach_alternative(html_from_text(mail.body), "text/html")
     return mail
 
 

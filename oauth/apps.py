@@ -6,7 +6,7 @@ class OauthConfig(AppConfig):
     name = "oauth"
 
     def ready(self) -> None:
-        from apikeys.auth import sealed_register
+        from kernel.crypto import sealed_register
 
         from .signing import signing_keys_reencrypt
 

@@ -24,7 +24,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from activity.audit import Audit
-from apikeys.auth import ec_public_key_load, ecdsa_sha256_valid, secret_leak_report
+from kernel.crypto import ec_public_key_load, ecdsa_sha256_valid
+from apikeys.leaks import secret_leak_report
 
 from .services import OAuthError, Outcome
 

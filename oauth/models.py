@@ -1,7 +1,7 @@
 from django.db import models
 from django.db.models import Q
 
-from apikeys.auth import live_secret_q, tokens_valid_q
+from apikeys.models import live_secret_q, tokens_valid_q
 from apikeys.models import ApiKey, ApiSecret
 from tenants.models import Tenant
 

@@ -29,7 +29,7 @@ Otherwise the view does not run, and the answer is RFC 6750 section 3's, as JSON
 `Cache-Control: no-store`, and so does the view's answer unless it sets its own Cache-Control.
 The view needs no portal login and no CSRF token: browsers never attach a Bearer header by
 themselves, so a forged cross-site request carries none. Mount such views under a path where
-portal.middleware skips the session and user (`TOKEN_SERVICE_PREFIXES`), as `/oauth/tokeninfo` is.
+kernel.middleware skips the session and user (`TOKEN_SERVICE_PREFIXES`), as `/oauth/tokeninfo` is.
 """
 
 import functools
@@ -40,7 +40,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from portal.logs import tenant_note
+from kernel.logs import tenant_note
 
 from .bearer import MalformedAuthorization, bearer_token_from, bearer_verify
 

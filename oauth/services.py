@@ -25,26 +25,13 @@ from django.views.decorators.debug import sensitive_variables
 from activity.audit import Audit
 from activity.models import Action
 from activity.services import activity_record
-from apikeys.auth import (
-    REFRESH_TOKEN_PREFIX,
-    TOKEN_PREFIX,
-    ApiKey,
-    DecryptionError,
-    KeyKind,
-    SecretUnreadable,
-    TokenFormat,
-    VerifiedKey,
-    current_secret_plaintext,
-    generate_token,
-    key_verify,
-    live_secret_q,
-    storefront_key_find,
-    token_digest,
-    tokens_valid_q,
-)
-from portal import outages, ratelimit
-from portal.db import hot_cursor
-from portal.logs import tenant_note
+from kernel.crypto import DecryptionError, REFRESH_TOKEN_PREFIX, TOKEN_PREFIX, digest as token_digest, generate_token
+from apikeys.models import ApiKey, KeyKind, TokenFormat, live_secret_q, tokens_valid_q
+from apikeys.services import SecretUnreadable
+from apikeys.auth import VerifiedKey, current_secret_plaintext, key_verify, storefront_key_find
+from kernel import outages, ratelimit
+from kernel.db import hot_cursor
+from kernel.logs import tenant_note
 
 from .bearer import bearer_verify
 from .models import AccessToken, RevokedJwt, TokenKind
@@ -79,7 +66,7 @@ def invalid_client() -> OAuthError:
 
 
 # --- Limits -----------------------------------------------------------------------------------
-# Fixed windows (portal.ratelimit). Secrets are 256-bit random values: guessing one is hopeless,
+# Fixed windows (kernel.ratelimit). Secrets are 256-bit random values: guessing one is hopeless,
 # while a limit that refused the right secret would let anyone block a key with its public
 # Client ID. So the secret is always checked and a correct one always passes; failures are
 # counted per (Client ID, client address) and per client address, and a failure past either

@@ -31,15 +31,8 @@ from django.db.models import Q
 from django.http.request import split_domain_port, validate_host
 from django.views.decorators.debug import sensitive_variables
 
-from apikeys.auth import (
-    DecryptionError,
-    VerifiedKey,
-    at_rest_decrypt,
-    at_rest_encrypt,
-    at_rest_key_id,
-    generate_token,
-    signing_key_generate,
-)
+from kernel.crypto import DecryptionError, current_key_id as at_rest_key_id, decrypt as at_rest_decrypt, encrypt as at_rest_encrypt, generate_token, signing_key_generate
+from apikeys.auth import VerifiedKey
 
 from .models import SigningKey, SigningKeyState
 
@@ -280,7 +273,7 @@ def looks_like_jwt(token: str) -> bool:
 
 
 def _issuer_ok(issuer: Any) -> bool:
-    """iss is the portal's public origin (portal.net.public_base_url of the token request): an
+    """iss is the portal's public origin (kernel.net.public_base_url of the token request): an
     http(s) origin whose host the portal serves (ALLOWED_HOSTS). Verifiers without a request
     (the gateway check, introspection through another host name) cannot know which one."""
     if not isinstance(issuer, str) or not issuer:

@@ -21,11 +21,11 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_POST
 
 from activity.audit import Audit
-from apikeys.auth import ApiKey
-from portal import outages
-from portal.http import wants_json
-from portal.net import client_ip, public_base_url
-from portal.reporting import SENSITIVE_PARAMETERS
+from apikeys.models import ApiKey
+from kernel import outages
+from kernel.http import wants_json
+from kernel.net import client_ip, public_base_url
+from kernel.reporting import SENSITIVE_PARAMETERS
 from tenants.access import membership_for, require_role
 from tenants.models import Role
 

@@ -89,7 +89,7 @@ if _missing and not DEBUG:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The portal's styled 403 page (a link back, "reload and try again"), never Django's debug one.
-CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
+CSRF_FAILURE_VIEW = "kernel.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    "kernel",
     "accounts",
     "tenants",
     "scopes",
@@ -119,24 +120,24 @@ INSTALLED_APPS = [
 ]
 
 # Sessions, authentication and messages are Django's, skipped for the token service's public
-# endpoints (portal/middleware.py: TOKEN_SERVICE_PREFIXES), which use none of them; the login
+# endpoints (kernel/middleware.py: TOKEN_SERVICE_PREFIXES), which use none of them; the login
 # requirement and every security header apply to all paths.
 MIDDLEWARE = [
-    "portal.logs.RequestLogMiddleware",
+    "kernel.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "portal.outages.DatabaseOutageMiddleware",
-    "portal.middleware.SecurityHeadersMiddleware",
+    "kernel.outages.DatabaseOutageMiddleware",
+    "kernel.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "portal.middleware.SessionMiddleware",
+    "kernel.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "portal.middleware.AuthenticationMiddleware",
-    "portal.middleware.ControlCharacterPathMiddleware",
+    "kernel.middleware.AuthenticationMiddleware",
+    "kernel.middleware.ControlCharacterPathMiddleware",
     # Idle timeout and absolute lifetime of a login, before anything else sees the user.
     "accounts.sessions.SessionLifetimeMiddleware",
-    "portal.middleware.LoginRequiredMiddleware",
-    "portal.middleware.TimeZoneMiddleware",
-    "portal.middleware.MessageMiddleware",
+    "kernel.middleware.LoginRequiredMiddleware",
+    "kernel.middleware.TimeZoneMiddleware",
+    "kernel.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -169,7 +170,7 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # PostgreSQL timeouts, so that an unreachable server, a row lock held elsewhere or a runaway
-# query ends in a prompt 503 (portal/outages.py) instead of a worker stuck until gunicorn kills
+# query ends in a prompt 503 (kernel/outages.py) instead of a worker stuck until gunicorn kills
 # it. Seconds for connecting (libpq's minimum is 2), milliseconds for the others; 0 is no limit.
 DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=3)
 DB_STATEMENT_TIMEOUT = env.int("DB_STATEMENT_TIMEOUT", default=5000)
@@ -207,8 +208,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABAS
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend with pool health checks that skip the empty query while a connection is
-    # busy and sound (portal/postgresql/base.py).
-    DATABASES["default"]["ENGINE"] = "portal.postgresql"
+    # busy and sound (kernel/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "kernel.postgresql"
     # Its prepared_cursor() (the statements compiled once per process; every other query binds
     # on the client, which never prepares) prepares a statement on its first execution. Off
     # behind a connection pooler in transaction mode that cannot keep prepared statements
@@ -218,7 +219,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 # The cache holds only rate-limit counters, and is an accelerator, not a dependency: a Redis
 # that is down or frozen costs a request at most CACHE_TIMEOUT_MS (redis-py's default is 5 s)
-# before portal.ratelimit counts in process memory instead. Sessions live in the database.
+# before kernel.ratelimit counts in process memory instead. Sessions live in the database.
 CACHE_TIMEOUT_MS = env.int("CACHE_TIMEOUT_MS", default=200)
 
 
@@ -294,7 +295,7 @@ ACCOUNT_FORMS = {
 # allauth's own rate limits are off: they count in Django's cache directly (a Redis outage
 # would turn a login into a 500) and its "login_failed" counts per e-mail alone (anyone could
 # lock an address out from everywhere). Logins, second factors, re-authentication, password
-# changes and reset mails are limited by accounts.throttle instead (portal.ratelimit: per
+# changes and reset mails are limited by accounts.throttle instead (kernel.ratelimit: per
 # address and per e-mail or user, with the in-process fallback).
 ACCOUNT_RATE_LIMITS = False
 MFA_RATE_LIMITS = False
@@ -428,12 +429,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"()": "portal.logs.PlainFormatter"},
-        "json": {"()": "portal.logs.JsonFormatter"},
+        "plain": {"()": "kernel.logs.PlainFormatter"},
+        "json": {"()": "kernel.logs.JsonFormatter"},
     },
     "filters": {
-        "request_id": {"()": "portal.logs.RequestIdFilter"},
-        "hide_outage_responses": {"()": "portal.outages.HideOutageResponses"},
+        "request_id": {"()": "kernel.logs.RequestIdFilter"},
+        "hide_outage_responses": {"()": "kernel.outages.HideOutageResponses"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
@@ -441,7 +442,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Request lines only; never bodies or headers. Its per-request 503 lines are dropped:
-        # portal.outages reports an outage once per interval.
+        # kernel.outages reports an outage once per interval.
         "django.request": {"level": "WARNING", "filters": ["hide_outage_responses"]},
         "django.db.backends": {"level": "INFO"},
         # runserver's request lines carry the query string; portal.request logs every request.
@@ -515,8 +516,8 @@ SPECTACULAR_SETTINGS = {
     "AUTHENTICATION_WHITELIST": [],
 }
 # Error reports hide the Authorization header, secrets and tokens (POST and query string).
-DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.reporting.SecretHidingReporterFilter"
-DEFAULT_EXCEPTION_REPORTER = "portal.reporting.SecretHidingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "kernel.reporting.SecretHidingReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "kernel.reporting.SecretHidingExceptionReporter"
 # --- Gateway check (gateway app) -----------------------------------------------------------
 # How long each process keeps a verified access token's answer for the gateway check
 # (seconds; 0: ask the database every time). Revoking a token or renewing its key "now" reaches

@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.views import AdminLoginView
-from portal.health import healthz, readyz
-from portal.views import favicon
+from kernel.health import healthz, readyz
+from kernel.views import favicon
 from tenants.views import home
 
 admin.site.site_header = "API Key Portal administration"
@@ -27,10 +27,10 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("tenants.urls")),
     path("", include("apikeys.urls")),
-    path("", include("activity.urls")),
+    path("", include("tenants.activity_urls")),
     path("", include("webhooks.urls")),
     path("", include("notifications.urls")),
 ]
 
-# A database failure raised in middleware is a 503, like one raised in a view (portal/outages.py).
-handler500 = "portal.outages.server_error"
+# A database failure raised in middleware is a 503, like one raised in a view (kernel/outages.py).
+handler500 = "kernel.outages.server_error"

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
-from portal.http import wants_json
+from kernel.http import wants_json
 
 from .models import Membership, Tenant
 

@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class TenantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "tenants"
+
+    def ready(self) -> None:
+        from accounts.page import my_account_contribute
+
+        from . import receivers  # noqa: F401  (connects the receivers)
+        from .models import Membership
+
+        my_account_contribute(
+            "tenants", lambda user: {"memberships": Membership.objects.filter(user=user).select_related("tenant")}
+        )

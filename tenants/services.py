@@ -13,13 +13,12 @@ from accounts.models import User
 from activity.audit import SYSTEM, Audit
 from activity.models import Action
 from activity.services import activity_record
-from apikeys import crypto
-from apikeys.models import BUILTIN_KINDS, ApiKey
-from apikeys.services import key_create, key_disable, renew_by_for
-from notifications.services import html_from_text
-from portal.dates import human_datetime
+from kernel import crypto
+from kernel.dates import human_datetime
+from kernel.mail import html_from_text
 
 from .models import Invitation, Membership, Role, Tenant
+from .signals import tenant_created, tenant_deactivated, tenant_policy_changed
 
 # What sending a mail raises when the server cannot be reached or refuses it.
 MAIL_ERRORS = (SMTPException, OSError)
@@ -47,8 +46,7 @@ def tenant_deactivate(*, tenant: Tenant, audit: Audit = SYSTEM) -> Tenant:
     if tenant.deactivated_at is None:
         tenant.deactivated_at = timezone.now()
         tenant.save(update_fields=["deactivated_at"])
-        for key in ApiKey.objects.filter(tenant=tenant):
-            key_disable(key=key, audit=audit, reason="tenant deactivated")
+        tenant_deactivated.send(sender=Tenant, tenant=tenant, audit=audit)  # the keys app disables its keys
         activity_record(tenant=tenant, action=Action.TENANT_DEACTIVATED, audit=audit)
     return tenant
 
@@ -56,10 +54,11 @@ def tenant_deactivate(*, tenant: Tenant, audit: Audit = SYSTEM) -> Tenant:
 @transaction.atomic
 def tenant_create(
     *, code: str, name: str, creator: User, audit: Audit | None = None
-) -> tuple[Tenant, list[tuple[ApiKey, str]]]:
-    """Create a tenant, make `creator` its admin and provision its Emporix API and Storefront
-    API keys, all in one transaction. Returns the tenant and each key with its secret. The
-    activity is the creator's unless `audit` says otherwise (e.g. with the client address)."""
+) -> tuple[Tenant, list[tuple[Any, str]]]:
+    """Create a tenant, make `creator` its admin and, through `tenant_created`, have its Emporix
+    API and Storefront API keys provisioned (by the keys app), all in one transaction. Returns
+    the tenant and what the receivers provisioned: each key with its secret. The activity is
+    the creator's unless `audit` says otherwise (e.g. with the client address)."""
     audit = audit or Audit(actor=creator)
     tenant = Tenant(code=code, name=name)
     tenant.full_clean()
@@ -71,8 +70,8 @@ def tenant_create(
         audit=audit,
         details={"code": code, "name": name},
     )
-    keys = [key_create(tenant=tenant, kind=kind, audit=audit) for kind in BUILTIN_KINDS]
-    return tenant, keys
+    responses = tenant_created.send(sender=Tenant, tenant=tenant, audit=audit)
+    return tenant, [item for _, provisioned in responses for item in provisioned or ()]
 
 
 POLICY_FIELDS = (
@@ -100,8 +99,7 @@ def tenant_policy_change(*, tenant: Tenant, audit: Audit = SYSTEM, **changes: An
         setattr(tenant, name, value)
         setattr(given, name, value)  # the caller's instance shows the new policy too
     tenant.save(update_fields=list(changed))
-    if "secret_max_age_days" in changed:
-        tenant.apikeys.update(renew_by=renew_by_for(tenant, timezone.now()))
+    tenant_policy_changed.send(sender=Tenant, tenant=tenant, changed=changed, audit=audit)
     activity_record(tenant=tenant, action=Action.TENANT_POLICY_CHANGED, audit=audit, details=changed)
     return tenant
 

@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
@@ -23,9 +23,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from accounts.reauth import reauthentication_needed, recent_auth_required
 from activity.audit import Audit
-from apikeys.models import KeyKind
-from portal.net import client_ip
+from kernel.net import client_ip
 
+from .lists import tenant_list_annotations
 from . import services
 from .access import membership_for, require_role
 from .forms import (
@@ -60,11 +60,9 @@ def _render_tenant_list(request: HttpRequest, form: TenantCreateForm, status: in
     memberships = (
         Membership.objects.filter(user=request.user)
         .select_related("tenant")
-        # Counts only: a tenant may hold thousands of keys, which the keys page finds.
-        .annotate(
-            key_count=Count("tenant__apikeys"),
-            custom_count=Count("tenant__apikeys", filter=Q(tenant__apikeys__kind=KeyKind.CUSTOM)),
-        )
+        # Counts only (the keys app's, through tenants.lists): a tenant may hold thousands of
+        # keys, which the keys page finds.
+        .annotate(**tenant_list_annotations())
         .order_by("tenant__code")
     )
     context = {"memberships": memberships, "form": form, "mfa_enabled": is_mfa_enabled(request.user)}

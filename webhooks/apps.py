@@ -6,9 +6,13 @@ class WebhooksConfig(AppConfig):
     name = "webhooks"
 
     def ready(self) -> None:
-        from apikeys.crypto import sealed_register
+        from activity.signals import activity_recorded
+        from kernel.crypto import sealed_register
 
         from . import checks  # noqa: F401  (registers the system check)
+        from .outbox import activity_event_record
         from .services import endpoint_secrets_reencrypt
 
         sealed_register("webhook signing secret", endpoint_secrets_reencrypt)
+        # Every activity entry that makes a webhook event queues it in the entry's transaction.
+        activity_recorded.connect(activity_event_record, dispatch_uid="webhooks-outbox")

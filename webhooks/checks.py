@@ -8,7 +8,7 @@ def check_webhook_secrets_readable(app_configs, databases=None, **kwargs):
     every delivery to those endpoints would fail (run by `check --database default`)."""
     if not databases:
         return []
-    from apikeys.crypto import EncryptionConfigError, encryption_keys
+    from kernel.crypto import EncryptionConfigError, encryption_keys
 
     from .models import Endpoint
 

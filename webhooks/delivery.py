@@ -26,9 +26,10 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from apikeys import crypto
+from kernel import crypto
 from notifications.kinds import WEBHOOK_FAILING
-from notifications.services import absolute_url, notify_tenant_admins
+from kernel.mail import absolute_url
+from notifications.services import notify_tenant_admins
 
 from .addresses import host_allowed
 from .models import Attempt, Delivery, DeliveryStatus, Endpoint, Event

@@ -8,7 +8,7 @@ from tenants.models import Tenant
 
 class Endpoint(models.Model):
     """A tenant's HTTPS URL that receives signed key events. The signing secret is stored
-    only encrypted (apikeys.crypto, bound to this row), never as plaintext."""
+    only encrypted (kernel.crypto, bound to this row), never as plaintext."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="webhook_endpoints")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

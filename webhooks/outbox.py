@@ -37,6 +37,11 @@ def _store(event: Event, endpoints: list[Endpoint]) -> Event:
     return event
 
 
+def activity_event_record(sender: object, *, entry, **_: object) -> None:
+    """activity.signals.activity_recorded's receiver."""
+    event_record(entry)
+
+
 def event_record(entry) -> Event | None:
     """Queue the webhook event of an activity entry (an activity.models.ActivityEntry), if its
     action is one endpoints can subscribe to and an active endpoint of the tenant wants it.

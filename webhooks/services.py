@@ -1,5 +1,5 @@
 """Actions on webhook endpoints, one transaction each. The signing secret is generated and
-encrypted by apikeys.crypto (the one module that holds cryptography) and bound to its row."""
+encrypted by kernel.crypto (the one module that holds cryptography) and bound to its row."""
 
 import logging
 from collections.abc import Iterable
@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from apikeys import crypto
-from apikeys.canary import canaries_ensure
+from kernel import crypto
+from kernel.canary import canaries_ensure
 from tenants.models import Tenant
 
 from .models import Endpoint
@@ -90,7 +90,7 @@ def endpoint_delete(*, endpoint: Endpoint) -> None:
 @transaction.atomic
 def endpoint_secrets_reencrypt() -> tuple[int, int]:
     """Re-encrypt every signing secret not under the newest encryption key (registered with
-    `apikeys.crypto.sealed_register`, so `reencrypt_secrets` runs it); (re-encrypted, failed).
+    `kernel.crypto.sealed_register`, so `reencrypt_secrets` runs it); (re-encrypted, failed).
     Endpoints being changed right now are skipped and picked up by the next run; each new
     ciphertext is proven before it replaces the old one."""
     target = crypto.current_key_id()

@@ -55,7 +55,7 @@ def test_reset_mails_are_limited_per_email_and_per_address(alice, settings):
 
 def test_a_second_factor_works_while_the_cache_is_down(client, alice, settings):
     # Nothing listens on port 1: every cache call is refused. The limits count in process
-    # memory (portal.ratelimit); used codes are in the database; allauth's cache use is off.
+    # memory (kernel.ratelimit); used codes are in the database; allauth's cache use is off.
     settings.CACHES = {"default": cache_config("redis://127.0.0.1:1/0")}
     secret = pyotp.random_base32()
     TOTP.activate(alice, secret)

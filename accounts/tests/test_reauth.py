@@ -105,7 +105,7 @@ def test_fetch_gets_json_instead_of_a_redirect(alice_client):
     ],
 )
 def test_json_or_a_redirect_as_every_view_decides(alice_client, accept, json):
-    """The same answer type as the secret endpoint gives (portal.http.wants_json), so that a
+    """The same answer type as the secret endpoint gives (kernel.http.wants_json), so that a
     client never gets a redirect from one and JSON from the other for the same request."""
     with later(601):
         response = alice_client.post("/test/sensitive/", HTTP_ACCEPT=accept)

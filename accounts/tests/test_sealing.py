@@ -16,7 +16,7 @@ from django.test import Client
 from accounts import sealing
 from accounts.checks import check_second_factors_readable
 from accounts.tests.conftest import log_in, reauthenticate, set_up_totp, totp_code
-from apikeys import crypto
+from kernel import crypto
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django import template
 from django.utils.html import format_html
 
 from accounts.reauth import seconds_left
-from portal.dates import human_datetime, iso_datetime, relative
+from kernel.dates import human_datetime, iso_datetime, relative
 
 from ..display import SECRET_MASK
 
@@ -17,7 +17,7 @@ register = template.Library()
 @register.simple_tag
 def when(value: datetime | None, empty: str = "") -> str:
     """`<time datetime="ISO 8601" title="27 Nov 2026, 16:51 UTC">3 days ago</time>` in the
-    current time zone (portal.dates), or `empty` for None."""
+    current time zone (kernel.dates), or `empty` for None."""
     if value is None:
         return empty
     exact = human_datetime(value)

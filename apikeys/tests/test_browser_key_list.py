@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from apikeys import crypto
+from kernel import crypto
 from apikeys.models import ApiSecret
 from apikeys.services import key_create
 from bench.key_list import add_custom_keys

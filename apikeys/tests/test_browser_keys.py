@@ -3,7 +3,7 @@ retire, and what the clipboard and the page then hold."""
 
 import pytest
 
-from apikeys import crypto
+from kernel import crypto
 from apikeys.display import SECRET_MASK
 from apikeys.models import ApiSecret
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from apikeys import crypto
+from kernel import crypto
 from apikeys.models import ApiKey, ApiSecret
 from apikeys.services import secret_plaintext
 from conftest import run_manage

@@ -4,7 +4,7 @@ import re
 import pytest
 from django.test import override_settings
 
-from apikeys import crypto
+from kernel import crypto
 
 KEY_A = "a:" + base64.b64encode(b"A" * 32).decode()
 KEY_B = "b:" + base64.b64encode(b"B" * 32).decode()

@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from apikeys import canary
-from apikeys.models import EncryptionCanary
+from kernel import canary
+from kernel.models import EncryptionCanary
 from apikeys.services import secret_plaintext
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from activity.models import Action, ActivityEntry
-from apikeys import crypto
+from kernel import crypto
 from apikeys.models import ApiSecret
 
 pytestmark = pytest.mark.django_db

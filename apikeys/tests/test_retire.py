@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from activity.models import Action, ActivityEntry
-from apikeys import crypto
+from kernel import crypto
 from apikeys.models import ApiSecret
 from apikeys.services import key_renew
 

@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
-from apikeys import crypto
+from kernel import crypto
 from apikeys.models import ApiKey, ApiSecret
 from apikeys.services import SecretUnreadable, key_create, secret_plaintext
 from scopes.models import Scope

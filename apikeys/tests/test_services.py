@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from activity.audit import Audit
 from activity.models import Action, ActivityEntry
-from apikeys import crypto
+from kernel import crypto
 from apikeys.auth import secret_mark_used
 from apikeys.models import ApiKey, ApiSecret
 from apikeys.services import (

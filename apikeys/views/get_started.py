@@ -2,7 +2,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from portal.net import api_base_url, public_base_url
+from kernel.net import api_base_url, public_base_url
 from tenants.access import membership_for
 
 from ..models import ApiKey

@@ -27,9 +27,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.reauth import reauthentication_needed, recent_auth_required
 from activity.audit import Audit
-from portal import ratelimit
-from portal.http import wants_json
-from portal.views import rate_limited
+from kernel import ratelimit
+from kernel.http import wants_json
+from kernel.views import rate_limited
 from scopes.models import Scope
 from tenants.access import membership_for, require_role
 from tenants.models import Membership, Role, Tenant

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apikeys.auth import token_digest
+from kernel.crypto import digest as token_digest
 from apikeys.services import key_renew
 from conftest import run_manage
 from gateway.decisions import TokenCache, grant_for, tokens

@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.tests.conftest import log_in
-from notifications.services import html_from_text
+from kernel.mail import html_from_text
 from tenants.services import invitation_send
 
 pytestmark = pytest.mark.django_db

@@ -101,7 +101,7 @@ def test_an_unreadable_signing_key_is_a_503_not_a_500(post_token, jwt_custom, se
     """The signing key was encrypted under a key PORTAL_ENCRYPTION_KEYS no longer lists (an
     operator's rotation gone wrong): the token endpoint answers like an outage, once logged."""
     from oauth import signing
-    from portal import outages
+    from kernel import outages
 
     outages.report.reset()  # one report per kind and interval in a process
     key, secret = jwt_custom

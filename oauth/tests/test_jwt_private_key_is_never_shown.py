@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from apikeys.auth import at_rest_decrypt
+from kernel.crypto import decrypt as at_rest_decrypt
 from oauth.models import SigningKey
 
 from .conftest import basic

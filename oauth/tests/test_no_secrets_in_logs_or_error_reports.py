@@ -5,7 +5,7 @@ from unittest import mock
 from django.test import RequestFactory
 from django.views.debug import ExceptionReporter
 
-from portal.reporting import SecretHidingExceptionReporter, SecretHidingReporterFilter
+from kernel.reporting import SecretHidingExceptionReporter, SecretHidingReporterFilter
 
 from .conftest import basic
 
@@ -52,7 +52,7 @@ def failure():
 
 
 def test_error_reports_hide_the_authorization_header_and_token_parameters(emporix, settings):
-    settings.DEFAULT_EXCEPTION_REPORTER_FILTER = "portal.reporting.SecretHidingReporterFilter"
+    settings.DEFAULT_EXCEPTION_REPORTER_FILTER = "kernel.reporting.SecretHidingReporterFilter"
     key, secret = emporix
     request = RequestFactory().post(
         "/customerlogin/auth/anonymous/refresh?refresh_token=akpr_leak&anonymous_token=akpt_leak&tenant=acme",
@@ -71,4 +71,4 @@ def test_error_reports_hide_the_authorization_header_and_token_parameters(empori
     assert "akpr_leak" in ExceptionReporter(request, *exc_info).get_traceback_text()
     from django.conf import settings as live
 
-    assert live.DEFAULT_EXCEPTION_REPORTER == "portal.reporting.SecretHidingExceptionReporter"
+    assert live.DEFAULT_EXCEPTION_REPORTER == "kernel.reporting.SecretHidingExceptionReporter"

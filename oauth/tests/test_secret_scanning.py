@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.core import mail
 
 from activity.models import Action, ActivityEntry
-from apikeys.crypto import generate_secret
+from kernel.crypto import generate_secret
 from apikeys.models import ApiSecret
 from apikeys.services import key_renew
 from oauth import leaks

@@ -1,6 +1,6 @@
 from unittest import mock
 
-from apikeys import crypto
+from kernel import crypto
 from apikeys.services import key_delete, key_renew, secret_retire
 
 GRANT = {"grant_type": "client_credentials"}

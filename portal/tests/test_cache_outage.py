@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from conftest import PASSWORD, free_port
-from portal import ratelimit
+from kernel import ratelimit
 from portal.settings import cache_config
 
 REDIS_SERVER = "/usr/bin/redis-server"
@@ -73,7 +73,7 @@ def portal_on_redis(site, redis_server, acme_secrets, settings, monkeypatch, cap
     settings.CACHES = {"default": cache_config(redis_server.url)}
     settings.AUTH_FAILURE_LIMIT_PER_CLIENT = 3
     monkeypatch.setattr(ratelimit, "CACHE_RETRY_SECONDS", 0.5)
-    caplog.set_level(logging.INFO, logger="portal.ratelimit")
+    caplog.set_level(logging.INFO, logger="kernel.ratelimit")
     return site
 
 
@@ -130,7 +130,7 @@ class Calls:
 
 
 def warnings_in(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "portal.ratelimit" and r.levelno == logging.WARNING]
+    return [r.getMessage() for r in caplog.records if r.name == "kernel.ratelimit" and r.levelno == logging.WARNING]
 
 
 def test_a_frozen_redis_costs_no_request_more_than_a_second(portal_on_redis, redis_server, acme_secrets, caplog):
@@ -152,7 +152,7 @@ def test_a_frozen_redis_costs_no_request_more_than_a_second(portal_on_redis, red
     time.sleep(0.6)  # CACHE_RETRY_SECONDS
     calls.all_four()
     assert redis_server.counted() > counted  # counting in Redis again
-    assert any("answers again" in r.getMessage() for r in caplog.records if r.name == "portal.ratelimit")
+    assert any("answers again" in r.getMessage() for r in caplog.records if r.name == "kernel.ratelimit")
     assert len(warnings_in(caplog)) == 1
 
 
@@ -171,7 +171,7 @@ def test_a_stopped_redis_costs_no_request_more_than_a_second(portal_on_redis, re
 COUNTING_PROCESS = """
 import sys, django
 django.setup()
-from portal import ratelimit
+from kernel import ratelimit
 print("ready", flush=True)
 now = float(sys.stdin.readline())
 counter = [ratelimit.Counter("test:processes", ("203.0.113.7",), 10)]

@@ -1,4 +1,4 @@
-"""Queries compiled once (portal/db.py): run with other values, they give what the ORM gives,
+"""Queries compiled once (kernel/db.py): run with other values, they give what the ORM gives,
 on SQLite and PostgreSQL alike (Django's converters included), and a marker that does not come
 out as a parameter is refused at compile time."""
 
@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apikeys.models import ApiKey
 from apikeys.services import key_create
-from portal.db import compile_once
+from kernel.db import compile_once
 from scopes.models import Scope
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""The PostgreSQL backend (portal/postgresql/base.py): the connection pool hands out a sound
+"""The PostgreSQL backend (kernel/postgresql/base.py): the connection pool hands out a sound
 connection without an extra round trip, still replaces one the server has ended, and the
 token service's hot statements are prepared on the server (and still in the query log)."""
 
@@ -13,7 +13,7 @@ from psycopg_pool import ConnectionPool
 
 from apikeys.auth import key_verify
 from oauth.services import client_credentials_grant
-from portal.postgresql import base
+from kernel.postgresql import base
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL backend's pool")
 

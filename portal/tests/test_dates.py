@@ -1,5 +1,5 @@
 """Every date a page shows is a <time> with ISO 8601 for machines, the time relative to now
-for people and one exact format, with the time zone, on hover (portal.dates, {% when %}), in
+for people and one exact format, with the time zone, on hover (kernel.dates, {% when %}), in
 the user's time zone."""
 
 from datetime import UTC, datetime, timedelta
@@ -13,7 +13,7 @@ from activity.display import details_lines
 from activity.models import Action, ActivityEntry
 from apikeys.models import ApiSecret, KeyKind
 from apikeys.services import key_renew
-from portal.dates import human_datetime, relative, valid_zone
+from kernel.dates import human_datetime, relative, valid_zone
 
 MOMENT = datetime(2026, 11, 27, 16, 51, 7, 123456, tzinfo=UTC)
 

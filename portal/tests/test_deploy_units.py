@@ -8,7 +8,7 @@ import secrets
 import subprocess
 import sys
 
-from apikeys import crypto
+from kernel import crypto
 from portal.tests.serving import ROOT
 
 SYSTEMD = ROOT / "deploy" / "systemd"

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import include, path, reverse
 
 from apikeys.models import KeyKind
-from portal.outages import unavailable_page
+from kernel.outages import unavailable_page
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def boom(request):
 
 # This module is also the URLconf of the 500 test: the portal's URLs plus one that fails.
 urlpatterns = [path("boom/", boom), path("", include("portal.urls"))]
-handler500 = "portal.outages.server_error"
+handler500 = "kernel.outages.server_error"
 
 
 def assert_styled(response, status: int, heading: str) -> str:

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from portal import health, outages
+from kernel import health, outages
 
 from .conftest import free_port
 
@@ -67,9 +67,9 @@ def test_readyz_is_degraded_but_200_while_the_cache_is_down(client, acme, settin
             "status": "degraded",
             "checks": {"database": "ok", "cache": "unavailable", "encryption_keys": "ok"},
         }
-    reports = [r.getMessage() for r in caplog.records if r.name == "portal.outages"]
+    reports = [r.getMessage() for r in caplog.records if r.name == "kernel.outages"]
     assert len(reports) == 1 and reports[0].startswith("cache unavailable: ConnectionError: ")
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR and r.name != "portal.outages"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR and r.name != "kernel.outages"]
 
 
 @pytest.mark.django_db

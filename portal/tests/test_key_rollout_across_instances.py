@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from apikeys.crypto import generate_encryption_key_entry
+from kernel.crypto import generate_encryption_key_entry
 
 from .conftest import PASSWORD, csrf_post, login
 from .serving import free_port, gunicorn, manage, served_database, token_request

@@ -6,12 +6,12 @@ import sys
 
 from django.conf import settings
 
-from portal.logescape import escape_controls
-from portal.logs import PlainFormatter
+from kernel.logescape import escape_controls
+from kernel.logs import PlainFormatter
 
 
 def test_settings_use_the_escaping_formatter():
-    assert settings.LOGGING["formatters"]["plain"]["()"] == "portal.logs.PlainFormatter"
+    assert settings.LOGGING["formatters"]["plain"]["()"] == "kernel.logs.PlainFormatter"
 
 
 def test_a_message_with_cr_lf_and_esc_stays_one_line():

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from apikeys import crypto
+from kernel import crypto
 from conftest import ROOT, free_port, run_manage
 
 SHOW = "from django.conf import settings; print(settings.EMAIL_BACKEND, settings.EMAIL_FILE_PATH)"

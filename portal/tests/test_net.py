@@ -3,7 +3,7 @@ each for every page and endpoint that shows them."""
 
 from django.test import RequestFactory
 
-from portal.net import api_base_url, public_base_url
+from kernel.net import api_base_url, public_base_url
 
 
 def test_it_is_the_portals_own_origin_even_when_api_base_url_names_the_operators_api(settings):

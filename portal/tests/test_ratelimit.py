@@ -1,4 +1,4 @@
-"""portal.ratelimit: fixed windows counted in the configured cache (locmem, or Redis when the
+"""kernel.ratelimit: fixed windows counted in the configured cache (locmem, or Redis when the
 suite runs with CACHE_URL=redis://...), deciding on the incremented value; when the cache
 fails, counting goes on in process memory with one warning per interval."""
 
@@ -8,7 +8,7 @@ import time
 import pytest
 
 from conftest import all_at_once, free_port
-from portal import ratelimit
+from kernel import ratelimit
 from portal.settings import cache_config
 
 WINDOW = 60
@@ -57,11 +57,11 @@ def dead_cache(settings):
 
 
 def warnings_in(caplog) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "portal.ratelimit" and r.levelno == logging.WARNING]
+    return [r for r in caplog.records if r.name == "kernel.ratelimit" and r.levelno == logging.WARNING]
 
 
 def test_a_failing_cache_falls_back_to_process_memory_with_one_warning_per_interval(dead_cache, caplog, monkeypatch):
-    caplog.set_level(logging.INFO, logger="portal.ratelimit")
+    caplog.set_level(logging.INFO, logger="kernel.ratelimit")
     monkeypatch.setattr(ratelimit, "CACHE_RETRY_SECONDS", 0)  # try the cache on every call
     now = time.time()
     began = time.monotonic()

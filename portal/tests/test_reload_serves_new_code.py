@@ -1,6 +1,6 @@
 """`systemctl reload` (HUP) after a new version is deployed, as the README's upgrade steps do it:
 gunicorn, started as `make run` and deploy/systemd start it, forks new workers that run the new
-code while it goes on serving. gunicorn.conf.py imports portal.logescape into the master, so the
+code while it goes on serving. gunicorn.conf.py imports kernel.logescape into the master, so the
 new version here changes that module and code that uses it."""
 
 import shutil
@@ -33,14 +33,14 @@ def test_a_reload_after_an_upgrade_runs_the_new_code(served, tmp_path):
         wait_until(lambda: token_request(base, client_id, secret).status == 200, process, log)
         assert request(f"{base}/healthz").json() == {"status": "ok"}
 
-        # The new version: portal.logescape gains a name that a module the workers import uses.
-        with open(copy / "portal" / "logescape.py", "a") as module:
+        # The new version: kernel.logescape gains a name that a module the workers import uses.
+        with open(copy / "kernel" / "logescape.py", "a") as module:
             module.write('\nVERSION = "2"\n')
-        health = (copy / "portal" / "health.py").read_text()
+        health = (copy / "kernel" / "health.py").read_text()
         health = health.replace(
             'return JsonResponse({"status": "ok"})', 'return JsonResponse({"status": "ok", "version": VERSION})'
         )
-        (copy / "portal" / "health.py").write_text(
+        (copy / "kernel" / "health.py").write_text(
             health.replace("from . import outages", "from . import outages\nfrom .logescape import VERSION")
         )
         process.send_signal(signal.SIGHUP)

@@ -17,8 +17,8 @@ from django.core import mail
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from portal.logescape import EscapingGunicornLogger
-from portal.logs import JsonFormatter, PlainFormatter, RequestIdFilter
+from kernel.logescape import EscapingGunicornLogger
+from kernel.logs import JsonFormatter, PlainFormatter, RequestIdFilter
 
 from .conftest import ROOT
 

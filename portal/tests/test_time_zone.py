@@ -1,5 +1,5 @@
 """Times in the user's time zone: the My Account setting, else the zone the browser reported in
-the `tz` cookie (portal.js), else TIME_ZONE (portal.middleware.TimeZoneMiddleware)."""
+the `tz` cookie (portal.js), else TIME_ZONE (kernel.middleware.TimeZoneMiddleware)."""
 
 from datetime import UTC, datetime
 

@@ -1,4 +1,4 @@
-"""The token service's paths skip sessions, authentication and messages (portal/middleware.py),
+"""The token service's paths skip sessions, authentication and messages (kernel/middleware.py),
 and nothing else: every route there is a public token-service view, a view without the
 login_not_required mark still needs a signed-in user, and the security headers are all set."""
 
@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.urls import URLPattern, URLResolver, get_resolver, path
 
 from portal import urls as portal_urls
-from portal.middleware import TOKEN_SERVICE_PREFIXES
+from kernel.middleware import TOKEN_SERVICE_PREFIXES
 
 
 def _private(request):

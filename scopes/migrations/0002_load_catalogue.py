@@ -12,7 +12,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("scopes", "0001_initial"),
-        ("apikeys", "0001_initial"),  # so that "is this scope used by a key" can be asked
     ]
 
     operations = [migrations.RunPython(load, migrations.RunPython.noop)]

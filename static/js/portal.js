@@ -87,7 +87,7 @@
 
   // --- Time zone -----------------------------------------------------------------------------
   // The server shows times in the user's zone; without a My Account setting it takes the
-  // browser's from this cookie (portal.dates.ZONE_COOKIE), so from the next page on.
+  // browser's from this cookie (kernel.dates.ZONE_COOKIE), so from the next page on.
   function reportTimeZone() {
     var zone;
     try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (error) { return; }
@@ -99,7 +99,7 @@
 
   // --- Relative times ------------------------------------------------------------------------
   // {% when %} renders "3 days ago" as of the server's answer; a page left open keeps it true
-  // by counting again every minute, with the units of portal.dates.relative.
+  // by counting again every minute, with the units of kernel.dates.relative.
   var UNITS = [[365 * 86400, "year"], [30 * 86400, "month"], [86400, "day"], [3600, "hour"], [60, "minute"]];
 
   function relative(then, now) {

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from activity.models import Action, ActivityEntry
-from apikeys import crypto
+from kernel import crypto
 from conftest import PASSWORD, free_port
 from tenants.models import Invitation, Membership, Role
 from tenants.services import invitation_send

@@ -26,14 +26,16 @@ def test_creating_a_tenant_makes_the_creator_admin_and_provisions_both_keys(alic
 
 
 def test_a_failure_while_provisioning_rolls_back_the_tenant(alice, monkeypatch):
-    real_key_create = services.key_create
+    from apikeys import receivers  # the keys app provisions a new tenant's keys (tenants.signals)
+
+    real_key_create = receivers.key_create
 
     def failing_key_create(**kwargs):
         if kwargs["kind"] == "storefront":
             raise RuntimeError("disk full")
         return real_key_create(**kwargs)
 
-    monkeypatch.setattr(services, "key_create", failing_key_create)
+    monkeypatch.setattr(receivers, "key_create", failing_key_create)
     with pytest.raises(RuntimeError):
         services.tenant_create(code="acme", name="Acme", creator=alice)
 

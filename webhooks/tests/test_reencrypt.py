@@ -5,7 +5,7 @@ that is no longer configured is warning webhooks.W001."""
 import pytest
 from django.core.management import call_command
 
-from apikeys import crypto
+from kernel import crypto
 from webhooks.checks import check_webhook_secrets_readable
 from webhooks.models import Endpoint
 from webhooks.services import endpoint_create, endpoint_secret

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from apikeys.crypto import generate_encryption_key_entry
+from kernel.crypto import generate_encryption_key_entry
 
 
 class Command(BaseCommand):

@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from apikeys import crypto
-from apikeys.canary import canaries_ensure
-from apikeys.crypto import sealed_reencrypters
+from kernel import crypto
+from kernel.canary import canaries_ensure
+from kernel.crypto import sealed_reencrypters
 from apikeys.models import ApiSecret
 
 

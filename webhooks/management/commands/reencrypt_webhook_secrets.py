@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from apikeys import crypto
-from apikeys.canary import canaries_ensure
+from kernel import crypto
+from kernel.canary import canaries_ensure
 from webhooks.models import Endpoint
 from webhooks.services import endpoint_secrets_reencrypt
 

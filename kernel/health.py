@@ -1,5 +1,5 @@
 """Health endpoints for load balancers and orchestrators: public, JSON, never cached, logged
-at DEBUG (their failures are reported once per interval by portal.outages).
+at DEBUG (their failures are reported once per interval by kernel.outages).
 
 - GET /healthz: the process answers. No dependency is asked; 200 while the process runs.
 - GET /readyz: whether this instance can do its work: the database answers `SELECT 1`, the
@@ -19,7 +19,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from apikeys.canary import canaries_check
+from kernel.canary import canaries_check
 
 from . import outages
 

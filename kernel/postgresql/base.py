@@ -10,10 +10,10 @@ socket readable; then, and for a connection not fully checked for longer, the po
 check (the empty query) runs, and a dead connection is replaced before the request uses it;
 finding one dead has the pool test all its idle connections at once.
 A connection cut without a word (a network partition) is caught by the full check within
-FULL_CHECK_INTERVAL; until then a request on it fails as a database outage (portal/outages.py),
+FULL_CHECK_INTERVAL; until then a request on it fails as a database outage (kernel/outages.py),
 which has the pool test all its idle connections.
 
-`prepared_cursor()` (through `portal.db.hot_cursor`) gives the statements compiled once per
+`prepared_cursor()` (through `kernel.db.hot_cursor`) gives the statements compiled once per
 process (the token service's key check and token INSERT, the management API's caller and key
 pages) server-side binding, so that PostgreSQL parses and plans each once per connection
 instead of on every request, and their rows in the binary format. Every other query keeps Django's default client-side binding.

@@ -16,7 +16,7 @@ from django.db.models.sql.compiler import SQLCompiler
 def hot_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
     """A cursor for a fixed statement run on nearly every request (the token service's key
     check and token INSERT, a page of the management API): prepared on the server where the
-    backend can (portal/postgresql/base.py), else Django's usual cursor."""
+    backend can (kernel/postgresql/base.py), else Django's usual cursor."""
     prepared = getattr(connection, "prepared_cursor", None)
     return prepared() if prepared is not None else connection.cursor()
 

@@ -1,4 +1,4 @@
-"""The activity log's receivers of other apps' signals.
+"""The tenants app's receivers of lower apps' signals: a re-authentication in the activity log.
 
 A re-authentication is recorded in the one tenant whose page the user returns to (the `next`
 of the re-authentication page), where the action that asked for it happens: not in every
@@ -13,11 +13,11 @@ from django.http import HttpRequest
 from django.urls import Resolver404, resolve
 
 from accounts.signals import reauthenticated
-from tenants.models import Membership
+from activity.audit import Audit
+from activity.models import Action
+from activity.services import activity_record
 
-from .audit import Audit
-from .models import Action
-from .services import activity_record
+from .models import Membership
 
 
 def _tenant_code_of(next_url: str) -> str | None:

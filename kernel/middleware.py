@@ -6,7 +6,7 @@ from django.contrib.sessions import middleware as sessions_middleware
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from portal.dates import ZONE_COOKIE, valid_zone
+from kernel.dates import ZONE_COOKIE, valid_zone
 
 # No inline scripts or styles anywhere, so the policy can be strict.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -110,7 +110,7 @@ class ControlCharacterPathMiddleware:
 
 
 class TimeZoneMiddleware:
-    """Shows every time (portal.dates) in the user's time zone: their My Account setting, else
+    """Shows every time (kernel.dates) in the user's time zone: their My Account setting, else
     the zone their browser reported in the `tz` cookie, else settings.TIME_ZONE. Not for the
     token service's paths, which show no times and load no user."""
 

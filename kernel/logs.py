@@ -5,7 +5,7 @@ line, written by python-json-logger) for a log pipeline.
 
 What a line may hold is fixed here: the request line has the method, the path without its
 query string (anonymous refresh tokens travel there) and with a password-reset link's key
-hidden (portal.logescape.hide_reset_keys), status, duration and tenant code; the
+hidden (kernel.logescape.hide_reset_keys), status, duration and tenant code; the
 JSON formatter writes only the fields in FIELDS, so objects that other loggers attach (Django's
 `request`, whose repr has the query string) never reach the output.
 """
@@ -49,7 +49,7 @@ def _forget_request_id(**_: object) -> None:
     _request_id.set(None)
 
 
-request_finished.connect(_forget_request_id, dispatch_uid="portal.logs.forget_request_id")
+request_finished.connect(_forget_request_id, dispatch_uid="kernel.logs.forget_request_id")
 
 
 class RequestIdFilter(logging.Filter):

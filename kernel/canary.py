@@ -10,26 +10,31 @@ secrets are already stored under that id, after one of them decrypts with it, so
 can never write its own canary over stored secrets.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Count
-
 from . import crypto
-from .models import ApiSecret, EncryptionCanary
+from .models import EncryptionCanary
 
 _ensured: set[crypto.EncryptionKey] = set()  # keys this process has seen with a canary
 
 
 def _proven(key_id: str) -> bool:
-    """True if no secret is stored under `key_id`, or one of them decrypts with it."""
-    secret = ApiSecret.objects.filter(encryption_key_id=key_id).select_related("key").first()
-    if secret is None:
-        return True
-    try:
-        crypto.decrypt(secret.ciphertext, key_id=key_id, binding=secret.binding)
-    except crypto.DecryptionError:
-        return False
+    """True if no sealed value of a store that can tell is kept under `key_id`, or one of them
+    decrypts with it (the stores register in kernel.crypto; the client secrets' store first)."""
+    for store in crypto.sealed_stores().values():
+        if store.opens is not None and (opens := store.opens(key_id)) is not None:
+            return opens
     return True
+
+
+def _stored_counts() -> Counter[str]:
+    """Sealed values per encryption key id, over every store that counts its own."""
+    counts: Counter[str] = Counter()
+    for store in crypto.sealed_stores().values():
+        if store.key_counts is not None:
+            counts.update(store.key_counts())
+    return counts
 
 
 def canaries_ensure() -> None:
@@ -72,18 +77,13 @@ def canaries_check() -> CanaryReport:
     report = CanaryReport()
     configured = [key.id for key in crypto.encryption_keys()]
     canaries = dict(EncryptionCanary.objects.values_list("key_id", "ciphertext"))
+    stored = _stored_counts()
     for key_id in configured:
         if key_id in canaries:
             bucket = report.readable if crypto.canary_opens(bytes(canaries[key_id]), key_id) else report.mismatched
             bucket.append(key_id)
-        elif ApiSecret.objects.filter(encryption_key_id=key_id).exists():
+        elif stored[key_id]:
             (report.readable if _proven(key_id) else report.mismatched).append(key_id)
-    stored = (
-        ApiSecret.objects.exclude(encryption_key_id__in=configured)
-        .order_by()
-        .values_list("encryption_key_id")
-        .annotate(count=Count("id"))
-    )
-    report.unconfigured_secrets = dict(stored)
+    report.unconfigured_secrets = {key_id: n for key_id, n in stored.items() if key_id not in configured and n}
     report.anything_stored = any([canaries, report.unconfigured_secrets, report.readable, report.mismatched])
     return report

@@ -58,19 +58,39 @@ class EncryptionConfigError(ValueError):
     """PORTAL_ENCRYPTION_KEYS is malformed."""
 
 
-# Other data sealed under the portal's encryption keys (the token service's signing keys, second
-# factors, webhook signing secrets) registers how to re-encrypt it; `reencrypt_secrets` runs each
-# after the client secrets, so that one command moves everything to the newest key. Each
-# returns (re-encrypted, failed).
-_sealed: dict[str, Callable[[], tuple[int, int]]] = {}
+# Data sealed under the portal's encryption keys (client secrets, the token service's signing
+# keys, second factors, webhook signing secrets) registers how to re-encrypt it, so that one
+# command (`reencrypt_secrets`) moves everything to the newest key; each reencrypt returns
+# (re-encrypted, failed). A store may also say what it holds (`key_counts`: encryption key id ->
+# values stored under it) and whether one of its values opens under a key id (`opens`: None when
+# it holds none), which the canaries (kernel.canary) use to prove a key before trusting it.
+# The kernel knows no domain model: the apps register their stores in their AppConfig.ready().
+@dataclass(frozen=True)
+class SealedStore:
+    reencrypt: Callable[[], tuple[int, int]] | None = None  # None: its own command does it
+    key_counts: Callable[[], dict[str, int]] | None = None
+    opens: Callable[[str], bool | None] | None = None
 
 
-def sealed_register(name: str, reencrypt: Callable[[], tuple[int, int]]) -> None:
-    _sealed[name] = reencrypt
+_sealed: dict[str, SealedStore] = {}
+
+
+def sealed_register(
+    name: str,
+    reencrypt: Callable[[], tuple[int, int]] | None = None,
+    *,
+    key_counts: Callable[[], dict[str, int]] | None = None,
+    opens: Callable[[str], bool | None] | None = None,
+) -> None:
+    _sealed[name] = SealedStore(reencrypt=reencrypt, key_counts=key_counts, opens=opens)
+
+
+def sealed_stores() -> dict[str, SealedStore]:
+    return dict(_sealed)
 
 
 def sealed_reencrypters() -> dict[str, Callable[[], tuple[int, int]]]:
-    return dict(_sealed)
+    return {name: store.reencrypt for name, store in _sealed.items() if store.reencrypt is not None}
 
 
 def _random_base62(length: int) -> str:
@@ -241,7 +261,7 @@ def decrypt(blob: bytes, *, key_id: str, binding: str) -> str:
 
 
 # --- Canaries -------------------------------------------------------------------------------
-# A known value sealed under each encryption key the database has seen (apikeys.canary keeps
+# A known value sealed under each encryption key the database has seen (kernel.canary keeps
 # one row per key id). A process whose key of the same id does not open it has the wrong key
 # material; one with none of the database's key ids cannot show any stored secret.
 

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from django.core.cache import cache
 
-from apikeys import crypto
+from kernel import crypto
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.views import defaults
 
-from portal.http import wants_json
+from kernel.http import wants_json
 
 logger = logging.getLogger(__name__)
 
