@@ -7,21 +7,50 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test install env chromium nginx node axe screenshots wrk lint bench clean
+.PHONY: run test install install-dev lock lock-check lint fmt env chromium nginx node axe screenshots wrk bench clean
 
-$(VENV)/.installed: requirements.txt
+# Installs come from the lock files only (docs/dependencies.md): every package pinned and checked
+# against its hash, none pulled in beside them (--no-deps), so a fresh clone gets exactly what the
+# locks name. `make run` installs the runtime lock alone; `make test` adds the development lock.
+# The stamps depend on the locks, so a changed lock installs again.
+PIP_INSTALL := $(PY) -m pip install --quiet --require-hashes --no-deps
+
+$(VENV)/.runtime: requirements/runtime.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PIP_INSTALL) -r requirements/runtime.txt
+	$(PY) -m pip check
 	touch $@
 
-install: $(VENV)/.installed
+$(VENV)/.dev: $(VENV)/.runtime requirements/dev.txt
+	$(PIP_INSTALL) -r requirements/dev.txt
+	$(PY) -m pip check
+	touch $@
+
+install: $(VENV)/.runtime
+
+install-dev: $(VENV)/.dev
+
+# Fails, naming the lock and the input, when a requirements/*.in changed after its lock was
+# compiled (the lock headers hold the inputs' SHA-256; no network, no virtualenv needed).
+lock-check:
+	@$(PYTHON) bin/locks check
+
+# Compiles both locks from requirements/*.in with the uv that the development lock pins. Versions
+# already locked stay unless an input rules them out; LOCK_ARGS=--upgrade takes the newest
+# allowed everywhere, LOCK_ARGS="--upgrade-package redis" for one package.
+LOCK_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 \
+	--custom-compile-command "make lock" $(LOCK_ARGS)
+
+lock: $(VENV)/.dev
+	$(LOCK_COMPILE) requirements/runtime.in -o requirements/runtime.txt
+	$(LOCK_COMPILE) requirements/dev.in -o requirements/dev.txt
+	$(PYTHON) bin/locks stamp
 
 # Writes .env if there is none, and adds the mail settings to one that lacks them.
 env:
 	@$(PYTHON) bin/write-env .env
 
-run: install env
+run: lock-check install env
 	$(PY) bin/ensure-database
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_scopes
@@ -51,11 +80,18 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 
 axe: node_modules/axe-core/axe.min.js
 
-test: install env chromium nginx node axe
+# The lock check first, then lint (the ruff the development lock pins), then the tests.
+test: lock-check install-dev lint env chromium nginx node axe
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install-dev
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+
+# Formats the code and applies ruff's safe fixes; review the diff before committing.
+fmt: install-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 # The benchmark's load generator, from Debian.
 wrk:
@@ -65,8 +101,8 @@ bench: install wrk
 	$(PY) bench/token_endpoint.py
 
 # docs/screenshots/*.png for the README, from a throwaway demo in a real Chromium.
-screenshots: install chromium
+screenshots: install-dev chromium
 	$(PY) bin/screenshots
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache node_modules
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache node_modules

@@ -1,4 +1,4 @@
-"""Schemathesis against the live OpenAPI document (pinned in requirements.txt): every
+"""Schemathesis against the live OpenAPI document (pinned in requirements/dev.txt): every
 operation, examples, coverage, fuzzing and stateful phases, with all of its checks, must find
 no 5xx, no schema violation and no undocumented status. Bounded by --max-examples so that the
 run stays within about two minutes. The tenant operations run with a key holding every portal
