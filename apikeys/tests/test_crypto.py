@@ -145,8 +145,9 @@ def test_only_the_crypto_module_imports_secrets_hmac_or_cryptography():
     assert offenders == []
 
 
-def test_the_readme_shows_the_regex_the_code_uses():
+def test_the_readme_and_the_security_model_show_the_regex_the_code_uses():
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert f"\n{crypto.SECRET_REGEX}\n" in readme
+    root = Path(__file__).resolve().parents[2]
+    for document in ("README.md", "docs/security.md"):
+        assert f"\n{crypto.SECRET_REGEX}\n" in (root / document).read_text(), document
