@@ -100,7 +100,7 @@ wrk:
 bench: install wrk
 	$(PY) bench/token_endpoint.py
 
-# docs/screenshots/*.png for the README, from a throwaway demo in a real Chromium.
+# docs/screenshots/*.png for the docs, from a throwaway demo in a real Chromium.
 screenshots: install-dev chromium
 	$(PY) bin/screenshots
 

@@ -43,7 +43,7 @@ def check_encryption_keys_match_the_database(app_configs, databases=None, **kwar
             Error(
                 f"Encryption key {key_id!r} is not the key this database knows by that id: "
                 "secrets stored under it cannot be decrypted.",
-                hint="Use the same PORTAL_ENCRYPTION_KEYS on every instance; see 'Encryption keys' in the README.",
+                hint="Use the same PORTAL_ENCRYPTION_KEYS on every instance; see 'Encryption keys and rotation' in docs/configuration.md.",
                 id="apikeys.E004",
             )
         )

@@ -7,7 +7,7 @@ its kind off (templates/notifications/_footer.txt and _footer.html).
 
     notify_tenant_admins(tenant=tenant, kind=WEBHOOK_FAILING, context={"endpoint": endpoint})
 
-Mail goes through Django's configured backend (README, "E-mail"); a mail server that fails
+Mail goes through Django's configured backend (docs/configuration.md, "E-mail"); a mail server that fails
 raises, so callers decide whether the action that notifies may go on without it."""
 
 import logging

@@ -268,7 +268,7 @@ def client_credentials_grant(
             token = jwt_issue(client=client, scopes=scopes, issuer=issuer, now=now)
         except DecryptionError as exc:
             # The signing key is encrypted under a key PORTAL_ENCRYPTION_KEYS no longer has: an
-            # operator's mistake (README, Encryption keys and rotation), reported once a while,
+            # operator's mistake (docs/configuration.md, Encryption keys and rotation), reported once a while,
             # answered like an outage rather than a 500.
             outages.report("JWT signing key", exc)
             raise OAuthError(

@@ -340,7 +340,7 @@ LOGIN_ALERTS = env.bool("LOGIN_ALERTS", default=True)
 # the portal's public origin, e.g. https://portal.example.com.
 PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 
-# --- Webhooks (README, "Webhooks") --------------------------------------------------------
+# --- Webhooks (docs/webhooks.md) --------------------------------------------------------
 # Endpoints must be https://; this also allows http://127.0.0.1, http://[::1] and http://localhost
 # (tests and development only).
 WEBHOOKS_ALLOW_HTTP_LOOPBACK = env.bool("WEBHOOKS_ALLOW_HTTP_LOOPBACK", default=False)

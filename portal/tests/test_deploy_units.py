@@ -61,8 +61,8 @@ def test_the_webhook_worker_runs_forever_unprivileged_and_hardened():
 
 
 def test_the_production_settings_pass_the_deploy_check_as_the_readme_runs_it(tmp_path):
-    # README "Setting up a host": deploy/portal.env.example with its secrets filled in, read by
-    # `sh` as the README's `manage` helper reads it, then `manage check --deploy`: no warning.
+    # docs/deployment.md "Setting up a host": deploy/portal.env.example with its secrets filled in, read by
+    # `sh` as that document's `manage` helper reads it, then `manage check --deploy`: no warning.
     text = (ROOT / "deploy" / "portal.env.example").read_text()
     filled = {
         "SECRET_KEY": secrets.token_urlsafe(50),
@@ -96,7 +96,7 @@ def test_the_production_settings_pass_the_deploy_check_as_the_readme_runs_it(tmp
 
 
 def test_the_settings_file_reads_the_same_in_systemd_and_sh():
-    # systemd reads it as the services' EnvironmentFile; the README's `manage` helper sources it
+    # systemd reads it as the services' EnvironmentFile; the `manage` helper of docs/deployment.md sources it
     # with `sh` (set -a), which stops at a value with unquoted spaces or < >.
     path = ROOT / "deploy" / "portal.env.example"
     systemd = {}

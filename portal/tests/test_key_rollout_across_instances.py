@@ -1,4 +1,4 @@
-"""The two-phase encryption-key rollout (README, "Encryption keys and rotation") across two
+"""The two-phase encryption-key rollout (docs/configuration.md, "Encryption keys and rotation") across two
 running instances that share one database, as during a rolling restart (issue 8, item 7).
 
 Two gunicorn servers, A and B, serve one migrated database and are restarted with other

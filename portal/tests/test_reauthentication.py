@@ -1,4 +1,4 @@
-"""The re-authentication table: every action that needs a recent authentication (README,
+"""The re-authentication table: every action that needs a recent authentication (docs/accounts.md,
 "Re-authentication"), by URL, method and data, played by a member with the right role.
 
 For each row (its data may be a function of the test's `request`, for data that needs a

@@ -1,4 +1,4 @@
-"""`systemctl reload` (HUP) after a new version is deployed, as the README's upgrade steps do it:
+"""`systemctl reload` (HUP) after a new version is deployed, as the upgrade steps of docs/deployment.md do it:
 gunicorn, started as `make run` and deploy/systemd start it, forks new workers that run the new
 code while it goes on serving. gunicorn.conf.py imports kernel.logescape into the master, so the
 new version here changes that module and code that uses it."""

@@ -1,4 +1,4 @@
-"""Webhook signing secrets follow the encryption-key rotation (README, "Encryption keys and
+"""Webhook signing secrets follow the encryption-key rotation (docs/configuration.md, "Encryption keys and
 rotation"): `reencrypt_webhook_secrets` moves them under the newest key, and a secret under a key
 that is no longer configured is warning webhooks.W001."""
 
