@@ -23,6 +23,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "invalid-token": (401, "The access token is unknown, expired or revoked"),
     "insufficient-scope": (403, "The access token lacks a scope this operation needs"),
     "escalation": (403, "The calling key cannot act on a key more powerful than itself"),
+    "role-escalation": (403, "The calling key cannot give a person more than it could do itself"),
     "not-found": (404, "No such resource"),
     "method-not-allowed": (405, "Method not allowed"),
     "not-acceptable": (406, "Only JSON is offered"),

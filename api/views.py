@@ -42,14 +42,15 @@ from kernel.net import client_ip
 from scopes.models import OPERATOR_SCOPES, Scope, Service
 from tenants import services as tenant_services
 from tenants.forms import MemberAddForm, TenantCreateForm
+from tenants.grants import Powers, RoleGrantRefused
 from tenants.models import Invitation, Membership, Tenant
 
 from . import serializers as s
 from .base import PortalAPIView, cursor_decode, idempotent, page_response, page_size
 from .filters import ActivityApiFilterForm
+from .grants import KEY_READ, key_powers, scopes_beyond, shown
 from .problems import Problem
 
-KEY_READ = ("portal.key_read", "portal.key_manage")
 KEY_MANAGE = ("portal.key_manage",)
 MEMBER_READ = ("portal.member_read", "portal.member_manage")
 MEMBER_MANAGE = ("portal.member_manage",)
@@ -211,11 +212,9 @@ class KeyViewMixin:
 
     def no_escalation(self, key: ApiKey, scopes: list[str] | None = None) -> None:
         """A token acts only on keys whose scopes are a subset of its own, and gives none more."""
-        held = self.request.auth.scopes
-        beyond = sorted(set(_scope_names(key) if scopes is None else scopes) - held)
+        beyond = scopes_beyond(self.request.auth.scopes, _scope_names(key) if scopes is None else scopes)
         if beyond:
-            shown = " ".join(beyond[:10]) + (" …" if len(beyond) > 10 else "")
-            raise Problem("escalation", f"The key's scopes are not all held by the calling token: {shown}.")
+            raise Problem("escalation", f"The key's scopes are not all held by the calling token: {shown(beyond)}.")
 
     def is_caller(self, key: ApiKey) -> bool:
         return key.pk == self.request.auth.key_id
@@ -485,7 +484,8 @@ class KeyEnable(KeySwitch):
 
 class KeyReveal(KeyViewMixin, PortalAPIView):
     """The key's current secret, for a token holding portal.secret_reveal and every scope of the
-    key. Recorded in the activity log."""
+    key (api.grants.may_read_secret, the rule a key's developer grants follow too). Recorded in
+    the activity log."""
 
     required_scopes = {"POST": ("portal.secret_reveal",)}
 
@@ -522,6 +522,19 @@ class ScopeCatalogue(PortalAPIView):
 # --- Members and invitations ----------------------------------------------------------------------
 
 
+class GrantingView(PortalAPIView):
+    """Members' roles are bounded by what the calling key could do itself (tenants.grants):
+    refusals are 403 `role-escalation`, before anything is written or recorded."""
+
+    @property
+    def powers(self) -> Powers:
+        return key_powers(self.request.auth.scopes, self.tenant)
+
+
+def _refused(refused: RoleGrantRefused) -> Problem:
+    return Problem("role-escalation", str(refused))
+
+
 class MemberList(PortalAPIView):
     """The tenant's members and their roles."""
 
@@ -533,8 +546,11 @@ class MemberList(PortalAPIView):
         return Response(s.Member(members, many=True).data)
 
 
-class MemberDetail(PortalAPIView):
-    """Change a member's role or remove them; the tenant always keeps an admin."""
+class MemberDetail(GrantingView):
+    """Change a member's role or remove them; the tenant always keeps an admin. The calling key
+    must be able to give both the new role and the member's current one: viewer needs
+    portal.key_read, developer also portal.secret_reveal and every scope of every key of the
+    tenant, admin every offered scope (else 403 role-escalation)."""
 
     required_scopes = {"PATCH": MEMBER_MANAGE, "DELETE": MEMBER_MANAGE}
 
@@ -548,7 +564,11 @@ class MemberDetail(PortalAPIView):
         data = _valid(s.MemberRoleRequest, request)
         member = self.member_or_404(email)
         try:
-            member = tenant_services.member_change_role(membership=member, role=data["role"], audit=self.audit)
+            member = tenant_services.member_change_role(
+                membership=member, role=data["role"], audit=self.audit, grantor=self.powers
+            )
+        except RoleGrantRefused as refused:
+            raise _refused(refused) from None
         except tenant_services.LastAdminError as error:
             raise Problem("conflict", str(error)) from None
         return Response(s.Member(member).data)
@@ -557,14 +577,18 @@ class MemberDetail(PortalAPIView):
     def delete(self, request: Request, email: str) -> Response:
         member = self.member_or_404(email)
         try:
-            tenant_services.member_remove(membership=member, audit=self.audit)
+            tenant_services.member_remove(membership=member, audit=self.audit, grantor=self.powers)
+        except RoleGrantRefused as refused:
+            raise _refused(refused) from None
         except tenant_services.LastAdminError as error:
             raise Problem("conflict", str(error)) from None
         return Response(status=204)
 
 
-class InvitationList(PortalAPIView):
-    """Invitations to the tenant: list, and invite an address with a role (mailed)."""
+class InvitationList(GrantingView):
+    """Invitations to the tenant: list, and invite an address with a role (mailed), which the
+    calling key must be able to give (as for a role change; else 403 role-escalation). Accepting
+    checks again what the key may give then."""
 
     required_scopes = {"GET": MEMBER_READ, "POST": MEMBER_MANAGE}
 
@@ -590,7 +614,10 @@ class InvitationList(PortalAPIView):
                 role=cleaned["role"],
                 accept_url=request.build_absolute_uri(reverse("tenants:invitation_accept")),
                 audit=self.audit,
+                grantor=self.powers,
             )
+        except RoleGrantRefused as refused:
+            raise _refused(refused) from None
         except IntegrityError:
             raise Problem("conflict", "This address has been invited already.") from None
         except tenant_services.MAIL_ERRORS:

@@ -54,11 +54,21 @@ class InvitationAdmin(admin.ModelAdmin):
     """Read-only: invitations are sent, resent and cancelled from the Members page, which mails
     the link and writes the activity log. The token's digest is not shown."""
 
-    list_display = ["email", "tenant", "role", "invited_by", "sent_at", "expires_at"]
+    list_display = ["email", "tenant", "role", "inviter_kind", "invited_by", "sent_at", "expires_at"]
     list_filter = ["role"]
     search_fields = ["email", "tenant__code"]
     list_select_related = ["tenant", "invited_by"]
-    fields = ["email", "tenant", "role", "invited_by", "created_at", "sent_at", "expires_at"]
+    fields = [
+        "email",
+        "tenant",
+        "role",
+        "inviter_kind",
+        "invited_by",
+        "invited_by_key",
+        "created_at",
+        "sent_at",
+        "expires_at",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request):

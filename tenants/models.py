@@ -28,7 +28,9 @@ class Tenant(models.Model):
     # this many days; every key's secret must be renewed within this many days of being issued
     # (renew resets the clock); keys unused this long are flagged dormant, and, if set,
     # disabled that many days later.
-    key_max_lifetime_days = models.PositiveIntegerField("maximum lifetime of new custom keys (days)", null=True, blank=True)
+    key_max_lifetime_days = models.PositiveIntegerField(
+        "maximum lifetime of new custom keys (days)", null=True, blank=True
+    )
     secret_max_age_days = models.PositiveIntegerField("maximum age of secrets (days)", null=True, blank=True)
     dormant_after_days = models.PositiveIntegerField("flag keys unused for (days)", default=90)
     dormant_disable_after_days = models.PositiveIntegerField(
@@ -103,12 +105,26 @@ class Invitation(models.Model):
     token is stored only as its SHA-256 digest; accepting or cancelling deletes the row, so a
     link works once at most."""
 
+    class Inviter(models.TextChoices):
+        """Who sent the invitation (or last resent it): accepting it checks what they may
+        give now (tenants.grants.sender_powers)."""
+
+        PERSON = "person", "A member"
+        KEY = "key", "An API key"
+        SYSTEM = "system", "The system"  # an operator's command, a data migration, a test
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField("e-mail address", max_length=254)
     role = models.CharField(max_length=16, choices=Role.choices)
+    inviter_kind = models.CharField(max_length=8, choices=Inviter.choices, editable=False)
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A management API key's invitation. A key or person deleted since leaves the kind set and
+    # the reference empty: such an invitation can no longer be accepted.
+    invited_by_key = models.ForeignKey(
+        "apikeys.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # Both change on a resend, which mails a new link.

@@ -17,6 +17,7 @@ from kernel import crypto
 from kernel.dates import human_datetime
 from kernel.mail import html_from_text
 
+from .grants import SYSTEM_POWERS, Powers, RoleGrantRefused, role_grant_check, sender_powers
 from .models import Invitation, Membership, Role, Tenant
 from .signals import tenant_created, tenant_deactivated, tenant_policy_changed
 
@@ -24,6 +25,10 @@ from .signals import tenant_created, tenant_deactivated, tenant_policy_changed
 MAIL_ERRORS = (SMTPException, OSError)
 INVITATION_UNKNOWN = "This invitation link does not work: it was used, cancelled or replaced by a newer mail."
 INVITATION_EXPIRED = "This invitation has expired. Ask an admin of the tenant to send it again."
+INVITATION_UNBACKED = (
+    "This invitation can no longer be accepted: whoever sent it can no longer give the {role} role. "
+    "Ask an admin of the tenant to send it again."
+)
 
 
 def normalize_email(email: str) -> str:
@@ -126,6 +131,43 @@ class InvitationError(ValueError):
     """An invitation cannot be accepted. Its message is for the person holding the link."""
 
 
+class InvitationUnbacked(InvitationError):
+    """Whoever sent the invitation can no longer give its role (demoted, narrowed, disabled or
+    gone since): it is refused, not capped, and stays for an admin to resend or cancel."""
+
+
+def _powers(audit: Audit, grantor: Powers | None) -> Powers:
+    """The powers a grant is checked against: the caller's, which a person's or a key's grant
+    must pass (so that no channel forgets to); the system's for an audit with neither."""
+    if grantor is not None:
+        return grantor
+    if audit.actor is None and audit.actor_key is None:
+        return SYSTEM_POWERS
+    raise TypeError("a grant by a person or a key needs their powers (tenants.grants)")
+
+
+def _sender_set(invitation: Invitation, audit: Audit) -> None:
+    """Whoever sends (or resends) the invitation vouches for it: accepting checks their powers."""
+    invitation.invited_by = audit.actor
+    invitation.invited_by_key = audit.actor_key if audit.actor is None else None
+    if audit.actor is not None:
+        invitation.inviter_kind = Invitation.Inviter.PERSON
+    elif audit.actor_key is not None:
+        invitation.inviter_kind = Invitation.Inviter.KEY
+    else:
+        invitation.inviter_kind = Invitation.Inviter.SYSTEM
+
+
+def invitation_refusal(invitation: Invitation) -> str | None:
+    """Why `invitation` cannot be accepted now that its sender's powers are what they are, or
+    None if it can (tenants.grants.sender_powers)."""
+    try:
+        role_grant_check(sender_powers(invitation), role=invitation.role)
+    except RoleGrantRefused:
+        return INVITATION_UNBACKED.format(role=invitation.get_role_display())
+    return None
+
+
 def _mail_invitation(invitation: Invitation, *, accept_url: str) -> None:
     """Give the invitation a new token and expiry, save it and mail its link. The token is
     in the mail and nowhere else."""
@@ -161,24 +203,41 @@ def _invitation_record(invitation: Invitation, action: str, audit: Audit) -> Non
 
 
 @transaction.atomic
-def invitation_send(*, tenant: Tenant, email: str, role: str, accept_url: str, audit: Audit = SYSTEM) -> Invitation:
+def invitation_send(
+    *,
+    tenant: Tenant,
+    email: str,
+    role: str,
+    accept_url: str,
+    audit: Audit = SYSTEM,
+    grantor: Powers | None = None,
+) -> Invitation:
     """Invite `email` to the tenant with `role`: store the invitation and mail it, with a link
     to `accept_url` carrying a new token. Never looks at whether the address has an account,
     so nothing the admin sees (message, mail, timing) depends on it. An expired invitation to
     the same address is replaced; a pending one raises IntegrityError. A mail that cannot be
-    sent (MAIL_ERRORS) rolls everything back."""
+    sent (MAIL_ERRORS) rolls everything back. Raises RoleGrantRefused, before anything is
+    stored, sent or recorded, unless `grantor` (the caller's powers) may give `role`."""
+    role_grant_check(_powers(audit, grantor), role=role)
     email = normalize_email(email)
     Invitation.objects.filter(tenant=tenant, email=email, expires_at__lte=timezone.now()).delete()
-    invitation = Invitation(tenant=tenant, email=email, role=role, invited_by=audit.actor)
+    invitation = Invitation(tenant=tenant, email=email, role=role)
+    _sender_set(invitation, audit)
     _mail_invitation(invitation, accept_url=accept_url)
     _invitation_record(invitation, Action.INVITATION_SENT, audit)
     return invitation
 
 
 @transaction.atomic
-def invitation_resend(*, invitation: Invitation, accept_url: str, audit: Audit = SYSTEM) -> Invitation:
-    """Mail the invitation again with a new token and a new expiry; the old link stops working."""
+def invitation_resend(
+    *, invitation: Invitation, accept_url: str, audit: Audit = SYSTEM, grantor: Powers | None = None
+) -> Invitation:
+    """Mail the invitation again with a new token and a new expiry; the old link stops working.
+    Whoever resends it becomes its sender, so `grantor` must be able to give its role (else
+    RoleGrantRefused, nothing changed)."""
     invitation = Invitation.objects.select_for_update().select_related("tenant").get(pk=invitation.pk)
+    role_grant_check(_powers(audit, grantor), role=invitation.role)
+    _sender_set(invitation, audit)
     _mail_invitation(invitation, accept_url=accept_url)
     _invitation_record(invitation, Action.INVITATION_RESENT, audit)
     return invitation
@@ -210,7 +269,8 @@ def invitation_accept(*, token: str, user: User, password: str | None = None, au
     invitation, so that the link works once. `user` must have the invited address. With
     `password` (already validated), it becomes the user's password and the user is saved
     (created, if new) in the same transaction as the membership. Raises InvitationError for
-    a token that is unknown, used, cancelled or expired, or for another user's address."""
+    a token that is unknown, used, cancelled or expired, or for another user's address, and
+    InvitationUnbacked if whoever sent it can no longer give its role (the invitation stays)."""
     # Locked: of two concurrent accepts, the second finds it gone.
     invitation = invitation_for_token(token, lock=True)
     if invitation is None:
@@ -219,6 +279,8 @@ def invitation_accept(*, token: str, user: User, password: str | None = None, au
         raise InvitationError(INVITATION_EXPIRED)
     if normalize_email(user.email) != invitation.email:
         raise InvitationError(wrong_user_message(invitation, user))
+    if refusal := invitation_refusal(invitation):
+        raise InvitationUnbacked(refusal)
     if password is not None:
         user.set_password(password)
         user.save()
@@ -231,9 +293,13 @@ def invitation_accept(*, token: str, user: User, password: str | None = None, au
 
 
 @transaction.atomic
-def member_change_role(*, membership: Membership, role: str, audit: Audit = SYSTEM) -> Membership:
-    """Change a member's role; the tenant always keeps at least one admin."""
+def member_change_role(
+    *, membership: Membership, role: str, audit: Audit = SYSTEM, grantor: Powers | None = None
+) -> Membership:
+    """Change a member's role; the tenant always keeps at least one admin. Raises
+    RoleGrantRefused unless `grantor` may give both `role` and the member's current one."""
     membership = Membership.objects.select_for_update().select_related("user", "tenant").get(pk=membership.pk)
+    role_grant_check(_powers(audit, grantor), role=role, member_role=membership.role)
     if membership.role == role:
         return membership
     _keep_an_admin(membership)
@@ -250,9 +316,11 @@ def member_change_role(*, membership: Membership, role: str, audit: Audit = SYST
 
 
 @transaction.atomic
-def member_remove(*, membership: Membership, audit: Audit = SYSTEM) -> None:
-    """Remove a member; the tenant always keeps at least one admin."""
+def member_remove(*, membership: Membership, audit: Audit = SYSTEM, grantor: Powers | None = None) -> None:
+    """Remove a member; the tenant always keeps at least one admin. Raises RoleGrantRefused
+    unless `grantor` may give the member's role (nobody removes someone more powerful)."""
     membership = Membership.objects.select_for_update().select_related("user", "tenant").get(pk=membership.pk)
+    role_grant_check(_powers(audit, grantor), member_role=membership.role)
     _keep_an_admin(membership)
     activity_record(
         tenant=membership.tenant,

@@ -21,7 +21,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from accounts.reauth import reauthentication_needed, recent_auth_required
+from accounts.reauth import reauthentication_needed, recent_auth_required, recently_authenticated
 from activity.audit import Audit
 from kernel.net import client_ip
 
@@ -37,6 +37,7 @@ from .forms import (
     TenantCreateForm,
     TenantPolicyForm,
 )
+from .grants import Powers, RoleGrantRefused, person_powers
 from .models import Invitation, Membership, Role, Tenant
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,11 @@ def tenant_list(request: HttpRequest) -> HttpResponse:
     return redirect("apikeys:list", code=tenant.code)
 
 
+def _powers(request: HttpRequest, membership: Membership) -> Powers:
+    """What the person may give (tenants.grants): by their role and a recent re-authentication."""
+    return person_powers(membership.role, reauthenticated=recently_authenticated(request))
+
+
 def _members_page(request: HttpRequest, code: str, **kwargs) -> str:
     """Where the Members page's POSTs return after a re-authentication."""
     return reverse("tenants:members", kwargs={"code": code})
@@ -110,7 +116,10 @@ def _render_members(
     form: MemberAddForm | None,
     status: int,
     policy_form: TenantPolicyForm | None = None,
+    refusal: dict | None = None,
 ) -> HttpResponse:
+    """The Members page. `refusal`: a role change or resend that was refused, shown at its row
+    ({"member": pk, "role": the role asked for} or {"invitation": public_id}, and "message")."""
     tenant = membership.tenant
     # Who has a second factor, for all members in the same query (recovery codes alone are none).
     has_mfa = Authenticator.objects.filter(user=OuterRef("user")).exclude(type=Authenticator.Type.RECOVERY_CODES)
@@ -124,7 +133,11 @@ def _render_members(
         policy_form = TenantPolicyForm(
             initial={name: getattr(tenant, name) for name in services.POLICY_FIELDS}, user=request.user
         )
-    invitations = Invitation.objects.filter(tenant=tenant).select_related("invited_by") if membership.is_admin else []
+    invitations = (
+        Invitation.objects.filter(tenant=tenant).select_related("invited_by", "invited_by_key")
+        if membership.is_admin
+        else []
+    )
     return render(
         request,
         "tenants/member_list.html",
@@ -138,6 +151,7 @@ def _render_members(
             "policy_form": policy_form,
             "roles": Role.choices,
             "active_tab": "members",
+            "refusal": refusal or {},
         },
         status=status,
     )
@@ -156,9 +170,12 @@ def _accept_url(request: HttpRequest) -> str:
     return request.build_absolute_uri(reverse("tenants:invitation_accept"))
 
 
-def _invitation_send(request: HttpRequest, form: MemberAddForm) -> tuple[Invitation | None, int]:
-    """Invite the person; (None, status), with the error on the form, if another request
-    invited them between the form's check and the write, or if the mail could not be sent."""
+def _invitation_send(
+    request: HttpRequest, form: MemberAddForm, membership: Membership
+) -> tuple[Invitation | None, int]:
+    """Invite the person; (None, status), with the error on the form, if the inviter may not
+    give the role, if another request invited them between the form's check and the write, or
+    if the mail could not be sent."""
     try:
         invitation = services.invitation_send(
             tenant=form.tenant,
@@ -166,7 +183,11 @@ def _invitation_send(request: HttpRequest, form: MemberAddForm) -> tuple[Invitat
             role=form.cleaned_data["role"],
             accept_url=_accept_url(request),
             audit=Audit.of(request),
+            grantor=_powers(request, membership),
         )
+    except RoleGrantRefused as refused:
+        form.add_error("role", str(refused))
+        return None, 400
     except IntegrityError:
         form.add_error("email", ALREADY_INVITED)
         return None, 400
@@ -210,28 +231,39 @@ def member_add(request: HttpRequest, code: str) -> HttpResponse:
     has an account; invalid input re-renders the Members page with the errors."""
     membership = require_role(membership_for(request, code), Role.ADMIN)
     form = MemberAddForm(request.POST, tenant=membership.tenant)
-    invitation, status = _invitation_send(request, form) if form.is_valid() else (None, 400)
+    invitation, status = _invitation_send(request, form, membership) if form.is_valid() else (None, 400)
     if invitation is None:
         return _render_members(request, membership, form, status=status)
     messages.success(request, f"Invitation sent to {invitation.email}.")
     return redirect("tenants:members", code=code)
 
 
-def _invitation_of(request: HttpRequest, code: str, invitation_id: UUID) -> Invitation:
-    """One of the tenant's invitations, for its admins."""
+def _invitation_of(request: HttpRequest, code: str, invitation_id: UUID) -> tuple[Membership, Invitation]:
+    """The admin's membership and one of the tenant's invitations."""
     membership = require_role(membership_for(request, code), Role.ADMIN)
-    return get_object_or_404(
+    invitation = get_object_or_404(
         Invitation.objects.select_related("tenant"), tenant=membership.tenant, public_id=invitation_id
     )
+    return membership, invitation
 
 
 @require_POST
 @recent_auth_required(form_page=_members_page)
 def invitation_resend(request: HttpRequest, code: str, invitation_id: UUID) -> HttpResponse:
-    """Mail the invitation again with a new link and expiry; the old link stops working."""
-    invitation = _invitation_of(request, code, invitation_id)
+    """Mail the invitation again with a new link and expiry; the old link stops working. The
+    admin resending it becomes its sender, whose powers accepting it checks."""
+    membership, invitation = _invitation_of(request, code, invitation_id)
     try:
-        services.invitation_resend(invitation=invitation, accept_url=_accept_url(request), audit=Audit.of(request))
+        services.invitation_resend(
+            invitation=invitation,
+            accept_url=_accept_url(request),
+            audit=Audit.of(request),
+            grantor=_powers(request, membership),
+        )
+    except RoleGrantRefused as refused:
+        add_form = MemberAddForm(tenant=membership.tenant)
+        refusal = {"invitation": invitation.public_id, "message": str(refused)}
+        return _render_members(request, membership, add_form, status=400, refusal=refusal)
     except services.MAIL_ERRORS as exc:
         logger.warning("Invitation mail not sent: %s", type(exc).__name__)
         messages.error(request, MAIL_FAILED)
@@ -244,7 +276,7 @@ def invitation_resend(request: HttpRequest, code: str, invitation_id: UUID) -> H
 @recent_auth_required(form_page=_members_page)
 def invitation_cancel(request: HttpRequest, code: str, invitation_id: UUID) -> HttpResponse:
     """Withdraw an invitation; its link stops working."""
-    invitation = _invitation_of(request, code, invitation_id)
+    _, invitation = _invitation_of(request, code, invitation_id)
     services.invitation_cancel(invitation=invitation, audit=Audit.of(request))
     messages.success(request, f"Invitation to {invitation.email} cancelled.")
     return redirect("tenants:members", code=code)
@@ -266,7 +298,13 @@ def member_role(request: HttpRequest, code: str, member_id: int) -> HttpResponse
         return redirect("tenants:members", code=code)
     role = form.cleaned_data["role"]
     try:
-        services.member_change_role(membership=member, role=role, audit=Audit.of(request))
+        services.member_change_role(
+            membership=member, role=role, audit=Audit.of(request), grantor=_powers(request, membership)
+        )
+    except RoleGrantRefused as refused:
+        add_form = MemberAddForm(tenant=membership.tenant)
+        refusal = {"member": member.pk, "role": role, "message": str(refused)}
+        return _render_members(request, membership, add_form, status=400, refusal=refusal)
     except services.LastAdminError as exc:
         messages.error(request, str(exc))
     else:
@@ -281,17 +319,16 @@ def member_remove(request: HttpRequest, code: str, member_id: int) -> HttpRespon
     List."""
     membership = require_role(membership_for(request, code), Role.ADMIN)
     member = _member_of(membership, member_id)
+    context = {"membership": membership, "tenant": membership.tenant, "member": member, "active_tab": "members"}
     if request.method == "GET":
-        return render(
-            request,
-            "tenants/member_confirm_remove.html",
-            {"membership": membership, "tenant": membership.tenant, "member": member, "active_tab": "members"},
-        )
+        return render(request, "tenants/member_confirm_remove.html", context)
     # The GET (the confirmation) stays free; the removal needs a recent authentication.
     if reauth := reauthentication_needed(request, form_page=lambda request: request.path):
         return reauth
     try:
-        services.member_remove(membership=member, audit=Audit.of(request))
+        services.member_remove(membership=member, audit=Audit.of(request), grantor=_powers(request, membership))
+    except RoleGrantRefused as refused:
+        return render(request, "tenants/member_confirm_remove.html", {**context, "problem": str(refused)}, status=400)
     except services.LastAdminError as exc:
         messages.error(request, str(exc))
         return redirect("tenants:members", code=code)
@@ -331,13 +368,17 @@ def invitation_accept(request: HttpRequest) -> HttpResponse:
     (or one without a usable password yet): choose a password, and the POST creates the
     account and the membership together and logs in. Anyone else is refused. The token
     travels in the query string and the POST body, never in a path, so access logs (which
-    hold paths only) never see it."""
+    hold paths only) never see it. An invitation whose sender can no longer give its role
+    (tenants.grants.sender_powers) is refused, 403, and stays for an admin to resend."""
     token = (request.POST if request.method == "POST" else request.GET).get("token", "")[:200]
     invitation = services.invitation_for_token(token)
     if invitation is None:
         return _accept_page(request, None, "", status=404, problem=services.INVITATION_UNKNOWN)
     if invitation.is_expired:
         return _accept_page(request, invitation, "", status=410, problem=services.INVITATION_EXPIRED)
+    # Said before anyone chooses a password for nothing; the acceptance checks it again.
+    if refusal := services.invitation_refusal(invitation):
+        return _accept_page(request, invitation, "", status=403, problem=refusal)
     user = request.user
     form = None
     if user.is_authenticated:
@@ -357,6 +398,8 @@ def invitation_accept(request: HttpRequest) -> HttpResponse:
         membership = services.invitation_accept(
             token=token, user=user, password=password, audit=Audit(actor=user, address=client_ip(request))
         )
+    except services.InvitationUnbacked as exc:  # its sender lost the power since the page was shown
+        return _accept_page(request, invitation, "", status=403, problem=str(exc))
     except services.InvitationError as exc:
         return _accept_page(request, None, "", status=409, problem=str(exc))
     except IntegrityError:  # an account of this address was created meanwhile

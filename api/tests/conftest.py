@@ -13,6 +13,12 @@ from scopes.models import Scope
 TARGET_SCOPES = ["tax.tax_read"]
 
 
+def every_offered_scope() -> list[str]:
+    """Every scope a tenant's key may hold, every portal.* one included: what a key needs to
+    give the admin role (api/grants.py)."""
+    return list(Scope.objects.offered().values_list("name", flat=True))
+
+
 def token_for(client, key, secret: str) -> str:
     form = {"grant_type": "client_credentials", "client_id": key.client_id, "client_secret": secret}
     response = client.post("/oauth/token", urlencode(form), content_type="application/x-www-form-urlencoded")
