@@ -162,12 +162,13 @@ class CursorPage(CursorPagination):
     def _position_value(self, position: str) -> Any:
         """The value a position stands for, if it is one this API could have issued: what the
         ordering field takes (in range for the database), written as str() writes it; never
-        negative (ids count from 1) nor naive (times are stored in UTC)."""
+        negative (ids count from 1); a time in UTC, as the database gives them (another offset
+        could move a time past year 1 or 9999 on its way to the database)."""
         value = self.position_field.to_python(position)
         self.position_field.run_validators(value)
         if str(value) != position:
             raise ValueError
-        if (isinstance(value, int) and value < 0) or (isinstance(value, datetime) and timezone.is_naive(value)):
+        if (isinstance(value, int) and value < 0) or (isinstance(value, datetime) and value.utcoffset() != ZERO):
             raise ValueError
         return value
 
@@ -206,6 +207,7 @@ class CursorPage(CursorPagination):
 
 
 MAX_CURSOR = 500
+ZERO = timedelta(0)
 
 
 def _ordering_field(model: type[Model], name: str) -> Field:

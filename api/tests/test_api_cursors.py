@@ -110,6 +110,9 @@ def test_a_key_pages_cursor_from_before_drf_is_refused_not_read_as_the_first_pag
     [
         old_cursor(["2026-11-27T16:51:07.123456+00:00", 12]),
         cursor(p="2026-11-27 16:51:07.123456"),  # naive
+        cursor(p="2026-11-27 17:51:07.123456+01:00"),  # the API writes times in UTC
+        cursor(p="0001-01-01 00:00:00+05:00"),  # before year 1 in UTC
+        cursor(p="9999-12-31 23:59:59-05:00"),  # after year 9999 in UTC
         cursor(p="2026-11-27T16:51:07.123456+00:00"),  # not as the API writes it
         cursor(p="2026-13-01 00:00:00+00:00"),
         cursor(p="yesterday"),
