@@ -50,7 +50,7 @@ def walk(api, token, path: str) -> list[dict]:
 
 
 @pytest.fixture
-def keys_token(api, caller, acme):
+def keys_token(caller, acme):
     return caller(acme, [*TARGET_SCOPES, "portal.key_read"])[2]
 
 
