@@ -40,7 +40,7 @@ from urllib.parse import urlencode
 
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import get_adapter
-from allauth.account.internal.flows.login import get_authentication_records
+from allauth.account.authentication import get_authentication_records
 from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -51,7 +51,10 @@ from django.views.decorators.cache import add_never_cache_headers
 from kernel.http import wants_json
 
 # What counts as proof: allauth records "password" for a password (login or re-authentication)
-# and "mfa" for a second factor or a passkey.
+# and "mfa" for a second factor or a passkey. A login counts as much as a re-authentication:
+# allauth's own @reauthentication_required counts re-authentications only (it would ask again
+# right after a login), replays a POST after it, and cannot answer fetch() with JSON; so the
+# decision is made here, on allauth's public record of the session's authentications.
 PROOF_METHODS = {"password", "mfa"}
 
 

@@ -1,21 +1,24 @@
 """What every management API view shares: the caller (the key behind the token, and its
-tenant), per-token rate limits, `Cache-Control: no-store`, keyset cursors, and idempotent POSTs."""
+tenant), per-token rate limits, `Cache-Control: no-store`, cursor pages (DRF's), and idempotent POSTs."""
 
 import base64
-import binascii
 import functools
 import json
 import re
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from urllib import parse
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, router, transaction
+from django.db.models import Field, Model, QuerySet
 from django.utils import timezone
 from django.utils.functional import cached_property
 from rest_framework import exceptions
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
@@ -103,40 +106,113 @@ class PortalAPIView(APIView):
         return Audit(actor=None, address=client_ip(self.request._request), actor_key=self.caller)
 
 
-def page_size(request: Request) -> int:
-    raw = request.query_params.get("limit", str(DEFAULT_PAGE_SIZE))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise Problem("invalid-request", errors={"limit": [f"A whole number from 1 to {MAX_PAGE_SIZE}."]})
-    return int(raw)
+class CursorPage(CursorPagination):
+    """DRF's cursor pagination as the API documents it. `limit`: 1 to MAX_PAGE_SIZE (default
+    DEFAULT_PAGE_SIZE); anything else is a 400 invalid-request, where DRF would quietly use the
+    default. `cursor`: the `next_cursor` of the previous page; anything this API did not issue
+    is a 400 invalid-cursor (DRF answers 404, and would hand an unchecked position to the
+    database). A page is `{"results": [...], "next_cursor": "..." or null}`: forward only.
 
+    Positions are DRF's: the value of the first ordering field, with an offset past the rows
+    that share it (so the ordering's later fields only break ties). The cursor is DRF's query
+    string (`p=<position>&o=<offset>`) in URL-safe base64 without padding, so that a client
+    can put it into a URL as it is."""
 
-def cursor_encode(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+    cursor_query_param = "cursor"
+    page_size_query_param = "limit"
+    page_size = DEFAULT_PAGE_SIZE
+    max_page_size = MAX_PAGE_SIZE
+    template = None  # no browsable API
 
+    def __init__(self, *ordering: str) -> None:
+        self.ordering = ordering
 
-def cursor_decode(request: Request, arity: int) -> list[Any] | None:
-    """The position a `cursor` query parameter holds (what cursor_encode made), or None."""
-    raw = request.query_params.get("cursor")
-    if raw is None:
-        return None
-    try:
-        if len(raw) > 500:
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param, str(DEFAULT_PAGE_SIZE))
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_PAGE_SIZE):
+            raise Problem("invalid-request", errors={"limit": [f"A whole number from 1 to {MAX_PAGE_SIZE}."]})
+        return int(raw)
+
+    def paginate_queryset(self, queryset: QuerySet, request: Request, view: APIView | None = None) -> list:
+        self.position_field = _ordering_field(queryset.model, self.ordering[0])
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        raw = request.query_params.get(self.cursor_query_param)
+        if raw is None:
+            return None
+        try:
+            if not 0 < len(raw) <= MAX_CURSOR:
+                raise ValueError
+            text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii")
+            # Strict: an earlier cursor format (base64 JSON) or anything else is no query string.
+            tokens = parse.parse_qs(text, keep_blank_values=True, strict_parsing=True, max_num_fields=2)
+            if not tokens.keys() <= {"o", "p"} or any(len(values) != 1 for values in tokens.values()):
+                raise ValueError  # "r" too: the API gives no previous pages
+            offset = tokens.get("o", ["0"])[0]
+            if not (offset.isascii() and offset.isdigit() and int(offset) <= self.offset_cutoff):
+                raise ValueError  # DRF would cap it, and so repeat pages instead of refusing
+            position = tokens.get("p", [None])[0]
+            if position is not None:
+                self._position_value(position)
+        except (ValueError, ValidationError):  # binascii.Error and UnicodeError are ValueErrors
+            raise Problem("invalid-cursor", "Use the next_cursor of a previous page.") from None
+        return Cursor(offset=int(offset), reverse=False, position=position)
+
+    def _position_value(self, position: str) -> Any:
+        """The value a position stands for, if it is one this API could have issued: what the
+        ordering field takes (in range for the database), written as str() writes it; never
+        negative (ids count from 1); a time in UTC, as the database gives them (another offset
+        could move a time past year 1 or 9999 on its way to the database)."""
+        value = self.position_field.to_python(position)
+        self.position_field.run_validators(value)
+        if str(value) != position:
             raise ValueError
-        values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-        if not isinstance(values, list) or len(values) != arity:
+        if (isinstance(value, int) and value < 0) or (isinstance(value, datetime) and value.utcoffset() != ZERO):
             raise ValueError
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise Problem("invalid-cursor", "Use the next_cursor of a previous page.") from None
-    return values
+        return value
+
+    def encode_cursor(self, cursor: Cursor) -> str:
+        """The cursor itself (DRF returns the URL of the next page)."""
+        tokens = {"p": cursor.position} if cursor.position is not None else {}
+        if cursor.offset:
+            tokens["o"] = str(cursor.offset)
+        return base64.urlsafe_b64encode(parse.urlencode(tokens).encode()).decode().rstrip("=")
+
+    def get_paginated_response(self, data: list) -> Response:
+        return Response({"results": data, "next_cursor": self.get_next_link()})
+
+    # Pages read without a queryset: the management API's key pages run a query compiled once
+    # (api.views._key_page), which paginate_queryset cannot filter, order and slice. The
+    # ordering is then a unique field, in ascending order: a cursor is a position, no offset.
+
+    def keyset_position(self, request: Request, model: type[Model]) -> Any | None:
+        """The value of the (unique) ordering field after which the page starts, or None."""
+        self.position_field = _ordering_field(model, self.ordering[0])
+        cursor = self.decode_cursor(request)
+        if cursor is None:
+            return None
+        if cursor.offset or cursor.position is None:
+            raise Problem("invalid-cursor", "Use the next_cursor of a previous page.")
+        return self.position_field.to_python(cursor.position)  # checked by decode_cursor
+
+    def keyset_response(self, rows: list, limit: int, data: Callable[[list], list]) -> Response:
+        """The page of the first `limit` of `rows` (read with limit + 1, past the position)."""
+        page = rows[:limit]
+        following = None
+        if len(rows) > limit:
+            position = str(getattr(page[-1], self.ordering[0]))
+            following = self.encode_cursor(Cursor(offset=0, reverse=False, position=position))
+        return Response({"results": data(page), "next_cursor": following})
 
 
-def page_response(rows, limit: int, *, render: Callable[[list], list], position: Callable[[Any], list]) -> Response:
-    """One page of `rows` (a queryset in cursor order, past the cursor): `limit` rows rendered,
-    and the cursor of the last one if more follow. One query."""
-    page = list(rows[: limit + 1])
-    more = len(page) > limit
-    page = page[:limit]
-    return Response({"results": render(page), "next_cursor": cursor_encode(position(page[-1])) if more else None})
+MAX_CURSOR = 500
+ZERO = timedelta(0)
+
+
+def _ordering_field(model: type[Model], name: str) -> Field:
+    name = name.lstrip("-")
+    return model._meta.pk if name == "pk" else model._meta.get_field(name)
 
 
 # --- Idempotency-Key ----------------------------------------------------------------------------

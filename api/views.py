@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, router, transaction
-from django.db.models import Min, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Min, OuterRef, Prefetch, Subquery
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -46,7 +46,7 @@ from tenants.grants import Powers, RoleGrantRefused
 from tenants.models import Invitation, Membership, Tenant
 
 from . import serializers as s
-from .base import PortalAPIView, cursor_decode, idempotent, page_response, page_size
+from .base import CursorPage, PortalAPIView, idempotent
 from .filters import ActivityApiFilterForm
 from .grants import KEY_READ, key_powers, scopes_beyond, shown
 from .problems import Problem
@@ -249,23 +249,19 @@ class KeyList(KeyViewMixin, PortalAPIView):
         responses={200: s.KeyPage},
     )
     def get(self, request: Request) -> Response:
-        limit = page_size(request)
+        pages = CursorPage("pk")
+        limit = pages.get_page_size(request)
         kind = request.query_params.get("kind")
         if kind is not None and kind not in KeyKind.values:
             raise Problem("invalid-request", errors={"kind": [f"One of {', '.join(KeyKind.values)}."]})
         search = request.query_params.get("search") or None
         if search is not None and (len(search) > 64 or not search.isprintable()):
             raise Problem("invalid-request", errors={"search": ["At most 64 printable characters."]})
-        after = cursor_decode(request, 1)
-        if after is not None and (type(after[0]) is not int or not 0 <= after[0] < 2**63):
-            raise Problem("invalid-cursor")
-        page = _key_page(self.tenant, kind=kind, search=search, after=after and after[0], limit=limit + 1)
-        return page_response(
-            page,
-            limit,
-            render=lambda page: [_key_data(key, self.tenant) for key in page],
-            position=lambda key: [key.pk],
-        )
+        # The page's query is compiled once (_key_page), so DRF reads and writes its cursor
+        # but does not run the query.
+        after = pages.keyset_position(request, ApiKey)
+        page = _key_page(self.tenant, kind=kind, search=search, after=after, limit=limit + 1)
+        return pages.keyset_response(page, limit, lambda page: [_key_data(key, self.tenant) for key in page])
 
     @extend_schema(
         operation_id="keys_create",
@@ -675,8 +671,8 @@ class ActivityList(PortalAPIView):
         responses={200: s.ActivityPage},
     )
     def get(self, request: Request) -> Response:
-        limit = page_size(request)
-        tenant = self.tenant
+        pages = CursorPage("-created_at", "-id")
+        pages.get_page_size(request)  # a bad limit is named before the filters, as ever
         params = request.query_params
         filters = {name: params[name] for name in ("key", "action", "actor", "since", "until") if name in params}
         if empty := sorted(name for name, value in filters.items() if not value):
@@ -685,21 +681,8 @@ class ActivityList(PortalAPIView):
             )
         form = ActivityApiFilterForm(filters)
         _checked(form)
-        entries = form.filter(ActivityEntry.objects.filter(tenant=tenant)).order_by("-created_at", "-id")
-        after = cursor_decode(request, 2)
-        if after is not None:
-            try:
-                moment = timezone.datetime.fromisoformat(after[0])
-                last_id = int(after[1])
-            except (TypeError, ValueError):
-                raise Problem("invalid-cursor") from None
-            entries = entries.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=last_id))
-        return page_response(
-            entries,
-            limit,
-            render=lambda page: [_entry_data(entry) for entry in page],
-            position=lambda entry: [entry.created_at.isoformat(), entry.pk],
-        )
+        page = pages.paginate_queryset(form.filter(ActivityEntry.objects.filter(tenant=self.tenant)), request)
+        return pages.get_paginated_response([_entry_data(entry) for entry in page])
 
 
 # --- Tenants (operators) --------------------------------------------------------------------------
@@ -723,17 +706,9 @@ class TenantList(OperatorView):
 
     @extend_schema(operation_id="tenants_list", parameters=[CURSOR, LIMIT], responses={200: s.TenantPage})
     def get(self, request: Request) -> Response:
-        limit = page_size(request)
-        tenants = Tenant.objects.filter(is_operator=False).order_by("code")
-        after = cursor_decode(request, 1)
-        if after is not None:
-            tenants = tenants.filter(code__gt=str(after[0]))
-        return page_response(
-            tenants,
-            limit,
-            render=lambda page: s.TenantOut(page, many=True).data,
-            position=lambda tenant: [tenant.code],
-        )
+        pages = CursorPage("code")
+        page = pages.paginate_queryset(Tenant.objects.filter(is_operator=False), request)
+        return pages.get_paginated_response(s.TenantOut(page, many=True).data)
 
     @extend_schema(
         operation_id="tenants_create",

@@ -222,66 +222,6 @@ class RenewForm(forms.Form):
         return self.cleaned_data["grace"] is None and self.cleaned_data.get("confirm") != "now"
 
 
-# --- The keys list: search, filters, sort --------------------------------------------------
-
-# "Unused for N days": the choices offered; another number in the URL is refused (and ignored).
-UNUSED_DAYS = (7, 30, 90, 180, 365)
-
-KIND_CHOICES = [
-    ("custom", "Custom API keys"),
-    ("all", "All keys"),
-    (KeyKind.EMPORIX.value, KeyKind.EMPORIX.label),
-    (KeyKind.STOREFRONT.value, KeyKind.STOREFRONT.label),
-]
-
-SORT_CHOICES = [
-    ("name", "Name, A to Z"),
-    ("-name", "Name, Z to A"),
-    ("-created", "Newest first"),
-    ("created", "Oldest first"),
-    ("-last_used", "Recently used first"),
-    ("last_used", "Least recently used first"),
-]
-
-VIEW_CHOICES = [("", "Automatic"), ("table", "Table"), ("cards", "Cards")]
-
-# Without the posted value: a URL may hold anything, and the page need not repeat it.
-NOT_A_CHOICE = {"invalid_choice": "not one of its choices"}
-
-
-class KeyListQuery(forms.Form):
-    """The keys list's GET parameters. Each invalid one is dropped (its default applies) and
-    named in `ignored()`, so a hand-edited or stale URL still shows the list, never a 500."""
-
-    q = forms.CharField(
-        label="Search", required=False, max_length=100, error_messages={"max_length": "longer than 100 characters"}
-    )
-    kind = forms.ChoiceField(label="Kind", choices=KIND_CHOICES, required=False, error_messages=NOT_A_CHOICE)
-    old = forms.BooleanField(label="Has an old secret", required=False)
-    unused = forms.TypedChoiceField(
-        label="Unused for",
-        choices=[("", "Any time")] + [(str(days), f"{days}+ days") for days in UNUSED_DAYS],
-        coerce=int,
-        empty_value=None,
-        required=False,
-        error_messages=NOT_A_CHOICE,
-    )
-    sort = forms.ChoiceField(label="Sort", choices=SORT_CHOICES, required=False, error_messages=NOT_A_CHOICE)
-    view = forms.ChoiceField(label="Layout", choices=VIEW_CHOICES, required=False, error_messages=NOT_A_CHOICE)
-
-    DEFAULTS: dict[str, Any] = {"q": "", "kind": "custom", "old": False, "unused": None, "sort": "name", "view": ""}
-
-    def values(self) -> dict[str, Any]:
-        """Every parameter: the valid ones as given, the rest their defaults."""
-        self.is_valid()
-        cleaned = getattr(self, "cleaned_data", {})
-        return {name: cleaned.get(name) or default for name, default in self.DEFAULTS.items()}
-
-    def ignored(self) -> list[str]:
-        self.is_valid()
-        return [f"{self.fields[name].label} ignored: {errors[0].rstrip('.')}." for name, errors in self.errors.items()]
-
-
 class KeySettingsForm(forms.Form):
     """A key's hygiene settings: the networks it may be used from (any key), and for custom
     keys an expiry date and an access-token lifetime of its own."""

@@ -4,19 +4,17 @@ setting), else the one their browser reported (the `tz` cookie portal.js sets), 
 settings.TIME_ZONE (TimeZoneMiddleware). Machine-readable copies (CSV, JSON) stay ISO 8601."""
 
 import zoneinfo
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 
 from django.utils import dateformat, timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.timesince import timesince, timeuntil
 
 # e.g. "27 Nov 2026, 16:51 UTC"
 HUMAN_FORMAT = "j M Y, H:i T"
 # The cookie portal.js sets to the browser's IANA time zone (Intl.DateTimeFormat).
 ZONE_COOKIE = "tz"
-
-# (seconds in the unit, its name), largest first.
-_UNITS = [(365 * 86400, "year"), (30 * 86400, "month"), (86400, "day"), (3600, "hour"), (60, "minute")]
 
 
 def human_datetime(value: datetime) -> str:
@@ -28,15 +26,20 @@ def iso_datetime(value: datetime) -> str:
 
 
 def relative(value: datetime, now: datetime | None = None) -> str:
-    """'just now', '5 minutes ago', '3 days ago', 'in 23 hours': the largest whole unit."""
-    seconds = ((now or timezone.now()) - value).total_seconds()
-    future, seconds = seconds < 0, abs(seconds)
-    for size, name in _UNITS:
-        if seconds >= size:
-            count = int(seconds // size)
-            amount = f"{count} {name}{'s' if count != 1 else ''}"
-            return f"in {amount}" if future else f"{amount} ago"
-    return "in less than a minute" if future else "just now"
+    """'just now', '5 minutes ago', '3 days ago', 'in 1 week': Django's timesince (or
+    timeuntil) with one unit, the largest (years and months by the calendar, then weeks, days,
+    hours, minutes; a non-breaking space between the number and the unit). Under a minute it
+    says 'just now' (or 'in less than a minute'), not the seconds: pages re-count their times
+    once a minute (static/js/portal.js, which counts the same way). Counted in UTC, whatever
+    the current time zone: the text is the same for everyone, and no day lasts 23 or 25 hours."""
+    now = now or timezone.now()
+    seconds = (now - value).total_seconds()
+    if abs(seconds) < 60:
+        return "just now" if seconds >= 0 else "in less than a minute"
+    value, now = value.astimezone(UTC), now.astimezone(UTC)
+    if seconds > 0:
+        return f"{timesince(value, now, depth=1)} ago"
+    return f"in {timeuntil(value, now, depth=1)}"
 
 
 def human_from_iso(value: str) -> str:

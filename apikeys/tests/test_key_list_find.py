@@ -144,6 +144,7 @@ def test_the_search_form_works_without_javascript(client_for, alice, many):
     ("query", "message"),
     [
         ("?sort=password", "Sort ignored: not one of its choices."),
+        ("?sort=name,-created", "Sort ignored: not one of its choices."),  # one sort, not a list
         ("?kind=secret", "Kind ignored: not one of its choices."),
         ("?unused=12", "Unused for ignored: not one of its choices."),
         ("?unused=-1", "Unused for ignored: not one of its choices."),

@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 from functools import wraps
 from urllib.parse import urlencode
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -36,7 +36,8 @@ from tenants.models import Membership, Role, Tenant
 
 from .. import services
 from ..auth import held_scope_names
-from ..forms import KeyListQuery, RenewForm
+from ..filters import KeyListFilter
+from ..forms import RenewForm
 from ..models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, ApiSecret, KeyKind, TokenFormat
 
 # Custom keys come a page at a time: a table of TABLE_PAGE_SIZE rows, or (the layout for a
@@ -52,12 +53,6 @@ GROUP_HELP = {
     KeyKind.EMPORIX: "Every scope of every service, for your own backend.",
     KeyKind.STOREFRONT: "The storefront scope set, for shop front-ends and anonymous shopper sessions.",
     KeyKind.CUSTOM: "Keys that hold just the scopes you choose.",
-}
-
-SORT_ORDER = {
-    "name": [Lower("name").asc()],
-    "created": [F("created_at").asc()],
-    "last_used": [F("last_used_at").asc(nulls_first=True)],
 }
 
 
@@ -161,33 +156,13 @@ def _rows(keys: Iterable[ApiKey], tenant: Tenant, now: datetime) -> list[KeyRow]
     return rows
 
 
-def _filtered(tenant: Tenant, query: dict, now: datetime) -> QuerySet[ApiKey]:
-    """The keys the list's parameters ask for, in the order they ask for."""
-    keys = ApiKey.objects.filter(tenant=tenant)
-    if query["kind"] != "all":
-        keys = keys.filter(kind=query["kind"])
-    if query["q"]:
-        keys = keys.filter(Q(name__icontains=query["q"]) | Q(client_id__icontains=query["q"]))
-    if query["old"]:
-        keys = keys.filter(Exists(ApiSecret.objects.in_grace(now).filter(key=OuterRef("pk"))))
-    if query["unused"]:
-        # Neither used nor created within the last N days.
-        cutoff = now - timedelta(days=query["unused"])
-        keys = keys.filter(Q(last_used_at__lt=cutoff) | Q(last_used_at__isnull=True, created_at__lt=cutoff))
-    field = query["sort"].lstrip("-")
-    order = SORT_ORDER[field]
-    if query["sort"].startswith("-"):
-        order = [expression.copy().reverse_ordering() for expression in order]
-    return keys.order_by(*order, Lower("name"), "pk")
-
-
 def _link(query: dict, **changes) -> str:
     """`?…` for the list with `query` changed by `changes`, leaving out default values."""
     merged = {**query, **changes}
     params = {
         name: ("1" if value is True else value)
         for name, value in merged.items()
-        if value not in (None, "", False) and value != KeyListQuery.DEFAULTS.get(name)
+        if value not in (None, "", False) and value != KeyListFilter.DEFAULTS.get(name)
     }
     return "?" + urlencode(params) if params else "?"
 
@@ -224,7 +199,7 @@ def _sort_headers(query: dict) -> list[dict]:
     return headers
 
 
-def _selects(form: KeyListQuery, query: dict) -> list[dict]:
+def _selects(form: forms.Form, query: dict) -> list[dict]:
     """The search form's drop-downs, each option marked if it is the value in effect."""
     return [
         {
@@ -250,8 +225,9 @@ def _render_list(
     number of queries however many keys there are."""
     tenant = membership.tenant
     now = timezone.now()
-    form = KeyListQuery(request.GET)
-    query = form.values()
+    found = KeyListFilter(request.GET, ApiKey.objects.filter(tenant=tenant), now=now)
+    form = found.form
+    query = found.values()
     created = _uuid_or_none(request.GET.get("created"))
     # The key that must be seen whatever the page: just created, renewed or revealed.
     focus = shown.key_id if shown else (_uuid_or_none(notice["key"]) if notice else None) or created
@@ -266,9 +242,9 @@ def _render_list(
     pinned = [row for row in fixed_rows if row.key.is_custom]
 
     custom_total = ApiKey.objects.filter(tenant=tenant, kind=KeyKind.CUSTOM).count()
-    searching = any(query[name] != KeyListQuery.DEFAULTS[name] for name in ("q", "kind", "old", "unused"))
+    searching = any(query[name] != KeyListFilter.DEFAULTS[name] for name in ("q", "kind", "old", "unused"))
     view = query["view"] or ("cards" if custom_total <= CARDS_UP_TO and not searching else "table")
-    matching = _filtered(tenant, query, now)
+    matching = found.qs
     if pinned:
         matching = matching.exclude(public_id=focus)
     paginator = Paginator(matching, TABLE_PAGE_SIZE if view == "table" else CARDS_PAGE_SIZE)
@@ -296,7 +272,7 @@ def _render_list(
             "query": query,
             "form": form,
             "selects": _selects(form, query),
-            "ignored": form.ignored(),
+            "ignored": found.ignored(),
             "searching": searching,
             "headers": _sort_headers(query),
             "links": {

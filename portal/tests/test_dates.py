@@ -33,28 +33,50 @@ def test_it_shows_the_current_time_zone():
         assert shown.startswith('<time datetime="2026-11-27T17:51:07.123456+01:00" title="27 Nov 2026, 17:51 CET">')
 
 
-@pytest.mark.parametrize(
-    ("delta", "text"),
-    [
-        (timedelta(seconds=20), "just now"),
-        (timedelta(minutes=1), "1 minute ago"),
-        (timedelta(minutes=59, seconds=59), "59 minutes ago"),
-        (timedelta(hours=5), "5 hours ago"),
-        (timedelta(days=3, hours=23), "3 days ago"),
-        (timedelta(days=45), "1 month ago"),
-        (timedelta(days=800), "2 years ago"),
-        (-timedelta(hours=23, minutes=59), "in 23 hours"),
-        (-timedelta(days=7), "in 7 days"),
-        (-timedelta(seconds=10), "in less than a minute"),
-    ],
-)
+# (how long before MOMENT, what relative() says): Django's timesince, one unit, a non-breaking
+# space between number and unit (static/js/portal.js counts the same way: test_browser_times.py).
+RELATIVE = [
+    (timedelta(seconds=20), "just now"),
+    (timedelta(minutes=1), "1\xa0minute ago"),
+    (timedelta(minutes=59, seconds=59), "59\xa0minutes ago"),
+    (timedelta(hours=5), "5\xa0hours ago"),
+    (timedelta(days=3, hours=23), "3\xa0days ago"),
+    (timedelta(days=13), "1\xa0week ago"),
+    (timedelta(days=45), "1\xa0month ago"),
+    (timedelta(days=800), "2\xa0years ago"),
+    (-timedelta(hours=23, minutes=59), "in 23\xa0hours"),
+    (-timedelta(days=7), "in 1\xa0week"),
+    (-timedelta(days=40), "in 1\xa0month"),
+    (-timedelta(seconds=10), "in less than a minute"),
+]
+
+
+@pytest.mark.parametrize(("delta", "text"), RELATIVE)
 def test_it_says_how_long_ago_in_the_largest_whole_unit(delta, text):
     assert relative(MOMENT - delta, now=MOMENT) == text
 
 
+def test_months_and_years_follow_the_calendar():
+    # 28 days from 31 January is not yet a month; 1 March is (timesince's calendar months).
+    assert (
+        relative(datetime(2026, 1, 31, 12, tzinfo=UTC), now=datetime(2026, 2, 28, 12, tzinfo=UTC)) == "4\xa0weeks ago"
+    )
+    assert relative(datetime(2026, 1, 31, 12, tzinfo=UTC), now=datetime(2026, 3, 1, 12, tzinfo=UTC)) == "1\xa0month ago"
+    assert relative(datetime(2025, 2, 28, tzinfo=UTC), now=datetime(2026, 2, 27, 23, tzinfo=UTC)) == "11\xa0months ago"
+    assert relative(datetime(2025, 2, 28, tzinfo=UTC), now=datetime(2026, 2, 28, tzinfo=UTC)) == "1\xa0year ago"
+
+
+def test_the_relative_time_is_the_same_in_every_time_zone():
+    # Counted in UTC: across a daylight-saving change (Berlin, 29 March 2026) an hour is an hour.
+    then, now = datetime(2026, 3, 29, 0, 30, tzinfo=UTC), datetime(2026, 3, 29, 3, 30, tzinfo=UTC)
+    for zone in ("UTC", "Europe/Berlin", "Pacific/Auckland"):
+        with timezone.override(zone):
+            assert relative(timezone.localtime(then), now=timezone.localtime(now)) == "3\xa0hours ago"
+
+
 def test_the_tag_shows_the_relative_time_with_the_exact_one_on_hover():
     shown = render("{% when value %}", value=timezone.now() - timedelta(days=3, minutes=5))
-    assert shown.endswith(">3 days ago</time>") and 'title="' in shown and " UTC" in shown
+    assert shown.endswith(">3\xa0days ago</time>") and 'title="' in shown and " UTC" in shown
 
 
 def test_only_known_zone_names_are_taken():

@@ -98,22 +98,43 @@
   }
 
   // --- Relative times ------------------------------------------------------------------------
-  // {% when %} renders "3 days ago" as of the server's answer; a page left open keeps it true
-  // by counting again every minute, with the units of kernel.dates.relative.
-  var UNITS = [[365 * 86400, "year"], [30 * 86400, "month"], [86400, "day"], [3600, "hour"], [60, "minute"]];
+  // {% when %} renders "3 days ago" as of the server's answer (kernel.dates.relative: Django's
+  // timesince with one unit); a page left open keeps it true by counting again every minute,
+  // the same way: years and months by the calendar, then weeks, days, hours, minutes, in UTC
+  // (as the server counts), with a non-breaking space between the number and the unit.
+  var CHUNKS = [[604800, "week"], [86400, "day"], [3600, "hour"], [60, "minute"]];
+
+  function amount(count, unit) {
+    return count + "\u00a0" + unit + (count !== 1 ? "s" : "");
+  }
+
+  function timeOfDay(date) {
+    return ((date.getUTCHours() * 60 + date.getUTCMinutes()) * 60 + date.getUTCSeconds()) * 1000 +
+      date.getUTCMilliseconds();
+  }
+
+  // Django's timesince(earlier, later, depth=1), for two Dates at least a minute apart.
+  function since(earlier, later) {
+    var months = (later.getUTCFullYear() - earlier.getUTCFullYear()) * 12 +
+      later.getUTCMonth() - earlier.getUTCMonth();
+    if (earlier.getUTCDate() > later.getUTCDate() ||
+        (earlier.getUTCDate() === later.getUTCDate() && timeOfDay(earlier) > timeOfDay(later))) {
+      months -= 1;
+    }
+    if (months >= 12) return amount(Math.floor(months / 12), "year");
+    if (months > 0) return amount(months, "month");
+    var seconds = (later - earlier) / 1000;
+    for (var i = 0; i < CHUNKS.length; i++) {
+      if (seconds >= CHUNKS[i][0]) return amount(Math.floor(seconds / CHUNKS[i][0]), CHUNKS[i][1]);
+    }
+    return amount(0, "minute");
+  }
 
   function relative(then, now) {
     var seconds = (now - then) / 1000;
-    var future = seconds < 0;
-    seconds = Math.abs(seconds);
-    for (var i = 0; i < UNITS.length; i++) {
-      if (seconds >= UNITS[i][0]) {
-        var count = Math.floor(seconds / UNITS[i][0]);
-        var amount = count + " " + UNITS[i][1] + (count !== 1 ? "s" : "");
-        return future ? "in " + amount : amount + " ago";
-      }
-    }
-    return future ? "in less than a minute" : "just now";
+    if (Math.abs(seconds) < 60) return seconds >= 0 ? "just now" : "in less than a minute";
+    if (seconds > 0) return since(new Date(then), new Date(now)) + " ago";
+    return "in " + since(new Date(now), new Date(then));
   }
 
   function refreshTimes() {

@@ -1,0 +1,136 @@
+"""The keys list's search, filters and sort: its GET parameters, read by a django-filter
+FilterSet. Each invalid parameter is dropped (its default applies) and named in `ignored()`,
+so a hand-edited or stale URL still shows the list, never an error page."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Lower
+from django.http import QueryDict
+
+from .models import ApiKey, ApiSecret, KeyKind
+
+# "Unused for N days": the choices offered; another number in the URL is refused (and ignored).
+UNUSED_DAYS = (7, 30, 90, 180, 365)
+
+KIND_CHOICES = [
+    ("custom", "Custom API keys"),
+    ("all", "All keys"),
+    (KeyKind.EMPORIX.value, KeyKind.EMPORIX.label),
+    (KeyKind.STOREFRONT.value, KeyKind.STOREFRONT.label),
+]
+
+SORT_CHOICES = [
+    ("name", "Name, A to Z"),
+    ("-name", "Name, Z to A"),
+    ("-created", "Newest first"),
+    ("created", "Oldest first"),
+    ("-last_used", "Recently used first"),
+    ("last_used", "Least recently used first"),
+]
+
+# Names without regard to case, and never-used keys as the least recently used.
+SORT_ORDER = {
+    "name": [Lower("name").asc()],
+    "created": [F("created_at").asc()],
+    "last_used": [F("last_used_at").asc(nulls_first=True)],
+}
+
+VIEW_CHOICES = [("", "Automatic"), ("table", "Table"), ("cards", "Cards")]
+
+# Without the posted value: a URL may hold anything, and the page need not repeat it.
+NOT_A_CHOICE = {"invalid_choice": "not one of its choices"}
+
+
+class KeyListForm(forms.Form):
+    """The FilterSet's form: its filters' fields (added by django-filter), and the layout,
+    which filters nothing."""
+
+    view = forms.ChoiceField(label="Layout", choices=VIEW_CHOICES, required=False, error_messages=NOT_A_CHOICE)
+    field_order = ["q", "kind", "old", "unused", "sort", "view"]
+
+
+class CheckboxFilter(django_filters.BooleanFilter):
+    """A checkbox (`old=1`): ticked or not, where django-filter's BooleanFilter is yes/no/unknown."""
+
+    field_class = forms.BooleanField
+
+
+class KeyListFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label="Search", method="search", max_length=100, error_messages={"max_length": "longer than 100 characters"}
+    )
+    kind = django_filters.ChoiceFilter(
+        label="Kind", choices=KIND_CHOICES, method="of_kind", empty_label=None, error_messages=NOT_A_CHOICE
+    )
+    old = CheckboxFilter(label="Has an old secret", method="with_old_secret")
+    unused = django_filters.TypedChoiceFilter(
+        label="Unused for",
+        choices=[("", "Any time")] + [(str(days), f"{days}+ days") for days in UNUSED_DAYS],
+        coerce=int,
+        empty_value=None,
+        method="unused_for",
+        error_messages=NOT_A_CHOICE,
+    )
+    # A ChoiceFilter, not django-filter's OrderingFilter: that one takes a comma-separated list
+    # of orderings (the page's drop-down, column headers and links show one) and orders by
+    # plain field names (the list sorts names without regard to case, never-used keys first).
+    sort = django_filters.ChoiceFilter(
+        label="Sort", choices=SORT_CHOICES, method="sorted_by", empty_label=None, error_messages=NOT_A_CHOICE
+    )
+
+    DEFAULTS: dict[str, Any] = {"q": "", "kind": "custom", "old": False, "unused": None, "sort": "name", "view": ""}
+
+    class Meta:
+        model = ApiKey
+        fields: list[str] = []
+        form = KeyListForm
+
+    def __init__(self, data: QueryDict, queryset: QuerySet[ApiKey], *, now: datetime) -> None:
+        super().__init__(data, queryset)
+        self.now = now
+
+    def values(self) -> dict[str, Any]:
+        """Every parameter: the valid ones as given, the rest their defaults."""
+        self.form.is_valid()
+        cleaned = getattr(self.form, "cleaned_data", {})
+        return {name: cleaned.get(name) or default for name, default in self.DEFAULTS.items()}
+
+    def ignored(self) -> list[str]:
+        """What the page says of each invalid parameter."""
+        return [
+            f"{self.form.fields[name].label} ignored: {errors[0].rstrip('.')}." for name, errors in self.errors.items()
+        ]
+
+    def filter_queryset(self, queryset: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
+        # With the defaults in place of invalid values (django-filter skips those): the kind
+        # filter and the sort apply even when the URL gives none or a wrong one.
+        values = self.values()
+        for name, filter_ in self.filters.items():
+            queryset = filter_.filter(queryset, values[name])
+        return queryset
+
+    def search(self, keys: QuerySet[ApiKey], name: str, text: str) -> QuerySet[ApiKey]:
+        return keys.filter(Q(name__icontains=text) | Q(client_id__icontains=text))
+
+    def of_kind(self, keys: QuerySet[ApiKey], name: str, kind: str) -> QuerySet[ApiKey]:
+        return keys if kind == "all" else keys.filter(kind=kind)
+
+    def with_old_secret(self, keys: QuerySet[ApiKey], name: str, ticked: bool) -> QuerySet[ApiKey]:
+        if not ticked:
+            return keys
+        return keys.filter(Exists(ApiSecret.objects.in_grace(self.now).filter(key=OuterRef("pk"))))
+
+    def unused_for(self, keys: QuerySet[ApiKey], name: str, days: int) -> QuerySet[ApiKey]:
+        # Neither used nor created within the last `days` days.
+        cutoff = self.now - timedelta(days=days)
+        return keys.filter(Q(last_used_at__lt=cutoff) | Q(last_used_at__isnull=True, created_at__lt=cutoff))
+
+    def sorted_by(self, keys: QuerySet[ApiKey], name: str, sort: str) -> QuerySet[ApiKey]:
+        order = SORT_ORDER[sort.lstrip("-")]
+        if sort.startswith("-"):
+            order = [expression.copy().reverse_ordering() for expression in order]
+        return keys.order_by(*order, Lower("name"), "pk")  # the same order on every page
