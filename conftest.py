@@ -182,10 +182,18 @@ ROOT = Path(__file__).resolve().parent
 
 
 def run_manage(args: list[str], env: dict[str, str], timeout: int = 60) -> subprocess.CompletedProcess:
-    """`manage.py ARGS` in a fresh process with only `env` (and PATH, HOME) in its environment;
-    settings fill the rest from the project's .env, so tests set what they rely on (an empty
-    value hides one set there)."""
-    base = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DJANGO_SETTINGS_MODULE": "portal.settings"}
+    """`manage.py ARGS` in a fresh process with `env` in its environment, over PATH, HOME and
+    what the settings require outside DEBUG (the tests' own secrets, from pytest.ini, and mail
+    to files), so that it needs no .env. A local .env still fills what neither sets: tests set
+    what they rely on (an empty value hides a required one, or one set there)."""
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "SECRET_KEY": os.environ["SECRET_KEY"],
+        "PORTAL_ENCRYPTION_KEYS": os.environ["PORTAL_ENCRYPTION_KEYS"],
+        "EMAIL_URL": "filemail://",
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
