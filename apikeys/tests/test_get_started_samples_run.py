@@ -29,7 +29,7 @@ from apikeys.services import key_create
 from oauth.bearer import bearer_verify
 from scopes.models import Scope
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.outside]  # bash with curl, Python, Node
 
 NODE = shutil.which("node")
 RUNNERS = {

@@ -16,6 +16,8 @@ from portal.tests.serving import (
     token_request,
 )
 
+pytestmark = pytest.mark.outside  # gunicorn
+
 
 @pytest.fixture(scope="module")
 def server(served, tmp_path_factory):

@@ -28,6 +28,8 @@ from portal.tests.serving import (
     token_request,
 )
 
+pytestmark = pytest.mark.outside  # nginx, gunicorn
+
 SITE = ROOT / "deploy" / "nginx" / "api-key-portal.conf"
 HOST = "portal.example.com"
 

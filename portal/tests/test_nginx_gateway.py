@@ -30,6 +30,8 @@ from portal.tests.serving import (
     token_request,
 )
 
+pytestmark = pytest.mark.outside  # nginx, gunicorn
+
 SITE = ROOT / "deploy" / "nginx-gateway.conf"
 HOST = "api.example.com"
 # gunicorn's clock cannot be moved from here: the tests about the bound watch it pass, so it is

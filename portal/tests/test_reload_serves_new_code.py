@@ -7,7 +7,11 @@ import shutil
 import signal
 import subprocess
 
+import pytest
+
 from portal.tests.serving import GUNICORN, ROOT, free_port, request, stop, token_request, wait_until_serving
+
+pytestmark = pytest.mark.outside  # gunicorn
 
 IGNORED = shutil.ignore_patterns(".git", ".venv", "node_modules", "docs", "staticfiles", "var", ".env", "__pycache__")
 

@@ -74,6 +74,7 @@ def _events(count: int, acme_secrets) -> list[str]:
     return sorted(str(pk) for pk in Event.objects.values_list("id", flat=True))
 
 
+@pytest.mark.outside  # worker processes
 def test_a_killed_worker_loses_nothing_and_duplicates_only_with_the_same_id(receiver, endpoint, acme_secrets, tmp_path):
     ids = _events(5, acme_secrets)
     receiver.answer(HOLD)  # the first POST hangs: the worker is killed in the middle of it
@@ -108,6 +109,7 @@ def test_a_killed_worker_loses_nothing_and_duplicates_only_with_the_same_id(rece
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SUCCEEDED}
 
 
+@pytest.mark.outside  # a worker process
 def test_sigterm_lets_a_worker_finish_its_delivery_and_stop(receiver, endpoint, acme_secrets, tmp_path):
     ids = _events(1, acme_secrets)
     receiver.answer(HOLD)
