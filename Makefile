@@ -84,6 +84,13 @@ axe: node_modules/axe-core/axe.min.js
 test: lock-check install-dev lint env chromium nginx node axe
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# The inner loop: lint, then every test except the browser ones and those that start programs
+# outside the test process (marker `outside` in pytest.ini: gunicorn, nginx, redis-server, a
+# PostgreSQL cluster, worker processes, Node, Schemathesis). `make test` still runs everything.
+.PHONY: test-fast
+test-fast: lock-check install-dev lint env
+	$(VENV)/bin/pytest -m "not browser and not outside" $(PYTEST_ARGS)
+
 lint: install-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .

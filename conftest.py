@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -76,6 +77,52 @@ def all_at_once(count: int, work: Callable[[], T]) -> list[T]:
     return results
 
 
+# The real monotonic clock and sleep, bound here: tests that move time.monotonic (the gateway's
+# clock fixture) must not stop the deadline of a wait.
+_monotonic, _sleep = time.monotonic, time.sleep
+
+
+def wait_until(
+    condition: Callable[[], T],
+    timeout: float = 10,
+    *,
+    what: str | Callable[[], str] = "the condition",
+    ignoring: tuple[type[BaseException], ...] = (),
+    interval: float = 0.02,
+) -> T:
+    """Poll `condition` until it returns something truthy, and return that; fail the test if
+    `timeout` seconds pass first. For an event the test cannot be told of directly (another
+    thread's or process's work, a line in a log): the test waits as long as the event takes,
+    and the deadline only bounds a failure. Exceptions of the `ignoring` classes count as
+    "not yet" (a server still starting refuses connections); `what` names the event in the
+    failure (a callable is asked only then, e.g. for a log's tail)."""
+    deadline = _monotonic() + timeout
+    while True:
+        try:
+            result = condition()
+        except ignoring:
+            result = None
+        if result:
+            return result
+        if _monotonic() >= deadline:
+            raise AssertionError(f"{what() if callable(what) else what}: not within {timeout} s")
+        _sleep(interval)
+
+
+class MovedClock:
+    """A monotonic clock that runs with the real one and is moved forward by hand, for code
+    that reads its intervals from a clock it lets tests replace (kernel.ratelimit.monotonic)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return _monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on (when asked)."""
     with socket.socket() as probe:
@@ -83,11 +130,29 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+SENTINEL = "Sentinel mail"
+
+
 class SmtpInbox:
     """The messages a real SMTP server (aiosmtpd) received, parsed."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self._sentinels = 0
+
+    def flushed(self, timeout: float = 10) -> list[EmailMessage]:
+        """The messages that arrived before a sentinel mail, sent now through the same backend
+        to the same server, arrived (sentinels left out). A mail the code under test sent
+        before this call arrives ahead of the sentinel, so a test proves that nothing was sent
+        without waiting out a deadline."""
+        from django.core.mail import send_mail
+
+        self._sentinels += 1
+        subject = f"{SENTINEL} {self._sentinels}"
+        send_mail(subject, "Everything sent before this mail has arrived.", None, ["sentinel@example.com"])
+        wait_until(lambda: any(m["Subject"] == subject for m in self.messages), timeout, what=f"{subject!r} arriving")
+        index = next(i for i, m in enumerate(self.messages) if m["Subject"] == subject)
+        return [m for m in self.messages[:index] if not str(m["Subject"]).startswith(SENTINEL)]
 
     async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's handler hook
         message = message_from_bytes(envelope.content, policy=policy.default)
@@ -117,10 +182,18 @@ ROOT = Path(__file__).resolve().parent
 
 
 def run_manage(args: list[str], env: dict[str, str], timeout: int = 60) -> subprocess.CompletedProcess:
-    """`manage.py ARGS` in a fresh process with only `env` (and PATH, HOME) in its environment;
-    settings fill the rest from the project's .env, so tests set what they rely on (an empty
-    value hides one set there)."""
-    base = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DJANGO_SETTINGS_MODULE": "portal.settings"}
+    """`manage.py ARGS` in a fresh process with `env` in its environment, over PATH, HOME and
+    what the settings require outside DEBUG (the tests' own secrets, from pytest.ini, and mail
+    to files), so that it needs no .env. A local .env still fills what neither sets: tests set
+    what they rely on (an empty value hides a required one, or one set there)."""
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "SECRET_KEY": os.environ["SECRET_KEY"],
+        "PORTAL_ENCRYPTION_KEYS": os.environ["PORTAL_ENCRYPTION_KEYS"],
+        "EMAIL_URL": "filemail://",
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,

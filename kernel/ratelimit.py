@@ -33,6 +33,8 @@ CACHE_RETRY_SECONDS = 5.0
 WARNING_INTERVAL_SECONDS = 60.0
 # A counter outlives its window by this much, so that it never expires while still counted.
 EXPIRY_MARGIN = 5
+# The clock of the two intervals above; tests replace it to move past an interval at once.
+monotonic: Callable[[], float] = time.monotonic
 
 T = TypeVar("T")
 
@@ -83,7 +85,7 @@ class _LocalCounters:
 
 
 _local = _LocalCounters()
-_cache_down_until = 0.0  # time.monotonic() before which the cache is not tried
+_cache_down_until = 0.0  # monotonic() before which the cache is not tried
 _last_warning = -math.inf
 
 
@@ -91,12 +93,12 @@ def _with_cache(operation: Callable[[], T], fallback: Callable[[], T]) -> T:
     """Run `operation` against the cache; if the cache fails, or failed less than
     CACHE_RETRY_SECONDS ago, run `fallback` (this process's counters) instead."""
     global _cache_down_until, _last_warning
-    if time.monotonic() < _cache_down_until:
+    if monotonic() < _cache_down_until:
         return fallback()
     try:
         result = operation()
     except Exception as error:  # any backend failure: connection refused, timeout, ...
-        moment = time.monotonic()
+        moment = monotonic()
         _cache_down_until = moment + CACHE_RETRY_SECONDS
         if moment - _last_warning >= WARNING_INTERVAL_SECONDS:
             _last_warning = moment

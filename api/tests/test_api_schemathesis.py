@@ -18,7 +18,7 @@ from scopes.models import Scope
 
 from .conftest import token_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.outside]  # the schemathesis command
 
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 TENANT_SCOPES = [

@@ -83,11 +83,11 @@ def test_the_key_hygiene_digest_goes_through_notifications_and_honours_the_opt_o
     key_create(tenant=acme, kind=KeyKind.CUSTOM, name="Orders", scopes=tax, expires_at=start + timedelta(days=10))
     preferences_set(user=alice, wanted=[code for code in KINDS if code != KEY_HYGIENE.code])
     assert hygiene_run(now=start).mails == 0
-    assert smtp_server.messages == []
+    assert smtp_server.flushed() == []
     preferences_set(user=alice, wanted=list(KINDS))
     key_create(tenant=acme, kind=KeyKind.CUSTOM, name="Returns", scopes=tax, expires_at=start + timedelta(days=2))
     assert hygiene_run(now=start).mails == 1
-    (mail,) = smtp_server.messages
+    (mail,) = smtp_server.flushed()
     assert mail["Subject"].startswith("[API Key Portal] ") and "need attention" in mail["Subject"]
     assert "Returns" in mail.get_body(("plain",)).get_content()
     assert KEY_HYGIENE.label in mail.get_body(("plain",)).get_content()

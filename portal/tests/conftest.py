@@ -14,8 +14,8 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,7 +25,8 @@ import requests
 
 from apikeys.models import KeyKind
 from apikeys.services import key_create, key_renew
-from portal.tests.serving import served_database
+from conftest import wait_until
+from portal.tests.serving import GUNICORN, served_database, wait_until_serving
 from scopes.models import Scope
 from tenants.models import Membership
 from tenants.services import invitation_send
@@ -117,7 +118,7 @@ class Portal:
 
     def manage(self, *args: str) -> str:
         return subprocess.run(
-            [str(ROOT / ".venv/bin/python"), "manage.py", *args],
+            [sys.executable, "manage.py", *args],
             cwd=ROOT,
             env=self.env,
             check=True,
@@ -136,23 +137,20 @@ class Portal:
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [str(ROOT / ".venv/bin/gunicorn"), "portal.wsgi", "-c", "gunicorn.conf.py"],
+                [GUNICORN, "portal.wsgi", "-c", "gunicorn.conf.py"],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/healthz", timeout=5).status_code == 200:
-                    return
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
-            time.sleep(0.1)
-        raise RuntimeError("the portal did not start")
+        wait_until_serving(
+            lambda: requests.get(self.url + "/healthz", timeout=5).status_code == 200,
+            self.process,
+            self.log_path,
+            30,
+            ignoring=(requests.ConnectionError, requests.Timeout),
+        )
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -165,16 +163,18 @@ class Portal:
 
     def wait_ready(self, seconds: float = 30) -> None:
         """Until /readyz answers 200 on every worker (a few answers in a row)."""
-        deadline, in_a_row = time.monotonic() + seconds, 0
-        while in_a_row < 2 * WORKERS:
-            assert time.monotonic() < deadline, "the portal did not become ready"
+        in_a_row = 0
+
+        def ready() -> bool:
+            nonlocal in_a_row
             try:
                 ok = requests.get(self.url + "/readyz", timeout=5).status_code == 200
             except requests.RequestException:
                 ok = False
             in_a_row = in_a_row + 1 if ok else 0
-            if not ok:
-                time.sleep(0.1)
+            return in_a_row >= 2 * WORKERS
+
+        wait_until(ready, seconds, what="the portal ready on every worker", interval=0.05)
 
     def log_lines(self) -> list[str]:
         return self.log_path.read_text().splitlines()

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from conftest import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = os.environ.get("NGINX", "/usr/sbin/nginx")
 # The gunicorn of the virtualenv running the tests: `make run` uses .venv/bin/gunicorn.
@@ -127,9 +129,11 @@ def gunicorn(env: dict[str, str], log: Path, *, port: int | None = None, unix_so
     try:
         if unix_socket is None:
             base = f"http://127.0.0.1:{env['PORT']}"
-            wait_until(lambda: request(f"{base}/.well-known/oauth-authorization-server").status == 200, process, log)
+            wait_until_serving(
+                lambda: request(f"{base}/.well-known/oauth-authorization-server").status == 200, process, log
+            )
         else:
-            wait_until(lambda: unix_socket_answers(unix_socket), process, log)
+            wait_until_serving(lambda: unix_socket_answers(unix_socket), process, log)
         yield process
     finally:
         stop(process)
@@ -143,18 +147,28 @@ def unix_socket_answers(path: Path) -> bool:
         return sock.recv(12).startswith(b"HTTP/1")
 
 
-def wait_until(ready: Callable[[], bool], process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_until_serving(
+    ready: Callable[[], bool],
+    process: subprocess.Popen,
+    log: Path,
+    timeout: float = 60,
+    ignoring: tuple[type[Exception], ...] = (OSError,),
+) -> None:
+    """Until `ready()` holds (an exception of `ignoring`: not yet); fails at once, with the tail
+    of the log, if the server `process` exits first."""
+
+    def answers() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if ready():
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the server did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+        return ready()
+
+    wait_until(
+        answers,
+        timeout,
+        what=lambda: f"the server answering:\n{log.read_text()[-3000:]}",
+        ignoring=ignoring,
+        interval=0.1,
+    )
 
 
 class Answer:
@@ -282,13 +296,26 @@ class SlowClients:
                 pass
 
 
+def accepted_and_read(port: int) -> bool:
+    """Whether the server listening on 127.0.0.1:`port` has accepted every connection made to it
+    and read all that each sent: in Linux's /proc/net/tcp, rx_queue is the accept queue of a
+    listening socket and the unread bytes of a connected one."""
+    local = f"0100007F:{port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        _, address, _, state, queues = line.split()[:5]
+        if address == local and state in ("0A", "01") and int(queues.split(":")[1], 16):  # LISTEN, ESTABLISHED
+            return False
+    return True
+
+
 def assert_token_while_slow_clients(
-    connect: Callable[[], socket.socket], opening: bytes, token: Callable[[], Answer]
+    connect: Callable[[], socket.socket], port: int, opening: bytes, token: Callable[[], Answer]
 ) -> None:
-    """50 slow clients hold their connections while a normal client gets a token in < 1 s."""
+    """50 slow clients hold their connections to `port` while a normal client gets a token in < 1 s."""
     slow = SlowClients(connect, opening)
     try:
-        time.sleep(1.5)  # the server has accepted them and waits for the rest
+        # The server has accepted them and read what they sent, and waits for the rest.
+        wait_until(lambda: accepted_and_read(port), 10, what=f"the server on port {port} taking the slow clients")
         answer = token()
         held = slow.held()
     finally:
@@ -366,7 +393,9 @@ def nginx(tmp: Path, site: str, ready_url: str, host: str) -> Iterator[subproces
         start_new_session=True,
     )
     try:
-        wait_until(lambda: request(ready_url, headers={"Host": host}).status == 200, process, tmp / "nginx.out", 30)
+        wait_until_serving(
+            lambda: request(ready_url, headers={"Host": host}).status == 200, process, tmp / "nginx.out", 30
+        )
         yield process
         stop(process, signal.SIGQUIT)
     finally:

@@ -9,9 +9,12 @@ import re
 import time
 from collections import Counter
 
+import pytest
 import requests
 
 from .conftest import WORKERS
+
+pytestmark = pytest.mark.outside  # its own PostgreSQL cluster, gunicorn
 
 
 def _timed(call):

@@ -67,12 +67,13 @@ def test_a_connection_the_server_ended_is_replaced_before_a_request_uses_it():
     with psycopg.connect(
         host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"], dbname="postgres", autocommit=True
     ) as admin:
+        # With a timeout, pg_terminate_backend returns once the backend has ended (true), so its
+        # goodbye has reached the pooled sockets: no fixed wait for it.
         ended = admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
             [settings["NAME"]],
         ).fetchall()
-    assert ended and pids
-    time.sleep(0.2)  # the server's goodbye reaches the sockets
+    assert ended and all(row[0] for row in ended) and pids
     started = time.monotonic()
     assert _backend_pid() not in pids  # no request sees a dead connection ...
     assert time.monotonic() - started < 0.9  # ... nor waits for psycopg's second-long backoff

@@ -31,6 +31,7 @@ def _state(db, key_id: int) -> tuple:
     return key, secrets, entries
 
 
+@pytest.mark.outside  # its own PostgreSQL cluster, gunicorn
 @pytest.mark.parametrize("held", LOCKS)
 def test_a_renew_behind_a_held_lock_fails_fast_and_changes_nothing(portal, cluster_up, held):
     alice = portal.login()
@@ -84,6 +85,7 @@ FOR EACH ROW EXECUTE FUNCTION portal_test_slow();
 """
 
 
+@pytest.mark.outside  # its own PostgreSQL cluster, gunicorn
 def test_a_slow_query_is_cut_at_the_statement_timeout_and_answered(portal, cluster_up):
     assert portal.token().status_code == 200
     mark = portal.log_mark()

@@ -28,6 +28,8 @@ from kernel.crypto import generate_encryption_key_entry
 from .conftest import PASSWORD, csrf_post, login
 from .serving import free_port, gunicorn, manage, served_database, token_request
 
+pytestmark = pytest.mark.outside  # two gunicorn servers
+
 OLD, NEW, UNRELATED = (generate_encryption_key_entry(key_id) for key_id in ("old", "new", "unrelated"))
 ADMIN = "edge@example.com"  # admin of the tenant `edge` that served_database creates
 

@@ -65,6 +65,7 @@ def test_in_debug_mail_goes_to_files_unless_told_otherwise(production):
     assert result.stdout.split()[0] == CONSOLE  # asked for, in DEBUG only
 
 
+@pytest.mark.outside  # gunicorn (which must exit at once)
 def test_gunicorn_does_not_start_with_the_console_backend(production):
     """The refusal is at settings import, so a gunicorn worker fails to boot and the server
     exits instead of serving."""

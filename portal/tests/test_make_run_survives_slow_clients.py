@@ -3,10 +3,10 @@ tokens, each in under a second, while 50 clients send their headers or bodies a 
 and its request log escapes control characters, so a request path cannot forge a log line."""
 
 import socket
-import time
 
 import pytest
 
+from conftest import wait_until
 from portal.tests.serving import (
     assert_token_while_slow_clients,
     free_port,
@@ -15,6 +15,8 @@ from portal.tests.serving import (
     slow_headers,
     token_request,
 )
+
+pytestmark = pytest.mark.outside  # gunicorn
 
 
 @pytest.fixture(scope="module")
@@ -36,14 +38,14 @@ def connect(port: int):
 def test_it_issues_a_token_while_50_clients_send_headers_slowly(server):
     base, port, client_id, secret, _ = server
     assert_token_while_slow_clients(
-        connect(port), slow_headers("127.0.0.1"), lambda: token_request(base, client_id, secret)
+        connect(port), port, slow_headers("127.0.0.1"), lambda: token_request(base, client_id, secret)
     )
 
 
 def test_it_issues_a_token_while_50_clients_send_bodies_slowly(server):
     base, port, client_id, secret, _ = server
     assert_token_while_slow_clients(
-        connect(port), slow_body("127.0.0.1"), lambda: token_request(base, client_id, secret)
+        connect(port), port, slow_body("127.0.0.1"), lambda: token_request(base, client_id, secret)
     )
 
 
@@ -89,9 +91,6 @@ def test_gunicorns_own_warnings_hold_no_query_string(server):
 
 
 def wait_for_line(log, start: str) -> list[str]:
-    deadline = time.monotonic() + 5
-    while True:
-        lines = log.read_bytes().decode().split("\n")
-        if any(start in line for line in lines) or time.monotonic() > deadline:
-            return lines
-        time.sleep(0.1)
+    """The log's lines, once one of them holds `start`."""
+    wait_until(lambda: start in log.read_bytes().decode(), 5, what=f"a log line with {start!r}")
+    return log.read_bytes().decode().split("\n")

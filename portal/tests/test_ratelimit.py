@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import all_at_once, free_port
+from conftest import MovedClock, all_at_once, free_port
 from kernel import ratelimit
 from portal.settings import cache_config
 
@@ -63,6 +63,8 @@ def warnings_in(caplog) -> list[logging.LogRecord]:
 def test_a_failing_cache_falls_back_to_process_memory_with_one_warning_per_interval(dead_cache, caplog, monkeypatch):
     caplog.set_level(logging.INFO, logger="kernel.ratelimit")
     monkeypatch.setattr(ratelimit, "CACHE_RETRY_SECONDS", 0)  # try the cache on every call
+    clock = MovedClock()
+    monkeypatch.setattr(ratelimit, "monotonic", clock)
     now = time.time()
     began = time.monotonic()
     results = [ratelimit.hit(counters(3), window=WINDOW, now=now) for _ in range(20)]
@@ -70,8 +72,7 @@ def test_a_failing_cache_falls_back_to_process_memory_with_one_warning_per_inter
     assert results[:3] == [None] * 3 and all(results[3:])  # the limit holds in memory
     assert len(warnings_in(caplog)) == 1
     # The next interval logs again, once.
-    monkeypatch.setattr(ratelimit, "WARNING_INTERVAL_SECONDS", 0.2)
-    time.sleep(0.25)
+    clock.advance(ratelimit.WARNING_INTERVAL_SECONDS)
     for _ in range(5):
         ratelimit.hit(counters(3), window=WINDOW, now=now)
     assert len(warnings_in(caplog)) == 2

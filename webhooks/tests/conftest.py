@@ -12,6 +12,7 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import EmptyWebhookSecretError, WebhookVerificationError
 
+from conftest import wait_until
 from webhooks.services import endpoint_create, endpoint_secret
 
 HOLD = "hold"  # answer only when Receiver.release() is called
@@ -48,10 +49,9 @@ class Receiver:
         self.released.set()
 
     def wait_for(self, count: int, seconds: float = 20) -> None:
-        deadline = time.monotonic() + seconds
-        while len(self.received) < count:
-            assert time.monotonic() < deadline, f"{len(self.received)} of {count} deliveries arrived"
-            time.sleep(0.02)
+        wait_until(
+            lambda: len(self.received) >= count, seconds, what=lambda: f"{len(self.received)} of {count} deliveries"
+        )
 
     def ids(self) -> list[str]:
         return [r.id for r in self.received]
