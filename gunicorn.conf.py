@@ -14,16 +14,20 @@ import os
 import sys
 
 # gunicorn runs this file again on HUP (`systemctl reload`) in the master, whose new workers are
-# forked from it and import the new code: a kernel.logescape the master imported before the new
-# code was deployed would be handed to them as it was (an upgrade that changed it would have its
-# workers fail to boot, and the master stop). So it is read again too.
-if "kernel.logescape" in sys.modules:
-    importlib.reload(sys.modules["kernel.logescape"])
+# forked from it and import the new code: a kernel.logescape (or kernel.handoff) the master
+# imported before the new code was deployed would be handed to them as it was (an upgrade that
+# changed it would have its workers fail to boot, and the master stop). So they are read again too.
+for _module in ("kernel.logescape", "kernel.handoff"):
+    if _module in sys.modules:
+        importlib.reload(sys.modules[_module])
+from kernel.handoff import Handoff, HandoffThreadWorker, warm_up  # noqa: E402
 from kernel.logescape import EscapingGunicornLogger  # noqa: E402
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
+# gunicorn's gthread worker that, on a reload, goes on serving until the new workers are ready
+# (kernel/handoff.py), so that a reload under load does not stall requests.
+worker_class = HandoffThreadWorker
 # Per worker. Idle threads cost little; database connections are pooled per worker
 # (DATABASE_POOL_MAX_SIZE in portal/settings.py), not held per thread.
 threads = int(os.environ.get("WEB_THREADS", "64"))
@@ -36,3 +40,25 @@ errorlog = "-"
 # machine (tests, benchmarks) would take each other's, and systemd's ProtectHome hides it.
 # Reload with HUP, stop with TERM.
 control_socket_disable = True
+
+
+# --- Reloads without a stall (kernel/handoff.py) ------------------------------------------------
+
+
+def on_starting(server) -> None:  # noqa: ANN001 (gunicorn's Arbiter)
+    # Before the first fork, so that every worker shares it; kept on the master across reloads.
+    server.handoff = Handoff()
+
+
+def on_reload(server) -> None:  # noqa: ANN001
+    # Runs before the new workers are forked: those alive now are the old generation.
+    server.handoff.reload_started(newest_age=server.worker_age, workers=server.num_workers)
+
+
+def pre_fork(server, worker) -> None:  # noqa: ANN001
+    worker.handoff = server.handoff
+
+
+def post_worker_init(worker) -> None:  # noqa: ANN001
+    # The application is loaded; warm it before the worker accepts (and says it is ready).
+    warm_up()

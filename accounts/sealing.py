@@ -15,6 +15,8 @@ system check accounts.W001 counts those under a key that is no longer configured
 
 import base64
 import logging
+from collections import Counter
+from collections.abc import Iterator
 
 from kernel import crypto
 
@@ -105,6 +107,39 @@ def authenticators_reseal(authenticator_model, *, only_stale: bool = True) -> tu
             authenticator_model.objects.filter(pk=pk).update(data=row.data)
             done += 1
     return done, failed
+
+
+def _sealed_rows(authenticator_model) -> Iterator[tuple[str, dict]]:
+    rows = authenticator_model.objects.filter(type__in=list(FIELDS)).order_by("pk").values_list("type", "data")
+    return rows.iterator()
+
+
+def authenticator_key_counts() -> dict[str, int]:
+    """Second factors per encryption key id their secrets are sealed under (kernel.crypto's
+    sealed_register: readiness and the canaries see what is stored). A row's secrets sit in
+    allauth's JSON `data`, so the rows are read (one query; a row per user with a second
+    factor, checked once a minute per process)."""
+    from allauth.mfa.models import Authenticator
+
+    counts: Counter[str] = Counter()
+    for kind, data in _sealed_rows(Authenticator):
+        counts.update(key_id for key_id in key_ids(data, kind) if key_id is not None)
+    return dict(counts)
+
+
+def authenticator_opens(key_id: str) -> bool | None:
+    """Whether a second factor sealed under `key_id` opens with the configured key of that id;
+    None when none is."""
+    from allauth.mfa.models import Authenticator
+
+    for kind, data in _sealed_rows(Authenticator):
+        for value in _values(data, kind):
+            if sealed_key_id(value) == key_id:
+                try:
+                    return bool(unseal(value))
+                except crypto.DecryptionError:
+                    return False
+    return None
 
 
 def authenticators_reencrypt() -> tuple[int, int]:

@@ -13,6 +13,11 @@
 
 Mails go to the tenant's admins, one digest per tenant and run, with text and HTML parts.
 Each reminder is recorded only after its mail went out, so a failed mail is retried next run.
+
+One run at a time: every host's timer starts a run at the same moment, and two runs would both
+find the same notices unsent, send both digests and record "Key expired" twice (webhooks would
+get the event twice). A run holds the lock `key_hygiene` (kernel/locks.py) for its whole work;
+one started meanwhile does nothing and says so.
 """
 
 from collections import defaultdict
@@ -27,12 +32,16 @@ from django.utils import timezone
 from activity.audit import SYSTEM
 from activity.models import Action
 from activity.services import activity_record
+from kernel.locks import run_alone
 from notifications.kinds import KEY_HYGIENE
 from notifications.services import notify_tenant_admins
 from tenants.models import Tenant
 
 from .models import ApiKey, KeyReminder
 from .services import key_disable
+
+# The PostgreSQL advisory lock of the run: b"KHYGIENE" read as a 64-bit integer.
+LOCK_KEY = 0x4B48_5947_4945_4E45
 
 
 @dataclass
@@ -139,8 +148,13 @@ def _mail(tenant: Tenant, notices: list[Notice], now: datetime) -> bool:
     )
 
 
-def hygiene_run(*, now: datetime | None = None) -> HygieneReport:
-    now = now or timezone.now()
+def hygiene_run(*, now: datetime | None = None) -> HygieneReport | None:
+    """The run's work, or None (nothing done) if another run holds the lock."""
+    with run_alone("key_hygiene", LOCK_KEY) as alone:
+        return _run(now or timezone.now()) if alone else None
+
+
+def _run(now: datetime) -> HygieneReport:
     report = HygieneReport()
     notices = _deadline_notices(now, report) + _dormant_notices(now, report)
     by_tenant: dict[int, list[Notice]] = defaultdict(list)

@@ -28,13 +28,9 @@ def _proven(key_id: str) -> bool:
     return True
 
 
-def _stored_counts() -> Counter[str]:
-    """Sealed values per encryption key id, over every store that counts its own."""
-    counts: Counter[str] = Counter()
-    for store in crypto.sealed_stores().values():
-        if store.key_counts is not None:
-            counts.update(store.key_counts())
-    return counts
+def _stored_counts() -> dict[str, dict[str, int]]:
+    """Sealed values per store and encryption key id, of every store that counts its own."""
+    return {name: store.key_counts() for name, store in crypto.sealed_stores().items() if store.key_counts is not None}
 
 
 def canaries_ensure() -> None:
@@ -57,7 +53,9 @@ def canaries_ensure() -> None:
 class CanaryReport:
     readable: list[str] = field(default_factory=list)  # configured ids proven right
     mismatched: list[str] = field(default_factory=list)  # configured ids with the wrong material
-    unconfigured_secrets: dict[str, int] = field(default_factory=dict)  # key id -> stored secrets
+    unconfigured_secrets: dict[str, int] = field(default_factory=dict)  # key id -> stored values
+    # The same per store: key id -> {store name: stored values}, for messages that name them.
+    unconfigured: dict[str, dict[str, int]] = field(default_factory=dict)
     anything_stored: bool = False  # canaries or secrets exist at all
 
     @property
@@ -77,7 +75,10 @@ def canaries_check() -> CanaryReport:
     report = CanaryReport()
     configured = [key.id for key in crypto.encryption_keys()]
     canaries = dict(EncryptionCanary.objects.values_list("key_id", "ciphertext"))
-    stored = _stored_counts()
+    by_store = _stored_counts()
+    stored: Counter[str] = Counter()
+    for counts in by_store.values():
+        stored.update(counts)
     for key_id in configured:
         if key_id in canaries:
             bucket = report.readable if crypto.canary_opens(bytes(canaries[key_id]), key_id) else report.mismatched
@@ -85,5 +86,9 @@ def canaries_check() -> CanaryReport:
         elif stored[key_id]:
             (report.readable if _proven(key_id) else report.mismatched).append(key_id)
     report.unconfigured_secrets = {key_id: n for key_id, n in stored.items() if key_id not in configured and n}
+    report.unconfigured = {
+        key_id: {name: counts[key_id] for name, counts in by_store.items() if counts.get(key_id)}
+        for key_id in report.unconfigured_secrets
+    }
     report.anything_stored = any([canaries, report.unconfigured_secrets, report.readable, report.mismatched])
     return report

@@ -9,7 +9,9 @@ request. Recovery needs nothing: Django drops a connection that saw an error at 
 request (and CONN_HEALTH_CHECKS tests a reused one first), so the next request reconnects.
 With the PostgreSQL connection pool, a lost connection also has the pool test its idle ones
 (`_drain_broken_connections`): after a database restart every pooled connection is dead, and
-without that each of them would fail one more request before it is dropped.
+without that each of them would fail one more request before it is dropped. A frozen server
+(no answer within DB_CLIENT_TIMEOUT, kernel/postgresql/waits.py) closes only the connection
+that waited: the others are sound once the server runs again.
 
 Three ways in, because Django reaches an error by three paths: `DatabaseOutageMiddleware`
 answers for exceptions raised by views, `server_error` (handler500) for those raised in
@@ -28,8 +30,10 @@ from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.views import defaults
+from psycopg_pool import PoolTimeout
 
 from kernel.http import wants_json
+from kernel.postgresql.waits import NoAnswer
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +115,17 @@ def answer(request: HttpRequest, exc: BaseException, *, json: bool = False) -> H
     """Report a database failure (once per interval) and answer 503: JSON if asked for or
     preferred by the client, else the page."""
     report("database", exc)
-    if not lock_timed_out(exc):
+    if _connection_broke(exc):
         _drain_broken_connections()
     return unavailable_json() if json or wants_json(request) else unavailable_page()
+
+
+def _connection_broke(exc: BaseException) -> bool:
+    """True if the failure says that a connection broke (then the idle ones likely did too).
+    Not for a lock timeout (the connections are sound), nor for a server that did not answer
+    in time (NoAnswer) or a pool that had no connection to give in time (PoolTimeout): the
+    server may be frozen, and testing the idle connections would wait on each in turn."""
+    return not lock_timed_out(exc) and not isinstance(exc.__cause__, (NoAnswer, PoolTimeout))
 
 
 def _drain_broken_connections() -> None:

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import jwt
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http.request import split_domain_port, validate_host
 from django.views.decorators.debug import sensitive_variables
 
@@ -179,6 +179,46 @@ def signing_keys_reencrypt() -> tuple[int, int]:
         SigningKey.objects.filter(pk=key.pk).update(ciphertext=ciphertext, encryption_key_id=key_id)
         done += 1
     return done, failed
+
+
+def signing_key_counts() -> dict[str, int]:
+    """Signing keys per encryption key id (kernel.crypto.sealed_register: readiness and the
+    canaries see what is stored)."""
+    rows = SigningKey.objects.order_by().values_list("encryption_key_id").annotate(count=Count("id"))
+    return dict(rows)
+
+
+@sensitive_variables("private")
+def signing_key_opens(key_id: str) -> bool | None:
+    """Whether a signing key sealed under `key_id` decrypts with the configured key of that id;
+    None when none is."""
+    key = SigningKey.objects.filter(encryption_key_id=key_id).first()
+    if key is None:
+        return None
+    try:
+        private = at_rest_decrypt(key.ciphertext, key_id=key_id, binding=key.binding)
+    except DecryptionError:
+        return False
+    return bool(private)
+
+
+@sensitive_variables("private")
+def signing_key_unreadable() -> str | None:
+    """For /readyz (kernel.health.readiness_register): why this instance could not sign a JWT,
+    or None. The active signing key must decrypt with the encryption keys configured here (a
+    deployment without one gets one on the first JWT). Names the kid (published anyway) and
+    the encryption key id, never material."""
+    key = SigningKey.objects.filter(state=SigningKeyState.ACTIVE).first()
+    if key is None:
+        return None
+    try:
+        private = at_rest_decrypt(key.ciphertext, key_id=key.encryption_key_id, binding=key.binding)
+    except DecryptionError:
+        return (
+            f"the JWT signing key {key.kid!r} cannot be decrypted here "
+            f"(it is sealed under encryption key {key.encryption_key_id!r})"
+        )
+    return None if private else "the JWT signing key is empty"
 
 
 # --- In-process caches ----------------------------------------------------------------------

@@ -173,11 +173,27 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # query ends in a prompt 503 (kernel/outages.py) instead of a worker stuck until gunicorn kills
 # it. Seconds for connecting (libpq's minimum is 2), milliseconds for the others; 0 is no limit.
 DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=3)
-DB_STATEMENT_TIMEOUT = env.int("DB_STATEMENT_TIMEOUT", default=5000)
+DB_STATEMENT_TIMEOUT = env.int("DB_STATEMENT_TIMEOUT", default=3000)
 DB_LOCK_TIMEOUT = env.int("DB_LOCK_TIMEOUT", default=2000)
+# The server enforces those two; a frozen server enforces nothing. The portal's own limit on
+# every wait for an answer (kernel/postgresql/waits.py), a second above the statement timeout
+# so that a working server's timeout comes first: with the defaults a frozen server is
+# answered 503 within 4 s.
+DB_CLIENT_TIMEOUT = env.int("DB_CLIENT_TIMEOUT", default=DB_STATEMENT_TIMEOUT + 1000 if DB_STATEMENT_TIMEOUT else 0)
 _db_options = DATABASES["default"].setdefault("OPTIONS", {})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     _db_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+    # A server host that vanishes (power, network) sends nothing more: TCP keepalives find an
+    # idle connection dead in 10 + 3 x 3 s, tcp_user_timeout gives up on data unacknowledged for
+    # DB_CLIENT_TIMEOUT. Values given in DATABASE_URL (?keepalives_idle=60) win.
+    for _name, _value in {
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 3,
+        "keepalives_count": 3,
+        "tcp_user_timeout": DB_CLIENT_TIMEOUT,
+    }.items():
+        _db_options.setdefault(_name, _value)
     # Server settings for the session; `options` given in DATABASE_URL come after, so they win.
     _timeouts = f"-c statement_timeout={DB_STATEMENT_TIMEOUT} -c lock_timeout={DB_LOCK_TIMEOUT}"
     _db_options["options"] = f"{_timeouts} {_db_options.get('options', '')}".strip()

@@ -11,8 +11,13 @@ class WebhooksConfig(AppConfig):
 
         from . import checks  # noqa: F401  (registers the system check)
         from .outbox import activity_event_record
-        from .services import endpoint_secrets_reencrypt
+        from .services import endpoint_secret_key_counts, endpoint_secret_opens, endpoint_secrets_reencrypt
 
-        sealed_register("webhook signing secret", endpoint_secrets_reencrypt)
+        sealed_register(
+            "webhook signing secret",
+            endpoint_secrets_reencrypt,
+            key_counts=endpoint_secret_key_counts,
+            opens=endpoint_secret_opens,
+        )
         # Every activity entry that makes a webhook event queues it in the entry's transaction.
         activity_recorded.connect(activity_event_record, dispatch_uid="webhooks-outbox")

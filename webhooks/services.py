@@ -5,6 +5,7 @@ import logging
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from kernel import crypto
@@ -85,6 +86,25 @@ def endpoint_secret_rotate(*, endpoint: Endpoint) -> tuple[Endpoint, str]:
 def endpoint_delete(*, endpoint: Endpoint) -> None:
     """Remove an endpoint with its deliveries and their log (the events stay for others)."""
     Endpoint.objects.filter(pk=endpoint.pk).delete()
+
+
+def endpoint_secret_key_counts() -> dict[str, int]:
+    """Signing secrets per encryption key id (kernel.crypto.sealed_register: readiness and the
+    canaries see what is stored)."""
+    return dict(Endpoint.objects.order_by().values_list("secret_key_id").annotate(count=Count("id")))
+
+
+def endpoint_secret_opens(key_id: str) -> bool | None:
+    """Whether a signing secret stored under `key_id` decrypts with the configured key of that
+    id; None when none is."""
+    endpoint = Endpoint.objects.filter(secret_key_id=key_id).first()
+    if endpoint is None:
+        return None
+    try:
+        crypto.decrypt(endpoint.secret_ciphertext, key_id=key_id, binding=endpoint.binding)
+    except crypto.DecryptionError:
+        return False
+    return True
 
 
 @transaction.atomic

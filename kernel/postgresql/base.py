@@ -28,6 +28,8 @@ from django.db.backends.postgresql import base
 from django.db.backends.utils import CursorWrapper
 from psycopg_pool import ConnectionPool
 
+from .waits import NoAnswer, WaitLimitedConnection
+
 # A connection fully checked less than this long ago is checked without a query.
 FULL_CHECK_INTERVAL = 10.0
 
@@ -60,6 +62,8 @@ class QuickCheck:
             return
         try:
             ConnectionPool.check_connection(conn)
+        except NoAnswer:
+            raise  # a frozen server: testing the idle connections would wait on each in turn
         except Exception:
             # One ended connection usually means that the server restarted or ended them all.
             # Test the idle ones now (the pool drops the dead and opens new ones), so that this
@@ -106,4 +110,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
         # it as `_check` (psycopg_pool 3.2 and 3.3; test_database_pool_check.py holds this).
         if pool is not None and pool._check is ConnectionPool.check_connection:
             pool._check = QuickCheck(pool)
+        if pool is not None and pool.connection_class is not WaitLimitedConnection:
+            pool.connection_class = WaitLimitedConnection  # every wait bounded (kernel/postgresql/waits.py)
         return pool
+
+    def get_new_connection(self, conn_params: dict) -> base.Database.Connection:
+        connection = super().get_new_connection(conn_params)
+        if self.pool is None:
+            # Without a pool Django calls psycopg.connect(), which takes no class; the subclass
+            # only overrides a method, so the connection becomes one (kernel/postgresql/waits.py).
+            connection.__class__ = WaitLimitedConnection
+        return connection

@@ -73,7 +73,12 @@ def test_an_outage_is_answered_with_503_and_the_portal_recovers_by_itself(portal
         assert ready.status_code == 503 and ready.headers["Retry-After"] == "5"
         assert ready.json() == {
             "status": "unavailable",
-            "checks": {"database": "unavailable", "cache": "ok", "encryption_keys": "unknown"},
+            "checks": {
+                "database": "unavailable",
+                "cache": "ok",
+                "encryption_keys": "unknown",
+                "jwt_signing_key": "unknown",
+            },
         }
         assert requests.get(portal.url + "/healthz", timeout=5).json() == {"status": "ok"}
     # RFC 8414 metadata asks no database: it keeps answering.

@@ -13,6 +13,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from kernel.postgresql.waits import WaitLimitedConnection
+
 from .conftest import LOCK_TIMEOUT_MS, ROOT, STATEMENT_TIMEOUT_MS, csrf_post
 
 LOCKS = {
@@ -114,9 +116,20 @@ def test_the_portal_sessions_have_the_timeouts():
         return
     options = settings.DATABASES["default"]["OPTIONS"]
     assert options["connect_timeout"] == settings.DB_CONNECT_TIMEOUT == 3
+    # Client-side: a peer that vanished, and a frozen one (test_database_frozen.py).
+    assert settings.DB_CLIENT_TIMEOUT == 4000
+    assert {name: options[name] for name in options if name.startswith(("keepalives", "tcp_"))} == {
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 3,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 4000,
+    }
+    assert connection.pool is None or connection.pool.connection_class is WaitLimitedConnection
     with connection.cursor() as cursor:
+        assert isinstance(connection.connection, WaitLimitedConnection)
         cursor.execute("SHOW statement_timeout")
-        assert cursor.fetchone()[0] == "5s"
+        assert cursor.fetchone()[0] == "3s"
         cursor.execute("SHOW lock_timeout")
         assert cursor.fetchone()[0] == "2s"
 
