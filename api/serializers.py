@@ -83,7 +83,9 @@ class KeyUpdateRequest(StrictSerializer):
         help_text="CIDR networks token requests must come from (any key); empty: any address.",
     )
     allowed_origins = serializers.ListField(
-        child=StrictString(max_length=300, validators=[RegexValidator(ORIGIN_PATTERN, "Not an origin like https://shop.example.com.")]),
+        child=StrictString(
+            max_length=300, validators=[RegexValidator(ORIGIN_PATTERN, "Not an origin like https://shop.example.com.")]
+        ),
         max_length=MAX_ORIGINS,
         required=False,
         help_text="Storefront and custom keys: web origins a browser page may use the key from "

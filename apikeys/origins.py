@@ -113,7 +113,9 @@ def origins_clean(text: str | list[str], *, allow_any: bool) -> str:
             continue
         if part == ANY:
             if not allow_any:
-                problems.append("“*” (any origin) is only for the Storefront key: a key with a secret names its origins.")
+                problems.append(
+                    "“*” (any origin) is only for the Storefront key: a key with a secret names its origins."
+                )
             elif ANY not in seen:
                 seen.append(ANY)
             continue

@@ -96,10 +96,14 @@ def _settings(key):
 
 
 def test_the_settings_page_edits_the_origins_with_an_activity_entry(client_for, alice, acme):
-    key, _ = key_create(tenant=acme, kind=KeyKind.CUSTOM, name="Orders", scopes=Scope.objects.filter(name="tax.tax_read"))
+    key, _ = key_create(
+        tenant=acme, kind=KeyKind.CUSTOM, name="Orders", scopes=Scope.objects.filter(name="tax.tax_read")
+    )
     client = client_for(alice)
     assert "Allowed web origins" in client.get(_settings(key)).content.decode()
-    response = client.post(_settings(key), {"allowed_networks": "", "allowed_origins": "https://Shop.example.com/\nhttps://*.example.org"})
+    response = client.post(
+        _settings(key), {"allowed_networks": "", "allowed_origins": "https://Shop.example.com/\nhttps://*.example.org"}
+    )
     assert response.status_code == 302
     key.refresh_from_db()
     assert key.allowed_origins == "https://shop.example.com\nhttps://*.example.org"
@@ -107,7 +111,9 @@ def test_the_settings_page_edits_the_origins_with_an_activity_entry(client_for, 
     assert entry.details == {"from": [], "to": ["https://shop.example.com", "https://*.example.org"]}
     assert entry.actor == alice
     # Saving the same list again records nothing; a bad one is a form error and changes nothing.
-    client.post(_settings(key), {"allowed_networks": "", "allowed_origins": "https://shop.example.com https://*.example.org"})
+    client.post(
+        _settings(key), {"allowed_networks": "", "allowed_origins": "https://shop.example.com https://*.example.org"}
+    )
     assert ActivityEntry.objects.filter(key=key, action=Action.KEY_ORIGINS_CHANGED).count() == 1
     for bad, message in (("https://shop.example.com/cart", "no path"), ("*", "only for the Storefront key")):
         refused = client.post(_settings(key), {"allowed_networks": "", "allowed_origins": bad})

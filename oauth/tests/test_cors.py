@@ -99,7 +99,9 @@ def test_star_lets_any_page_use_the_storefront_keys_anonymous_login(client, stor
     assert response.status_code == 200
     assert response["Access-Control-Allow-Origin"] == "https://anything.example"
     # ... but not the token endpoint, where the key is used with its secret.
-    assert preflight(client, TOKEN, "https://anything.example", "POST").has_header("Access-Control-Allow-Origin") is False
+    assert (
+        preflight(client, TOKEN, "https://anything.example", "POST").has_header("Access-Control-Allow-Origin") is False
+    )
 
 
 def test_refresh_follows_the_same_rule(client, shop):
@@ -129,7 +131,9 @@ def test_preflights_echo_only_an_origin_some_key_allows(client, shop):
     assert "Origin" in response["Vary"]
     assert "Access-Control-Allow-Credentials" not in response
     for path in (LOGIN, REFRESH):
-        assert preflight(client, path, "https://x.example.org")["Access-Control-Allow-Origin"] == "https://x.example.org"
+        assert (
+            preflight(client, path, "https://x.example.org")["Access-Control-Allow-Origin"] == "https://x.example.org"
+        )
     for origin in ("https://evil.example.net", "https://evil-example.org", "null", "*"):
         refused = preflight(client, LOGIN, origin)
         assert refused.status_code == 204
@@ -144,7 +148,9 @@ def test_a_preflight_sees_a_changed_list_at_once(client, shop, django_capture_on
     assert preflight(client, LOGIN, "https://new.example.com").has_header("Access-Control-Allow-Origin") is False
     with django_capture_on_commit_callbacks(execute=True):  # the cached union is forgotten on commit
         key_origins_set(key=key, allowed_origins="https://new.example.com")
-    assert preflight(client, LOGIN, "https://new.example.com")["Access-Control-Allow-Origin"] == "https://new.example.com"
+    assert (
+        preflight(client, LOGIN, "https://new.example.com")["Access-Control-Allow-Origin"] == "https://new.example.com"
+    )
     assert preflight(client, LOGIN, SHOP).has_header("Access-Control-Allow-Origin") is False
 
 
@@ -181,7 +187,10 @@ class TestTokenEndpoint:
         response = self.post(client, key, secret, "http://127.0.0.2:8123")
         assert response.status_code == 200
         assert response["Access-Control-Allow-Origin"] == "http://127.0.0.2:8123"
-        assert preflight(client, TOKEN, "http://127.0.0.2:8123", "POST", "content-type")["Access-Control-Allow-Methods"] == "POST"
+        assert (
+            preflight(client, TOKEN, "http://127.0.0.2:8123", "POST", "content-type")["Access-Control-Allow-Methods"]
+            == "POST"
+        )
 
     def test_another_origin_is_refused_as_a_wrong_secret_is(self, client, custom, emporix):
         key, secret = custom
