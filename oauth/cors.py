@@ -53,16 +53,22 @@ def key_origins(client_id: str | None) -> tuple[str, str] | None:
 
 
 def origin_enforce(
-    request: HttpRequest, client_id: str | None, *, honour_any: bool, refusal: Callable[[str], OAuthError]
+    request: HttpRequest,
+    client_id: str | None,
+    *,
+    honour_any: bool,
+    refusal: Callable[[str], OAuthError],
+    kind: str | None = None,
 ) -> None:
     """Refuse a cross-origin request the key does not allow (raises `refusal(origin)`); approve
-    one it allows (`cross_origin` then adds the headers). A Client ID of no key is left to the
-    view's own answer for it, without CORS headers."""
+    one it allows (`cross_origin` then adds the headers). A Client ID of no key (or of a key
+    not of `kind`, when given) is left to the view's own answer for it, without CORS headers,
+    so that the refusal tells nothing more than that answer."""
     origin = request_origin(request)
     if origin is None:
         return
     found = key_origins(client_id)
-    if found is None:
+    if found is None or (kind is not None and found[0] != kind):
         return
     _, allowed = found
     if not origin_allowed(origin, allowed, honour_any=honour_any):

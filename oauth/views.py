@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_POST
 
 from activity.audit import Audit
-from apikeys.models import ApiKey
+from apikeys.models import ApiKey, KeyKind
 from kernel import outages
 from kernel.http import wants_json
 from kernel.net import client_ip, public_base_url
@@ -30,7 +30,7 @@ from tenants.access import membership_for, require_role
 from tenants.models import Role
 
 from . import leaks, services, signing
-from .cors import cross_origin, key_origins, origin_approve, origin_enforce
+from .cors import cross_origin, key_origins, origin_approve, origin_enforce, request_origin
 from .resource import bearer_required
 from .services import OAuthError, Outcome, invalid_client, invalid_request
 
@@ -203,7 +203,7 @@ def _origin_refused(origin: str) -> OAuthError:
 def anonymous_login(request: HttpRequest) -> HttpResponse:
     """GET /customerlogin/auth/anonymous/login?tenant=&client_id= (Storefront API keys)."""
     params = _query(request, "tenant", "client_id")
-    origin_enforce(request, params["client_id"], honour_any=True, refusal=_origin_refused)
+    origin_enforce(request, params["client_id"], honour_any=True, refusal=_origin_refused, kind=KeyKind.STOREFRONT)
     return json_response(services.anonymous_login(address=client_ip(request), **params))
 
 
@@ -212,7 +212,7 @@ def anonymous_login(request: HttpRequest) -> HttpResponse:
 def anonymous_refresh(request: HttpRequest) -> HttpResponse:
     """GET /customerlogin/auth/anonymous/refresh?tenant=&refresh_token=&client_id=."""
     params = _query(request, "tenant", "client_id", "refresh_token", "anonymous_token")
-    origin_enforce(request, params["client_id"], honour_any=True, refusal=_origin_refused)
+    origin_enforce(request, params["client_id"], honour_any=True, refusal=_origin_refused, kind=KeyKind.STOREFRONT)
     return json_response(services.anonymous_refresh(address=client_ip(request), **params))
 
 
@@ -260,7 +260,7 @@ def tokeninfo(request: HttpRequest) -> HttpResponse:
     and what it holds, for any valid token; the Get started samples call it. One query (two
     from a browser page: its key's allowed origins)."""
     bearer = request.bearer
-    if request.headers.get("Origin") is not None and (found := key_origins(bearer.client_id)) is not None:
+    if request_origin(request) is not None and (found := key_origins(bearer.client_id)) is not None:
         origin_approve(request, found[1])
     body = {
         "tenant": bearer.tenant_code,

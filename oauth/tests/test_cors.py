@@ -224,3 +224,11 @@ def test_the_preflight_union_is_cached_and_forgotten_on_change(
     with django_capture_on_commit_callbacks(execute=True):
         key_origins_set(key=key, allowed_origins="")
     assert cache.get(KNOWN_CACHE_KEY) is None
+
+
+def test_the_anonymous_login_tells_nothing_more_of_other_kinds_of_key(client, custom):
+    key, _ = custom
+    key_origins_set(key=key, allowed_origins="https://other.example.com")
+    response = login(client, key, SHOP)
+    assert response.status_code == 401  # as without an Origin: not a Storefront key
+    assert response.json() == login(client, key).json()
