@@ -232,3 +232,20 @@ def test_the_anonymous_login_tells_nothing_more_of_other_kinds_of_key(client, cu
     response = login(client, key, SHOP)
     assert response.status_code == 401  # as without an Origin: not a Storefront key
     assert response.json() == login(client, key).json()
+
+
+def test_a_cross_origin_request_costs_one_query_more_and_others_none(client, shop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    key, _ = shop
+
+    def queries(origin):
+        with CaptureQueriesContext(connection) as captured:
+            assert login(client, key, origin).status_code == 200
+        return len(captured.captured_queries)
+
+    queries(None)  # the first one fills per-process caches (the key's scope list)
+    without = queries(None)
+    assert queries("http://testserver") == without  # the portal's own origin
+    assert queries(SHOP) == without + 1  # the key's list, by its Client ID
