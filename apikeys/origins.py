@@ -133,11 +133,23 @@ def origins_clean(text: str | list[str], *, allow_any: bool) -> str:
     return "\n".join(seen)
 
 
+def _parsed_rules(lines) -> tuple[Rule, ...]:
+    """The rules of stored lines. A line today's rules refuse (stored under looser ones) is
+    skipped, matching nothing, rather than failing the request."""
+    rules = []
+    for line in lines:
+        try:
+            rules.append(_parse(line)[1])
+        except ValueError:
+            continue
+    return tuple(rules)
+
+
 @lru_cache(maxsize=4096)
 def _rules(text: str) -> tuple[tuple[Rule, ...], bool]:
     """The parsed rules of a normalised list, and whether it holds `*`."""
-    rules = tuple(_parse(line)[1] for line in text.split("\n") if line and line != ANY)
-    return rules, ANY in text.split("\n")
+    lines = text.split("\n")
+    return _parsed_rules(line for line in lines if line != ANY), ANY in lines
 
 
 @lru_cache(maxsize=4096)
@@ -208,7 +220,7 @@ def known_origins() -> Known:
         known = (tuple(sorted(lines)), storefront_any)
         cache.set(KNOWN_CACHE_KEY, known, KNOWN_CACHE_SECONDS)
     lines, storefront_any = known
-    return Known(tuple(_parse(line)[1] for line in lines), storefront_any)
+    return Known(_parsed_rules(lines), storefront_any)
 
 
 def known_origins_forget() -> None:

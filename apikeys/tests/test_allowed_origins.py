@@ -142,3 +142,9 @@ def test_the_settings_page_needs_a_recent_authentication(client, alice, acme):
     assert response.status_code == 302 and response.url.startswith(reverse("account_reauthenticate"))
     key.refresh_from_db()
     assert key.allowed_origins == ""
+
+
+def test_a_stored_line_that_todays_rules_refuse_matches_nothing_and_fails_nothing():
+    stored = "https://shop.example.com\nftp://old.example.com"
+    assert origin_allowed("https://shop.example.com", stored, honour_any=True)
+    assert not origin_allowed("ftp://old.example.com", stored, honour_any=True)
