@@ -194,7 +194,8 @@ def _origin_refused(origin: str) -> OAuthError:
     return OAuthError(
         403,
         "unauthorized_client",
-        f"This key does not allow requests from the origin {origin[:200]} (its allowed origins).",
+        f"This key does not allow browser requests from {origin[:200]}: an admin can add the origin to the "
+        "key's allowed origins.",
     )
 
 
