@@ -20,6 +20,7 @@ class Action(models.TextChoices):
     KEY_EXPIRY_CHANGED = "key.expiry_changed", "Key expiry changed"
     KEY_EXPIRED = "key.expired", "Key expired"
     KEY_NETWORKS_CHANGED = "key.networks_changed", "Allowed networks changed"
+    KEY_ORIGINS_CHANGED = "key.origins_changed", "Allowed origins changed"
     SECRET_LEAKED = "secret.leaked", "Secret reported leaked"
     KEY_NETWORK_REFUSED = "key.network_refused", "Token requests refused: outside the allowed networks"
     KEY_TRIED = "key.tried", "Token requested with Try it"

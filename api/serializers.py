@@ -5,10 +5,12 @@ applied by the views through the same forms."""
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from apikeys.forms import MAX_POSTED_SCOPES
 from apikeys.models import GRACE_PERIODS
+from apikeys.origins import MAX_ORIGINS, ORIGIN_PATTERN
 from tenants.models import Role
 
 # Any whole number of seconds, up to the longest grace period the renew form offers (7 days).
@@ -80,6 +82,16 @@ class KeyUpdateRequest(StrictSerializer):
         required=False,
         help_text="CIDR networks token requests must come from (any key); empty: any address.",
     )
+    allowed_origins = serializers.ListField(
+        child=StrictString(
+            max_length=300, validators=[RegexValidator(ORIGIN_PATTERN, "Not an origin like https://shop.example.com.")]
+        ),
+        max_length=MAX_ORIGINS,
+        required=False,
+        help_text="Storefront and custom keys: web origins a browser page may use the key from "
+        "(https://shop.example.com, https://*.example.com; `*` for the Storefront key's anonymous login only); "
+        "empty: none. See docs/cors.md.",
+    )
     token_lifetime = StrictInteger(
         required=False, allow_null=True, min_value=60, help_text="Custom keys: seconds (null: the default)."
     )
@@ -123,6 +135,10 @@ class Key(serializers.Serializer):
     dormant = serializers.BooleanField(help_text="No secret of it used for the tenant's dormant period.")
     allowed_networks = serializers.ListField(
         child=serializers.CharField(), help_text="CIDR networks token requests must come from; empty: any."
+    )
+    allowed_origins = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Web origins a browser page may use the key from (normalised); empty: none.",
     )
     token_lifetime = serializers.IntegerField(allow_null=True, help_text="Seconds; null: the deployment's default.")
     token_format = serializers.ChoiceField(choices=["default", "opaque", "jwt"])

@@ -30,6 +30,7 @@ from apikeys.services import (
     key_enable,
     key_expiry_set,
     key_networks_set,
+    key_origins_set,
     key_renew,
     key_token_lifetime_set,
     key_update,
@@ -186,6 +187,7 @@ def _key_data(key: "ApiKey | _PageKey", tenant: Tenant, secret: str | None = Non
         "renew_by": key.renew_by,
         "dormant": key.is_dormant(tenant=tenant),
         "allowed_networks": key.allowed_networks.split("\n") if key.allowed_networks else [],
+        "allowed_origins": key.allowed_origins.split("\n") if key.allowed_origins else [],
         "token_lifetime": key.token_lifetime,
         "token_format": key.token_format or "default",
         "old_secret_expires_at": getattr(key, "old_secret_expires_at", None),
@@ -346,7 +348,8 @@ class KeyDetail(KeyViewMixin, PortalAPIView):
             return self.key_response(key_id)
 
     def _settings_change(self, key: ApiKey, data: dict) -> None:
-        """The key's settings page over the API: allowed networks (any key), expiry and token
+        """The key's settings page over the API: allowed networks (any key), allowed origins
+        (Storefront and custom keys), expiry and token
         lifetime (custom keys), through the same services and their checks."""
         if key.kind != KeyKind.CUSTOM and {"expires_at", "token_lifetime"} & data.keys():
             raise Problem("conflict", f"The {key.name} key has no expiry or token lifetime of its own.")
@@ -361,6 +364,10 @@ class KeyDetail(KeyViewMixin, PortalAPIView):
                         "send lock_out_caller: true to confirm.",
                     )
                 key_networks_set(key=key, allowed_networks=networks, audit=self.audit)
+            if "allowed_origins" in data:
+                if key.kind == KeyKind.EMPORIX:
+                    raise Problem("conflict", f"The {key.name} key is for servers: it has no allowed origins.")
+                key_origins_set(key=key, allowed_origins=data["allowed_origins"], audit=self.audit)
             if "expires_at" in data and data["expires_at"] != key.expires_at:
                 key_expiry_set(key=key, expires_at=data["expires_at"], audit=self.audit)
             if "token_lifetime" in data:

@@ -14,6 +14,7 @@ from tenants.models import Tenant
 
 from .models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, KeyKind, TokenFormat
 from .networks import networks_clean
+from .origins import origins_clean
 from .services import key_expiry_check
 
 # Custom keys may not take a built-in key's name, in any case.
@@ -234,6 +235,15 @@ class KeySettingsForm(forms.Form):
         help_text="IPv4 or IPv6 networks in CIDR notation (203.0.113.0/24, 2001:db8::/32), one per line. "
         "Token requests from other addresses are refused. Empty: any address.",
     )
+    allowed_origins = forms.CharField(
+        label="Allowed web origins",
+        required=False,
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
+        help_text="Web pages that may use this key from a browser, one origin per line: https://shop.example.com, "
+        "http://127.0.0.1:8000, or https://*.example.com for its subdomains. Requests from other pages are "
+        "refused. Empty: no browser page (servers are not affected).",
+    )
     expires_at = expiry_field(
         "From then on the key's secrets and tokens stop working. Empty: never (unless the tenant's policy sets a "
         "maximum)."
@@ -250,6 +260,7 @@ class KeySettingsForm(forms.Form):
             "initial",
             {
                 "allowed_networks": key.allowed_networks,
+                "allowed_origins": key.allowed_origins,
                 "expires_at": expiry_initial(key),
                 "token_lifetime_minutes": key.token_lifetime // 60 if key.token_lifetime else None,
             },
@@ -264,12 +275,22 @@ class KeySettingsForm(forms.Form):
         ].help_text = (
             f"Empty: the deployment's default ({settings.ACCESS_TOKEN_LIFETIME // 60} minutes). At most {maximum}."
         )
+        if key.is_storefront:
+            self.fields["allowed_origins"].help_text += (
+                " * allows any page to call the anonymous login (it needs no secret); the token endpoint still "
+                "only accepts the origins listed."
+            )
+        elif not key.is_custom:
+            del self.fields["allowed_origins"]  # the Emporix key is for servers
         if not key.is_custom:
             del self.fields["expires_at"]
             del self.fields["token_lifetime_minutes"]
 
     def clean_allowed_networks(self) -> str:
         return networks_clean(self.cleaned_data["allowed_networks"])
+
+    def clean_allowed_origins(self) -> str:
+        return origins_clean(self.cleaned_data["allowed_origins"], allow_any=self.key.is_storefront)
 
 
 class LeakReportForm(forms.Form):

@@ -120,6 +120,9 @@ class ApiKey(models.Model):
     token_lifetime = models.PositiveIntegerField(null=True, blank=True)
     # CIDR networks, one per line (apikeys.networks); empty: any address.
     allowed_networks = models.TextField(blank=True, default="")
+    # Web origins a browser page may use the key from, one per line (apikeys.origins); empty:
+    # none (requests that carry a cross-site Origin header are refused, docs/cors.md).
+    allowed_origins = models.TextField(blank=True, default="")
     # Settable for custom keys in the portal; the built-in keys follow the deployment.
     token_format = models.CharField(
         "Access tokens", max_length=8, choices=TokenFormat.choices, default=TokenFormat.DEFAULT, blank=True

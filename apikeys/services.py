@@ -22,6 +22,7 @@ from kernel import crypto
 from kernel.canary import canaries_ensure
 from .models import ApiKey, ApiSecret, KeyKind, NetworkRefusal, TokenFormat
 from .networks import networks_clean
+from .origins import known_origins_forget, origins_clean
 
 logger = logging.getLogger(__name__)
 
@@ -369,6 +370,31 @@ def key_networks_set(*, key: ApiKey, allowed_networks: str, audit: Audit = SYSTE
             key=key,
             details={"from": previous.split("\n") if previous else [], "to": cleaned.split("\n") if cleaned else []},
         )
+    return key
+
+
+@_busy_when_locked
+@transaction.atomic
+def key_origins_set(*, key: ApiKey, allowed_origins: str | list[str], audit: Audit = SYSTEM) -> ApiKey:
+    """Set the web origins a Storefront or custom key may be used from in a browser (text as an
+    admin types it, or a list; "" for none). Raises ValidationError for a list that does not
+    parse, ValueError for a kind that has none (apikeys.origins)."""
+    if key.kind == KeyKind.EMPORIX:
+        raise ValueError(f"The {key.name} key is for servers: it has no allowed origins.")
+    cleaned = origins_clean(allowed_origins, allow_any=key.kind == KeyKind.STOREFRONT)
+    key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
+    if cleaned != key.allowed_origins:
+        previous, key.allowed_origins = key.allowed_origins, cleaned
+        key.save(update_fields=["allowed_origins"])
+        activity_record(
+            tenant=key.tenant,
+            action=Action.KEY_ORIGINS_CHANGED,
+            audit=audit,
+            key=key,
+            details={"from": previous.split("\n") if previous else [], "to": cleaned.split("\n") if cleaned else []},
+        )
+        # Preflights read the union of every key's origins from the cache.
+        transaction.on_commit(known_origins_forget)
     return key
 
 

@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_POST
 
 from activity.audit import Audit
-from apikeys.models import ApiKey
+from apikeys.models import ApiKey, KeyKind
 from kernel import outages
 from kernel.http import wants_json
 from kernel.net import client_ip, public_base_url
@@ -30,6 +30,7 @@ from tenants.access import membership_for, require_role
 from tenants.models import Role
 
 from . import leaks, services, signing
+from .cors import cross_origin, key_origins, origin_approve, origin_enforce, request_origin
 from .resource import bearer_required
 from .services import OAuthError, Outcome, invalid_client, invalid_request
 
@@ -125,10 +126,16 @@ def _credentials(request: HttpRequest, form) -> tuple[str | None, str | None]:
 
 @sensitive_variables("client_secret")
 def _authenticated_call(
-    request: HttpRequest, call: Callable[..., Outcome], fields: tuple[str, ...], **extra: str
+    request: HttpRequest,
+    call: Callable[..., Outcome],
+    fields: tuple[str, ...],
+    *,
+    check: Callable[[str | None], None] | None = None,
+    **extra: str,
 ) -> HttpResponse:
     """Parse the form and the client's credentials, then call the service with them and the
-    named form fields. The token, introspection and revocation endpoints all come here."""
+    named form fields. The token, introspection and revocation endpoints all come here.
+    `check`, given the Client ID, may refuse the request first (the token endpoint's origins)."""
     address = client_ip(request)
     form = _form(request)
     try:
@@ -138,15 +145,30 @@ def _authenticated_call(
             # Malformed credentials count as a failure of the address (429 past its limit).
             services.limit_fail(None, address, timezone.now())
         raise
+    if check is not None:
+        check(client_id)
     values = {name: form.get(name) for name in fields}
     return json_response(call(client_id=client_id, client_secret=client_secret, address=address, **values, **extra))
 
 
+def _token_origin_check(request: HttpRequest) -> Callable[[str | None], None]:
+    """A browser page may ask for a token only from an origin its key lists by name (a key used
+    with a secret: `*` never counts). Refused as a wrong secret is, like the key's networks."""
+    return lambda client_id: origin_enforce(
+        request, client_id, honour_any=False, refusal=lambda origin: invalid_client()
+    )
+
+
+@cross_origin("POST", honour_any=False)
 @token_endpoint("POST")
 def token(request: HttpRequest) -> HttpResponse:
     """POST /oauth/token (client credentials)."""
     return _authenticated_call(
-        request, services.client_credentials_grant, ("grant_type", "scope"), issuer=public_base_url(request)
+        request,
+        services.client_credentials_grant,
+        ("grant_type", "scope"),
+        check=_token_origin_check(request),
+        issuer=public_base_url(request),
     )
 
 
@@ -168,17 +190,30 @@ def _query(request: HttpRequest, *names: str) -> dict[str, str | None]:
     return {name: request.GET.get(name) for name in names}
 
 
+def _origin_refused(origin: str) -> OAuthError:
+    return OAuthError(
+        403,
+        "unauthorized_client",
+        f"This key does not allow browser requests from {origin[:200]}: an admin can add the origin to the "
+        "key's allowed origins.",
+    )
+
+
+@cross_origin("GET", honour_any=True)
 @token_endpoint("GET")
 def anonymous_login(request: HttpRequest) -> HttpResponse:
     """GET /customerlogin/auth/anonymous/login?tenant=&client_id= (Storefront API keys)."""
     params = _query(request, "tenant", "client_id")
+    origin_enforce(request, params["client_id"], honour_any=True, refusal=_origin_refused, kind=KeyKind.STOREFRONT)
     return json_response(services.anonymous_login(address=client_ip(request), **params))
 
 
+@cross_origin("GET", honour_any=True)
 @token_endpoint("GET")
 def anonymous_refresh(request: HttpRequest) -> HttpResponse:
     """GET /customerlogin/auth/anonymous/refresh?tenant=&refresh_token=&client_id=."""
     params = _query(request, "tenant", "client_id", "refresh_token", "anonymous_token")
+    origin_enforce(request, params["client_id"], honour_any=True, refusal=_origin_refused, kind=KeyKind.STOREFRONT)
     return json_response(services.anonymous_refresh(address=client_ip(request), **params))
 
 
@@ -218,12 +253,16 @@ def jwks(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@cross_origin("GET", honour_any=True)
 @token_endpoint("GET")
 @bearer_required()
 def tokeninfo(request: HttpRequest) -> HttpResponse:
     """GET /oauth/tokeninfo: what the presented access token (RFC 6750 Bearer header) is
-    and what it holds, for any valid token; the Get started samples call it. One query."""
+    and what it holds, for any valid token; the Get started samples call it. One query (two
+    from a browser page: its key's allowed origins)."""
     bearer = request.bearer
+    if request_origin(request) is not None and (found := key_origins(bearer.client_id)) is not None:
+        origin_approve(request, found[1])
     body = {
         "tenant": bearer.tenant_code,
         "client_id": bearer.client_id,

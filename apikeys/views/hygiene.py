@@ -1,6 +1,6 @@
-"""Key hygiene pages (admins only): a key's settings (allowed networks; for custom keys an
-expiry date and a token lifetime), disabling and enabling a key, and reporting a leaked
-secret by pasting it."""
+"""Key hygiene pages (admins only): a key's settings (allowed networks; allowed web origins
+for Storefront and custom keys; for custom keys an expiry date and a token lifetime),
+disabling and enabling a key, and reporting a leaked secret by pasting it."""
 
 import uuid
 from datetime import timedelta
@@ -61,6 +61,8 @@ def _context(membership: Membership, key: ApiKey, form: KeySettingsForm) -> dict
 
 def _settings_save(key: ApiKey, cleaned: dict, audit: Audit) -> None:
     services.key_networks_set(key=key, allowed_networks=cleaned["allowed_networks"], audit=audit)
+    if "allowed_origins" in cleaned:
+        services.key_origins_set(key=key, allowed_origins=cleaned["allowed_origins"], audit=audit)
     if key.is_custom:
         services.key_expiry_set(key=key, expires_at=cleaned["expires_at"], audit=audit)
         minutes = cleaned["token_lifetime_minutes"]
