@@ -528,6 +528,29 @@ if not 0 <= GATEWAY_CACHE_SECONDS <= GATEWAY_CACHE_MAX_SECONDS:
     raise ImproperlyConfigured(
         f"GATEWAY_CACHE_SECONDS must be between 0 and {GATEWAY_CACHE_MAX_SECONDS}, not {GATEWAY_CACHE_SECONDS}."
     )
-# Strict: a request the route table does not know is refused (404). Off: it needs a valid
-# token of any scope (routes of the operator's own beside Emporix's).
-GATEWAY_STRICT = env.bool("GATEWAY_STRICT", default=False)
+# A method and path the route table does not know is refused (404), unless the path lies under
+# one of these prefixes (whole segments: "/my-api" covers /my-api/x, not /my-apix; "/" covers
+# every path): there it needs a valid token, of the tenant its tenant segment names where the
+# table has one (/tax/{tenant}/...), with any scope (docs/gateway-strict.md).
+GATEWAY_PASSTHROUGH_PREFIXES = tuple(env.list("GATEWAY_PASSTHROUGH_PREFIXES", default=[]))
+for _prefix in GATEWAY_PASSTHROUGH_PREFIXES:
+    _segments = _prefix.strip("/").split("/")
+    if (
+        not _prefix.startswith("/")
+        or any(character in _prefix for character in "?#%;\\ \t")
+        or (_prefix != "/" and any(segment in ("", ".", "..") for segment in _segments))
+    ):
+        raise ImproperlyConfigured(
+            f"GATEWAY_PASSTHROUGH_PREFIXES: {_prefix!r} is not a path prefix such as /my-api or /tax "
+            "(a leading /, whole segments, no dot or empty segments, no ?, #, %, ; or backslash)."
+        )
+# GATEWAY_STRICT (deprecated): the gateway is strict now. "on" changes nothing; "off" used to
+# let every unknown route through with any valid token, and is refused rather than silently
+# kept or dropped, so that the operator chooses the prefixes that pass.
+if env.str("GATEWAY_STRICT", default="").strip() and not env.bool("GATEWAY_STRICT"):
+    raise ImproperlyConfigured(
+        "GATEWAY_STRICT=off is no longer supported: the gateway check refuses (404) a method and path "
+        "the route table does not know. Remove GATEWAY_STRICT and name the path prefixes that may pass "
+        "in GATEWAY_PASSTHROUGH_PREFIXES (e.g. /my-api; / for every path, as before, but with the "
+        "tenant check)."
+    )
