@@ -286,6 +286,12 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # no mail to addresses without an account
 ACCOUNT_EMAIL_NOTIFICATIONS = True  # password changed, authenticator added or removed, ...
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[API Key Portal] "
+# Reset links are signed over the account's id, password hash, last login and e-mail (Django's
+# generator): no query. allauth's adds every EmailAddress row of the account, with a query, and
+# creates the row on the way when it is missing, which made a reset for an existing account
+# cost more than one for an unknown address (accounts.forms.ResetPasswordForm, issue 18); the
+# portal has no e-mail management, so the account's one address is all there is to sign.
+ACCOUNT_PASSWORD_RESET_TOKEN_GENERATOR = "django.contrib.auth.tokens.PasswordResetTokenGenerator"
 ACCOUNT_FORMS = {
     "login": "accounts.forms.LoginForm",
     "reauthenticate": "accounts.forms.ReauthenticateForm",
