@@ -269,6 +269,23 @@ SECRET_SHOW_WINDOW = env.int("SECRET_SHOW_WINDOW", default=60)
 LOGIN_REDIRECT_URL = "home"
 # Days an invitation link works; a resend mails a new link with a new expiry.
 INVITATION_LIFETIME_DAYS = env.int("INVITATION_LIFETIME_DAYS", default=7)
+# Who may add a tenant in the portal (the Tenant List's form): "staff-and-admins" (staff, and
+# people who are already an admin of a tenant), "staff", or "everyone" (any logged-in user, a
+# viewer included; `make run`'s demo). Operators' API keys and `manage.py create_tenant` are
+# not limited by it.
+TENANT_CREATORS_CHOICES = ("staff-and-admins", "staff", "everyone")
+TENANT_CREATORS = env.str("TENANT_CREATORS", default="staff-and-admins")
+if TENANT_CREATORS not in TENANT_CREATORS_CHOICES:
+    raise ImproperlyConfigured(
+        f"TENANT_CREATORS must be one of {', '.join(TENANT_CREATORS_CHOICES)}, not {TENANT_CREATORS!r}."
+    )
+# Hourly limits (fixed windows of ABUSE_LIMIT_WINDOW seconds, kernel.ratelimit) on what sends mail or
+# creates tenants: tenants a person adds; invitations (sent or resent) per sender (a person, or
+# an API key) and per tenant. Past one, the page or the API answers 429 with Retry-After.
+TENANT_CREATION_LIMIT_PER_USER = env.int("TENANT_CREATION_LIMIT_PER_USER", default=5)
+INVITATION_LIMIT_PER_SENDER = env.int("INVITATION_LIMIT_PER_SENDER", default=20)
+INVITATION_LIMIT_PER_TENANT = env.int("INVITATION_LIMIT_PER_TENANT", default=50)
+ABUSE_LIMIT_WINDOW = env.int("ABUSE_LIMIT_WINDOW", default=3600)
 LOGOUT_REDIRECT_URL = "login"
 
 # --- Accounts (django-allauth: account, mfa, usersessions) ---------------------------------

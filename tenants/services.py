@@ -15,7 +15,7 @@ from activity.models import Action
 from activity.services import activity_record
 from kernel import crypto
 from kernel.dates import human_datetime
-from kernel.mail import html_from_text
+from kernel.mail import html_from_text, one_line
 
 from .models import Invitation, Membership, Role, Tenant
 from .signals import tenant_created, tenant_deactivated, tenant_policy_changed
@@ -24,6 +24,8 @@ from .signals import tenant_created, tenant_deactivated, tenant_policy_changed
 MAIL_ERRORS = (SMTPException, OSError)
 INVITATION_UNKNOWN = "This invitation link does not work: it was used, cancelled or replaced by a newer mail."
 INVITATION_EXPIRED = "This invitation has expired. Ask an admin of the tenant to send it again."
+# Characters of a tenant's display name shown in an invitation's subject and text.
+TENANT_NAME_IN_MAIL = 60
 
 
 def normalize_email(email: str) -> str:
@@ -138,12 +140,14 @@ def _mail_invitation(invitation: Invitation, *, accept_url: str) -> None:
     context = {
         "invitation": invitation,
         "tenant": invitation.tenant,
+        # A name its creator chose, in a subject and a sentence: one line, bounded.
+        "tenant_name": one_line(invitation.tenant.name, TENANT_NAME_IN_MAIL),
         "link": link,
         "expires": human_datetime(invitation.expires_at),
     }
     text = render_to_string("tenants/invitation_email.txt", context)
     send_mail(
-        subject=render_to_string("tenants/invitation_subject.txt", context).strip(),
+        subject=one_line(render_to_string("tenants/invitation_subject.txt", context)),
         message=text,
         from_email=None,
         recipient_list=[invitation.email],
