@@ -125,6 +125,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "kernel.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # After SecurityMiddleware, which redirects every other plain-HTTP request.
+    "kernel.middleware.HttpsRequiredMiddleware",
     "kernel.outages.DatabaseOutageMiddleware",
     "kernel.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -426,8 +428,15 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Where clients send credentials (client secrets, tokens, refresh tokens): with
+# SECURE_SSL_REDIRECT on, a plain-HTTP request there is refused with an answer that says HTTPS is
+# required (kernel.middleware.HttpsRequiredMiddleware), never redirected: the credentials have
+# crossed in clear already, and a client that follows the redirect would hide the mistake.
+# Patterns as SECURE_REDIRECT_EXEMPT's (the path without its leading slash). The API's docs and
+# schema carry none and redirect like pages.
+HTTPS_REQUIRED_PATHS = [r"^oauth/", r"^customerlogin/", r"^gateway/", r"^api/(?!v1/(?:docs|schema)/)"]
 # Health probes come over plain HTTP from the load balancer, even where HTTPS is enforced.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", *HTTPS_REQUIRED_PATHS]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
