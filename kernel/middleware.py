@@ -82,6 +82,28 @@ class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
         return super().process_view(request, view_func, view_args, view_kwargs)
 
 
+# A JSON media type without parameters: application/json, application/problem+json,
+# application/jwk-set+json, application/vnd.oai.openapi+json.
+_BARE_JSON = re.compile(r"^application/(?:[\w.+-]+\+)?json\s*$", re.IGNORECASE)
+
+
+class JsonCharsetMiddleware:
+    """Every JSON answer says its encoding: `; charset=utf-8` on a JSON media type that has no
+    parameters, whoever made the response (Django's JsonResponse, REST framework, the error
+    and outage pages' JSON), so that no client has to guess. Django and REST framework write
+    JSON in UTF-8 (ASCII, a subset, for JsonResponse)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        content_type = response.get("Content-Type", "")
+        if _BARE_JSON.match(content_type):
+            response["Content-Type"] = f"{content_type.strip()}; charset=utf-8"
+        return response
+
+
 HTTPS_REQUIRED = "HTTPS is required"
 
 

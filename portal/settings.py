@@ -124,6 +124,8 @@ INSTALLED_APPS = [
 # requirement and every security header apply to all paths.
 MIDDLEWARE = [
     "kernel.logs.RequestLogMiddleware",
+    # Outermost but the log: it sees every response, the error and outage answers included.
+    "kernel.middleware.JsonCharsetMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # After SecurityMiddleware, which redirects every other plain-HTTP request.
     "kernel.middleware.HttpsRequiredMiddleware",
