@@ -76,13 +76,17 @@ def _tenant_places() -> tuple[tuple[tuple[str | None, ...], frozenset[str]], ...
 
 def _tenants_named(parts: list[str]) -> frozenset[str]:
     """The tenants a path the table does not know names in the places the table has
-    `{tenant}` (see the module's docstring), exactly as written."""
+    `{tenant}` (see the module's docstring). The leading segments are compared as an upstream
+    that is case-insensitive or decodes might read them (`/TAX/bravo/x` names bravo too); the
+    tenant is the segment exactly as written, so that only the token's own code, in its own
+    spelling, passes."""
+    normal = [_normal(part) for part in parts]
     named = set()
     for lead, literals in _tenant_places():
         if len(parts) <= len(lead):
             continue
-        if all(want is None or want == have for want, have in zip(lead, parts, strict=False)):
-            if parts[len(lead)] not in literals:
+        if all(want is None or want.lower() == have for want, have in zip(lead, normal, strict=False)):
+            if normal[len(lead)] not in {literal.lower() for literal in literals}:
                 named.add(parts[len(lead)])
     return frozenset(named)
 

@@ -223,6 +223,12 @@ def test_under_a_passthrough_prefix_another_tenants_segment_is_403(check, mint, 
         assert "another tenant" in answer.json()["error_description"]
     assert check("GET", "/tax/acme/rates", token).status_code == 200
     assert check("GET", "/tax/acme", token).status_code == 200
+    # An upstream that ignores case or decodes would read these as tax paths of globex.
+    settings.GATEWAY_PASSTHROUGH_PREFIXES = ("/",)
+    for path in ("/TAX/globex/rates", "/t%61x/globex/rates", "/tax;v=1/globex/rates", "/TAX/%61cme/rates"):
+        assert check("GET", path, token).status_code == 403, path
+    assert check("GET", "/TAX/acme/rates", token).status_code == 200
+    settings.GATEWAY_PASSTHROUGH_PREFIXES = ("/tax", "/sequential-id", "/reward-points")
     # /sequential-id/sequenceSchemaBatch/nextIds is a route without a tenant: that place is not one there.
     assert check("GET", "/sequential-id/sequenceSchemaBatch/other", token).status_code == 200
     assert check("GET", "/sequential-id/globex/other", token).status_code == 403
