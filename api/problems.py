@@ -34,6 +34,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "unsupported-media-type": (415, "Send JSON (application/json)"),
     "idempotency-key-reused": (422, "This Idempotency-Key was used for another request"),
     "rate-limited": (429, "Too many requests for this token"),
+    "limit-reached": (429, "An hourly limit of this operation is reached"),
     "busy": (503, "The resource is being changed by someone else; retry"),
 }
 
@@ -41,10 +42,18 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
 class Problem(exceptions.APIException):
     """An error with a stable problem type; `detail` says what happened in this case."""
 
-    def __init__(self, slug: str, detail: str = "", *, errors: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        slug: str,
+        detail: str = "",
+        *,
+        errors: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.slug = slug
         self.status_code, title = PROBLEM_TYPES[slug]
         self.errors = errors
+        self.headers = headers  # e.g. Retry-After for limit-reached
         super().__init__(detail or title)
 
 
@@ -85,7 +94,7 @@ _DRF = [
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every error the API answers, as a problem."""
     if isinstance(exc, Problem):
-        return problem_response(exc.slug, str(exc.detail), errors=exc.errors)
+        return problem_response(exc.slug, str(exc.detail), errors=exc.errors, headers=exc.headers)
     if isinstance(exc, KeyBusy):  # a key's rows locked past the lock timeout; nothing changed
         return problem_response("busy", str(exc))
     if isinstance(exc, Http404):

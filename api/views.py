@@ -41,6 +41,7 @@ from oauth.models import AccessToken
 from kernel.db import CompiledQuery, compile_once
 from kernel.net import client_ip
 from scopes.models import OPERATOR_SCOPES, Scope, Service
+from tenants import limits as tenant_limits
 from tenants import services as tenant_services
 from tenants.forms import MemberAddForm, TenantCreateForm
 from tenants.grants import Powers, RoleGrantRefused
@@ -610,6 +611,10 @@ class InvitationList(GrantingView):
     def post(self, request: Request) -> Response:
         data = _valid(s.InvitationRequest, request)
         cleaned = _checked(MemberAddForm(data=data, tenant=self.tenant))
+        try:
+            tenant_limits.invitation_count(tenant=self.tenant, sender=f"key:{self.caller.pk}")
+        except tenant_limits.LimitReached as error:
+            raise Problem("limit-reached", str(error), headers={"Retry-After": str(error.wait)}) from None
         try:
             invitation = tenant_services.invitation_send(
                 tenant=self.tenant,

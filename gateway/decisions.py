@@ -6,8 +6,11 @@ token), reach the API behind the proxy?
 - no token: 401; a token that does not authorize now (`oauth.bearer.bearer_verify`): 401;
 - a route whose `{tenant}` is not the token's tenant, or whose scopes the token holds none of:
   403 (insufficient_scope);
-- a path the table does not know: 404 in strict mode (GATEWAY_STRICT), else allowed for any
-  valid token.
+- a method and path the table does not know: 404, unless the path lies under one of the
+  operator's pass-through prefixes (GATEWAY_PASSTHROUGH_PREFIXES) and is not a route's own path
+  (the table lists every method of the paths it knows). Under a pass-through prefix it needs a
+  valid token of the tenant that its tenant segment names (where the table has `{tenant}`:
+  `/tax/{tenant}/...`), with any scope: the table knows no scopes for it.
 
 Verified tokens are kept per process for GATEWAY_CACHE_SECONDS (never past their expiry),
 keyed by the token's digest, so that a busy client costs the database one query per token and
@@ -123,14 +126,24 @@ def grant_for(token: str) -> Grant | None:
     return grant
 
 
+def passes_through(raw_path: str, prefixes: tuple[str, ...]) -> bool:
+    """True if the path lies under one of `prefixes`, each a whole number of segments
+    (`/my-api` covers `/my-api` and `/my-api/x`, not `/my-apix`; `/` covers every path)."""
+    path = raw_path.split("?", 1)[0]
+    return any(
+        prefix == "/" or path == prefix.rstrip("/") or path.startswith(prefix.rstrip("/") + "/") for prefix in prefixes
+    )
+
+
 @sensitive_variables("token")
-def decide(method: str, raw_uri: str, token: str | None, *, strict: bool) -> Decision:
-    """The answer to `method raw_uri` with `token` (None: no Authorization header)."""
+def decide(method: str, raw_uri: str, token: str | None, *, passthrough: tuple[str, ...] = ()) -> Decision:
+    """The answer to `method raw_uri` with `token` (None: no Authorization header);
+    `passthrough`: the path prefixes under which a path the table does not know may pass."""
     found = lookup(method, raw_uri)
     if found.refused:
         return Decision(404, "unknown_route", found.refused)
     match = found.match
-    if match is None and strict:
+    if match is None and (found.known_path or not passes_through(raw_uri, passthrough)):
         return Decision(404, "unknown_route", "No route of the API has this method and path.")
     route = match.route if match is not None else None
     if route is not None and not route.token_required:
@@ -140,18 +153,20 @@ def decide(method: str, raw_uri: str, token: str | None, *, strict: bool) -> Dec
     grant = grant_for(token)
     if grant is None:
         return Decision(401, "invalid_token", "The access token is invalid, expired or revoked.", route=route)
-    if match is not None and route is not None:
-        if route.has_tenant and match.tenant != grant.token.tenant_code:
-            return Decision(
-                403, "insufficient_scope", "The access token belongs to another tenant.", grant=grant, route=route
-            )
-        if not route.opened_by(grant.token.scopes):
-            return Decision(
-                403,
-                "insufficient_scope",
-                "The access token holds none of the scopes this route accepts.",
-                scope=" ".join(route.any_of_scopes),
-                grant=grant,
-                route=route,
-            )
+    # The tenants the path names: a route's {tenant}, or for a path the table does not know
+    # the segments in the places the table has one (gateway/paths.py).
+    named = found.tenants if match is None else frozenset(filter(None, [match.tenant]))
+    if not named <= {grant.token.tenant_code}:
+        return Decision(
+            403, "insufficient_scope", "The access token belongs to another tenant.", grant=grant, route=route
+        )
+    if route is not None and not route.opened_by(grant.token.scopes):
+        return Decision(
+            403,
+            "insufficient_scope",
+            "The access token holds none of the scopes this route accepts.",
+            scope=" ".join(route.any_of_scopes),
+            grant=grant,
+            route=route,
+        )
     return Decision(200, grant=grant, route=route)

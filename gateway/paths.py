@@ -7,9 +7,17 @@ while the table does not:
 - a segment that percent-decodes to `.` or `..` (`%2e%2e`): an upstream that decodes before it
   resolves dot segments would walk out of the path that was checked;
 - a path that is the path of a route of the table (for any method) once percent-decoded,
-  lower-cased and stripped of `;parameters` (`/PRICE/demo/prices`, `/pr%69ce/demo/prices`,
-  `/price/demo/prices;x`): an upstream that is case-insensitive, decodes, or drops path
-  parameters would serve that route.
+  lower-cased and stripped of `;parameters` or of a `.suffix` on its last segment
+  (`/PRICE/demo/prices`, `/pr%69ce/demo/prices`, `/price/demo/prices;x`,
+  `/price/demo/prices.json`): an upstream that is case-insensitive, decodes, drops path
+  parameters or reads a suffix as the response format (Spring's suffix patterns, Rails'
+  `.:format`) would serve that route.
+
+For a path the table does not know, `lookup` also says whether it is a route's own path (with
+a method the table does not list for it) and which tenant it names: the segment where the
+table's routes under the same leading segments have `{tenant}` (`/tax/bravo/anything` names
+`bravo`, as `/tax/{tenant}/taxes` does), unless a route there has a literal in that place
+(`/reward-points/customer/...` is not tenant `customer`).
 """
 
 from dataclasses import dataclass, replace
@@ -26,14 +34,61 @@ class Lookup:
 
     match: RouteMatch | None
     refused: str = ""
+    # For a path the table does not know (match None, not refused): True if it is a route's
+    # path with a method the table does not list for it; the tenants its tenant segments name.
+    known_path: bool = False
+    tenants: frozenset[str] = frozenset()
 
 
 UNSAFE = "The path has dot segments, empty segments or encoded separators; the gateway does not guess what they mean."
-DISGUISED = "The path differs from a known route only in case, encoding or path parameters."
+DISGUISED = "The path differs from a known route only in case, encoding, path parameters or a suffix."
 
 
 def _normal(segment: str) -> str:
     return unquote(segment).split(";", 1)[0].lower()
+
+
+def _unsuffixed(segment: str) -> str:
+    """The segment without a `.suffix` (`taxes.json` -> `taxes`), as suffix pattern matching
+    reads it: from the first dot, which is how Spring's `.*` suffix pattern matches."""
+    return segment.split(".", 1)[0]
+
+
+@cache
+def _tenant_places() -> tuple[tuple[tuple[str | None, ...], frozenset[str]], ...]:
+    """Where the table's paths have `{tenant}`: for each run of leading segments before one
+    (a literal, or None for a parameter), the literals that routes sharing those leading
+    segments have in the tenant's place (which are not tenants there)."""
+    table = route_table()
+    leads = {route.segments[: route.params.index("tenant")] for route in table.routes if route.has_tenant}
+    places = []
+    for lead in sorted(leads, key=lambda lead: tuple(part or "" for part in lead)):
+        literals = {
+            route.segments[len(lead)]
+            for route in table.routes
+            if len(route.segments) > len(lead)
+            and route.segments[len(lead)] is not None
+            and all(want is None or want == have for want, have in zip(lead, route.segments, strict=False))
+        }
+        places.append((lead, frozenset(literals)))
+    return tuple(places)
+
+
+def _tenants_named(parts: list[str]) -> frozenset[str]:
+    """The tenants a path the table does not know names in the places the table has
+    `{tenant}` (see the module's docstring). The leading segments are compared as an upstream
+    that is case-insensitive or decodes might read them (`/TAX/bravo/x` names bravo too); the
+    tenant is the segment exactly as written, so that only the token's own code, in its own
+    spelling, passes."""
+    normal = [_normal(part) for part in parts]
+    named = set()
+    for lead, literals in _tenant_places():
+        if len(parts) <= len(lead):
+            continue
+        if all(want is None or want.lower() == have for want, have in zip(lead, normal, strict=False)):
+            if normal[len(lead)] not in {literal.lower() for literal in literals}:
+                named.add(parts[len(lead)])
+    return frozenset(named)
 
 
 @cache
@@ -68,9 +123,12 @@ def lookup(method: str, raw_path: str) -> Lookup:
     if any(part in ("", ".", "..") or "/" in part or "\\" in part for part in normal):
         return Lookup(None, UNSAFE)
     if any(table.match(other, path) for other in _methods()):
-        return Lookup(None)  # a route's own path, with a method the table does not list
+        # A route's own path, with a method the table does not list.
+        return Lookup(None, known_path=True, tenants=_tenants_named(parts))
     folded = _folded_table()
     normal_path = "/" + "/".join(normal)
-    if any(folded.match(other, normal_path) for other in _methods()):
-        return Lookup(None, DISGUISED)
-    return Lookup(None)
+    unsuffixed_path = "/" + "/".join([*normal[:-1], _unsuffixed(normal[-1])])
+    for candidate in {normal_path, unsuffixed_path}:
+        if split_path(candidate) is not None and any(folded.match(other, candidate) for other in _methods()):
+            return Lookup(None, DISGUISED)
+    return Lookup(None, tenants=_tenants_named(parts))

@@ -73,7 +73,7 @@ def _check(request: HttpRequest, method: str | None, uri: str | None) -> HttpRes
         token = bearer_token_from(request)
     except MalformedAuthorization as exc:
         return _invalid_request(str(exc))
-    return _respond(decide(method, uri, token, strict=settings.GATEWAY_STRICT))
+    return _respond(decide(method, uri, token, passthrough=settings.GATEWAY_PASSTHROUGH_PREFIXES))
 
 
 def gateway_check(view):

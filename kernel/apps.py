@@ -23,5 +23,9 @@ class KernelConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        # Connects its request signals before the first request, so that every request's
+        # after_response jobs wait for its response.
+        from . import background  # noqa: F401
+
         # After every app has migrated (the sealed stores' tables exist by then).
         post_migrate.connect(_write_canaries, dispatch_uid="kernel-canaries")

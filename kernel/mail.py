@@ -2,6 +2,8 @@
 links for mails. The notifications app, allauth's account mails (accounts.adapter) and the
 invitations (tenants.services) all use these."""
 
+import unicodedata
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -25,3 +27,30 @@ def with_html_part(mail: EmailMultiAlternatives) -> EmailMultiAlternatives:
     if not any(mimetype == "text/html" for _, mimetype in mail.alternatives):
         mail.attach_alternative(html_from_text(mail.body), "text/html")
     return mail
+
+
+# Unicode categories that show nothing, or break a line, in a subject or a line of text:
+# controls (CR, LF, TAB, NUL, ...), format characters (bidi overrides such as U+202E,
+# zero-width spaces and joiners), private-use, surrogates, unassigned, line and paragraph
+# separators.
+_HIDDEN = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+
+
+def has_hidden_characters(text: str) -> bool:
+    """True if `text` has a character that shows nothing or breaks a line (see _HIDDEN);
+    spaces of any width are not such characters."""
+    return any(unicodedata.category(char) in _HIDDEN for char in text)
+
+
+def one_line(text: str, limit: int | None = None) -> str:
+    """`text` as one line of plain text for a mail subject or a sentence: hidden characters
+    dropped (any whitespace among them counts as a space), runs of whitespace made one space,
+    and at most `limit` characters, a cut marked with an ellipsis. A value people choose (a
+    tenant's display name) can then neither add a header line nor hide or reorder text."""
+    kept = "".join(
+        " " if char.isspace() else char for char in text if char.isspace() or unicodedata.category(char) not in _HIDDEN
+    )
+    line = " ".join(kept.split())
+    if limit is not None and len(line) > limit:
+        line = line[: limit - 1].rstrip() + "…"
+    return line

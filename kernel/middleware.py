@@ -1,5 +1,7 @@
+import re
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.messages import middleware as messages_middleware
 from django.contrib.sessions import middleware as sessions_middleware
@@ -78,6 +80,71 @@ class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
         if not hasattr(request, "user"):  # a token-service path, where nobody is signed in
             return self.handle_no_permission(request, view_func)
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+# A JSON media type without parameters: application/json, application/problem+json,
+# application/jwk-set+json, application/vnd.oai.openapi+json.
+_BARE_JSON = re.compile(r"^application/(?:[\w.+-]+\+)?json\s*$", re.IGNORECASE)
+
+
+class JsonCharsetMiddleware:
+    """Every JSON answer says its encoding: `; charset=utf-8` on a JSON media type that has no
+    parameters, whoever made the response (Django's JsonResponse, REST framework, the error
+    and outage pages' JSON), so that no client has to guess. Django and REST framework write
+    JSON in UTF-8 (ASCII, a subset, for JsonResponse)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        content_type = response.get("Content-Type", "")
+        if _BARE_JSON.match(content_type):
+            response["Content-Type"] = f"{content_type.strip()}; charset=utf-8"
+        return response
+
+
+HTTPS_REQUIRED = "HTTPS is required"
+
+
+class HttpsRequiredMiddleware:
+    """With SECURE_SSL_REDIRECT on, a plain-HTTP request to a path of HTTPS_REQUIRED_PATHS (the
+    token service, the management API, the gateway check) gets an error that says HTTPS is
+    required, in the shape its clients read, instead of SecurityMiddleware's redirect (those
+    paths are in SECURE_REDIRECT_EXEMPT): the credentials it carried have crossed in clear, and
+    a client that followed a redirect would send them so again next time without noticing.
+    `request.is_secure()` honours SECURE_PROXY_SSL_HEADER, as the redirect does."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.paths = [re.compile(pattern) for pattern in settings.HTTPS_REQUIRED_PATHS]
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+            path = request.path_info.lstrip("/")
+            if any(pattern.search(path) for pattern in self.paths):
+                return self.refusal(path)
+        return self.get_response(request)
+
+    @staticmethod
+    def refusal(path: str) -> HttpResponse:
+        headers = {"Cache-Control": "no-store"}
+        if path.startswith("api/"):  # the management API: an RFC 9457 problem (api/problems.py)
+            body = {
+                "type": "urn:api-key-portal:problem:https-required",
+                "title": HTTPS_REQUIRED,
+                "status": 403,
+                "detail": "Call the API over HTTPS; credentials sent over plain HTTP are never accepted.",
+            }
+            return JsonResponse(body, status=403, content_type="application/problem+json", headers=headers)
+        description = HTTPS_REQUIRED
+        if path.startswith("gateway/"):
+            # The gateway check's own refusal shape (gateway/views.py), and RFC 6750's challenge.
+            headers["WWW-Authenticate"] = f'Bearer error="invalid_request", error_description="{description}"'
+        else:  # the token service: RFC 6749 5.2
+            headers["Pragma"] = "no-cache"
+        body = {"error": "invalid_request", "error_description": description}
+        return JsonResponse(body, status=400, headers=headers)
 
 
 # C0 controls and DEL: no URL of the portal has them, and PostgreSQL refuses NUL in a query.

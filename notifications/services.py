@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.models import User
-from kernel.mail import absolute_url
+from kernel.mail import absolute_url, one_line
 from tenants.models import Role, Tenant
 
 from .kinds import KINDS, Kind
@@ -28,6 +28,7 @@ from .models import OptOut
 
 logger = logging.getLogger(__name__)
 SUBJECT_PREFIX = "[API Key Portal] "
+SUBJECT_LIMIT = 150  # characters after the prefix
 
 
 def render_mail(
@@ -45,7 +46,10 @@ def render_mail(
     html = render_to_string(f"{template}.html", context)
     footer = render_to_string("notifications/_footer.html", context)
     html = html.replace("</body>", footer + "</body>") if "</body>" in html else html + footer
-    mail = EmailMultiAlternatives(SUBJECT_PREFIX + subject.strip(), text, settings.DEFAULT_FROM_EMAIL, [to])
+    # Subjects carry names people chose (a tenant's, a key's): one line, bounded.
+    mail = EmailMultiAlternatives(
+        SUBJECT_PREFIX + one_line(subject, SUBJECT_LIMIT), text, settings.DEFAULT_FROM_EMAIL, [to]
+    )
     mail.attach_alternative(html, "text/html")
     return mail
 

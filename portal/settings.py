@@ -124,7 +124,11 @@ INSTALLED_APPS = [
 # requirement and every security header apply to all paths.
 MIDDLEWARE = [
     "kernel.logs.RequestLogMiddleware",
+    # Outermost but the log: it sees every response, the error and outage answers included.
+    "kernel.middleware.JsonCharsetMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # After SecurityMiddleware, which redirects every other plain-HTTP request.
+    "kernel.middleware.HttpsRequiredMiddleware",
     "kernel.outages.DatabaseOutageMiddleware",
     "kernel.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -285,6 +289,23 @@ SECRET_SHOW_WINDOW = env.int("SECRET_SHOW_WINDOW", default=60)
 LOGIN_REDIRECT_URL = "home"
 # Days an invitation link works; a resend mails a new link with a new expiry.
 INVITATION_LIFETIME_DAYS = env.int("INVITATION_LIFETIME_DAYS", default=7)
+# Who may add a tenant in the portal (the Tenant List's form): "staff-and-admins" (staff, and
+# people who are already an admin of a tenant), "staff", or "everyone" (any logged-in user, a
+# viewer included; `make run`'s demo). Operators' API keys and `manage.py create_tenant` are
+# not limited by it.
+TENANT_CREATORS_CHOICES = ("staff-and-admins", "staff", "everyone")
+TENANT_CREATORS = env.str("TENANT_CREATORS", default="staff-and-admins")
+if TENANT_CREATORS not in TENANT_CREATORS_CHOICES:
+    raise ImproperlyConfigured(
+        f"TENANT_CREATORS must be one of {', '.join(TENANT_CREATORS_CHOICES)}, not {TENANT_CREATORS!r}."
+    )
+# Hourly limits (fixed windows of ABUSE_LIMIT_WINDOW seconds, kernel.ratelimit) on what sends mail or
+# creates tenants: tenants a person adds; invitations (sent or resent) per sender (a person, or
+# an API key) and per tenant. Past one, the page or the API answers 429 with Retry-After.
+TENANT_CREATION_LIMIT_PER_USER = env.int("TENANT_CREATION_LIMIT_PER_USER", default=5)
+INVITATION_LIMIT_PER_SENDER = env.int("INVITATION_LIMIT_PER_SENDER", default=20)
+INVITATION_LIMIT_PER_TENANT = env.int("INVITATION_LIMIT_PER_TENANT", default=50)
+ABUSE_LIMIT_WINDOW = env.int("ABUSE_LIMIT_WINDOW", default=3600)
 LOGOUT_REDIRECT_URL = "login"
 
 # --- Accounts (django-allauth: account, mfa, usersessions) ---------------------------------
@@ -302,6 +323,12 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # no mail to addresses without an account
 ACCOUNT_EMAIL_NOTIFICATIONS = True  # password changed, authenticator added or removed, ...
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[API Key Portal] "
+# Reset links are signed over the account's id, password hash, last login and e-mail (Django's
+# generator): no query. allauth's adds every EmailAddress row of the account, with a query, and
+# creates the row on the way when it is missing, which made a reset for an existing account
+# cost more than one for an unknown address (accounts.forms.ResetPasswordForm, issue 18); the
+# portal has no e-mail management, so the account's one address is all there is to sign.
+ACCOUNT_PASSWORD_RESET_TOKEN_GENERATOR = "django.contrib.auth.tokens.PasswordResetTokenGenerator"
 ACCOUNT_FORMS = {
     "login": "accounts.forms.LoginForm",
     "reauthenticate": "accounts.forms.ReauthenticateForm",
@@ -419,8 +446,15 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Where clients send credentials (client secrets, tokens, refresh tokens): with
+# SECURE_SSL_REDIRECT on, a plain-HTTP request there is refused with an answer that says HTTPS is
+# required (kernel.middleware.HttpsRequiredMiddleware), never redirected: the credentials have
+# crossed in clear already, and a client that follows the redirect would hide the mistake.
+# Patterns as SECURE_REDIRECT_EXEMPT's (the path without its leading slash). The API's docs and
+# schema carry none and redirect like pages.
+HTTPS_REQUIRED_PATHS = [r"^oauth/", r"^customerlogin/", r"^gateway/", r"^api/(?!v1/(?:docs|schema)/)"]
 # Health probes come over plain HTTP from the load balancer, even where HTTPS is enforced.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", *HTTPS_REQUIRED_PATHS]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
@@ -544,6 +578,29 @@ if not 0 <= GATEWAY_CACHE_SECONDS <= GATEWAY_CACHE_MAX_SECONDS:
     raise ImproperlyConfigured(
         f"GATEWAY_CACHE_SECONDS must be between 0 and {GATEWAY_CACHE_MAX_SECONDS}, not {GATEWAY_CACHE_SECONDS}."
     )
-# Strict: a request the route table does not know is refused (404). Off: it needs a valid
-# token of any scope (routes of the operator's own beside Emporix's).
-GATEWAY_STRICT = env.bool("GATEWAY_STRICT", default=False)
+# A method and path the route table does not know is refused (404), unless the path lies under
+# one of these prefixes (whole segments: "/my-api" covers /my-api/x, not /my-apix; "/" covers
+# every path): there it needs a valid token, of the tenant its tenant segment names where the
+# table has one (/tax/{tenant}/...), with any scope (docs/gateway-strict.md).
+GATEWAY_PASSTHROUGH_PREFIXES = tuple(env.list("GATEWAY_PASSTHROUGH_PREFIXES", default=[]))
+for _prefix in GATEWAY_PASSTHROUGH_PREFIXES:
+    _segments = _prefix.strip("/").split("/")
+    if (
+        not _prefix.startswith("/")
+        or any(character in _prefix for character in "?#%;\\ \t")
+        or (_prefix != "/" and any(segment in ("", ".", "..") for segment in _segments))
+    ):
+        raise ImproperlyConfigured(
+            f"GATEWAY_PASSTHROUGH_PREFIXES: {_prefix!r} is not a path prefix such as /my-api or /tax "
+            "(a leading /, whole segments, no dot or empty segments, no ?, #, %, ; or backslash)."
+        )
+# GATEWAY_STRICT (deprecated): the gateway is strict now. "on" changes nothing; "off" used to
+# let every unknown route through with any valid token, and is refused rather than silently
+# kept or dropped, so that the operator chooses the prefixes that pass.
+if env.str("GATEWAY_STRICT", default="").strip() and not env.bool("GATEWAY_STRICT"):
+    raise ImproperlyConfigured(
+        "GATEWAY_STRICT=off is no longer supported: the gateway check refuses (404) a method and path "
+        "the route table does not know. Remove GATEWAY_STRICT and name the path prefixes that may pass "
+        "in GATEWAY_PASSTHROUGH_PREFIXES (e.g. /my-api; / for every path, as before, but with the "
+        "tenant check)."
+    )

@@ -1,11 +1,20 @@
+import re
+
 from allauth.mfa.utils import is_mfa_enabled
 from django import forms
 from django.contrib.auth.forms import SetPasswordForm
+
+from kernel.mail import has_hidden_characters, one_line
 
 from .models import TENANT_CODE_PATTERN, Invitation, Membership, Role, Tenant, validate_tenant_code
 from .services import normalize_email
 
 CODE_TAKEN = "This tenant code is already taken."
+NAME_HIDDEN = "A display name is one line of visible text: no line breaks, tabs or invisible characters."
+NAME_WEB_ADDRESS = "A display name cannot contain a web address."
+# A scheme (https://, mailto:, javascript:), "www." or a domain followed by a path: text a mail
+# client shows as a link. A name such as "Booking.com" stays allowed.
+_WEB_ADDRESS = re.compile(r"(?i)[a-z][a-z0-9+.-]*://|\b(?:mailto|javascript|data|file):|\bwww\.|\.[a-z]{2,}/")
 ALREADY_MEMBER = "This person is already a member of the tenant."
 ALREADY_INVITED = "This address has been invited already: resend or cancel the invitation below."
 
@@ -27,9 +36,16 @@ class TenantCreateForm(forms.Form):
         return code
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
+        """The name lands in invitation mails' subjects and text: one line of visible text
+        (spaces collapsed), without a web address that a mail client would make a link of."""
+        name = self.cleaned_data["name"]
+        if has_hidden_characters(name):
+            raise forms.ValidationError(NAME_HIDDEN, code="hidden_characters")
+        name = one_line(name)
         if not name:
             raise forms.ValidationError("Give the tenant a display name.")
+        if _WEB_ADDRESS.search(name):
+            raise forms.ValidationError(NAME_WEB_ADDRESS, code="web_address")
         return name
 
 

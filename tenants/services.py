@@ -15,7 +15,7 @@ from activity.models import Action
 from activity.services import activity_record
 from kernel import crypto
 from kernel.dates import human_datetime
-from kernel.mail import html_from_text
+from kernel.mail import html_from_text, one_line
 
 from .grants import SYSTEM_POWERS, Powers, RoleGrantRefused, role_grant_check, sender_powers
 from .models import Invitation, Membership, Role, Tenant
@@ -29,6 +29,8 @@ INVITATION_UNBACKED = (
     "This invitation can no longer be accepted: whoever sent it can no longer give the {role} role. "
     "Ask an admin of the tenant to send it again."
 )
+# Characters of a tenant's display name shown in an invitation's subject and text.
+TENANT_NAME_IN_MAIL = 60
 
 
 def normalize_email(email: str) -> str:
@@ -180,12 +182,14 @@ def _mail_invitation(invitation: Invitation, *, accept_url: str) -> None:
     context = {
         "invitation": invitation,
         "tenant": invitation.tenant,
+        # A name its creator chose, in a subject and a sentence: one line, bounded.
+        "tenant_name": one_line(invitation.tenant.name, TENANT_NAME_IN_MAIL),
         "link": link,
         "expires": human_datetime(invitation.expires_at),
     }
     text = render_to_string("tenants/invitation_email.txt", context)
     send_mail(
-        subject=render_to_string("tenants/invitation_subject.txt", context).strip(),
+        subject=one_line(render_to_string("tenants/invitation_subject.txt", context)),
         message=text,
         from_email=None,
         recipient_list=[invitation.email],

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.db.models import Exists, F, OuterRef
 from django.http import HttpRequest, HttpResponse
@@ -26,7 +27,7 @@ from activity.audit import Audit
 from kernel.net import client_ip
 
 from .lists import tenant_list_annotations
-from . import services
+from . import limits, services
 from .access import membership_for, require_role
 from .forms import (
     ALREADY_INVITED,
@@ -66,8 +67,18 @@ def _render_tenant_list(request: HttpRequest, form: TenantCreateForm, status: in
         .annotate(**tenant_list_annotations())
         .order_by("tenant__code")
     )
-    context = {"memberships": memberships, "form": form, "mfa_enabled": is_mfa_enabled(request.user)}
+    context = {
+        "memberships": memberships,
+        "form": form if limits.may_create_tenants(request.user) else None,
+        "mfa_enabled": is_mfa_enabled(request.user),
+    }
     return render(request, "tenants/tenant_list.html", context, status=status)
+
+
+def _limited(response: HttpResponse, error: limits.LimitReached) -> HttpResponse:
+    """A page answering 429 for an hourly limit, with Retry-After."""
+    response["Retry-After"] = str(error.wait)
+    return response
 
 
 def _tenant_create(request: HttpRequest, form: TenantCreateForm) -> Tenant | None:
@@ -88,11 +99,20 @@ def _tenant_create(request: HttpRequest, form: TenantCreateForm) -> Tenant | Non
 
 @require_http_methods(["GET", "POST"])
 def tenant_list(request: HttpRequest) -> HttpResponse:
-    """The user's tenants and the Add tenant form; POST adds a tenant."""
+    """The user's tenants and, for those TENANT_CREATORS lets add one, the Add tenant form;
+    POST adds a tenant (403 for others; 429 past the hourly limit)."""
     # Bound on every POST, even an empty one, so that it gets its "required" errors.
     form = TenantCreateForm(request.POST if request.method == "POST" else None)
     if not form.is_bound:
         return _render_tenant_list(request, form, status=200)
+    if not limits.may_create_tenants(request.user):
+        raise PermissionDenied("You may not add tenants here: ask the portal's staff.")
+    if form.is_valid():
+        try:
+            limits.tenant_creation_count(request.user)
+        except limits.LimitReached as error:
+            form.add_error(None, str(error))
+            return _limited(_render_tenant_list(request, form, status=429), error)
     tenant = _tenant_create(request, form) if form.is_valid() else None
     if tenant is None:
         return _render_tenant_list(request, form, status=400)
@@ -231,6 +251,12 @@ def member_add(request: HttpRequest, code: str) -> HttpResponse:
     has an account; invalid input re-renders the Members page with the errors."""
     membership = require_role(membership_for(request, code), Role.ADMIN)
     form = MemberAddForm(request.POST, tenant=membership.tenant)
+    if form.is_valid():
+        try:
+            limits.invitation_count(tenant=membership.tenant, sender=f"user:{request.user.pk}")
+        except limits.LimitReached as error:
+            form.add_error(None, str(error))
+            return _limited(_render_members(request, membership, form, status=429), error)
     invitation, status = _invitation_send(request, form, membership) if form.is_valid() else (None, 400)
     if invitation is None:
         return _render_members(request, membership, form, status=status)
@@ -253,6 +279,11 @@ def invitation_resend(request: HttpRequest, code: str, invitation_id: UUID) -> H
     """Mail the invitation again with a new link and expiry; the old link stops working. The
     admin resending it becomes its sender, whose powers accepting it checks."""
     membership, invitation = _invitation_of(request, code, invitation_id)
+    try:
+        limits.invitation_count(tenant=invitation.tenant, sender=f"user:{request.user.pk}")
+    except limits.LimitReached as error:
+        messages.error(request, str(error))
+        return _limited(_render_members(request, membership, MemberAddForm(tenant=membership.tenant), 429), error)
     try:
         services.invitation_resend(
             invitation=invitation,

@@ -3,6 +3,7 @@ from django.core import mail
 from django.urls import reverse
 
 from conftest import PASSWORD
+from kernel import background
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +49,7 @@ def test_logout_is_a_post(client_for, alice):
 
 def test_password_reset_sends_a_link_that_sets_a_new_password(client, alice):
     client.post("/accounts/password/reset/", {"email": "alice@example.com"})
+    assert background.drain()  # the mail is sent after the response
     assert len(mail.outbox) == 1
     link = next(line for line in mail.outbox[0].body.splitlines() if "/password/reset/" in line)
     path = link.split("testserver", 1)[1]

@@ -32,4 +32,4 @@ def test_unknown_api_paths_are_problems(client):
     for path in ("/api/v1/nope/", "/api/v1/keys/not-a-uuid/", "/api/v1/keys/%0f/"):
         response = client.get(path)
         assert response.status_code == 404
-        assert response["Content-Type"] == "application/problem+json"
+        assert response["Content-Type"] == "application/problem+json; charset=utf-8"

@@ -144,7 +144,7 @@ def test_bad_input_is_a_problem_naming_the_field(api, caller, acme, body, field)
     _, _, token = caller(acme, [*MANAGER, "portal.tenant_manage"])
     response = api("post", KEYS, token, body)
     assert response.status_code == 400, response.content
-    assert response["Content-Type"] == "application/problem+json"
+    assert response["Content-Type"] == "application/problem+json; charset=utf-8"
     assert response.json()["type"] == "urn:api-key-portal:problem:invalid-request"
     assert field in response.json()["errors"]
 

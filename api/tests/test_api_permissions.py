@@ -129,7 +129,7 @@ def test_tenant_endpoints(
     assert response.status_code == expected[who], response.content
     assert response["Cache-Control"] == "no-store"
     if response.status_code >= 400:
-        assert response["Content-Type"] == "application/problem+json"
+        assert response["Content-Type"] == "application/problem+json; charset=utf-8"
         assert response.json()["type"].startswith("urn:api-key-portal:problem:")
     if response.status_code == 401:
         assert response["WWW-Authenticate"].startswith("Bearer")

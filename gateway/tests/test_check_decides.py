@@ -127,34 +127,123 @@ def test_the_method_decides_too(check, mint, reader):
     assert check("DELETE", "/customer/acme/customers/C1", token).status_code == 403
 
 
-def test_an_unknown_route_needs_only_a_valid_token_when_not_strict(check, mint, reader):
+def test_an_unknown_route_is_404_by_default_without_a_query(check, mint, reader, django_assert_num_queries):
     token = mint(*reader)
-    answer = check("GET", "/my-own-api/things", token)
-    assert answer.status_code == 200
-    assert answer["X-Portal-Tenant"] == "acme"
-    assert "X-Portal-Operation" not in answer
-    assert check("GET", "/my-own-api/things").status_code == 401
-    assert check("GET", "/my-own-api/things", "akpt_" + "x" * 43).status_code == 401
-
-
-def test_a_known_path_with_another_method_is_an_unknown_route_not_a_disguise(check, mint, reader, settings):
-    token = mint(*reader)
-    assert check("PUT", "/customer/acme/customers", token).status_code == 200
-    assert check("POST", "/customer/acme/customers/C1", token).status_code == 200
-    settings.GATEWAY_STRICT = True
-    assert check("PUT", "/customer/acme/customers", token).status_code == 404
-
-
-def test_an_unknown_route_is_404_in_strict_mode_without_a_query(
-    check, mint, reader, settings, django_assert_num_queries
-):
-    token = mint(*reader)
-    settings.GATEWAY_STRICT = True
     with django_assert_num_queries(0):
         answer = check("GET", "/my-own-api/things", token)
     assert answer.status_code == 404
     assert answer.json()["error"] == "unknown_route"
+    assert check("GET", "/my-own-api/things").status_code == 404
     assert check("GET", "/customer/acme/customers", token).status_code == 200
+
+
+def test_the_findings_probes_are_refused_by_default(check, mint, acme_secrets, globex):
+    """Issue 18: tenant alpha's token got 200 for another tenant's unknown tax routes, and a
+    storefront token with no tax scope for DELETE /tax/alpha/taxes."""
+    emporix = mint(*acme_secrets["emporix"])  # every scope: only the path and tenant can refuse
+    for method, path in [
+        ("DELETE", "/tax/globex/taxes"),
+        ("PATCH", "/tax/globex/taxes/DE"),
+        ("GET", "/tax/globex/taxes.json"),
+        ("DELETE", "/tax/acme/taxes"),
+        ("GET", "/tax/acme/taxes.json"),
+    ]:
+        answer = check(method, path, emporix)
+        assert answer.status_code == 404, (method, path)
+        assert answer.json()["error"] == "unknown_route"
+    storefront = mint(*acme_secrets["storefront"])
+    assert check("DELETE", "/tax/acme/taxes", storefront).status_code == 404
+    assert check("GET", "/tax/acme/taxes", storefront).status_code == 403
+
+
+def test_a_known_path_with_a_method_the_table_does_not_list_is_404_even_under_a_passthrough_prefix(
+    check, mint, emporix_key, settings
+):
+    settings.GATEWAY_PASSTHROUGH_PREFIXES = ("/",)
+    token = mint(*emporix_key)
+    # The table lists every method of the paths it knows: these are not routes of the API.
+    assert check("PUT", "/customer/acme/customers", token).status_code == 404
+    assert check("POST", "/customer/acme/customers/C1", token).status_code == 404
+    assert check("DELETE", "/tax/acme/taxes", token).status_code == 404
+    assert check("PATCH", "/tax/acme/taxes/DE", token).status_code == 404
+
+
+SUFFIXES = [
+    "/tax/acme/taxes.json",
+    "/tax/acme/taxes.xml",
+    "/tax/acme/Taxes.JSON",
+    "/tax/acme/taxes.json;x=1",
+    "/tax/acme/tax%65s.json",
+    "/customer/acme/customers.csv",
+    "/price/acme/prices.",
+]
+
+
+@pytest.mark.parametrize("passthrough", [(), ("/",), ("/tax", "/customer", "/price")])
+@pytest.mark.parametrize("path", SUFFIXES)
+def test_a_route_with_a_format_suffix_is_a_disguise_in_every_mode(
+    check, mint, emporix_key, settings, path, passthrough
+):
+    settings.GATEWAY_PASSTHROUGH_PREFIXES = passthrough
+    answer = check("GET", path, mint(*emporix_key))
+    assert answer.status_code == 404, path
+    assert "suffix" in answer.json()["error_description"]
+
+
+def test_a_dot_in_a_parameter_is_the_parameter_checked_as_the_route(check, mint, reader, acme):
+    token = mint(*reader)
+    # /customer/{tenant}/customers/{customerNumber}: the route itself, with its tenant and scope checks.
+    assert check("GET", "/customer/acme/customers/C1.json", token).status_code == 200
+    assert check("GET", "/customer/globex/customers/C1.json", token).status_code == 403
+    assert check("GET", "/customer/acme.json/customers", token).status_code == 403
+
+
+def test_under_a_passthrough_prefix_an_unknown_route_needs_a_valid_token(check, mint, reader, settings):
+    settings.GATEWAY_PASSTHROUGH_PREFIXES = ("/my-own-api",)
+    token = mint(*reader)
+    answer = check("GET", "/my-own-api/things?x=1", token)
+    assert answer.status_code == 200
+    assert answer["X-Portal-Tenant"] == "acme"
+    assert "X-Portal-Operation" not in answer
+    assert check("POST", "/my-own-api", token).status_code == 200
+    assert check("GET", "/my-own-api/things").status_code == 401
+    assert check("GET", "/my-own-api/things", "akpt_" + "x" * 43).status_code == 401
+    # Whole segments only, exactly as written.
+    assert check("GET", "/my-own-apix/things", token).status_code == 404
+    assert check("GET", "/My-Own-Api/things", token).status_code == 404
+    assert check("GET", "/other/things", token).status_code == 404
+
+
+def test_under_a_passthrough_prefix_another_tenants_segment_is_403(check, mint, acme_secrets, settings):
+    settings.GATEWAY_PASSTHROUGH_PREFIXES = ("/tax", "/sequential-id", "/reward-points")
+    token = mint(*acme_secrets["emporix"])
+    for path in ("/tax/globex/rates", "/tax/globex/taxes/DE/history", "/tax/ACME/rates", "/tax/globex"):
+        answer = check("GET", path, token)
+        assert answer.status_code == 403, path
+        assert "another tenant" in answer.json()["error_description"]
+    assert check("GET", "/tax/acme/rates", token).status_code == 200
+    assert check("GET", "/tax/acme", token).status_code == 200
+    # An upstream that ignores case or decodes would read these as tax paths of globex.
+    settings.GATEWAY_PASSTHROUGH_PREFIXES = ("/",)
+    for path in ("/TAX/globex/rates", "/t%61x/globex/rates", "/tax;v=1/globex/rates", "/TAX/%61cme/rates"):
+        assert check("GET", path, token).status_code == 403, path
+    assert check("GET", "/TAX/acme/rates", token).status_code == 200
+    settings.GATEWAY_PASSTHROUGH_PREFIXES = ("/tax", "/sequential-id", "/reward-points")
+    # /sequential-id/sequenceSchemaBatch/nextIds is a route without a tenant: that place is not one there.
+    assert check("GET", "/sequential-id/sequenceSchemaBatch/other", token).status_code == 200
+    assert check("GET", "/sequential-id/globex/other", token).status_code == 403
+    assert check("GET", "/reward-points/public/other", token).status_code == 200
+    assert check("GET", "/reward-points/globex/other", token).status_code == 403
+
+
+def test_a_passthrough_prefix_for_every_path_keeps_the_tenant_check(check, mint, reader, settings):
+    settings.GATEWAY_PASSTHROUGH_PREFIXES = ("/",)
+    token = mint(*reader)
+    assert check("GET", "/my-own-api/things", token).status_code == 200
+    assert check("GET", "/customer/acme/new-endpoint", token).status_code == 200
+    assert check("GET", "/customer/globex/new-endpoint", token).status_code == 403
+    # The table's own routes keep their scope checks.
+    assert check("POST", "/customer/acme/customers", token).status_code == 403
 
 
 TRICKS = [
@@ -180,10 +269,10 @@ TRICKS = [
 ]
 
 
-@pytest.mark.parametrize("strict", [False, True])
+@pytest.mark.parametrize("passthrough", [(), ("/",)])
 @pytest.mark.parametrize("path", TRICKS)
-def test_paths_that_only_look_like_a_route_are_404_in_every_mode(check, mint, emporix_key, settings, path, strict):
-    settings.GATEWAY_STRICT = strict
+def test_paths_that_only_look_like_a_route_are_404_in_every_mode(check, mint, emporix_key, settings, path, passthrough):
+    settings.GATEWAY_PASSTHROUGH_PREFIXES = passthrough
     # The Emporix key holds every scope: only the path can make the check refuse.
     token = mint(*emporix_key)
     for method in ("GET", "DELETE"):  # the route's own method, and one the path has no route for

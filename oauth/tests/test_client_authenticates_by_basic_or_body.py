@@ -22,7 +22,7 @@ def test_it_issues_a_token_for_credentials_in_the_body(post_token, emporix, acme
     assert body["session_idle_time"] == 120
     assert body["scope"].endswith(" tenant=acme")
     assert len(body["scope"].split()) == len(builtin_scope_names("emporix")) + 1  # every offered but the Portal API's
-    assert response["Content-Type"] == "application/json"
+    assert response["Content-Type"] == "application/json; charset=utf-8"
 
 
 def test_it_issues_a_token_for_http_basic(post_token, emporix):

@@ -8,7 +8,7 @@ GRANT = {"grant_type": "client_credentials"}
 def assert_no_store(response):
     assert response["Cache-Control"] == "no-store"
     assert response["Pragma"] == "no-cache"
-    assert response["Content-Type"] == "application/json"
+    assert response["Content-Type"] == "application/json; charset=utf-8"
 
 
 @pytest.mark.parametrize(

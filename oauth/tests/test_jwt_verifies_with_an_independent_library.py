@@ -42,7 +42,7 @@ def published_keys(site) -> KeySet:
     response = requests.get(metadata["jwks_uri"], timeout=10)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "public, max-age=300"
-    assert response.headers["Content-Type"] == "application/jwk-set+json"
+    assert response.headers["Content-Type"] == "application/jwk-set+json; charset=utf-8"
     document = response.json()
     assert document["keys"] and all("d" not in jwk for jwk in document["keys"])
     return KeySet.import_key_set(document)

@@ -156,5 +156,5 @@ def test_a_too_big_body_is_invalid_request(post_token, db):
 def test_a_trailing_slash_reaches_the_same_endpoint(client, path):
     response = client.post(path, "grant_type=client_credentials", content_type="application/x-www-form-urlencoded")
     assert response.status_code in (400, 401)
-    assert response["Content-Type"] == "application/json"
+    assert response["Content-Type"] == "application/json; charset=utf-8"
     assert "error" in response.json()

@@ -16,7 +16,8 @@ def summary_of(body: str) -> str:
     return found.group(0)
 
 
-def test_the_summary_links_each_field_error_and_the_field_points_at_it(client_for, alice):
+def test_the_summary_links_each_field_error_and_the_field_points_at_it(client_for, alice, acme):
+    # alice is acme's admin, so she may add tenants (TENANT_CREATORS=staff-and-admins).
     response = client_for(alice).post(reverse("tenants:list"), {"code": "9bad", "name": ""})
     assert response.status_code == 400
     body = response.content.decode()

@@ -118,9 +118,35 @@ def test_the_portal_sees_https_through_x_forwarded_proto(edge):
 
 
 def test_it_redirects_http_to_https(edge):
-    answer = request(f"http://127.0.0.1:{edge['http_port']}/oauth/token?x=1", headers={"Host": HOST})
+    answer = request(f"http://127.0.0.1:{edge['http_port']}/accounts/login/?x=1", headers={"Host": HOST})
     assert answer.status == 301
-    assert answer.headers["Location"] == f"https://{HOST}/oauth/token?x=1"
+    assert answer.headers["Location"] == f"https://{HOST}/accounts/login/?x=1"
+
+
+def test_credentials_over_plain_http_are_refused_never_redirected(edge):
+    # Issue 18: /oauth/token over HTTP got a 301 that a client follows without noticing.
+    http = f"http://127.0.0.1:{edge['http_port']}"
+    client_id, secret = edge["key"]
+    answer = request(
+        f"{http}/oauth/token",
+        "POST",
+        f"grant_type=client_credentials&client_id={client_id}&client_secret={secret}".encode(),
+        {"Host": HOST, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status == 400, answer.body[:300]
+    assert "Location" not in answer.headers
+    assert answer.json() == {"error": "invalid_request", "error_description": "HTTPS is required"}
+    api = request(f"{http}/api/v1/keys/", headers={"Host": HOST, "Authorization": "Bearer akpt_x"})
+    assert api.status == 403 and api.json()["type"] == "urn:api-key-portal:problem:https-required"
+    gateway = request(
+        f"{http}/gateway/nginx",
+        headers={"Host": HOST, "X-Original-Method": "GET", "X-Original-URI": "/customer/edge/customers"},
+    )
+    assert gateway.status == 400 and "Location" not in gateway.headers
+    # The API's documentation is a page: it redirects.
+    assert request(f"{http}/api/v1/docs/", headers={"Host": HOST}).status == 301
+    # The same call over HTTPS works.
+    assert token(edge).status == 200
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])

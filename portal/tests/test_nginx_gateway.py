@@ -1,8 +1,9 @@
 """deploy/nginx-gateway.conf as an operator runs it: Debian's nginx (loopback ports, a
 self-signed certificate) in front of a small API (an HTTP server in this process that echoes
-what it got) and the portal under gunicorn (its own database, GATEWAY_CACHE_SECONDS=1), asking
-the portal's gateway check before every request. The API sees only what the check allowed,
-with the caller's tenant, Client ID and scopes; refusals never reach it."""
+what it got) and the portal under gunicorn (its own database, GATEWAY_CACHE_SECONDS=1, unknown
+routes passing only under /my-own-api and /price), asking the portal's gateway check before
+every request. The API sees only what the check allowed, with the caller's tenant, Client ID
+and scopes; refusals never reach it."""
 
 import base64
 import json
@@ -37,6 +38,8 @@ HOST = "api.example.com"
 # gunicorn's clock cannot be moved from here: the tests about the bound watch it pass, so it is
 # the shortest the setting allows with the cache on (whole seconds).
 CACHE_SECONDS = 1
+# An operator's own API beside Emporix's, and newer endpoints of one Emporix service.
+PASSTHROUGH = "/my-own-api,/price"
 
 KEYS = """
 import json
@@ -48,6 +51,10 @@ keys = {}
 for name in ("reader", "renewed"):
     key, secret = key_create(tenant=tenant, kind="custom", name=name, scopes=Scope.objects.filter(name="customer.customer_read"))
     keys[name] = {"client_id": key.client_id, "secret": secret}
+from apikeys.models import ApiKey, ApiSecret
+from apikeys.services import secret_plaintext
+storefront = ApiKey.objects.get(tenant=tenant, kind="storefront")
+keys["storefront"] = {"client_id": storefront.client_id, "secret": secret_plaintext(ApiSecret.objects.current().get(key=storefront))}
 print(json.dumps(keys))
 """
 
@@ -96,7 +103,9 @@ def gateway(api):
     # A short path, like the edge test's.
     tmp = Path(tempfile.mkdtemp(prefix="portal-gw-"))
     try:
-        with served_database(tmp, name="gateway", GATEWAY_CACHE_SECONDS=str(CACHE_SECONDS)) as (env, client_id, secret):
+        with served_database(
+            tmp, name="gateway", GATEWAY_CACHE_SECONDS=str(CACHE_SECONDS), GATEWAY_PASSTHROUGH_PREFIXES=PASSTHROUGH
+        ) as (env, client_id, secret):
             keys = json.loads(manage(env, "shell", "-c", KEYS).strip().splitlines()[-1])
             keys["emporix"] = {"client_id": client_id, "secret": secret}
             self_signed_certificate(tmp, HOST)
@@ -280,3 +289,65 @@ def test_the_access_log_names_the_caller_and_not_the_query(gateway):
     text = log.read_text()
     assert "logged=no" not in text
     assert any('"GET /customer/edge/customers ' in line and expected in line for line in text.splitlines())
+
+
+# Issue 18: with the old default (unknown routes open to any valid token), tenant alpha's token
+# got 200 for these on tenant bravo's paths, and a storefront token without a tax scope for
+# DELETE /tax/alpha/taxes. Here alpha is edge, bravo is other, and the token is the Emporix
+# key's (every scope), so that only the route and the tenant can refuse.
+FINDINGS_PROBES = [
+    ("DELETE", "/tax/other/taxes"),
+    ("PATCH", "/tax/other/taxes/DE"),
+    ("GET", "/tax/other/taxes.json"),
+]
+
+
+@pytest.mark.parametrize(("method", "target"), FINDINGS_PROBES)
+def test_the_findings_probes_on_another_tenant_never_reach_the_api(gateway, api, method, target):
+    answer = call(gateway, method, target, mint(gateway, "emporix"))
+    assert answer.status == 404, (method, target, answer.status, answer.body)
+    assert answer.json() == {"error": "unknown_route"}
+    assert not reached(api, target)
+
+
+def test_a_storefront_token_cannot_delete_taxes(gateway, api):
+    token = mint(gateway, "storefront")
+    answer = call(gateway, "DELETE", "/tax/edge/taxes", token)
+    assert answer.status == 404, answer.body
+    assert not reached(api, "/tax/edge/taxes")
+    # The route the table knows on that path is refused for its scope.
+    answer = call(gateway, "GET", "/tax/edge/taxes?storefront=1", token)
+    assert answer.status == 403
+    assert 'scope="tax.tax_read"' in answer.headers["WWW-Authenticate"]
+    assert not reached(api, "/tax/edge/taxes?storefront=1")
+
+
+@pytest.mark.parametrize("target", ["/tax/edge/taxes.json", "/price/edge/prices.json", "/price/edge/Prices.xml"])
+def test_a_route_with_a_format_suffix_never_reaches_the_api(gateway, api, target):
+    answer = call(gateway, "GET", target, mint(gateway, "emporix"))
+    assert answer.status == 404, (target, answer.status)
+    assert not reached(api, target)
+
+
+def test_an_unknown_route_outside_the_passthrough_prefixes_is_404(gateway, api):
+    token = mint(gateway, "emporix")
+    for target in ("/customer/edge/new-endpoint", "/my-own-apix/things", "/tax/edge/rates"):
+        answer = call(gateway, "GET", target, token)
+        assert answer.status == 404, (target, answer.status)
+        assert not reached(api, target)
+
+
+def test_an_unknown_route_under_a_passthrough_prefix_needs_a_token_of_the_paths_tenant(gateway, api):
+    token = mint(gateway, "reader")
+    answer = call(gateway, "GET", "/my-own-api/things", token)
+    assert answer.status == 200, answer.body
+    assert answer.json()["headers"]["X-Portal-Tenant"] == "edge"
+    assert "X-Portal-Operation" not in answer.json()["headers"]
+    assert call(gateway, "GET", "/my-own-api/things?anonymous=1").status == 401
+    assert not reached(api, "/my-own-api/things?anonymous=1")
+    answer = call(gateway, "GET", "/price/edge/new-endpoint", token)
+    assert answer.status == 200, answer.body
+    answer = call(gateway, "GET", "/price/other/new-endpoint", token)
+    assert answer.status == 403
+    assert "another tenant" in answer.headers["WWW-Authenticate"]
+    assert not reached(api, "/price/other/new-endpoint")

@@ -95,3 +95,58 @@ def test_the_redis_client_gets_short_timeouts(settings):
 
 def test_sessions_do_not_live_in_the_cache(settings):
     assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The cache on the Redis the suite was given (CACHE_URL=redis://...), else skipped."""
+    import os
+
+    url = os.environ.get("CACHE_URL", "")
+    if not url.startswith("redis://"):
+        pytest.skip("needs CACHE_URL=redis://...")
+    settings.CACHES = {"default": cache_config(url)}
+    from django.core.cache import caches
+
+    yield caches["default"]
+    caches["default"].clear()
+
+
+def round_trips(backend, monkeypatch) -> list[int]:
+    """A list that grows by one for every request redis-py sends for the cache (a pipeline's
+    commands go as one)."""
+    sent: list[int] = []
+    connection_class = backend._cache._pool_class().connection_class  # noqa: SLF001
+    original = connection_class.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent.append(1)
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(connection_class, "send_packed_command", counting)
+    return sent
+
+
+def test_on_redis_a_new_and_an_existing_counter_cost_one_round_trip_each(redis_cache, monkeypatch):
+    """Issue 18: Django's add-then-incr cost one round trip for a new counter and three for
+    an existing one, so a failed token request with a Client ID that had failed before took
+    measurably longer than one with a fresh (unknown) Client ID."""
+    sent = round_trips(redis_cache, monkeypatch)
+    now = time.time()
+    ratelimit.hit(counters(5, "198.51.100.7"), window=WINDOW, now=now)  # warm: a connection exists
+    for who in ("198.51.100.8", "198.51.100.7"):  # a new counter, then an existing one
+        before = len(sent)
+        ratelimit.hit(counters(5, who), window=WINDOW, now=now)
+        assert len(sent) - before == 1, who
+
+
+def test_on_redis_counters_count_and_expire_with_their_window(redis_cache):
+    start = (time.time() // WINDOW + 1) * WINDOW
+    now = start + 10.5
+    assert [ratelimit.hit(counters(2, "198.51.100.9"), window=WINDOW, now=now) for _ in range(3)] == [None, None, 50]
+    (key,) = ratelimit._keys(counters(2, "198.51.100.9"), int(start))  # noqa: SLF001
+    assert redis_cache.get(key) == 3  # a plain integer, as Django stores ints
+    client = redis_cache._cache.get_client(key)  # noqa: SLF001
+    ttl = client.ttl(redis_cache.make_and_validate_key(key))
+    # Window's end (49.5 s after now, whole seconds) plus EXPIRY_MARGIN, give or take the clock.
+    assert 0 < ttl <= WINDOW - 10 + ratelimit.EXPIRY_MARGIN

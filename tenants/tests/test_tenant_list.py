@@ -5,6 +5,13 @@ from apikeys.models import ApiKey
 from tenants.models import Membership, Tenant
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _anyone_adds_tenants(settings):
+    # These tests are about the list and its form; who may add tenants (TENANT_CREATORS) and
+    # how many: test_tenant_creation_limits.py.
+    settings.TENANT_CREATORS = "everyone"
 URL = reverse("tenants:list")
 
 

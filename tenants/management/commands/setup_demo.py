@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils.crypto import get_random_string
 
+from tenants.limits import TENANT_CREATORS_HELP
 from tenants.models import Membership, Tenant
 from tenants.services import tenant_create
 
@@ -63,6 +64,7 @@ class Command(BaseCommand):
         else:
             self.existing_login(user, stored_password(env_file))
         self.mail_note()
+        self.creators_note()
 
     def create(self, env_file: Path) -> str:
         """Create the demo admin and tenant; the password (from `env_file` if it holds one,
@@ -101,3 +103,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  Mails (invitations, password resets) go to {where}/, one file each.\n")
         elif settings.EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend":
             self.stdout.write(f"  Mails go to the SMTP server {settings.EMAIL_HOST}:{settings.EMAIL_PORT}.\n")
+
+    def creators_note(self) -> None:
+        # Who may add tenants differs between the demo's .env and production's default.
+        self.stdout.write(
+            f"  Adding tenants: TENANT_CREATORS={settings.TENANT_CREATORS}. {TENANT_CREATORS_HELP[settings.TENANT_CREATORS]}\n"
+        )
