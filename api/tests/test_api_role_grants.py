@@ -51,7 +51,7 @@ def test_issue_18_a_member_manage_key_cannot_make_its_holder_an_admin(
     emporix, emporix_secret = acme_secrets[KeyKind.EMPORIX]
 
     invited = api("post", "/api/v1/invitations/", token, {"email": "mallory@example.com", "role": "admin"})
-    assert invited.status_code == 403 and invited["Content-Type"] == "application/problem+json"
+    assert invited.status_code == 403 and invited["Content-Type"] == "application/problem+json; charset=utf-8"
     assert invited.json()["type"] == PROBLEM
     assert invited.json()["detail"].startswith("The calling key cannot give the Admin role: ")
     promoted = api("patch", "/api/v1/members/bob@example.com/", token, {"role": "admin"})

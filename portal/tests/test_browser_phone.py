@@ -10,6 +10,7 @@ from activity.models import Action, ActivityEntry
 from apikeys.models import KeyKind
 from apikeys.services import key_create, key_renew
 from scopes.models import Scope
+from tenants.grants import person_powers
 from tenants.models import Membership, Role
 from tenants.services import invitation_send
 
@@ -43,6 +44,7 @@ def busy_acme(acme_secrets, alice, bob, catalogue, django_user_model):
         role=Role.VIEWER,
         accept_url="http://testserver/invitations/accept/",
         audit=Audit(actor=alice),
+        grantor=person_powers(Role.ADMIN, reauthenticated=True),  # alice, an admin, sends it
     )
     assert ActivityEntry.objects.filter(tenant=tenant, action=Action.KEY_CREATED).exists()
     return tenant

@@ -27,7 +27,8 @@ from tenants.services import invitation_send
 pytestmark = pytest.mark.django_db
 
 LIST = reverse("tenants:list")
-MEMBERS = ["portal.member_read", "portal.member_manage"]
+# Inviting a viewer needs what a viewer can do (tenants.grants): reading the keys.
+MEMBERS = ["portal.member_read", "portal.member_manage", "portal.key_read"]
 
 
 def add_tenant(client, code: str, name: str = "A shop"):

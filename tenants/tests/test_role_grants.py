@@ -193,7 +193,7 @@ def test_permission_table(client, django_user_model, settings, as_caller, acme, 
         return
     assert response.status_code == 403, response.content[:2000]
     if channel.startswith("api"):
-        assert response["Content-Type"] == "application/problem+json"
+        assert response["Content-Type"] == "application/problem+json; charset=utf-8"
         assert response.json()["type"] == "urn:api-key-portal:problem:role-escalation"
         assert not Invitation.objects.filter(email="newbie@example.com").exists()
     elif channel == "web_invite":
