@@ -263,6 +263,11 @@ def client_credentials_grant(
         raise OAuthError(400, "unsupported_grant_type", "Only grant_type=client_credentials is supported.")
     client = client_authenticate(client_id=client_id, client_secret=client_secret, address=address, now=now)
     scopes = " ".join(grant_scopes(scope, client))
+    # RFC 6749 5.1: `scope` may differ from the request, and standard clients (oauthlib) then
+    # raise "Scope has changed". A client that asked for names without `tenant=` gets exactly
+    # the names back; one that sent `tenant=<code>`, as Emporix clients do, or no scope at all
+    # gets Emporix's `<names> tenant=<code>` (docs/token-service.md, Standard clients).
+    echo_tenant = not scope or not scope.strip() or any(name.startswith("tenant=") for name in scope.split(" "))
     if token_format_of(client) == TokenFormat.JWT:
         try:
             token = jwt_issue(client=client, scopes=scopes, issuer=issuer, now=now)
@@ -287,10 +292,12 @@ def client_credentials_grant(
             "access_token": token,
             "token_type": "Bearer",
             "expires_in": expires_in,
-            "refresh_token": "",
+            # No refresh_token member: Emporix's example sends "", which RFC 6749 does not allow
+            # and openid-client refuses; its schema does not require the member. The expiry 0
+            # stays (Emporix's shape; clients ignore members they do not know).
             "refresh_token_expires_in": 0,
             "session_idle_time": settings.SESSION_IDLE_TIME,
-            "scope": _scope_text(scopes, client.tenant_code),
+            "scope": _scope_text(scopes, client.tenant_code) if echo_tenant else scopes,
         },
     )
 
