@@ -251,11 +251,10 @@ def client_credentials_grant(
     scope: str | None,
     address: str,
     now: datetime,
-    issuer: str = "",
 ) -> Outcome:
     """POST /oauth/token with grant_type=client_credentials, after the view has parsed the
     client's credentials. Returns the Emporix-shaped token response or an RFC 6749 error.
-    A key whose format is JWT gets an `at+jwt` signed for `issuer` (the public base URL),
+    A key whose format is JWT gets an `at+jwt` signed for the configured issuer (PORTAL_URL),
     and nothing is written for it but the secret's last use."""
     if not grant_type:
         raise invalid_request("grant_type is missing.")
@@ -270,7 +269,7 @@ def client_credentials_grant(
     echo_tenant = not scope or not scope.strip() or any(name.startswith("tenant=") for name in scope.split(" "))
     if token_format_of(client) == TokenFormat.JWT:
         try:
-            token = jwt_issue(client=client, scopes=scopes, issuer=issuer, now=now)
+            token = jwt_issue(client=client, scopes=scopes, now=now)
         except DecryptionError as exc:
             # The signing key is encrypted under a key PORTAL_ENCRYPTION_KEYS no longer has: an
             # operator's mistake (docs/configuration.md, Encryption keys and rotation), reported once a while,
@@ -476,7 +475,7 @@ def anonymous_refresh(
 
 
 @sensitive_variables("plaintext")
-def key_try(*, key: ApiKey, audit: Audit, issuer: str = "") -> Outcome:
+def key_try(*, key: ApiKey, audit: Audit) -> Outcome:
     """The Get started panel's Try it: the token request a client of this key would send
     (the anonymous login for the Storefront API key), through the same functions as the
     endpoints, recorded in the activity log with its status (never the token)."""
@@ -498,7 +497,6 @@ def key_try(*, key: ApiKey, audit: Audit, issuer: str = "") -> Outcome:
                 grant_type=grant,
                 scope=None,
                 address=audit.address,
-                issuer=issuer,
             )
     activity_record(
         tenant=key.tenant,

@@ -22,13 +22,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import jwt
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.http.request import split_domain_port, validate_host
 from django.views.decorators.debug import sensitive_variables
 
 from kernel.crypto import DecryptionError, current_key_id as at_rest_key_id, decrypt as at_rest_decrypt, encrypt as at_rest_encrypt, generate_token, signing_key_generate
@@ -45,6 +43,13 @@ UNKNOWN_KID_SECONDS = 5
 # clocks differ a little); exp is never stretched.
 CLOCK_LEEWAY = 60
 MAX_JWT_LENGTH = 16384
+
+
+def issuer() -> str:
+    """The authorization server's issuer identifier (RFC 8414): PORTAL_URL, the portal's public
+    origin from configuration. Never the request's Host: the metadata, `jwks_uri` and a JWT's
+    `iss` and `aud` must be the same whichever allowed host name a client used."""
+    return settings.PORTAL_URL
 
 
 def lifetime() -> int:
@@ -245,17 +250,15 @@ def _public_key(kid: str, now: datetime) -> Any | None:
 # --- Issuing and verifying ------------------------------------------------------------------
 
 
-def jwt_issue(*, client: VerifiedKey, scopes: str, issuer: str, now: datetime) -> str:
+def jwt_issue(*, client: VerifiedKey, scopes: str, now: datetime) -> str:
     """A signed `at+jwt` access token for `client` with the granted `scopes` (space-separated).
     Writes nothing to the database (except a signing key, the first time one is needed)."""
-    if not issuer:
-        raise ValueError("JWT access tokens need an issuer")
     signer = _current_signer(now)
     issued = int(now.timestamp())
     claims = {
-        "iss": issuer,
+        "iss": issuer(),
         "sub": client.client_id,
-        "aud": settings.JWT_AUDIENCE or issuer,
+        "aud": settings.JWT_AUDIENCE or issuer(),
         "exp": issued + jwt_lifetime(client),
         "iat": issued,
         "jti": generate_token(""),
@@ -272,22 +275,6 @@ def looks_like_jwt(token: str) -> bool:
     return token.startswith("eyJ") and token.count(".") == 2
 
 
-def _issuer_ok(issuer: Any) -> bool:
-    """iss is the portal's public origin (kernel.net.public_base_url of the token request): an
-    http(s) origin whose host the portal serves (ALLOWED_HOSTS). Verifiers without a request
-    (the gateway check, introspection through another host name) cannot know which one."""
-    if not isinstance(issuer, str) or not issuer:
-        return False
-    parts = urlsplit(issuer)
-    domain, _ = split_domain_port(parts.netloc)
-    return (
-        parts.scheme in ("http", "https")
-        and not (parts.path or parts.query or parts.fragment or parts.username)
-        and bool(domain)
-        and validate_host(domain, settings.ALLOWED_HOSTS)
-    )
-
-
 def _str(claims: dict[str, Any], *names: str) -> bool:
     return all(isinstance(claims.get(name), str) and claims[name] for name in names)
 
@@ -300,7 +287,7 @@ def _int(claims: dict[str, Any], *names: str) -> bool:
 def jwt_verify(token: str, *, now: datetime) -> dict[str, Any] | None:
     """The claims of `token` if it is an `at+jwt` of this portal that is valid now, else None:
     signed (EdDSA only; `none` and every other algorithm are refused) by a key published now;
-    exp in the future, iat not; iss the portal; aud the configured audience (else the issuer);
+    exp in the future, iat not; iss the configured issuer (PORTAL_URL); aud the configured audience (else the issuer);
     every claim the token service writes present and well typed. Says nothing about whether
     the secret that minted it is live or the token revoked (bearer_verify asks that)."""
     if not token or len(token) > MAX_JWT_LENGTH or not looks_like_jwt(token):
@@ -332,10 +319,10 @@ def jwt_verify(token: str, *, now: datetime) -> dict[str, Any] | None:
     timestamp = now.timestamp()
     if claims["exp"] <= timestamp or claims["iat"] > timestamp + CLOCK_LEEWAY:
         return None
-    if not _issuer_ok(claims.get("iss")):
+    if claims.get("iss") != issuer():
         return None
     audience = claims.get("aud")
     audiences = [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
-    if (settings.JWT_AUDIENCE or claims["iss"]) not in audiences:
+    if (settings.JWT_AUDIENCE or issuer()) not in audiences:
         return None
     return claims
