@@ -334,8 +334,11 @@ def token_introspect(
     *, client_id: str | None, client_secret: str | None, token: str | None, address: str, now: datetime
 ) -> Outcome:
     """RFC 7662. The caller authenticates with any key of the token's tenant; anything but
-    an active token of that tenant is exactly {"active": false}."""
+    an active token of that tenant is exactly {"active": false}; no `token` parameter is
+    invalid_request (RFC 7662 2.1: it is REQUIRED)."""
     client = client_authenticate(client_id=client_id, client_secret=client_secret, address=address, now=now)
+    if not token:
+        raise invalid_request("token is missing.")
     if token and looks_like_jwt(token):
         return _jwt_introspect(token, client, now)
     found = _presented_digest(token)
@@ -370,8 +373,11 @@ def token_revoke(
     *, client_id: str | None, client_secret: str | None, token: str | None, address: str, now: datetime
 ) -> Outcome:
     """RFC 7009. A key revokes its own access or refresh tokens; the answer is 200 whether or
-    not the token existed or belonged to the caller."""
+    not the token existed or belonged to the caller; no `token` parameter is invalid_request
+    (RFC 7009 2.1: it is REQUIRED)."""
     client = client_authenticate(client_id=client_id, client_secret=client_secret, address=address, now=now)
+    if not token:
+        raise invalid_request("token is missing.")
     if token and looks_like_jwt(token):
         # A JWT is not stored: its jti is, until the token would have expired anyway.
         claims = jwt_verify(token, now=now)

@@ -477,6 +477,11 @@ if ACCESS_TOKEN_FORMAT not in ("opaque", "jwt"):
     raise ImproperlyConfigured("ACCESS_TOKEN_FORMAT must be 'opaque' or 'jwt'.")
 JWT_ACCESS_TOKEN_LIFETIME = env.int("JWT_ACCESS_TOKEN_LIFETIME", default=300)
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="")
+# The `alg` JWTs are signed with (oauth/signing.py): "EdDSA", or RFC 9864's fully specified
+# "Ed25519" (the same Ed25519 signature); tokens under either name are accepted.
+JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="EdDSA")
+if JWT_ALGORITHM not in ("EdDSA", "Ed25519"):
+    raise ImproperlyConfigured("JWT_ALGORITHM must be 'EdDSA' or 'Ed25519'.")
 JWKS_PUBLISH_AHEAD = env.int("JWKS_PUBLISH_AHEAD", default=3600)
 JWKS_MAX_AGE = env.int("JWKS_MAX_AGE", default=300)
 # Failed client authentications answered 401 per fixed window (AUTH_FAILURE_WINDOW seconds)
