@@ -516,8 +516,18 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # PATCH bodies as their serializers validate them (KeyUpdateRequest's fields are optional,
+    # MemberRoleRequest's role is not), not every field made optional.
+    "COMPONENT_SPLIT_PATCH": False,
+    # Relative: the portal's own origin, whichever the document was fetched from.
+    "SERVERS": [{"url": "/", "description": "This portal"}],
+    "LICENSE": {"name": "Proprietary"},
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "tenants.models.Role"},
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.add_problem_responses"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_problem_responses",
+        "api.schema.add_summaries",
+    ],
     "AUTHENTICATION_WHITELIST": [],
 }
 # Error reports hide the Authorization header, secrets and tokens (POST and query string).
