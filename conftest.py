@@ -313,8 +313,10 @@ def browser():
 
 
 @pytest.fixture
-def site(live_server, catalogue):
-    """The live server with the catalogue in its (committed) database."""
+def site(live_server, catalogue, settings):
+    """The live server with the catalogue in its (committed) database, and its URL as the
+    portal's public one (PORTAL_URL: the token service's issuer, links in mails)."""
+    settings.PORTAL_URL = live_server.url
     return live_server
 
 

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from apikeys.forms import MAX_POSTED_SCOPES
 from apikeys.models import GRACE_PERIODS
 from apikeys.origins import MAX_ORIGINS, ORIGIN_PATTERN
-from tenants.models import Role
+from tenants.models import Role, validate_tenant_code
 
 # Any whole number of seconds, up to the longest grace period the renew form offers (7 days).
 MAX_GRACE_SECONDS = int(max(period.duration for period in GRACE_PERIODS if period.duration).total_seconds())
@@ -232,7 +232,8 @@ class ManagementKeyRequest(StrictSerializer):
 
 
 class TenantCreateRequest(StrictSerializer):
-    code = StrictString(max_length=16)
+    # The model's validator, so that the document carries its pattern (drf-spectacular maps it).
+    code = StrictString(min_length=3, max_length=16, validators=[validate_tenant_code])
     name = StrictString(max_length=100)
     admin_email = StrictEmail(max_length=254)
     management_key = ManagementKeyRequest(

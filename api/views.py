@@ -48,7 +48,7 @@ from tenants.grants import Powers, RoleGrantRefused
 from tenants.models import Invitation, Membership, Tenant
 
 from . import serializers as s
-from .base import CursorPage, PortalAPIView, idempotent
+from .base import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, CursorPage, PortalAPIView, idempotent
 from .filters import ActivityApiFilterForm
 from .grants import KEY_READ, key_powers, scopes_beyond, shown
 from .problems import Problem
@@ -58,8 +58,15 @@ MEMBER_READ = ("portal.member_read", "portal.member_manage")
 MEMBER_MANAGE = ("portal.member_manage",)
 TENANT_MANAGE = ("portal.tenant_manage",)
 
-CURSOR = OpenApiParameter("cursor", OpenApiTypes.STR, description="next_cursor of the previous page")
-LIMIT = OpenApiParameter("limit", OpenApiTypes.INT, description="Page size, 1 to 100 (default 50)")
+CURSOR = OpenApiParameter(
+    "cursor", {"type": "string", "minLength": 1, "maxLength": 500}, description="next_cursor of the previous page"
+)
+# The bounds api.base.page_size enforces, in the document too (schema-valid must mean accepted).
+LIMIT = OpenApiParameter(
+    "limit",
+    {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE},
+    description=f"Page size, 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})",
+)
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,
@@ -674,9 +681,12 @@ class ActivityList(PortalAPIView):
         parameters=[
             CURSOR,
             LIMIT,
-            OpenApiParameter("key", OpenApiTypes.STR, description="Client ID (deleted keys too)"),
+            # Empty filters are refused ("give a value or leave the parameter out"): minLength 1.
+            OpenApiParameter("key", {"type": "string", "minLength": 1}, description="Client ID (deleted keys too)"),
             OpenApiParameter("action", OpenApiTypes.STR, enum=Action.values),
-            OpenApiParameter("actor", OpenApiTypes.STR, description="E-mail or API key label, as entries show it"),
+            OpenApiParameter(
+                "actor", {"type": "string", "minLength": 1}, description="E-mail or API key label, as entries show it"
+            ),
             OpenApiParameter("since", OpenApiTypes.DATE),
             OpenApiParameter("until", OpenApiTypes.DATE),
         ],

@@ -52,7 +52,8 @@ def _respond(decision: Decision) -> HttpResponse:
         if decision.scope:
             body["scope"] = decision.scope
         response = JsonResponse(body, status=decision.status)
-        if decision.status in (401, 403):
+        # RFC 6750 3.1: invalid_request (400) carries the challenge as 401 and 403 do.
+        if decision.status in (400, 401, 403):
             response["WWW-Authenticate"] = _challenge(decision)
         # Refusals are the gateway's everyday answers: the request log has their line, and
         # django.request would add a warning for each.

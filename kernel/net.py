@@ -17,9 +17,10 @@ def client_ip(request: HttpRequest) -> str:
 
 
 def public_base_url(request: HttpRequest) -> str:
-    """The portal's public origin, as API clients reach it (the token service, token info, the
-    RFC 8414 issuer): the origin of this request, its host checked against ALLOWED_HOSTS and its
-    scheme taken from SECURE_PROXY_SSL_HEADER behind a proxy. No trailing slash."""
+    """The portal's origin as this request reached it (the Get started samples): its host
+    checked against ALLOWED_HOSTS and its scheme taken from SECURE_PROXY_SSL_HEADER behind a
+    proxy. No trailing slash. The token service's issuer is PORTAL_URL instead, the same for
+    every host name (oauth.signing.issuer)."""
     return request.build_absolute_uri("/").rstrip("/")
 
 

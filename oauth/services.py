@@ -251,11 +251,10 @@ def client_credentials_grant(
     scope: str | None,
     address: str,
     now: datetime,
-    issuer: str = "",
 ) -> Outcome:
     """POST /oauth/token with grant_type=client_credentials, after the view has parsed the
     client's credentials. Returns the Emporix-shaped token response or an RFC 6749 error.
-    A key whose format is JWT gets an `at+jwt` signed for `issuer` (the public base URL),
+    A key whose format is JWT gets an `at+jwt` signed for the configured issuer (PORTAL_URL),
     and nothing is written for it but the secret's last use."""
     if not grant_type:
         raise invalid_request("grant_type is missing.")
@@ -263,9 +262,14 @@ def client_credentials_grant(
         raise OAuthError(400, "unsupported_grant_type", "Only grant_type=client_credentials is supported.")
     client = client_authenticate(client_id=client_id, client_secret=client_secret, address=address, now=now)
     scopes = " ".join(grant_scopes(scope, client))
+    # RFC 6749 5.1: `scope` may differ from the request, and standard clients (oauthlib) then
+    # raise "Scope has changed". A client that asked for names without `tenant=` gets exactly
+    # the names back; one that sent `tenant=<code>`, as Emporix clients do, or no scope at all
+    # gets Emporix's `<names> tenant=<code>` (docs/token-service.md, Standard clients).
+    echo_tenant = not scope or not scope.strip() or any(name.startswith("tenant=") for name in scope.split(" "))
     if token_format_of(client) == TokenFormat.JWT:
         try:
-            token = jwt_issue(client=client, scopes=scopes, issuer=issuer, now=now)
+            token = jwt_issue(client=client, scopes=scopes, now=now)
         except DecryptionError as exc:
             # The signing key is encrypted under a key PORTAL_ENCRYPTION_KEYS no longer has: an
             # operator's mistake (docs/configuration.md, Encryption keys and rotation), reported once a while,
@@ -287,10 +291,12 @@ def client_credentials_grant(
             "access_token": token,
             "token_type": "Bearer",
             "expires_in": expires_in,
-            "refresh_token": "",
+            # No refresh_token member: Emporix's example sends "", which RFC 6749 does not allow
+            # and openid-client refuses; its schema does not require the member. The expiry 0
+            # stays (Emporix's shape; clients ignore members they do not know).
             "refresh_token_expires_in": 0,
             "session_idle_time": settings.SESSION_IDLE_TIME,
-            "scope": _scope_text(scopes, client.tenant_code),
+            "scope": _scope_text(scopes, client.tenant_code) if echo_tenant else scopes,
         },
     )
 
@@ -328,8 +334,11 @@ def token_introspect(
     *, client_id: str | None, client_secret: str | None, token: str | None, address: str, now: datetime
 ) -> Outcome:
     """RFC 7662. The caller authenticates with any key of the token's tenant; anything but
-    an active token of that tenant is exactly {"active": false}."""
+    an active token of that tenant is exactly {"active": false}; no `token` parameter is
+    invalid_request (RFC 7662 2.1: it is REQUIRED)."""
     client = client_authenticate(client_id=client_id, client_secret=client_secret, address=address, now=now)
+    if not token:
+        raise invalid_request("token is missing.")
     if token and looks_like_jwt(token):
         return _jwt_introspect(token, client, now)
     found = _presented_digest(token)
@@ -364,8 +373,11 @@ def token_revoke(
     *, client_id: str | None, client_secret: str | None, token: str | None, address: str, now: datetime
 ) -> Outcome:
     """RFC 7009. A key revokes its own access or refresh tokens; the answer is 200 whether or
-    not the token existed or belonged to the caller."""
+    not the token existed or belonged to the caller; no `token` parameter is invalid_request
+    (RFC 7009 2.1: it is REQUIRED)."""
     client = client_authenticate(client_id=client_id, client_secret=client_secret, address=address, now=now)
+    if not token:
+        raise invalid_request("token is missing.")
     if token and looks_like_jwt(token):
         # A JWT is not stored: its jti is, until the token would have expired anyway.
         claims = jwt_verify(token, now=now)
@@ -469,7 +481,7 @@ def anonymous_refresh(
 
 
 @sensitive_variables("plaintext")
-def key_try(*, key: ApiKey, audit: Audit, issuer: str = "") -> Outcome:
+def key_try(*, key: ApiKey, audit: Audit) -> Outcome:
     """The Get started panel's Try it: the token request a client of this key would send
     (the anonymous login for the Storefront API key), through the same functions as the
     endpoints, recorded in the activity log with its status (never the token)."""
@@ -491,7 +503,6 @@ def key_try(*, key: ApiKey, audit: Audit, issuer: str = "") -> Outcome:
                 grant_type=grant,
                 scope=None,
                 address=audit.address,
-                issuer=issuer,
             )
     activity_record(
         tenant=key.tenant,

@@ -1,6 +1,7 @@
 """JWT access tokens (RFC 9068) and the keys that sign them.
 
-A JWT access token is `at+jwt`, signed with Ed25519 (EdDSA) by PyJWT, with the claims iss, sub
+A JWT access token is `at+jwt`, signed with an Ed25519 key by PyJWT as `alg` JWT_ALGORITHM
+(`EdDSA` or RFC 9864's fully specified `Ed25519`; both are verified), with the claims iss, sub
 (the Client ID), aud, exp, iat, jti, client_id, scope (the granted names), tenant, and cred_id:
 the public id of the secret that minted it (never the secret), so that a verifier here can
 check in one query that the secret is still live, as for opaque tokens.
@@ -22,21 +23,30 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import jwt
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
-from django.http.request import split_domain_port, validate_host
 from django.views.decorators.debug import sensitive_variables
+from jwt.algorithms import OKPAlgorithm
 
 from kernel.crypto import DecryptionError, current_key_id as at_rest_key_id, decrypt as at_rest_decrypt, encrypt as at_rest_encrypt, generate_token, signing_key_generate
 from apikeys.auth import VerifiedKey
 
 from .models import SigningKey, SigningKeyState
 
-ALGORITHM = "EdDSA"
+# RFC 9864 deprecates the polymorphic "EdDSA" for the fully specified "Ed25519": the same key
+# and the same signature under another name. JWT_ALGORITHM chooses the name tokens are signed
+# with (EdDSA by default while PyJWT's PyJWKClient cannot load an "Ed25519" JWK: docs/
+# token-service.md, JWT algorithm); both are verified, so tokens issued before a switch stay
+# valid. KEY_ALGORITHM loads the key type in PyJWT, whose JWK loader knows only "EdDSA".
+ALGORITHMS = ("EdDSA", "Ed25519")
+KEY_ALGORITHM = "EdDSA"
+# A private JWS instance with just these two, so registering "Ed25519" changes nothing for
+# other users of PyJWT in the process.
+_jws = jwt.PyJWS(algorithms=[KEY_ALGORITHM])
+_jws.register_algorithm("Ed25519", OKPAlgorithm())
 TYP = "at+jwt"
 SIGNER_CACHE_SECONDS = 10
 KEYS_REFRESH_SECONDS = 60
@@ -45,6 +55,18 @@ UNKNOWN_KID_SECONDS = 5
 # clocks differ a little); exp is never stretched.
 CLOCK_LEEWAY = 60
 MAX_JWT_LENGTH = 16384
+
+
+def issuer() -> str:
+    """The authorization server's issuer identifier (RFC 8414): PORTAL_URL, the portal's public
+    origin from configuration. Never the request's Host: the metadata, `jwks_uri` and a JWT's
+    `iss` and `aud` must be the same whichever allowed host name a client used."""
+    return settings.PORTAL_URL
+
+
+def algorithm() -> str:
+    """The `alg` new tokens are signed with, and the JWK Set names (JWT_ALGORITHM)."""
+    return settings.JWT_ALGORITHM
 
 
 def lifetime() -> int:
@@ -101,7 +123,9 @@ def jwks(now: datetime) -> dict[str, list[dict[str, str]]]:
     keys = list(SigningKey.objects.filter(published_q(now)).values_list("public_jwk", flat=True))
     if not keys:
         keys = [signing_key_active(now).public_jwk]
-    return {"keys": keys}
+    # A JWK's `alg` restricts the key to that name (jose checks it): the name tokens are signed
+    # with now, whatever the key was stored with.
+    return {"keys": [{**jwk, "alg": algorithm()} for jwk in keys]}
 
 
 def _retire_publish_until(now: datetime) -> datetime:
@@ -257,7 +281,7 @@ def _current_signer(now: datetime) -> _Signer:
         key = signing_key_active(now)
         if signer is None or signer.kid != key.kid:
             private = at_rest_decrypt(key.ciphertext, key_id=key.encryption_key_id, binding=key.binding)
-            signer = _Signer(key.kid, jwt.PyJWK(json.loads(private), algorithm=ALGORITHM).key, time.monotonic())
+            signer = _Signer(key.kid, jwt.PyJWK(json.loads(private), algorithm=KEY_ALGORITHM).key, time.monotonic())
         else:
             signer = _Signer(signer.kid, signer.key, time.monotonic())
         _signer = signer
@@ -273,7 +297,7 @@ def _public_key(kid: str, now: datetime) -> Any | None:
     if age is None or age >= KEYS_REFRESH_SECONDS or (kid not in published.keys and age >= UNKNOWN_KID_SECONDS):
         rows = SigningKey.objects.filter(published_q(now)).values_list("kid", "public_jwk", "publish_until")
         published = _published = _Published(
-            {row_kid: (jwt.PyJWK(jwk, algorithm=ALGORITHM).key, until) for row_kid, jwk, until in rows},
+            {row_kid: (jwt.PyJWK(jwk, algorithm=KEY_ALGORITHM).key, until) for row_kid, jwk, until in rows},
             time.monotonic(),
         )
     found = published.keys.get(kid)
@@ -285,17 +309,15 @@ def _public_key(kid: str, now: datetime) -> Any | None:
 # --- Issuing and verifying ------------------------------------------------------------------
 
 
-def jwt_issue(*, client: VerifiedKey, scopes: str, issuer: str, now: datetime) -> str:
+def jwt_issue(*, client: VerifiedKey, scopes: str, now: datetime) -> str:
     """A signed `at+jwt` access token for `client` with the granted `scopes` (space-separated).
     Writes nothing to the database (except a signing key, the first time one is needed)."""
-    if not issuer:
-        raise ValueError("JWT access tokens need an issuer")
     signer = _current_signer(now)
     issued = int(now.timestamp())
     claims = {
-        "iss": issuer,
+        "iss": issuer(),
         "sub": client.client_id,
-        "aud": settings.JWT_AUDIENCE or issuer,
+        "aud": settings.JWT_AUDIENCE or issuer(),
         "exp": issued + jwt_lifetime(client),
         "iat": issued,
         "jti": generate_token(""),
@@ -304,28 +326,13 @@ def jwt_issue(*, client: VerifiedKey, scopes: str, issuer: str, now: datetime) -
         "tenant": client.tenant_code,
         "cred_id": client.secret_public_id,
     }
-    return jwt.encode(claims, signer.key, algorithm=ALGORITHM, headers={"kid": signer.kid, "typ": TYP})
+    payload = json.dumps(claims, separators=(",", ":")).encode()
+    return _jws.encode(payload, signer.key, algorithm=algorithm(), headers={"kid": signer.kid, "typ": TYP})
 
 
 def looks_like_jwt(token: str) -> bool:
     """A compact JWS (three base64url parts), as opposed to an `akpt_` opaque token."""
     return token.startswith("eyJ") and token.count(".") == 2
-
-
-def _issuer_ok(issuer: Any) -> bool:
-    """iss is the portal's public origin (kernel.net.public_base_url of the token request): an
-    http(s) origin whose host the portal serves (ALLOWED_HOSTS). Verifiers without a request
-    (the gateway check, introspection through another host name) cannot know which one."""
-    if not isinstance(issuer, str) or not issuer:
-        return False
-    parts = urlsplit(issuer)
-    domain, _ = split_domain_port(parts.netloc)
-    return (
-        parts.scheme in ("http", "https")
-        and not (parts.path or parts.query or parts.fragment or parts.username)
-        and bool(domain)
-        and validate_host(domain, settings.ALLOWED_HOSTS)
-    )
 
 
 def _str(claims: dict[str, Any], *names: str) -> bool:
@@ -339,8 +346,8 @@ def _int(claims: dict[str, Any], *names: str) -> bool:
 @sensitive_variables("token")
 def jwt_verify(token: str, *, now: datetime) -> dict[str, Any] | None:
     """The claims of `token` if it is an `at+jwt` of this portal that is valid now, else None:
-    signed (EdDSA only; `none` and every other algorithm are refused) by a key published now;
-    exp in the future, iat not; iss the portal; aud the configured audience (else the issuer);
+    signed (EdDSA or Ed25519 only; `none` and every other algorithm are refused) by a key published now;
+    exp in the future, iat not; iss the configured issuer (PORTAL_URL); aud the configured audience (else the issuer);
     every claim the token service writes present and well typed. Says nothing about whether
     the secret that minted it is live or the token revoked (bearer_verify asks that)."""
     if not token or len(token) > MAX_JWT_LENGTH or not looks_like_jwt(token):
@@ -350,20 +357,17 @@ def jwt_verify(token: str, *, now: datetime) -> dict[str, Any] | None:
     except jwt.PyJWTError:
         return None
     kid = header.get("kid")
-    if header.get("alg") != ALGORITHM or header.get("typ") != TYP or not isinstance(kid, str):
+    if header.get("alg") not in ALGORITHMS or header.get("typ") != TYP or not isinstance(kid, str):
         return None
     key = _public_key(kid, now)
     if key is None:
         return None
     try:
-        # Only the signature here; the time claims are checked against `now` below.
-        claims = jwt.decode(
-            token,
-            key,
-            algorithms=[ALGORITHM],
-            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False},
-        )
-    except jwt.PyJWTError:
+        # Only the signature here; the claims are checked against `now` and settings below.
+        claims = json.loads(_jws.decode(token, key, algorithms=list(ALGORITHMS)))
+    except (jwt.PyJWTError, ValueError):
+        return None
+    if not isinstance(claims, dict):
         return None
     if not _str(claims, "sub", "client_id", "jti", "tenant", "cred_id") or not isinstance(claims.get("scope"), str):
         return None
@@ -372,10 +376,10 @@ def jwt_verify(token: str, *, now: datetime) -> dict[str, Any] | None:
     timestamp = now.timestamp()
     if claims["exp"] <= timestamp or claims["iat"] > timestamp + CLOCK_LEEWAY:
         return None
-    if not _issuer_ok(claims.get("iss")):
+    if claims.get("iss") != issuer():
         return None
     audience = claims.get("aud")
     audiences = [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
-    if (settings.JWT_AUDIENCE or claims["iss"]) not in audiences:
+    if (settings.JWT_AUDIENCE or issuer()) not in audiences:
         return None
     return claims

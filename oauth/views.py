@@ -24,7 +24,7 @@ from activity.audit import Audit
 from apikeys.models import ApiKey, KeyKind
 from kernel import outages
 from kernel.http import wants_json
-from kernel.net import client_ip, public_base_url
+from kernel.net import client_ip
 from kernel.reporting import SENSITIVE_PARAMETERS
 from tenants.access import membership_for, require_role
 from tenants.models import Role
@@ -168,7 +168,6 @@ def token(request: HttpRequest) -> HttpResponse:
         services.client_credentials_grant,
         ("grant_type", "scope"),
         check=_token_origin_check(request),
-        issuer=public_base_url(request),
     )
 
 
@@ -219,8 +218,9 @@ def anonymous_refresh(request: HttpRequest) -> HttpResponse:
 
 @token_endpoint("GET")
 def metadata(request: HttpRequest) -> HttpResponse:
-    """GET /.well-known/oauth-authorization-server (RFC 8414)."""
-    issuer = public_base_url(request)
+    """GET /.well-known/oauth-authorization-server (RFC 8414). The issuer and every URL in it
+    come from configuration (PORTAL_URL), whichever allowed Host the request named."""
+    issuer = signing.issuer()
     methods = ["client_secret_basic", "client_secret_post"]
     return json_response(
         Outcome(
@@ -297,7 +297,7 @@ def try_it(request: HttpRequest, code: str, key_id: UUID) -> HttpResponse:
     through the token service's own functions, shown with the token masked."""
     membership = require_role(membership_for(request, code), Role.DEVELOPER)
     key = get_object_or_404(ApiKey.objects.select_related("tenant"), tenant=membership.tenant, public_id=key_id)
-    outcome = services.key_try(key=key, audit=Audit.of(request), issuer=public_base_url(request))
+    outcome = services.key_try(key=key, audit=Audit.of(request))
     result = {"status": outcome.status, "response": _masked(outcome.body)}
     if wants_json(request):
         response = JsonResponse(result)

@@ -527,6 +527,11 @@ if ACCESS_TOKEN_FORMAT not in ("opaque", "jwt"):
     raise ImproperlyConfigured("ACCESS_TOKEN_FORMAT must be 'opaque' or 'jwt'.")
 JWT_ACCESS_TOKEN_LIFETIME = env.int("JWT_ACCESS_TOKEN_LIFETIME", default=300)
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="")
+# The `alg` JWTs are signed with (oauth/signing.py): "EdDSA", or RFC 9864's fully specified
+# "Ed25519" (the same Ed25519 signature); tokens under either name are accepted.
+JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="EdDSA")
+if JWT_ALGORITHM not in ("EdDSA", "Ed25519"):
+    raise ImproperlyConfigured("JWT_ALGORITHM must be 'EdDSA' or 'Ed25519'.")
 JWKS_PUBLISH_AHEAD = env.int("JWKS_PUBLISH_AHEAD", default=3600)
 JWKS_MAX_AGE = env.int("JWKS_MAX_AGE", default=300)
 # Failed client authentications answered 401 per fixed window (AUTH_FAILURE_WINDOW seconds)
@@ -561,8 +566,18 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # PATCH bodies as their serializers validate them (KeyUpdateRequest's fields are optional,
+    # MemberRoleRequest's role is not), not every field made optional.
+    "COMPONENT_SPLIT_PATCH": False,
+    # Relative: the portal's own origin, whichever the document was fetched from.
+    "SERVERS": [{"url": "/", "description": "This portal"}],
+    "LICENSE": {"name": "Proprietary"},
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "tenants.models.Role"},
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.add_problem_responses"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_problem_responses",
+        "api.schema.add_summaries",
+    ],
     "AUTHENTICATION_WHITELIST": [],
 }
 # Error reports hide the Authorization header, secrets and tokens (POST and query string).

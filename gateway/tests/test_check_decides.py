@@ -285,6 +285,8 @@ def test_a_broken_authorization_header_is_400(check):
     answer = check("GET", "/customer/acme/customers", HTTP_AUTHORIZATION="Bearer two words")
     assert answer.status_code == 400
     assert answer.json()["error"] == "invalid_request"
+    # RFC 6750 3.1: the challenge too, which nginx and Traefik pass on to the client.
+    assert answer["WWW-Authenticate"].startswith('Bearer error="invalid_request"')
 
 
 def test_another_scheme_counts_as_no_token(check):

@@ -24,7 +24,6 @@ def grant(key, secret, now):
         grant_type="client_credentials",
         scope=None,
         address="192.0.2.1",
-        issuer="http://testserver",
         now=now,
     )
     assert outcome.status == 200, outcome.body

@@ -380,6 +380,26 @@ http {{
 """
 
 
+def nginx_version() -> tuple[int, ...]:
+    """The installed nginx's version, e.g. (1, 22, 1)."""
+    done = subprocess.run([nginx_binary(), "-v"], capture_output=True, text=True, timeout=30)
+    return tuple(int(part) for part in done.stderr.strip().rpartition("/")[2].split(".")[:3])
+
+
+def nginx_test(tmp: Path, site: str) -> str:
+    """`nginx -t` of `site` as nginx() would serve it: its output (warnings included)."""
+    (tmp / "site.conf").write_text(site)
+    (tmp / "nginx.conf").write_text(nginx_conf(tmp))
+    done = subprocess.run(
+        [nginx_binary(), "-t", "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "error.log")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stderr
+
+
 @contextmanager
 def nginx(tmp: Path, site: str, ready_url: str, host: str) -> Iterator[subprocess.Popen]:
     """Debian's nginx serving `site` from `tmp`, until `ready_url` (asked with Host `host`)

@@ -24,6 +24,8 @@ from portal.tests.serving import (
     manage,
     nginx,
     nginx_binary,
+    nginx_test,
+    nginx_version,
     render_config,
     request,
     self_signed_certificate,
@@ -110,11 +112,16 @@ def gateway(api):
             keys["emporix"] = {"client_id": client_id, "secret": secret}
             self_signed_certificate(tmp, HOST)
             portal_port, https_port = free_port(), free_port()
+            # The file as shipped (`http2 on;`, nginx 1.25.1+); on an older nginx (Debian 12's
+            # 1.22) the one directive it lacks becomes the old `listen ... http2` form, as the
+            # file's comment tells operators.
+            current = nginx_version() >= (1, 25, 1)
             site = render_config(
                 SITE,
                 {
-                    "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
-                    "listen [::]:443 ssl http2;": "",
+                    "listen 443 ssl;": f"listen 127.0.0.1:{https_port} ssl{'' if current else ' http2'};",
+                    "listen [::]:443 ssl;": "",
+                    "    http2 on;\n": "    http2 on;\n" if current else "",
                     "/etc/letsencrypt/live/api.example.com/fullchain.pem": str(tmp / "cert.pem"),
                     "/etc/letsencrypt/live/api.example.com/privkey.pem": str(tmp / "key.pem"),
                     "server 127.0.0.1:9000;": f"server 127.0.0.1:{api.server_port};",
@@ -123,6 +130,9 @@ def gateway(api):
                     "/var/log/nginx/api-gateway.error.log": str(tmp / "error.log"),
                 },
             )
+            # No warning from nginx -t (a deprecated directive, a duplicate header, ...).
+            warnings = [line for line in nginx_test(tmp, site).splitlines() if "[warn]" in line]
+            assert not warnings, warnings
             base = f"https://127.0.0.1:{https_port}"
             with (
                 gunicorn(env, tmp / "gunicorn.log", port=portal_port),
@@ -193,6 +203,15 @@ def test_no_token_is_401_with_one_bare_challenge(gateway):
     assert answer.status == 401
     assert answer.headers.get_all("WWW-Authenticate") == ["Bearer"]
     assert answer.headers["Cache-Control"] == "no-store"
+
+
+def test_a_malformed_authorization_is_400_with_the_checks_challenge(gateway, api):
+    """RFC 6750 3.1: invalid_request is 400, with WWW-Authenticate like 401 and 403."""
+    answer = call(gateway, "GET", "/customer/edge/customers", Authorization="Bearer two words")
+    assert answer.status == 400, answer.body
+    challenges = answer.headers.get_all("WWW-Authenticate")
+    assert len(challenges) == 1 and challenges[0].startswith("Bearer ") and 'error="invalid_request"' in challenges[0]
+    assert not reached(api, "/customer/edge/customers")
 
 
 def test_a_revoked_token_is_401(gateway, api):
