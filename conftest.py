@@ -17,10 +17,9 @@ from typing import TypeVar
 import pytest
 from django.core.cache import cache
 
-from kernel import canary
 from apikeys.auth import scope_cache_clear
+from kernel import canary, ratelimit
 from oauth import signing
-from kernel import ratelimit
 from tenants.models import Membership, Role
 from tenants.services import tenant_create
 

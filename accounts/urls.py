@@ -27,9 +27,7 @@ urlpatterns = [
     path("password/set/", account.password_set, name="account_set_password"),
     *both("password/reset/", account.password_reset, "password_reset", "account_reset_password"),
     *both("password/reset/done/", account.password_reset_done, "password_reset_done", "account_reset_password_done"),
-    path(
-        "password/reset/key/done/", account.password_reset_from_key_done, name="account_reset_password_from_key_done"
-    ),
+    path("password/reset/key/done/", account.password_reset_from_key_done, name="account_reset_password_from_key_done"),
     re_path(
         r"^password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$",
         account.password_reset_from_key,

@@ -24,8 +24,8 @@ from django.views.decorators.http import require_GET, require_POST
 from kernel.dates import ZONE_COOKIE, valid_zone, zone_names
 from kernel.net import client_ip
 
-from .page import my_account_context
 from . import devices, reauth, sessions, throttle
+from .page import my_account_context
 
 
 class LimitedLoginMixin:
@@ -159,7 +159,9 @@ def my_account(request: HttpRequest) -> HttpResponse:
             "lifetime_hours": settings.SESSION_ABSOLUTE_LIFETIME // 3600,
             "zone_names": zone_names(),
             "now": timezone.now(),
-            "browser_zone": request.COOKIES.get(ZONE_COOKIE, "") if valid_zone(request.COOKIES.get(ZONE_COOKIE)) else "",
+            "browser_zone": request.COOKIES.get(ZONE_COOKIE, "")
+            if valid_zone(request.COOKIES.get(ZONE_COOKIE))
+            else "",
             "default_zone": settings.TIME_ZONE,
             # What the apps above this one show here (accounts.page): tenants, mail preferences.
             **my_account_context(user),
@@ -176,7 +178,9 @@ def time_zone_set(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('my_account')}#time-zone")
     request.user.time_zone = name
     request.user.save(update_fields=["time_zone"])
-    messages.success(request, f"Times are now shown in {name}." if name else "Times now follow your browser's time zone.")
+    messages.success(
+        request, f"Times are now shown in {name}." if name else "Times now follow your browser's time zone."
+    )
     return redirect(f"{reverse('my_account')}#time-zone")
 
 

@@ -7,7 +7,6 @@ from kernel.dates import human_from_iso
 from .models import Action, ActivityEntry
 
 
-
 def grace_label(seconds: int) -> str:
     """A renewal's grace period in the words renew offers it: "1 hour", "24 hours", "7 days"
     (hours up to a day, whole days beyond). The entry keeps the seconds, not the keys app's
@@ -19,6 +18,8 @@ def grace_label(seconds: int) -> str:
         days = seconds // 86400
         return f"{days} days"
     return f"{seconds} s"
+
+
 # Details that hold an ISO 8601 timestamp, shown like every other date in the portal.
 TIMESTAMPS = {"secret_created"}
 LABELS = {
@@ -51,9 +52,7 @@ def details_lines(entry: ActivityEntry) -> list[str]:
         if stops == "now":
             lines.append("Old secret stopped working at once")
         else:
-            lines.append(
-                f"Old secret works until {human_from_iso(stops)} (grace {grace_label(grace)})"
-            )
+            lines.append(f"Old secret works until {human_from_iso(stops)} (grace {grace_label(grace)})")
     name = details.pop("name", None)
     if isinstance(name, dict):
         lines.append(f"Renamed “{name.get('from', '')}” → “{name.get('to', '')}”")

@@ -56,10 +56,7 @@ class ActivityFilterForm(forms.Form):
         choices += [(cid, f"{name} ({cid}, deleted)") for cid, name in by_name if cid in deleted]
         self.fields["key"].choices = choices
         actors = (
-            entries.exclude(actor_email="")
-            .order_by("actor_email")
-            .values_list("actor_email", flat=True)
-            .distinct()
+            entries.exclude(actor_email="").order_by("actor_email").values_list("actor_email", flat=True).distinct()
         )
         self.fields["actor"].choices = [("", "Everyone"), *((email, email) for email in actors)]
 

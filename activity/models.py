@@ -44,9 +44,7 @@ class ActivityEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # A management API call's actor is the key whose token made it (actor_email then names it).
-    actor_key = models.ForeignKey(
-        "apikeys.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    actor_key = models.ForeignKey("apikeys.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     actor_email = models.CharField(max_length=254, blank=True)
     action = models.CharField(max_length=32, choices=Action.choices)
     key = models.ForeignKey("apikeys.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="activity")

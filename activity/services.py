@@ -1,7 +1,6 @@
 from typing import Any
 
 from django.db import transaction
-
 from django.db.models import Model
 
 from .audit import Audit, KeyLike

@@ -14,11 +14,11 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
-from oauth.bearer import BearerToken, MalformedAuthorization, bearer_token_from, bearer_verify
-from oauth.resource import REALM
 from kernel import ratelimit
 from kernel.logs import tenant_note
 from kernel.net import client_ip
+from oauth.bearer import BearerToken, MalformedAuthorization, bearer_token_from, bearer_verify
+from oauth.resource import REALM
 
 from .problems import Problem
 

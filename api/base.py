@@ -25,9 +25,8 @@ from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
 from activity.audit import Audit
-from kernel import crypto
 from apikeys.models import ApiKey
-from kernel import ratelimit
+from kernel import crypto, ratelimit
 from kernel.db import CompiledQuery, compile_once
 from kernel.net import client_ip
 from tenants.models import Tenant

@@ -17,7 +17,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from activity.models import Action, ActivityEntry
-from kernel import crypto
 from apikeys.auth import custom_scope_names, held_scope_names
 from apikeys.forms import CustomKeyForm
 from apikeys.models import ApiKey, ApiSecret, KeyKind
@@ -37,9 +36,10 @@ from apikeys.services import (
     secret_retire,
     secret_show,
 )
-from oauth.models import AccessToken
+from kernel import crypto
 from kernel.db import CompiledQuery, compile_once
 from kernel.net import client_ip
+from oauth.models import AccessToken
 from scopes.models import OPERATOR_SCOPES, Scope, Service
 from tenants import limits as tenant_limits
 from tenants import services as tenant_services

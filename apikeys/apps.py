@@ -9,13 +9,12 @@ class ApikeysConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        from kernel.crypto import sealed_register
         from scopes.models import Scope
 
-        from kernel.crypto import sealed_register
-
         from . import checks, receivers  # noqa: F401  (registers the system check, connects receivers)
-        from .sealed import secret_key_counts, secret_opens
         from .auth import scope_cache_clear
+        from .sealed import secret_key_counts, secret_opens
 
         # This process forgets its cached built-in scope lists when the catalogue changes;
         # other workers within auth.SCOPE_CACHE_SECONDS.

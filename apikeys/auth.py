@@ -28,16 +28,16 @@ from django.db import router
 from django.db.models import Aggregate, OuterRef, Q, Subquery, TextField
 from django.views.decorators.debug import sensitive_variables
 
+from kernel import crypto
 from kernel.db import CompiledQuery, compile_once
 from scopes.models import PORTAL_SERVICE_KEY, Scope
 
-from kernel import crypto
 from .models import ApiKey, ApiSecret, KeyKind, live_secret_q, tokens_valid_q
 from .networks import address_allowed
 from .services import network_refusal_record, secret_plaintext
 
-
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
 
 @dataclass(frozen=True, slots=True)
 class VerifiedKey:

@@ -74,7 +74,9 @@ def _sent(notices: list[Notice]) -> set[tuple]:
     if not notices:
         return set()
     return set(
-        KeyReminder.objects.filter(key__in=[n.key for n in notices]).values_list("key_id", "kind", "due_at", "days_before")
+        KeyReminder.objects.filter(key__in=[n.key for n in notices]).values_list(
+            "key_id", "kind", "due_at", "days_before"
+        )
     )
 
 
@@ -83,9 +85,7 @@ def _deadline_notices(now: datetime, report: HygieneReport) -> list[Notice]:
     horizon = now + timedelta(days=max(days)) if days else now
     keys = ApiKey.objects.filter(disabled_at__isnull=True).select_related("tenant")
     candidates: list[Notice] = []
-    for key in keys.filter(
-        Q(expires_at__lte=horizon) | Q(renew_by__lte=horizon)
-    ).order_by("tenant_id", "name"):
+    for key in keys.filter(Q(expires_at__lte=horizon) | Q(renew_by__lte=horizon)).order_by("tenant_id", "name"):
         for kind, due in (("expiry", key.expires_at), ("renew_by", key.renew_by)):
             if due is None or due > horizon:
                 continue
@@ -138,7 +138,8 @@ def _dormant_notices(now: datetime, report: HygieneReport) -> list[Notice]:
 def _mail(tenant: Tenant, notices: list[Notice], now: datetime) -> bool:
     """The tenant's digest to its admins (notifications: those who have not turned it off)."""
     groups = {
-        kind: [n for n in notices if n.kind == kind] for kind in ("expired", "expiry", "renew_by", "dormant", "disabled")
+        kind: [n for n in notices if n.kind == kind]
+        for kind in ("expired", "expiry", "renew_by", "dormant", "disabled")
     }
     subject = f"{len(notices)} key{'s' if len(notices) != 1 else ''} of {tenant.name} need attention"
     context = {"now": now, **groups}

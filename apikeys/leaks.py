@@ -19,10 +19,10 @@ from django.views.decorators.debug import sensitive_variables
 from activity.audit import SYSTEM, Audit
 from activity.models import Action
 from activity.services import activity_record
+from kernel import crypto
 from notifications.kinds import SECRET_LEAKED
 from notifications.services import notify_tenant_admins
 
-from kernel import crypto
 from .models import ApiKey, ApiSecret
 from .services import key_renew, secret_retire
 

@@ -14,12 +14,12 @@ from django.utils import timezone
 from activity.audit import SYSTEM, Audit
 from activity.models import Action
 from activity.services import activity_record
+from kernel import crypto
+from kernel.canary import canaries_ensure
 from kernel.outages import lock_timed_out
 from scopes.models import Scope
 from tenants.models import Tenant
 
-from kernel import crypto
-from kernel.canary import canaries_ensure
 from .models import ApiKey, ApiSecret, KeyKind, NetworkRefusal, TokenFormat
 from .networks import networks_clean
 from .origins import known_origins_forget, origins_clean

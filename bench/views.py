@@ -12,8 +12,8 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
-from kernel import crypto
 from apikeys.models import ApiKey, ApiSecret
+from kernel import crypto
 from oauth.models import AccessToken
 
 # Hand-written SQL: the cheapest possible indexed lookup, a strict yardstick.

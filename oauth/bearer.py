@@ -19,8 +19,9 @@ from django.db.models import Exists
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
-from kernel.crypto import TOKEN_PREFIX, digest as token_digest
 from apikeys.auth import token_key_find
+from kernel.crypto import TOKEN_PREFIX
+from kernel.crypto import digest as token_digest
 
 from .models import AccessToken, RevokedJwt, TokenKind
 from .signing import MAX_JWT_LENGTH, jwt_verify, looks_like_jwt

@@ -24,8 +24,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from activity.audit import Audit
-from kernel.crypto import ec_public_key_load, ecdsa_sha256_valid
 from apikeys.leaks import secret_leak_report
+from kernel.crypto import ec_public_key_load, ecdsa_sha256_valid
 
 from .services import OAuthError, Outcome
 

@@ -1,8 +1,7 @@
 from django.db import models
 from django.db.models import Q
 
-from apikeys.models import live_secret_q, tokens_valid_q
-from apikeys.models import ApiKey, ApiSecret
+from apikeys.models import ApiKey, ApiSecret, live_secret_q, tokens_valid_q
 from tenants.models import Tenant
 
 

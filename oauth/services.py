@@ -25,11 +25,12 @@ from django.views.decorators.debug import sensitive_variables
 from activity.audit import Audit
 from activity.models import Action
 from activity.services import activity_record
-from kernel.crypto import DecryptionError, REFRESH_TOKEN_PREFIX, TOKEN_PREFIX, digest as token_digest, generate_token
+from apikeys.auth import VerifiedKey, current_secret_plaintext, key_verify, storefront_key_find
 from apikeys.models import ApiKey, KeyKind, TokenFormat, live_secret_q, tokens_valid_q
 from apikeys.services import SecretUnreadable
-from apikeys.auth import VerifiedKey, current_secret_plaintext, key_verify, storefront_key_find
 from kernel import outages, ratelimit
+from kernel.crypto import REFRESH_TOKEN_PREFIX, TOKEN_PREFIX, DecryptionError, generate_token
+from kernel.crypto import digest as token_digest
 from kernel.db import hot_cursor
 from kernel.logs import tenant_note
 

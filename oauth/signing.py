@@ -31,8 +31,21 @@ from django.db.models import Count, Q
 from django.views.decorators.debug import sensitive_variables
 from jwt.algorithms import OKPAlgorithm
 
-from kernel.crypto import DecryptionError, current_key_id as at_rest_key_id, decrypt as at_rest_decrypt, encrypt as at_rest_encrypt, generate_token, signing_key_generate
 from apikeys.auth import VerifiedKey
+from kernel.crypto import (
+    DecryptionError,
+    generate_token,
+    signing_key_generate,
+)
+from kernel.crypto import (
+    current_key_id as at_rest_key_id,
+)
+from kernel.crypto import (
+    decrypt as at_rest_decrypt,
+)
+from kernel.crypto import (
+    encrypt as at_rest_encrypt,
+)
 
 from .models import SigningKey, SigningKeyState
 

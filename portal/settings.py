@@ -515,7 +515,9 @@ ACCESS_TOKEN_LIFETIME = env.int("ACCESS_TOKEN_LIFETIME", default=3600)
 SECRET_SCANNING_KEYS_FILE = env.str("SECRET_SCANNING_KEYS_FILE", default="")
 # Days before a key's expiry (or its secret's renew-by date) that its tenant's admins are
 # reminded by mail, once each (apikeys/hygiene.py, `manage.py key_hygiene`).
-KEY_REMINDER_DAYS = tuple(sorted({int(day) for day in env.list("KEY_REMINDER_DAYS", default=["14", "3", "1"])}, reverse=True))
+KEY_REMINDER_DAYS = tuple(
+    sorted({int(day) for day in env.list("KEY_REMINDER_DAYS", default=["14", "3", "1"])}, reverse=True)
+)
 # A custom key may have a shorter or longer access-token lifetime of its own, up to this.
 ACCESS_TOKEN_LIFETIME_MAX = env.int("ACCESS_TOKEN_LIFETIME_MAX", default=86400)
 ANONYMOUS_TOKEN_LIFETIME = env.int("ANONYMOUS_TOKEN_LIFETIME", default=3599)

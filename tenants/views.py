@@ -26,7 +26,6 @@ from accounts.reauth import reauthentication_needed, recent_auth_required, recen
 from activity.audit import Audit
 from kernel.net import client_ip
 
-from .lists import tenant_list_annotations
 from . import limits, services
 from .access import membership_for, require_role
 from .forms import (
@@ -39,6 +38,7 @@ from .forms import (
     TenantPolicyForm,
 )
 from .grants import Powers, RoleGrantRefused, person_powers
+from .lists import tenant_list_annotations
 from .models import Invitation, Membership, Role, Tenant
 
 logger = logging.getLogger(__name__)

@@ -27,8 +27,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kernel import crypto
-from notifications.kinds import WEBHOOK_FAILING
 from kernel.mail import absolute_url
+from notifications.kinds import WEBHOOK_FAILING
 from notifications.services import notify_tenant_admins
 
 from .addresses import host_allowed

@@ -29,4 +29,3 @@ def test_the_admin_shows_second_factors_and_sessions_without_their_secrets(alice
         assert secret not in body and not any(code in body for code in codes)
         assert session.session_key not in body
     assert "alice@example.com" in admin_client.get(pages[0]).content.decode()
-

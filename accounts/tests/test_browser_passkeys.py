@@ -63,7 +63,9 @@ def test_a_passkey_is_added_and_then_is_the_whole_login(page_for, site, alice):
     assert len(credentials(device)) == 1 and credentials(device)[0]["isResidentCredential"]
     page.goto(f"{site.url}/accounts/")
     assert page.get_by_text("Work laptop").is_visible()
-    assert page.evaluate("[...document.querySelectorAll('script:not([src])')].every(s => s.type === 'application/json')")
+    assert page.evaluate(
+        "[...document.querySelectorAll('script:not([src])')].every(s => s.type === 'application/json')"
+    )
 
     log_out(page)
     page.get_by_role("button", name="Log in with a passkey").click()  # no e-mail, no password

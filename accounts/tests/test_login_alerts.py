@@ -34,7 +34,9 @@ def test_a_login_from_a_new_address_or_browser_is_mailed(smtp_server, alice):
     (alert,) = smtp_server.flushed()
     assert alert["To"] == "alice@example.com"
     assert alert["Subject"] == "[API Key Portal] New login from Safari on iOS"
-    body = next(part for part in alert.walk() if part.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    body = (
+        next(part for part in alert.walk() if part.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    )
     assert "Safari on iOS" in body and "198.51.100.7" in body
     # When, in the portal's one format (kernel.dates.HUMAN_FORMAT: "27 Nov 2026, 16:51 UTC").
     assert re.search(r"When: +\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d [A-Z]", body)

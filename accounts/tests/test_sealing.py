@@ -95,7 +95,9 @@ def test_reencrypt_secrets_moves_them_to_the_new_key(alice_totp, alice, settings
     settings.PORTAL_ENCRYPTION_KEYS = f"{new},{settings.PORTAL_ENCRYPTION_KEYS}"
     call_command("reencrypt_secrets")
     rows = stored(alice)
-    assert rows["totp"]["secret"].startswith("akpm1:test2:") and rows["recovery_codes"]["seed"].startswith("akpm1:test2:")
+    assert rows["totp"]["secret"].startswith("akpm1:test2:") and rows["recovery_codes"]["seed"].startswith(
+        "akpm1:test2:"
+    )
     settings.PORTAL_ENCRYPTION_KEYS = new  # the old key removed
     assert second_factor(alice, totp_code(secret))[1].status_code == 302
 

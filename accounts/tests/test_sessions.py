@@ -182,6 +182,10 @@ def test_secure_cookies_get_the_host_prefix(secure, expected):
         "DJANGO_SETTINGS_MODULE": "portal.settings",
     }
     out = subprocess.run(
-        [sys.executable, "-c", COOKIES], env=env, cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True
+        [sys.executable, "-c", COOKIES],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
     )
     assert out.stdout.splitlines() == expected, out.stderr

@@ -54,7 +54,9 @@ def test_the_emporix_key_has_none(api, caller, acme):
 
 def test_the_schema_states_the_pattern_and_the_bound(client):
     schema = client.get("/api/v1/schema/").json()["components"]["schemas"]
-    field = schema["KeyUpdateRequestRequest"]["properties"]["allowed_origins"]  # PATCH bodies are not split (COMPONENT_SPLIT_PATCH off)
+    field = schema["KeyUpdateRequestRequest"]["properties"][
+        "allowed_origins"
+    ]  # PATCH bodies are not split (COMPONENT_SPLIT_PATCH off)
     assert field["maxItems"] == MAX_ORIGINS
     assert field["items"]["pattern"] == ORIGIN_PATTERN
     assert "allowed_origins" in schema["Key"]["properties"]

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from kernel import crypto
 from apikeys.models import ApiSecret
 from apikeys.services import key_create
 from bench.key_list import add_custom_keys
+from kernel import crypto
 from scopes.models import Scope
 
 CURL_COPY = re.compile(r"^Copy the cURL")

@@ -3,9 +3,9 @@ retire, and what the clipboard and the page then hold."""
 
 import pytest
 
-from kernel import crypto
 from apikeys.display import SECRET_MASK
 from apikeys.models import ApiSecret
+from kernel import crypto
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

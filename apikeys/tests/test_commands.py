@@ -4,10 +4,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from kernel import crypto
 from apikeys.models import ApiKey, ApiSecret
 from apikeys.services import secret_plaintext
 from conftest import run_manage
+from kernel import crypto
 from tenants.models import Membership
 
 pytestmark = pytest.mark.django_db

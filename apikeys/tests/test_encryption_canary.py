@@ -9,9 +9,9 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
+from apikeys.services import secret_plaintext
 from kernel import canary
 from kernel.models import EncryptionCanary
-from apikeys.services import secret_plaintext
 
 pytestmark = pytest.mark.django_db
 

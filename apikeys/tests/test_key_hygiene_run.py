@@ -134,11 +134,21 @@ def test_the_policy_form_sets_the_hygiene_fields(client_for, alice, acme):
     client = client_for(alice)
     response = client.post(
         reverse("tenants:policy", kwargs={"code": "acme"}),
-        {"key_max_lifetime_days": "365", "secret_max_age_days": "", "dormant_after_days": "60", "dormant_disable_after_days": "14"},
+        {
+            "key_max_lifetime_days": "365",
+            "secret_max_age_days": "",
+            "dormant_after_days": "60",
+            "dormant_disable_after_days": "14",
+        },
     )
     assert response.status_code == 302
     acme.refresh_from_db()
-    assert (acme.key_max_lifetime_days, acme.secret_max_age_days, acme.dormant_after_days, acme.dormant_disable_after_days) == (
+    assert (
+        acme.key_max_lifetime_days,
+        acme.secret_max_age_days,
+        acme.dormant_after_days,
+        acme.dormant_disable_after_days,
+    ) == (
         365,
         None,
         60,

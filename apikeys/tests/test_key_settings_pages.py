@@ -96,7 +96,9 @@ def test_enable_needs_a_recent_authentication(client, alice, acme):
     assert key.disabled_at is not None
 
 
-def test_an_admin_reports_a_leaked_secret_of_the_tenant(client_for, alice, acme, globex, django_capture_on_commit_callbacks):
+def test_an_admin_reports_a_leaked_secret_of_the_tenant(
+    client_for, alice, acme, globex, django_capture_on_commit_callbacks
+):
     key, secret = _custom(acme)
     client = client_for(alice)
     url = reverse("apikeys:report_leak", kwargs={"code": "acme"})
@@ -125,7 +127,9 @@ def test_create_and_edit_set_the_expiry_within_the_tenants_maximum(client_for, a
     client = client_for(alice)
     url = reverse("apikeys:create", kwargs={"code": "acme"})
     soon = (timezone.localtime() + timedelta(days=5)).replace(second=0, microsecond=0)
-    response = client.post(url, {"name": "Short", "scopes": ["tax.tax_read"], "expires_at": soon.strftime("%Y-%m-%dT%H:%M")})
+    response = client.post(
+        url, {"name": "Short", "scopes": ["tax.tax_read"], "expires_at": soon.strftime("%Y-%m-%dT%H:%M")}
+    )
     assert response.status_code == 302
     key = ApiKey.objects.get(name="Short")
     assert key.expires_at == soon
@@ -142,7 +146,12 @@ def test_create_and_edit_set_the_expiry_within_the_tenants_maximum(client_for, a
 
     edit = reverse("apikeys:edit", kwargs={"code": "acme", "key_id": key.public_id})
     later = (timezone.localtime() + timedelta(days=20)).replace(second=0, microsecond=0)
-    assert client.post(edit, {"name": "Short", "scopes": ["tax.tax_read"], "expires_at": later.strftime("%Y-%m-%dT%H:%M")}).status_code == 302
+    assert (
+        client.post(
+            edit, {"name": "Short", "scopes": ["tax.tax_read"], "expires_at": later.strftime("%Y-%m-%dT%H:%M")}
+        ).status_code
+        == 302
+    )
     key.refresh_from_db()
     assert key.expires_at == later
 

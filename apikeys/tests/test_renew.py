@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from activity.models import Action, ActivityEntry
-from kernel import crypto
 from apikeys.models import ApiSecret
+from kernel import crypto
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 
 from activity.models import Action, ActivityEntry
-from kernel import crypto
 from apikeys.models import ApiSecret
 from apikeys.services import key_renew
+from kernel import crypto
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,9 @@ def _url(key):
     return reverse("apikeys:secret", kwargs={"code": "acme", "key_id": key.public_id})
 
 
-def test_reveals_past_the_limit_get_429_per_user(client, reauthenticated, alice, dave, acme_secrets, settings, monkeypatch):
+def test_reveals_past_the_limit_get_429_per_user(
+    client, reauthenticated, alice, dave, acme_secrets, settings, monkeypatch
+):
     settings.SECRET_SHOW_LIMIT_PER_USER = 3
     settings.SECRET_SHOW_WINDOW = 60
     key, plaintext = acme_secrets["emporix"]

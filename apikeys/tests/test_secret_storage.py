@@ -5,9 +5,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
-from kernel import crypto
 from apikeys.models import ApiKey, ApiSecret
 from apikeys.services import SecretUnreadable, key_create, secret_plaintext
+from kernel import crypto
 from scopes.models import Scope
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,6 @@ from django.utils import timezone
 
 from activity.audit import Audit
 from activity.models import Action, ActivityEntry
-from kernel import crypto
 from apikeys.auth import secret_mark_used
 from apikeys.models import ApiKey, ApiSecret
 from apikeys.services import (
@@ -16,6 +15,7 @@ from apikeys.services import (
     secret_plaintext,
     secret_retire,
 )
+from kernel import crypto
 from scopes.models import Scope
 
 pytestmark = pytest.mark.django_db

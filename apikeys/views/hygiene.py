@@ -80,7 +80,9 @@ def key_settings(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResp
         return reauth
     form = KeySettingsForm(request.POST if request.method == "POST" else None, key=key)
     if request.method != "POST" or not form.is_valid():
-        return render(request, "apikeys/key_settings.html", _context(membership, key, form), status=400 if form.is_bound else 200)
+        return render(
+            request, "apikeys/key_settings.html", _context(membership, key, form), status=400 if form.is_bound else 200
+        )
     audit = Audit.of(request)
     try:
         with transaction.atomic():  # all of the form or nothing: with a bad date the networks are not saved either

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from kernel.crypto import digest as token_digest
 from apikeys.services import key_renew
 from conftest import run_manage
 from gateway.decisions import TokenCache, grant_for, tokens
+from kernel.crypto import digest as token_digest
 from oauth.models import AccessToken
 
 pytestmark = pytest.mark.django_db

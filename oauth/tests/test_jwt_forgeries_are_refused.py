@@ -11,9 +11,9 @@ import jwt
 import pytest
 from django.utils import timezone
 
+from apikeys.services import key_create
 from kernel.crypto import decrypt as at_rest_decrypt
 from kernel.crypto import signing_key_generate
-from apikeys.services import key_create
 from oauth.bearer import bearer_verify
 from oauth.models import SigningKey
 from scopes.models import Scope

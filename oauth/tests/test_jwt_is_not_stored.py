@@ -100,8 +100,8 @@ def test_try_it_gets_a_jwt_for_a_jwt_key(client_for, alice, jwt_custom):
 def test_an_unreadable_signing_key_is_a_503_not_a_500(post_token, jwt_custom, settings, caplog):
     """The signing key was encrypted under a key PORTAL_ENCRYPTION_KEYS no longer lists (an
     operator's rotation gone wrong): the token endpoint answers like an outage, once logged."""
-    from oauth import signing
     from kernel import outages
+    from oauth import signing
 
     outages.report.reset()  # one report per kind and interval in a process
     key, secret = jwt_custom

@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.core import mail
 
 from activity.models import Action, ActivityEntry
-from kernel.crypto import generate_secret
 from apikeys.models import ApiSecret
 from apikeys.services import key_renew
+from kernel.crypto import generate_secret
 from oauth import leaks
 
 URL = "/oauth/secret-scanning/verify"
@@ -25,9 +25,11 @@ URL = "/oauth/secret-scanning/verify"
 def scanner(tmp_path, settings):
     """A secret-scanning service's key pair, its public key configured as GitHub publishes them."""
     private = ec.generate_private_key(ec.SECP256R1())
-    pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     path = tmp_path / "keys.json"
     path.write_text(json.dumps({"public_keys": [{"key_identifier": "k1", "key": pem, "is_current": True}]}))
     settings.SECRET_SCANNING_KEYS_FILE = str(path)
@@ -51,7 +53,12 @@ def _report(client, private, candidates, *, key_id="k1", tamper=False):
 
 
 def _candidate(token):
-    return {"token": token, "type": "api_key_portal_secret", "url": "https://github.com/x/y/blob/main/.env", "source": "content"}
+    return {
+        "token": token,
+        "type": "api_key_portal_secret",
+        "url": "https://github.com/x/y/blob/main/.env",
+        "source": "content",
+    }
 
 
 def test_a_true_positive_stops_the_secret_and_its_tokens_and_mails_the_admins(

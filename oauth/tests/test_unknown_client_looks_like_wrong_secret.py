@@ -1,7 +1,7 @@
 from unittest import mock
 
-from kernel import crypto
 from apikeys.services import key_delete, key_renew, secret_retire
+from kernel import crypto
 
 GRANT = {"grant_type": "client_credentials"}
 

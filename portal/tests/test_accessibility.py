@@ -41,7 +41,9 @@ def describe(state: str, violations: list[dict]) -> list[str]:
     for violation in violations:
         lines.append(f"[{state}] {violation['id']} ({violation['impact']}): {violation['help']}")
         for node in violation["nodes"][:5]:
-            lines.append(f"    at {' '.join(map(str, node['target']))}: {node['failureSummary'].splitlines()[-1].strip()}")
+            lines.append(
+                f"    at {' '.join(map(str, node['target']))}: {node['failureSummary'].splitlines()[-1].strip()}"
+            )
             lines.append(f"       {node['html'][:160]}")
         if len(violation["nodes"]) > 5:
             lines.append(f"    ... and {len(violation['nodes']) - 5} more")

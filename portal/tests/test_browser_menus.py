@@ -17,9 +17,11 @@ def test_menus_close_on_escape_and_outside_click_one_at_a_time(page_for, site, a
     # Its accessible name holds its visible text (axe label-content-name-mismatch).
     summary = switcher.locator("summary")
     assert "acme Acme Corp" in summary.inner_text()
-    assert page.locator("header summary", has_text="acme Acme Corp").evaluate(
-        "el => el.textContent.replace(/\\s+/g, ' ').trim()"
-    ).startswith("Switch tenant, current: acme Acme Corp")
+    assert (
+        page.locator("header summary", has_text="acme Acme Corp")
+        .evaluate("el => el.textContent.replace(/\\s+/g, ' ').trim()")
+        .startswith("Switch tenant, current: acme Acme Corp")
+    )
 
     summary.click()
     assert switcher.evaluate(is_open)

@@ -36,7 +36,9 @@ def busy_acme(acme_secrets, alice, bob, catalogue, django_user_model):
     )
     Membership.objects.create(user=long, tenant=tenant, role=Role.DEVELOPER)
     scopes = Scope.objects.filter(name__in=["tax.tax_read", "brand.brand_manage"])
-    key_create(tenant=tenant, kind=KeyKind.CUSTOM, name="Storefront synchronisation for the EU warehouse", scopes=scopes)
+    key_create(
+        tenant=tenant, kind=KeyKind.CUSTOM, name="Storefront synchronisation for the EU warehouse", scopes=scopes
+    )
     key_renew(key=acme_secrets[KeyKind.STOREFRONT][0], grace=timedelta(hours=24))
     invitation_send(
         tenant=tenant,

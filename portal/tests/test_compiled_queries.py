@@ -54,4 +54,6 @@ def test_its_values_are_parameters_not_sql(keys):
 
 def test_a_marker_that_is_not_a_parameter_is_refused():
     with pytest.raises(RuntimeError, match="since"):
-        compile_once(ApiKey.objects.filter(tenant=-9001).values_list("pk"), {"tenant": -9001, "since": MARKERS["since"]})
+        compile_once(
+            ApiKey.objects.filter(tenant=-9001).values_list("pk"), {"tenant": -9001, "since": MARKERS["since"]}
+        )

@@ -12,8 +12,8 @@ from django.utils import timezone
 from psycopg_pool import ConnectionPool
 
 from apikeys.auth import key_verify
-from oauth.services import client_credentials_grant
 from kernel.postgresql import base
+from oauth.services import client_credentials_grant
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL backend's pool")
 

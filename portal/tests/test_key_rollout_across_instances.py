@@ -121,7 +121,9 @@ def revealed(user: requests.Session, instance: Instance, public_id: str) -> str:
 
 
 def renew(user: requests.Session, instance: Instance, public_id: str) -> None:
-    response = csrf_post(user, f"{instance.url}/tenants/edge/api-keys/{public_id}/renew/", {"grace": "now", "confirm": "now"})
+    response = csrf_post(
+        user, f"{instance.url}/tenants/edge/api-keys/{public_id}/renew/", {"grace": "now", "confirm": "now"}
+    )
     assert response.status_code == 302, (instance.name, response.status_code, response.text[:300])
 
 

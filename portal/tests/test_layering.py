@@ -228,9 +228,9 @@ def test_the_check_allows_imports_downward_and_within_a_layer(app, source):
 
 def test_the_cycle_check_finds_a_loop_within_a_layer_and_across_layers():
     # Two apps of one layer importing each other: allowed by the layer rule, caught here.
-    assert cycles(graph([("tenants", "from notifications.services import x"), ("notifications", "import tenants")])) == [
-        ["notifications", "tenants"]
-    ]
+    assert cycles(
+        graph([("tenants", "from notifications.services import x"), ("notifications", "import tenants")])
+    ) == [["notifications", "tenants"]]
     # A longer loop, through a function-level import.
     loop = graph(
         [

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from kernel import crypto
 from conftest import ROOT, free_port, run_manage
+from kernel import crypto
 
 SHOW = "from django.conf import settings; print(settings.EMAIL_BACKEND, settings.EMAIL_FILE_PATH)"
 CONSOLE = "django.core.mail.backends.console.EmailBackend"

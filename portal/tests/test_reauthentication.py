@@ -253,7 +253,9 @@ def test_it_asks_again_after_the_window(
 
 
 def test_every_post_of_the_portal_is_in_the_table_or_free():
-    posts = {name for name, method, _, statuses in PERMISSIONS if method == "post" and 405 not in set(statuses.values())}
+    posts = {
+        name for name, method, _, statuses in PERMISSIONS if method == "post" and 405 not in set(statuses.values())
+    }
     rows = {name for name, method, *_ in TABLE if method == "post"}
     assert not rows & set(FREE), "a POST both in the table and free"
     assert posts - set(FREE) <= rows, f"POSTs neither in the table nor free: {sorted(posts - set(FREE) - rows)}"

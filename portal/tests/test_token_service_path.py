@@ -6,8 +6,8 @@ import pytest
 from django.http import HttpResponse
 from django.urls import URLPattern, URLResolver, get_resolver, path
 
-from portal import urls as portal_urls
 from kernel.middleware import TOKEN_SERVICE_PREFIXES
+from portal import urls as portal_urls
 
 
 def _private(request):

@@ -41,5 +41,7 @@ def test_a_resend_arrives_with_a_new_link(smtp_server, client_for, alice, acme):
     client.post(reverse("tenants:member_add", kwargs={"code": "acme"}), {"email": "new@example.com", "role": "viewer"})
     invitation = acme.invitations.get()
     client.post(reverse("tenants:invitation_resend", kwargs={"code": "acme", "invitation_id": invitation.public_id}))
-    first, second = (re.search(r"token=(\S+)", m.get_body(("plain",)).get_content()).group(1) for m in smtp_server.messages)
+    first, second = (
+        re.search(r"token=(\S+)", m.get_body(("plain",)).get_content()).group(1) for m in smtp_server.messages
+    )
     assert first != second

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from activity.models import Action, ActivityEntry
-from kernel import crypto
 from conftest import PASSWORD, free_port
+from kernel import crypto
 from tenants.models import Invitation, Membership, Role
 from tenants.services import invitation_send
 

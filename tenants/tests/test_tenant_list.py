@@ -12,6 +12,8 @@ def _anyone_adds_tenants(settings):
     # These tests are about the list and its form; who may add tenants (TENANT_CREATORS) and
     # how many: test_tenant_creation_limits.py.
     settings.TENANT_CREATORS = "everyone"
+
+
 URL = reverse("tenants:list")
 
 

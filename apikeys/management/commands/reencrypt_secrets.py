@@ -1,10 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from apikeys.models import ApiSecret
 from kernel import crypto
 from kernel.canary import canaries_ensure
 from kernel.crypto import sealed_reencrypters
-from apikeys.models import ApiSecret
 
 
 class Command(BaseCommand):
