@@ -45,20 +45,20 @@ control_socket_disable = True
 # --- Reloads without a stall (kernel/handoff.py) ------------------------------------------------
 
 
-def on_starting(server) -> None:  # noqa: ANN001 (gunicorn's Arbiter)
+def on_starting(server) -> None:
     # Before the first fork, so that every worker shares it; kept on the master across reloads.
     server.handoff = Handoff()
 
 
-def on_reload(server) -> None:  # noqa: ANN001
+def on_reload(server) -> None:
     # Runs before the new workers are forked: those alive now are the old generation.
     server.handoff.reload_started(newest_age=server.worker_age, workers=server.num_workers)
 
 
-def pre_fork(server, worker) -> None:  # noqa: ANN001
+def pre_fork(server, worker) -> None:
     worker.handoff = server.handoff
 
 
-def post_worker_init(worker) -> None:  # noqa: ANN001
+def post_worker_init(worker) -> None:
     # The application is loaded; warm it before the worker accepts (and says it is ready).
     warm_up()

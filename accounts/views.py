@@ -126,16 +126,15 @@ authenticate = AuthenticateView.as_view()
 
 
 def _session_rows(request: HttpRequest) -> list[dict]:
-    rows = []
-    for session in sorted(UserSession.objects.purge_and_list(request.user), key=lambda s: s.last_seen_at, reverse=True):
-        rows.append(
-            {
-                "session": session,
-                "device": devices.describe(session.user_agent),
-                "current": session.session_key == request.session.session_key,
-            }
-        )
-    return rows
+    sessions = sorted(UserSession.objects.purge_and_list(request.user), key=lambda s: s.last_seen_at, reverse=True)
+    return [
+        {
+            "session": session,
+            "device": devices.describe(session.user_agent),
+            "current": session.session_key == request.session.session_key,
+        }
+        for session in sessions
+    ]
 
 
 @require_GET

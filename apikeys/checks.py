@@ -39,16 +39,15 @@ def check_encryption_keys_match_the_database(app_configs, databases=None, **kwar
         report = canaries_check()
     except DatabaseError:
         return []  # not migrated yet, or unreachable: migrate and /readyz tell
-    errors = []
-    for key_id in report.mismatched:
-        errors.append(
-            Error(
-                f"Encryption key {key_id!r} is not the key this database knows by that id: "
-                "secrets stored under it cannot be decrypted.",
-                hint="Use the same PORTAL_ENCRYPTION_KEYS on every instance; see 'Encryption keys and rotation' in docs/configuration.md.",
-                id="apikeys.E004",
-            )
+    errors = [
+        Error(
+            f"Encryption key {key_id!r} is not the key this database knows by that id: "
+            "secrets stored under it cannot be decrypted.",
+            hint="Use the same PORTAL_ENCRYPTION_KEYS on every instance; see 'Encryption keys and rotation' in docs/configuration.md.",
+            id="apikeys.E004",
         )
+        for key_id in report.mismatched
+    ]
     if report.blind:
         errors.append(
             Error(

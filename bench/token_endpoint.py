@@ -196,7 +196,7 @@ def wait_for(url: str, server: subprocess.Popen, timeout: float = 60) -> None:
 
 
 def start(name: str, app: str, port: int, env: dict[str, str], config: str) -> subprocess.Popen:
-    log = open(Path(tempfile.gettempdir()) / f"bench-{name}.log", "w")
+    log = open(Path(tempfile.gettempdir()) / f"bench-{name}.log", "w")  # noqa: SIM115  (the server keeps it)
     return subprocess.Popen(
         [GUNICORN, app, "-c", config],
         cwd=ROOT,

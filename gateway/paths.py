@@ -85,9 +85,9 @@ def _tenants_named(parts: list[str]) -> frozenset[str]:
     for lead, literals in _tenant_places():
         if len(parts) <= len(lead):
             continue
-        if all(want is None or want.lower() == have for want, have in zip(lead, normal, strict=False)):
-            if normal[len(lead)] not in {literal.lower() for literal in literals}:
-                named.add(parts[len(lead)])
+        same_lead = all(want is None or want.lower() == have for want, have in zip(lead, normal, strict=False))
+        if same_lead and normal[len(lead)] not in {literal.lower() for literal in literals}:
+            named.add(parts[len(lead)])
     return frozenset(named)
 
 

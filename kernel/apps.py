@@ -1,3 +1,5 @@
+import contextlib
+
 from django.apps import AppConfig
 
 
@@ -6,10 +8,8 @@ def _write_canaries(using: str = "default", **_: object) -> None:
     from .canary import canaries_ensure
     from .crypto import EncryptionConfigError
 
-    try:
+    with contextlib.suppress(EncryptionConfigError):  # no keys configured (DEBUG): the system check says so
         canaries_ensure()
-    except EncryptionConfigError:
-        pass  # no keys configured (DEBUG): the system check says so
 
 
 class KernelConfig(AppConfig):

@@ -87,7 +87,7 @@ class HandoffThreadWorker(ThreadWorker):
             self.handoff.worker_ready(self.age)
         super().run()
 
-    def handle_exit(self, sig, frame) -> None:  # noqa: ANN001 (a signal handler)
+    def handle_exit(self, sig, frame) -> None:
         if self.handoff is not None and self._handoff_since is None and self.handoff.is_old(self.age):
             self._handoff_since = time.monotonic()
             return  # go on serving; notify() stops accepting once the new workers are ready

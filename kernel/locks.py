@@ -37,7 +37,7 @@ def run_alone(name: str, key: int, *, using: str = "default") -> Iterator[bool]:
 
 
 @contextmanager
-def _advisory_lock(connection, key: int) -> Iterator[bool]:  # noqa: ANN001 (a Django connection)
+def _advisory_lock(connection, key: int) -> Iterator[bool]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
         held = cursor.fetchone()[0]

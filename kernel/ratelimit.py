@@ -11,6 +11,7 @@ The cache is an accelerator, not a dependency: when it fails (refused, timed out
 goes on in this process's memory with the same windows, the cache is tried again after
 CACHE_RETRY_SECONDS, and one warning is logged per WARNING_INTERVAL_SECONDS, not per request."""
 
+import contextlib
 import json
 import logging
 import math
@@ -149,10 +150,8 @@ def _cache_incr(key: str, timeout: int) -> int:
 
 
 def _cache_decr(key: str) -> None:
-    try:
+    with contextlib.suppress(ValueError):  # already expired: nothing to take back
         cache.decr(key)
-    except ValueError:  # already expired: nothing to take back
-        pass
 
 
 def hit(counters: Iterable[Counter], *, window: int, now: float) -> int | None:

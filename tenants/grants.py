@@ -142,7 +142,7 @@ def sender_powers(invitation: Invitation) -> Powers:
             .first()
         )
         return person_powers(role, reauthenticated=True, who="Its sender")
-    if invitation.inviter_kind == Invitation.Inviter.KEY and invitation.invited_by_key_id is not None:
-        if _key_powers_now is not None:
-            return _key_powers_now(invitation.invited_by_key_id)
+    by_key = invitation.inviter_kind == Invitation.Inviter.KEY and invitation.invited_by_key_id is not None
+    if by_key and _key_powers_now is not None:
+        return _key_powers_now(invitation.invited_by_key_id)
     return NO_POWERS

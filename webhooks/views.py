@@ -195,7 +195,7 @@ def endpoint_secret(request: HttpRequest, code: str, endpoint_id: UUID) -> HttpR
 @require_POST
 def endpoint_rotate(request: HttpRequest, code: str, endpoint_id: UUID) -> HttpResponse:
     """A new signing secret, shown once on the endpoint's page."""
-    membership, endpoint, reauth = _changing(request, code, endpoint_id)
+    _membership, endpoint, reauth = _changing(request, code, endpoint_id)
     if reauth:
         return reauth
     services.endpoint_secret_rotate(endpoint=endpoint)

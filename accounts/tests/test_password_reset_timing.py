@@ -90,7 +90,7 @@ def test_an_address_with_an_account_and_one_without_cost_the_same_queries_and_re
     known = work_of(client, alice.email)
     unknown = work_of(client, "nobody@example.com")
     assert known == unknown
-    statements, rendered = known
+    _statements, rendered = known
     # The mail was rendered for both: subject, text, and the HTML part made from the text.
     assert "account/email/password_reset_key_message.txt" in rendered
     assert "notifications/_plain.html" in rendered

@@ -27,7 +27,7 @@ def stored(user) -> dict:
     """Each authenticator's data as the database holds it (the JSON column's text)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT type, data FROM {Authenticator._meta.db_table} WHERE user_id = %s",  # noqa: S608
+            f"SELECT type, data FROM {Authenticator._meta.db_table} WHERE user_id = %s",
             [user.pk],
         )
         return {kind: data if isinstance(data, dict) else json.loads(data) for kind, data in cursor.fetchall()}

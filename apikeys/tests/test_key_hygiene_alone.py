@@ -148,9 +148,8 @@ def test_a_file_lock_is_held_once(tmp_path):
     """SQLite's lock: another open file (here in the same process; flock locks belong to the
     open file) does not get it until it is released."""
     path = tmp_path / "db.sqlite3.key_hygiene.lock"
-    with file_lock(path) as first:
-        with file_lock(path) as second:
-            assert (first, second) == (True, False)
+    with file_lock(path) as first, file_lock(path) as second:
+        assert (first, second) == (True, False)
     with file_lock(path) as again:
         assert again
 

@@ -23,7 +23,7 @@ def renewed(acme_secrets):
 
 
 def test_developers_can_reveal_the_old_secret_and_viewers_cannot(client_for, dave, bob, renewed):
-    key, old, _, _ = renewed
+    _key, old, _, _ = renewed
     marker = f'name="secret" value="{old.public_id}"'
     assert client_for(dave).get(LIST).content.decode().count(marker) == 2  # reveal and copy
     assert marker not in client_for(bob).get(LIST).content.decode()
@@ -39,7 +39,7 @@ def test_revealing_the_old_secret_without_javascript_shows_it_in_its_own_row(cli
 
 
 def test_last_use_is_shown_for_the_old_and_the_new_secret(client_for, alice, renewed):
-    _, old, new, _ = renewed
+    _, old, _new, _ = renewed
     used = timezone.now() - timedelta(minutes=5)
     ApiSecret.objects.filter(pk=old.pk).update(last_used_at=used)
     body = client_for(alice).get(LIST).content.decode()

@@ -15,7 +15,7 @@ RENEWS = 6
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 def test_parallel_renews_leave_one_current_secret_and_lose_none(catalogue, acme_secrets):
-    key, first = acme_secrets["emporix"]
+    key, _first = acme_secrets["emporix"]
     made = all_at_once(RENEWS, lambda: key_renew(key=key)[2])
     assert len(made) == RENEWS
 

@@ -48,7 +48,7 @@ def test_a_ciphertext_copied_onto_another_key_fails_to_decrypt(acme_secrets):
 
 
 def test_no_secret_plaintext_is_in_any_database_column(acme_secrets, globex):
-    custom, custom_secret = key_create(
+    _custom, custom_secret = key_create(
         tenant=acme_secrets["emporix"][0].tenant,
         kind="custom",
         name="Mine",
@@ -67,7 +67,7 @@ def _dump_database() -> str:
     chunks = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names():
-            cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608  (table names from introspection)
+            cursor.execute(f'SELECT * FROM "{table}"')
             for row in cursor.fetchall():
                 for value in row:
                     if isinstance(value, (bytes, memoryview)):
@@ -130,9 +130,8 @@ def test_reencrypt_leaves_an_undecryptable_secret_alone_and_says_so(acme_secrets
 
     broken = ApiSecret.objects.get(key=acme_secrets["emporix"][0])
     ApiSecret.objects.filter(pk=broken.pk).update(ciphertext=b"\x00" * 40)
-    with override_settings(PORTAL_ENCRYPTION_KEYS=f"{NEW_KEY},{TEST_KEY}"):
-        with pytest.raises(CommandError):
-            call_command("reencrypt_secrets")
+    with override_settings(PORTAL_ENCRYPTION_KEYS=f"{NEW_KEY},{TEST_KEY}"), pytest.raises(CommandError):
+        call_command("reencrypt_secrets")
     broken.refresh_from_db()
     assert broken.encryption_key_id == "test1" and bytes(broken.ciphertext) == b"\x00" * 40
     assert ApiSecret.objects.filter(encryption_key_id="new2").count() == 1

@@ -75,7 +75,7 @@ class QuickCheck:
 
 
 class DatabaseOperations(base.DatabaseOperations):
-    def last_executed_query(self, cursor, sql, params):  # noqa: ANN001, ANN201 (Django's signature)
+    def last_executed_query(self, cursor, sql, params):
         # Django reads a client-side binding cursor's merged query; a prepared_cursor() has
         # none, so the query log (DEBUG, tests' query captures) composes it the same way.
         if isinstance(cursor, base.ServerBindingCursor):

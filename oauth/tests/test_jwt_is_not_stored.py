@@ -88,7 +88,7 @@ def test_storefront_anonymous_tokens_stay_opaque(client, storefront, settings):
 
 
 def test_try_it_gets_a_jwt_for_a_jwt_key(client_for, alice, jwt_custom):
-    key, secret = jwt_custom
+    key, _secret = jwt_custom
     url = reverse("oauth:try", kwargs={"code": "acme", "key_id": key.public_id})
     result = client_for(alice).post(url, HTTP_ACCEPT="application/json").json()
     assert result["status"] == 200

@@ -91,7 +91,7 @@ def test_a_true_positive_stops_the_secret_and_its_tokens_and_mails_the_admins(
 
 
 def test_false_positives_and_malformed_candidates_change_nothing(client, scanner, custom, django_assert_num_queries):
-    key, secret = custom
+    _key, secret = custom
     before = list(ApiSecret.objects.values_list("pk", "expires_at"))
     candidates = [
         _candidate(generate_secret()),  # well-formed, checksum right, no such secret

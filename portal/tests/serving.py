@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -290,10 +290,8 @@ class SlowClients:
     def close(self) -> None:
         self._stop.set()
         for sock in self.sockets:
-            try:
+            with suppress(OSError):
                 sock.close()
-            except OSError:
-                pass
 
 
 def accepted_and_read(port: int) -> bool:
@@ -349,8 +347,24 @@ def render_config(template: Path, replacements: dict[str, str]) -> str:
 def self_signed_certificate(tmp: Path, host: str) -> None:
     """cert.pem and key.pem in `tmp`: a P-256 certificate for `host`, valid for a day."""
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        + ["-days", "1", "-subj", f"/CN={host}", "-keyout", str(tmp / "key.pem"), "-out", str(tmp / "cert.pem")],
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={host}",
+            "-keyout",
+            str(tmp / "key.pem"),
+            "-out",
+            str(tmp / "cert.pem"),
+        ],
         check=True,
         capture_output=True,
         timeout=30,
@@ -409,7 +423,7 @@ def nginx(tmp: Path, site: str, ready_url: str, host: str) -> Iterator[subproces
     process = subprocess.Popen(
         [nginx_binary(), "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "error.log")],
         stdout=subprocess.DEVNULL,
-        stderr=open(tmp / "nginx.out", "wb"),
+        stderr=open(tmp / "nginx.out", "wb"),  # noqa: SIM115  (nginx keeps it)
         start_new_session=True,
     )
     try:

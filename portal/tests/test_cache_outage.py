@@ -34,8 +34,19 @@ class RedisServer:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-            + ["--daemonize", "no"],
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
             stdout=subprocess.DEVNULL,
         )
         self.client = __import__("redis").Redis.from_url(self.url, socket_timeout=1)
@@ -43,7 +54,7 @@ class RedisServer:
 
     def counted(self) -> int:
         """The sum of every counter in this Redis."""
-        return sum(int(self.client.get(key) or 0) for key in self.client.keys())
+        return sum(int(self.client.get(key) or 0) for key in self.client)
 
     def freeze(self) -> None:
         self.process.send_signal(signal.SIGSTOP)

@@ -5,6 +5,7 @@ and the server's own statement timeout cannot fire: only the portal's client-sid
 wait (kernel/postgresql/waits.py). Every request is answered 503 with Retry-After within 5 s,
 and after SIGCONT the same instance serves again without a restart."""
 
+import contextlib
 import os
 import signal
 import threading
@@ -42,10 +43,8 @@ def cluster_processes(cluster: Cluster) -> list[int]:
 
 def signal_all(cluster: Cluster, signum: int) -> None:
     for pid in cluster_processes(cluster):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
 
 
 def _calls(portal, alice: requests.Session) -> dict[str, Callable[[], requests.Response]]:

@@ -83,8 +83,14 @@ def test_the_production_settings_pass_the_deploy_check_as_the_readme_runs_it(tmp
             if sep and not name.lstrip().startswith("#"):
                 hidden[name.strip()] = ""
     result = subprocess.run(
-        ["sh", "-c", 'set -a; . "$1"; exec "$2" manage.py check --deploy --fail-level WARNING', "sh"]
-        + [str(settings_file), sys.executable],
+        [
+            "sh",
+            "-c",
+            'set -a; . "$1"; exec "$2" manage.py check --deploy --fail-level WARNING',
+            "sh",
+            str(settings_file),
+            sys.executable,
+        ],
         cwd=ROOT,
         env={**hidden, "PATH": "/usr/bin:/bin", "HOME": "/tmp", "DJANGO_SETTINGS_MODULE": "portal.settings"},
         capture_output=True,

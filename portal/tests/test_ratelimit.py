@@ -116,7 +116,7 @@ def round_trips(backend, monkeypatch) -> list[int]:
     """A list that grows by one for every request redis-py sends for the cache (a pipeline's
     commands go as one)."""
     sent: list[int] = []
-    connection_class = backend._cache._pool_class().connection_class  # noqa: SLF001
+    connection_class = backend._cache._pool_class().connection_class
     original = connection_class.send_packed_command
 
     def counting(self, command, check_health=True):
@@ -144,9 +144,9 @@ def test_on_redis_counters_count_and_expire_with_their_window(redis_cache):
     start = (time.time() // WINDOW + 1) * WINDOW
     now = start + 10.5
     assert [ratelimit.hit(counters(2, "198.51.100.9"), window=WINDOW, now=now) for _ in range(3)] == [None, None, 50]
-    (key,) = ratelimit._keys(counters(2, "198.51.100.9"), int(start))  # noqa: SLF001
+    (key,) = ratelimit._keys(counters(2, "198.51.100.9"), int(start))
     assert redis_cache.get(key) == 3  # a plain integer, as Django stores ints
-    client = redis_cache._cache.get_client(key)  # noqa: SLF001
+    client = redis_cache._cache.get_client(key)
     ttl = client.ttl(redis_cache.make_and_validate_key(key))
     # Window's end (49.5 s after now, whole seconds) plus EXPIRY_MARGIN, give or take the clock.
     assert 0 < ttl <= WINDOW - 10 + ratelimit.EXPIRY_MARGIN

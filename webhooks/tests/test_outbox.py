@@ -75,7 +75,7 @@ def test_the_event_rolls_back_with_its_action(endpoint, acme_secrets):
 
 def test_only_subscribed_active_endpoints_of_the_tenant_get_deliveries(endpoint, acme, globex, acme_secrets):
     endpoint_create(tenant=globex, url="https://globex.example.com/h", event_types=["key.renewed"])
-    only_created, _ = endpoint_create(tenant=acme, url="https://acme.example.com/c", event_types=["key.created"])
+    _only_created, _ = endpoint_create(tenant=acme, url="https://acme.example.com/c", event_types=["key.created"])
     off, _ = endpoint_create(tenant=acme, url="https://acme.example.com/off", event_types=["key.renewed"])
     endpoint_update(endpoint=off, url=off.url, event_types=["key.renewed"], description="", is_active=False)
     key_renew(key=acme_secrets[KeyKind.EMPORIX][0])
@@ -112,7 +112,7 @@ def test_disable_enable_expiry_and_leaks_are_events_too(endpoint, acme, acme_sec
     key_disable(key=key)
     key_enable(key=key)
     secret_leak_report(candidate=plaintext, url="https://example.com/paste", source="scanner")
-    custom, _ = key_create(
+    _custom, _ = key_create(
         tenant=acme,
         kind=KeyKind.CUSTOM,
         name="Short-lived",

@@ -167,7 +167,7 @@ def test_an_unknown_endpoint_404s(admin, acme):
 
 
 def test_the_list_shows_endpoints_and_failures(admin, acme):
-    ok, _ = endpoint_create(tenant=acme, url="https://a.example.com/h", event_types=["key.created"])
+    _ok, _ = endpoint_create(tenant=acme, url="https://a.example.com/h", event_types=["key.created"])
     failing, _ = endpoint_create(tenant=acme, url="https://b.example.com/h", event_types=["key.deleted"])
     Endpoint.objects.filter(pk=failing.pk).update(consecutive_failures=3)
     page = admin.get(url("list")).content.decode()
