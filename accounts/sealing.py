@@ -127,21 +127,6 @@ def authenticator_key_counts() -> dict[str, int]:
     return dict(counts)
 
 
-def authenticator_opens(key_id: str) -> bool | None:
-    """Whether a second factor sealed under `key_id` opens with the configured key of that id;
-    None when none is."""
-    from allauth.mfa.models import Authenticator
-
-    for kind, data in _sealed_rows(Authenticator):
-        for value in _values(data, kind):
-            if sealed_key_id(value) == key_id:
-                try:
-                    return bool(unseal(value))
-                except crypto.DecryptionError:
-                    return False
-    return None
-
-
 def authenticators_reencrypt() -> tuple[int, int]:
     """For `reencrypt_secrets` (kernel.crypto.sealed_register)."""
     from allauth.mfa.models import Authenticator

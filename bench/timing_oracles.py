@@ -34,7 +34,6 @@ import math
 import os
 import random
 import re
-import secrets
 import signal
 import socket
 import statistics
@@ -271,8 +270,17 @@ class Connection:
         return response.status, data, elapsed
 
 
+# Wrong secrets and unknown Client IDs need no cryptographic randomness (the portal's own
+# cryptography stays in kernel/crypto.py, apikeys/tests/test_crypto.py), only fresh values.
+_fresh = random.Random()
+
+
 def unknown_client_id() -> str:
-    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
+    return "".join(_fresh.choices(string.ascii_letters + string.digits, k=32))
+
+
+def wrong_secret() -> str:
+    return base64.urlsafe_b64encode(_fresh.randbytes(32)).decode().rstrip("=")
 
 
 def basic(client_id: str, secret: str) -> str:
@@ -286,7 +294,7 @@ def token_oracle(base: str, known_client_id: str, samples: int) -> dict:
 
     def ask(conn: Connection, client_id: str) -> float:
         status, data, ms = conn.timed(
-            "POST", "/oauth/token", body, {**headers, "Authorization": basic(client_id, secrets.token_urlsafe(32))}
+            "POST", "/oauth/token", body, {**headers, "Authorization": basic(client_id, wrong_secret())}
         )
         if status != 401:
             raise SystemExit(f"/oauth/token answered {status}, not 401: {data[:300]!r}")
@@ -334,7 +342,7 @@ def reset_oracle(base: str, samples: int) -> dict:
     a: list[float] = []
     b: list[float] = []
     for index in range(WARMUP + samples):
-        pair = [("known", KNOWN_EMAIL), ("unknown", f"nobody-{secrets.token_hex(6)}@example.com")]
+        pair = [("known", KNOWN_EMAIL), ("unknown", f"nobody-{_fresh.randbytes(6).hex()}@example.com")]
         random.shuffle(pair)
         for kind, email in pair:
             ms = ask(known if kind == "known" else unknown, tokens[kind], email)

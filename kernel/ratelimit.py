@@ -35,7 +35,8 @@ CACHE_RETRY_SECONDS = 5.0
 WARNING_INTERVAL_SECONDS = 60.0
 # A counter outlives its window by this much, so that it never expires while still counted.
 EXPIRY_MARGIN = 5
-# The clock of the two intervals above; tests replace it to move past an interval at once.
+# The clock of CACHE_RETRY_SECONDS and WARNING_INTERVAL_SECONDS; tests replace it to move past
+# an interval at once.
 monotonic: Callable[[], float] = time.monotonic
 
 T = TypeVar("T")

@@ -427,7 +427,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG or not STATIC_MANIFEST
 # Served from the source folders, a file is looked up when asked for rather than every file
-# being scanned when the middleware starts (each test client starts it: a fifth of a test run).
+# being scanned when the middleware starts (each test client starts it: a sixth of the CPU of
+# the tests without browser or outside programs).
 WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -5,6 +5,7 @@ and PyJWT's PyJWKClient. Only the plain-HTTP live server needs each library's ow
 insecure transport; nothing else is relaxed."""
 
 import asyncio
+import concurrent.futures
 import json
 import shutil
 import subprocess
@@ -95,7 +96,10 @@ def test_authlib_async_client_credentials_with_a_scope(emporix_key, site, insecu
             assert response.status_code == 200
             return dict(token), response.json()
 
-    token, info = asyncio.run(run())
+    # Its own event loop in its own thread: Playwright's sync API (the browser tests) may have
+    # left one running in this thread, where asyncio.run() refuses to start another.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        token, info = pool.submit(asyncio.run, run()).result(timeout=60)
     assert token["scope"] == " ".join(wanted)
     assert info["scopes"] == sorted(wanted)
 

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.decorators import login_not_required
 from django.test import Client
 from django.urls import include, path, reverse
+from django.utils import timezone
 
 from apikeys.models import KeyKind
 from kernel.outages import unavailable_page
@@ -73,11 +74,13 @@ def test_a_csrf_failure_without_cookies_says_so(alice):
     assert "did not send the portal's cookies" in body
 
 
-def test_429_past_the_secret_show_limit(client_for, alice, acme_secrets, settings):
+def test_429_past_the_secret_show_limit(client_for, alice, acme_secrets, settings, time_machine):
     settings.SECRET_SHOW_LIMIT_PER_USER = 1
     key, plaintext = acme_secrets[KeyKind.EMPORIX]
     client = client_for(alice)
     url = reverse("apikeys:secret", kwargs={"code": "acme", "key_id": key.public_id})
+    # The clock stands still: both requests count in one fixed window, even at a minute's turn.
+    time_machine.move_to(timezone.now(), tick=False)
     client.post(url)
     listing = "http://testserver/tenants/acme/api-keys/"
     response = client.post(url, HTTP_REFERER=listing)

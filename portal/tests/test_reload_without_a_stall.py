@@ -11,7 +11,7 @@ import signal
 import subprocess
 import time
 
-from portal.tests.serving import GUNICORN, ROOT, free_port, stop, token_request, wait_until
+from portal.tests.serving import GUNICORN, ROOT, free_port, stop, token_request, wait_until_serving
 
 HELD_REQUESTS = 10
 
@@ -52,9 +52,9 @@ def test_the_old_workers_serve_until_the_new_ones_are_ready(served, tmp_path):
             start_new_session=True,
         )
     try:
-        wait_until(lambda: token_request(base, client_id, secret).status == 200, process, log)
+        wait_until_serving(lambda: token_request(base, client_id, secret).status == 200, process, log)
         process.send_signal(signal.SIGHUP)
-        wait_until(lambda: log.read_text().count("Booting worker") == 4, process, log)
+        wait_until_serving(lambda: log.read_text().count("Booting worker") == 4, process, log)
 
         # The new workers are held; the old ones answer (without the handoff each of these
         # would wait in the backlog until the release, and time out after 10 s).
@@ -64,7 +64,7 @@ def test_the_old_workers_serve_until_the_new_ones_are_ready(served, tmp_path):
         assert "Worker exiting" not in log.read_text()
 
         release.touch()
-        wait_until(lambda: log.read_text().count("Worker exiting") == 2, process, log)
+        wait_until_serving(lambda: log.read_text().count("Worker exiting") == 2, process, log)
         for _ in range(4):  # the new generation serves
             assert token_request(base, client_id, secret).status == 200
         assert "Traceback" not in log.read_text()
