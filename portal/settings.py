@@ -294,7 +294,7 @@ INVITATION_LIFETIME_DAYS = env.int("INVITATION_LIFETIME_DAYS", default=7)
 # viewer included; `make run`'s demo). Operators' API keys and `manage.py create_tenant` are
 # not limited by it.
 TENANT_CREATORS_CHOICES = ("staff-and-admins", "staff", "everyone")
-TENANT_CREATORS = env.str("TENANT_CREATORS", default="staff-and-admins")
+TENANT_CREATORS = env.str("TENANT_CREATORS", default="") or "staff-and-admins"  # empty: the default
 if TENANT_CREATORS not in TENANT_CREATORS_CHOICES:
     raise ImproperlyConfigured(
         f"TENANT_CREATORS must be one of {', '.join(TENANT_CREATORS_CHOICES)}, not {TENANT_CREATORS!r}."
