@@ -353,6 +353,19 @@ def key_expiry_set(*, key: ApiKey, expires_at: datetime | None, audit: Audit = S
     return key
 
 
+def _key_lines_set(key: ApiKey, field: str, cleaned: str, *, action: str, audit: Audit) -> bool:
+    """Store a key's one-entry-a-line list (networks, origins) if it changed, with an activity
+    entry listing it before and after; whether it changed. The caller holds the key's row lock."""
+    previous = getattr(key, field)
+    if cleaned == previous:
+        return False
+    setattr(key, field, cleaned)
+    key.save(update_fields=[field])
+    details = {"from": previous.split("\n") if previous else [], "to": cleaned.split("\n") if cleaned else []}
+    activity_record(tenant=key.tenant, action=action, audit=audit, key=key, details=details)
+    return True
+
+
 @_busy_when_locked
 @transaction.atomic
 def key_networks_set(*, key: ApiKey, allowed_networks: str, audit: Audit = SYSTEM) -> ApiKey:
@@ -360,16 +373,7 @@ def key_networks_set(*, key: ApiKey, allowed_networks: str, audit: Audit = SYSTE
     Raises ValidationError for a list that does not parse."""
     cleaned = networks_clean(allowed_networks)
     key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
-    if cleaned != key.allowed_networks:
-        previous, key.allowed_networks = key.allowed_networks, cleaned
-        key.save(update_fields=["allowed_networks"])
-        activity_record(
-            tenant=key.tenant,
-            action=Action.KEY_NETWORKS_CHANGED,
-            audit=audit,
-            key=key,
-            details={"from": previous.split("\n") if previous else [], "to": cleaned.split("\n") if cleaned else []},
-        )
+    _key_lines_set(key, "allowed_networks", cleaned, action=Action.KEY_NETWORKS_CHANGED, audit=audit)
     return key
 
 
@@ -383,16 +387,7 @@ def key_origins_set(*, key: ApiKey, allowed_origins: str | list[str], audit: Aud
         raise ValueError(f"The {key.name} key is for servers: it has no allowed origins.")
     cleaned = origins_clean(allowed_origins, allow_any=key.kind == KeyKind.STOREFRONT)
     key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
-    if cleaned != key.allowed_origins:
-        previous, key.allowed_origins = key.allowed_origins, cleaned
-        key.save(update_fields=["allowed_origins"])
-        activity_record(
-            tenant=key.tenant,
-            action=Action.KEY_ORIGINS_CHANGED,
-            audit=audit,
-            key=key,
-            details={"from": previous.split("\n") if previous else [], "to": cleaned.split("\n") if cleaned else []},
-        )
+    if _key_lines_set(key, "allowed_origins", cleaned, action=Action.KEY_ORIGINS_CHANGED, audit=audit):
         # Preflights read the union of every key's origins from the cache.
         transaction.on_commit(known_origins_forget)
     return key

@@ -26,13 +26,13 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
-GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+sys.path.insert(0, str(ROOT))  # run as a script: the bench package beside it
+from bench import harness  # noqa: E402
+
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))  # make's .venv Python
 WRK = os.environ.get("WRK", "/usr/bin/wrk")
 SECONDS = int(os.environ.get("RELOAD_SECONDS", "20"))
 CONNECTIONS = int(os.environ.get("RELOAD_CONNECTIONS", "32"))
@@ -86,42 +86,6 @@ end
 """
 
 
-def manage(*args: str) -> str:
-    return subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=ENV, check=True, capture_output=True, text=True
-    ).stdout
-
-
-def ensure_database() -> None:
-    import psycopg
-
-    name = DATABASE.rsplit("/", 1)[1]
-    with psycopg.connect(DATABASE.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url: str, server: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode}; see its log")
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except (OSError, urllib.error.HTTPError):
-            time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not answer at {url}")
-
-
 def parse(out: str) -> dict[str, str]:
     values = {}
     for line in out.splitlines():
@@ -134,14 +98,14 @@ def parse(out: str) -> dict[str, str]:
 def main() -> None:
     if not Path(WRK).exists():
         raise SystemExit(f"wrk is needed at {WRK} (apt-get install -y wrk)")
-    ensure_database()
-    manage("migrate", "--noinput", "-v0")
+    harness.ensure_database(DATABASE)
+    harness.manage(ENV, "migrate", "--noinput", "-v0")
     code = "reload" + time.strftime("%m%d%H%M%S")
-    tenant = json.loads(manage("create_tenant", code, "--admin", f"{code}@example.com", "--json"))
+    tenant = json.loads(harness.manage(ENV, "create_tenant", code, "--admin", f"{code}@example.com", "--json"))
     emporix = next(key for key in tenant["keys"] if key["kind"] == "emporix")
     credentials = base64.b64encode(f"{emporix['client_id']}:{emporix['secret']}".encode()).decode()
 
-    port = free_port()
+    (port,) = harness.free_ports(1)
     base = f"http://127.0.0.1:{port}"
     log_path = Path(tempfile.gettempdir()) / "reload-stall-gunicorn.log"
     with open(log_path, "w") as log:
@@ -154,7 +118,7 @@ def main() -> None:
         )
     hups: list[float] = []
     try:
-        wait_for(base + "/readyz", server)
+        harness.wait_for(base + "/readyz", server)
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(TOKEN_LUA.format(credentials=credentials, slow_us=SLOW_MS * 1000))
         # Warm-up: both workers have served before the measurement.

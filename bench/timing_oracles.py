@@ -35,7 +35,6 @@ import os
 import random
 import re
 import signal
-import socket
 import statistics
 import string
 import subprocess
@@ -46,7 +45,9 @@ import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+sys.path.insert(0, str(ROOT))  # run as a script: the bench package beside it
+from bench import harness  # noqa: E402
+
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 DATABASE = os.environ.get("TIMING_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_timing")
 SAMPLES = int(os.environ.get("TIMING_SAMPLES", "1000"))
@@ -173,35 +174,19 @@ def report(name: str, label_a: str, a: list[float], label_b: str, b: list[float]
 
 
 def manage(*args: str) -> str:
-    return subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=ENV, check=True, capture_output=True, text=True, timeout=600
-    ).stdout
+    return harness.manage(ENV, *args, timeout=600)
 
 
 def ensure_database() -> str:
     """Create and migrate the database if needed, with the tenant and its admin; the Emporix
     API key's Client ID (a known one)."""
-    import psycopg
-    from psycopg import sql
-
-    parts = urllib.parse.urlsplit(DATABASE)
-    admin = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
-    name = parts.path.lstrip("/")
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    harness.ensure_database(DATABASE)
     manage("migrate", "--noinput", "-v0")
     found = json.loads(manage("shell", "-v0", "-c", SETUP.format(tenant=TENANT)).strip().splitlines()[-1])
     if found["client_id"]:
         return found["client_id"]
     created = json.loads(manage("create_tenant", TENANT, "--admin", KNOWN_EMAIL, "--json"))
     return next(key["client_id"] for key in created["keys"] if key["kind"] == "emporix")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_gunicorn(port: int) -> subprocess.Popen:
@@ -214,18 +199,8 @@ def start_gunicorn(port: int) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {process.returncode}; see {log.name}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not answer within 60 s")
+    harness.wait_for(f"http://127.0.0.1:{port}/healthz", process)
+    return process
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -361,7 +336,7 @@ def main() -> None:
         client_id = os.environ["TIMING_CLIENT_ID"]
     else:
         client_id = ensure_database()
-        port = free_port()
+        (port,) = harness.free_ports(1)
         process = start_gunicorn(port)
         base = f"http://127.0.0.1:{port}"
     try:

@@ -35,7 +35,6 @@ import base64
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,8 +44,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
-GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+sys.path.insert(0, str(ROOT))  # run as a script: the bench package beside it
+from bench import harness  # noqa: E402
+
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))  # make bench runs .venv's Python
 WRK = os.environ.get("WRK", "/usr/bin/wrk")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 # Rounds alternate the endpoints so that load from elsewhere on the machine hits all alike.
@@ -153,46 +154,11 @@ wrk.headers["X-Original-URI"] = "{route}"
 
 
 def manage(*args: str) -> str:
-    return subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=ENV, check=True, capture_output=True, text=True
-    ).stdout
+    return harness.manage(ENV, *args)
 
 
 def ensure_database() -> None:
-    import psycopg
-
-    name = DATABASE.rsplit("/", 1)[1]
-    with psycopg.connect(DATABASE.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free ports (all sockets are held open until every port is chosen)."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def wait_for(url: str, server: subprocess.Popen, timeout: float = 60) -> None:
-    """Until the server answers anything at all (the floor answers GET with an error)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn for {url} exited with {server.returncode}; see its log")
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not answer at {url}")
+    harness.ensure_database(DATABASE)
 
 
 def start(name: str, app: str, port: int, env: dict[str, str], config: str) -> subprocess.Popen:
@@ -271,7 +237,7 @@ def main() -> None:
         manage("shell", "-c", API_TENANT.format(code=code, keys=API_KEYS, entries=API_ENTRIES)).strip().splitlines()[-1]
     )
 
-    floor_port, portal_port = free_ports(2)
+    floor_port, portal_port = harness.free_ports(2)
     portal_config = "gunicorn.conf.py"
     portal_env = dict(ENV)
     if PROFILE:
@@ -287,8 +253,8 @@ def main() -> None:
     portal = f"http://127.0.0.1:{portal_port}"
     portal_url = f"{portal}/oauth/token"
     try:
-        wait_for(floor_url, servers[0])
-        wait_for(f"{portal}/.well-known/oauth-authorization-server", servers[1])
+        harness.wait_for(floor_url, servers[0], any_status=True)  # the floor answers GET with an error
+        harness.wait_for(f"{portal}/.well-known/oauth-authorization-server", servers[1])
         # One token for the whole run (an hour's lifetime): each worker checks it against
         # the database once per GATEWAY_CACHE_SECONDS and answers from memory in between.
         route = re.sub(r"\{[^}]+\}", "1", custom["route"])  # other path parameters: any value

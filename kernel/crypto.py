@@ -260,6 +260,18 @@ def decrypt(blob: bytes, *, key_id: str, binding: str) -> str:
     return plain.decode("utf-8")
 
 
+def opens(blob: bytes, *, key_id: str, binding: str) -> bool:
+    """Whether `blob` decrypts under the configured key `key_id` for `binding` (False if that
+    key is not configured or is the wrong material). The plaintext is not returned: the
+    sealed stores (kernel.crypto.sealed_register) and the canaries only ask whether a key
+    opens what was sealed under it."""
+    try:
+        decrypt(blob, key_id=key_id, binding=binding)
+    except DecryptionError:
+        return False
+    return True
+
+
 # --- Canaries -------------------------------------------------------------------------------
 # A known value sealed under each encryption key the database has seen (kernel.canary keeps
 # one row per key id). A process whose key of the same id does not open it has the wrong key

@@ -32,20 +32,11 @@ from django.views.decorators.debug import sensitive_variables
 from jwt.algorithms import OKPAlgorithm
 
 from apikeys.auth import VerifiedKey
-from kernel.crypto import (
-    DecryptionError,
-    generate_token,
-    signing_key_generate,
-)
-from kernel.crypto import (
-    current_key_id as at_rest_key_id,
-)
-from kernel.crypto import (
-    decrypt as at_rest_decrypt,
-)
-from kernel.crypto import (
-    encrypt as at_rest_encrypt,
-)
+from kernel.crypto import DecryptionError, generate_token, signing_key_generate
+from kernel.crypto import current_key_id as at_rest_key_id
+from kernel.crypto import decrypt as at_rest_decrypt
+from kernel.crypto import encrypt as at_rest_encrypt
+from kernel.crypto import opens as crypto_opens
 
 from .models import SigningKey, SigningKeyState
 
@@ -225,18 +216,11 @@ def signing_key_counts() -> dict[str, int]:
     return dict(rows)
 
 
-@sensitive_variables("private")
 def signing_key_opens(key_id: str) -> bool | None:
     """Whether a signing key sealed under `key_id` decrypts with the configured key of that id;
     None when none is."""
     key = SigningKey.objects.filter(encryption_key_id=key_id).first()
-    if key is None:
-        return None
-    try:
-        private = at_rest_decrypt(key.ciphertext, key_id=key_id, binding=key.binding)
-    except DecryptionError:
-        return False
-    return bool(private)
+    return None if key is None else crypto_opens(key.ciphertext, key_id=key_id, binding=key.binding)
 
 
 @sensitive_variables("private")

@@ -100,11 +100,7 @@ def endpoint_secret_opens(key_id: str) -> bool | None:
     endpoint = Endpoint.objects.filter(secret_key_id=key_id).first()
     if endpoint is None:
         return None
-    try:
-        crypto.decrypt(endpoint.secret_ciphertext, key_id=key_id, binding=endpoint.binding)
-    except crypto.DecryptionError:
-        return False
-    return True
+    return crypto.opens(endpoint.secret_ciphertext, key_id=key_id, binding=endpoint.binding)
 
 
 @transaction.atomic
