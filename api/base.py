@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 from activity.audit import Audit
 from apikeys.models import ApiKey
 from kernel import crypto, ratelimit
-from kernel.db import CompiledQuery, compile_once
+from kernel.db import CompiledSelect
 from kernel.net import client_ip
 from tenants.models import Tenant
 
@@ -38,11 +38,16 @@ IDEMPOTENCY_LIFETIME = timedelta(hours=24)
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
 
-
 _KEY_FIELDS = [field.attname for field in ApiKey._meta.concrete_fields]
 _TENANT_FIELDS = [field.attname for field in Tenant._meta.concrete_fields]
-_CALLER_MARKER = -7300
-_caller_queries: dict[str, CompiledQuery] = {}
+
+
+def _caller_queryset(key: int) -> QuerySet:
+    return ApiKey.objects.filter(pk=key).values_list(*_KEY_FIELDS, *(f"tenant__{name}" for name in _TENANT_FIELDS))
+
+
+# Every call reads its caller: the query is compiled once per process (kernel.db, the fast path).
+_caller_query = CompiledSelect("api.base.caller", ApiKey, _caller_queryset, {"key": -7300})
 
 
 class PortalAPIView(APIView):
@@ -81,16 +86,11 @@ class PortalAPIView(APIView):
     @cached_property
     def caller(self) -> ApiKey:
         """The key whose token makes this call, with its tenant (one query, compiled once per
-        process: every call needs it)."""
-        using = router.db_for_read(ApiKey)
-        compiled = _caller_queries.get(using)
-        if compiled is None:
-            columns = [*_KEY_FIELDS, *(f"tenant__{name}" for name in _TENANT_FIELDS)]
-            query = ApiKey.objects.using(using).filter(pk=_CALLER_MARKER).values_list(*columns)
-            compiled = _caller_queries[using] = compile_once(query, {"key": _CALLER_MARKER})
-        rows = compiled.rows({"key": self.request.auth.key_id})
+        process by kernel.db: every call needs it)."""
+        rows = _caller_query.rows({"key": self.request.auth.key_id})
         if not rows:  # deleted since its token was checked
             raise exceptions.NotAuthenticated()
+        using = router.db_for_read(ApiKey)
         key = ApiKey.from_db(using, _KEY_FIELDS, rows[0][: len(_KEY_FIELDS)])
         key.tenant = Tenant.from_db(using, _TENANT_FIELDS, rows[0][len(_KEY_FIELDS) :])
         return key

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, router, transaction
-from django.db.models import Min, OuterRef, Prefetch, Subquery
+from django.db import IntegrityError, transaction
+from django.db.models import Min, OuterRef, Prefetch, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -37,7 +37,7 @@ from apikeys.services import (
     secret_show,
 )
 from kernel import crypto
-from kernel.db import CompiledQuery, compile_once
+from kernel.db import CompiledSelect
 from kernel.net import client_ip
 from oauth.models import AccessToken
 from scopes.models import OPERATOR_SCOPES, Scope, Service
@@ -127,18 +127,38 @@ def _keys(tenant: Tenant | int, now: datetime | None = None):
     )
 
 
-# A page of keys is the API's most frequent read: its query is compiled once per process and
-# shape (filters present, page size) with these markers where the values go, then run with
-# the request's values (prepared on PostgreSQL).
-_PAGE_MARKERS = {
-    "tenant": -7301,
-    "after": -7302,
-    "now": datetime(2000, 1, 1, tzinfo=UTC),
-    "kind": "\x01kind\x01",
-    "search": "\x01search\x01",
-}
 _KEY_FIELDS = [field.attname for field in ApiKey._meta.concrete_fields]
-_key_pages: dict[tuple, CompiledQuery] = {}
+_PAGE_COLUMNS = (*_KEY_FIELDS, "old_secret_expires_at", "custom_scopes")
+
+
+def _key_page_queryset(
+    tenant: int, now: datetime, kind: str | None, search: str | None, after: int | None, *, limit: int
+) -> QuerySet:
+    keys = _keys(tenant, now).order_by("pk")
+    if kind is not None:
+        keys = keys.filter(kind=kind)
+    if search is not None:
+        keys = keys.filter(name__icontains=search)
+    if after is not None:
+        keys = keys.filter(pk__gt=after)
+    return keys.values_list(*_PAGE_COLUMNS)[:limit]
+
+
+# A page of keys is the API's most frequent read: its query is compiled once per process and
+# shape (filters present, page size) by kernel.db (the fast path), then run with the request's
+# values.
+_key_page_query = CompiledSelect(
+    "api.views.key_page",
+    ApiKey,
+    _key_page_queryset,
+    {
+        "tenant": -7301,
+        "now": datetime(2000, 1, 1, tzinfo=UTC),
+        "kind": "\x01kind\x01",
+        "search": "\x01search\x01",
+        "after": -7302,
+    },
+)
 
 
 def _key_page(
@@ -147,22 +167,8 @@ def _key_page(
     """Up to `limit` keys of `tenant` after id `after`, in id order, of `kind` and with `search`
     in their name if given. One query."""
     values = {"tenant": tenant.pk, "now": timezone.now(), "kind": kind, "search": search, "after": after}
-    present = {name for name, value in values.items() if value is not None}
-    shape = (router.db_for_read(ApiKey), frozenset(present), limit)
-    compiled = _key_pages.get(shape)
-    if compiled is None:
-        markers = {name: _PAGE_MARKERS[name] for name in present}
-        keys = _keys(markers["tenant"], markers["now"]).order_by("pk")
-        if kind is not None:
-            keys = keys.filter(kind=markers["kind"])
-        if search is not None:
-            keys = keys.filter(name__icontains=markers["search"])
-        if after is not None:
-            keys = keys.filter(pk__gt=markers["after"])
-        keys = keys.values_list(*_KEY_FIELDS, "old_secret_expires_at", "custom_scopes")[:limit]
-        compiled = _key_pages[shape] = compile_once(keys, markers)
-    columns = (*_KEY_FIELDS, "old_secret_expires_at", "custom_scopes")
-    return [_PageKey(pk=row[0], **dict(zip(columns, row, strict=True))) for row in compiled.rows(values)]
+    rows = _key_page_query.rows(values, limit=limit)
+    return [_PageKey(pk=row[0], **dict(zip(_PAGE_COLUMNS, row, strict=True))) for row in rows]
 
 
 class _PageKey(SimpleNamespace):

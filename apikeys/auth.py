@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from django.db import router
-from django.db.models import Aggregate, OuterRef, Q, Subquery, TextField
+from django.db.models import Aggregate, OuterRef, Q, QuerySet, Subquery, TextField
 from django.views.decorators.debug import sensitive_variables
 
 from kernel import crypto
-from kernel.db import CompiledQuery, compile_once
+from kernel.db import CompiledSelect
 from scopes.models import PORTAL_SERVICE_KEY, Scope
 
 from .models import ApiKey, ApiSecret, KeyKind, live_secret_q, tokens_valid_q
@@ -170,7 +169,7 @@ def custom_scope_names(key_ref: str = "pk") -> Subquery:
     )
 
 
-def _rows_queryset(client_id: str, now: datetime):
+def _rows_queryset(client_id: str, now: datetime) -> QuerySet:
     # A custom key's scope names, joined into the same query as one column.
     custom_scopes = custom_scope_names("key_id")
     return (
@@ -181,11 +180,16 @@ def _rows_queryset(client_id: str, now: datetime):
     )
 
 
-# Building that queryset costs more CPU than running it: it is compiled once per database
-# (kernel.db.compile_once) with marker values, then run with the real Client ID and time.
-_MARKERS = {"client_id": "\x01client-id\x01", "now": datetime(2000, 1, 1, tzinfo=UTC)}
+# Building that queryset costs more CPU than running it, on every token request: it is
+# compiled once per database (kernel.db, the fast path) with marker values, then run with the
+# real Client ID and time.
+_live_query = CompiledSelect(
+    "apikeys.auth.live_rows",
+    ApiSecret,
+    _rows_queryset,
+    {"client_id": "\x01client-id\x01", "now": datetime(2000, 1, 1, tzinfo=UTC)},
+)
 _NO_SUCH_ID = "-" * crypto.CLIENT_ID_LENGTH  # not well-formed, so no key has it
-_compiled: dict[str, CompiledQuery] = {}
 
 
 def _live_rows(client_id: str | None, now: datetime) -> list[_Row]:
@@ -194,12 +198,7 @@ def _live_rows(client_id: str | None, now: datetime) -> list[_Row]:
     refuses) is replaced by one that matches nothing, so that it costs the same query."""
     if not client_id or not crypto.is_well_formed_client_id(client_id):
         client_id = _NO_SUCH_ID
-    using = router.db_for_read(ApiSecret)
-    compiled = _compiled.get(using)
-    if compiled is None:
-        query = _rows_queryset(_MARKERS["client_id"], _MARKERS["now"]).using(using)
-        compiled = _compiled[using] = compile_once(query, _MARKERS)
-    return [_Row._make(values) for values in compiled.rows({"client_id": client_id, "now": now})]
+    return [_Row._make(values) for values in _live_query.rows({"client_id": client_id, "now": now})]
 
 
 def secret_mark_used(*, secret_id: int, key_id: int, last_used_at: datetime | None, now: datetime) -> None:

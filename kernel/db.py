@@ -1,24 +1,33 @@
-"""Database helpers shared by the apps: a cursor for hot statements, and queries the ORM
-compiles once instead of on every request."""
+"""The portal's database fast path: the statements of every token request (the key check and
+the token INSERT) and of every management API call (the caller, and a page of keys), compiled
+by Django's own SQL compiler once per process and database instead of on every request.
+Everything else is the plain ORM.
 
-from collections.abc import Mapping
+Building and compiling these querysets (joins, subqueries, the live-secret rule) costs more CPU
+than PostgreSQL's time to run them, and the ORM's create() more than the INSERT itself: with
+the plain ORM, token issuing fell from about 1.1x the bare floor to 0.5x on the benchmark, and
+a page of keys to two thirds of its rate (docs/fast-path.md has the measurements).
+
+This is the only module that reaches into Django's SQL compiler. What it relies on, and how a
+Django upgrade is checked against it, is in docs/fast-path.md; the fence is
+portal/tests/test_compiled_queries.py, which fails while `django.VERSION` is not
+CHECKED_WITH_DJANGO and whenever a compiled statement's SQL, parameters or rows differ from
+what the ORM itself sends and reads for the same statement."""
+
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connections
+from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.utils import CursorWrapper
-from django.db.models import QuerySet
+from django.db.models import Field, Model, QuerySet
+from django.db.models.sql import InsertQuery
 from django.db.models.sql.compiler import SQLCompiler
 
-
-def hot_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
-    """A cursor for a fixed statement run on nearly every request (the token service's key
-    check and token INSERT, a page of the management API): prepared on the server where the
-    backend can (kernel/postgresql/base.py), else Django's usual cursor."""
-    prepared = getattr(connection, "prepared_cursor", None)
-    return prepared() if prepared is not None else connection.cursor()
+# The Django release this module, and what it relies on, was last checked with. Bump it only
+# after the fence test passes on the new release (docs/fast-path.md, "On a Django upgrade").
+CHECKED_WITH_DJANGO = (5, 2, 20)
 
 
 @dataclass(frozen=True)
@@ -42,13 +51,16 @@ class CompiledQuery:
     compiler: SQLCompiler
     converters: dict
 
-    def rows(self, values: Mapping[str, Any]) -> list[tuple]:
-        """Run the query with `values` in the markers' places (one query, prepared where the
-        database can); rows as values_list() would give them."""
+    def bind(self, values: Mapping[str, Any]) -> list[Any]:
+        """The parameters with `values` in the markers' places, as the ORM would send them."""
         connection = connections[self.using]
-        params = [_bind(p, values, connection) if isinstance(p, Slot) else p for p in self.params]
-        with hot_cursor(connection) as cursor:
-            cursor.execute(self.sql, params)
+        return [_bind(p, values, connection) if isinstance(p, Slot) else p for p in self.params]
+
+    def rows(self, values: Mapping[str, Any]) -> list[tuple]:
+        """Run the query with `values` in the markers' places (one query); rows as
+        values_list() would give them."""
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(self.sql, self.bind(values))
             rows = cursor.fetchall()
         if self.converters:
             rows = [tuple(row) for row in self.compiler.apply_converters(rows, self.converters)]
@@ -67,9 +79,8 @@ def _bind(slot: Slot, values: Mapping[str, Any], connection: BaseDatabaseWrapper
 def compile_once(queryset: QuerySet, markers: Mapping[str, Any]) -> CompiledQuery:
     """Compile `queryset` (a values_list() built with the `markers` values where the real
     values will go: odd strings, negative ids, a datetime of 2000) for later runs with other
-    values. Building and compiling a queryset costs more CPU than running it: a request that
-    runs the same query shape every time compiles it once per process. Raises RuntimeError
-    if a marker did not come out as one parameter (the query would not be reusable)."""
+    values. Raises RuntimeError if a marker did not come out as one parameter (the query would
+    not be reusable)."""
     using = queryset.db
     connection = connections[using]
     compiler = queryset.query.get_compiler(using)
@@ -88,3 +99,73 @@ def compile_once(queryset: QuerySet, markers: Mapping[str, Any]) -> CompiledQuer
         raise RuntimeError(f"markers {sorted(missing)} are not parameters of the compiled query")
     converters = compiler.get_converters([column[0] for column in compiler.select])
     return CompiledQuery(using, sql, slotted, compiler, converters)
+
+
+# Every compiled statement of the portal, by name: the fence test runs each against the ORM.
+compiled_statements: dict[str, "CompiledSelect | CompiledInsert"] = {}
+
+
+class CompiledSelect:
+    """A values_list() query of `model` that `build(**values, **shape)` makes, compiled on its
+    first run on a database (the one the router picks for reading `model`) and shape, with
+    `markers` where the values go.
+
+    A value of None is left out: `build` gets None for it and is expected to leave its filter
+    out, and which values are present is part of the shape (a query with the filter and one
+    without are two compiled statements). `shape` holds what is not a parameter of the SQL
+    (Django writes a LIMIT into the SQL itself)."""
+
+    def __init__(
+        self, name: str, model: type[Model], build: Callable[..., QuerySet], markers: Mapping[str, Any]
+    ) -> None:
+        self.name, self.model, self.build, self.markers = name, model, build, dict(markers)
+        self._compiled: dict[tuple, CompiledQuery] = {}
+        compiled_statements[name] = self
+
+    def compiled(self, values: Mapping[str, Any], using: str | None = None, **shape: Any) -> CompiledQuery:
+        using = using or router.db_for_read(self.model)
+        present = frozenset(name for name, value in values.items() if value is not None)
+        key = (using, present, tuple(sorted(shape.items())))
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            markers = {name: self.markers[name] for name in present}
+            queryset = self.build(**{name: markers.get(name) for name in values}, **shape)
+            compiled = self._compiled[key] = compile_once(queryset.using(using), markers)
+        return compiled
+
+    def rows(self, values: Mapping[str, Any], **shape: Any) -> list[tuple]:
+        """What `list(build(**values, **shape))` gives, in one query, without building the
+        queryset."""
+        return self.compiled(values, **shape).rows(values)
+
+
+class CompiledInsert:
+    """The INSERT of one row of `model` (every concrete field but the primary key), as Django's
+    insert compiler writes it for `create()` but without RETURNING (the caller needs no id):
+    compiled once per database (the one the router picks for writing `model`). Each value goes
+    through its field's get_db_prep_save(), as the compiler's own do."""
+
+    def __init__(self, name: str, model: type[Model]) -> None:
+        self.name, self.model = name, model
+        self.fields: list[Field] = [field for field in model._meta.concrete_fields if not field.primary_key]
+        self._sql: dict[str, str] = {}
+        compiled_statements[name] = self
+
+    def sql(self, using: str) -> str:
+        sql = self._sql.get(using)
+        if sql is None:
+            query = InsertQuery(self.model)
+            query.insert_values(self.fields, [self.model()])
+            [(sql, _)] = query.get_compiler(using=using).as_sql()
+            self._sql[using] = sql
+        return sql
+
+    def bind(self, values: Mapping[str, Any], using: str) -> list[Any]:
+        connection = connections[using]
+        return [field.get_db_prep_save(values[field.attname], connection) for field in self.fields]
+
+    def execute(self, values: Mapping[str, Any]) -> None:
+        """Insert one row: `values` holds a value for each field's attname."""
+        using = router.db_for_write(self.model)
+        with connections[using].cursor() as cursor:
+            cursor.execute(self.sql(using), self.bind(values, using))

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, router
 from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -31,7 +30,7 @@ from apikeys.services import SecretUnreadable
 from kernel import outages, ratelimit
 from kernel.crypto import REFRESH_TOKEN_PREFIX, TOKEN_PREFIX, DecryptionError, generate_token
 from kernel.crypto import digest as token_digest
-from kernel.db import hot_cursor
+from kernel.db import CompiledInsert
 from kernel.logs import tenant_note
 
 from .bearer import bearer_verify
@@ -207,28 +206,14 @@ def _issue(
     return token, refresh
 
 
-# The token INSERT, compiled once per database: the ORM's create() (model instance, signals,
-# save machinery) cost more CPU than the statement itself on the hot path. Values still go
-# through each field's own conversion for the database.
-_TOKEN_FIELDS = [field for field in AccessToken._meta.concrete_fields if not field.primary_key]
-_token_insert_sql: dict[str, str] = {}
+# The token INSERT, compiled once per database (kernel.db, the fast path): the ORM's create()
+# (model instance, save machinery, signals, the compiler) cost more CPU than the statement
+# itself, on every token request.
+_token_insert = CompiledInsert("oauth.services.insert_token", AccessToken)
 
 
 def _insert_token(**values: Any) -> None:
-    using = router.db_for_write(AccessToken)
-    connection = connections[using]
-    sql = _token_insert_sql.get(using)
-    if sql is None:
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(field.column) for field in _TOKEN_FIELDS)
-        placeholders = ", ".join(["%s"] * len(_TOKEN_FIELDS))
-        sql = _token_insert_sql[using] = (
-            # Only the model's own quoted table and column names; every value is a parameter.
-            f"INSERT INTO {quote(AccessToken._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
-        )
-    params = [field.get_db_prep_save(values[field.attname], connection) for field in _TOKEN_FIELDS]
-    with hot_cursor(connection) as cursor:
-        cursor.execute(sql, params)
+    _token_insert.execute(values)
 
 
 def token_format_of(client: VerifiedKey) -> str:

@@ -228,14 +228,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABAS
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend with pool health checks that skip the empty query while a connection is
-    # busy and sound (kernel/postgresql/base.py).
+    # busy and sound, and that replace every connection a server restart ended at once (with
+    # CONN_HEALTH_CHECKS alone, requests time out for a while then): kernel/postgresql/base.py.
     DATABASES["default"]["ENGINE"] = "kernel.postgresql"
-    # Its prepared_cursor() (the statements compiled once per process; every other query binds
-    # on the client, which never prepares) prepares a statement on its first execution. Off
-    # behind a connection pooler in transaction mode that cannot keep prepared statements
-    # (PgBouncer before 1.21, or without max_prepared_statements).
+    # Parameters are bound on the server (psycopg's own way; Django binds on the client unless
+    # told), so that a statement can be prepared: PostgreSQL then parses and plans the token
+    # request's statements once per connection, not on every request (docs/fast-path.md).
+    _db_options.setdefault("server_side_binding", True)
+    # A statement is prepared on its second execution: Django's schema editor sends some
+    # statements of several commands, which PostgreSQL cannot prepare (a threshold of 0 would
+    # prepare them on the first, and migrations would fail). Off behind a connection pooler in
+    # transaction mode that cannot keep prepared statements (PgBouncer before 1.21, or without
+    # max_prepared_statements).
     if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
-        _db_options.setdefault("prepare_threshold", 0)
+        _db_options.setdefault("prepare_threshold", 1)
 
 # The cache holds only rate-limit counters, and is an accelerator, not a dependency: a Redis
 # that is down or frozen costs a request at most CACHE_TIMEOUT_MS (redis-py's default is 5 s)

@@ -2,7 +2,9 @@
 cost no round trip. Selected by portal/settings.py for every postgres:// DATABASE_URL.
 
 With CONN_HEALTH_CHECKS and a pool, Django has psycopg's pool send an empty query each time it
-hands out a connection: a round trip per request, a large share of a token request's cost.
+hands out a connection: a round trip per request, a large share of a token request's cost; and
+after the server ended the pool's connections, the next request waited DATABASE_POOL_TIMEOUT
+(2 s) and failed (tried with Django 5.2 and psycopg_pool 3.3: docs/fast-path.md).
 Here a connection that passed a full check less than FULL_CHECK_INTERVAL seconds ago is only
 looked at: its socket must have nothing to read. A server that ends a connection (restart,
 pg_terminate_backend, idle timeout) sends its last message and closes it, which makes the
@@ -13,19 +15,16 @@ A connection cut without a word (a network partition) is caught by the full chec
 FULL_CHECK_INTERVAL; until then a request on it fails as a database outage (kernel/outages.py),
 which has the pool test all its idle connections.
 
-`prepared_cursor()` (through `kernel.db.hot_cursor`) gives the statements compiled once per
-process (the token service's key check and token INSERT, the management API's caller and key
-pages) server-side binding, so that PostgreSQL parses and plans each once per connection
-instead of on every request, and their rows in the binary format. Every other query keeps Django's default client-side binding.
-A migration that changes a column's type needs the workers restarted (as any deploy does):
-a statement prepared before it would no longer match."""
+Every query is bound on the server and prepared from its second execution on a connection:
+Django's own `server_side_binding` and `prepare_threshold` options (portal/settings.py), not
+this backend. A migration that changes a column's type needs the workers restarted (as any
+deploy does): a statement prepared before it would no longer match."""
 
 import select
 import time
 import weakref
 
 from django.db.backends.postgresql import base
-from django.db.backends.utils import CursorWrapper
 from psycopg_pool import ConnectionPool
 
 from .waits import NoAnswer, WaitLimitedConnection
@@ -74,35 +73,7 @@ class QuickCheck:
         _fully_checked[conn] = now
 
 
-class DatabaseOperations(base.DatabaseOperations):
-    def last_executed_query(self, cursor, sql, params):
-        # Django reads a client-side binding cursor's merged query; a prepared_cursor() has
-        # none, so the query log (DEBUG, tests' query captures) composes it the same way.
-        if isinstance(cursor, base.ServerBindingCursor):
-            try:
-                return self.compose_sql(sql, params)
-            except base.Database.DataError:
-                return None
-        return super().last_executed_query(cursor, sql, params)
-
-
 class DatabaseWrapper(base.DatabaseWrapper):
-    ops_class = DatabaseOperations
-
-    def prepared_cursor(self) -> CursorWrapper:
-        """A cursor like `cursor()` (same error wrapping, same query log) whose statements are
-        bound and prepared on the server: for a fixed statement run on every request. Its
-        parameters must be typed values PostgreSQL can bind (no SQL built from them)."""
-        self.close_if_health_check_failed()
-        self.ensure_connection()
-        with self.wrap_database_errors:
-            cursor = base.ServerBindingCursor(self.connection)
-            # Rows in PostgreSQL's binary format: psycopg reads its dates and times in C, where
-            # the text format goes through a Python parser (a quarter of a page of 100 keys).
-            # The connection's time zone is UTC (Django sets it), so the values are the same.
-            cursor.format = base.Database.pq.Format.BINARY
-            return self._prepare_cursor(cursor)
-
     @property
     def pool(self) -> ConnectionPool | None:
         pool = super().pool
