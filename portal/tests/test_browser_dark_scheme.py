@@ -40,6 +40,16 @@ def reveal_secret(page) -> None:
     page.locator("[data-secret-value]").filter(has_text="akps_").first.wait_for()
 
 
+def csrf_failure(page) -> None:
+    # A form whose token no longer matches, as from a tab left open across a re-login.
+    page.evaluate(
+        """() => { const f = document.createElement('form'); f.method = 'post'; f.action = '/accounts/time-zone/';
+        const t = document.createElement('input'); t.type = 'hidden'; t.name = 'csrfmiddlewaretoken'; t.value = 'x'.repeat(64);
+        f.append(t); document.body.append(f); f.submit(); }"""
+    )
+    page.get_by_role("heading", name="This page has expired").wait_for()
+
+
 def reference_rendered(page) -> None:
     page.locator("#api-reference").get_by_text("/api/v1/keys/{key_id}/renew/").first.wait_for(state="attached")
 
@@ -77,6 +87,7 @@ STATES = [
     State("my account", "/accounts/"),
     State("API reference", "/api-reference/", reference_rendered),
     State("404 page", "/no-such-page/"),
+    State("403 page (CSRF failure)", "/accounts/", csrf_failure),
 ]
 
 
