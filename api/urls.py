@@ -1,11 +1,12 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework.permissions import AllowAny
 
 from . import views
-from .docs import api_docs
+from .docs import api_reference
 
 app_name = "api"
 
@@ -19,7 +20,9 @@ schema = SpectacularJSONAPIView.as_view(authentication_classes=[], permission_cl
 
 urlpatterns = [
     path("api/v1/schema/", public(schema), name="schema"),
-    path("api/v1/docs/", public(api_docs), name="docs"),
+    # The reference is a portal page (its layout, the signed-in menu); the old docs URL leads there.
+    path("api/v1/docs/", public(RedirectView.as_view(pattern_name="api:reference")), name="docs"),
+    path("api-reference/", login_not_required(api_reference), name="reference"),
     path("api/v1/keys/", public(views.KeyList.as_view()), name="keys"),
     path("api/v1/keys/<uuid:key_id>/", public(views.KeyDetail.as_view()), name="key"),
     path("api/v1/keys/<uuid:key_id>/renew/", public(views.KeyRenew.as_view()), name="key_renew"),

@@ -1,4 +1,4 @@
-"""The OpenAPI document at a stable URL, and its docs page under the portal's strict CSP."""
+"""The OpenAPI document at a stable URL, and its reference page under the portal's strict CSP."""
 
 import re
 
@@ -18,14 +18,45 @@ def test_the_schema_is_openapi_3_1_and_public(client):
     assert schema["components"]["schemas"]["KeyCreateRequestRequest"]["additionalProperties"] is False
 
 
-def test_the_docs_page_runs_no_inline_script_or_style(client):
+def test_the_old_docs_url_leads_to_the_reference(client):
     response = client.get("/api/v1/docs/")
+    assert response.status_code == 302 and response["Location"] == "/api-reference/"
+
+
+def test_the_reference_runs_no_inline_script_and_allows_only_its_nonced_styles(client):
+    response = client.get("/api-reference/")
     assert response.status_code == 200
-    assert "script-src 'self'" in response["Content-Security-Policy"]
+    policy = dict(part.split(" ", 1) for part in response["Content-Security-Policy"].split("; "))
+    assert policy["script-src"] == "'self'" and policy["img-src"] == "'self' data:"
+    nonce = re.search(r"'nonce-([^']+)'", policy["style-src"]).group(1)
     html = response.content.decode()
+    assert f'data-style-nonce="{nonce}"' in html  # handed to Redoc for its styled-components
+    assert nonce != re.search(r"'nonce-([^']+)'", client.get("/api-reference/")["Content-Security-Policy"]).group(1)
     assert not re.search(r"<script(?![^>]*\bsrc=)", html) and "<style" not in html and " style=" not in html
-    assert "swagger-ui-bundle.js" in html and "js/api-docs.js" in html
-    assert client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js").status_code == 200
+    assert "vendor/redoc/redoc.standalone.js" in html and "js/api-docs.js" in html
+    assert client.get("/static/vendor/redoc/redoc.standalone.js").status_code == 200
+    # Every other page keeps the strict policy.
+    assert "nonce" not in client.get("/accounts/login/")["Content-Security-Policy"]
+
+
+def test_the_vendored_redoc_is_the_one_package_lock_pins():
+    """static/vendor/redoc/ holds npm's redoc bundle as published (so `make run` needs no npm):
+    the version package.json and package-lock.json pin, byte for byte what `npm ci` installs."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    vendored = (root / "static/vendor/redoc/redoc.standalone.js").read_bytes()
+    pinned = json.loads((root / "package.json").read_text())["devDependencies"]["redoc"]
+    locked = json.loads((root / "package-lock.json").read_text())["packages"]["node_modules/redoc"]["version"]
+    assert pinned == locked
+    assert (
+        f'Version: "{locked}"'.encode() in (root / "static/vendor/redoc/redoc.standalone.js.LICENSE.txt").read_bytes()
+    )
+    installed = root / "node_modules/redoc/bundles/redoc.standalone.js"
+    assert installed.exists(), "redoc is missing from node_modules: run `npm ci` (make test does)"
+    assert vendored == installed.read_bytes()
+    assert (root / "static/vendor/redoc/LICENSE").read_bytes() == (root / "node_modules/redoc/LICENSE").read_bytes()
 
 
 def test_unknown_api_paths_are_problems(client):

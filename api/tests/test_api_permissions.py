@@ -66,7 +66,7 @@ OPERATOR_TABLE = [
     ("api:tenant", "get", None, {**OPERATOR, "operator": 200}),
     ("api:tenant_deactivate", "post", None, {**OPERATOR, "operator": 200}),
 ]
-PUBLIC = {"api:schema", "api:docs"}  # the OpenAPI document and its docs page
+PUBLIC = {"api:schema", "api:docs", "api:reference"}  # the OpenAPI document, its reference page
 # What a caller holds besides the needed scope: giving a role, or acting on a member, needs what
 # the role lets its holder do (a viewer sees keys: tenants.grants, api/grants.py); the table
 # in test_api_role_grants.py covers the roles above.

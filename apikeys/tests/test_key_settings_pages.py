@@ -163,3 +163,13 @@ def test_a_refused_date_saves_none_of_the_form(client_for, alice, acme):
     assert response.status_code == 400
     key.refresh_from_db()
     assert key.allowed_networks == ""
+
+
+def test_the_leak_report_page_explains_secret_scanning_itself(client_for, alice, acme):
+    """It says what a secret-scanning report is and does, rather than sending admins to a file."""
+    response = client_for(alice).get(reverse("apikeys:report_leak", kwargs={"code": "acme"}))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Reports from secret-scanning services" in html
+    assert "akps_" in html and "Secret reported leaked" in html
+    assert "README" not in html and "docs/" not in html
