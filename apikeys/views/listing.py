@@ -56,6 +56,11 @@ GROUP_HELP = {
 }
 
 
+# The create button's label, in Emporix's words: "Create scopes" while the tenant has no custom
+# key, "Add custom API" once it has one.
+CREATE_LABELS = {False: "Create scopes", True: "Add custom API"}
+
+
 @dataclass(frozen=True)
 class ShownSecret:
     """The one secret a response shows in place of the bullets."""
@@ -265,6 +270,7 @@ def _render_list(
             "custom_kind": KeyKind.CUSTOM,
             "custom_help": GROUP_HELP[KeyKind.CUSTOM],
             "custom_total": custom_total,
+            "create_label": CREATE_LABELS[bool(custom_total)],
             "rows": rows,
             "pinned": pinned,
             "page": page,
@@ -513,7 +519,7 @@ def key_renew(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 def secret_retire(request: HttpRequest, code: str, key_id: uuid.UUID, secret_id: uuid.UUID) -> HttpResponse:
     """GET: a confirmation (for browsers without JavaScript). POST: the old secret stops
-    working now; back to the list with "Old secret retired"."""
+    working now; back to the list with "Old secret retired." beside the key."""
     membership = require_role(membership_for(request, code), Role.ADMIN)
     key = get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id)
     secret = get_object_or_404(ApiSecret.objects.in_grace(), key=key, public_id=secret_id)
@@ -526,5 +532,6 @@ def secret_retire(request: HttpRequest, code: str, key_id: uuid.UUID, secret_id:
     if reauth := post_needs_reauthentication(request):
         return reauth
     services.secret_retire(secret=secret, audit=Audit.of(request))
-    messages.success(request, "Old secret retired")
-    return redirect(reverse("apikeys:list", kwargs={"code": membership.tenant.code}) + f"#key-{key.public_id}")
+    # Beside the key, like every other change made from the list (not a banner at the top).
+    notice_next_to_key(request, key, "Old secret retired.")
+    return redirect(reverse("apikeys:list", kwargs={"code": membership.tenant.code}) + NOTICE_ANCHOR)

@@ -74,8 +74,8 @@ TABLE = [
     ("apikeys:delete", "post", {}, {"admin": 302, **ADMIN_ONLY}),
     ("apikeys:settings", "get", {}, {"admin": 200, **ADMIN_ONLY}),
     ("apikeys:settings", "post", {"allowed_networks": "203.0.113.0/24"}, {"admin": 302, **ADMIN_ONLY}),
-    ("apikeys:disable", "post", {}, {"admin": 302, **ADMIN_ONLY}),
-    ("apikeys:disable", "get", {}, WRONG_METHOD),
+    ("apikeys:disable", "post", {"confirm": "disable"}, {"admin": 302, **ADMIN_ONLY}),
+    ("apikeys:disable", "get", {}, {"admin": 200, **ADMIN_ONLY}),  # the confirmation
     ("apikeys:enable", "post", {}, {"admin": 302, **ADMIN_ONLY}),
     ("apikeys:enable", "get", {}, WRONG_METHOD),
     ("apikeys:report_leak", "get", {}, {"admin": 200, **ADMIN_ONLY}),
