@@ -39,6 +39,7 @@ from ..auth import held_scope_names
 from ..filters import KeyListFilter
 from ..forms import RenewForm
 from ..models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, ApiSecret, KeyKind, TokenFormat
+from ..scope_summary import NO_OPERATION_NOTE, HeldScope, ScopeSummary, ServiceScopes, scope_summary
 
 # Custom keys come a page at a time: a table of TABLE_PAGE_SIZE rows, or (the layout for a
 # handful of keys, or chosen with ?view=cards) cards, CARDS_PAGE_SIZE at a time.
@@ -78,12 +79,20 @@ class KeyRow:
     current_secret: ApiSecret | None
     old_secrets: list[ApiSecret]  # in their grace period, the first to stop working first
     scope_names: tuple[str, ...]
-    urls: dict[str, str]  # the key's pages and endpoints: get_started, secret, renew, edit, delete, settings
+    scopes: ScopeSummary  # the same names grouped by service, with the operations they open
+    urls: dict[str, str]  # the key's pages and endpoints: get_started, secret, renew, edit, delete, settings, scopes
     states: tuple[tuple[str, str], ...]  # (label, badge style) of its hygiene state: disabled, expired, ...
 
     @property
-    def scope_preview(self) -> tuple[str, ...]:
-        return self.scope_names[:TABLE_SCOPE_NAMES]
+    def scope_preview(self) -> list[tuple[ServiceScopes, tuple[HeldScope, ...]]]:
+        """The table's popover: services in order with their scopes, TABLE_SCOPE_NAMES names at most."""
+        preview, left = [], TABLE_SCOPE_NAMES
+        for service in self.scopes.services:
+            if left <= 0:
+                break
+            preview.append((service, service.scopes[:left]))
+            left -= len(service.scopes)
+        return preview
 
     @property
     def scopes_not_previewed(self) -> int:
@@ -113,7 +122,7 @@ def _with_secrets_and_scopes(keys: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
 # Each row links to five URLs of its key; resolving them per row is most of a table's
 # rendering time, so each is reversed once per page with this placeholder for the key's id.
 _ANY_KEY = uuid.UUID(int=0)
-KEY_URL_NAMES = ("get_started", "secret", "renew", "edit", "delete", "settings")
+KEY_URL_NAMES = ("get_started", "secret", "renew", "edit", "delete", "settings", "scopes")
 
 
 def _key_urls(code: str) -> dict[str, str]:
@@ -153,7 +162,8 @@ def _rows(keys: Iterable[ApiKey], tenant: Tenant, now: datetime) -> list[KeyRow]
                 key=key,
                 current_secret=next((s for s in live if s.expires_at is None), None),
                 old_secrets=sorted((s for s in live if s.expires_at is not None), key=lambda s: s.expires_at),
-                scope_names=held_scope_names(key),
+                scope_names=(names := held_scope_names(key)),
+                scopes=scope_summary(names),
                 urls={name: url.replace(placeholder, key_id) for name, url in templates.items()},
                 states=key_states(key, tenant, now),
             )
@@ -300,6 +310,7 @@ def _render_list(
             "is_admin": membership.is_admin,
             "grace_choices": GRACE_PERIODS,
             "default_grace": DEFAULT_GRACE,
+            "no_operation_note": NO_OPERATION_NOTE,
             "attention": _attention(tenant, now),
         },
     )

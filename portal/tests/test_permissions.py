@@ -82,6 +82,8 @@ TABLE = [
     ("apikeys:report_leak", "post", {"secret": "akps_not-a-secret"}, {"admin": 200, **ADMIN_ONLY}),
     ("apikeys:get_started", "get", {}, ANY_MEMBER),
     ("apikeys:get_started", "post", {}, WRONG_METHOD),
+    ("apikeys:scopes", "get", {}, ANY_MEMBER),
+    ("apikeys:scopes", "post", {}, WRONG_METHOD),
     ("activity:list", "get", {}, {"admin": 200, **ADMIN_ONLY}),
     ("activity:list", "post", {}, WRONG_METHOD),
     ("activity:csv", "get", {}, {"admin": 200, **ADMIN_ONLY}),
