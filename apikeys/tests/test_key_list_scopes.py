@@ -152,3 +152,18 @@ def test_the_picker_counts_without_javascript_and_explains_no_operation(client_f
     assert "4 scopes selected" in body
     assert "no operation (see below)" in body
     assert f"data-no-operation-note>{escape(NO_OPERATION_NOTE)}" in body
+
+
+def test_a_built_in_card_does_not_repeat_its_groups_heading(client_for, alice, acme_secrets):
+    body = client_for(alice).get(LIST).content.decode()
+    for kind in (KeyKind.EMPORIX, KeyKind.STOREFRONT):
+        key = acme_secrets[kind][0]
+        section = body[body.index(f'aria-labelledby="group-{kind}"') :]
+        section = section[: section.index("</section>")]
+        assert section.count(key.name) >= 1 and f'<h2 id="group-{kind}">{key.name}</h2>' in section
+        assert not re.search(r"<h[1-6][^>]*>\s*" + re.escape(key.name), section.split("</h2>", 1)[1])
+        # The card is still named by the key (for its aria-labelledby), once, for screen readers.
+        assert (
+            f'<p class="key-title" id="key-{key.public_id}-name"><span class="visually-hidden">{key.name}</span>'
+            in section
+        )
