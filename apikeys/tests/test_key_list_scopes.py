@@ -66,9 +66,12 @@ def test_a_card_shows_scopes_by_service_with_counts_and_explains_no_operation(cl
     card = _card(body, key)
     tax = next(s for s in scope_summary(tuple(sorted(NAMES))).services if s.key == "tax")
     assert "4 scopes in 3 services · opens " in card
-    assert f'<h4>{tax.name} <span class="muted">2 scopes · {tax.operation_count} operations</span></h4>' in card
+    assert (
+        f'<h4 class="scope-group-title">{tax.name} <span class="muted">2 scopes · {tax.operation_count} operations</span></h4>'
+        in card
+    )
     # Service headings name the service, never the key again.
-    headings = re.findall(r"<h4>(.*?) <span", card)
+    headings = re.findall(r'<h4 class="scope-group-title">(.*?) <span', card)
     assert headings and all(key.name not in heading for heading in headings)
     assert f"{operation_count('tax.tax_read')} op" in card
     assert "no operation (see the note)" in card and escape(NO_OPERATION_NOTE) in card
@@ -162,6 +165,8 @@ def test_a_built_in_card_does_not_repeat_its_groups_heading(client_for, alice, a
         section = section[: section.index("</section>")]
         assert section.count(key.name) >= 1 and f'<h2 id="group-{kind}">{key.name}</h2>' in section
         assert not re.search(r"<h[1-6][^>]*>\s*" + re.escape(key.name), section.split("</h2>", 1)[1])
+        # Its service headings are one level below the group's (h2), as a custom card's are below its h3.
+        assert '<h3 class="scope-group-title">' in section and "<h4" not in section
         # The card is still named by the key (for its aria-labelledby), once, for screen readers.
         assert (
             f'<p class="key-title" id="key-{key.public_id}-name"><span class="visually-hidden">{key.name}</span>'
