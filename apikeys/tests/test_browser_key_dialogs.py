@@ -338,3 +338,22 @@ def test_without_javascript(open_as, site, alice, cast, width):
     assert emporix.disabled_at is not None
     assert "Emporix API is disabled" in page.locator(f"#key-{emporix.public_id} #key-notice").inner_text()
     axe.assert_clean()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_get_started_dialog_stays_clean_through_copy_and_try_it(open_as, site, alice, cast, width):
+    page = open_as(alice, width)
+    axe = Axe(page, width)
+    page.goto(site.url + KEYS)
+    page.get_by_role("link", name="Get started with Emporix API").click()
+    dialog = page.locator("#get-started-dialog")
+    dialog.locator("[data-get-started]").wait_for()
+    dialog.get_by_role("button", name=re.compile(r"^Copy the Python")).click()
+    dialog.locator("#snippet-python [data-copy-status]").filter(has_text="Copied with the secret").wait_for()
+    axe.check("get started dialog after a copy")
+    dialog.get_by_role("button", name="Try it").click()
+    output = dialog.locator("[data-try-output]")
+    output.filter(has_text="HTTP 200").wait_for()
+    assert output.get_attribute("role") == "region" and output.get_attribute("aria-label") == "Try it response"
+    axe.check("get started dialog with Try it's answer")
+    axe.assert_clean()
