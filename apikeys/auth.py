@@ -67,7 +67,10 @@ _builtin_scopes: dict[str, tuple[float, tuple[str, ...], frozenset[str]]] = {}
 
 
 def scope_cache_clear(**_: Any) -> None:
+    from . import scope_summary  # the keys page's summaries of scope sets rest on the catalogue too
+
     _builtin_scopes.clear()
+    scope_summary.clear()
 
 
 def _builtin(kind: str) -> tuple[tuple[str, ...], frozenset[str]]:

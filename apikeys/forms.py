@@ -15,6 +15,7 @@ from tenants.models import Tenant
 from .models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, KeyKind, TokenFormat
 from .networks import networks_clean
 from .origins import origins_clean
+from .scope_summary import NO_OPERATION_NOTE
 from .services import key_expiry_check
 
 # Custom keys may not take a built-in key's name, in any case.
@@ -192,6 +193,8 @@ class CustomKeyForm(forms.Form):
             "chosen": chosen,
             "services": services,
             "chosen_scopes": ordered,
+            "chosen_without_operation": any(count == 0 for _, count in ordered),
+            "no_operation_note": NO_OPERATION_NOTE,
             "unlocked": radius,
             "unlocked_count": sum(len(group.operations) for group in radius),
             "unscoped_count": unscoped_count(),

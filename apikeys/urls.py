@@ -21,4 +21,5 @@ urlpatterns = [
     path("tenants/<str:code>/api-keys/report-leak/", hygiene.leak_report, name="report_leak"),
     path("tenants/<str:code>/api-keys/<uuid:key_id>/delete/", custom.key_delete, name="delete"),
     path("tenants/<str:code>/api-keys/<uuid:key_id>/get-started/", get_started.get_started, name="get_started"),
+    path("tenants/<str:code>/api-keys/<uuid:key_id>/scopes/", get_started.key_scopes, name="scopes"),
 ]

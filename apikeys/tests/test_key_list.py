@@ -33,16 +33,19 @@ def test_it_groups_keys_by_kind(client_for, alice, acme_secrets):
         assert f'id="key-{key.public_id}"' in body and key.client_id in body
 
 
-def test_the_create_button_keeps_emporixs_label_and_says_what_it_makes(client_for, alice, acme):
+def test_the_create_button_keeps_emporixs_labels_and_says_what_it_makes(client_for, alice, acme):
+    """Emporix's words: "Create scopes" while there is no custom key, "Add custom API" after."""
     create_url = reverse("apikeys:create", kwargs={"code": "acme"})
-    for custom_keys in (0, 1):
+    for custom_keys, label in ((0, "Create scopes"), (1, "Add custom API")):
         if custom_keys:
             _custom(acme, "Orders reader")
         body = _list(client_for(alice)).content.decode()
         assert (
             f'<a class="button primary create-key" href="{create_url}">'
-            'Create scopes<span class="button-sub">New custom API key</span></a>'
+            f'{label}<span class="button-sub">New custom API key</span></a>'
         ) in body
+        other = "Add custom API" if label == "Create scopes" else "Create scopes"
+        assert other not in body
 
 
 def test_it_offers_no_create_link_to_developers_or_viewers(client_for, dave, bob, acme):

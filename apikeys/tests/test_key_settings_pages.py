@@ -4,9 +4,11 @@ enable, and reporting a leaked secret by pasting it."""
 import urllib.parse
 from datetime import timedelta
 
+import pytest
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from activity.models import Action, ActivityEntry
 from apikeys.models import ApiKey, KeyKind
@@ -38,7 +40,8 @@ def test_the_settings_page_saves_networks_expiry_and_lifetime(client_for, alice,
             "token_lifetime_minutes": "15",
         },
     )
-    assert response.status_code == 302 and response.url.endswith(f"#key-{key.public_id}")
+    assert response.status_code == 302 and response.url.endswith("#key-notice")
+    assert f"Settings of {key.name} saved." in _card(client.get(response.url), key)
     key.refresh_from_db()
     assert key.allowed_networks == "203.0.113.0/24\n2001:db8::/32"
     assert key.expires_at == expiry
@@ -71,18 +74,78 @@ def test_built_in_keys_have_networks_only_and_a_warning_before_disabling(client_
     assert "every app using it stops working until you enable it again" in text
 
 
+def _card(response, key) -> str:
+    """The key's card on the list page (up to the end of its <article>)."""
+    body = response.content.decode()
+    card = body[body.index(f'id="key-{key.public_id}"') :]
+    return card[: card.index("</article>")]
+
+
 def test_disable_and_enable_from_the_page(client_for, alice, acme):
     key, _ = _custom(acme)
     client = client_for(alice)
     kwargs = {"code": "acme", "key_id": key.public_id}
-    response = client.post(reverse("apikeys:disable", kwargs=kwargs))
-    assert response.status_code == 302
+    response = client.post(reverse("apikeys:disable", kwargs=kwargs), {"confirm": "disable"})
+    assert response.status_code == 302 and response.url.endswith("#key-notice")
     key.refresh_from_db()
     assert key.disabled_at is not None
+    # Said beside the key, as every change made from the list is.
+    assert "is disabled: its secrets and access tokens no longer work." in _card(client.get(response.url), key)
     assert "Disabled" in client.get(_settings(key)).content.decode()
-    client.post(reverse("apikeys:enable", kwargs=kwargs))
+    response = client.post(reverse("apikeys:enable", kwargs=kwargs))
     key.refresh_from_db()
     assert key.disabled_at is None and key.tokens_not_before is not None
+    assert "access tokens it issued before stay revoked." in _card(client.get(response.url), key)
+
+
+def test_disabling_asks_first_and_says_the_tokens_stay_revoked(client_for, alice, acme):
+    """The settings page links to a confirmation (the page without JavaScript, a dialog with
+    it); a POST without the confirmation's field is asked again and changes nothing."""
+    key, _ = _custom(acme)
+    client = client_for(alice)
+    url = reverse("apikeys:disable", kwargs={"code": "acme", "key_id": key.public_id})
+    settings_page = client.get(_settings(key)).content.decode()
+    assert f'href="{url}" data-dialog="disable-dialog"' in settings_page
+    assert 'name="confirm" value="disable"' in settings_page  # the dialog's form
+    for response in (client.get(url), client.post(url), client.post(url, {"confirm": "yes"})):
+        assert response.status_code == 200
+        text = response.content.decode()
+        assert f"Disable {key.name}?" in text and 'name="confirm" value="disable"' in text
+        assert "the access tokens issued before stay revoked" in text
+        assert escape("This is the tenant's") not in text  # the built-in keys' words
+    key.refresh_from_db()
+    assert key.disabled_at is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        (KeyKind.EMPORIX, "This is the tenant's Emporix API key: it holds every scope of every service"),
+        (KeyKind.STOREFRONT, "This is the tenant's Storefront API key: every shop front-end that uses it stops"),
+    ],
+)
+def test_disabling_a_built_in_key_is_worded_more_strongly(client_for, alice, acme, kind, words):
+    key = ApiKey.objects.get(tenant=acme, kind=kind)
+    client = client_for(alice)
+    url = reverse("apikeys:disable", kwargs={"code": "acme", "key_id": key.public_id})
+    for text in (client.get(url).content.decode(), client.get(_settings(key)).content.decode()):
+        assert escape(words) in text and "the access tokens issued before stay revoked" in text
+    client.post(url, {"confirm": "disable"})
+    key.refresh_from_db()
+    assert key.disabled_at is not None
+    # A disabled key's confirmation page leads back to its settings (where Enable is).
+    assert client.get(url).url == _settings(key)
+
+
+def test_disable_needs_a_recent_authentication_but_its_confirmation_does_not(client, alice, acme):
+    key, _ = _custom(acme)
+    client.force_login(alice)
+    url = reverse("apikeys:disable", kwargs={"code": "acme", "key_id": key.public_id})
+    assert client.get(url).status_code == 200
+    response = client.post(url, {"confirm": "disable"})
+    assert response.status_code == 302 and response.url.startswith(reverse("account_reauthenticate"))
+    key.refresh_from_db()
+    assert key.disabled_at is None
 
 
 def test_enable_needs_a_recent_authentication(client, alice, acme):

@@ -29,7 +29,13 @@ def test_an_admin_retires_an_old_secret_now(client_for, alice, in_grace):
     response = client_for(alice).post(_url(key, secret), follow=True)
     assert response.status_code == 200
     body = response.content.decode()
-    assert "Old secret retired" in body and "Old secret, stops working " not in body
+    assert "Old secret, stops working " not in body
+    # Said beside the key (the in-card notice every change from the list uses), not in a banner.
+    assert response.redirect_chain[-1][0].endswith("#key-notice")
+    card = body[body.index(f'id="key-{key.public_id}"') :]
+    assert card.index('id="key-notice"') < card.index("</article>")
+    assert "Old secret retired." in card[card.index('id="key-notice"') : card.index("</article>")]
+    assert 'class="messages' not in body
     assert crypto.digest(old) not in {bytes(s.digest) for s in ApiSecret.objects.filter(key=key).live()}
     assert ActivityEntry.objects.filter(action=Action.SECRET_RETIRED, key=key, actor=alice).exists()
     assert old not in str(ActivityEntry.objects.get(action=Action.SECRET_RETIRED).details)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.reauth import recent_auth_required
+from accounts.reauth import reauthentication_needed, recent_auth_required
 from activity.audit import Audit
 from tenants.access import membership_for, require_role
 from tenants.models import Membership, Role
@@ -23,8 +23,8 @@ from tenants.models import Membership, Role
 from .. import services
 from ..forms import KeySettingsForm, LeakReportForm
 from ..leaks import secret_leak_report
-from ..models import ApiKey
-from .listing import form_needs_reauthentication
+from ..models import ApiKey, KeyKind
+from .listing import NOTICE_ANCHOR, form_needs_reauthentication, notice_next_to_key
 
 
 def _admin_key(request: HttpRequest, code: str, key_id: uuid.UUID) -> tuple[Membership, ApiKey]:
@@ -37,12 +37,16 @@ def _row_url(key: ApiKey) -> str:
     return reverse("apikeys:list", kwargs={"code": key.tenant.code}) + f"#key-{key.public_id}"
 
 
+def _list_url(key: ApiKey) -> str:
+    return reverse("apikeys:list", kwargs={"code": key.tenant.code})
+
+
 def _settings_url(request: HttpRequest, code: str, key_id: uuid.UUID) -> str:
     """Where a re-authentication for disabling or enabling returns: the key's settings page."""
     return reverse("apikeys:settings", kwargs={"code": code, "key_id": key_id})
 
 
-def _context(membership: Membership, key: ApiKey, form: KeySettingsForm) -> dict:
+def _context(membership: Membership, key: ApiKey, form: KeySettingsForm | None) -> dict:
     now = timezone.now()
     refused = sum(
         key.network_refusals.filter(window_start__gte=now - timedelta(hours=24)).values_list("count", flat=True)
@@ -56,6 +60,7 @@ def _context(membership: Membership, key: ApiKey, form: KeySettingsForm) -> dict
         "refused_last_day": refused,
         "dormant": key.is_dormant(now),
         "expired": key.is_expired(now),
+        **disable_context(key),
     }
 
 
@@ -93,36 +98,67 @@ def key_settings(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResp
     except services.KeyBusy as busy:
         form.add_error(None, str(busy))
         return render(request, "apikeys/key_settings.html", _context(membership, key, form), status=409)
-    messages.success(request, f"Settings of {key.name} saved")
-    return redirect(_row_url(key))
+    notice_next_to_key(request, key, f"Settings of {key.name} saved.")
+    return redirect(_list_url(key) + NOTICE_ANCHOR)
 
 
-def _switch(request: HttpRequest, code: str, key_id: uuid.UUID, service, done: str) -> HttpResponse:
-    _, key = _admin_key(request, code, key_id)
+def _switch(request: HttpRequest, key: ApiKey, service, done: str) -> HttpResponse:
     try:
         service(key=key, audit=Audit.of(request))
     except services.KeyBusy as busy:
         messages.error(request, str(busy))
         return redirect(_row_url(key))
-    messages.success(request, done.format(name=key.name))
-    return redirect(_row_url(key))
+    notice_next_to_key(request, key, done.format(name=key.name))
+    return redirect(_list_url(key) + NOTICE_ANCHOR)
 
 
-@require_POST
-@recent_auth_required(form_page=_settings_url)
+# What disabling costs, said before it is done: on the confirmation page and in its dialog.
+# The built-in keys get the stronger words: every integration of the tenant may use them.
+BUILTIN_DISABLE_WARNING = {
+    KeyKind.EMPORIX: "This is the tenant's Emporix API key: it holds every scope of every service, so every "
+    "backend, integration and script that uses it stops working at once.",
+    KeyKind.STOREFRONT: "This is the tenant's Storefront API key: every shop front-end that uses it stops "
+    "working at once, and shoppers can no longer start sessions.",
+}
+TOKENS_STAY_REVOKED = (
+    "Its secrets and every access token it issued stop working at once. Enabling it again makes its "
+    "secrets work again, but the access tokens issued before stay revoked: its clients must request new ones."
+)
+
+
+def disable_context(key: ApiKey) -> dict:
+    """The confirmation's words for `key` (the page and the settings page's dialog)."""
+    return {"builtin_warning": BUILTIN_DISABLE_WARNING.get(key.kind), "tokens_stay_revoked": TOKENS_STAY_REVOKED}
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
 def key_disable(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResponse:
-    """Disable the key (it keeps its secrets); back to its row."""
-    return _switch(
-        request, code, key_id, services.key_disable, "{name} is disabled: its secrets and tokens no longer work"
-    )
+    """GET: the confirmation (the page without JavaScript; the settings page's dialog with it).
+    POST with `confirm=disable` (what the confirmation's button sends): disable the key (it
+    keeps its secrets), back to its row with a notice beside it. A POST without it (an old form,
+    a script) is asked again instead of disabling."""
+    membership, key = _admin_key(request, code, key_id)
+    if request.method == "POST":
+        if reauth := reauthentication_needed(request, form_page=_settings_url, code=code, key_id=key_id):
+            return reauth
+        if request.POST.get("confirm") == "disable":
+            return _switch(
+                request, key, services.key_disable, "{name} is disabled: its secrets and access tokens no longer work."
+            )
+    if key.is_disabled:
+        return redirect(_settings_url(request, code, key_id))
+    context = {**_context(membership, key, None), **disable_context(key)}
+    return render(request, "apikeys/key_disable.html", context)
 
 
 @require_POST
 @recent_auth_required(form_page=_settings_url)
 def key_enable(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResponse:
     """Enable the key again; its earlier tokens stay inactive."""
+    _, key = _admin_key(request, code, key_id)
     return _switch(
-        request, code, key_id, services.key_enable, "{name} is enabled again; tokens it issued before stay inactive"
+        request, key, services.key_enable, "{name} is enabled again; access tokens it issued before stay revoked."
     )
 
 

@@ -39,6 +39,7 @@ from ..auth import held_scope_names
 from ..filters import KeyListFilter
 from ..forms import RenewForm
 from ..models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, ApiSecret, KeyKind, TokenFormat
+from ..scope_summary import NO_OPERATION_NOTE, HeldScope, ScopeSummary, ServiceScopes, scope_summary
 
 # Custom keys come a page at a time: a table of TABLE_PAGE_SIZE rows, or (the layout for a
 # handful of keys, or chosen with ?view=cards) cards, CARDS_PAGE_SIZE at a time.
@@ -54,6 +55,11 @@ GROUP_HELP = {
     KeyKind.STOREFRONT: "The storefront scope set, for shop front-ends and anonymous shopper sessions.",
     KeyKind.CUSTOM: "Keys that hold just the scopes you choose.",
 }
+
+
+# The create button's label, in Emporix's words: "Create scopes" while the tenant has no custom
+# key, "Add custom API" once it has one.
+CREATE_LABELS = {False: "Create scopes", True: "Add custom API"}
 
 
 @dataclass(frozen=True)
@@ -73,12 +79,20 @@ class KeyRow:
     current_secret: ApiSecret | None
     old_secrets: list[ApiSecret]  # in their grace period, the first to stop working first
     scope_names: tuple[str, ...]
-    urls: dict[str, str]  # the key's pages and endpoints: get_started, secret, renew, edit, delete, settings
+    scopes: ScopeSummary  # the same names grouped by service, with the operations they open
+    urls: dict[str, str]  # the key's pages and endpoints: get_started, secret, renew, edit, delete, settings, scopes
     states: tuple[tuple[str, str], ...]  # (label, badge style) of its hygiene state: disabled, expired, ...
 
     @property
-    def scope_preview(self) -> tuple[str, ...]:
-        return self.scope_names[:TABLE_SCOPE_NAMES]
+    def scope_preview(self) -> list[tuple[ServiceScopes, tuple[HeldScope, ...]]]:
+        """The table's popover: services in order with their scopes, TABLE_SCOPE_NAMES names at most."""
+        preview, left = [], TABLE_SCOPE_NAMES
+        for service in self.scopes.services:
+            if left <= 0:
+                break
+            preview.append((service, service.scopes[:left]))
+            left -= len(service.scopes)
+        return preview
 
     @property
     def scopes_not_previewed(self) -> int:
@@ -108,7 +122,7 @@ def _with_secrets_and_scopes(keys: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
 # Each row links to five URLs of its key; resolving them per row is most of a table's
 # rendering time, so each is reversed once per page with this placeholder for the key's id.
 _ANY_KEY = uuid.UUID(int=0)
-KEY_URL_NAMES = ("get_started", "secret", "renew", "edit", "delete", "settings")
+KEY_URL_NAMES = ("get_started", "secret", "renew", "edit", "delete", "settings", "scopes")
 
 
 def _key_urls(code: str) -> dict[str, str]:
@@ -148,7 +162,8 @@ def _rows(keys: Iterable[ApiKey], tenant: Tenant, now: datetime) -> list[KeyRow]
                 key=key,
                 current_secret=next((s for s in live if s.expires_at is None), None),
                 old_secrets=sorted((s for s in live if s.expires_at is not None), key=lambda s: s.expires_at),
-                scope_names=held_scope_names(key),
+                scope_names=(names := held_scope_names(key)),
+                scopes=scope_summary(names),
                 urls={name: url.replace(placeholder, key_id) for name, url in templates.items()},
                 states=key_states(key, tenant, now),
             )
@@ -265,6 +280,7 @@ def _render_list(
             "custom_kind": KeyKind.CUSTOM,
             "custom_help": GROUP_HELP[KeyKind.CUSTOM],
             "custom_total": custom_total,
+            "create_label": CREATE_LABELS[bool(custom_total)],
             "rows": rows,
             "pinned": pinned,
             "page": page,
@@ -294,6 +310,7 @@ def _render_list(
             "is_admin": membership.is_admin,
             "grace_choices": GRACE_PERIODS,
             "default_grace": DEFAULT_GRACE,
+            "no_operation_note": NO_OPERATION_NOTE,
             "attention": _attention(tenant, now),
         },
     )
@@ -513,7 +530,7 @@ def key_renew(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 def secret_retire(request: HttpRequest, code: str, key_id: uuid.UUID, secret_id: uuid.UUID) -> HttpResponse:
     """GET: a confirmation (for browsers without JavaScript). POST: the old secret stops
-    working now; back to the list with "Old secret retired"."""
+    working now; back to the list with "Old secret retired." beside the key."""
     membership = require_role(membership_for(request, code), Role.ADMIN)
     key = get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id)
     secret = get_object_or_404(ApiSecret.objects.in_grace(), key=key, public_id=secret_id)
@@ -526,5 +543,6 @@ def secret_retire(request: HttpRequest, code: str, key_id: uuid.UUID, secret_id:
     if reauth := post_needs_reauthentication(request):
         return reauth
     services.secret_retire(secret=secret, audit=Audit.of(request))
-    messages.success(request, "Old secret retired")
-    return redirect(reverse("apikeys:list", kwargs={"code": membership.tenant.code}) + f"#key-{key.public_id}")
+    # Beside the key, like every other change made from the list (not a banner at the top).
+    notice_next_to_key(request, key, "Old secret retired.")
+    return redirect(reverse("apikeys:list", kwargs={"code": membership.tenant.code}) + NOTICE_ANCHOR)

@@ -53,7 +53,7 @@ TABLE = [
     ("apikeys:renew", "post", {"grace": "1h"}, "admin", {}, SAME),
     ("apikeys:retire", "post", {}, "admin", {}, SAME),
     ("apikeys:settings", "post", {"allowed_networks": "203.0.113.0/24"}, "admin", {}, SAME),
-    ("apikeys:disable", "post", {}, "admin", {}, None),  # back to the key's settings page
+    ("apikeys:disable", "post", {"confirm": "disable"}, "admin", {}, None),  # back to the key's settings page
     ("apikeys:enable", "post", {}, "admin", {}, None),  # back to the key's settings page
     (
         "apikeys:report_leak",

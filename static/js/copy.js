@@ -1,7 +1,8 @@
 // Copy buttons. `data-copy-text` copies its value (a Client ID, or a secret the page shows
 // already), announced with `data-copy-label` (default "Client ID").
 // A `form[data-copy-secret]` POSTs to the secret endpoint (purpose=copy, JSON) and copies the
-// answer; the secret never enters the page. Without JavaScript that form shows the secret instead.
+// answer; the secret never enters the page. Without JavaScript a row's form shows the secret instead;
+// the new secret's notice hides its button (`hidden`: the secret is shown already, to select).
 (function () {
   "use strict";
 
@@ -34,6 +35,7 @@
   });
 
   document.querySelectorAll("form[data-copy-secret]").forEach(function (form) {
+    form.hidden = false; // the new secret's copy button: hidden without this script (the secret is shown to select)
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
       var button = form.querySelector("button");

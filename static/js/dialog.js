@@ -1,11 +1,24 @@
 // Confirmations in a <dialog>. A link with `data-dialog="<id>"` (renew, retire) still leads to a
 // confirmation page without JavaScript; with it, the link opens the dialog instead, whose form
-// posts to the link's URL. showModal() traps focus and closes on Escape; focus then returns
-// (to the actions menu's button when the link was in a menu that closed).
+// posts to the link's URL. showModal() traps focus and closes on Escape; focus starts on a safe
+// element (see safeFocus) and returns to the link when the dialog closes (to the actions menu's
+// button when the link was in a menu that closed).
 (function () {
   "use strict";
 
   if (typeof HTMLDialogElement !== "function") return; // old browsers keep the pages
+
+  // Where focus starts: never on the red button (showModal's default, the first focusable
+  // element, is it in Retire, Remove or Disable), so that Enter does not complete the action.
+  // The preselected choice when there is one (renew: a grace period), else Cancel, else the heading.
+  function safeFocus(dialog, form) {
+    var target = form.querySelector("input[type=radio]:checked") || dialog.querySelector("[data-dialog-close]");
+    if (!target) {
+      target = dialog.querySelector("h2");
+      target.setAttribute("tabindex", "-1");
+    }
+    target.focus();
+  }
 
   document.querySelectorAll("a[data-dialog]").forEach(function (link) {
     var dialog = document.getElementById(link.getAttribute("data-dialog"));
@@ -22,9 +35,7 @@
       var menu = link.closest("details[open]");
       if (menu) menu.open = false; // a row's actions menu: it has done its job
       dialog.showModal();
-      // Start on the preselected choice (renew: a grace period), not on the first one.
-      var checked = form.querySelector("input[type=radio]:checked");
-      if (checked) checked.focus();
+      safeFocus(dialog, form);
     });
   });
 

@@ -1,6 +1,7 @@
 // Get started page: Copy puts a whole snippet on the clipboard. For admins and developers
 // the secret is fetched by POST (it is in no page) and replaces the mask in the copied text
-// only; viewers copy the masked snippet without any request. Try it shows the token
+// only; viewers copy the masked snippet without any request ("Copied (secret masked)").
+// Without this script the Copy buttons stay hidden and the code blocks are there to select. Try it shows the token
 // service's JSON answer in place.
 // The keys page loads the same page into a dialog and calls portalGetStarted.init() on it.
 (function () {
@@ -16,6 +17,7 @@
 
     root.querySelectorAll("[data-copy-snippet]").forEach(function (button) {
       var status = button.parentNode.querySelector("[data-copy-status]");
+      button.hidden = false; // without this script the code block is there to select
       button.addEventListener("click", function () {
         var text = document.getElementById(button.dataset.copySnippet).textContent;
         var withSecret = button.hasAttribute("data-with-secret") && root.dataset.secretUrl;
@@ -25,7 +27,12 @@
           : Promise.resolve(text);
         ready
           .then(function (full) { return navigator.clipboard.writeText(full); })
-          .then(function () { announce(withSecret ? "Copied with the secret" : "Copied", status); })
+          .then(function () {
+            // A viewer's copy holds the mask, not the secret: the status says so.
+            var done = withSecret ? "Copied with the secret"
+              : button.hasAttribute("data-masked") ? "Copied (secret masked)" : "Copied";
+            announce(done, status);
+          })
           .catch(function (error) { announce("Copy failed: " + error.message, status); });
       });
     });

@@ -29,6 +29,7 @@
   if (dialog && typeof HTMLDialogElement === "function") {
     var body = dialog.querySelector("[data-get-started-body]");
     var subject = dialog.querySelector("[data-dialog-subject]");
+    var status = dialog.querySelector("[data-get-started-status]");
     dialog.querySelector("[data-dialog-close]").addEventListener("click", function () { dialog.close(); });
     dialog.addEventListener("close", function () {
       body.textContent = "";
@@ -54,7 +55,9 @@
           if (!response.ok || response.redirected || !content) throw new Error("HTTP " + response.status);
           body.replaceChildren(document.importNode(content, true));
           window.portalGetStarted.init(body.firstElementChild);
-          announce("Get started loaded");
+          window.portal.setUpRegions(body);
+          // Said in the dialog's own live region: the page's toast would cover its buttons.
+          announce("Get started loaded", status);
         } catch (error) {
           // Whatever went wrong (a re-login, an outage), the page itself says it better.
           window.location.assign(link.href);

@@ -3,7 +3,8 @@
 // `[data-live-region]` (a toast that empties itself after a few seconds), or the given one.
 // Also: the menus of the top bar (<details class="menu">) close on Escape and on a click
 // outside, one open at a time; code blocks and scrollable tables can be focused (and so
-// scrolled from the keyboard); the browser's time zone goes to the server in a cookie, and
+// scrolled from the keyboard); a field's error goes when the field is changed; the browser's
+// time zone goes to the server in a cookie, and
 // relative times ("3 days ago") stay true on a page left open.
 (function () {
   "use strict";
@@ -85,6 +86,38 @@
     });
   }
 
+  // --- Form errors ---------------------------------------------------------------------------
+  // A field's error (_form_fields.html, the key form, the scope picker) goes once the user
+  // changes the field: its message, its red state, aria-invalid, the describedby link, and its
+  // line in the error summary (hidden when no line is left). The server checks again on submit.
+  function clearFieldError(event) {
+    if (!event.target.name || event.target.type === "search") return; // a filter box is no answer
+    var box = event.target.closest && event.target.closest(".has-error");
+    if (!box || !box.closest("form")) return;
+    box.classList.remove("has-error");
+    var errors = box.querySelector(".field-errors");
+    var errorId = errors && errors.id;
+    if (errors) errors.remove();
+    [box].concat(Array.prototype.slice.call(box.querySelectorAll("[aria-invalid], [aria-describedby]"))).forEach(function (node) {
+      node.removeAttribute("aria-invalid");
+      var described = (node.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (id) {
+        return id && id !== errorId;
+      });
+      if (node.hasAttribute("aria-describedby")) {
+        if (described.length) node.setAttribute("aria-describedby", described.join(" "));
+        else node.removeAttribute("aria-describedby");
+      }
+    });
+    var control = event.target.id ? event.target : null;
+    var summary = document.querySelector("[data-error-summary]");
+    if (!summary) return;
+    summary.querySelectorAll("a[href^='#']").forEach(function (link) {
+      var target = document.getElementById(link.getAttribute("href").slice(1));
+      if (target && (target === control || box.contains(target) || target === box)) link.closest("li").remove();
+    });
+    if (!summary.querySelector("li")) summary.hidden = true;
+  }
+
   // --- Time zone -----------------------------------------------------------------------------
   // The server shows times in the user's zone; without a My Account setting it takes the
   // browser's from this cookie (kernel.dates.ZONE_COOKIE), so from the next page on.
@@ -146,6 +179,8 @@
   }
 
   setUpMenus();
+  document.addEventListener("input", clearFieldError);
+  document.addEventListener("change", clearFieldError);
   reportTimeZone();
   window.setInterval(refreshTimes, 60000);
   setUpRegions(document);

@@ -29,6 +29,7 @@
     var none = picker.querySelector("[data-scope-none]");
     var count = picker.querySelector("[data-scope-count]");
     var chosenList = picker.querySelector("[data-scope-chosen]");
+    var noOperationNote = picker.querySelector("[data-no-operation-note]");
     var radiusCount = picker.querySelector("[data-radius-count]");
     var radiusPlural = picker.querySelector("[data-radius-plural]");
     var radiusList = picker.querySelector("[data-radius-list]");
@@ -98,16 +99,20 @@
     }
 
     function drawChosen(names) {
+      var anyWithout = false;
       chosenList.textContent = "";
       names.forEach(function (name) {
         var item = make("li");
         var text = item.appendChild(make("span"));
         text.appendChild(make("code", "", name));
         text.appendChild(document.createTextNode(" "));
-        text.appendChild(make("span", "muted", plural((routes.scopes[name] || []).length, "operation")));
+        var opens = (routes.scopes[name] || []).length;
+        text.appendChild(make("span", "muted", opens ? plural(opens, "operation") : "no operation (see below)"));
+        if (!opens) { anyWithout = true; }
         item.appendChild(removeButton(name));
         chosenList.appendChild(item);
       });
+      if (noOperationNote) { noOperationNote.hidden = !anyWithout; }
     }
 
     function drawDiff(names) {
