@@ -1,5 +1,3 @@
-import math
-
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE
@@ -7,6 +5,8 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+
+from kernel.dates import wait_text
 
 
 @login_not_required
@@ -44,9 +44,12 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 def rate_limited(request: HttpRequest, wait: int, message: str = "") -> HttpResponse:
     """The portal's 429 page for a page request past a rate limit: `message`, when to try
     again, a way back; with Retry-After."""
-    minutes = math.ceil(wait / 60)
-    text = f"{wait} second{'s' if wait != 1 else ''}" if wait < 120 else f"{minutes} minutes"
-    context = {"message": message, "retry_after": wait, "retry_after_text": text, "back_url": _back_url(request)}
+    context = {
+        "message": message,
+        "retry_after": wait,
+        "retry_after_text": wait_text(wait),
+        "back_url": _back_url(request),
+    }
     response = render(request, "429.html", context, status=429)
     response["Retry-After"] = str(wait)
     response["Cache-Control"] = "no-store"

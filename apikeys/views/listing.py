@@ -28,6 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.reauth import reauthentication_needed, recent_auth_required
 from activity.audit import Audit
 from kernel import ratelimit
+from kernel.dates import wait_text
 from kernel.http import wants_json
 from kernel.views import rate_limited
 from scopes.models import Scope
@@ -431,7 +432,7 @@ def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespo
         now=time.time(),
     )
     if wait is not None:
-        text = f"Too many secrets shown; try again in {wait} seconds."
+        text = f"Too many secrets shown. Try again in {wait_text(wait)}."
         if wants_json(request):
             response = JsonResponse({"error": text}, status=429)
             response["Retry-After"] = str(wait)
