@@ -152,7 +152,7 @@ class Purpose:
 
 _purposes: dict[str, Purpose] = {}
 PURPOSE_SESSION_KEY = "accounts_reauth_for"
-PURPOSE_LIFETIME = 1800  # seconds a kept action stays usable for the page's wording
+PURPOSE_LIFETIME = 900  # seconds a kept action stays usable for the page's wording
 FALLBACK_PURPOSE = "continue"
 
 
@@ -197,7 +197,11 @@ def purpose_for(request: HttpRequest, next_url: str | None) -> str:
     """What the re-authentication page returning to `next_url` protects, after "Confirm it is
     you to": the action this user was just refused for that page, else the page itself if it
     is one that asks on its GET, else "continue"."""
-    path = urlsplit(next_url or "").path
+    if not next_url or not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return FALLBACK_PURPOSE
+    path = urlsplit(next_url).path
     if not path.startswith("/"):
         return FALLBACK_PURPOSE
     kept = request.session.get(PURPOSE_SESSION_KEY)
