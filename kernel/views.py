@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from kernel.dates import wait_text
+from kernel.http import wants_json
 
 
 @login_not_required
@@ -26,11 +27,21 @@ def _back_url(request: HttpRequest) -> str:
     return reverse("home")
 
 
+PAGE_EXPIRED = (
+    "This page has expired, for example a tab left open while you logged out and in again "
+    "elsewhere. Nothing was changed. Reload the page and try again."
+)
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: a form posted with a token that no longer matches, typically from a
     tab left open across a logout and login elsewhere. The portal's own 403 page, with a way
     back and the advice to reload; never Django's debug page, whatever DEBUG says, and never
     the reason's details beyond whether the cookie was missing."""
+    if wants_json(request):  # a page's script (fetch): the same words, for it to show
+        response = JsonResponse({"error": "page_expired", "message": PAGE_EXPIRED}, status=403)
+        response["Cache-Control"] = "no-store"
+        return response
     context = {
         "back_url": _back_url(request),
         "home_url": reverse("home"),
