@@ -37,6 +37,10 @@ def register() -> None:
         return f"add a webhook endpoint to {tenant.name}" if tenant else None
 
     purpose_register("webhooks:create", create)
+    # The Webhooks page and an endpoint's page are free to read but show their forms locked,
+    # linking to the re-authentication page back to themselves (templates/_reauth_lock.html).
+    purpose_register("webhooks:list", create, page=True)
+    purpose_register("webhooks:detail", _on_endpoint("change the webhook endpoint {url}"), page=True)
     purpose_register("webhooks:edit", _on_endpoint("change the webhook endpoint {url}"))
     purpose_register("webhooks:secret", _on_endpoint("reveal the signing secret of {url}"))
     purpose_register("webhooks:rotate", _on_endpoint("rotate the signing secret of {url}"))
