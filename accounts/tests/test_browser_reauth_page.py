@@ -164,3 +164,23 @@ def test_an_invited_developer_reveals_right_after_choosing_a_password(browser, s
     expect(row.locator("[data-secret-value]")).to_have_text(plaintext)  # no password asked again
     assert "/accounts/reauthenticate/" not in page.url
     context.close()
+
+
+def test_a_long_name_wraps_on_a_phone(browser, site, alice, acme_secrets):
+    from apikeys.services import key_create
+    from scopes.models import Scope
+
+    name = "ERP-orders-" + "x" * 53  # 64 characters, no space to break at
+    key = key_create(
+        tenant=acme_secrets[KeyKind.EMPORIX][0].tenant,
+        kind=KeyKind.CUSTOM,
+        name=name,
+        scopes=list(Scope.objects.filter(name="tax.tax_read")),
+    )[0]
+    context = _context(browser, 390)
+    page = context.new_page()
+    _log_in(page, site, alice)
+    page.goto(f"{site.url}/accounts/reauthenticate/?next=/tenants/acme/api-keys/{key.public_id}/edit/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Confirm it is you to edit {name}")
+    _clean(page, "390px re-authentication page, long key name")
+    context.close()
