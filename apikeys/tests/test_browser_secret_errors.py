@@ -130,3 +130,18 @@ def test_two_factor_required_links_to_its_set_up_and_a_lost_connection_says_so(
     assert page.locator("[data-secret-problem]").count() == 1  # one notice per secret, replaced
     _clean(page, f"{width}px two-factor required")
     context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_try_it_on_an_expired_page_says_so_in_words(browser, site, dave, acme_secrets, settings, width):
+    key, _ = acme_secrets[KeyKind.EMPORIX]
+    context, page = _page(browser, site, dave, width)
+    page.goto(f"{site.url}{KEYS}{key.public_id}/get-started/")
+    cookie = next(c for c in context.cookies() if c["name"] == settings.CSRF_COOKIE_NAME)
+    context.add_cookies([{**cookie, "value": "x" * 32}])
+    page.get_by_role("button", name="Try it").click()
+    output = page.locator("[data-try-output]")
+    expect(output).to_contain_text("Try it failed: This page has expired")
+    assert "HTTP 403" not in output.inner_text()
+    _clean(page, f"{width}px Try it on an expired page")
+    context.close()

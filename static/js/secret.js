@@ -18,6 +18,7 @@
     expired: "This page has expired, for example a tab left open while you logged out and in again elsewhere. Nothing was changed. Reload the page and try again.",
     gone: "This key or secret no longer exists, or you no longer have access to it. Reload the page.",
     limited: "Too many secrets shown: revealing and copying secrets is limited per user.",
+    tooOften: "You have done this too often in a short time.",
     failed: "The portal could not complete this request. The error was recorded. Please try again in a moment.",
   };
 
@@ -57,6 +58,44 @@
     try { return await response.json(); } catch (error) { return {}; }
   }
 
+  function logIn() {
+    return { href: "/accounts/login/?next=" + encodeURIComponent(here()), text: "Log in" };
+  }
+
+  // The Error that explains a refused `response` of the portal (its JSON `answer` if read
+  // already): `message`, and `link` where there is somewhere to go. Also for other scripts'
+  // requests (get-started.js's Try it).
+  async function explain(response, answer) {
+    if (response.ok) return problem(MESSAGES.ended, logIn());  // a page, not an answer: the login page
+    if (answer === undefined) answer = await answerOf(response);
+    switch (response.status) {
+      case 401:
+        if (answer.error === "reauthentication_required" && answer.reauthenticate_url) {
+          var href = reauthenticateHref(answer.reauthenticate_url);
+          var error = problem(MESSAGES.reauth, href ? { href: href, text: "Confirm it is you" } : null);
+          error.reauthenticate = href;
+          return error;
+        }
+        return problem(MESSAGES.ended, logIn());
+      case 403:
+        if (answer.error === "mfa_required") {
+          return problem(answer.message, { href: answer.setup_url, text: "Set up two-factor authentication" });
+        }
+        if (answer.error === "page_expired") return problem(MESSAGES.expired, { href: reload(), text: "Reload the page" });
+        return problem(MESSAGES.forbidden);
+      case 404:
+        return problem(MESSAGES.gone, { href: reload(), text: "Reload the page" });
+      case 429:
+        var wait = parseInt(response.headers.get("Retry-After") || "", 10);
+        var what = answer.error === "rate_limited" ? MESSAGES.limited : MESSAGES.tooOften;
+        return problem(what + (wait > 0 ? " Try again in " + waitText(wait) + "." : " Try again later."));
+      case 503:
+        return problem(answer.error_description || MESSAGES.failed);
+      default:
+        return problem(MESSAGES.failed);
+    }
+  }
+
   // `body` is the FormData or URLSearchParams to post (with csrfmiddlewaretoken and purpose).
   async function fetchSecret(url, body) {
     var response;
@@ -74,36 +113,13 @@
     var json = (response.headers.get("Content-Type") || "").includes("json");
     if (response.ok && (!json || response.redirected)) {
       // Logged out meanwhile: the answer is the login page.
-      throw problem(MESSAGES.ended, { href: "/accounts/login/?next=" + encodeURIComponent(here()), text: "Log in" });
+      throw problem(MESSAGES.ended, logIn());
     }
     var answer = await answerOf(response);
     if (response.ok) return answer.secret;
-    switch (response.status) {
-      case 401:
-        if (answer.error === "reauthentication_required" && answer.reauthenticate_url) {
-          var href = reauthenticateHref(answer.reauthenticate_url);
-          if (href) window.location.assign(href);
-          throw problem(MESSAGES.reauth, href ? { href: href, text: "Confirm it is you" } : null);
-        }
-        throw problem(MESSAGES.ended, { href: "/accounts/login/?next=" + encodeURIComponent(here()), text: "Log in" });
-      case 403:
-        if (answer.error === "mfa_required") {
-          throw problem(answer.message, { href: answer.setup_url, text: "Set up two-factor authentication" });
-        }
-        if (answer.error === "page_expired") {
-          throw problem(MESSAGES.expired, { href: reload(), text: "Reload the page" });
-        }
-        throw problem(MESSAGES.forbidden);
-      case 404:
-        throw problem(MESSAGES.gone, { href: reload(), text: "Reload the page" });
-      case 429:
-        var wait = parseInt(response.headers.get("Retry-After") || "", 10);
-        throw problem(MESSAGES.limited + (wait > 0 ? " Try again in " + waitText(wait) + "." : " Try again later."));
-      case 503:
-        throw problem(answer.error_description || MESSAGES.failed);
-      default:
-        throw problem(MESSAGES.failed);
-    }
+    var error = await explain(response, answer);
+    if (error.reauthenticate) window.location.assign(error.reauthenticate);
+    throw error;
   }
 
   // Show `error` (from fetchSecret, or any Error) beside the secret of `form`'s row, with its
@@ -134,5 +150,5 @@
     if (notice && notice.hasAttribute("data-secret-problem")) notice.remove();
   }
 
-  window.portalSecret = { fetch: fetchSecret, report: report, clear: clear, waitText: waitText };
+  window.portalSecret = { fetch: fetchSecret, explain: explain, offline: MESSAGES.offline, report: report, clear: clear, waitText: waitText };
 })();
