@@ -19,6 +19,7 @@
     gone: "This key or secret no longer exists, or you no longer have access to it. Reload the page.",
     limited: "Too many secrets shown: revealing and copying secrets is limited per user.",
     tooOften: "You have done this too often in a short time.",
+    unavailable: "The portal is not answering right now. Please try again in a moment.",
     failed: "The portal could not complete this request. The error was recorded. Please try again in a moment.",
   };
 
@@ -89,10 +90,10 @@
         var wait = parseInt(response.headers.get("Retry-After") || "", 10);
         var what = answer.error === "rate_limited" ? MESSAGES.limited : MESSAGES.tooOften;
         return problem(what + (wait > 0 ? " Try again in " + waitText(wait) + "." : " Try again later."));
-      case 503:
-        return problem(answer.error_description || MESSAGES.failed);
-      default:
+      case 500:
         return problem(MESSAGES.failed);
+      default:
+        return problem(answer.error_description || (response.status >= 500 ? MESSAGES.unavailable : MESSAGES.failed));
     }
   }
 
