@@ -14,7 +14,7 @@ from django.urls import reverse
 from kernel.mail import with_html_part
 from kernel.net import client_ip
 
-from . import devices, sealing
+from . import devices, reauth, sealing
 
 UNKNOWN_ADDRESS = "0.0.0.0"  # noqa: S104  (stored for a request without one, e.g. force_login)
 
@@ -39,6 +39,16 @@ class AccountAdapter(DefaultAccountAdapter):
         # per e-mail and address); allauth's per-e-mail counter would lock an address out
         # from everywhere.
         return None
+
+    def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
+        """allauth's pages that ask for a re-authentication (the authenticator app, passkeys,
+        recovery codes) ask on the portal's rule (accounts.reauth): a fresh login counts as
+        much as a re-authentication, so setting up an app right after logging in does not ask
+        for the password again."""
+        request = context.request
+        if request is not None and reauth.recently_authenticated(request):
+            return False
+        return super().is_reauthentication_required(app=app, **kwargs)
 
     def get_password_change_redirect_url(self, request: HttpRequest) -> str:
         return reverse("my_account")

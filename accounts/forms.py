@@ -4,7 +4,6 @@ Second factors are checked here rather than by allauth's TOTP wrapper, so that a
 remembered in the database row (locked), not in the cache."""
 
 import logging
-import math
 
 from allauth.account import forms as account_forms
 from allauth.account.adapter import get_adapter as get_account_adapter
@@ -23,6 +22,7 @@ from fido2.webauthn import AuthenticationResponse, RegistrationResponse
 
 from kernel.background import after_response
 from kernel.crypto import DecryptionError
+from kernel.dates import wait_text
 from kernel.net import client_ip
 
 from . import resets, throttle
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 
 def too_many(wait: int) -> ValidationError:
-    return ValidationError(f"Too many failed attempts. Try again in {math.ceil(wait / 60)} minute(s).", code="limited")
+    return ValidationError(f"Too many failed attempts. Try again in {wait_text(wait)}.", code="limited")
 
 
 def _checked(kind: str, user, check) -> bool:
@@ -162,9 +162,7 @@ class ResetPasswordForm(account_forms.ResetPasswordForm):
         email = self.cleaned_data["email"]
         wait = throttle.reset_mail_requested(email, client_ip(context.request))
         if wait is not None:
-            raise forms.ValidationError(
-                f"Too many reset requests. Try again in {math.ceil(wait / 60)} minute(s).", code="limited"
-            )
+            raise forms.ValidationError(f"Too many reset requests. Try again in {wait_text(wait)}.", code="limited")
         email = get_account_adapter().clean_email(email.lower())
         # The account's own address is the only one (no e-mail management): one query, where
         # allauth's lookup asks its EmailAddress table first and the users' table only when no

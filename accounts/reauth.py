@@ -29,14 +29,29 @@ re-authenticates before typing rather than after. A page left open past the wind
 was typed with JavaScript (static/js/reauth-keep.js): before submitting a form marked
 `data-reauth-keep` it asks `reauth_status` (GET /accounts/reauthenticate/status/, JSON).
 
+Any fresh proof counts: a login (password, passkey, second factor), a re-authentication, and a
+password just chosen (accepting an invitation, or changed or set on My Account:
+`proof_record`). allauth's own pages that ask (the authenticator app, passkeys, recovery codes)
+ask on the same rule (accounts.adapter.AccountAdapter.is_reauthentication_required).
+
+The re-authentication page names what it protects ("Confirm it is you to reveal the secret of
+ERP orders"): each app registers, per URL name, a function that words the action from the
+URL's arguments (`purpose_register`), checking that the user may see what it names. The
+wording is never taken from the request: when a view asks for a re-authentication, the view's
+name and arguments are kept in the session beside the page the user will return to; the page
+words the action kept for its `next`, or, for a page that asks on its GET (a key's form, the
+authenticator app's set-up), the view `next` itself resolves to. Anything else reads "Confirm
+it is you to continue".
+
 A successful re-authentication sends accounts.signals.reauthenticated (sender: the user's class;
 request, user, method: "password" or "mfa", authenticator_type: "totp" / "recovery_codes" /
 "webauthn" for "mfa"), for the activity log."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import wraps
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import get_adapter
@@ -45,6 +60,7 @@ from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import resolve_url
+from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import add_never_cache_headers
 
@@ -58,6 +74,20 @@ from kernel.http import wants_json
 PROOF_METHODS = {"password", "mfa"}
 
 
+# A proof allauth does not record: a password chosen when accepting an invitation (the portal
+# logs the new member in itself), changed or set on My Account. Bound to the user, as allauth's
+# records are; logging out or in as someone else flushes the session anyway.
+PROOF_SESSION_KEY = "accounts_proof"
+
+
+def proof_record(request: HttpRequest, user, method: str = "password") -> None:
+    """Count now as a fresh proof of who `user` (logged in on this request) is: a password
+    they have just chosen or typed outside allauth's login and re-authentication views."""
+    if user is None or user.pk is None:
+        return
+    request.session[PROOF_SESSION_KEY] = {"user": str(user.pk), "at": time.time(), "method": method}
+
+
 def authenticated_at(request: HttpRequest) -> float | None:
     """When (time.time()) this session's user last proved who they are, or None."""
     if not request.user.is_authenticated:
@@ -67,6 +97,9 @@ def authenticated_at(request: HttpRequest) -> float | None:
         for record in get_authentication_records(request, request.user)
         if record.get("method") in PROOF_METHODS and isinstance(record.get("at"), int | float)
     ]
+    own = request.session.get(PROOF_SESSION_KEY)
+    if isinstance(own, dict) and own.get("user") == str(request.user.pk) and isinstance(own.get("at"), int | float):
+        times.append(own["at"])
     return max(times, default=None)
 
 
@@ -105,6 +138,91 @@ def _return_to(request: HttpRequest, form_page: Callable[..., str] | None, kwarg
     return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
+# --- What the re-authentication page says it protects -------------------------------------
+
+Describe = Callable[[HttpRequest, Mapping[str, str]], str | None]
+
+
+@dataclass(frozen=True)
+class Purpose:
+    describe: Describe
+    fields: tuple[str, ...] = ()  # POST fields the wording may depend on (mapped, never shown)
+    page: bool = False  # the view's GET asks itself: a `next` naming it can be worded alone
+
+
+_purposes: dict[str, Purpose] = {}
+PURPOSE_SESSION_KEY = "accounts_reauth_for"
+PURPOSE_LIFETIME = 900  # seconds a kept action stays usable for the page's wording
+FALLBACK_PURPOSE = "continue"
+
+
+def purpose_register(view_name: str, describe: Describe, *, fields: tuple[str, ...] = (), page: bool = False) -> None:
+    """Word the action of the view `view_name` ("apikeys:secret") for the re-authentication
+    page: `describe(request, params)` returns a phrase after "Confirm it is you to" ("reveal
+    the secret of ERP orders"), or None (then the page says "continue"). `params` holds the
+    URL's arguments as text and the POST's `fields`, as sent: map them to fixed wording,
+    never show them. The function must check that the user may see what it names (a key of
+    a tenant they belong to), and must not fail on any value."""
+    _purposes[view_name] = Purpose(describe, fields, page)
+
+
+def _keep_purpose(request: HttpRequest, next_url: str) -> None:
+    match = request.resolver_match
+    if match is None or match.view_name not in _purposes:
+        request.session.pop(PURPOSE_SESSION_KEY, None)
+        return
+    params = {name: str(value) for name, value in match.kwargs.items()}
+    if request.method == "POST":
+        for name in _purposes[match.view_name].fields:
+            params[name] = request.POST.get(name, "")[:64]
+    request.session[PURPOSE_SESSION_KEY] = {
+        "view": match.view_name,
+        "params": params,
+        "next": urlsplit(next_url).path,
+        "at": time.time(),
+    }
+
+
+def _worded(request: HttpRequest, view_name: str, params: Mapping[str, str], *, page_only: bool) -> str | None:
+    purpose = _purposes.get(view_name)
+    if purpose is None or (page_only and not purpose.page):
+        return None
+    try:
+        return purpose.describe(request, params)
+    except (LookupError, ValueError, TypeError):
+        return None
+
+
+def purpose_for(request: HttpRequest, next_url: str | None) -> str:
+    """What the re-authentication page returning to `next_url` protects, after "Confirm it is
+    you to": the action this user was just refused for that page, else the page itself if it
+    is one that asks on its GET, else "continue"."""
+    if not next_url or not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return FALLBACK_PURPOSE
+    path = urlsplit(next_url).path
+    if not path.startswith("/"):
+        return FALLBACK_PURPOSE
+    kept = request.session.get(PURPOSE_SESSION_KEY)
+    if (
+        isinstance(kept, dict)
+        and kept.get("next") == path
+        and isinstance(kept.get("at"), int | float)
+        and time.time() - kept["at"] < PURPOSE_LIFETIME
+        and isinstance(kept.get("params"), dict)
+    ):
+        worded = _worded(request, str(kept.get("view")), kept["params"], page_only=False)
+        if worded:
+            return worded
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return FALLBACK_PURPOSE
+    params = {name: str(value) for name, value in match.kwargs.items()}
+    return _worded(request, match.view_name, params, page_only=True) or FALLBACK_PURPOSE
+
+
 def reauthentication_needed(
     request: HttpRequest, *, form_page: Callable[..., str] | None = None, **kwargs
 ) -> HttpResponse | None:
@@ -112,7 +230,9 @@ def reauthentication_needed(
     redirect, or the JSON 401 for fetch()). For views that decide case by case."""
     if recently_authenticated(request):
         return None
-    url = reauthenticate_url(request, _return_to(request, form_page, kwargs))
+    next_url = _return_to(request, form_page, kwargs)
+    _keep_purpose(request, next_url)
+    url = reauthenticate_url(request, next_url)
     if wants_json(request):
         response: HttpResponse = JsonResponse(
             {"error": "reauthentication_required", "reauthenticate_url": url}, status=401

@@ -11,7 +11,7 @@ from allauth.usersessions.models import UserSession
 from django.contrib.auth import signals as auth_signals
 from django.dispatch import Signal, receiver
 
-from . import alerts, sessions
+from . import alerts, reauth, sessions
 
 reauthenticated = Signal()
 
@@ -45,6 +45,15 @@ def _step_completed(sender, request, user, method, **kwargs) -> None:
 def _credentials_changed(sender, request, user, **kwargs) -> None:
     """A new password or a change of second factors ends every other session of the user."""
     sessions.end_other_sessions(request, user)
+
+
+@receiver(account_signals.password_changed, dispatch_uid="accounts.password_changed_proof")
+@receiver(account_signals.password_set, dispatch_uid="accounts.password_set_proof")
+def _password_chosen(sender, request, user, **kwargs) -> None:
+    """A password just changed (the current one typed) or set counts as a fresh proof for the
+    re-authentication window (accounts.reauth)."""
+    if request is not None:
+        reauth.proof_record(request, user)
 
 
 @receiver(account_signals.password_reset, dispatch_uid="accounts.password_reset")

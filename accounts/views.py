@@ -1,8 +1,6 @@
 """The login views (allauth's, and the Django admin's form) through accounts.throttle, and My
 Account with its session list."""
 
-import math
-
 from allauth.account import views as allauth_views
 from allauth.mfa.base import views as mfa_views
 from allauth.mfa.models import Authenticator
@@ -18,10 +16,11 @@ from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from kernel.dates import ZONE_COOKIE, valid_zone, zone_names
+from kernel.dates import ZONE_COOKIE, valid_zone, wait_text, zone_names
 from kernel.net import client_ip
 
 from . import devices, reauth, sessions, throttle
@@ -50,11 +49,17 @@ class LimitedLoginMixin:
     def refuse(self, email: str, wait: int) -> HttpResponse:
         # An unbound form: binding it would check the password.
         form = self.unbound_form(email)
-        form.cleaned_data = {}
-        form.add_error(None, f"Too many failed logins. Try again in {math.ceil(wait / 60)} minute(s).")
-        response = self.render_to_response(self.get_context_data(form=form), status=429)
+        response = self.render_to_response(self.refused_context(form, wait_text(wait)), status=429)
         response["Retry-After"] = str(wait)
         return response
+
+    def refused_context(self, form, wait: str) -> dict:
+        """The page's context when a login is refused for `wait` ("15 minutes"): the form keeps
+        the e-mail typed; the reason is the form's error unless the view's template shows it on
+        its own."""
+        form.cleaned_data = {}
+        form.add_error(None, f"Too many failed logins. Try again in {wait}.")
+        return self.get_context_data(form=form)
 
 
 class LoginView(LimitedLoginMixin, allauth_views.LoginView):
@@ -68,6 +73,11 @@ class LoginView(LimitedLoginMixin, allauth_views.LoginView):
         context = super().get_context_data(**kwargs)
         context["session_ended"] = self.request.session.pop(sessions.ENDED, None)
         return context
+
+    def refused_context(self, form, wait: str) -> dict:
+        # Its own notice above the form (templates/account/login.html), not under "Please
+        # correct the errors below": nothing typed is wrong, the attempts are too many.
+        return {**self.get_context_data(form=form), "locked_out": wait}
 
 
 class AdminLoginView(LimitedLoginMixin, auth_views.LoginView):
@@ -199,7 +209,11 @@ def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
 def sessions_end_others(request: HttpRequest) -> HttpResponse:
     """End every session of the user but this one."""
     ended = sessions.end_other_sessions(request, request.user)
-    messages.success(request, f"Ended {ended} other session(s)." if ended else "No other session was open.")
+    if ended:
+        text = ngettext("Ended %(count)d other session.", "Ended %(count)d other sessions.", ended) % {"count": ended}
+    else:
+        text = "No other session was open."
+    messages.success(request, text)
     return redirect(f"{reverse('my_account')}#sessions")
 
 

@@ -22,6 +22,10 @@ class ApikeysConfig(AppConfig):
         post_delete.connect(scope_cache_clear, sender=Scope, dispatch_uid="apikeys-scope-cache-delete")
         # The client secrets come first among the stores the canaries ask (registered first:
         # INSTALLED_APPS lists the keys app before the other sealed stores' apps).
+        from . import purposes
+
+        # What its actions that ask for a re-authentication protect, for that page's heading.
+        purposes.register()
         sealed_register(checks.CLIENT_SECRETS, key_counts=secret_key_counts, opens=secret_opens)
         # The tenant list's counts (a Membership row per tenant of the user).
         from django.db.models import Count, Q

@@ -3,6 +3,7 @@ format, with the time zone, beside it, in the current time zone: the user's own 
 setting), else the one their browser reported (the `tz` cookie portal.js sets), else
 settings.TIME_ZONE (TimeZoneMiddleware). Machine-readable copies (CSV, JSON) stay ISO 8601."""
 
+import math
 import zoneinfo
 from datetime import UTC, datetime
 from functools import cache
@@ -10,6 +11,7 @@ from functools import cache
 from django.utils import dateformat, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import ngettext
 
 # e.g. "27 Nov 2026, 16:51 UTC"
 HUMAN_FORMAT = "j M Y, H:i T"
@@ -52,6 +54,19 @@ def human_from_iso(value: str) -> str:
 
 
 @cache
+def wait_text(seconds: float) -> str:
+    """How long to wait before trying again, for "Try again in {wait_text}.": whole seconds
+    under two minutes ("1 second", "45 seconds"), else whole minutes rounded up ("2 minutes",
+    "15 minutes"); singular and plural by Django's ngettext. Every rate limit's message
+    (logins, second factors, resets, secrets shown, tenants, invitations, the 429 page) says
+    its wait with this one function, so that they read alike."""
+    seconds = max(1, math.ceil(seconds))
+    if seconds < 120:
+        return ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
+    minutes = math.ceil(seconds / 60)
+    return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+
+
 def zone_names() -> list[str]:
     """Every IANA time zone this system knows, sorted (the choices of the My Account setting)."""
     return sorted(name for name in zoneinfo.available_timezones() if "/" in name or name == "UTC")

@@ -1,12 +1,13 @@
-import math
-
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+
+from kernel.dates import wait_text
+from kernel.http import wants_json
 
 
 @login_not_required
@@ -26,11 +27,21 @@ def _back_url(request: HttpRequest) -> str:
     return reverse("home")
 
 
+PAGE_EXPIRED = (
+    "This page has expired, for example a tab left open while you logged out and in again "
+    "elsewhere. Nothing was changed. Reload the page and try again."
+)
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: a form posted with a token that no longer matches, typically from a
     tab left open across a logout and login elsewhere. The portal's own 403 page, with a way
     back and the advice to reload; never Django's debug page, whatever DEBUG says, and never
     the reason's details beyond whether the cookie was missing."""
+    if wants_json(request):  # a page's script (fetch): the same words, for it to show
+        response = JsonResponse({"error": "page_expired", "message": PAGE_EXPIRED}, status=403)
+        response["Cache-Control"] = "no-store"
+        return response
     context = {
         "back_url": _back_url(request),
         "home_url": reverse("home"),
@@ -44,9 +55,12 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 def rate_limited(request: HttpRequest, wait: int, message: str = "") -> HttpResponse:
     """The portal's 429 page for a page request past a rate limit: `message`, when to try
     again, a way back; with Retry-After."""
-    minutes = math.ceil(wait / 60)
-    text = f"{wait} second{'s' if wait != 1 else ''}" if wait < 120 else f"{minutes} minutes"
-    context = {"message": message, "retry_after": wait, "retry_after_text": text, "back_url": _back_url(request)}
+    context = {
+        "message": message,
+        "retry_after": wait,
+        "retry_after_text": wait_text(wait),
+        "back_url": _back_url(request),
+    }
     response = render(request, "429.html", context, status=429)
     response["Retry-After"] = str(wait)
     response["Cache-Control"] = "no-store"

@@ -348,9 +348,9 @@ ACCOUNT_FORMS = {
 # address and per e-mail or user, with the in-process fallback).
 ACCOUNT_RATE_LIMITS = False
 MFA_RATE_LIMITS = False
-# Re-authentication ("sudo mode"): how long (seconds) a login or a re-authentication counts as
-# recent for accounts.reauth.recent_auth_required; allauth's MFA pages (turning MFA off,
-# passkeys, recovery codes) ask for an explicit re-authentication within it.
+# Re-authentication ("sudo mode"): how long (seconds) a login, a re-authentication or a password
+# just chosen counts as recent for accounts.reauth.recent_auth_required; allauth's MFA pages
+# (the authenticator app, passkeys, recovery codes) ask on the same rule (accounts.adapter).
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("REAUTHENTICATION_TIMEOUT", default=600)
 ACCOUNT_REAUTHENTICATION_METHODS = {"password", "mfa"}
 

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 
 from kernel import ratelimit
+from kernel.dates import wait_text
 
 from .models import Membership, Role, Tenant
 
@@ -42,15 +43,10 @@ def may_create_tenants(user: Any) -> bool:
     return False
 
 
-def _minutes(wait: int) -> str:
-    minutes = max(1, -(-wait // 60))
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
-
-
 def _hit(counters: list[ratelimit.Counter], message: str) -> None:
     wait = ratelimit.hit(counters, window=settings.ABUSE_LIMIT_WINDOW, now=time.time())
     if wait is not None:
-        raise LimitReached(message.format(wait=_minutes(wait)), wait)
+        raise LimitReached(message.format(wait=wait_text(wait)), wait)
 
 
 def tenant_creation_count(user: Any) -> None:

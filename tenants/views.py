@@ -22,7 +22,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from accounts.reauth import reauthentication_needed, recent_auth_required, recently_authenticated
+from accounts.reauth import proof_record, reauthentication_needed, recent_auth_required, recently_authenticated
 from activity.audit import Audit
 from kernel.net import client_ip
 
@@ -437,5 +437,7 @@ def invitation_accept(request: HttpRequest) -> HttpResponse:
         return _accept_page(request, invitation, token, status=409, login_url=_login_url(token))
     if not request.user.is_authenticated:
         login(request, membership.user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        # The password chosen a moment ago is a fresh proof: the first reveal does not ask again.
+        proof_record(request, membership.user)
     messages.success(request, f"Welcome to {membership.tenant.name}: you are {membership.get_role_display()}.")
     return redirect("apikeys:list", code=membership.tenant.code)

@@ -9,10 +9,15 @@ class WebhooksConfig(AppConfig):
         from activity.signals import activity_recorded
         from kernel.crypto import sealed_register
 
-        from . import checks  # noqa: F401  (registers the system check)
+        from . import (
+            checks,  # noqa: F401  (registers the system check)
+            purposes,
+        )
         from .outbox import activity_event_record
         from .services import endpoint_secret_key_counts, endpoint_secret_opens, endpoint_secrets_reencrypt
 
+        # What its actions that ask for a re-authentication protect, for that page's heading.
+        purposes.register()
         sealed_register(
             "webhook signing secret",
             endpoint_secrets_reencrypt,

@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from conftest import PASSWORD
 from kernel import background
+from kernel.dates import wait_text
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +105,23 @@ def test_failed_logins_are_limited_per_email_and_address_and_the_window_frees_th
     response = login(client, "alice@example.com", PASSWORD)
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(alice.pk)
+
+
+def test_the_lockout_is_its_own_notice_with_the_wait_in_words(client, alice, settings):
+    settings.LOGIN_FAILURE_LIMIT_PER_EMAIL = 1
+    login(client, "alice@example.com", "wrong")
+    response = login(client, "alice@example.com", PASSWORD)
+    assert response.status_code == 429
+    body = response.content.decode()
+    notice = body[body.index('id="login-locked"') :]
+    notice = notice[: notice.index("</div>")]
+    wait = wait_text(int(response["Retry-After"]))
+    assert wait.endswith(" minutes") or wait.endswith(" seconds") or wait in ("1 minute", "1 second")
+    assert "Too many failed logins" in notice and f"Try again in {wait}." in notice
+    # Not a form error: nothing typed is wrong; the e-mail stays in the form.
+    assert "error-summary" not in body and "Please correct" not in body
+    assert "(s)" not in body
+    assert 'value="alice@example.com"' in body
 
 
 def test_the_right_password_from_a_fresh_address_is_accepted_after_the_email_was_hammered(client, alice, settings):

@@ -30,11 +30,23 @@ def logged_in(client) -> bool:
     return "_auth_user_id" in client.session
 
 
-def test_setting_up_needs_a_re_authentication_and_a_correct_code(alice_client, alice):
+def later(seconds: float):
+    return time_machine.travel(time.time() + seconds, tick=False)
+
+
+def test_right_after_the_login_setting_up_asks_no_password_again(alice_client, alice):
     page = alice_client.get("/accounts/2fa/totp/activate/")
-    assert page.status_code == 302 and page.url.startswith("/accounts/reauthenticate/?next=")
-    assert reauthenticate(alice_client, "wrong").status_code == 200
-    assert reauthenticate(alice_client).status_code == 302
+    assert page.status_code == 200 and page.context["form"].secret
+
+
+def test_setting_up_needs_a_recent_authentication_and_a_correct_code(alice_client, alice):
+    with later(601):  # the login is older than the window
+        page = alice_client.get("/accounts/2fa/totp/activate/")
+        assert page.status_code == 302 and page.url.startswith("/accounts/reauthenticate/?next=")
+        reauth_page = alice_client.get(page.url).content.decode()
+        assert "Confirm it is you to set up an authenticator app" in reauth_page
+        assert reauthenticate(alice_client, "wrong").status_code == 200
+        assert reauthenticate(alice_client).status_code == 302
     page = alice_client.get("/accounts/2fa/totp/activate/")
     secret = page.context["form"].secret
     body = page.content.decode()

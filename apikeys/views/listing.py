@@ -28,6 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.reauth import reauthentication_needed, recent_auth_required
 from activity.audit import Audit
 from kernel import ratelimit
+from kernel.dates import wait_text
 from kernel.http import wants_json
 from kernel.views import rate_limited
 from scopes.models import Scope
@@ -391,6 +392,12 @@ def key_list(request: HttpRequest, code: str) -> HttpResponse:
     return _render_list(request, membership, shown=shown, notice=notice)
 
 
+# What fetch() is told (static/js/secret.js shows it), in the words of the pages without JavaScript.
+SECRET_GONE = "This key or secret no longer exists, or you no longer have access to it. Reload the page."
+ROLE_TOO_LOW = "Your role in this tenant does not allow this. Ask one of its admins."
+SHOWN_TOO_OFTEN = "Too many secrets shown: revealing and copying secrets is limited per user."
+
+
 def _no_store(view):
     """Like never_cache, but for the refusals (403, 404) too: no answer of the secret endpoint
     is ever cached, by the browser or on the way."""
@@ -400,9 +407,17 @@ def _no_store(view):
         try:
             response = view(request, *args, **kwargs)
         except Http404 as exc:
-            response = defaults.page_not_found(request, exc)
+            response = (
+                JsonResponse({"error": "not_found", "message": SECRET_GONE}, status=404)
+                if wants_json(request)
+                else defaults.page_not_found(request, exc)
+            )
         except PermissionDenied as exc:
-            response = defaults.permission_denied(request, exc)
+            response = (
+                JsonResponse({"error": "forbidden", "message": ROLE_TOO_LOW}, status=403)
+                if wants_json(request)
+                else defaults.permission_denied(request, exc)
+            )
         add_never_cache_headers(response)
         return response
 
@@ -448,12 +463,12 @@ def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespo
         now=time.time(),
     )
     if wait is not None:
-        text = f"Too many secrets shown; try again in {wait} seconds."
         if wants_json(request):
-            response = JsonResponse({"error": text}, status=429)
+            text = f"{SHOWN_TOO_OFTEN} Try again in {wait_text(wait)}."
+            response = JsonResponse({"error": "rate_limited", "message": text, "retry_after": wait}, status=429)
             response["Retry-After"] = str(wait)
             return response
-        return rate_limited(request, wait, "Too many secrets shown: revealing and copying secrets is limited per user.")
+        return rate_limited(request, wait, SHOWN_TOO_OFTEN)
     key = get_object_or_404(ApiKey, tenant=membership.tenant, public_id=key_id)
     purpose = request.POST.get("purpose") or "reveal"
     if purpose not in services.SHOW_PURPOSES:

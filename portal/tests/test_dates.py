@@ -13,7 +13,7 @@ from activity.display import details_lines
 from activity.models import Action, ActivityEntry
 from apikeys.models import ApiSecret, KeyKind
 from apikeys.services import key_renew
-from kernel.dates import human_datetime, relative, valid_zone
+from kernel.dates import human_datetime, relative, valid_zone, wait_text
 
 MOMENT = datetime(2026, 11, 27, 16, 51, 7, 123456, tzinfo=UTC)
 
@@ -108,3 +108,20 @@ def test_the_key_rows_show_their_dates_this_way(client_for, alice, acme_secrets)
     created = timezone.localtime(key.created_at)
     assert f'Created <time datetime="{created.isoformat()}" title="{human_datetime(created)}">just now</time>' in body
     assert "Last renewed never" in body
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "1 second"),
+        (0.2, "1 second"),
+        (1, "1 second"),
+        (2, "2 seconds"),
+        (119, "119 seconds"),
+        (120, "2 minutes"),
+        (121, "3 minutes"),
+        (900, "15 minutes"),
+    ],
+)
+def test_a_wait_is_said_in_seconds_or_minutes_never_minute_s(seconds, text):
+    assert wait_text(seconds) == text

@@ -39,9 +39,11 @@
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
       var button = form.querySelector("button");
+      window.portalSecret.clear(form);
       try {
         await copyText(button, await window.portalSecret.fetch(form.action, new FormData(form)), "Secret");
       } catch (error) {
+        window.portalSecret.report(form, error);
         announce(error.message);
       }
     });

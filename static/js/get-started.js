@@ -51,11 +51,18 @@
           body: new FormData(form),
           credentials: "same-origin",
           headers: { Accept: "application/json" },
+        }, function () {
+          throw new Error(window.portalSecret.offline);
         }).then(function (response) {
           var type = response.headers.get("Content-Type") || "";
-          if (!type.includes("application/json")) { throw new Error("HTTP " + response.status); }
+          // A refusal of the portal itself (not the token service's answer): said in words.
+          if (!type.includes("application/json")) {
+            return window.portalSecret.explain(response).then(function (error) { throw error; });
+          }
           return response.json().then(function (data) {
-            if (!response.ok && data.status === undefined) { throw new Error("HTTP " + response.status); }
+            if (!response.ok && data.status === undefined) {
+              return window.portalSecret.explain(response, data).then(function (error) { throw error; });
+            }
             var status = data.status !== undefined ? data.status : response.status;
             output.textContent = "HTTP " + status + "\n" + JSON.stringify(data.response !== undefined ? data.response : data, null, 2);
           });

@@ -45,10 +45,12 @@
         return;
       }
       button.disabled = true;
+      window.portalSecret.clear(form);
       try {
         setShown(await window.portalSecret.fetch(form.action, new FormData(form)));
         announce("Secret shown");
       } catch (error) {
+        window.portalSecret.report(form, error);
         announce(error.message);
       } finally {
         button.disabled = false;
