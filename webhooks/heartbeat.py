@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from tenants.models import Tenant
@@ -35,25 +36,36 @@ def heartbeats_purge() -> int:
 
 
 @dataclass(frozen=True)
-class DeliveryStatusReport:
+class WorkerStatus:
     last_beat: datetime | None  # the newest heartbeat of any worker
     alive: int  # workers with a heartbeat in the last `stale_minutes`
     stale_minutes: int
-    waiting: int  # this tenant's pending deliveries
-    due: int  # of which due now (the others wait for a retry)
 
     @property
     def ok(self) -> bool:
         return self.alive > 0
 
 
-def delivery_status(tenant: Tenant) -> DeliveryStatusReport:
-    now = timezone.now()
+@dataclass(frozen=True)
+class DeliveryStatusReport(WorkerStatus):
+    waiting: int = 0  # this tenant's pending deliveries
+    due: int = 0  # of which due now (the others wait for a retry)
+
+
+def worker_status() -> WorkerStatus:
+    """One query: the newest heartbeat and how many workers beat lately."""
     minutes = settings.WEBHOOKS_WORKER_STALE_MINUTES
-    beats = WorkerHeartbeat.objects.order_by("-beat_at").values_list("beat_at", flat=True)
-    recent = list(beats.filter(beat_at__gte=now - timedelta(minutes=minutes))[:100])
-    last = recent[0] if recent else beats.first()
-    pending = Delivery.objects.filter(endpoint__tenant=tenant, status=DeliveryStatus.PENDING)
-    waiting = pending.count()
-    due = pending.filter(next_attempt_at__lte=now).count() if waiting else 0
-    return DeliveryStatusReport(last, len(recent), minutes, waiting, due)
+    since = timezone.now() - timedelta(minutes=minutes)
+    beats = WorkerHeartbeat.objects.aggregate(last=Max("beat_at"), alive=Count("id", filter=Q(beat_at__gte=since)))
+    return WorkerStatus(beats["last"], beats["alive"], minutes)
+
+
+def delivery_status(tenant: Tenant) -> DeliveryStatusReport:
+    """Two queries: the workers, and the tenant's pending deliveries."""
+    worker = worker_status()
+    pending = Delivery.objects.filter(endpoint__tenant=tenant, status=DeliveryStatus.PENDING).aggregate(
+        waiting=Count("id"), due=Count("id", filter=Q(next_attempt_at__lte=timezone.now()))
+    )
+    return DeliveryStatusReport(
+        worker.last_beat, worker.alive, worker.stale_minutes, pending["waiting"], pending["due"]
+    )

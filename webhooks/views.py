@@ -23,7 +23,7 @@ from . import services
 from .delivery import deliveries_claim, delivery_attempt
 from .events import BY_CODE
 from .forms import EndpointForm
-from .heartbeat import delivery_status
+from .heartbeat import delivery_status, worker_status
 from .models import Attempt, Delivery, DeliveryStatus, Endpoint
 from .outbox import endpoint_test_event
 
@@ -129,6 +129,7 @@ def _render_detail(
             "form": form,
             "secret": secret,
             "deliveries": deliveries,
+            "delivery": worker_status(),
             "reauth_url": _lock(request, _detail_url(endpoint) + "#edit-heading"),
         },
         status=status,

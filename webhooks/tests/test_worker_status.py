@@ -115,3 +115,23 @@ def test_an_endpoints_settings_tick_its_own_events_only(client_for, alice, acme)
     body = client_for(alice).get(page).content.decode()
     checked = set(re.findall(r'<input type="checkbox" name="event_types" value="([^"]+)"[^>]*checked', body))
     assert checked == {"key.secret_revealed"} and "ticked to begin with" not in body
+
+
+def test_an_endpoints_page_warns_above_its_deliveries_only_when_no_worker_runs(client_for, alice, acme):
+    endpoint, _ = endpoint_create(tenant=acme, url="https://hooks.example.com/a", event_types=list(BY_CODE))
+    page = reverse("webhooks:detail", kwargs={"code": "acme", "endpoint_id": endpoint.public_id})
+    client = client_for(alice)
+    body = client.get(page).content.decode()
+    assert NONE_RUNS in body[body.index('id="log-heading"') :]
+    heartbeat("host:1")
+    assert NONE_RUNS not in client.get(page).content.decode()
+
+
+def test_the_status_costs_two_queries_and_the_worker_part_one(acme, django_assert_num_queries):
+    from webhooks.heartbeat import delivery_status, worker_status
+
+    heartbeat("host:1")
+    with django_assert_num_queries(2):
+        assert delivery_status(acme).ok
+    with django_assert_num_queries(1):
+        assert worker_status().alive == 1
