@@ -50,6 +50,8 @@ lock: $(VENV)/.dev
 env:
 	@$(PYTHON) bin/write-env .env
 
+# `make run` ends with bin/serve: gunicorn and every worker the portal needs (the webhook delivery
+# worker), started and stopped together; one that dies stops the rest (docs/operations.md#workers).
 run: lock-check install env
 	$(PY) bin/ensure-database
 	$(PY) manage.py migrate --noinput
@@ -57,8 +59,8 @@ run: lock-check install env
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py check --database default --fail-level ERROR
 	$(PY) manage.py setup_demo
-	@echo "  Serving on http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
-	$(VENV)/bin/gunicorn portal.wsgi -c gunicorn.conf.py
+	@echo "  Serving on http://$(HOST):$(PORT)/ with the webhook delivery worker  (Ctrl+C stops both)"
+	exec $(PY) bin/serve
 
 # Chromium for the browser tests comes from Debian (Playwright's own download is not reachable).
 chromium:

@@ -2,7 +2,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
-from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import Action, ActivityEntry
@@ -20,41 +20,30 @@ class DateInput(forms.DateInput):
 
 
 class ActivityFilterForm(forms.Form):
-    """Filters of the activity page, from GET. Keys are chosen by Client ID, so that a
-    deleted key's entries can still be found (entries keep the Client ID and name); actors
-    by the e-mail address the entries keep. Dates are whole days in the portal's time zone,
-    both included."""
+    """Filters of the activity page, from GET. The key is a search: the text matches the
+    name an entry keeps (any part, any case) or its Client ID (any part), so that a deleted or
+    renamed key's entries can still be found; a suggestion (activity.suggestions) fills in a
+    whole Client ID, which finds every entry of that key whatever it was called. Actors by the
+    e-mail address the entries keep. Dates are whole days in the portal's time zone, both
+    included."""
 
-    key = forms.ChoiceField(label="Key", required=False)
+    key = forms.CharField(
+        label="Key",
+        required=False,
+        max_length=64,
+        help_text="Part of a key's name or Client ID.",
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "spellcheck": "false"}),
+    )
     action = forms.ChoiceField(label="Action", required=False, choices=[("", "All actions"), *Action.choices])
     actor = forms.ChoiceField(label="Who", required=False)
     since = forms.DateField(label="From", required=False, widget=DateInput(), error_messages=DATE_ERRORS)
     until = forms.DateField(label="To", required=False, widget=DateInput(), error_messages=DATE_ERRORS)
 
     def __init__(self, *args: Any, tenant_id: int, **kwargs: Any) -> None:
-        """The key choices come from the entries themselves (which keep each key's Client ID
-        and name): every key the log mentions, by its latest name, those with a deletion
-        entry marked deleted. A key the log never mentions has nothing to filter."""
+        """The actor choices come from the entries (one query; a tenant has few members).
+        Keys are not listed: a tenant may have thousands (the search suggests them)."""
         super().__init__(*args, **kwargs)
         entries = ActivityEntry.objects.filter(tenant_id=tenant_id)
-        latest: dict[str, str] = {}
-        logged = (
-            entries.exclude(key_client_id="")
-            .order_by("key_client_id", "-created_at", "-id")
-            .values_list("key_client_id", "key_name")
-        )
-        if connection.features.can_distinct_on_fields:
-            logged = logged.distinct("key_client_id")  # PostgreSQL: one row per key
-        for client_id, name in logged:
-            latest.setdefault(client_id, name)
-        deleted = set(
-            entries.filter(action=Action.KEY_DELETED).exclude(key_client_id="").values_list("key_client_id", flat=True)
-        )
-        by_name = sorted(latest.items(), key=lambda item: (item[1].casefold(), item[0]))
-        choices = [("", "All keys")]
-        choices += [(cid, f"{name} ({cid})") for cid, name in by_name if cid not in deleted]
-        choices += [(cid, f"{name} ({cid}, deleted)") for cid, name in by_name if cid in deleted]
-        self.fields["key"].choices = choices
         actors = (
             entries.exclude(actor_email="").order_by("actor_email").values_list("actor_email", flat=True).distinct()
         )
@@ -79,12 +68,15 @@ class ActivityFilterForm(forms.Form):
             self.add_error("until", "The end date is before the start date.")
         return data
 
+    def filter_key(self, entries, text: str):
+        return entries.filter(Q(key_client_id__contains=text) | Q(key_name__icontains=text))
+
     def filter(self, entries):
         """`entries` narrowed by the valid filters; an invalid one is ignored (and shown)."""
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
         if data.get("key"):
-            entries = entries.filter(key_client_id=data["key"])
+            entries = self.filter_key(entries, data["key"])
         if data.get("action"):
             entries = entries.filter(action=data["action"])
         if data.get("actor"):

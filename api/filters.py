@@ -1,6 +1,7 @@
 """The activity page's filters for the API: the same fields and the same filtering
-(`ActivityFilterForm.filter`), without the page's drop-down choices, whose queries read every
-entry of the tenant. Key and actor are matched as given, as the page's choices would match them."""
+(`ActivityFilterForm.filter`), without the page's actor choices, whose query reads every entry
+of the tenant. Key (a Client ID) and actor are matched exactly as given: the page's key filter
+is a search for people, the API's stays an exact Client ID for scripts."""
 
 from typing import Any
 
@@ -17,3 +18,6 @@ class ActivityApiFilterForm(ActivityFilterForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         forms.Form.__init__(self, *args, **kwargs)  # not ActivityFilterForm's: no choices to load
+
+    def filter_key(self, entries, text: str):
+        return entries.filter(key_client_id=text)

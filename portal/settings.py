@@ -411,6 +411,9 @@ WEBHOOKS_POLL_INTERVAL = env.float("WEBHOOKS_POLL_INTERVAL", default=2)
 WEBHOOKS_FAILURE_NOTICE_AFTER = env.int("WEBHOOKS_FAILURE_NOTICE_AFTER", default=5)
 # Days events and their delivery logs are kept once delivered or failed (the worker purges hourly).
 WEBHOOKS_RETENTION_DAYS = env.int("WEBHOOKS_RETENTION_DAYS", default=30)
+# The Webhooks page warns when no delivery worker has written a heartbeat for this many minutes
+# (a worker beats on every pass of its loop; a pass may take a batch of slow deliveries).
+WEBHOOKS_WORKER_STALE_MINUTES = env.int("WEBHOOKS_WORKER_STALE_MINUTES", default=5)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")

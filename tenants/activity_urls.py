@@ -6,5 +6,6 @@ app_name = "activity"
 
 urlpatterns = [
     path("tenants/<str:code>/activity/", views.activity_list, name="list"),
+    path("tenants/<str:code>/activity/keys.json", views.activity_keys, name="keys"),
     path("tenants/<str:code>/activity.csv", views.activity_csv, name="csv"),
 ]

@@ -4,14 +4,16 @@ import csv
 import json
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from activity.display import details_lines
 from activity.forms import ActivityFilterForm
 from activity.models import ActivityEntry
+from activity.suggestions import key_suggestions
 
 from .access import membership_for, require_role
 from .models import Role
@@ -24,6 +26,7 @@ def _filtered(request: HttpRequest, code: str):
     membership = require_role(membership_for(request, code), Role.ADMIN)
     form = ActivityFilterForm(request.GET or None, tenant_id=membership.tenant_id)
     entries = ActivityEntry.objects.filter(tenant=membership.tenant).order_by("-created_at", "-id")
+    form.fields["key"].widget.attrs["data-suggest-url"] = reverse("activity:keys", kwargs={"code": code})
     return membership, form, form.filter(entries)
 
 
@@ -72,6 +75,18 @@ def _write_csv(response: HttpResponse, entries) -> None:
                 entry.ip_address,
             ]
         )
+
+
+@require_GET
+def activity_keys(request: HttpRequest, code: str) -> JsonResponse:
+    """The key search's suggestions as JSON (`?q=` part of a name or Client ID): keys of this
+    tenant's log only, for its admins only (as the page), at most 20."""
+    membership = require_role(membership_for(request, code), Role.ADMIN)
+    text = request.GET.get("q", "")[:64]
+    found = key_suggestions(membership.tenant_id, text)
+    response = JsonResponse({"keys": [key.as_json() for key in found]})
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_GET

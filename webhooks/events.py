@@ -24,4 +24,9 @@ EVENT_TYPES: tuple[EventType, ...] = (
 )
 BY_CODE = {event.code: event for event in EVENT_TYPES}
 BY_ACTION = {action: event for event in EVENT_TYPES for action in event.actions}
+# What the add form ticks to begin with: every event but the noisy and sensitive one, a secret
+# revealed or copied (it happens whenever someone reads a secret, and says who looked at which
+# key); an admin who wants it ticks it. Neither the form nor the model subscribes to "all".
+NOT_PRESELECTED = frozenset({"key.secret_revealed"})
+PRESELECTED: tuple[str, ...] = tuple(event.code for event in EVENT_TYPES if event.code not in NOT_PRESELECTED)
 TEST_EVENT = "webhook.test"  # sent by the "Send test event" button, to one endpoint

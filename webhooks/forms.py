@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from .addresses import address_allowed, is_literal_address
-from .events import EVENT_TYPES
+from .events import EVENT_TYPES, PRESELECTED
 
 LOOPBACK_HOSTS = {"127.0.0.1", "::1", "localhost"}
 HTTPS_ONLY = "The URL must start with https://."
@@ -51,9 +51,13 @@ class EndpointForm(forms.Form):
         choices=[(event.code, event.label) for event in EVENT_TYPES],
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Choose at least one event."},
+        initial=PRESELECTED,
+        help_text="Every event but “Secret revealed or copied” is ticked to begin with: that one comes each "
+        "time someone reads a secret and says who looked at which key; tick it if you need it.",
     )
 
     def __init__(self, *args, with_active: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if with_active:
+        if with_active:  # an endpoint's settings: its own events are ticked, nothing is preselected
+            self.fields["event_types"].help_text = ""
             self.fields["is_active"] = forms.BooleanField(label="Active (send events to this endpoint)", required=False)

@@ -104,3 +104,19 @@ class Attempt(models.Model):
     @property
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class WorkerHeartbeat(models.Model):
+    """A delivery worker's sign of life: one row per worker process (host and process id),
+    written on every pass of its loop (webhooks.heartbeat). The Webhooks page reads the newest
+    to say whether deliveries are being made at all."""
+
+    worker = models.CharField(max_length=150, unique=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    beat_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-beat_at"]
+
+    def __str__(self) -> str:
+        return f"{self.worker} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -23,6 +23,7 @@ from . import services
 from .delivery import deliveries_claim, delivery_attempt
 from .events import BY_CODE
 from .forms import EndpointForm
+from .heartbeat import delivery_status, worker_status
 from .models import Attempt, Delivery, DeliveryStatus, Endpoint
 from .outbox import endpoint_test_event
 
@@ -71,6 +72,7 @@ def _render_list(request: HttpRequest, membership: Membership, form: EndpointFor
             "active_tab": "webhooks",
             "endpoints": [(e, [BY_CODE[c].label for c in e.event_types if c in BY_CODE]) for e in endpoints],
             "form": form,
+            "delivery": delivery_status(membership.tenant),
             "reauth_url": _lock(
                 request, reverse("webhooks:list", kwargs={"code": membership.tenant.code}) + "#add-heading"
             ),
@@ -83,7 +85,7 @@ def _render_list(request: HttpRequest, membership: Membership, form: EndpointFor
 def endpoint_list(request: HttpRequest, code: str) -> HttpResponse:
     """The tenant's endpoints and the form that adds one."""
     membership = _admin(request, code)
-    return _render_list(request, membership, EndpointForm(initial={"event_types": list(BY_CODE)}))
+    return _render_list(request, membership, EndpointForm())
 
 
 @require_POST
@@ -127,6 +129,7 @@ def _render_detail(
             "form": form,
             "secret": secret,
             "deliveries": deliveries,
+            "delivery": worker_status(),
             "reauth_url": _lock(request, _detail_url(endpoint) + "#edit-heading"),
         },
         status=status,

@@ -54,7 +54,7 @@ def test_it_filters_by_action(client_for, alice, history):
 def test_it_filters_by_a_deleted_keys_client_id(client_for, alice, history):
     client_id = history["deleted_client_id"]
     body = client_for(alice).get(URL).content.decode()
-    assert f'<option value="{client_id}">Gone soon ({client_id}, deleted)</option>' in body
+    assert f'<option value="{client_id}"' not in body  # suggested by the search, not listed
     body = client_for(alice).get(URL, {"key": client_id}).content.decode()
     assert body.count("<tr>") == 1 + 3  # header, created, changed, deleted
     assert '<td data-label="What">Key renewed</td>' not in body

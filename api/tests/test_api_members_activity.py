@@ -115,3 +115,13 @@ def test_invalid_tokens_are_limited_per_address_and_a_valid_one_never(api, calle
     answers = [api("get", "/api/v1/keys/", "akpt_" + "x" * 43).status_code for _ in range(3)]
     assert answers == [401, 401, 429]
     assert api("get", "/api/v1/keys/", token).status_code == 200
+
+
+def test_the_activity_key_filter_is_an_exact_client_id(api, caller, acme):
+    """The page's key filter is a search; the API's stays an exact Client ID."""
+    key, _, token = caller(acme, ["portal.activity_read"])
+    ActivityEntry.objects.create(tenant=acme, action=Action.KEY_CHANGED, key_name="Shop", key_client_id=key.client_id)
+    exact = api("get", f"/api/v1/activity/?key={key.client_id}&limit=100", token).json()["results"]
+    assert exact and all(entry["key_client_id"] == key.client_id for entry in exact)
+    assert api("get", f"/api/v1/activity/?key={key.client_id[:10]}", token).json()["results"] == []
+    assert api("get", "/api/v1/activity/?key=Shop", token).json()["results"] == []

@@ -1,12 +1,16 @@
 """deploy/systemd agrees with deploy/nginx and with `make run`: gunicorn started the same way, on
-the socket nginx connects to, as an unprivileged user, restarted on failure, hardened; and the
+the socket nginx connects to, every worker `make run` starts with a unit of its own, as an unprivileged user, restarted on failure, hardened; and the
 production settings file they read passes `check --deploy`."""
 
 import configparser
+import importlib.machinery
 import re
 import secrets
+import shlex
 import subprocess
 import sys
+import types
+from pathlib import Path
 
 from kernel import crypto
 from portal.tests.serving import ROOT
@@ -27,11 +31,32 @@ def test_the_socket_is_the_one_nginx_connects_to():
     assert unit("api-key-portal.socket")["Socket"]["ListenStream"] == upstream
 
 
+def serve_programs() -> dict[str, list[str]]:
+    """What `make run` starts (bin/serve's portal_programs), by name."""
+    loader = importlib.machinery.SourceFileLoader("serve", str(ROOT / "bin" / "serve"))
+    module = types.ModuleType(loader.name)
+    module.__file__ = loader.path
+    loader.exec_module(module)
+    return dict(module.portal_programs())
+
+
 def test_the_service_runs_gunicorn_as_make_run_does():
     service = unit("api-key-portal.service")["Service"]
     makefile = (ROOT / "Makefile").read_text()
-    assert "$(VENV)/bin/gunicorn portal.wsgi -c gunicorn.conf.py" in makefile
+    assert "exec $(PY) bin/serve" in makefile
+    web = serve_programs()["web"]
+    assert web[0] == str(Path(sys.executable).with_name("gunicorn"))
+    assert shlex.join(web[1:]) == "portal.wsgi -c gunicorn.conf.py"
     assert service["ExecStart"].endswith("/.venv/bin/gunicorn portal.wsgi -c gunicorn.conf.py")
+
+
+def test_every_worker_make_run_starts_has_its_unit():
+    """A worker added to bin/serve needs a systemd unit too (and this test a line)."""
+    programs = serve_programs()
+    assert set(programs) == {"web", "webhooks"}
+    worker = unit("api-key-portal-webhooks.service")["Service"]
+    assert programs["webhooks"][0] == sys.executable
+    assert worker["ExecStart"].endswith("/.venv/bin/python " + shlex.join(programs["webhooks"][1:]))
     assert unit("api-key-portal.service")["Unit"]["Requires"] == "api-key-portal.socket"
 
 

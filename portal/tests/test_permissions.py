@@ -87,6 +87,8 @@ TABLE = [
     ("activity:list", "get", {}, {"admin": 200, **ADMIN_ONLY}),
     ("activity:list", "post", {}, WRONG_METHOD),
     ("activity:csv", "get", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("activity:keys", "get", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("activity:keys", "post", {}, WRONG_METHOD),
     ("oauth:try", "post", {}, SEES_SECRETS),
     ("oauth:try", "get", {}, WRONG_METHOD),
     ("webhooks:list", "get", {}, {"admin": 200, **ADMIN_ONLY}),

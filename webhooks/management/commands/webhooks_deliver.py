@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 
 from webhooks.delivery import deliver_due, events_purge
+from webhooks.heartbeat import heartbeat, heartbeats_purge, worker_name
 
 logger = logging.getLogger(__name__)
 PURGE_INTERVAL = 3600  # seconds between purges of old events (WEBHOOKS_RETENTION_DAYS)
@@ -27,7 +28,9 @@ class Command(BaseCommand):
     def handle(self, *args, once: bool, forever: bool, batch: int, **options) -> None:
         if batch < 1:
             raise CommandError("--batch must be at least 1")
+        worker = worker_name()
         if once:
+            heartbeat(worker)
             done = deliver_due(batch=batch)
             self.stdout.write(f"{done} delivery attempt(s) made.")
             return
@@ -46,8 +49,10 @@ class Command(BaseCommand):
         while not stopping:
             close_old_connections()  # a connection the database dropped is replaced
             try:
+                heartbeat(worker)  # the Webhooks page's sign that deliveries are being made
                 if purged_at is None or time.monotonic() - purged_at > PURGE_INTERVAL:
                     events_purge()
+                    heartbeats_purge()
                     purged_at = time.monotonic()
                 busy = deliver_due(batch=batch, limit=batch)
             except DatabaseError as exc:  # an outage: wait and try again, as the portal does
