@@ -292,6 +292,10 @@ class KeyViewMixin:
         return Response(_key_data(key, self.tenant, secret=secret), headers={"ETag": _etag(key, self.tenant)})
 
 
+# No control character (PostgreSQL refuses a NUL in a parameter).
+OWNER_PARAMETER_PATTERN = "^[^\\u0000-\\u001f\\u007f]*$"
+
+
 def _metadata_filters(request: Request) -> dict:
     """The list's environment, label and owner parameters, checked."""
     params = request.query_params
@@ -308,7 +312,7 @@ def _metadata_filters(request: Request) -> dict:
         filters["label"] = label
     owner = params.get("owner")
     if owner is not None:
-        if len(owner) > 254 or not owner.isprintable():
+        if len(owner) > 254 or not re.match(OWNER_PARAMETER_PATTERN, owner):
             raise Problem("invalid-request", errors={"owner": ["An e-mail address."]})
         filters["owner"] = owner
     return filters
@@ -359,7 +363,11 @@ class KeyList(KeyViewMixin, PortalAPIView):
                 "environment", OpenApiTypes.STR, enum=[*s.ENVIRONMENTS, "none"], description="none: no environment"
             ),
             OpenApiParameter("label", {"type": "string", "pattern": LABEL_PATTERN, "maxLength": LABEL_MAX_LENGTH}),
-            OpenApiParameter("owner", {"type": "string", "maxLength": 254}, description="The owner's e-mail"),
+            OpenApiParameter(
+                "owner",
+                {"type": "string", "maxLength": 254, "pattern": OWNER_PARAMETER_PATTERN},
+                description="The owner's e-mail",
+            ),
         ],
         responses={200: s.KeyPage},
     )
