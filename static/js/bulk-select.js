@@ -6,7 +6,8 @@
 
   var form = document.querySelector("form[data-bulk]");
   if (!form) return;
-  var all = document.querySelector("input[data-bulk-all]");
+  var all = form.querySelector("input[data-bulk-all]");
+  var allField = form.querySelector("[data-bulk-all-field]");
   var count = form.querySelector("[data-bulk-count]");
   var selectedChoice = form.querySelector("#bulk-selected");
   var boxes = Array.prototype.slice.call(document.querySelectorAll('input[type="checkbox"][form="bulk-form"]'));
@@ -27,7 +28,7 @@
     });
   });
   if (all) {
-    all.hidden = false;
+    allField.hidden = false;
     all.addEventListener("change", function () {
       boxes.forEach(function (box) { box.checked = all.checked; });
       if (selectedChoice) selectedChoice.checked = true;
