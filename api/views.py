@@ -293,7 +293,11 @@ class KeyViewMixin:
 
 
 # No control character (PostgreSQL refuses a NUL in a parameter).
-OWNER_PARAMETER_PATTERN = "^[^\\u0000-\\u001f\\u007f]*$"
+NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u001f\\u007f]*$"
+
+
+def _has_control(value: str) -> bool:
+    return re.search(r"[\x00-\x1f\x7f]", value) is not None
 
 
 def _metadata_filters(request: Request) -> dict:
@@ -312,7 +316,7 @@ def _metadata_filters(request: Request) -> dict:
         filters["label"] = label
     owner = params.get("owner")
     if owner is not None:
-        if len(owner) > 254 or not re.match(OWNER_PARAMETER_PATTERN, owner):
+        if len(owner) > 254 or _has_control(owner):
             raise Problem("invalid-request", errors={"owner": ["An e-mail address."]})
         filters["owner"] = owner
     return filters
@@ -356,7 +360,7 @@ class KeyList(KeyViewMixin, PortalAPIView):
             OpenApiParameter("kind", OpenApiTypes.STR, enum=["emporix", "storefront", "custom"]),
             OpenApiParameter(
                 "search",
-                {"type": "string", "maxLength": 64},
+                {"type": "string", "maxLength": 64, "pattern": NO_CONTROL_CHARACTERS},
                 description="Part of the name, Client ID, description or a label (case-insensitive)",
             ),
             OpenApiParameter(
@@ -365,7 +369,7 @@ class KeyList(KeyViewMixin, PortalAPIView):
             OpenApiParameter("label", {"type": "string", "pattern": LABEL_PATTERN, "maxLength": LABEL_MAX_LENGTH}),
             OpenApiParameter(
                 "owner",
-                {"type": "string", "maxLength": 254, "pattern": OWNER_PARAMETER_PATTERN},
+                {"type": "string", "maxLength": 254, "pattern": NO_CONTROL_CHARACTERS},
                 description="The owner's e-mail",
             ),
         ],
@@ -378,8 +382,8 @@ class KeyList(KeyViewMixin, PortalAPIView):
         if kind is not None and kind not in KeyKind.values:
             raise Problem("invalid-request", errors={"kind": [f"One of {', '.join(KeyKind.values)}."]})
         search = request.query_params.get("search") or None
-        if search is not None and (len(search) > 64 or not search.isprintable()):
-            raise Problem("invalid-request", errors={"search": ["At most 64 printable characters."]})
+        if search is not None and (len(search) > 64 or _has_control(search)):
+            raise Problem("invalid-request", errors={"search": ["At most 64 characters, no control characters."]})
         metadata = _metadata_filters(request)
         # The page's query is compiled once (_key_page), so DRF reads and writes its cursor
         # but does not run the query.

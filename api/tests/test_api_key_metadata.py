@@ -132,3 +132,9 @@ def test_the_openapi_document_describes_the_metadata(client):
     for name in ("Key", "KeyCreateRequestRequest", "KeyUpdateRequestRequest"):
         assert {"description", "owner", "environment", "labels"} <= set(schema[name]["properties"]), name
     assert schema["Key"]["properties"]["labels"]["type"] == "array"
+
+
+def test_control_characters_in_list_parameters_are_refused(api, caller, acme):
+    _, _, token = caller(acme, MANAGER)
+    for bad in ("search=a%00b", "search=abc%0A", "owner=a%0A", "owner=x%7F"):
+        assert api("get", f"{KEYS}?{bad}", token).status_code == 400, bad

@@ -155,6 +155,7 @@ def test_the_export_link_downloads_what_the_list_shows(page_as, site, bob, keys,
     with page.expect_download() as download:
         link.click()
     path = download.value.path()
-    rows = list(csv.DictReader(io.StringIO(open(path, encoding="utf-8").read())))
+    with open(path, encoding="utf-8") as file:
+        rows = list(csv.DictReader(io.StringIO(file.read())))
     assert sorted(row["name"] for row in rows) == [f"Batch {n}" for n in range(6)]
     assert {row["environment"] for row in rows} == {"staging"} and {row["labels"] for row in rows} == {"batch"}
