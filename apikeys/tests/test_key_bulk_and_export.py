@@ -6,6 +6,7 @@ formula-safe, in a bounded number of queries."""
 
 import csv
 import io
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection
@@ -135,8 +136,11 @@ def test_the_confirmation_needs_a_recent_authentication_once(client, alice, thre
     query = {"action": "disable", "key": _ids(three[0])}
     asked = client.get(BULK, query)
     assert asked.status_code == 302 and "/accounts/reauthenticate/" in asked.url
+    assert parse_qs(urlsplit(asked.url).query)["next"] == [f"{BULK}?action=disable&key={three[0].public_id}"]
     refused = client.post(BULK, query)
     assert refused.status_code == 302 and "/accounts/reauthenticate/" in refused.url
+    back = parse_qs(urlsplit(refused.url).query)["next"][0]  # the confirmation page, same selection
+    assert back == f"{BULK}?action=disable&key={three[0].public_id}"
     assert ApiKey.objects.get(pk=three[0].pk).disabled_at is None
     reauthenticated(client)
     assert client.get(BULK, query).status_code == 200

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.reauth import reauthentication_needed
 from activity.audit import Audit
 from tenants.access import membership_for, require_role
 from tenants.models import Membership, Role
@@ -33,7 +34,7 @@ from .. import services
 from ..auth import custom_scope_names, held_scope_names
 from ..filters import KeyListFilter
 from ..models import ApiKey
-from .listing import form_needs_reauthentication, tenant_members
+from .listing import tenant_members
 
 # What the bulk form offers; each maps to one key's service.
 BULK_ACTIONS = {
@@ -129,7 +130,8 @@ def bulk_confirm(request: HttpRequest, code: str) -> HttpResponse:
     """GET: the confirmation of a bulk action (after a re-authentication if none is recent).
     POST: do it, one key after the other, each change in the activity log; back to the list."""
     membership = require_role(membership_for(request, code), Role.ADMIN)
-    if reauth := form_needs_reauthentication(request):
+    # Back to this confirmation page, with the same selection, after a re-authentication.
+    if reauth := reauthentication_needed(request, form_page=_confirmation_url):
         return reauth
     data = request.POST if request.method == "POST" else request.GET
     selection = _selection(data, membership)
@@ -168,6 +170,12 @@ def bulk_confirm(request: HttpRequest, code: str) -> HttpResponse:
         text += f" {busy} key{'s were' if busy != 1 else ' was'} being changed by someone else: try again."
     messages.success(request, text)
     return redirect(_list_url(code, data))
+
+
+def _confirmation_url(request: HttpRequest) -> str:
+    """The GET of the confirmation page a (stale) confirming POST came from."""
+    selection = [(name, value) for name, value in request.POST.lists() if name != "csrfmiddlewaretoken"]
+    return request.path + "?" + urlencode(selection, doseq=True)
 
 
 def _apply(request: HttpRequest, selection: Selection) -> tuple[int, int]:
