@@ -809,8 +809,9 @@ class ActivityList(PortalAPIView):
             OpenApiParameter(
                 "actor", {"type": "string", "minLength": 1}, description="E-mail or API key label, as entries show it"
             ),
-            OpenApiParameter("since", OpenApiTypes.DATE),
-            OpenApiParameter("until", OpenApiTypes.DATE),
+            # The activity form's range (2000-01-01 to 2999-12-31), as the document can say it.
+            OpenApiParameter("since", {"type": "string", "format": "date", "pattern": "^2[0-9]{3}-"}),
+            OpenApiParameter("until", {"type": "string", "format": "date", "pattern": "^2[0-9]{3}-"}),
         ],
         responses={200: s.ActivityPage},
     )
