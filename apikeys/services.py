@@ -329,7 +329,7 @@ def _metadata_of(key: ApiKey) -> dict[str, Any]:
 def key_metadata_set(*, key: ApiKey, metadata: KeyMetadata, audit: Audit = SYSTEM) -> ApiKey:
     """Set what a key is for (any key, built-in ones too), recording each field that changed
     as {"from": ..., "to": ...} in one "Key changed" entry."""
-    key = ApiKey.objects.select_for_update(no_key=True).select_related("owner").get(pk=key.pk)
+    key = ApiKey.objects.select_for_update(no_key=True, of=("self",)).select_related("owner").get(pk=key.pk)
     before = _metadata_of(key)
     metadata.apply(key)
     after = _metadata_of(key)
