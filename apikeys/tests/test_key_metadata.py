@@ -236,3 +236,12 @@ def test_rows_show_environment_labels_owner_and_description(client_for, alice, l
         assert 'class="badge env-production">Production<' in text, view
         assert '<span class="label-tag">team-shop</span>' in text, view
         assert "dave@example.com" in text and "Nightly ERP order sync" in text, view
+
+
+def test_the_activity_page_says_each_change_in_words(client_for, alice, dave, acme):
+    key = _custom(acme, description="Old")
+    key_metadata_set(key=key, metadata=KeyMetadata(description="New", owner=dave, labels=("erp", "eu")))
+    text = client_for(alice).get(reverse("activity:list", kwargs={"code": "acme"})).content.decode()
+    assert "Description: “Old” → “New”" in text
+    assert "Owner: none → “dave@example.com”" in text
+    assert "Labels: none → erp, eu" in text
