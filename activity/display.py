@@ -35,7 +35,15 @@ LABELS = {
 }
 
 
+def _shown(value: Any) -> str:
+    if value in (None, "", []):
+        return "none"
+    return f"“{_value(value)}”" if isinstance(value, str) else _value(value)
+
+
 def _value(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"from", "to"}:  # a change: “before” → “after”
+        return f"{_shown(value['from'])} → {_shown(value['to'])}"
     if isinstance(value, list):
         return ", ".join(str(item) for item in value) or "none"
     if isinstance(value, dict):

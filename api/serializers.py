@@ -9,7 +9,7 @@ from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from apikeys.forms import MAX_POSTED_SCOPES
-from apikeys.models import GRACE_PERIODS
+from apikeys.models import DESCRIPTION_MAX_LENGTH, GRACE_PERIODS, LABEL_MAX_LENGTH, LABEL_PATTERN, MAX_LABELS
 from apikeys.origins import MAX_ORIGINS, ORIGIN_PATTERN
 from tenants.models import Role, validate_tenant_code
 
@@ -62,13 +62,39 @@ class StrictInteger(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
-class KeyCreateRequest(StrictSerializer):
+ENVIRONMENTS = ["production", "staging", "development"]
+
+
+class KeyMetadataRequest(StrictSerializer):
+    """What a key is for (docs/keys.md): each field optional; on update only those sent change."""
+
+    description = StrictString(
+        max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True, trim_whitespace=False
+    )
+    owner = StrictEmail(
+        max_length=254, required=False, allow_null=True, help_text="E-mail of a member of the tenant; null: no owner."
+    )
+    environment = serializers.ChoiceField(
+        choices=ENVIRONMENTS, required=False, allow_null=True, help_text="null: none."
+    )
+    labels = serializers.ListField(
+        child=StrictString(
+            max_length=LABEL_MAX_LENGTH,
+            validators=[RegexValidator(LABEL_PATTERN, "Lowercase letters, digits and hyphens (erp, team-shop).")],
+        ),
+        max_length=MAX_LABELS,
+        required=False,
+        help_text=f"Free labels, at most {MAX_LABELS}.",
+    )
+
+
+class KeyCreateRequest(KeyMetadataRequest):
     name = StrictString(max_length=64)
     scopes = serializers.ListField(child=StrictString(max_length=100), min_length=1, max_length=MAX_POSTED_SCOPES)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class KeyUpdateRequest(StrictSerializer):
+class KeyUpdateRequest(KeyMetadataRequest):
     name = StrictString(max_length=64, required=False)
     scopes = serializers.ListField(
         child=StrictString(max_length=100), min_length=1, max_length=MAX_POSTED_SCOPES, required=False
@@ -145,6 +171,10 @@ class Key(serializers.Serializer):
     old_secret_expires_at = serializers.DateTimeField(
         allow_null=True, help_text="When the old secret (after a renew with a grace period) stops working."
     )
+    description = serializers.CharField(help_text="What the key is for; empty: none.")
+    owner = serializers.EmailField(allow_null=True, help_text="The member answerable for the key; null: none.")
+    environment = serializers.ChoiceField(choices=ENVIRONMENTS, allow_null=True)
+    labels = serializers.ListField(child=serializers.CharField())
 
 
 class KeyWithSecret(Key):

@@ -1,13 +1,14 @@
 """The management API's resources. Every view acts on the calling token's own tenant and calls
 the same services (and validates with the same forms) as the portal's pages."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Min, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import F, Min, OuterRef, Prefetch, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -18,16 +19,19 @@ from rest_framework.response import Response
 
 from activity.models import Action, ActivityEntry
 from apikeys.auth import custom_scope_names, held_scope_names
+from apikeys.filters import key_search_q
 from apikeys.forms import CustomKeyForm
-from apikeys.models import ApiKey, ApiSecret, KeyKind
+from apikeys.models import LABEL_MAX_LENGTH, LABEL_PATTERN, ApiKey, ApiSecret, KeyKind
 from apikeys.networks import address_allowed, networks_clean
 from apikeys.services import (
+    KeyMetadata,
     SecretUnreadable,
     key_create,
     key_delete,
     key_disable,
     key_enable,
     key_expiry_set,
+    key_metadata_set,
     key_networks_set,
     key_origins_set,
     key_renew,
@@ -124,21 +128,37 @@ def _keys(tenant: Tenant | int, now: datetime | None = None):
     return ApiKey.objects.filter(tenant=tenant).annotate(
         old_secret_expires_at=Subquery(old_secret),
         custom_scopes=custom_scope_names(),
+        owner_email=F("owner__email"),
     )
 
 
 _KEY_FIELDS = [field.attname for field in ApiKey._meta.concrete_fields]
-_PAGE_COLUMNS = (*_KEY_FIELDS, "old_secret_expires_at", "custom_scopes")
+_PAGE_COLUMNS = (*_KEY_FIELDS, "owner_email", "old_secret_expires_at", "custom_scopes")
 
 
 def _key_page_queryset(
-    tenant: int, now: datetime, kind: str | None, search: str | None, after: int | None, *, limit: int
+    tenant: int,
+    now: datetime,
+    kind: str | None,
+    search: str | None,
+    after: int | None,
+    environment: str | None = None,
+    label: str | None = None,
+    owner: str | None = None,
+    *,
+    limit: int,
 ) -> QuerySet:
     keys = _keys(tenant, now).order_by("pk")
     if kind is not None:
         keys = keys.filter(kind=kind)
     if search is not None:
-        keys = keys.filter(name__icontains=search)
+        keys = keys.filter(key_search_q(search))
+    if environment is not None:
+        keys = keys.filter(environment=environment)
+    if label is not None:  # " erp ": labels are stored between spaces (apikeys.models.labels_store)
+        keys = keys.filter(labels__contains=label)
+    if owner is not None:
+        keys = keys.filter(owner__email=owner)
     if after is not None:
         keys = keys.filter(pk__gt=after)
     return keys.values_list(*_PAGE_COLUMNS)[:limit]
@@ -157,16 +177,37 @@ _key_page_query = CompiledSelect(
         "kind": "\x01kind\x01",
         "search": "\x01search\x01",
         "after": -7302,
+        "environment": "\x01environment\x01",
+        "label": "\x01label\x01",
+        "owner": "\x01owner\x01",
     },
 )
 
 
 def _key_page(
-    tenant: Tenant, *, kind: str | None, search: str | None, after: int | None, limit: int
+    tenant: Tenant,
+    *,
+    kind: str | None,
+    search: str | None,
+    after: int | None,
+    limit: int,
+    environment: str | None = None,
+    label: str | None = None,
+    owner: str | None = None,
 ) -> list["_PageKey"]:
-    """Up to `limit` keys of `tenant` after id `after`, in id order, of `kind` and with `search`
-    in their name if given. One query."""
-    values = {"tenant": tenant.pk, "now": timezone.now(), "kind": kind, "search": search, "after": after}
+    """Up to `limit` keys of `tenant` after id `after`, in id order, of `kind`, with `search`
+    in their name, Client ID, description or labels, in `environment` ("" for none), with
+    `label` and owned by `owner` (an e-mail), each if given. One query."""
+    values = {
+        "tenant": tenant.pk,
+        "now": timezone.now(),
+        "kind": kind,
+        "search": search,
+        "after": after,
+        "environment": environment,
+        "label": f" {label} " if label is not None else None,
+        "owner": owner,
+    }
     rows = _key_page_query.rows(values, limit=limit)
     return [_PageKey(pk=row[0], **dict(zip(_PAGE_COLUMNS, row, strict=True))) for row in rows]
 
@@ -205,6 +246,10 @@ def _key_data(key: "ApiKey | _PageKey", tenant: Tenant, secret: str | None = Non
         "token_lifetime": key.token_lifetime,
         "token_format": key.token_format or "default",
         "old_secret_expires_at": getattr(key, "old_secret_expires_at", None),
+        "description": key.description,
+        "owner": getattr(key, "owner_email", None),
+        "environment": key.environment or None,
+        "labels": key.labels.split(),
     }
     if secret is not None:
         data["secret"] = secret
@@ -247,6 +292,59 @@ class KeyViewMixin:
         return Response(_key_data(key, self.tenant, secret=secret), headers={"ETag": _etag(key, self.tenant)})
 
 
+# No control character (PostgreSQL refuses a NUL in a parameter).
+NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u001f\\u007f]*$"
+
+
+def _has_control(value: str) -> bool:
+    return re.search(r"[\x00-\x1f\x7f]", value) is not None
+
+
+def _metadata_filters(request: Request) -> dict:
+    """The list's environment, label and owner parameters, checked."""
+    params = request.query_params
+    filters: dict = {}
+    environment = params.get("environment")
+    if environment is not None:
+        if environment not in (*s.ENVIRONMENTS, "none"):
+            raise Problem("invalid-request", errors={"environment": [f"One of {', '.join(s.ENVIRONMENTS)}, none."]})
+        filters["environment"] = "" if environment == "none" else environment
+    label = params.get("label")
+    if label is not None:
+        if len(label) > LABEL_MAX_LENGTH or not re.match(LABEL_PATTERN, label):
+            raise Problem("invalid-request", errors={"label": ["Lowercase letters, digits and hyphens."]})
+        filters["label"] = label
+    owner = params.get("owner")
+    if owner is not None:
+        if len(owner) > 254 or _has_control(owner):
+            raise Problem("invalid-request", errors={"owner": ["An e-mail address."]})
+        filters["owner"] = owner
+    return filters
+
+
+def _metadata(tenant: Tenant, data: dict, key: ApiKey | None = None) -> KeyMetadata | None:
+    """The metadata a create or update sends, merged with the key's (None: none sent). An owner
+    must be a member of the tenant."""
+    if not {"description", "owner", "environment", "labels"} & data.keys():
+        return None
+    owner = key.owner if key is not None else None
+    if "owner" in data:
+        owner = None
+        if data["owner"] is not None:
+            owner = get_user_model().objects.filter(memberships__tenant=tenant, email__iexact=data["owner"]).first()
+            if owner is None:
+                raise Problem("invalid-request", errors={"owner": ["Not a member of this tenant."]})
+    description = data.get("description", key.description if key is not None else "")
+    if any(ord(char) < 32 and char not in "\n\t" for char in description):
+        raise Problem("invalid-request", errors={"description": ["No control characters."]})
+    return KeyMetadata(
+        description=description,
+        owner=owner,
+        environment=(data["environment"] or "") if "environment" in data else (key.environment if key else ""),
+        labels=tuple(sorted(set(data["labels"]))) if "labels" in data else tuple(key.label_list if key else ()),
+    )
+
+
 class KeyList(KeyViewMixin, PortalAPIView):
     """The token's tenant's keys: list (filter by kind, search by name, cursor pages) and create a
     custom key (its secret is in the answer, once). Needs portal.key_read (list) or
@@ -260,7 +358,20 @@ class KeyList(KeyViewMixin, PortalAPIView):
             CURSOR,
             LIMIT,
             OpenApiParameter("kind", OpenApiTypes.STR, enum=["emporix", "storefront", "custom"]),
-            OpenApiParameter("search", OpenApiTypes.STR, description="Part of the name (case-insensitive)"),
+            OpenApiParameter(
+                "search",
+                {"type": "string", "maxLength": 64, "pattern": NO_CONTROL_CHARACTERS},
+                description="Part of the name, Client ID, description or a label (case-insensitive)",
+            ),
+            OpenApiParameter(
+                "environment", OpenApiTypes.STR, enum=[*s.ENVIRONMENTS, "none"], description="none: no environment"
+            ),
+            OpenApiParameter("label", {"type": "string", "pattern": LABEL_PATTERN, "maxLength": LABEL_MAX_LENGTH}),
+            OpenApiParameter(
+                "owner",
+                {"type": "string", "maxLength": 254, "pattern": NO_CONTROL_CHARACTERS},
+                description="The owner's e-mail",
+            ),
         ],
         responses={200: s.KeyPage},
     )
@@ -271,12 +382,13 @@ class KeyList(KeyViewMixin, PortalAPIView):
         if kind is not None and kind not in KeyKind.values:
             raise Problem("invalid-request", errors={"kind": [f"One of {', '.join(KeyKind.values)}."]})
         search = request.query_params.get("search") or None
-        if search is not None and (len(search) > 64 or not search.isprintable()):
-            raise Problem("invalid-request", errors={"search": ["At most 64 printable characters."]})
+        if search is not None and (len(search) > 64 or _has_control(search)):
+            raise Problem("invalid-request", errors={"search": ["At most 64 characters, no control characters."]})
+        metadata = _metadata_filters(request)
         # The page's query is compiled once (_key_page), so DRF reads and writes its cursor
         # but does not run the query.
         after = pages.keyset_position(request, ApiKey)
-        page = _key_page(self.tenant, kind=kind, search=search, after=after, limit=limit + 1)
+        page = _key_page(self.tenant, kind=kind, search=search, after=after, limit=limit + 1, **metadata)
         return pages.keyset_response(page, limit, lambda page: [_key_data(key, self.tenant) for key in page])
 
     @extend_schema(
@@ -298,6 +410,7 @@ class KeyList(KeyViewMixin, PortalAPIView):
                 name=cleaned["name"],
                 scopes=scopes,
                 expires_at=data.get("expires_at"),
+                metadata=_metadata(self.tenant, data),
                 audit=self.audit,
             )
         except ValueError as error:
@@ -335,6 +448,9 @@ class KeyDetail(KeyViewMixin, PortalAPIView):
                 )
             self.no_escalation(key)
             self._settings_change(key, data)
+            metadata = _metadata(self.tenant, data, key)
+            if metadata is not None:
+                key_metadata_set(key=key, metadata=metadata, audit=self.audit)
             if not {"name", "scopes"} & data.keys():
                 return self.key_response(key_id)
             if key.kind != KeyKind.CUSTOM:
@@ -693,8 +809,9 @@ class ActivityList(PortalAPIView):
             OpenApiParameter(
                 "actor", {"type": "string", "minLength": 1}, description="E-mail or API key label, as entries show it"
             ),
-            OpenApiParameter("since", OpenApiTypes.DATE),
-            OpenApiParameter("until", OpenApiTypes.DATE),
+            # The activity form's range (2000-01-01 to 2999-12-31), as the document can say it.
+            OpenApiParameter("since", {"type": "string", "format": "date", "pattern": "^2[0-9]{3}-"}),
+            OpenApiParameter("until", {"type": "string", "format": "date", "pattern": "^2[0-9]{3}-"}),
         ],
         responses={200: s.ActivityPage},
     )

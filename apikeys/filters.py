@@ -7,11 +7,12 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.core.validators import RegexValidator
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import QueryDict
 
-from .models import ApiKey, ApiSecret, KeyKind
+from .models import LABEL_PATTERN, ApiKey, ApiSecret, Environment, KeyKind
 
 # "Unused for N days": the choices offered; another number in the URL is refused (and ignored).
 UNUSED_DAYS = (7, 30, 90, 180, 365)
@@ -45,12 +46,22 @@ VIEW_CHOICES = [("", "Automatic"), ("table", "Table"), ("cards", "Cards")]
 NOT_A_CHOICE = {"invalid_choice": "not one of its choices"}
 
 
+def key_search_q(text: str) -> Q:
+    """The keys page's search: part of the name, Client ID, description or a label."""
+    return (
+        Q(name__icontains=text)
+        | Q(client_id__icontains=text)
+        | Q(description__icontains=text)
+        | Q(labels__icontains=text)
+    )
+
+
 class KeyListForm(forms.Form):
     """The FilterSet's form: its filters' fields (added by django-filter), and the layout,
     which filters nothing."""
 
     view = forms.ChoiceField(label="Layout", choices=VIEW_CHOICES, required=False, error_messages=NOT_A_CHOICE)
-    field_order = ["q", "kind", "old", "unused", "sort", "view"]
+    field_order = ["q", "kind", "environment", "label", "owner", "old", "unused", "sort", "view"]
 
 
 class CheckboxFilter(django_filters.BooleanFilter):
@@ -65,6 +76,24 @@ class KeyListFilter(django_filters.FilterSet):
     )
     kind = django_filters.ChoiceFilter(
         label="Kind", choices=KIND_CHOICES, method="of_kind", empty_label=None, error_messages=NOT_A_CHOICE
+    )
+    # Key metadata (issue 20): environment, one free label, owner.
+    environment = django_filters.ChoiceFilter(
+        label="Environment",
+        choices=[("any", "Any environment"), *[(value or "none", label) for value, label in Environment.choices]],
+        method="in_environment",
+        empty_label=None,
+        error_messages=NOT_A_CHOICE,
+    )
+    label = django_filters.CharFilter(
+        label="Label",
+        method="with_label",
+        max_length=32,
+        validators=[RegexValidator(LABEL_PATTERN, "not a label (lowercase letters, digits and hyphens)")],
+        error_messages={"max_length": "longer than 32 characters"},
+    )
+    owner = django_filters.ChoiceFilter(
+        label="Owner", choices=[], method="owned_by", empty_label=None, error_messages=NOT_A_CHOICE
     )
     old = CheckboxFilter(label="Has an old secret", method="with_old_secret")
     unused = django_filters.TypedChoiceFilter(
@@ -82,16 +111,36 @@ class KeyListFilter(django_filters.FilterSet):
         label="Sort", choices=SORT_CHOICES, method="sorted_by", empty_label=None, error_messages=NOT_A_CHOICE
     )
 
-    DEFAULTS: dict[str, Any] = {"q": "", "kind": "custom", "old": False, "unused": None, "sort": "name", "view": ""}
+    DEFAULTS: dict[str, Any] = {
+        "q": "",
+        "kind": "custom",
+        "environment": "any",
+        "label": "",
+        "owner": "any",
+        "old": False,
+        "unused": None,
+        "sort": "name",
+        "view": "",
+    }
+    # The parameters that narrow the list (the rest lay it out).
+    NARROWING = ("q", "kind", "environment", "label", "owner", "old", "unused")
 
     class Meta:
         model = ApiKey
         fields: list[str] = []
         form = KeyListForm
 
-    def __init__(self, data: QueryDict, queryset: QuerySet[ApiKey], *, now: datetime) -> None:
+    def __init__(
+        self, data: QueryDict, queryset: QuerySet[ApiKey], *, now: datetime, owners: list[tuple[int, str]] = ()
+    ) -> None:
+        """`owners`: the tenant's members as (user id, e-mail), the owner filter's choices."""
         super().__init__(data, queryset)
         self.now = now
+        self.form.fields["owner"].choices = [
+            ("any", "Anyone"),
+            ("none", "No owner"),
+            *[(str(pk), email) for pk, email in owners],
+        ]
 
     def values(self) -> dict[str, Any]:
         """Every parameter: the valid ones as given, the rest their defaults."""
@@ -114,7 +163,20 @@ class KeyListFilter(django_filters.FilterSet):
         return queryset
 
     def search(self, keys: QuerySet[ApiKey], name: str, text: str) -> QuerySet[ApiKey]:
-        return keys.filter(Q(name__icontains=text) | Q(client_id__icontains=text))
+        return keys.filter(key_search_q(text))
+
+    def in_environment(self, keys: QuerySet[ApiKey], name: str, environment: str) -> QuerySet[ApiKey]:
+        if environment == "any":
+            return keys
+        return keys.filter(environment="" if environment == "none" else environment)
+
+    def with_label(self, keys: QuerySet[ApiKey], name: str, label: str) -> QuerySet[ApiKey]:
+        return keys.filter(labels__contains=f" {label} ") if label else keys
+
+    def owned_by(self, keys: QuerySet[ApiKey], name: str, owner: str) -> QuerySet[ApiKey]:
+        if owner == "any":
+            return keys
+        return keys.filter(owner__isnull=True) if owner == "none" else keys.filter(owner_id=int(owner))
 
     def of_kind(self, keys: QuerySet[ApiKey], name: str, kind: str) -> QuerySet[ApiKey]:
         return keys if kind == "all" else keys.filter(kind=kind)

@@ -1,3 +1,4 @@
+import re
 import unicodedata
 from datetime import datetime
 from typing import Any
@@ -12,11 +13,22 @@ from scopes.models import OPERATOR_SCOPES, Scope, Service
 from scopes.unlocks import operation_count, picker_data, scope_diff, unlocked, unscoped_count
 from tenants.models import Tenant
 
-from .models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, KeyKind, TokenFormat
+from .models import (
+    BUILTIN_KINDS,
+    DESCRIPTION_MAX_LENGTH,
+    GRACE_PERIODS,
+    LABEL_MAX_LENGTH,
+    LABEL_PATTERN,
+    MAX_LABELS,
+    ApiKey,
+    Environment,
+    KeyKind,
+    TokenFormat,
+)
 from .networks import networks_clean
 from .origins import origins_clean
 from .scope_summary import NO_OPERATION_NOTE
-from .services import key_expiry_check
+from .services import KeyMetadata, key_expiry_check
 
 # Custom keys may not take a built-in key's name, in any case.
 RESERVED_NAMES = {KeyKind(kind).label.casefold() for kind in BUILTIN_KINDS}
@@ -60,7 +72,110 @@ def expiry_initial(key: ApiKey) -> datetime | None:
     return timezone.localtime(key.expires_at) if key.expires_at else None
 
 
-class CustomKeyForm(forms.Form):
+def labels_parse(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Free labels as typed (separated by commas or spaces; any case) or as a list: lowercase
+    slugs, each once, at most MAX_LABELS. ValidationError names what is wrong."""
+    items = re.split(r"[\s,]+", value) if isinstance(value, str) else list(value)
+    labels: list[str] = []
+    for item in items:
+        label = str(item).strip().lower()
+        if not label or label in labels:
+            continue
+        if len(label) > LABEL_MAX_LENGTH or not re.match(LABEL_PATTERN, label):
+            shown = label if len(label) <= 40 else label[:40] + "…"
+            raise forms.ValidationError(
+                f"“{shown}” is not a label: use up to {LABEL_MAX_LENGTH} lowercase letters, digits and hyphens.",
+                code="label",
+            )
+        labels.append(label)
+    if len(labels) > MAX_LABELS:
+        raise forms.ValidationError(f"At most {MAX_LABELS} labels.", code="too_many_labels")
+    return tuple(sorted(labels))
+
+
+NOT_A_CHOICE_METADATA = {"invalid_choice": "Choose production, staging, development or none."}
+
+
+class OwnerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return obj.email
+
+
+class KeyMetadataFields(forms.Form):
+    """What a key is for: description, owner (one of the tenant's members), environment and
+    free labels. Mixed into the key form and the settings form; `metadata_init` binds the owner
+    choices to the tenant and the initial values to the key."""
+
+    description = forms.CharField(
+        label="Description",
+        required=False,
+        max_length=DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": DESCRIPTION_MAX_LENGTH}),
+        help_text=f"What the key is for and who uses it. Up to {DESCRIPTION_MAX_LENGTH} characters.",
+    )
+    owner = OwnerChoiceField(
+        label="Owner",
+        queryset=None,
+        required=False,
+        empty_label="No owner",
+        help_text="A member answerable for the key. Cleared if they leave the tenant.",
+        error_messages={"invalid_choice": "Choose a member of this tenant."},
+    )
+    environment = forms.ChoiceField(
+        label="Environment", choices=Environment.choices, required=False, error_messages=NOT_A_CHOICE_METADATA
+    )
+    labels = forms.CharField(
+        label="Labels",
+        required=False,
+        max_length=(LABEL_MAX_LENGTH + 2) * MAX_LABELS,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text=f"Up to {MAX_LABELS}, separated by commas: lowercase letters, digits and hyphens (erp, team-shop).",
+    )
+
+    def metadata_init(self, tenant: Tenant, key: ApiKey | None) -> None:
+        from django.contrib.auth import get_user_model
+
+        self.fields["owner"].queryset = (
+            get_user_model().objects.filter(memberships__tenant=tenant).order_by("email").only("id", "email")
+        )
+        if key is not None and not self.is_bound:
+            self.initial.update(
+                {
+                    "description": key.description,
+                    "owner": key.owner_id,
+                    "environment": key.environment,
+                    "labels": ", ".join(key.label_list),
+                }
+            )
+
+    def clean_description(self) -> str:
+        text = self.cleaned_data["description"]
+        if any(unicodedata.category(char) == "Cc" and char not in "\n\t" for char in text):
+            raise forms.ValidationError("The description cannot contain control characters.", code="control")
+        return text.replace("\r\n", "\n")
+
+    def clean_labels(self) -> tuple[str, ...]:
+        return labels_parse(self.cleaned_data["labels"])
+
+    METADATA_FIELDS = ("description", "owner", "environment", "labels")
+
+    def metadata_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.METADATA_FIELDS]
+
+    def other_fields(self) -> list[forms.BoundField]:
+        return [field for field in self.visible_fields() if field.name not in self.METADATA_FIELDS]
+
+    def metadata(self) -> KeyMetadata:
+        data = self.cleaned_data
+        return KeyMetadata(
+            description=data["description"],
+            owner=data["owner"],
+            environment=data["environment"] or "",
+            labels=data["labels"],
+        )
+
+
+class CustomKeyForm(KeyMetadataFields, forms.Form):
     """Name and scopes of a custom key, for creating one (`key=None`) or editing `key`."""
 
     name = forms.CharField(
@@ -92,6 +207,7 @@ class CustomKeyForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.tenant = tenant
         self.key = key
+        self.metadata_init(tenant, key)
         if tenant.key_max_lifetime_days:
             self.fields["expires_at"].help_text = (
                 f"This tenant's custom keys live at most {tenant.key_max_lifetime_days} days. "
@@ -202,6 +318,15 @@ class CustomKeyForm(forms.Form):
             "held": sorted(self.held),
             "routes": picker_data(),
         }
+
+
+class KeyMetadataForm(KeyMetadataFields):
+    """The "What it is for" card of a key's settings page (any key, built-in ones too)."""
+
+    def __init__(self, *args: Any, key: ApiKey, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.key = key
+        self.metadata_init(key.tenant, key)
 
 
 class RenewForm(forms.Form):

@@ -2,6 +2,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -24,6 +25,29 @@ class TokenFormat(models.TextChoices):
     DEFAULT = "", "Deployment default"
     OPAQUE = "opaque", "Opaque"
     JWT = "jwt", "JWT (RFC 9068)"
+
+
+class Environment(models.TextChoices):
+    """What a key is used for, as its admins label it (metadata only: it changes nothing the
+    key can do)."""
+
+    NONE = "", "None"
+    PRODUCTION = "production", "Production"
+    STAGING = "staging", "Staging"
+    DEVELOPMENT = "development", "Development"
+
+
+# A key's free labels: lowercase slugs, at most MAX_LABELS of at most LABEL_MAX_LENGTH characters.
+MAX_LABELS = 10
+LABEL_MAX_LENGTH = 32
+LABEL_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$"
+DESCRIPTION_MAX_LENGTH = 500
+
+
+def labels_store(labels: "list[str] | tuple[str, ...]") -> str:
+    """The labels as stored: sorted, each between spaces (" billing erp "), so that one label
+    is found with a plain `contains " billing "` on every database; "" for none."""
+    return f" {' '.join(sorted(set(labels)))} " if labels else ""
 
 
 # The built-in kinds: one key of each per tenant, named after the kind's label.
@@ -127,6 +151,16 @@ class ApiKey(models.Model):
     token_format = models.CharField(
         "Access tokens", max_length=8, choices=TokenFormat.choices, default=TokenFormat.DEFAULT, blank=True
     )
+    # Metadata (docs/keys.md, "What each key is for"): it changes nothing the key can do.
+    description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True, default="")
+    # A member of the tenant answerable for the key. Cleared when they leave the tenant
+    # (apikeys.receivers) or their account is deleted.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    environment = models.CharField(max_length=16, choices=Environment.choices, default=Environment.NONE, blank=True)
+    # Free labels as labels_store() writes them; read them as `label_list`.
+    labels = models.CharField(max_length=(LABEL_MAX_LENGTH + 1) * MAX_LABELS + 1, blank=True, default="")
 
     class Meta:
         ordering = ["tenant", "kind", "name"]
@@ -154,6 +188,10 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.client_id})"
+
+    @property
+    def label_list(self) -> list[str]:
+        return self.labels.split()
 
     @property
     def is_custom(self) -> bool:

@@ -3,6 +3,7 @@
 import functools
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,9 +19,9 @@ from kernel import crypto
 from kernel.canary import canaries_ensure
 from kernel.outages import lock_timed_out
 from scopes.models import Scope
-from tenants.models import Tenant
+from tenants.models import Membership, Tenant
 
-from .models import ApiKey, ApiSecret, KeyKind, NetworkRefusal, TokenFormat
+from .models import ApiKey, ApiSecret, Environment, KeyKind, NetworkRefusal, TokenFormat, labels_store
 from .networks import networks_clean
 from .origins import known_origins_forget, origins_clean
 
@@ -132,6 +133,7 @@ def key_create(
     scopes: Iterable[Scope] = (),
     expires_at: datetime | None = None,
     token_format: str = TokenFormat.DEFAULT,
+    metadata: "KeyMetadata | None" = None,
     audit: Audit = SYSTEM,
 ) -> tuple[ApiKey, str]:
     """Create a key with its first secret; returns the key and the secret's plaintext. A
@@ -159,6 +161,8 @@ def key_create(
         renew_by=renew_by_for(tenant, now),
         token_format=TokenFormat(token_format) if kind == KeyKind.CUSTOM else TokenFormat.DEFAULT,
     )
+    if metadata is not None:
+        metadata.apply(key)
     key.save(force_insert=True)
     if kind == KeyKind.CUSTOM:
         key.scopes.set(scopes)
@@ -173,6 +177,7 @@ def key_create(
             **({"scopes": sorted(s.name for s in scopes)} if scopes else {}),
             **({"expires_at": expires_at.isoformat()} if expires_at else {}),
             **({"token_format": key.token_format} if key.token_format else {}),
+            **(metadata.described() if metadata is not None else {}),
         },
     )
     return key, plaintext
@@ -275,6 +280,81 @@ def key_update(
     if changes:
         activity_record(tenant=key.tenant, action=Action.KEY_CHANGED, audit=audit, key=key, details=changes)
     return key
+
+
+@dataclass(frozen=True)
+class KeyMetadata:
+    """What a key is for (docs/keys.md): a description, an owner (a member of the key's
+    tenant, or None), an environment and free labels. The caller has validated them (the
+    forms, the API's serializers); the owner's membership is checked again here."""
+
+    description: str = ""
+    owner: Any = None  # a user, or None
+    environment: str = Environment.NONE
+    labels: tuple[str, ...] = ()
+
+    def apply(self, key: ApiKey) -> None:
+        if self.owner is not None and not Membership.objects.filter(tenant_id=key.tenant_id, user=self.owner).exists():
+            raise ValueError("The owner must be a member of the tenant.")
+        key.description = self.description
+        key.owner = self.owner
+        key.environment = Environment(self.environment).value
+        key.labels = labels_store(self.labels)
+
+    def described(self) -> dict[str, Any]:
+        """The non-empty fields, as an activity entry records them."""
+        details: dict[str, Any] = {}
+        if self.description:
+            details["description"] = self.description
+        if self.owner is not None:
+            details["owner"] = self.owner.email
+        if self.environment:
+            details["environment"] = self.environment
+        if self.labels:
+            details["labels"] = sorted(set(self.labels))
+        return details
+
+
+def _metadata_of(key: ApiKey) -> dict[str, Any]:
+    return {
+        "description": key.description,
+        "owner": key.owner.email if key.owner_id else None,
+        "environment": key.environment,
+        "labels": key.label_list,
+    }
+
+
+@_busy_when_locked
+@transaction.atomic
+def key_metadata_set(*, key: ApiKey, metadata: KeyMetadata, audit: Audit = SYSTEM) -> ApiKey:
+    """Set what a key is for (any key, built-in ones too), recording each field that changed
+    as {"from": ..., "to": ...} in one "Key changed" entry."""
+    key = ApiKey.objects.select_for_update(no_key=True, of=("self",)).select_related("owner").get(pk=key.pk)
+    before = _metadata_of(key)
+    metadata.apply(key)
+    after = _metadata_of(key)
+    changes = {name: {"from": before[name], "to": after[name]} for name in before if before[name] != after[name]}
+    if changes:
+        key.save(update_fields=["description", "owner", "environment", "labels"])
+        activity_record(tenant=key.tenant, action=Action.KEY_CHANGED, audit=audit, key=key, details=changes)
+    return key
+
+
+def keys_owned_clear(*, tenant: Tenant, user: Any, audit: Audit = SYSTEM) -> int:
+    """A member left the tenant: the keys they owned have no owner now, each change in the
+    activity log. How many keys that was."""
+    keys = list(ApiKey.objects.select_for_update(no_key=True).filter(tenant=tenant, owner=user))
+    for key in keys:
+        key.owner = None
+        key.save(update_fields=["owner"])
+        activity_record(
+            tenant=tenant,
+            action=Action.KEY_CHANGED,
+            audit=audit,
+            key=key,
+            details={"owner": {"from": user.email, "to": None}, "reason": "the owner left the tenant"},
+        )
+    return len(keys)
 
 
 @_busy_when_locked

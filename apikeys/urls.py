@@ -1,12 +1,14 @@
 from django.urls import path
 
-from .views import custom, get_started, hygiene, listing
+from .views import bulk, custom, get_started, hygiene, listing
 
 app_name = "apikeys"
 
 urlpatterns = [
     path("tenants/<str:code>/api-keys/", listing.key_list, name="list"),
     path("tenants/<str:code>/api-keys/new/", custom.key_create, name="create"),
+    path("tenants/<str:code>/api-keys/bulk/", bulk.bulk_confirm, name="bulk"),
+    path("tenants/<str:code>/api-keys/export.csv", bulk.key_export, name="export"),
     path("tenants/<str:code>/api-keys/<uuid:key_id>/secret/", listing.secret_show, name="secret"),
     path("tenants/<str:code>/api-keys/<uuid:key_id>/renew/", listing.key_renew, name="renew"),
     path(

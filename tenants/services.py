@@ -19,7 +19,7 @@ from kernel.mail import html_from_text, one_line
 
 from .grants import SYSTEM_POWERS, Powers, RoleGrantRefused, role_grant_check, sender_powers
 from .models import Invitation, Membership, Role, Tenant
-from .signals import tenant_created, tenant_deactivated, tenant_policy_changed
+from .signals import member_removed, tenant_created, tenant_deactivated, tenant_policy_changed
 
 # What sending a mail raises when the server cannot be reached or refuses it.
 MAIL_ERRORS = (SMTPException, OSError)
@@ -333,3 +333,4 @@ def member_remove(*, membership: Membership, audit: Audit = SYSTEM, grantor: Pow
         details={"member": membership.user.email, "role": membership.role},
     )
     membership.delete()
+    member_removed.send(sender=Membership, tenant=membership.tenant, user=membership.user, audit=audit)

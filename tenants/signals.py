@@ -13,3 +13,6 @@ tenant_deactivated = Signal()
 
 # Sent with `tenant`, `changed` (policy field -> new value) and `audit` when its policy changes.
 tenant_policy_changed = Signal()
+
+# Sent with `tenant`, `user` (who left) and `audit` when a member is removed from a tenant.
+member_removed = Signal()

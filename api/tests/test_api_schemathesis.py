@@ -112,10 +112,11 @@ UNEXPRESSIBLE = ("keys_create", "tenants_create", "invitations_create")
 def positive_config(tmp_path: Path, live_server, token: str, cursors: dict[str, str]) -> None:
     """schemathesis.toml in the run's working directory: 422 is an expected answer (schemathesis
     draws one Idempotency-Key for different requests; the API answers a reused key 422 and
-    nothing else 422), and each list operation's cursor is one the API gave out."""
+    nothing else 422), so is 412 (a drawn If-Match is not the key's ETag), and each list operation's cursor is one the API gave out."""
     lines = [
         "[checks.positive_data_acceptance]",
-        'expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]',
+        # 412: an If-Match drawn at random does not match the key's ETag, which is the header's point.
+        'expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "412", "422", "429"]',
     ]
     for operation_id, path in cursors.items():
         response = requests.get(

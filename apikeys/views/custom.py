@@ -65,13 +65,22 @@ def _save(request: HttpRequest, membership: Membership, form: CustomKeyForm) -> 
             expires_at = form.cleaned_data["expires_at"]
             if form.key is None:
                 key, _ = services.key_create(
-                    tenant=membership.tenant, kind=KeyKind.CUSTOM, audit=audit, expires_at=expires_at, **values
+                    tenant=membership.tenant,
+                    kind=KeyKind.CUSTOM,
+                    audit=audit,
+                    expires_at=expires_at,
+                    metadata=form.metadata(),
+                    **values,
                 )
                 return key
             key = services.key_update(key=form.key, audit=audit, **values)
+            key = services.key_metadata_set(key=key, metadata=form.metadata(), audit=audit)
             return services.key_expiry_set(key=key, expires_at=expires_at, audit=audit)
     except IntegrityError:
         form.add_error("name", NAME_TAKEN)
+        return None
+    except ValueError as error:  # the owner left the tenant since the form's check
+        form.add_error("owner", str(error))
         return None
 
 

@@ -21,7 +21,7 @@ from tenants.access import membership_for, require_role
 from tenants.models import Membership, Role
 
 from .. import services
-from ..forms import KeySettingsForm, LeakReportForm
+from ..forms import KeyMetadataForm, KeySettingsForm, LeakReportForm
 from ..leaks import secret_leak_report
 from ..models import ApiKey, KeyKind
 from .listing import NOTICE_ANCHOR, form_needs_reauthentication, notice_next_to_key
@@ -46,7 +46,9 @@ def _settings_url(request: HttpRequest, code: str, key_id: uuid.UUID) -> str:
     return reverse("apikeys:settings", kwargs={"code": code, "key_id": key_id})
 
 
-def _context(membership: Membership, key: ApiKey, form: KeySettingsForm | None) -> dict:
+def _context(
+    membership: Membership, key: ApiKey, form: KeySettingsForm | None, metadata_form: KeyMetadataForm | None = None
+) -> dict:
     now = timezone.now()
     refused = sum(
         key.network_refusals.filter(window_start__gte=now - timedelta(hours=24)).values_list("count", flat=True)
@@ -56,6 +58,7 @@ def _context(membership: Membership, key: ApiKey, form: KeySettingsForm | None) 
         "tenant": membership.tenant,
         "key": key,
         "form": form,
+        "metadata_form": metadata_form or KeyMetadataForm(key=key),
         "active_tab": "keys",
         "refused_last_day": refused,
         "dormant": key.is_dormant(now),
@@ -83,6 +86,8 @@ def key_settings(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResp
     membership, key = _admin_key(request, code, key_id)
     if reauth := form_needs_reauthentication(request):
         return reauth
+    if request.method == "POST" and request.POST.get("part") == "metadata":
+        return _metadata_save(request, membership, key)
     form = KeySettingsForm(request.POST if request.method == "POST" else None, key=key)
     if request.method != "POST" or not form.is_valid():
         return render(
@@ -99,6 +104,26 @@ def key_settings(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResp
         form.add_error(None, str(busy))
         return render(request, "apikeys/key_settings.html", _context(membership, key, form), status=409)
     notice_next_to_key(request, key, f"Settings of {key.name} saved.")
+    return redirect(_list_url(key) + NOTICE_ANCHOR)
+
+
+def _metadata_save(request: HttpRequest, membership: Membership, key: ApiKey) -> HttpResponse:
+    """The settings page's "What it is for" card: description, owner, environment, labels."""
+    metadata_form = KeyMetadataForm(request.POST, key=key)
+    if not metadata_form.is_valid():
+        context = _context(membership, key, KeySettingsForm(key=key), metadata_form)
+        return render(request, "apikeys/key_settings.html", context, status=400)
+    try:
+        services.key_metadata_set(key=key, metadata=metadata_form.metadata(), audit=Audit.of(request))
+    except ValueError as error:  # the owner left the tenant since the form was checked
+        metadata_form.add_error("owner", str(error))
+        context = _context(membership, key, KeySettingsForm(key=key), metadata_form)
+        return render(request, "apikeys/key_settings.html", context, status=400)
+    except services.KeyBusy as busy:
+        metadata_form.add_error(None, str(busy))
+        context = _context(membership, key, KeySettingsForm(key=key), metadata_form)
+        return render(request, "apikeys/key_settings.html", context, status=409)
+    notice_next_to_key(request, key, f"What {key.name} is for saved.")
     return redirect(_list_url(key) + NOTICE_ANCHOR)
 
 

@@ -113,7 +113,7 @@ class KeyRow:
 
 
 def _with_secrets_and_scopes(keys: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
-    return keys.prefetch_related(
+    return keys.select_related("owner").prefetch_related(
         # Ciphertexts stay in the database: the list never decrypts.
         Prefetch("secrets", queryset=ApiSecret.objects.live().defer("ciphertext", "digest")),
         Prefetch("scopes", queryset=Scope.objects.only("id", "name")),
@@ -225,8 +225,13 @@ def _selects(form: forms.Form, query: dict) -> list[dict]:
                 (str(value), label, str(value) == str(query[name] or "")) for value, label in form.fields[name].choices
             ],
         }
-        for name in ("kind", "unused", "sort")
+        for name in ("kind", "environment", "owner", "unused", "sort")
     ]
+
+
+def tenant_members(tenant: Tenant) -> list[tuple[int, str]]:
+    """The tenant's members as (user id, e-mail), for the owner filter: one query."""
+    return list(Membership.objects.filter(tenant=tenant).order_by("user__email").values_list("user_id", "user__email"))
 
 
 def _render_list(
@@ -241,7 +246,7 @@ def _render_list(
     number of queries however many keys there are."""
     tenant = membership.tenant
     now = timezone.now()
-    found = KeyListFilter(request.GET, ApiKey.objects.filter(tenant=tenant), now=now)
+    found = KeyListFilter(request.GET, ApiKey.objects.filter(tenant=tenant), now=now, owners=tenant_members(tenant))
     form = found.form
     query = found.values()
     created = _uuid_or_none(request.GET.get("created"))
@@ -258,7 +263,7 @@ def _render_list(
     pinned = [row for row in fixed_rows if row.key.is_custom]
 
     custom_total = ApiKey.objects.filter(tenant=tenant, kind=KeyKind.CUSTOM).count()
-    searching = any(query[name] != KeyListFilter.DEFAULTS[name] for name in ("q", "kind", "old", "unused"))
+    searching = any(query[name] != KeyListFilter.DEFAULTS[name] for name in KeyListFilter.NARROWING)
     view = query["view"] or ("cards" if custom_total <= CARDS_UP_TO and not searching else "table")
     matching = found.qs
     if pinned:
@@ -302,7 +307,16 @@ def _render_list(
                 "table": _link(query, view="table", page=None),
                 "cards": _link(query, view="cards", page=None),
                 "clear": _link({}, view=query["view"]),
+                # The inventory export of what the list shows (issue 20).
+                "export": reverse("apikeys:export", kwargs={"code": tenant.code}) + _link(query, page=None, view=None),
             },
+            # Bulk actions (issue 20): the search the "all matching" choice repeats.
+            "bulk_filters": [
+                (name, "1" if query[name] is True else str(query[name]))
+                for name in KeyListFilter.NARROWING
+                if query[name] not in (None, "", False) and query[name] != KeyListFilter.DEFAULTS[name]
+            ],
+            "page_key_count": len(pinned) + len(rows),
             "focus": focus,
             "created": created,
             "notice": notice,

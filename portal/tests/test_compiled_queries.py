@@ -323,3 +323,35 @@ def test_the_token_insert_is_the_orms_create_without_returning(acme_secrets):
     )
     row = AccessToken.objects.filter(digest=values["digest"]).values(*values).get()
     assert {name: bytes(v) if isinstance(v, memoryview) else v for name, v in row.items()} == values
+
+
+@pytest.mark.parametrize(
+    ("environment", "label", "owner"),
+    [
+        ("production", None, None),
+        ("", None, None),
+        (None, " erp ", None),
+        (None, " a_b ", None),
+        (None, None, "alice@example.com"),
+        ("staging", " erp ", "alice@example.com"),
+    ],
+)
+def test_a_page_of_keys_filtered_by_metadata_is_read_as_the_orm_does(fence_keys, alice, environment, label, owner):
+    from api.views import _key_page_query
+    from apikeys.services import KeyMetadata, key_metadata_set
+
+    for key, environment_set in zip(ApiKey.objects.filter(tenant=fence_keys), ["production", "staging", ""]):
+        key_metadata_set(key=key, metadata=KeyMetadata(owner=alice, environment=environment_set, labels=("erp",)))
+    values = {
+        "tenant": fence_keys.pk,
+        "now": timezone.now(),
+        "kind": None,
+        "search": None,
+        "after": None,
+        "environment": environment,
+        "label": label,
+        "owner": owner,
+    }
+    rows = assert_as_the_orm(_key_page_query, values, limit=101)
+    if label != " a_b ":
+        assert rows

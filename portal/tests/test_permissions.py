@@ -32,6 +32,7 @@ SEES_SECRETS = {"admin": 200, "developer": 200, "viewer": 403, "stranger": 404, 
 ADMIN_ONLY = {"developer": 403, "viewer": 403, "stranger": 404, "out": 302}  # with the admin's status
 WRONG_METHOD = {"admin": 405, "developer": 405, "viewer": 405, "stranger": 405, "out": 302}
 KEY_FORM = {"name": "Renamed", "scopes": ["tax.tax_read"]}
+BULK_FORM = {"action": "disable", "scope": "matching"}  # every custom key
 WEBHOOK_FORM = {"url": "https://hooks.example.com/keys", "event_types": ["key.created"]}
 
 # (url name, method, form data, {role: status})
@@ -80,6 +81,10 @@ TABLE = [
     ("apikeys:enable", "get", {}, WRONG_METHOD),
     ("apikeys:report_leak", "get", {}, {"admin": 200, **ADMIN_ONLY}),
     ("apikeys:report_leak", "post", {"secret": "akps_not-a-secret"}, {"admin": 200, **ADMIN_ONLY}),
+    ("apikeys:bulk", "get", BULK_FORM, {"admin": 200, **ADMIN_ONLY}),
+    ("apikeys:bulk", "post", BULK_FORM, {"admin": 302, **ADMIN_ONLY}),
+    ("apikeys:export", "get", {}, ANY_MEMBER),
+    ("apikeys:export", "post", {}, WRONG_METHOD),
     ("apikeys:get_started", "get", {}, ANY_MEMBER),
     ("apikeys:get_started", "post", {}, WRONG_METHOD),
     ("apikeys:scopes", "get", {}, ANY_MEMBER),

@@ -53,6 +53,9 @@ TABLE = [
     ("apikeys:renew", "post", {"grace": "1h"}, "admin", {}, SAME),
     ("apikeys:retire", "post", {}, "admin", {}, SAME),
     ("apikeys:settings", "post", {"allowed_networks": "203.0.113.0/24"}, "admin", {}, SAME),
+    # Back to the confirmation page with the same selection (apikeys/tests/test_key_bulk_and_export.py).
+    ("apikeys:bulk", "get", {"action": "disable", "scope": "matching"}, "admin", {}, None),
+    ("apikeys:bulk", "post", {"action": "disable", "scope": "matching"}, "admin", {}, None),
     ("apikeys:disable", "post", {"confirm": "disable"}, "admin", {}, None),  # back to the key's settings page
     ("apikeys:enable", "post", {}, "admin", {}, None),  # back to the key's settings page
     (
@@ -123,6 +126,7 @@ ARGUMENTS = {
     "apikeys:disable": ["code", "key_id"],
     "apikeys:enable": ["code", "key_id"],
     "apikeys:report_leak": ["code"],
+    "apikeys:bulk": ["code"],
     "tenants:member_add": ["code"],
     "tenants:member_role": ["code", "member_id"],
     "tenants:member_remove": ["code", "member_id"],
