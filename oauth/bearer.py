@@ -87,6 +87,7 @@ def bearer_verify(token: str | None, *, now: datetime) -> BearerToken | None:
         return None
     row = (
         AccessToken.objects.active(now)
+        .with_granted()
         .filter(digest=token_digest(token))
         .order_by()
         .values_list(
@@ -97,7 +98,7 @@ def bearer_verify(token: str | None, *, now: datetime) -> BearerToken | None:
             "key__client_id",
             "key__name",
             "kind",
-            "scopes",
+            "granted",
             "issued_at",
             "expires_at",
             "session_id",
