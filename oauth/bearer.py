@@ -92,8 +92,8 @@ def bearer_verify(token: str | None, *, now: datetime) -> BearerToken | None:
         .order_by()
         .values_list(
             "pk",
-            "tenant_id",
-            "tenant__code",
+            "key__tenant_id",
+            "key__tenant__code",
             "key_id",
             "key__client_id",
             "key__name",

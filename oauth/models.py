@@ -3,7 +3,6 @@ from django.db.models import Q, TextField, Value
 from django.db.models.functions import Coalesce
 
 from apikeys.models import ApiKey, ApiSecret, live_secret_q, tokens_valid_q
-from tenants.models import Tenant
 
 
 class TokenKind(models.TextChoices):
@@ -49,8 +48,8 @@ class AccessToken(models.Model):
     ScopeSet, and the row carries only the indexes the hot paths and the purge read. On
     PostgreSQL the digests are looked up through hash indexes and the expiry through a BRIN
     index (migration 0005), which Django's model state does not describe; other databases get
-    plain indexes. The key, secret and tenant are referred to without a constraint or an index
-    of their own: nothing reads tokens by them on a hot path, and deleting a key, a secret or
+    plain indexes. The tenant is the key's (a token row does not repeat it); the key and the
+    secret are referred to without a constraint or an index of their own: nothing reads tokens by them on a hot path, and deleting a key, a secret or
     a tenant leaves its tokens inert (`active()` joins the live secret) until the purge takes
     them at their expiry, instead of a delete that would scan every token."""
 
@@ -61,9 +60,6 @@ class AccessToken(models.Model):
     )
     secret = models.ForeignKey(
         ApiSecret, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="tokens"
-    )
-    tenant = models.ForeignKey(
-        Tenant, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="tokens"
     )
     kind = models.CharField(max_length=16, choices=TokenKind.choices, default=TokenKind.SERVICE)
     scope_set = models.ForeignKey(

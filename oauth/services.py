@@ -198,7 +198,6 @@ def _issue(
         refresh_digest=token_digest(refresh) if refresh else None,
         key_id=client.key_id,
         secret_id=client.secret_id,
-        tenant_id=client.tenant_id,
         kind=kind,
         scope_set_id=scope_set_id(scopes),
         scopes=None,
@@ -342,7 +341,7 @@ def token_introspect(
         row = (
             AccessToken.objects.active(now)
             .with_granted()
-            .filter(digest=found, tenant_id=client.tenant_id)
+            .filter(digest=found, key__tenant_id=client.tenant_id)
             .order_by()
             .values("granted", "key__client_id", "expires_at", "issued_at", "kind", "session_id")
             .first()

@@ -1,6 +1,6 @@
 """Token rows refer to their scopes (issue 25, docs/token-storage.md): the scope-set table, the
-token's reference to it, the copied names made optional for the rows that still have them, and
-no constraint or index of the token's own on its key, secret and tenant. Every step is a change
+token's reference to it, the copied names made optional for the rows that still have them, no
+constraint or index of the token's own on its key and secret, and no tenant column (the key's). Every step is a change
 of the catalogue alone (a new table, a NULL column, dropped constraints and indexes): nothing
 rewrites or scans the token table, so it runs in moments on a table of millions."""
 
@@ -62,15 +62,6 @@ class Migration(migrations.Migration):
                 to="apikeys.apisecret",
             ),
         ),
-        migrations.AlterField(
-            model_name="accesstoken",
-            name="tenant",
-            field=models.ForeignKey(
-                db_constraint=False,
-                db_index=False,
-                on_delete=django.db.models.deletion.DO_NOTHING,
-                related_name="tokens",
-                to="tenants.tenant",
-            ),
-        ),
+        # The tenant is the key's: a column dropped is a change of the catalogue alone.
+        migrations.RemoveField(model_name="accesstoken", name="tenant"),
     ]

@@ -300,7 +300,6 @@ def test_the_token_insert_is_the_orms_create_without_returning_guarded_by_its_sc
         "refresh_digest": b"\x02" * 32,
         "key_id": key.pk,
         "secret_id": secret.pk,
-        "tenant_id": key.tenant_id,
         "kind": "anonymous",
         "scope_set_id": -42,
         "scopes": None,
