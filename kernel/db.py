@@ -145,8 +145,12 @@ class CompiledInsert:
     compiled once per database (the one the router picks for writing `model`). Each value goes
     through its field's get_db_prep_save(), as the compiler's own do."""
 
-    def __init__(self, name: str, model: type[Model]) -> None:
-        self.name, self.model = name, model
+    def __init__(self, name: str, model: type[Model], *, only_if: str | None = None) -> None:
+        """With `only_if` (the attname of a foreign key), the row is inserted only if the row it
+        refers to exists: the statement becomes INSERT ... SELECT <the values> FROM <that
+        table> WHERE <its primary key> = <the value>, which reads the referred row's index
+        without locking it (a foreign-key constraint would take a share lock on it)."""
+        self.name, self.model, self.only_if = name, model, only_if
         self.fields: list[Field] = [field for field in model._meta.concrete_fields if not field.primary_key]
         self._sql: dict[str, str] = {}
         compiled_statements[name] = self
@@ -157,15 +161,32 @@ class CompiledInsert:
             query = InsertQuery(self.model)
             query.insert_values(self.fields, [self.model()])
             [(sql, _)] = query.get_compiler(using=using).as_sql()
+            if self.only_if is not None:
+                sql = self._guarded(sql, connections[using])
             self._sql[using] = sql
         return sql
 
+    def _guarded(self, sql: str, connection: Any) -> str:
+        head, values = sql.rsplit(" VALUES ", 1)
+        if not (values.startswith("(") and values.endswith(")")):
+            raise RuntimeError(f"Django's INSERT of {self.model.__name__} no longer ends in one row of values")
+        referred = self.model._meta.get_field(self.only_if.removesuffix("_id")).related_model._meta
+        quote = connection.ops.quote_name
+        # Identifiers from the models' metadata, quoted; the values stay parameters.
+        table, column = quote(referred.db_table), quote(referred.pk.column)
+        return f"{head} SELECT {values[1:-1]} FROM {table} WHERE {table}.{column} = %s"  # noqa: S608
+
     def bind(self, values: Mapping[str, Any], using: str) -> list[Any]:
         connection = connections[using]
-        return [field.get_db_prep_save(values[field.attname], connection) for field in self.fields]
+        bound = [field.get_db_prep_save(values[field.attname], connection) for field in self.fields]
+        if self.only_if is not None:
+            bound.append(values[self.only_if])
+        return bound
 
-    def execute(self, values: Mapping[str, Any]) -> None:
-        """Insert one row: `values` holds a value for each field's attname."""
+    def execute(self, values: Mapping[str, Any]) -> bool:
+        """Insert one row: `values` holds a value for each field's attname. False if `only_if`
+        refers to a row that does not exist (nothing was inserted)."""
         using = router.db_for_write(self.model)
         with connections[using].cursor() as cursor:
             cursor.execute(self.sql(using), self.bind(values, using))
+            return cursor.rowcount != 0

@@ -87,17 +87,18 @@ def bearer_verify(token: str | None, *, now: datetime) -> BearerToken | None:
         return None
     row = (
         AccessToken.objects.active(now)
+        .with_granted()
         .filter(digest=token_digest(token))
         .order_by()
         .values_list(
             "pk",
-            "tenant_id",
-            "tenant__code",
+            "key__tenant_id",
+            "key__tenant__code",
             "key_id",
             "key__client_id",
             "key__name",
             "kind",
-            "scopes",
+            "granted",
             "issued_at",
             "expires_at",
             "session_id",

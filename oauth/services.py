@@ -10,6 +10,7 @@ time) so that tests can move the clock.
 """
 
 import functools
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -35,6 +37,7 @@ from kernel.logs import tenant_note
 
 from .bearer import bearer_verify
 from .models import AccessToken, RevokedJwt, TokenKind
+from .scopesets import scope_set_id, scope_set_store
 from .signing import jwt_issue, jwt_lifetime, jwt_verify, looks_like_jwt
 
 REALM = 'Basic realm="API Key Portal"'
@@ -190,13 +193,14 @@ def _issue(
     refresh = generate_token(REFRESH_TOKEN_PREFIX) if kind == TokenKind.ANONYMOUS else ""
     lifetime = settings.ANONYMOUS_TOKEN_LIFETIME if kind == TokenKind.ANONYMOUS else access_token_lifetime(client)
     _insert_token(
+        scopes,
         digest=token_digest(token),
         refresh_digest=token_digest(refresh) if refresh else None,
         key_id=client.key_id,
         secret_id=client.secret_id,
-        tenant_id=client.tenant_id,
         kind=kind,
-        scopes=scopes,
+        scope_set_id=scope_set_id(scopes),
+        scopes=None,
         session_id=session_id,
         issued_at=now,
         expires_at=now + timedelta(seconds=lifetime),
@@ -208,12 +212,16 @@ def _issue(
 
 # The token INSERT, compiled once per database (kernel.db, the fast path): the ORM's create()
 # (model instance, save machinery, signals, the compiler) cost more CPU than the statement
-# itself, on every token request.
-_token_insert = CompiledInsert("oauth.services.insert_token", AccessToken)
+# itself, on every token request. It inserts only if the token's scope set exists
+# (oauth.scopesets): a new set is stored and the INSERT sent again.
+_token_insert = CompiledInsert("oauth.services.insert_token", AccessToken, only_if="scope_set_id")
 
 
-def _insert_token(**values: Any) -> None:
-    _token_insert.execute(values)
+def _insert_token(names: str, **values: Any) -> None:
+    if not _token_insert.execute(values):
+        scope_set_store(values["scope_set_id"], names)
+        if not _token_insert.execute(values):
+            raise RuntimeError("the token's scope set was stored but is not there")
 
 
 def token_format_of(client: VerifiedKey) -> str:
@@ -332,16 +340,17 @@ def token_introspect(
     if found is not None:
         row = (
             AccessToken.objects.active(now)
-            .filter(digest=found, tenant_id=client.tenant_id)
+            .with_granted()
+            .filter(digest=found, key__tenant_id=client.tenant_id)
             .order_by()
-            .values("scopes", "key__client_id", "expires_at", "issued_at", "kind", "session_id")
+            .values("granted", "key__client_id", "expires_at", "issued_at", "kind", "session_id")
             .first()
         )
     if row is None:
         return Outcome(200, {"active": False})
     body = {
         "active": True,
-        "scope": _scope_text(row["scopes"], client.tenant_code),
+        "scope": _scope_text(row["granted"], client.tenant_code),
         "client_id": row["key__client_id"],
         "token_type": "Bearer",
         "exp": int(row["expires_at"].timestamp()),
@@ -511,7 +520,43 @@ def tokens_purge(*, now: datetime | None = None, batch_size: int = 1000) -> int:
         | (Q(expires_at__lte=now) & (Q(refresh_expires_at__isnull=True) | Q(refresh_expires_at__lte=now)))
     )
     while True:
-        batch = list(dead.order_by("pk").values_list("pk", flat=True)[:batch_size])
+        # In no particular order: the expiry's BRIN index and the revoked tokens' partial
+        # index find them (migration 0005), where ordering by id would walk the whole table.
+        batch = list(dead.order_by().values_list("pk", flat=True)[:batch_size])
         if not batch:
             return total
         total += AccessToken.objects.filter(pk__in=batch).delete()[0]
+
+
+def tokens_intern_scopes(
+    *, batch_size: int = 1000, pause: float = 0.0, progress: Callable[[int], None] | None = None
+) -> int:
+    """Move token rows from before scope sets (their own copy of the names) to a scope set, a
+    batch of rows per transaction, in id order; returns how many rows moved. Safe to stop and
+    run again at any point (it looks for rows still holding names), and while tokens are
+    issued, checked and revoked: a batch locks only its own rows, for one UPDATE per distinct
+    set in it. `pause` seconds between batches leave the database room on a busy system."""
+    moved, after = 0, 0
+    while True:
+        rows = list(
+            AccessToken.objects.filter(pk__gt=after, scope_set__isnull=True, scopes__isnull=False)
+            .order_by("pk")
+            .values_list("pk", "scopes")[:batch_size]
+        )
+        if not rows:
+            return moved
+        by_set: dict[str, list[int]] = {}
+        for pk, names in rows:
+            by_set.setdefault(names, []).append(pk)
+        with transaction.atomic():
+            for names, pks in by_set.items():
+                set_id = scope_set_id(names)
+                scope_set_store(set_id, names)
+                moved += AccessToken.objects.filter(pk__in=pks, scope_set__isnull=True).update(
+                    scope_set_id=set_id, scopes=None
+                )
+        after = rows[-1][0]
+        if progress is not None:
+            progress(moved)
+        if pause:
+            time.sleep(pause)

@@ -288,8 +288,8 @@ def test_a_page_of_keys_is_read_as_the_orm_does(fence_keys, kind, search, after,
         assert any(isinstance(row[-2], datetime) for row in rows)  # the old secret's end, converted
 
 
-def test_the_token_insert_is_the_orms_create_without_returning(acme_secrets):
-    from oauth.models import AccessToken
+def test_the_token_insert_is_the_orms_create_without_returning_guarded_by_its_scope_set(acme_secrets):
+    from oauth.models import AccessToken, ScopeSet
     from oauth.services import _token_insert
 
     key, _ = acme_secrets["emporix"]
@@ -300,9 +300,9 @@ def test_the_token_insert_is_the_orms_create_without_returning(acme_secrets):
         "refresh_digest": b"\x02" * 32,
         "key_id": key.pk,
         "secret_id": secret.pk,
-        "tenant_id": key.tenant_id,
         "kind": "anonymous",
-        "scopes": "a b",
+        "scope_set_id": -42,
+        "scopes": None,
         "session_id": uuid.uuid4(),
         "issued_at": now,
         "expires_at": now + timedelta(hours=1),
@@ -313,14 +313,21 @@ def test_the_token_insert_is_the_orms_create_without_returning(acme_secrets):
     with transaction.atomic(), sent() as by_orm:  # undone, so that the compiled one can insert the same
         AccessToken.objects.create(**values)
         transaction.set_rollback(True)
+    # Without its scope set, nothing is inserted.
+    assert _token_insert.execute(values) is False
+    assert not AccessToken.objects.filter(digest=values["digest"]).exists()
+    ScopeSet.objects.create(id=-42, names="a b")
     with sent() as compiled:
-        _token_insert.execute(values)
+        assert _token_insert.execute(values) is True
     [(orm_sql, orm_params)] = by_orm
     [(sql, params)] = compiled
-    assert orm_sql.partition(" RETURNING ")[0] == sql and orm_params[: len(params)] == params, (
+    orm_head, _, orm_values = orm_sql.partition(" RETURNING ")[0].rpartition(" VALUES ")
+    head, _, select = sql.rpartition(" SELECT ")
+    assert head == orm_head and select.startswith(orm_values[1:-1] + " FROM "), (
         f"Django {django.get_version()} writes AccessToken.objects.create() differently from the "
         f"INSERT kernel/db.py compiled:\n  ORM:      {orm_sql}\n  compiled: {sql}"
     )
+    assert list(orm_params[: len(params) - 1]) == list(params[:-1]) and params[-1] == -42
     row = AccessToken.objects.filter(digest=values["digest"]).values(*values).get()
     assert {name: bytes(v) if isinstance(v, memoryview) else v for name, v in row.items()} == values
 
