@@ -8,6 +8,7 @@ import csv
 import io
 
 import pytest
+from playwright.sync_api import expect
 
 from apikeys.models import ApiKey, KeyKind
 from apikeys.services import KeyMetadata, key_create
@@ -82,7 +83,8 @@ def test_an_admin_describes_labels_and_gives_a_key_an_owner(page_as, site, alice
     card.get_by_label("Environment").select_option(label="Production")
     card.get_by_label("Labels").fill("erp, nightly")
     card.get_by_role("button", name="Save description, owner and labels").click()
-    page.wait_for_url(f"**/api-keys/#key-{key.public_id}")
+    page.wait_for_url("**/api-keys/#key-notice")  # said in the key's card, as every settings change
+    expect(page.locator("#key-notice")).to_contain_text(f"What {key.name} is for saved.")
     key.refresh_from_db()
     assert (key.description, key.owner, key.environment, key.label_list) == (
         "Nightly ERP order sync",

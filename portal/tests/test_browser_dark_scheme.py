@@ -88,12 +88,25 @@ STATES = [
     State("API reference", "/api-reference/", reference_rendered),
     State("404 page", "/no-such-page/"),
     State("403 page (CSRF failure)", "/accounts/", csrf_failure),
+    State("a key's scopes", KEYS + "{custom}/scopes/"),
+    State("disabling a built-in key, confirmation", KEYS + "{emporix}/disable/"),
+    State("bulk action, confirmation", f"{KEYS}bulk/?action=disable&scope=matching"),
+    State("re-authentication", "/accounts/reauthenticate/?next=" + KEYS + "{custom}/edit/"),
+    State("activity, key search", "/tenants/acme/activity/?key=Orders"),
 ]
 
 
 @pytest.fixture
 def objects(cast):  # noqa: F811
+    from apikeys.models import Environment
+    from apikeys.services import KeyMetadata, key_metadata_set
     from webhooks.services import endpoint_create
+
+    # What a key is for, shown in its row: the environment badge and labels in both schemes.
+    key_metadata_set(
+        key=cast["custom"],
+        metadata=KeyMetadata(description="Order export", environment=Environment.PRODUCTION, labels=("erp",)),
+    )
 
     endpoint, _ = endpoint_create(
         tenant=cast["custom"].tenant, url="https://hooks.example.com/portal", event_types=["key.created"]
