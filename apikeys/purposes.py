@@ -60,3 +60,6 @@ def register() -> None:
     purpose_register("apikeys:delete", _on_key("delete {name}"))
     purpose_register("apikeys:disable", _on_key("disable {name}"))
     purpose_register("apikeys:enable", _on_key("enable {name}"))
+    purpose_register("apikeys:bulk", _on_tenant("change several keys of {tenant} at once"), page=True)
+    purpose_register("apikeys:disable", _on_key("disable {name}"))
+    purpose_register("apikeys:enable", _on_key("enable {name}"))

@@ -77,6 +77,22 @@ def test_a_form_page_that_asks_on_its_get_is_named_from_next_alone(client, alice
     assert heading(page) == "Confirm it is you to create a custom API key in Acme Corp"
 
 
+def test_disable_enable_and_bulk_actions_are_named(client, alice, acme_secrets):
+    key, _ = acme_secrets[KeyKind.EMPORIX]
+    client.force_login(alice)
+    client.session.flush()
+    client.force_login(alice)  # a login without a proof: force_login records none
+    for name, words in (("disable", "disable Emporix API"), ("enable", "enable Emporix API")):
+        url = reverse(f"apikeys:{name}", kwargs={"code": "acme", "key_id": key.public_id})
+        response = client.post(url, {"confirm": "disable"})
+        assert response.status_code == 302
+        assert heading(client.get(response.url)) == f"Confirm it is you to {words}"
+    bulk = reverse("apikeys:bulk", kwargs={"code": "acme"})
+    response = client.get(bulk, {"action": "disable", "scope": "matching"})
+    assert response.status_code == 302
+    assert heading(client.get(response.url)) == "Confirm it is you to change several keys of Acme Corp at once"
+
+
 @pytest.mark.parametrize(
     "next_url",
     [
