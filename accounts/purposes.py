@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from allauth.mfa.models import Authenticator
 from django.http import HttpRequest
 
-from .reauth import purpose_register
+from .purpose_registry import purpose_register
 
 
 def _passkey_name(request: HttpRequest, params: Mapping[str, str]) -> str | None:

@@ -49,7 +49,6 @@ request, user, method: "password" or "mfa", authenticator_type: "totp" / "recove
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlencode, urlsplit
 
@@ -65,6 +64,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import add_never_cache_headers
 
 from kernel.http import wants_json
+
+from .purpose_registry import _purposes
 
 # What counts as proof: allauth records "password" for a password (login or re-authentication)
 # and "mfa" for a second factor or a passkey. A login counts as much as a re-authentication:
@@ -139,31 +140,11 @@ def _return_to(request: HttpRequest, form_page: Callable[..., str] | None, kwarg
 
 
 # --- What the re-authentication page says it protects -------------------------------------
+# The registry is accounts/purpose_registry.py (no allauth import: apps register at start-up).
 
-Describe = Callable[[HttpRequest, Mapping[str, str]], str | None]
-
-
-@dataclass(frozen=True)
-class Purpose:
-    describe: Describe
-    fields: tuple[str, ...] = ()  # POST fields the wording may depend on (mapped, never shown)
-    page: bool = False  # the view's GET asks itself: a `next` naming it can be worded alone
-
-
-_purposes: dict[str, Purpose] = {}
 PURPOSE_SESSION_KEY = "accounts_reauth_for"
 PURPOSE_LIFETIME = 900  # seconds a kept action stays usable for the page's wording
 FALLBACK_PURPOSE = "continue"
-
-
-def purpose_register(view_name: str, describe: Describe, *, fields: tuple[str, ...] = (), page: bool = False) -> None:
-    """Word the action of the view `view_name` ("apikeys:secret") for the re-authentication
-    page: `describe(request, params)` returns a phrase after "Confirm it is you to" ("reveal
-    the secret of ERP orders"), or None (then the page says "continue"). `params` holds the
-    URL's arguments as text and the POST's `fields`, as sent: map them to fixed wording,
-    never show them. The function must check that the user may see what it names (a key of
-    a tenant they belong to), and must not fail on any value."""
-    _purposes[view_name] = Purpose(describe, fields, page)
 
 
 def _keep_purpose(request: HttpRequest, next_url: str) -> None:

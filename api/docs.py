@@ -1,10 +1,9 @@
-import secrets
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from kernel import crypto
 from kernel.middleware import CONTENT_SECURITY_POLICY
 
 # Redoc (npm's `redoc`, its standalone bundle vendored in static/vendor/redoc/) styles itself
@@ -25,7 +24,7 @@ BUNDLE_STYLE_HASHES = (
 def api_reference(request: HttpRequest) -> HttpResponse:
     """The management API's reference in the portal's layout: Redoc renders the OpenAPI
     document (/api/v1/schema/), themed from the portal's colours by static/js/api-docs.js."""
-    nonce = secrets.token_urlsafe(18)
+    nonce = crypto.generate_nonce()
     response = render(request, "api/docs.html", {"schema_url": reverse("api:schema"), "style_nonce": nonce})
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
         STYLE_SRC, " ".join([STYLE_SRC, f"'nonce-{nonce}'", *BUNDLE_STYLE_HASHES])

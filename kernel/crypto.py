@@ -138,6 +138,11 @@ def generate_token(prefix: str = TOKEN_PREFIX) -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
+def generate_nonce() -> str:
+    """A Content-Security-Policy nonce: 144 random bits, URL-safe base64."""
+    return secrets.token_urlsafe(18)
+
+
 def digest(value: str) -> bytes:
     """SHA-256 of a secret or token, the only form in which they are stored for checking."""
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from django.http import HttpRequest
 
-from accounts.reauth import purpose_register
+from accounts.purpose_registry import purpose_register
 from tenants.purposes import tenant_of
 
 from .models import Endpoint

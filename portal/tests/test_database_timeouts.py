@@ -1,7 +1,9 @@
 """lock_timeout and statement_timeout on the portal's PostgreSQL sessions, against the tests'
 own cluster (portal/tests/conftest.py: DB_LOCK_TIMEOUT=1000, DB_STATEMENT_TIMEOUT=1500): a row
 lock held by another connection makes a renew answer promptly with a clear message and change
-nothing, and a token request answer a prompt 503; a slow query is cut off and answered 503."""
+nothing, while the token endpoint goes on issuing (a token refers to its key and secret without
+a foreign-key constraint, so issuing one takes no lock on them: docs/token-storage.md); a slow
+query is cut off and answered 503."""
 
 import os
 import socket
@@ -57,8 +59,7 @@ def test_a_renew_behind_a_held_lock_fails_fast_and_changes_nothing(portal, clust
     assert response.status_code == 409
     assert "This key is being changed by someone else; try again." in response.text
     assert 'value="24h" checked' in response.text  # the form keeps the choice
-    assert token.status_code == 503 and token.json()["error"] == "temporarily_unavailable"
-    assert token.headers["Retry-After"]
+    assert token.status_code == 200 and token.json()["access_token"]  # not held up by the lock
     limit = LOCK_TIMEOUT_MS / 1000 + 1
     assert renew_seconds < limit and token_seconds < limit, (renew_seconds, token_seconds)
     with cluster_up.connect(autocommit=True) as db:

@@ -12,6 +12,7 @@ CSS = (ROOT / "static" / "css" / "portal.css").read_text(encoding="utf-8")
 # Classes that are hooks rather than looks: what tests or allauth select by.
 HOOKS = {
     "mfa-status",  # tenants/tests/test_mfa_policy.py counts the Members page's cells
+    "scope-group",  # apikeys/tests/test_browser_key_dialogs.py finds a key's services by it
 }
 # A colour written out: ::backdrop inherits no custom properties in older browsers, and a QR
 # code stays black on white whatever the colours around it.
