@@ -319,24 +319,41 @@ def site(live_server, catalogue, settings):
     return live_server
 
 
+def browser_login(page, site, user, password: str = PASSWORD):
+    """Log `user` in through the login form on `page`; returns the page."""
+    page.goto(f"{site.url}/accounts/login/")
+    page.fill("input[name=username]", user.email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return page
+
+
 @pytest.fixture
 def page_for(browser, site):
-    """page_for(user) -> a Playwright page, logged in through the login form, with clipboard
-    permission for the live server's origin."""
+    """page_for(user, width=1280, javascript=True, bypass_csp=False) -> a Playwright page,
+    logged in through the login form, with clipboard permission for the live server's origin.
+    `bypass_csp` lets a test inject axe (the strict CSP refuses it)."""
     contexts = []
 
-    def open_page(user, password: str = PASSWORD):
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+    def open_page(
+        user,
+        password: str = PASSWORD,
+        *,
+        width: int = 1280,
+        height: int | None = None,
+        javascript: bool = True,
+        bypass_csp: bool = False,
+    ):
+        context = browser.new_context(
+            viewport={"width": width, "height": height or (900 if width > 600 else 844)},
+            bypass_csp=bypass_csp,
+            java_script_enabled=javascript,
+        )
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.url)
         context.set_default_timeout(10_000)
         contexts.append(context)
-        page = context.new_page()
-        page.goto(f"{site.url}/accounts/login/")
-        page.fill("input[name=username]", user.email)
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
-        page.wait_for_load_state()
-        return page
+        return browser_login(context.new_page(), site, user, password)
 
     yield open_page
     for context in contexts:

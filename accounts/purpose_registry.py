@@ -5,6 +5,7 @@ imports allauth, so an app's ready() can register without it."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.http import HttpRequest
 
@@ -29,3 +30,14 @@ def purpose_register(view_name: str, describe: Describe, *, fields: tuple[str, .
     never show them. The function must check that the user may see what it names (a key of
     a tenant they belong to), and must not fail on any value."""
     _purposes[view_name] = Purpose(describe, fields, page)
+
+
+def worded(find: Callable[[HttpRequest, Mapping[str, str]], Any], text: str) -> Describe:
+    """A Describe that finds what the action is about (None when the user may not see it) and
+    words it: `text` formats it as {0} ("edit {0.name}")."""
+
+    def describe(request: HttpRequest, params: Mapping[str, str]) -> str | None:
+        found = find(request, params)
+        return text.format(found) if found is not None else None
+
+    return describe

@@ -3,36 +3,19 @@
 Each names only a key of a tenant the user belongs to; the POST's `purpose` of a reveal is
 mapped to fixed words, never shown."""
 
-import uuid
 from collections.abc import Mapping
 
 from django.http import HttpRequest
 
-from accounts.purpose_registry import purpose_register
-from tenants.purposes import tenant_of
+from accounts.purpose_registry import purpose_register, worded
+from tenants.purposes import found_in_tenant, tenant_of
 
 from .models import ApiKey
 
-
-def _key(request: HttpRequest, params: Mapping[str, str]) -> ApiKey | None:
-    try:
-        public_id = uuid.UUID(params.get("key_id", ""))
-    except ValueError:
-        return None
-    return ApiKey.objects.filter(
-        tenant__code=params.get("code", ""), tenant__memberships__user=request.user, public_id=public_id
-    ).first()
+_key = found_in_tenant(ApiKey, "key_id")
 
 
-def _on_key(text: str):
-    def describe(request, params):
-        key = _key(request, params)
-        return text.format(name=key.name) if key else None
-
-    return describe
-
-
-def _secret(request, params):
+def _secret(request: HttpRequest, params: Mapping[str, str]) -> str | None:
     key = _key(request, params)
     if key is None:
         return None
@@ -41,25 +24,15 @@ def _secret(request, params):
     return f"{verb} {which} of {key.name}"
 
 
-def _on_tenant(text: str):
-    def describe(request, params):
-        tenant = tenant_of(request, params)
-        return text.format(tenant=tenant.name) if tenant else None
-
-    return describe
-
-
 def register() -> None:
     purpose_register("apikeys:secret", _secret, fields=("purpose", "secret"))
-    purpose_register("apikeys:create", _on_tenant("create a custom API key in {tenant}"), page=True)
-    purpose_register("apikeys:edit", _on_key("edit {name}"), page=True)
-    purpose_register("apikeys:settings", _on_key("change the settings of {name}"), page=True)
-    purpose_register("apikeys:report_leak", _on_tenant("report a leaked secret of {tenant}"), page=True)
-    purpose_register("apikeys:renew", _on_key("renew the secret of {name}"))
-    purpose_register("apikeys:retire", _on_key("retire the old secret of {name}"))
-    purpose_register("apikeys:delete", _on_key("delete {name}"))
-    purpose_register("apikeys:disable", _on_key("disable {name}"))
-    purpose_register("apikeys:enable", _on_key("enable {name}"))
-    purpose_register("apikeys:bulk", _on_tenant("change several keys of {tenant} at once"), page=True)
-    purpose_register("apikeys:disable", _on_key("disable {name}"))
-    purpose_register("apikeys:enable", _on_key("enable {name}"))
+    purpose_register("apikeys:create", worded(tenant_of, "create a custom API key in {0.name}"), page=True)
+    purpose_register("apikeys:edit", worded(_key, "edit {0.name}"), page=True)
+    purpose_register("apikeys:settings", worded(_key, "change the settings of {0.name}"), page=True)
+    purpose_register("apikeys:report_leak", worded(tenant_of, "report a leaked secret of {0.name}"), page=True)
+    purpose_register("apikeys:renew", worded(_key, "renew the secret of {0.name}"))
+    purpose_register("apikeys:retire", worded(_key, "retire the old secret of {0.name}"))
+    purpose_register("apikeys:delete", worded(_key, "delete {0.name}"))
+    purpose_register("apikeys:disable", worded(_key, "disable {0.name}"))
+    purpose_register("apikeys:enable", worded(_key, "enable {0.name}"))
+    purpose_register("apikeys:bulk", worded(tenant_of, "change several keys of {0.name} at once"), page=True)

@@ -1,13 +1,15 @@
 """What the tenants' actions that ask for a re-authentication protect, for its page's heading
 ("Confirm it is you to remove bob@example.com from Acme"); accounts.reauth.purpose_register.
-Each names only what the user can see: a tenant they belong to, and its members."""
+Each names only what the user can see: a tenant they belong to, and its members. The finders
+here serve the apps above too (a key, a webhook endpoint: `found_in_tenant`)."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+from django.db.models import Model
 from django.http import HttpRequest
 
-from accounts.purpose_registry import purpose_register
+from accounts.purpose_registry import purpose_register, worded
 
 from .models import Invitation, Membership, Tenant
 
@@ -15,6 +17,22 @@ from .models import Invitation, Membership, Tenant
 def tenant_of(request: HttpRequest, params: Mapping[str, str]) -> Tenant | None:
     """The tenant `params["code"]` names, if the user belongs to it."""
     return Tenant.objects.filter(code=params.get("code", ""), memberships__user=request.user).first()
+
+
+def found_in_tenant(model: type[Model], id_param: str) -> Callable[[HttpRequest, Mapping[str, str]], Model | None]:
+    """A finder of the `model` row whose public id `params[id_param]` names, in the tenant
+    `params["code"]` names, if the user belongs to that tenant."""
+
+    def find(request: HttpRequest, params: Mapping[str, str]) -> Model | None:
+        try:
+            public_id = uuid.UUID(params.get(id_param, ""))
+        except ValueError:
+            return None
+        return model.objects.filter(
+            tenant__code=params.get("code", ""), tenant__memberships__user=request.user, public_id=public_id
+        ).first()
+
+    return find
 
 
 def _member(request: HttpRequest, params: Mapping[str, str]) -> Membership | None:
@@ -25,40 +43,13 @@ def _member(request: HttpRequest, params: Mapping[str, str]) -> Membership | Non
     return Membership.objects.select_related("user", "tenant").filter(tenant=tenant, pk=int(member_id)).first()
 
 
-def _invitation(request: HttpRequest, params: Mapping[str, str]) -> Invitation | None:
-    tenant = tenant_of(request, params)
-    try:
-        public_id = uuid.UUID(params.get("invitation_id", ""))
-    except ValueError:
-        return None
-    return Invitation.objects.filter(tenant=tenant, public_id=public_id).first() if tenant else None
+_invitation = found_in_tenant(Invitation, "invitation_id")
 
 
 def register() -> None:
-    def on_tenant(text: str):
-        def describe(request, params):
-            tenant = tenant_of(request, params)
-            return text.format(tenant=tenant.name) if tenant else None
-
-        return describe
-
-    def on_member(text: str):
-        def describe(request, params):
-            member = _member(request, params)
-            return text.format(email=member.user.email, tenant=member.tenant.name) if member else None
-
-        return describe
-
-    def on_invitation(text: str):
-        def describe(request, params):
-            invitation = _invitation(request, params)
-            return text.format(email=invitation.email) if invitation else None
-
-        return describe
-
-    purpose_register("tenants:member_add", on_tenant("invite a member to {tenant}"))
-    purpose_register("tenants:policy", on_tenant("change the security policy of {tenant}"))
-    purpose_register("tenants:member_role", on_member("change the role of {email} in {tenant}"))
-    purpose_register("tenants:member_remove", on_member("remove {email} from {tenant}"))
-    purpose_register("tenants:invitation_resend", on_invitation("resend the invitation to {email}"))
-    purpose_register("tenants:invitation_cancel", on_invitation("cancel the invitation to {email}"))
+    purpose_register("tenants:member_add", worded(tenant_of, "invite a member to {0.name}"))
+    purpose_register("tenants:policy", worded(tenant_of, "change the security policy of {0.name}"))
+    purpose_register("tenants:member_role", worded(_member, "change the role of {0.user.email} in {0.tenant.name}"))
+    purpose_register("tenants:member_remove", worded(_member, "remove {0.user.email} from {0.tenant.name}"))
+    purpose_register("tenants:invitation_resend", worded(_invitation, "resend the invitation to {0.email}"))
+    purpose_register("tenants:invitation_cancel", worded(_invitation, "cancel the invitation to {0.email}"))

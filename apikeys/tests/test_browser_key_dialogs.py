@@ -15,7 +15,6 @@ import pytest
 from apikeys.display import SECRET_MASK
 from apikeys.models import ApiKey, ApiSecret, KeyKind
 from apikeys.services import key_create, key_renew
-from conftest import PASSWORD
 from portal.tests.test_accessibility import _axe, describe
 from scopes.models import Scope
 from tenants.models import Membership
@@ -28,30 +27,9 @@ KEYS = "/tenants/acme/api-keys/"
 
 
 @pytest.fixture
-def open_as(browser, site):
+def open_as(page_for):
     """open_as(user, width, javascript=True) -> a logged-in page (axe can be injected: CSP bypassed)."""
-    contexts = []
-
-    def open_page(user, width, javascript=True):
-        context = browser.new_context(
-            viewport={"width": width, "height": 900 if width > 600 else 844},
-            bypass_csp=True,
-            java_script_enabled=javascript,
-        )
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.url)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.goto(f"{site.url}/accounts/login/")
-        page.fill("input[name=username]", user.email)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state()
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
+    return lambda user, width, javascript=True: page_for(user, width=width, javascript=javascript, bypass_csp=True)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 
 from apikeys.models import ApiKey, KeyKind
 from apikeys.services import KeyMetadata, key_create
-from conftest import PASSWORD
 from portal.tests.test_accessibility import _axe, describe
 from scopes.models import Scope
 
@@ -32,28 +31,14 @@ def keys(acme, catalogue):
 
 
 @pytest.fixture
-def page_as(browser, site):
+def page_as(page_for):
     """page_as(user, width) -> a logged-in page (through the login form) that axe can be injected
     into (bypass_csp), as portal/tests/test_accessibility.py does."""
-    contexts = []
 
     def open_page(user, width, *, javascript=True):
-        context = browser.new_context(
-            viewport={"width": width, "height": 900}, bypass_csp=True, java_script_enabled=javascript
-        )
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.goto(f"{site.url}/accounts/login/")
-        page.fill("input[name=username]", user.email)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state()
-        return page
+        return page_for(user, width=width, height=900, javascript=javascript, bypass_csp=True)
 
-    yield open_page
-    for context in contexts:
-        context.close()
+    return open_page
 
 
 def _no_sideways_scroll(page):

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from apikeys.models import ApiKey, KeyKind
 from apikeys.services import key_create
-from conftest import PASSWORD
+from conftest import browser_login
 from portal.tests.test_accessibility import _axe, describe
 from scopes.models import Scope
 from tenants.models import Membership, Role
@@ -36,12 +36,7 @@ def _page(browser, site, user, width: int):
     """A logged-in page on the keys page; bypass_csp to inject axe (the strict CSP refuses it)."""
     context = browser.new_context(viewport={"width": width, "height": 900 if width > 600 else 844}, bypass_csp=True)
     context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto(f"{site.url}/accounts/login/")
-    page.fill("input[name=username]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    page = browser_login(context.new_page(), site, user)
     page.goto(site.url + KEYS)
     page.wait_for_load_state()
     return context, page

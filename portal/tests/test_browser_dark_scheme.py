@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from conftest import PASSWORD
+from conftest import browser_login
 from portal.tests.test_accessibility import AXE, cast, describe  # noqa: F401 (cast: a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -125,13 +125,7 @@ def _context(browser, width: int):
 def test_axe_finds_nothing_in_the_dark_scheme(browser, site, alice, objects, width):
     assert AXE.exists(), "axe-core is missing: run `npm ci` (make test does)"
     anonymous, signed_in = _context(browser, width), _context(browser, width)
-    login = signed_in.new_page()
-    login.goto(f"{site.url}/accounts/login/")
-    login.fill("input[name=username]", alice.email)
-    login.fill("input[name=password]", PASSWORD)
-    login.click("button[type=submit]")
-    login.wait_for_load_state()
-    login.close()
+    browser_login(signed_in.new_page(), site, alice).close()
     report: list[str] = []
     try:
         for state in STATES:

@@ -4,7 +4,7 @@ Members page leaves no empty cell between the people, the invitation form and th
 
 import pytest
 
-from conftest import PASSWORD
+from conftest import browser_login
 from portal.tests.test_accessibility import cast  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,12 +39,7 @@ def endpoint(cast):  # noqa: F811
 def test_cards_have_no_band_above_their_heading_and_do_not_touch(browser, site, alice, cast, endpoint, width):  # noqa: F811
     context = browser.new_context(viewport={"width": width, "height": 900 if width > 600 else 844})
     context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto(f"{site.url}/accounts/login/")
-    page.fill("input[name=username]", alice.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    page = browser_login(context.new_page(), site, alice)
     pages = {
         "key settings": f"{KEYS}{cast['custom'].public_id}/settings/",
         "leak report": f"{KEYS}report-leak/",
