@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "oauth",
     "notifications",
     "webhooks",
+    "usage",
     "gateway",
     "rest_framework",
     "drf_spectacular",
@@ -414,6 +415,17 @@ WEBHOOKS_RETENTION_DAYS = env.int("WEBHOOKS_RETENTION_DAYS", default=30)
 # The Webhooks page warns when no delivery worker has written a heartbeat for this many minutes
 # (a worker beats on every pass of its loop; a pass may take a batch of slow deliveries).
 WEBHOOKS_WORKER_STALE_MINUTES = env.int("WEBHOOKS_WORKER_STALE_MINUTES", default=5)
+
+# Usage per key (kernel/usage.py, usage/; docs/usage.md): counted in process memory on the hot
+# paths, handed to Redis (CACHE_URL) or, without a shared cache, straight to the roll-ups every
+# USAGE_PUSH_SECONDS; `usage_flush --forever` moves Redis's counts into PostgreSQL every
+# USAGE_FLUSH_SECONDS and prunes the roll-ups past their retention.
+USAGE_COUNTING = env.bool("USAGE_COUNTING", default=True)
+USAGE_PUSH_SECONDS = env.float("USAGE_PUSH_SECONDS", default=1)
+USAGE_FLUSH_SECONDS = env.float("USAGE_FLUSH_SECONDS", default=10)
+USAGE_KEEP_MINUTES_HOURS = env.int("USAGE_KEEP_MINUTES_HOURS", default=48)
+USAGE_KEEP_HOURS_DAYS = env.int("USAGE_KEEP_HOURS_DAYS", default=30)
+USAGE_KEEP_DAYS_DAYS = env.int("USAGE_KEEP_DAYS_DAYS", default=400)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")

@@ -41,6 +41,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("notifications",),
     ("apikeys",),
     ("oauth",),
+    # What each key did (issue 21): counted by kernel.usage on the hot paths, rolled up here,
+    # shown on the keys' pages through the keys app's hooks and by the API.
+    ("usage",),
     ("gateway", "api", "webhooks"),
 ]
 LAYER_OF: dict[str, int] = {app: level for level, apps in enumerate(LAYERS) for app in apps}

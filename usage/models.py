@@ -1,0 +1,78 @@
+"""Roll-ups of what each key did (issue 21): calls per (bucket, tenant, key, secret,
+operation, outcome), in three tables by bucket size, each kept for its own time (settings
+USAGE_KEEP_*). Written only by the flush (usage.flush), never on a request's path; read by the
+keys' usage pages, the access advisor and the API.
+
+A row without a key counts calls no key can be named for (a gateway call with an invalid token,
+an unknown Client ID); without a tenant, calls no tenant can be named for."""
+
+from django.db import models
+
+from apikeys.models import ApiKey
+from tenants.models import Tenant
+
+
+class Rollup(models.Model):
+    bucket = models.DateTimeField()  # the start of the minute, hour or day (UTC)
+    tenant = models.ForeignKey(Tenant, null=True, on_delete=models.CASCADE, db_index=False, related_name="+")
+    key = models.ForeignKey(ApiKey, null=True, on_delete=models.CASCADE, db_index=False, related_name="+")
+    # The ApiSecret's id: no foreign key, so that a secret's deletion does not rewrite history.
+    secret_id = models.BigIntegerField(null=True)
+    operation = models.CharField(max_length=200)  # a route's operation id, or kernel.usage.OPERATION_*
+    outcome = models.CharField(max_length=32)  # one of kernel.usage.OUTCOMES
+    calls = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _constraints(cls, name: str) -> dict:
+        return {
+            "constraints": [
+                models.UniqueConstraint(
+                    fields=["bucket", "tenant", "key", "secret_id", "operation", "outcome"],
+                    name=f"usage_{name}_one_row",
+                    nulls_distinct=False,
+                )
+            ],
+            "indexes": [
+                models.Index(fields=["key", "bucket"], name=f"usage_{name}_by_key"),
+                models.Index(fields=["tenant", "bucket"], name=f"usage_{name}_by_tenant"),
+            ],
+        }
+
+
+class MinuteUsage(Rollup):
+    class Meta:
+        constraints = Rollup._constraints("minute")["constraints"]
+        indexes = Rollup._constraints("minute")["indexes"]
+
+
+class HourUsage(Rollup):
+    class Meta:
+        constraints = Rollup._constraints("hour")["constraints"]
+        indexes = Rollup._constraints("hour")["indexes"]
+
+
+class DayUsage(Rollup):
+    class Meta:
+        constraints = Rollup._constraints("day")["constraints"]
+        indexes = Rollup._constraints("day")["indexes"]
+
+
+class LastUse(models.Model):
+    """Where and when a key was last used successfully: the network only (IPv4 /24, IPv6 /48),
+    never the full address."""
+
+    key = models.OneToOneField(ApiKey, primary_key=True, on_delete=models.CASCADE, related_name="last_use")
+    network = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField()
+
+
+class FlushedBatch(models.Model):
+    """A batch of Redis counts written into the roll-ups, recorded in the same transaction: a
+    flush that dies after its commit and before it deleted the batch from Redis finds it here
+    and only deletes it (counted once, never twice)."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    flushed_at = models.DateTimeField()
