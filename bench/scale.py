@@ -213,13 +213,14 @@ def measure(label: str, ctx: dict) -> dict[str, dict]:
     return results
 
 
-def recreate_database() -> None:
+def recreate_database(url: str) -> None:
+    """Drop the PostgreSQL database of `url` (its connections too) and create it empty."""
     import urllib.parse
 
     import psycopg
     from psycopg import sql
 
-    parts = urllib.parse.urlsplit(DATABASE)
+    parts = urllib.parse.urlsplit(url)
     admin = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
     name = parts.path.lstrip("/")
     with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
@@ -228,7 +229,7 @@ def recreate_database() -> None:
 
 
 def main() -> None:
-    recreate_database()
+    recreate_database(DATABASE)
     harness.manage(SCALE_ENV, "migrate", "--noinput", timeout=600)
     harness.manage(SCALE_ENV, "load_scopes", timeout=600)
     os.environ.update(SCALE_ENV)

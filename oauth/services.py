@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -509,23 +509,47 @@ def key_try(*, key: ApiKey, audit: Audit) -> Outcome:
     return outcome
 
 
-def tokens_purge(*, now: datetime | None = None, batch_size: int = 1000) -> int:
-    """Delete expired and revoked tokens in batches, and the revoked JWTs' jtis once those
-    tokens have expired; returns how many. An anonymous token is kept while its refresh token
-    is still usable."""
+def tokens_purge(
+    *,
+    now: datetime | None = None,
+    batch_size: int = 1000,
+    duty: float = 1.0,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Delete expired and revoked tokens, and the revoked JWTs' jtis once those tokens have
+    expired; returns how many. An anonymous token is kept while its refresh token is still
+    usable.
+
+    The table is walked once, in windows of `batch_size` ids (a range of the primary key, each
+    one DELETE in its own transaction), from its first row to the last row that existed when the
+    purge began: the work is linear in the table, whatever it holds. Looking for dead rows
+    anew for every batch instead read again, each time, the pages that earlier batches had
+    emptied (dead tuples stay until VACUUM), which grew quadratic with millions of expired rows.
+    A window locks only its own dead rows, which no token request touches. `duty` (0 to 1) is
+    the share of time it works: after each window it rests for as long as that window took,
+    times (1 - duty) / duty, so that on a busy database, where windows take longer, it backs off
+    by itself and leaves the token path its CPU (bench/purge.py measures it; docs/scaling.md)."""
+    if not 0 < duty <= 1:
+        raise ValueError("duty must be more than 0 and at most 1")
     now = now or timezone.now()
     total = RevokedJwt.objects.filter(expires_at__lte=now).delete()[0]
-    dead = AccessToken.objects.filter(
-        Q(revoked_at__isnull=False)
-        | (Q(expires_at__lte=now) & (Q(refresh_expires_at__isnull=True) | Q(refresh_expires_at__lte=now)))
+    dead = Q(revoked_at__isnull=False) | (
+        Q(expires_at__lte=now) & (Q(refresh_expires_at__isnull=True) | Q(refresh_expires_at__lte=now))
     )
-    while True:
-        # In no particular order: the expiry's BRIN index and the revoked tokens' partial
-        # index find them (migration 0005), where ordering by id would walk the whole table.
-        batch = list(dead.order_by().values_list("pk", flat=True)[:batch_size])
-        if not batch:
-            return total
-        total += AccessToken.objects.filter(pk__in=batch).delete()[0]
+    bounds = AccessToken.objects.aggregate(first=Min("pk"), last=Max("pk"))
+    if bounds["first"] is None:
+        return total
+    low = bounds["first"] - 1
+    while low < bounds["last"]:
+        high = min(low + batch_size, bounds["last"])
+        started = time.monotonic()
+        total += AccessToken.objects.filter(dead, pk__gt=low, pk__lte=high).delete()[0]
+        low = high
+        if progress is not None:
+            progress(total)
+        if duty < 1:
+            time.sleep((time.monotonic() - started) * (1 - duty) / duty)
+    return total
 
 
 def tokens_intern_scopes(

@@ -2,10 +2,12 @@ from datetime import timedelta
 from io import StringIO
 from unittest import mock
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from oauth.models import AccessToken
+from oauth.services import tokens_purge
 
 from .conftest import basic
 
@@ -24,3 +26,46 @@ def test_it_deletes_expired_and_revoked_tokens_only(issue, post_token, client, e
     # The live token and the anonymous one (its refresh token still usable) stay.
     assert AccessToken.objects.count() == 2
     assert live
+
+
+def test_the_table_is_walked_once_in_windows_of_ids(issue, emporix, django_assert_num_queries):
+    """Linear whatever the table holds: one DELETE per window of `batch_size` ids, from the
+    first row to the last, never a search for dead rows that reads emptied pages again."""
+    key, secret = emporix
+    with mock.patch("django.utils.timezone.now", return_value=timezone.now() - timedelta(hours=2)):
+        for _ in range(7):
+            issue(key, secret)  # expired an hour ago
+    live = [issue(key, secret) for _ in range(3)]
+    ids = list(AccessToken.objects.order_by("pk").values_list("pk", flat=True))
+    windows = -(-(ids[-1] - ids[0] + 1) // 3)
+    # The jtis' DELETE, the bounds, and each window's DELETE in its own transaction (two
+    # savepoint-free statements around it: BEGIN and COMMIT are not counted).
+    with django_assert_num_queries(2 + windows):
+        assert tokens_purge(batch_size=3) == 7
+    assert AccessToken.objects.count() == len(live)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value", "message"),
+    [("--batch-size", "0", "--batch-size must be at least 1."), ("--duty", "0", "--duty must be more than 0")],
+)
+def test_bad_arguments_are_refused(db, argument, value, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("purge_tokens", argument, value)
+
+
+def test_it_rests_in_proportion_to_its_work(issue, emporix, monkeypatch):
+    """At a duty of 0.25 it rests three times as long as each window took (a moved clock: each
+    window 'takes' 2 seconds)."""
+    from oauth import services
+
+    key, secret = emporix
+    with mock.patch("django.utils.timezone.now", return_value=timezone.now() - timedelta(hours=2)):
+        issue(key, secret)
+        issue(key, secret)
+    clock = iter(range(0, 100, 2))
+    rests = []
+    monkeypatch.setattr(services.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(services.time, "sleep", rests.append)
+    assert services.tokens_purge(batch_size=1, duty=0.25) == 2
+    assert rests == [6.0, 6.0]

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Expired tokens leave without hurting the hot path (issue 22, docs/scaling.md): token p99
+while `purge_tokens` deletes millions of expired rows, against the p99 with no purge.
+
+Drops and recreates the PostgreSQL database BENCH_PURGE_DATABASE_URL (default
+portal_bench_purge on 127.0.0.1), migrates it, creates a tenant with a custom key, copies one
+real token's row BENCH_PURGE_ROWS times (default 5,000,000) as tokens that expired an hour ago
+(one INSERT ... SELECT from generate_series), and runs VACUUM ANALYZE. Then it starts the
+portal as deployed (gunicorn.conf.py, 2 workers) and drives POST /oauth/token with wrk
+(BENCH_CONNECTIONS, default 4):
+
+  idle   BENCH_ROUNDS (default 3) x BENCH_SECONDS (default 10) with no purge
+  purge  slices of BENCH_SECONDS while `manage.py purge_tokens --batch-size BENCH_PURGE_BATCH
+         --duty BENCH_PURGE_DUTY` runs (defaults 1000 and 0.25), until it ends
+
+and prints each slice's req/s and p99, how long the purge took (rows/s), and the ratio of the
+worst purge slice's p99 to the idle p99 (the median of the idle rounds'); the budget is 2.0.
+Exits 1 past it, or if any token request failed.
+"""
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: the bench package beside it
+from bench import harness  # noqa: E402
+from bench.scale import post_token, recreate_database  # noqa: E402
+from bench.token_endpoint import ENV, run_wrk, start, token_lua  # noqa: E402
+
+DATABASE = os.environ.get("BENCH_PURGE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_bench_purge")
+ROWS = int(os.environ.get("BENCH_PURGE_ROWS", "5000000"))
+BATCH = os.environ.get("BENCH_PURGE_BATCH", "1000")
+DUTY = os.environ.get("BENCH_PURGE_DUTY", "0.25")
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+BUDGET = 2.0
+
+PURGE_ENV = {**ENV, "DATABASE_URL": DATABASE, "DB_STATEMENT_TIMEOUT": "0"}
+
+EXPIRED_LOAD = """
+INSERT INTO oauth_accesstoken (digest, refresh_digest, key_id, secret_id, kind, scope_set_id,
+    scopes, session_id, issued_at, expires_at, refresh_expires_at, revoked_at)
+SELECT sha256(convert_to('purge-token-' || n, 'UTF8')), NULL, t.key_id, t.secret_id, t.kind,
+    t.scope_set_id, NULL, NULL, now() - interval '2 hours' - (n %% 3600) * interval '1 second',
+    now() - interval '1 hour' - (n %% 3600) * interval '1 second', NULL, NULL
+FROM generate_series(1, %s) AS n, (SELECT * FROM oauth_accesstoken LIMIT 1) AS t
+"""
+
+
+def setup() -> dict:
+    from django.db import connection
+
+    from accounts.models import User
+    from apikeys.services import key_create
+    from oauth.services import client_credentials_grant
+    from scopes.models import Scope
+    from tenants.services import tenant_create
+
+    user = User.objects.create_user(email="purge-admin@example.com", password=None)
+    tenant, _ = tenant_create(code="purge", name="Purge", creator=user)
+    key, secret = key_create(
+        tenant=tenant, kind="custom", name="Purge", scopes=Scope.objects.offered().order_by("name")[:3]
+    )
+    outcome = client_credentials_grant(
+        client_id=key.client_id, client_secret=secret, grant_type="client_credentials", scope=None, address="127.0.0.1"
+    )
+    assert outcome.status == 200, outcome.body
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(EXPIRED_LOAD, [ROWS])
+    print(f"load: {ROWS:,} expired tokens in {time.perf_counter() - started:.0f} s", flush=True)
+    connection.ensure_connection()
+    connection.connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE oauth_accesstoken")
+    return {"client_id": key.client_id, "secret": secret}
+
+
+def main() -> None:
+    recreate_database(DATABASE)
+    harness.manage(PURGE_ENV, "migrate", "--noinput", timeout=600)
+    harness.manage(PURGE_ENV, "load_scopes", timeout=600)
+    os.environ.update(PURGE_ENV)
+    import django
+
+    django.setup()
+    key = setup()
+    (port,) = harness.free_ports(1)
+    server = start("purge", "portal.wsgi", port, PURGE_ENV, "gunicorn.conf.py")
+    portal = f"http://127.0.0.1:{port}"
+    lua = token_lua(key)
+    url = f"{portal}/oauth/token"
+    try:
+        harness.wait_for(f"{portal}/.well-known/oauth-authorization-server", server)
+        post_token(portal, key)
+        run_wrk(url, lua, 2)  # warm-up
+        idle = [run_wrk(url, lua, SECONDS) for _ in range(ROUNDS)]
+        for result in idle:
+            print(f"idle   {result['rps']:>8.0f}/s  p99 {result['p99']:>7.2f} ms", flush=True)
+        started = time.perf_counter()
+        purge = subprocess.Popen(
+            [sys.executable, "manage.py", "purge_tokens", "--batch-size", BATCH, "--duty", DUTY],
+            cwd=ROOT,
+            env=PURGE_ENV,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        slices = []
+        while purge.poll() is None:
+            slices.append(run_wrk(url, lua, SECONDS))
+            print(f"purge  {slices[-1]['rps']:>8.0f}/s  p99 {slices[-1]['p99']:>7.2f} ms", flush=True)
+        took = time.perf_counter() - started
+        purged = purge.stdout.read().strip()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    idle_p99 = statistics.median(r["p99"] for r in idle)
+    worst = max(r["p99"] for r in slices)
+    ratio = worst / idle_p99
+    print(
+        f"\n{purged} in {took:.0f} s ({ROWS / took:,.0f} rows/s), batch {BATCH}, duty {DUTY}; "
+        f"wrk {os.environ.get('BENCH_CONNECTIONS', '4')} connections, the portal as deployed (2 workers)"
+    )
+    print(f"token p99: idle {idle_p99:.2f} ms (median of {ROUNDS}), worst slice during the purge {worst:.2f} ms")
+    print(
+        f"req/s: idle {statistics.mean(r['rps'] for r in idle):.0f}, "
+        f"during the purge {statistics.mean(r['rps'] for r in slices):.0f}"
+    )
+    print(f"ratio {ratio:.2f} (budget {BUDGET})")
+    if any(r["errors"] for r in [*idle, *slices]):
+        sys.exit("some token requests failed")
+    sys.exit(0 if ratio <= BUDGET else 1)
+
+
+if __name__ == "__main__":
+    main()
