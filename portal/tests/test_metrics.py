@@ -3,12 +3,15 @@ it, that its counters move with real token requests, gateway checks and API call
 series is made per key or tenant, and what a scrape costs. The multiprocess mode under gunicorn
 and a real Prometheus: test_metrics_served.py."""
 
+import os
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from apikeys.services import key_create
+from kernel import metricsdir
 from scopes.models import Scope
 from tenants.services import tenant_create
 
@@ -236,3 +239,23 @@ def test_a_scrape_costs_the_webhook_queues_two_queries(client, django_assert_num
     client.get("/metrics")  # the pool, if any, opened
     with django_assert_num_queries(2):
         scrape(client)
+
+
+# --- The workers' directory (gunicorn.conf.py) --------------------------------------------------
+
+
+def test_each_server_start_gets_a_fresh_directory_removed_at_exit(monkeypatch):
+    monkeypatch.delenv(metricsdir.VARIABLE, raising=False)
+    made = metricsdir.prepare()
+    assert made is not None and os.environ[metricsdir.VARIABLE] == made
+    assert Path(made).is_dir() and not any(Path(made).iterdir())
+    metricsdir.remove(made)
+    assert not Path(made).exists()
+
+
+def test_the_operators_directory_is_emptied_of_an_earlier_runs_values_and_kept(monkeypatch, tmp_path):
+    (tmp_path / "counter_4242.db").write_bytes(b"an earlier run")
+    (tmp_path / "README").write_text("not ours")
+    monkeypatch.setenv(metricsdir.VARIABLE, str(tmp_path))
+    assert metricsdir.prepare() is None
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["README"]
