@@ -245,7 +245,8 @@ def test_a_scrape_costs_the_webhook_queues_two_queries(client, django_assert_num
 
 
 def test_each_server_start_gets_a_fresh_directory_removed_at_exit(monkeypatch):
-    monkeypatch.delenv(metricsdir.VARIABLE, raising=False)
+    monkeypatch.setenv(metricsdir.VARIABLE, "")  # so that the variable prepare() sets goes afterwards
+    monkeypatch.delenv(metricsdir.VARIABLE)
     made = metricsdir.prepare()
     assert made is not None and os.environ[metricsdir.VARIABLE] == made
     assert Path(made).is_dir() and not any(Path(made).iterdir())
