@@ -28,9 +28,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -352,10 +351,12 @@ def allowed(request: HttpRequest) -> bool:
 
 @csrf_exempt  # a GET, and no session is read (kernel.middleware.TOKEN_SERVICE_PREFIXES)
 @login_not_required
-@require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
     """The Prometheus text format, to loopback clients and bearers of METRICS_TOKEN; anyone
-    else gets the portal's 404, as for a page that does not exist."""
+    else gets the portal's 404, as for a page that does not exist, whatever the method (a 405
+    would say that something is there)."""
     if not allowed(request):
         raise Http404("No such page.")
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
     return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})

@@ -129,7 +129,9 @@ def test_where_https_is_required_the_token_counts_only_over_https(client, settin
 
 
 def test_only_get_and_head(client):
+    assert client.head("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
     assert client.post("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 405
+    assert client.post("/metrics", REMOTE_ADDR="192.0.2.7").status_code == 404  # nothing revealed
 
 
 def test_the_request_log_has_no_token_and_scrapes_are_debug(client, settings, caplog):
