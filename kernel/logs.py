@@ -112,8 +112,8 @@ def _tenant_code(request: HttpRequest) -> str | None:
 
 
 class RequestLogMiddleware:
-    """Outermost middleware: gives the request its id (echoed in the X-Request-ID response
-    header) and logs one line when the response is ready."""
+    """Outermost middleware but the metrics' (kernel/metrics.py): gives the request its id
+    (echoed in the X-Request-ID response header) and logs one line when the response is ready."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

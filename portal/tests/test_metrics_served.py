@@ -44,8 +44,8 @@ def own_address() -> str:
 
 
 class Portal:
-    def __init__(self, port: int, metrics_dir: Path, client_id: str, secret: str, process: subprocess.Popen) -> None:
-        self.port, self.metrics_dir, self.process = port, metrics_dir, process
+    def __init__(self, port: int, metrics_dir: Path, client_id: str, secret: str) -> None:
+        self.port, self.metrics_dir = port, metrics_dir
         self.client_id, self.secret = client_id, secret
         self.url = f"http://127.0.0.1:{port}"
 
@@ -79,30 +79,38 @@ class Portal:
 
 
 @pytest.fixture(scope="module")
-def portal(tmp_path_factory) -> Iterator[Portal]:
-    tmp = tmp_path_factory.mktemp("metrics")
-    metrics_dir = tmp / "multiproc"
-    metrics_dir.mkdir()
-    # A file an earlier server left: a fresh start must not count it.
-    (metrics_dir / "counter_1.db").write_bytes(b"left over")
+def database(tmp_path_factory) -> Iterator[tuple[dict[str, str], str, str]]:
+    """The served database, and the environment of servers on it with two workers of small pools."""
     with served_database(
-        tmp,
+        tmp_path_factory.mktemp("metrics-db"),
         "metrics",
         STATIC_MANIFEST="off",
         SECURE_COOKIES="off",
         ALLOWED_HOSTS=f"127.0.0.1,127.0.0.2,{own_address()}",
         METRICS_TOKEN=TOKEN,
-        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
         WEB_CONCURRENCY=str(WORKERS),
         WEB_THREADS="8",
         DATABASE_POOL_MAX_SIZE=str(POOL_MAX),
         USAGE_COUNTING="off",
-    ) as (env, client_id, secret):
-        port = free_port()
-        with gunicorn(env, tmp / "gunicorn.log", port=port, host="0.0.0.0") as process:
-            served = Portal(port, metrics_dir, client_id, secret, process)
-            wait_until(lambda: len(served.worker_pids()) == WORKERS, 30, what="both workers' metrics files")
-            yield served
+    ) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def portal(database, tmp_path_factory) -> Iterator[Portal]:
+    """gunicorn bound to every address, its workers' metrics in a directory the operator gave."""
+    env, client_id, secret = database
+    tmp = tmp_path_factory.mktemp("metrics")
+    metrics_dir = tmp / "multiproc"
+    metrics_dir.mkdir()
+    # A file an earlier server left: a fresh start must not count it.
+    (metrics_dir / "counter_1.db").write_bytes(b"left over")
+    port = free_port()
+    env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    with gunicorn(env, tmp / "gunicorn.log", port=port, host="0.0.0.0"):
+        served = Portal(port, metrics_dir, client_id, secret)
+        wait_until(lambda: len(served.worker_pids()) == WORKERS, 30, what="both workers' metrics files")
+        yield served
 
 
 def test_loopback_peers_read_it_and_another_address_needs_the_token(portal):
@@ -142,6 +150,23 @@ def test_every_scrape_adds_up_both_workers_and_an_ended_worker_keeps_its_counts(
     after = portal.samples()
     assert after[TOKEN_ISSUED] == before + 20
     assert after[pool] == WORKERS * POOL_MAX
+
+
+def test_as_make_run_serves_each_start_gets_a_directory_of_its_own_removed_at_exit(database, tmp_path):
+    """No PROMETHEUS_MULTIPROC_DIR given, as `make run` and bin/serve start gunicorn."""
+    env, client_id, secret = database
+    env = {key: value for key, value in env.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    port = free_port()
+    with gunicorn({**env, "TMPDIR": str(temp)}, tmp_path / "gunicorn.log", port=port):
+        (made,) = temp.glob("portal-metrics-*")
+        served = Portal(port, made, client_id, secret)
+        wait_until(lambda: len(served.worker_pids()) == WORKERS, 30, what="both workers' metrics files")
+        served.issue(10)
+        for _ in range(4):
+            assert served.samples()[TOKEN_ISSUED] == 10
+    assert not made.exists()
 
 
 # --- A real Prometheus --------------------------------------------------------------------------
