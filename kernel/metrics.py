@@ -37,6 +37,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
     values,
 )
@@ -70,6 +71,9 @@ def _forked() -> None:
 os.register_at_fork(after_in_child=_forked)
 if multiprocess():
     values.ValueClass = values.MultiProcessValue(process_identifier=lambda: _pid)
+# The `_created` series (when each labelled series began) double the series for what Prometheus
+# infers from counter resets anyway; the multiprocess mode has none, and one process neither.
+disable_created_metrics()
 
 # The parts of the portal that requests are counted for, by path prefix; "pages" is everything
 # else (the portal's own pages), counted as one route.
