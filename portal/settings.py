@@ -127,7 +127,8 @@ MIDDLEWARE = [
     # Outermost, so that the request latencies it measures include every other middleware.
     "kernel.metrics.MetricsMiddleware",
     "kernel.logs.RequestLogMiddleware",
-    # Outermost but the metrics and the log: it sees every response, the error and outage answers included.
+    # Outermost but the metrics and the log: it sees every response, the error and outage
+    # answers included.
     "kernel.middleware.JsonCharsetMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # After SecurityMiddleware, which redirects every other plain-HTTP request.
