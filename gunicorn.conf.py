@@ -17,9 +17,10 @@ import sys
 # forked from it and import the new code: a kernel.logescape (or kernel.handoff) the master
 # imported before the new code was deployed would be handed to them as it was (an upgrade that
 # changed it would have its workers fail to boot, and the master stop). So they are read again too.
-for _module in ("kernel.logescape", "kernel.handoff"):
+for _module in ("kernel.logescape", "kernel.handoff", "kernel.metricsdir"):
     if _module in sys.modules:
         importlib.reload(sys.modules[_module])
+from kernel import metricsdir  # noqa: E402
 from kernel.handoff import Handoff, HandoffThreadWorker, warm_up  # noqa: E402
 from kernel.logescape import EscapingGunicornLogger  # noqa: E402
 
@@ -48,6 +49,18 @@ control_socket_disable = True
 def on_starting(server) -> None:
     # Before the first fork, so that every worker shares it; kept on the master across reloads.
     server.handoff = Handoff()
+    # The workers' metrics files, added up by /metrics: a fresh directory per server start
+    # (kernel/metricsdir.py, docs/metrics.md).
+    server.metrics_dir = metricsdir.prepare()
+
+
+def child_exit(server, worker) -> None:
+    # An ended worker's gauges (its database pool) no longer count; its counters do.
+    metricsdir.worker_ended(worker.pid)
+
+
+def on_exit(server) -> None:
+    metricsdir.remove(server.metrics_dir)
 
 
 def on_reload(server) -> None:
@@ -62,3 +75,7 @@ def pre_fork(server, worker) -> None:
 def post_worker_init(worker) -> None:
     # The application is loaded; warm it before the worker accepts (and says it is ready).
     warm_up()
+    # Its database pool, now open, sampled for /metrics (kernel/metrics.py).
+    from kernel.metrics import worker_started
+
+    worker_started()

@@ -27,8 +27,9 @@ from .logescape import escape_controls, hide_reset_keys
 logger = logging.getLogger("portal.request")
 
 FIELDS = ("time", "level", "logger", "message", "request_id", "method", "path", "status", "duration_ms", "tenant")
-# Probes come every few seconds from each load balancer; their lines are DEBUG.
-QUIET_PATHS = frozenset({"/healthz", "/readyz"})
+# Probes come every few seconds from each load balancer, scrapes from Prometheus: their lines
+# are DEBUG.
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 # What a proxy's request id may look like (nginx's $request_id is 32 hex digits).
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:=+/@-]{1,128}")
 
@@ -111,8 +112,8 @@ def _tenant_code(request: HttpRequest) -> str | None:
 
 
 class RequestLogMiddleware:
-    """Outermost middleware: gives the request its id (echoed in the X-Request-ID response
-    header) and logs one line when the response is ready."""
+    """Outermost middleware but the metrics' (kernel/metrics.py): gives the request its id
+    (echoed in the X-Request-ID response header) and logs one line when the response is ready."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

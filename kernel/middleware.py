@@ -29,8 +29,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
 # API clients and proxies call them, they authenticate clients themselves and never read a
 # session, the signed-in user or messages. Every route under these prefixes must be a public
 # token-service view (portal/tests/test_token_service_path.py). The management API (/api/)
-# authenticates every call with a Bearer token the same way.
-TOKEN_SERVICE_PREFIXES = ("/oauth/", "/customerlogin/", "/.well-known/", "/gateway/", "/api/")
+# authenticates every call with a Bearer token the same way, and the operators' /metrics
+# (kernel/metrics.py) lets in loopback clients and a bearer token, never a session.
+TOKEN_SERVICE_PREFIXES = ("/oauth/", "/customerlogin/", "/.well-known/", "/gateway/", "/api/", "/metrics")
 
 
 class SecurityHeadersMiddleware:

@@ -124,8 +124,11 @@ INSTALLED_APPS = [
 # endpoints (kernel/middleware.py: TOKEN_SERVICE_PREFIXES), which use none of them; the login
 # requirement and every security header apply to all paths.
 MIDDLEWARE = [
+    # Outermost, so that the request latencies it measures include every other middleware.
+    "kernel.metrics.MetricsMiddleware",
     "kernel.logs.RequestLogMiddleware",
-    # Outermost but the log: it sees every response, the error and outage answers included.
+    # Outermost but the metrics and the log: it sees every response, the error and outage
+    # answers included.
     "kernel.middleware.JsonCharsetMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # After SecurityMiddleware, which redirects every other plain-HTTP request.
@@ -479,7 +482,9 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 # schema carry none and redirect like pages.
 HTTPS_REQUIRED_PATHS = [r"^oauth/", r"^customerlogin/", r"^gateway/", r"^api/(?!v1/(?:docs|schema)/)"]
 # Health probes come over plain HTTP from the load balancer, even where HTTPS is enforced.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", *HTTPS_REQUIRED_PATHS]
+# /metrics too: Prometheus scrapes it over plain HTTP on loopback (a bearer token, from elsewhere,
+# is accepted over HTTPS only: kernel/metrics.py).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$", *HTTPS_REQUIRED_PATHS]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
@@ -490,6 +495,13 @@ if env.str("SECURE_PROXY_SSL_HEADER", default=""):
 # sets (e.g. X-Forwarded-For); TRUSTED_PROXY_COUNT says how many proxies append to it.
 TRUSTED_PROXY_HEADER = env.str("TRUSTED_PROXY_HEADER", default="")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+
+# --- Metrics (docs/metrics.md) -----------------------------------------------------------------
+# /metrics answers loopback clients, and with this set, any client that sends it as
+# `Authorization: Bearer <METRICS_TOKEN>` (over HTTPS where SECURE_SSL_REDIRECT is on). Empty:
+# loopback only. The workers share their values through PROMETHEUS_MULTIPROC_DIR, which
+# gunicorn.conf.py sets (a fresh directory per server start) unless the environment does.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # The operator's API that the portal's tokens open: the "Get started" samples add a call to a
 # route of it. Empty: the samples call only the portal (token, then /oauth/tokeninfo).

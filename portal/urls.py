@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from accounts.views import AdminLoginView
 from kernel.health import healthz, readyz
+from kernel.metrics import metrics
 from kernel.views import favicon
 from tenants.views import home
 
@@ -23,6 +24,7 @@ urlpatterns = [
     path("admin/login/", AdminLoginView.as_view()),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("tenants.urls")),

@@ -8,11 +8,13 @@ class WebhooksConfig(AppConfig):
     def ready(self) -> None:
         from activity.signals import activity_recorded
         from kernel.crypto import sealed_register
+        from kernel.metrics import scrape_collector_register
 
         from . import (
             checks,  # noqa: F401  (registers the system check)
             purposes,
         )
+        from .metrics import WebhookQueueCollector
         from .outbox import activity_event_record
         from .services import endpoint_secret_key_counts, endpoint_secret_opens, endpoint_secrets_reencrypt
 
@@ -26,3 +28,5 @@ class WebhooksConfig(AppConfig):
         )
         # Every activity entry that makes a webhook event queues it in the entry's transaction.
         activity_recorded.connect(activity_event_record, dispatch_uid="webhooks-outbox")
+        # The queue, read on every scrape of /metrics.
+        scrape_collector_register("webhook queue", WebhookQueueCollector())

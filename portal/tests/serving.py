@@ -103,12 +103,20 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], log: Path, *, port: int | None = None, unix_socket: Path | None = None):
+def gunicorn(
+    env: dict[str, str],
+    log: Path,
+    *,
+    port: int | None = None,
+    unix_socket: Path | None = None,
+    host: str = "127.0.0.1",
+):
     """gunicorn as `make run` starts it (`gunicorn portal.wsgi -c gunicorn.conf.py`, HOST and
     PORT from the environment), or, given `unix_socket`, as deploy/systemd starts it: with
-    that socket handed over by socket activation (LISTEN_FDS, fd 3)."""
+    that socket handed over by socket activation (LISTEN_FDS, fd 3). `host` 0.0.0.0 serves
+    this machine's other addresses too (test_metrics_served.py); it is still asked on 127.0.0.1."""
     command = [GUNICORN, "portal.wsgi", "-c", "gunicorn.conf.py"]
-    env = {**env, "HOST": "127.0.0.1", "PORT": str(port or free_port())}
+    env = {**env, "HOST": host, "PORT": str(port or free_port())}
     listener = None
     pass_fds: tuple[int, ...] = ()
     if unix_socket is not None:

@@ -32,6 +32,7 @@ pytestmark = pytest.mark.outside  # nginx, gunicorn
 
 SITE = ROOT / "deploy" / "nginx" / "api-key-portal.conf"
 HOST = "portal.example.com"
+METRICS_TOKEN = "edge-metrics-token-0123456789abcdef"
 
 
 def render_site(tmp: Path, http_port: int, https_port: int) -> str:
@@ -66,6 +67,7 @@ def edge(served):
         "SECURE_COOKIES": "on",
         "SECURE_SSL_REDIRECT": "on",  # as deploy/portal.env.example: no loop behind nginx
         "SECURE_HSTS_SECONDS": "600",
+        "METRICS_TOKEN": METRICS_TOKEN,
     }
     # A short path: unix socket paths are limited to about 100 bytes.
     tmp = Path(tempfile.mkdtemp(prefix="portal-edge-"))
@@ -118,6 +120,18 @@ def test_the_portal_sees_https_through_x_forwarded_proto(edge):
     )
     assert answer.status == 200
     assert answer.headers.get_all("Strict-Transport-Security") == ["max-age=31536000; includeSubDomains"]
+
+
+def test_metrics_through_the_edge_need_the_token(edge):
+    """nginx passes /metrics on; nginx is the portal's peer, but a request it relays (with
+    X-Forwarded-For) is not a loopback client's: 404 without the token, the metrics with it
+    over HTTPS (docs/metrics.md)."""
+    url = f"{edge['base']}/metrics"
+    assert request(url, headers={"Host": HOST}).status == 404
+    assert request(url, headers={"Host": HOST, "Authorization": "Bearer wrong"}).status == 404
+    answer = request(url, headers={"Host": HOST, "Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert answer.status == 200
+    assert b"portal_http_requests_total" in answer.body
 
 
 def test_it_redirects_http_to_https(edge):
