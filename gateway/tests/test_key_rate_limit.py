@@ -92,7 +92,7 @@ def test_refusals_of_other_kinds_come_first_and_do_not_use_the_limit(check, mint
 
 
 def test_a_key_without_a_limit_is_not_limited(check, mint, reader, emporix_key):
-    key, secret = reader
+    key, _ = reader  # another key of the tenant has a limit
     key_rate_limit_set(key=key, limit=1, period="minute")
     with time_machine.travel(START, tick=False):
         unlimited = mint(*emporix_key)
