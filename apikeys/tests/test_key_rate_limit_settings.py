@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from activity.display import details_lines
 from activity.models import Action, ActivityEntry
 from apikeys import limits
 from apikeys.models import ApiKey, KeyKind
@@ -52,6 +53,7 @@ def test_an_admin_sets_a_limit_and_it_is_shown_and_recorded(client_for, alice, a
     entry = ActivityEntry.objects.filter(key=key, action=Action.KEY_CHANGED).latest("pk")
     assert entry.details == {"rate_limit": {"from": None, "to": "10 requests per second"}}
     assert entry.actor_email == "alice@example.com"
+    assert details_lines(entry) == ["Rate limit: none → “10 requests per second”"]  # as the activity page says it
 
     response = client.post(_settings(key), {"allowed_networks": "", "rate_limit": "", "rate_limit_period": "second"})
     assert response.status_code == 302
