@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.core.cache import cache
 
+from apikeys import limits
 from apikeys.services import key_create, key_rate_limit_set
-from kernel import usage
+from kernel import ratelimit, usage
 from scopes.models import Scope
 
 pytestmark = pytest.mark.django_db
@@ -91,12 +93,22 @@ def test_refusals_of_other_kinds_come_first_and_do_not_use_the_limit(check, mint
         assert statuses(check, token, 3) == [200, 200, 429]
 
 
-def test_a_key_without_a_limit_is_not_limited(check, mint, reader, emporix_key):
+def in_cache(key_id: int) -> int | None:
+    """The key's gateway counter in the cache for START's minute (None: no counter)."""
+    counter = ratelimit.Counter(limits.GATEWAY, (str(key_id),), 1)
+    (name,) = ratelimit._keys([counter], int(START.timestamp()) // 60 * 60)
+    return cache.get(name)
+
+
+def test_a_key_without_a_limit_is_not_limited_nor_counted(check, mint, reader, emporix_key):
     key, _ = reader  # another key of the tenant has a limit
     key_rate_limit_set(key=key, limit=1, period="minute")
     with time_machine.travel(START, tick=False):
         unlimited = mint(*emporix_key)
         assert statuses(check, unlimited, 50) == [200] * 50
+        assert statuses(check, mint(*reader), 2) == [200, 429]
+        assert in_cache(emporix_key[0].pk) is None  # no cache call for a key without a limit
+        assert in_cache(key.pk) == 2  # where a limited key's counter is
     assert limited_calls(emporix_key[0].pk) == {}
 
 
