@@ -9,7 +9,15 @@ from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from apikeys.forms import MAX_POSTED_SCOPES
-from apikeys.models import DESCRIPTION_MAX_LENGTH, GRACE_PERIODS, LABEL_MAX_LENGTH, LABEL_PATTERN, MAX_LABELS
+from apikeys.models import (
+    DESCRIPTION_MAX_LENGTH,
+    GRACE_PERIODS,
+    LABEL_MAX_LENGTH,
+    LABEL_PATTERN,
+    MAX_LABELS,
+    RATE_LIMIT_MAX,
+    RatePeriod,
+)
 from apikeys.origins import MAX_ORIGINS, ORIGIN_PATTERN
 from tenants.models import Role, validate_tenant_code
 
@@ -121,6 +129,20 @@ class KeyUpdateRequest(KeyMetadataRequest):
     token_lifetime = StrictInteger(
         required=False, allow_null=True, min_value=60, help_text="Custom keys: seconds (null: the default)."
     )
+    rate_limit = StrictInteger(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=max(RATE_LIMIT_MAX.values()),
+        help_text=f"Any key: at most this many token requests, and separately this many gateway checks, per "
+        f"rate_limit_period (null: no limit); up to {RATE_LIMIT_MAX[RatePeriod.SECOND]} per second or "
+        f"{RATE_LIMIT_MAX[RatePeriod.MINUTE]} per minute.",
+    )
+    rate_limit_period = serializers.ChoiceField(
+        choices=RatePeriod.values,
+        required=False,
+        help_text="The rate limit's window; when left out, the key's current one.",
+    )
     lock_out_caller = StrictBoolean(
         required=False,
         default=False,
@@ -168,6 +190,10 @@ class Key(serializers.Serializer):
     )
     token_lifetime = serializers.IntegerField(allow_null=True, help_text="Seconds; null: the deployment's default.")
     token_format = serializers.ChoiceField(choices=["default", "opaque", "jwt"])
+    rate_limit = serializers.IntegerField(
+        allow_null=True, help_text="Requests per rate_limit_period at the token service and the gateway; null: none."
+    )
+    rate_limit_period = serializers.ChoiceField(choices=RatePeriod.values)
     old_secret_expires_at = serializers.DateTimeField(
         allow_null=True, help_text="When the old secret (after a renew with a grace period) stops working."
     )

@@ -34,6 +34,7 @@ from apikeys.services import (
     key_metadata_set,
     key_networks_set,
     key_origins_set,
+    key_rate_limit_set,
     key_renew,
     key_token_lifetime_set,
     key_update,
@@ -245,6 +246,8 @@ def _key_data(key: "ApiKey | _PageKey", tenant: Tenant, secret: str | None = Non
         "allowed_origins": key.allowed_origins.split("\n") if key.allowed_origins else [],
         "token_lifetime": key.token_lifetime,
         "token_format": key.token_format or "default",
+        "rate_limit": key.rate_limit,
+        "rate_limit_period": key.rate_limit_period or "minute",
         "old_secret_expires_at": getattr(key, "old_secret_expires_at", None),
         "description": key.description,
         "owner": getattr(key, "owner_email", None),
@@ -478,9 +481,9 @@ class KeyDetail(KeyViewMixin, PortalAPIView):
             return self.key_response(key_id)
 
     def _settings_change(self, key: ApiKey, data: dict) -> None:
-        """The key's settings page over the API: allowed networks (any key), allowed origins
-        (Storefront and custom keys), expiry and token
-        lifetime (custom keys), through the same services and their checks."""
+        """The key's settings page over the API: allowed networks and rate limit (any key),
+        allowed origins (Storefront and custom keys), expiry and token lifetime (custom keys),
+        through the same services and their checks."""
         if key.kind != KeyKind.CUSTOM and {"expires_at", "token_lifetime"} & data.keys():
             raise Problem("conflict", f"The {key.name} key has no expiry or token lifetime of its own.")
         try:
@@ -502,6 +505,13 @@ class KeyDetail(KeyViewMixin, PortalAPIView):
                 key_expiry_set(key=key, expires_at=data["expires_at"], audit=self.audit)
             if "token_lifetime" in data:
                 key_token_lifetime_set(key=key, seconds=data["token_lifetime"], audit=self.audit)
+            if {"rate_limit", "rate_limit_period"} & data.keys():
+                key_rate_limit_set(
+                    key=key,
+                    limit=data.get("rate_limit", key.rate_limit),
+                    period=data.get("rate_limit_period", key.rate_limit_period),
+                    audit=self.audit,
+                )
         except ValidationError as error:
             raise Problem("invalid-request", "; ".join(error.messages)) from None
         except ValueError as error:

@@ -54,6 +54,8 @@ class VerifiedKey:
     token_lifetime: int | None = None  # the key's own access-token lifetime, if it has one
     secret_public_id: str = ""  # the secret's public id (a JWT's `cred_id` claim), never the secret
     token_format: str = ""  # the key's choice of access-token format; "" is the deployment's
+    rate_limit: int | None = None  # the key's own rate limit (apikeys.limits), if it has one
+    rate_limit_period: str = ""
 
 
 # --- Scopes a key holds -----------------------------------------------------------------------
@@ -140,6 +142,8 @@ class _Row(NamedTuple):
     token_lifetime: int | None
     secret_public_id: Any
     token_format: str
+    rate_limit: int | None
+    rate_limit_period: str
 
 
 _COLUMNS = {
@@ -156,6 +160,8 @@ _COLUMNS = {
     "token_lifetime": "key__token_lifetime",
     "secret_public_id": "public_id",
     "token_format": "key__token_format",
+    "rate_limit": "key__rate_limit",
+    "rate_limit_period": "key__rate_limit_period",
 }
 assert tuple(_COLUMNS) == _Row._fields
 
@@ -235,6 +241,8 @@ def _verified(row: _Row, client_id: str, now: datetime) -> VerifiedKey:
         # SQLite's raw cursor returns the UUID as 32 hex digits, PostgreSQL as a UUID.
         secret_public_id=str(uuid.UUID(str(row.secret_public_id))),
         token_format=row.token_format,
+        rate_limit=row.rate_limit,
+        rate_limit_period=row.rate_limit_period,
     )
 
 
@@ -291,6 +299,8 @@ class TokenKey(NamedTuple):
     key_id: int
     tenant_id: int
     key_name: str
+    rate_limit: int | None  # the key's own rate limit (apikeys.limits)
+    rate_limit_period: str
 
 
 def token_key_find(
@@ -316,7 +326,11 @@ def token_key_find(
     )
     if unless is not None:
         secrets = secrets.exclude(unless)
-    row = secrets.order_by().values_list("key_id", "key__tenant_id", "key__name").first()
+    row = (
+        secrets.order_by()
+        .values_list("key_id", "key__tenant_id", "key__name", "key__rate_limit", "key__rate_limit_period")
+        .first()
+    )
     return TokenKey._make(row) if row is not None else None
 
 

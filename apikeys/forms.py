@@ -20,9 +20,11 @@ from .models import (
     LABEL_MAX_LENGTH,
     LABEL_PATTERN,
     MAX_LABELS,
+    RATE_LIMIT_MAX,
     ApiKey,
     Environment,
     KeyKind,
+    RatePeriod,
     TokenFormat,
 )
 from .networks import networks_clean
@@ -352,8 +354,8 @@ class RenewForm(forms.Form):
 
 
 class KeySettingsForm(forms.Form):
-    """A key's hygiene settings: the networks it may be used from (any key), and for custom
-    keys an expiry date and an access-token lifetime of its own."""
+    """A key's hygiene settings: the networks it may be used from and its rate limit (any
+    key), and for custom keys an expiry date and an access-token lifetime of its own."""
 
     allowed_networks = forms.CharField(
         label="Allowed networks",
@@ -382,6 +384,22 @@ class KeySettingsForm(forms.Form):
         min_value=1,
         help_text="Empty: the deployment's default.",
     )
+    rate_limit = forms.IntegerField(
+        label="Rate limit (requests)",
+        required=False,
+        min_value=1,
+        help_text=f"At most this many token requests, and separately this many API calls through the gateway, "
+        f"in each second or minute, across every instance. Empty: no limit. Up to "
+        f"{RATE_LIMIT_MAX[RatePeriod.SECOND]:,} per second or {RATE_LIMIT_MAX[RatePeriod.MINUTE]:,} per minute.",
+        error_messages={"min_value": "A rate limit is at least 1 request; leave it empty for no limit."},
+    )
+    rate_limit_period = forms.ChoiceField(
+        label="Rate limit period",
+        choices=RatePeriod.choices,
+        required=False,
+        initial=RatePeriod.MINUTE,
+        error_messages={"invalid_choice": "Choose per second or per minute."},
+    )
 
     def __init__(self, *args: Any, key: ApiKey, **kwargs: Any) -> None:
         kwargs.setdefault(
@@ -391,6 +409,8 @@ class KeySettingsForm(forms.Form):
                 "allowed_origins": key.allowed_origins,
                 "expires_at": expiry_initial(key),
                 "token_lifetime_minutes": key.token_lifetime // 60 if key.token_lifetime else None,
+                "rate_limit": key.rate_limit,
+                "rate_limit_period": key.rate_limit_period or RatePeriod.MINUTE,
             },
         )
         super().__init__(*args, **kwargs)
@@ -419,6 +439,19 @@ class KeySettingsForm(forms.Form):
 
     def clean_allowed_origins(self) -> str:
         return origins_clean(self.cleaned_data["allowed_origins"], allow_any=self.key.is_storefront)
+
+    def clean_rate_limit_period(self) -> str:
+        return self.cleaned_data["rate_limit_period"] or RatePeriod.MINUTE  # a form sent without it
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        limit, period = cleaned.get("rate_limit"), cleaned.get("rate_limit_period")
+        if limit is not None and period in RATE_LIMIT_MAX and limit > RATE_LIMIT_MAX[period]:
+            self.add_error(
+                "rate_limit",
+                f"A rate limit {RatePeriod(period).label} is at most {RATE_LIMIT_MAX[period]:,} requests.",
+            )
+        return cleaned
 
 
 class LeakReportForm(forms.Form):

@@ -37,11 +37,30 @@ class Environment(models.TextChoices):
     DEVELOPMENT = "development", "Development"
 
 
+class RatePeriod(models.TextChoices):
+    """The window of a key's own rate limit (apikeys.limits)."""
+
+    SECOND = "second", "per second"
+    MINUTE = "minute", "per minute"
+
+
+# Seconds in each window, and the highest limit an admin may set for it: above these a limit
+# protects nothing (docs/keys.md, "Rate limit per key").
+RATE_WINDOWS = {RatePeriod.SECOND: 1, RatePeriod.MINUTE: 60}
+RATE_LIMIT_MAX = {RatePeriod.SECOND: 10_000, RatePeriod.MINUTE: 600_000}
+
+
 # A key's free labels: lowercase slugs, at most MAX_LABELS of at most LABEL_MAX_LENGTH characters.
 MAX_LABELS = 10
 LABEL_MAX_LENGTH = 32
 LABEL_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$"
 DESCRIPTION_MAX_LENGTH = 500
+
+
+def rate_limit_words(limit: int, period: str) -> str:
+    """A rate limit as pages and activity entries say it: "100 requests per minute"."""
+    noun = "request" if limit == 1 else "requests"
+    return f"{limit:,} {noun} {RatePeriod(period or RatePeriod.MINUTE).label}"
 
 
 def labels_store(labels: "list[str] | tuple[str, ...]") -> str:
@@ -151,6 +170,12 @@ class ApiKey(models.Model):
     token_format = models.CharField(
         "Access tokens", max_length=8, choices=TokenFormat.choices, default=TokenFormat.DEFAULT, blank=True
     )
+    # The key's own rate limit (apikeys.limits): at most `rate_limit` token requests and,
+    # separately, gateway checks per `rate_limit_period`, across every instance; None: none.
+    rate_limit = models.PositiveIntegerField(null=True, blank=True)
+    rate_limit_period = models.CharField(
+        max_length=8, choices=RatePeriod.choices, default=RatePeriod.MINUTE, blank=True
+    )
     # Metadata (docs/keys.md, "What each key is for"): it changes nothing the key can do.
     description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True, default="")
     # A member of the tenant answerable for the key. Cleared when they leave the tenant
@@ -196,6 +221,13 @@ class ApiKey(models.Model):
     @property
     def is_custom(self) -> bool:
         return self.kind == KeyKind.CUSTOM
+
+    @property
+    def rate_limit_text(self) -> str:
+        """The key's rate limit in words ("100 requests per minute"); "" for none."""
+        if not self.rate_limit:
+            return ""
+        return rate_limit_words(self.rate_limit, self.rate_limit_period)
 
     @property
     def is_storefront(self) -> bool:

@@ -21,7 +21,18 @@ from kernel.outages import lock_timed_out
 from scopes.models import Scope
 from tenants.models import Membership, Tenant
 
-from .models import ApiKey, ApiSecret, Environment, KeyKind, NetworkRefusal, TokenFormat, labels_store
+from .models import (
+    RATE_LIMIT_MAX,
+    ApiKey,
+    ApiSecret,
+    Environment,
+    KeyKind,
+    NetworkRefusal,
+    RatePeriod,
+    TokenFormat,
+    labels_store,
+    rate_limit_words,
+)
 from .networks import networks_clean
 from .origins import known_origins_forget, origins_clean
 
@@ -493,6 +504,43 @@ def key_token_lifetime_set(*, key: ApiKey, seconds: int | None, audit: Audit = S
             key=key,
             details={"token_lifetime": {"from": previous, "to": seconds}},
         )
+    return key
+
+
+def rate_limit_check(limit: int | None, period: str) -> None:
+    """Raise ValueError unless `limit` is None (no limit) or a whole number from 1 to the
+    period's RATE_LIMIT_MAX, and `period` is a RatePeriod."""
+    if period not in RatePeriod.values:
+        raise ValueError("The rate limit's period must be second or minute.")
+    if limit is not None and not 1 <= limit <= RATE_LIMIT_MAX[period]:
+        raise ValueError(
+            f"The rate limit must be between 1 and {RATE_LIMIT_MAX[period]:,} requests {RatePeriod(period).label}."
+        )
+
+
+@_busy_when_locked
+@transaction.atomic
+def key_rate_limit_set(*, key: ApiKey, limit: int | None, period: str, audit: Audit = SYSTEM) -> ApiKey:
+    """Give any key its own rate limit (None: none), `limit` requests per `period`, enforced
+    by the token service and the gateway check (apikeys.limits). A change is one activity
+    entry (KEY_CHANGED, in words); the gateway's cached tokens carry the limit they were
+    verified with for up to GATEWAY_CACHE_SECONDS."""
+    rate_limit_check(limit, period)
+    key = ApiKey.objects.select_for_update(no_key=True).get(pk=key.pk)
+    before = rate_limit_words(key.rate_limit, key.rate_limit_period) if key.rate_limit else None
+    after = rate_limit_words(limit, period) if limit else None
+    if before == after:
+        return key
+    key.rate_limit = limit
+    key.rate_limit_period = period if limit else RatePeriod.MINUTE
+    key.save(update_fields=["rate_limit", "rate_limit_period"])
+    activity_record(
+        tenant=key.tenant,
+        action=Action.KEY_CHANGED,
+        audit=audit,
+        key=key,
+        details={"rate_limit": {"from": before, "to": after}},
+    )
     return key
 
 

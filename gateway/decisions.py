@@ -6,6 +6,8 @@ token), reach the API behind the proxy?
 - no token: 401; a token that does not authorize now (`oauth.bearer.bearer_verify`): 401;
 - a route whose `{tenant}` is not the token's tenant, or whose scopes the token holds none of:
   403 (insufficient_scope);
+- a call that would be allowed, past its key's own rate limit (apikeys.limits): 429 with
+  Retry-After;
 - a method and path the table does not know: 404, unless the path lies under one of the
   operator's pass-through prefixes (GATEWAY_PASSTHROUGH_PREFIXES) and is not a route's own path
   (the table lists every method of the paths it knows). Under a pass-through prefix it needs a
@@ -26,6 +28,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from apikeys import limits as key_limits
+from kernel import usage
 from kernel.crypto import digest as token_digest
 from oauth.bearer import BearerToken, bearer_verify
 from scopes.routes import Route
@@ -46,12 +50,13 @@ class Grant:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    status: int  # 200, 400, 401, 403 or 404
+    status: int  # 200, 400, 401, 403, 404 or 429
     error: str = ""  # RFC 6750 error code (invalid_request, invalid_token, insufficient_scope) or unknown_route
     description: str = ""
     scope: str = ""  # on insufficient_scope: the scopes that would open the route, space-separated
     grant: Grant | None = None
     route: Route | None = None
+    retry_after: int = 0  # on 429: seconds until the key's rate-limit window ends
 
 
 class TokenCache:
@@ -169,4 +174,36 @@ def decide(method: str, raw_uri: str, token: str | None, *, passthrough: tuple[s
             grant=grant,
             route=route,
         )
-    return Decision(200, grant=grant, route=route)
+    return _within_rate_limit(grant, route) or Decision(200, grant=grant, route=route)
+
+
+def _within_rate_limit(grant: Grant, route: Route | None) -> Decision | None:
+    """None if the key of an otherwise allowed call has no rate limit or is within it; else
+    the 429 (counted as KEY_RATE_LIMITED). The limit came with the verified token: no query."""
+    token = grant.token
+    now = time.time()
+    wait = key_limits.key_rate_hit(
+        family=key_limits.GATEWAY,
+        key_id=token.key_id,
+        limit=token.rate_limit,
+        period=token.rate_limit_period,
+        now=now,
+    )
+    if wait is None:
+        return None
+    usage.count(
+        tenant_id=token.tenant_id,
+        key_id=token.key_id,
+        secret_id=None,
+        operation=route.operation_id if route is not None else usage.OPERATION_PASSTHROUGH,
+        outcome=usage.KEY_RATE_LIMITED,
+        now=now,
+    )
+    return Decision(
+        429,
+        "slow_down",
+        "The rate limit of the access token's key is reached; wait Retry-After seconds.",
+        grant=grant,
+        route=route,
+        retry_after=wait,
+    )

@@ -9,7 +9,8 @@ client cannot pass its own through a proxy that forwards client headers to the c
                      path follows the prefix, the method is the check request's own
 
 Every answer is `no-store`. 200 carries the X-Portal-* headers for the upstream; 401 and 403
-carry `WWW-Authenticate` (RFC 6750) and a JSON body, as do 400 and 404.
+carry `WWW-Authenticate` (RFC 6750) and a JSON body, as do 400 and 404; 429 (the key's own
+rate limit) a JSON body and `Retry-After`.
 """
 
 from django.conf import settings
@@ -55,6 +56,8 @@ def _respond(decision: Decision) -> HttpResponse:
         # RFC 6750 3.1: invalid_request (400) carries the challenge as 401 and 403 do.
         if decision.status in (400, 401, 403):
             response["WWW-Authenticate"] = _challenge(decision)
+        if decision.retry_after:
+            response["Retry-After"] = str(decision.retry_after)
         # Refusals are the gateway's everyday answers: the request log has their line, and
         # django.request would add a warning for each.
         response._has_been_logged = True

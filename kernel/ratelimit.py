@@ -1,5 +1,6 @@
 """Fixed-window counters in Django's cache (local memory, or Redis shared by every instance),
-used by the token service, the portal's login forms and the secret endpoint.
+used by the token service, the portal's login forms, the secret endpoint and each key's own
+rate limit (apikeys.limits).
 
 `hit` counts one event and decides on the value the increment returned (cache.add, then the
 cache's atomic incr), so concurrent events never get past a limit together. A counter

@@ -48,6 +48,10 @@ class BearerToken:
     issued_at: datetime
     expires_at: datetime
     session_id: uuid.UUID | None = None
+    # The key's own rate limit (apikeys.limits), read with the token so that the gateway
+    # check enforces it without a query of its own.
+    rate_limit: int | None = None
+    rate_limit_period: str = ""
 
     def has_scope(self, *any_of: str) -> bool:
         """True if the token holds one of `any_of` (or if none is asked for)."""
@@ -102,12 +106,15 @@ def bearer_verify(token: str | None, *, now: datetime) -> BearerToken | None:
             "issued_at",
             "expires_at",
             "session_id",
+            "key__rate_limit",
+            "key__rate_limit_period",
         )
         .first()
     )
     if row is None:
         return None
-    pk, tenant_id, tenant_code, key_id, client_id, key_name, kind, scopes, issued_at, expires_at, session_id = row
+    pk, tenant_id, tenant_code, key_id, client_id, key_name, kind, scopes, issued_at, expires_at, session_id = row[:11]
+    rate_limit, rate_limit_period = row[11:]
     return BearerToken(
         format="opaque",
         token_id=str(pk),
@@ -121,6 +128,8 @@ def bearer_verify(token: str | None, *, now: datetime) -> BearerToken | None:
         issued_at=issued_at,
         expires_at=expires_at,
         session_id=session_id,
+        rate_limit=rate_limit,
+        rate_limit_period=rate_limit_period,
     )
 
 
@@ -152,17 +161,18 @@ def _jwt_bearer(token: str, now: datetime) -> BearerToken | None:
     )
     if found is None:
         return None
-    key_id, tenant_id, key_name = found
     return BearerToken(
         format="jwt",
         token_id=claims["jti"],
-        tenant_id=tenant_id,
+        tenant_id=found.tenant_id,
         tenant_code=claims["tenant"],
-        key_id=key_id,
+        key_id=found.key_id,
         client_id=claims["client_id"],
-        key_name=key_name,
+        key_name=found.key_name,
         kind=TokenKind.SERVICE,
         scopes=frozenset(claims["scope"].split()),
         issued_at=issued_at,
         expires_at=_moment(claims["exp"]),
+        rate_limit=found.rate_limit,
+        rate_limit_period=found.rate_limit_period,
     )

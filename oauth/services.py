@@ -26,10 +26,11 @@ from django.views.decorators.debug import sensitive_variables
 from activity.audit import Audit
 from activity.models import Action
 from activity.services import activity_record
+from apikeys import limits as key_limits
 from apikeys.auth import VerifiedKey, current_secret_plaintext, key_verify, storefront_key_find
 from apikeys.models import ApiKey, KeyKind, TokenFormat, live_secret_q, tokens_valid_q
 from apikeys.services import SecretUnreadable
-from kernel import outages, ratelimit
+from kernel import outages, ratelimit, usage
 from kernel.crypto import REFRESH_TOKEN_PREFIX, TOKEN_PREFIX, DecryptionError, generate_token
 from kernel.crypto import digest as token_digest
 from kernel.db import CompiledInsert
@@ -108,6 +109,29 @@ def anonymous_limit(address: str, now: datetime) -> None:
     )
     if wait is not None:
         raise too_many(wait, "Too many anonymous sessions from this address; wait Retry-After seconds.")
+
+
+def key_rate_limit(client: VerifiedKey, now: datetime, *, operation: str) -> None:
+    """The key's own rate limit (apikeys.limits), after it authenticated: a request past it is
+    answered 429 `slow_down` with Retry-After, and counted as KEY_RATE_LIMITED for the key's
+    page. A key without a limit costs nothing here."""
+    wait = key_limits.key_rate_hit(
+        family=key_limits.TOKEN,
+        key_id=client.key_id,
+        limit=client.rate_limit,
+        period=client.rate_limit_period,
+        now=now.timestamp(),
+    )
+    if wait is not None:
+        usage.count(
+            tenant_id=client.tenant_id,
+            key_id=client.key_id,
+            secret_id=client.secret_id,
+            operation=operation,
+            outcome=usage.KEY_RATE_LIMITED,
+            now=now.timestamp(),
+        )
+        raise too_many(wait, "This key's rate limit is reached; wait Retry-After seconds.")
 
 
 # --- Scopes -----------------------------------------------------------------------------------
@@ -255,6 +279,7 @@ def client_credentials_grant(
     if grant_type != "client_credentials":
         raise OAuthError(400, "unsupported_grant_type", "Only grant_type=client_credentials is supported.")
     client = client_authenticate(client_id=client_id, client_secret=client_secret, address=address, now=now)
+    key_rate_limit(client, now, operation=usage.OPERATION_TOKEN)
     scopes = " ".join(grant_scopes(scope, client))
     # RFC 6749 5.1: `scope` may differ from the request, and standard clients (oauthlib) then
     # raise "Scope has changed". A client that asked for names without `tenant=` gets exactly
@@ -393,15 +418,19 @@ def token_revoke(
 # --- Storefront anonymous login -------------------------------------------------------------
 
 
-def _storefront_client(tenant: str | None, client_id: str | None, address: str, now: datetime) -> VerifiedKey:
+def _storefront_client(
+    tenant: str | None, client_id: str | None, address: str, now: datetime, *, operation: str
+) -> VerifiedKey:
     """The Storefront API key named by a Client ID and tenant (no secret: anonymous login is
     public, as on Emporix). Other kinds, another tenant or an unknown id: 401 (429 past the
-    failure limits). Each success counts against the address's anonymous-session limit."""
+    failure limits). Each success counts against the key's own rate limit, then the address's
+    anonymous-session limit."""
     client = storefront_key_find(client_id=client_id, tenant_code=tenant, now=now, address=address)
     if client is None:
         limit_fail(client_id, address, now, counters="anon")
         raise OAuthError(401, "invalid_client", "Unknown client for this tenant.")
     tenant_note(client.tenant_code)
+    key_rate_limit(client, now, operation=operation)
     anonymous_limit(address, now)
     return client
 
@@ -427,7 +456,7 @@ def _anonymous_session(client: VerifiedKey, session_id: uuid.UUID, now: datetime
 def anonymous_login(*, tenant: str | None, client_id: str | None, address: str, now: datetime) -> Outcome:
     """GET /customerlogin/auth/anonymous/login: a new session and its anonymous token, with
     the Storefront API key's scopes."""
-    client = _storefront_client(tenant, client_id, address, now)
+    client = _storefront_client(tenant, client_id, address, now, operation=usage.OPERATION_ANONYMOUS_LOGIN)
     return _anonymous_session(client, uuid.uuid4(), now)
 
 
@@ -445,7 +474,7 @@ def anonymous_refresh(
     """GET /customerlogin/auth/anonymous/refresh: a new token for the same session. The
     refresh token is single use (rotated); the older `anonymous_token` parameter (the access
     token itself) is accepted while its refresh window lasts. The old token is revoked."""
-    client = _storefront_client(tenant, client_id, address, now)
+    client = _storefront_client(tenant, client_id, address, now, operation=usage.OPERATION_ANONYMOUS_REFRESH)
     if refresh_token:
         match = Q(refresh_digest=_presented_digest(refresh_token))
     elif anonymous_token:

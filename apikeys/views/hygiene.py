@@ -1,5 +1,5 @@
-"""Key hygiene pages (admins only): a key's settings (allowed networks; allowed web origins
-for Storefront and custom keys; for custom keys an expiry date and a token lifetime),
+"""Key hygiene pages (admins only): a key's settings (allowed networks and a rate limit;
+allowed web origins for Storefront and custom keys; for custom keys an expiry date and a token lifetime),
 disabling and enabling a key, and reporting a leaked secret by pasting it."""
 
 import uuid
@@ -20,7 +20,7 @@ from activity.audit import Audit
 from tenants.access import membership_for, require_role
 from tenants.models import Membership, Role
 
-from .. import services
+from .. import limits, services
 from ..forms import KeyMetadataForm, KeySettingsForm, LeakReportForm
 from ..leaks import secret_leak_report
 from ..models import ApiKey, KeyKind
@@ -61,6 +61,7 @@ def _context(
         "metadata_form": metadata_form or KeyMetadataForm(key=key),
         "active_tab": "keys",
         "refused_last_day": refused,
+        "rate_limited": limits.reached([key.pk], now).get(key.pk, limits.NEVER),
         "dormant": key.is_dormant(now),
         "expired": key.is_expired(now),
         **disable_context(key),
@@ -71,6 +72,7 @@ def _settings_save(key: ApiKey, cleaned: dict, audit: Audit) -> None:
     services.key_networks_set(key=key, allowed_networks=cleaned["allowed_networks"], audit=audit)
     if "allowed_origins" in cleaned:
         services.key_origins_set(key=key, allowed_origins=cleaned["allowed_origins"], audit=audit)
+    services.key_rate_limit_set(key=key, limit=cleaned["rate_limit"], period=cleaned["rate_limit_period"], audit=audit)
     if key.is_custom:
         services.key_expiry_set(key=key, expires_at=cleaned["expires_at"], audit=audit)
         minutes = cleaned["token_lifetime_minutes"]

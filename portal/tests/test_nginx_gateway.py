@@ -50,9 +50,11 @@ from scopes.models import Scope
 from tenants.models import Tenant
 tenant = Tenant.objects.get(code="edge")
 keys = {}
-for name in ("reader", "renewed"):
+for name in ("reader", "renewed", "limited"):
     key, secret = key_create(tenant=tenant, kind="custom", name=name, scopes=Scope.objects.filter(name="customer.customer_read"))
     keys[name] = {"client_id": key.client_id, "secret": secret}
+from apikeys.services import key_rate_limit_set
+key_rate_limit_set(key=key, limit=1, period="minute")
 from apikeys.models import ApiKey, ApiSecret
 from apikeys.services import secret_plaintext
 storefront = ApiKey.objects.get(tenant=tenant, kind="storefront")
@@ -212,6 +214,22 @@ def test_a_malformed_authorization_is_400_with_the_checks_challenge(gateway, api
     challenges = answer.headers.get_all("WWW-Authenticate")
     assert len(challenges) == 1 and challenges[0].startswith("Bearer ") and 'error="invalid_request"' in challenges[0]
     assert not reached(api, "/customer/edge/customers")
+
+
+def test_a_keys_rate_limit_is_429_with_retry_after_and_never_reaches_the_api(gateway, api):
+    """The key `limited` has 1 call a minute. The servers count in each worker's memory here
+    (no Redis), so a few calls may pass, one per worker: then nginx answers the check's 429."""
+    token = mint(gateway, "limited")
+    answers = [call(gateway, "GET", f"/customer/edge/customers?limited={number}", token) for number in range(12)]
+    refused = [number for number, answer in enumerate(answers) if answer.status == 429]
+    assert refused and all(answer.status in (200, 429) for answer in answers)
+    for number in refused:
+        assert answers[number].json() == {"error": "slow_down"}
+        assert 1 <= int(answers[number].headers["Retry-After"]) <= 60
+        assert answers[number].headers["Cache-Control"] == "no-store"
+        assert not answers[number].headers.get("WWW-Authenticate")
+        assert not reached(api, f"/customer/edge/customers?limited={number}")
+    assert all(reached(api, f"/customer/edge/customers?limited={n}") for n in range(12) if n not in refused)
 
 
 def test_a_revoked_token_is_401(gateway, api):
