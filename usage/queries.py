@@ -204,7 +204,7 @@ def last_use(key_id: int) -> LastUse | None:
 
 # --- The keys page: calls in the last 24 hours per key ----------------------------------------
 
-SPARK_WIDTH, SPARK_HEIGHT = 96, 24
+SPARK_STEP, SPARK_HEIGHT = 4, 24  # pixels between hours, and the line's height
 
 
 @dataclass(frozen=True)
@@ -219,13 +219,17 @@ class Spark:
         return sum(self.hourly)
 
     @property
+    def width(self) -> int:
+        return SPARK_STEP * (len(self.hourly) - 1)
+
+    @property
     def points(self) -> str:
-        """The SVG polyline's points, scaled so that the busiest hour touches the top."""
+        """The SVG polyline's points, scaled so that the busiest hour touches the top (whole
+        pixels: the keys page has a size budget, and a 24-pixel line needs no fractions)."""
         high = max(self.hourly) or 1
-        step = SPARK_WIDTH / (len(self.hourly) - 1)
         inner = SPARK_HEIGHT - 4
         return " ".join(
-            f"{index * step:.1f},{SPARK_HEIGHT - 2 - calls * inner / high:.1f}"
+            f"{index * SPARK_STEP},{SPARK_HEIGHT - 2 - round(calls * inner / high)}"
             for index, calls in enumerate(self.hourly)
         )
 
@@ -234,10 +238,7 @@ class Spark:
         """The line in words, for those who do not see it."""
         if not self.total:
             return "No calls in the last 24 hours"
-        return (
-            f"Calls per hour over the last 24 hours: busiest hour {max(self.hourly)}, "
-            f"quietest {min(self.hourly)}, this hour {self.hourly[-1]}"
-        )
+        return f"Per hour: busiest {max(self.hourly)}, quietest {min(self.hourly)}, this hour {self.hourly[-1]}"
 
 
 def hourly_calls(key_ids: list[int], now: datetime) -> dict[int, tuple[int, ...]]:
