@@ -94,15 +94,16 @@ def bar_chart(series: Series, chart_id: str, title: str) -> Chart:
                 continue
             height = calls * plot_height / top
             y -= height
-            title = f"{_when(bar.start, step, full=True)}: {calls} {outcome_label(outcome)}"
-            segments.append(Segment(LEFT + index * slot + slot * 0.1, y, slot * 0.8, height, style[outcome], title))
+            said = f"{_when(bar.start, step, full=True)}: {calls} {outcome_label(outcome)}"
+            segments.append(Segment(LEFT + index * slot + slot * 0.1, y, slot * 0.8, height, style[outcome], said))
     every = max(1, len(series.bars) // LABELS)
     x_ticks = [
         Tick(LEFT + index * slot + slot / 2, _when(bar.start, step))
         for index, bar in enumerate(series.bars)
         if index % every == 0
     ]
-    y_ticks = [Tick(HEIGHT - BOTTOM - plot_height * share, f"{round(top * share)}") for share in (0, 0.5, 1)]
+    shares = (0, 0.5, 1) if top > 1 else (0, 1)
+    y_ticks = [Tick(HEIGHT - BOTTOM - plot_height * share, f"{round(top * share)}") for share in shares]
     by_outcome = series.by_outcome
     legend = [LegendItem(style[outcome], outcome_label(outcome), by_outcome[outcome]) for outcome in outcomes]
     rows = [
