@@ -111,8 +111,8 @@ class Series:
 
     @property
     def success_rate(self) -> float | None:
-        """Successes per call (0 to 1); None with no call."""
-        return self.successes / self.total if self.total else None
+        """Successes per hundred calls; None with no call."""
+        return 100 * self.successes / self.total if self.total else None
 
     @property
     def errors(self) -> list[tuple[str, str, int]]:

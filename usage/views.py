@@ -45,11 +45,6 @@ def _range(request: HttpRequest) -> tuple[Range, RangeForm]:
     return RANGES[name], form
 
 
-def _range_links(request: HttpRequest, chosen: Range) -> list[tuple[str, str, bool]]:
-    """(label, link, current) per range, keeping the page's path."""
-    return [(item.label, f"{request.path}?range={name}", item is chosen) for name, item in RANGES.items()]
-
-
 def _key(membership: Membership, key_id: uuid.UUID) -> ApiKey:
     """The tenant's key (404 for another tenant's): only what the pages show of it."""
     return get_object_or_404(
@@ -78,7 +73,7 @@ def _key_page(request: HttpRequest, membership: Membership, key: ApiKey, chosen:
         "key": key,
         "range": chosen,
         "form": form,
-        "ranges": _range_links(request, chosen),
+        "page_url": reverse("usage:key", kwargs={"code": membership.tenant.code, "key_id": key.public_id}),
         "chart": bar_chart(series, "key-calls", f"Calls of {key.name} per {_step_name(chosen)}, by outcome"),
         "operations": queries.top_operations(chosen, now, queries.of_key(key.pk)),
         "last_use": queries.last_use(key.pk),
@@ -111,7 +106,7 @@ def _tenant_page(request: HttpRequest, membership: Membership, chosen: Range, fo
         "active_tab": "usage",
         "range": chosen,
         "form": form,
-        "ranges": _range_links(request, chosen),
+        "page_url": reverse("usage:overview", kwargs={"code": tenant.code}),
         "chart": bar_chart(series, "tenant-calls", f"Calls of {tenant.name} per {_step_name(chosen)}, by outcome"),
         "busiest": queries.busiest_keys(chosen, now, tenant.pk),
         "rising": queries.rising_failures(now, tenant.pk),

@@ -100,6 +100,8 @@ def test_an_unknown_range_is_a_form_error(client_for, alice, emporix, frozen):
         assert "Choose a range of 24h, 7d or 30d." in response.content.decode()
     export = client_for(alice).get(_url(emporix, "usage:key_export", "?range=90d"))
     assert export.status_code == 400 and export["Content-Type"].startswith("text/html")
+    # Its form shows the page, not another download.
+    assert f'<form method="get" action="{_url(emporix)}"' in export.content.decode()
 
 
 def test_another_tenants_key_is_404(client_for, alice, charlie, emporix, globex, frozen):

@@ -48,14 +48,14 @@ def test_the_overview_shows_calls_success_rate_and_busiest_keys(client_for, bob,
     assert response.status_code == 200
     text = _text(response)
     assert "Calls 100 " in text and "Failed calls 62 " in text
-    assert "Success rate 38 %" in text
+    assert "Success rate 38 %" in text  # 38 of 100
     busiest = _section(text, "Busiest keys")
     assert busiest.index(busy.name) < busiest.index(quiet.name)
     assert f"{busy.name} {busy.client_id} 40 10" in busiest and f"{quiet.name} {quiet.client_id} 10 2" in busiest
     assert idle.name not in text and theirs.client_id not in text
     assert reverse("usage:key", kwargs={"code": "acme", "key_id": busy.public_id}) in response.content.decode()
     # The tenant's navigation leads here.
-    assert f'href="{OVERVIEW}" aria-current="page">Usage</a>' in response.content.decode()
+    assert f'href="{OVERVIEW}" aria-current="page">Key usage</a>' in response.content.decode()
 
 
 def test_keys_whose_failures_rise_are_listed_by_a_plain_rule(client_for, alice, acme, frozen):
