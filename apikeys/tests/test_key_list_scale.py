@@ -3,16 +3,12 @@ sort, and the same number of queries as with 5 keys, each key with its calls of 
 hours (usage's column) drawn from hourly roll-ups. (Its server time is measured by
 bench/key_list.py, not here.)"""
 
-from datetime import timedelta
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
-from bench.key_list import add_custom_keys
-from usage.models import HourUsage
+from bench.key_list import add_custom_keys, add_usage
 
 pytestmark = pytest.mark.django_db
 LIST = reverse("apikeys:list", kwargs={"code": "acme"})
@@ -27,26 +23,6 @@ QUERIES = [
 ]
 
 
-def _add_usage(keys) -> None:
-    """Calls in four of the last 24 hours of every key: each row's line has its peaks."""
-    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
-    HourUsage.objects.bulk_create(
-        [
-            HourUsage(
-                bucket=hour - timedelta(hours=back),
-                tenant_id=key.tenant_id,
-                key=key,
-                operation="oauth.token",
-                outcome="issued",
-                calls=1000 + n + back,
-            )
-            for n, key in enumerate(keys)
-            for back in (0, 5, 11, 23)
-        ],
-        batch_size=5000,
-    )
-
-
 def _queries(client, query):
     with CaptureQueriesContext(connection) as captured:
         response = client.get(LIST + query)
@@ -56,11 +32,11 @@ def _queries(client, query):
 
 def test_the_keys_page_stays_small_and_its_query_count_constant_with_5000_keys(client_for, alice, acme):
     client = client_for(alice)
-    _add_usage(add_custom_keys(acme, 5))
+    add_usage(add_custom_keys(acme, 5))
     client.get(LIST)  # settle the session and the remembered tenant
     few = {query: _queries(client, query)[0] for query in QUERIES}
 
-    _add_usage(add_custom_keys(acme, 4995, prefix="More"))
+    add_usage(add_custom_keys(acme, 4995, prefix="More"))
     for query in QUERIES:
         count, body = _queries(client, query)
         assert count == few[query], query

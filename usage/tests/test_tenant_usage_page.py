@@ -127,3 +127,26 @@ def test_the_tenant_export_names_each_key_and_is_safe_in_a_spreadsheet(client_fo
     assert theirs.client_id not in body  # no other tenant's key
     assert not any("secret" in column for column in rows[0])
     assert rows[0]["method"] == "GET" and rows[0]["path"] == "/price/{tenant}/prices"
+
+
+def test_the_exports_cost_the_same_queries_with_many_keys_and_rows(client_for, alice, acme, frozen):
+    client = client_for(alice)
+    client.get(OVERVIEW)
+    (first,) = add_custom_keys(acme, 1)
+    key_export = reverse("usage:key_export", kwargs={"code": "acme", "key_id": first.public_id})
+
+    def count(path: str) -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path + "?range=7d")
+            lines = b"".join(response.streaming_content).count(b"\n")
+        return len(captured.captured_queries), lines
+
+    few = {path: count(path) for path in (EXPORT, key_export)}
+    for index, key in enumerate([first, *add_custom_keys(acme, 40, prefix="More")]):
+        for hour in range(0, 150, 10):
+            record(key, OPERATION, counting.ALLOWED, index + 1, hours_ago(hour))
+            record(key, counting.OPERATION_TOKEN, counting.ISSUED, 1, hours_ago(hour))
+    for path, (queries, lines) in few.items():
+        now_queries, now_lines = count(path)
+        assert now_queries == queries and lines == 1  # the header alone before
+        assert now_lines == (1 + 41 * 15 * 2 if path == EXPORT else 1 + 15 * 2)
