@@ -10,7 +10,7 @@ from django.urls import reverse
 from apikeys.models import ApiKey, KeyKind
 from kernel import usage as counting
 from usage.models import LastUse
-from usage.tests.conftest import NOW, hours_ago, record
+from usage.tests.rollups import NOW, hours_ago, record
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from portal.tests.test_accessibility import RUN_OPTIONS, _axe, describe  # noqa:
 from scopes.models import Scope
 from usage.models import LastUse
 
-from .conftest import record
+from .rollups import record
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -12,9 +12,9 @@ from apikeys.models import ApiKey, KeyKind
 from bench.key_list import add_custom_keys
 from kernel import usage as counting
 
-from .conftest import NOW, hours_ago, record
+from .rollups import NOW, frozen, hours_ago, record  # noqa: F401 (frozen: a fixture)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 
 LIST = reverse("apikeys:list", kwargs={"code": "acme"})
 
@@ -25,7 +25,7 @@ def _cell(body: str, key) -> str:
 
 
 @pytest.mark.parametrize("view", ["table", "cards"])
-def test_each_key_shows_its_calls_in_the_last_24_hours(client_for, bob, acme, frozen, view):
+def test_each_key_shows_its_calls_in_the_last_24_hours(client_for, bob, acme, view):
     busy, idle = add_custom_keys(acme, 2)
     record(busy, "GET-price-list-all-prices", counting.ALLOWED, 6, NOW)
     record(busy, "GET-price-list-all-prices", counting.INSUFFICIENT_SCOPE, 3, hours_ago(2))
@@ -51,7 +51,7 @@ def test_each_key_shows_its_calls_in_the_last_24_hours(client_for, bob, acme, fr
         assert '<th scope="col">Calls (24 h)</th>' in body
 
 
-def test_the_column_costs_one_query_for_the_whole_page(client_for, alice, acme, frozen):
+def test_the_column_costs_one_query_for_the_whole_page(client_for, alice, acme):
     keys = add_custom_keys(acme, 30)
     client = client_for(alice)
     client.get(LIST)

@@ -15,9 +15,9 @@ from apikeys.models import ApiKey, KeyKind
 from kernel import usage as counting
 from usage.models import LastUse
 
-from .conftest import NOW, hours_ago, record
+from .rollups import NOW, frozen, hours_ago, record  # noqa: F401 (frozen: a fixture)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 
 CREATE = "POST-price-create-price"  # POST /price/{tenant}/prices
 LIST = "GET-price-list-all-prices"  # GET /price/{tenant}/prices
@@ -46,7 +46,7 @@ def _text(response) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
 
 
-def test_the_page_shows_the_roll_ups_numbers_for_each_range(client_for, alice, emporix, frozen):
+def test_the_page_shows_the_roll_ups_numbers_for_each_range(client_for, alice, emporix):
     _calls(emporix)
     LastUse.objects.create(key=emporix, network="203.0.113.0/24", at=NOW - timedelta(minutes=5))
     client = client_for(alice)
@@ -74,7 +74,7 @@ def test_the_page_shows_the_roll_ups_numbers_for_each_range(client_for, alice, e
     assert "1115 calls in the last 30 days" in month
 
 
-def test_the_page_costs_the_same_queries_with_many_rows_as_with_none(client_for, alice, emporix, frozen):
+def test_the_page_costs_the_same_queries_with_many_rows_as_with_none(client_for, alice, emporix):
     client = client_for(alice)
     client.get(_url(emporix))  # settle the session and the remembered tenant
     with CaptureQueriesContext(connection) as empty:
@@ -93,7 +93,7 @@ def test_the_page_costs_the_same_queries_with_many_rows_as_with_none(client_for,
     assert len(full.captured_queries) == 8, "\n".join(q["sql"][:120] for q in full.captured_queries)
 
 
-def test_an_unknown_range_is_a_form_error(client_for, alice, emporix, frozen):
+def test_an_unknown_range_is_a_form_error(client_for, alice, emporix):
     for query in ("?range=1y", "?range=24H", "?range=%00"):
         response = client_for(alice).get(_url(emporix, query=query))
         assert response.status_code == 400
@@ -104,7 +104,7 @@ def test_an_unknown_range_is_a_form_error(client_for, alice, emporix, frozen):
     assert f'<form method="get" action="{_url(emporix)}"' in export.content.decode()
 
 
-def test_another_tenants_key_is_404(client_for, alice, charlie, emporix, globex, frozen):
+def test_another_tenants_key_is_404(client_for, alice, charlie, emporix, globex):
     theirs = ApiKey.objects.get(tenant=globex, kind=KeyKind.EMPORIX)
     ours_path = reverse("usage:key", kwargs={"code": "acme", "key_id": theirs.public_id})
     assert client_for(alice).get(ours_path).status_code == 404
@@ -115,14 +115,14 @@ def test_another_tenants_key_is_404(client_for, alice, charlie, emporix, globex,
 
 
 @pytest.mark.parametrize("member", ["alice", "dave", "bob"])
-def test_every_member_sees_usage(request, client_for, member, emporix, frozen):
+def test_every_member_sees_usage(request, client_for, member, emporix):
     _calls(emporix)
     client = client_for(request.getfixturevalue(member))
     assert client.get(_url(emporix)).status_code == 200
     assert client.get(_url(emporix, "usage:key_export")).status_code == 200
 
 
-def test_the_key_export_has_a_row_per_bucket_operation_and_outcome(client_for, alice, emporix, frozen):
+def test_the_key_export_has_a_row_per_bucket_operation_and_outcome(client_for, alice, emporix):
     _calls(emporix)
     record(emporix, CREATE, counting.ALLOWED, 3, NOW, secret_id=99)  # another secret: summed with the first
     response = client_for(alice).get(_url(emporix, "usage:key_export", "?range=24h"))

@@ -15,9 +15,9 @@ from apikeys.models import ApiKey, KeyKind
 from bench.key_list import add_custom_keys
 from kernel import usage as counting
 
-from .conftest import NOW, hours_ago, record
+from .rollups import NOW, frozen, hours_ago, record  # noqa: F401 (frozen: a fixture)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen")]
 
 OVERVIEW = reverse("usage:overview", kwargs={"code": "acme"})
 EXPORT = reverse("usage:export", kwargs={"code": "acme"})
@@ -32,7 +32,7 @@ def _section(text: str, heading: str) -> str:
     return text.split(heading, 1)[1][:600]
 
 
-def test_the_overview_shows_calls_success_rate_and_busiest_keys(client_for, bob, acme, globex, frozen):
+def test_the_overview_shows_calls_success_rate_and_busiest_keys(client_for, bob, acme, globex):
     busy, quiet, idle = add_custom_keys(acme, 3)
     record(busy, OPERATION, counting.ALLOWED, 30, NOW)
     record(busy, OPERATION, counting.INSUFFICIENT_SCOPE, 10, hours_ago(2))
@@ -58,7 +58,7 @@ def test_the_overview_shows_calls_success_rate_and_busiest_keys(client_for, bob,
     assert f'href="{OVERVIEW}" aria-current="page">Key usage</a>' in response.content.decode()
 
 
-def test_keys_whose_failures_rise_are_listed_by_a_plain_rule(client_for, alice, acme, frozen):
+def test_keys_whose_failures_rise_are_listed_by_a_plain_rule(client_for, alice, acme):
     rising, steady, few = add_custom_keys(acme, 3)
     # 12 failures in the last 24 hours against 7 in the 7 days before (1 a day): rising.
     record(rising, OPERATION, counting.INSUFFICIENT_SCOPE, 12, hours_ago(2))
@@ -78,7 +78,7 @@ def test_keys_whose_failures_rise_are_listed_by_a_plain_rule(client_for, alice, 
     assert "at least 10 failed calls in the last 24 hours and more than 2 times" in section
 
 
-def test_the_overview_costs_the_same_queries_with_many_keys_and_rows(client_for, alice, acme, frozen):
+def test_the_overview_costs_the_same_queries_with_many_keys_and_rows(client_for, alice, acme):
     client = client_for(alice)
     client.get(OVERVIEW)
     with CaptureQueriesContext(connection) as empty:
@@ -92,19 +92,19 @@ def test_the_overview_costs_the_same_queries_with_many_keys_and_rows(client_for,
     assert "oauth_accesstoken" not in " ".join(query["sql"] for query in full.captured_queries)
 
 
-def test_an_unknown_range_is_a_form_error_on_the_overview_and_its_export(client_for, alice, acme, frozen):
+def test_an_unknown_range_is_a_form_error_on_the_overview_and_its_export(client_for, alice, acme):
     for path in (OVERVIEW, EXPORT):
         response = client_for(alice).get(path + "?range=all")
         assert response.status_code == 400
         assert "Choose a range of 24h, 7d or 30d." in response.content.decode()
 
 
-def test_another_tenants_overview_is_404(client_for, charlie, acme, frozen):
+def test_another_tenants_overview_is_404(client_for, charlie, acme):
     assert client_for(charlie).get(OVERVIEW).status_code == 404
     assert client_for(charlie).get(EXPORT).status_code == 404
 
 
-def test_the_tenant_export_names_each_key_and_is_safe_in_a_spreadsheet(client_for, alice, acme, globex, frozen):
+def test_the_tenant_export_names_each_key_and_is_safe_in_a_spreadsheet(client_for, alice, acme, globex):
     (key,) = add_custom_keys(acme, 1)
     key.name = '=HYPERLINK("http://evil.example")'
     key.save(update_fields=["name"])
@@ -129,7 +129,7 @@ def test_the_tenant_export_names_each_key_and_is_safe_in_a_spreadsheet(client_fo
     assert rows[0]["method"] == "GET" and rows[0]["path"] == "/price/{tenant}/prices"
 
 
-def test_the_exports_cost_the_same_queries_with_many_keys_and_rows(client_for, alice, acme, frozen):
+def test_the_exports_cost_the_same_queries_with_many_keys_and_rows(client_for, alice, acme):
     client = client_for(alice)
     client.get(OVERVIEW)
     (first,) = add_custom_keys(acme, 1)

@@ -1,5 +1,6 @@
-"""Roll-up rows made directly, as the flush leaves them: each count in the hour's and the
-day's table alike (and the minute's, which the pages do not read)."""
+"""The usage tests' roll-up rows, made directly as the flush leaves them: each count in the
+hour's and the day's table alike (and the minute's, which the pages do not read). Test modules
+import `frozen` (a fixture) from here rather than from a conftest.py."""
 
 from datetime import UTC, datetime, timedelta
 
