@@ -223,15 +223,26 @@ class Spark:
         return SPARK_STEP * (len(self.hourly) - 1)
 
     @property
-    def points(self) -> str:
-        """The SVG polyline's points, scaled so that the busiest hour touches the top (whole
-        pixels: the keys page has a size budget, and a 24-pixel line needs no fractions)."""
+    def path(self) -> str:
+        """The SVG path of the line, scaled so that the busiest hour touches the top, in whole
+        pixels and with each flat run as one horizontal step: the keys page has a size budget,
+        and most keys are idle most hours."""
         high = max(self.hourly) or 1
         inner = SPARK_HEIGHT - 4
-        return " ".join(
-            f"{index * SPARK_STEP},{SPARK_HEIGHT - 2 - round(calls * inner / high)}"
-            for index, calls in enumerate(self.hourly)
-        )
+        heights = [SPARK_HEIGHT - 2 - round(calls * inner / high) for calls in self.hourly]
+        steps, flat_to = [f"M0,{heights[0]}"], None
+        for index in range(1, len(heights)):
+            x = index * SPARK_STEP
+            if heights[index] == heights[index - 1]:
+                flat_to = x
+                continue
+            if flat_to is not None:
+                steps.append(f"H{flat_to}")
+                flat_to = None
+            steps.append(f"L{x},{heights[index]}")
+        if flat_to is not None:
+            steps.append(f"H{flat_to}")
+        return "".join(steps)
 
     @property
     def text(self) -> str:
