@@ -81,6 +81,7 @@ SUMMARIES = {
     "keys_renew": "Renew an API key's secret",
     "keys_retire_old_secret": "Retire an API key's old secret",
     "keys_reveal": "Reveal an API key's secret",
+    "keys_usage": "Read an API key's usage",
     "members_list": "List members",
     "members_update": "Change a member's role",
     "members_remove": "Remove a member",

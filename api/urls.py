@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework.permissions import AllowAny
 
-from . import views
+from . import key_usage, views
 from .docs import api_reference
 
 app_name = "api"
@@ -34,6 +34,9 @@ urlpatterns = [
     path("api/v1/keys/<uuid:key_id>/reveal/", public(views.KeyReveal.as_view()), name="key_reveal"),
     path("api/v1/keys/<uuid:key_id>/disable/", public(views.KeyDisable.as_view()), name="key_disable"),
     path("api/v1/keys/<uuid:key_id>/enable/", public(views.KeyEnable.as_view()), name="key_enable"),
+    path("api/v1/keys/<uuid:key_id>/usage/", public(key_usage.KeyUsage.as_view()), name="key_usage"),
+    # As issue 21 spells it; the same answer, documented once (under the slash, as every path).
+    path("api/v1/keys/<uuid:key_id>/usage", public(key_usage.KeyUsageUnslashed.as_view())),
     path("api/v1/scopes/", public(views.ScopeCatalogue.as_view()), name="scopes"),
     path("api/v1/members/", public(views.MemberList.as_view()), name="members"),
     path("api/v1/members/<str:email>/", public(views.MemberDetail.as_view()), name="member"),

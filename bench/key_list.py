@@ -69,6 +69,31 @@ def add_custom_keys(tenant, count: int, *, prefix: str = "Key") -> list:
     return keys
 
 
+def add_usage(keys: list) -> None:
+    """Calls in four of the last 24 hours of every key (the keys page's column of calls, issue
+    21): each key's line has its peaks, as on a busy tenant."""
+    from django.utils import timezone
+
+    from usage.models import HourUsage
+
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    HourUsage.objects.bulk_create(
+        [
+            HourUsage(
+                bucket=hour - timedelta(hours=back),
+                tenant_id=key.tenant_id,
+                key=key,
+                operation="oauth.token",
+                outcome="issued",
+                calls=1000 + n + back,
+            )
+            for n, key in enumerate(keys)
+            for back in (0, 5, 11, 23)
+        ],
+        batch_size=5000,
+    )
+
+
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     # The token benchmark's environment (its database, DEBUG off, test-only keys), in-process.
@@ -98,8 +123,10 @@ def main() -> None:
         Tenant.objects.filter(code=code).delete()
         tenant, _ = tenant_create(code=code, name=f"{count} keys", creator=user)
         started = time.perf_counter()
-        add_custom_keys(tenant, count)
-        print(f"{code}: {count} custom keys made in {time.perf_counter() - started:.1f} s")
+        add_usage(add_custom_keys(tenant, count))
+        print(
+            f"{code}: {count} custom keys (with calls in the last 24 hours) made in {time.perf_counter() - started:.1f} s"
+        )
         pages[count] = f"/tenants/{code}/api-keys/"
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # as autovacuum would have by now: plans from real row counts

@@ -7,9 +7,14 @@ class UsageConfig(AppConfig):
     verbose_name = "Usage per key"
 
     def ready(self) -> None:
+        # The keys app does not import this one: it offers hooks, which usage fills.
+        from apikeys.columns import KeyColumn, key_column_add
         from apikeys.limits import reached_register
 
         from .limits import rate_limit_reached
+        from .views import key_list_sparks
 
         # The keys' settings pages show how often each key's rate limit was reached.
         reached_register(rate_limit_reached)
+        # The keys page shows each key's calls in the last 24 hours.
+        key_column_add(KeyColumn("usage", "Calls (24 h)", "usage/_key_spark.html", key_list_sparks))

@@ -5,7 +5,7 @@ POST; the response that carries it is `no-store`."""
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import wraps
 from urllib.parse import urlencode
@@ -37,6 +37,7 @@ from tenants.models import Membership, Role, Tenant
 
 from .. import services
 from ..auth import held_scope_names
+from ..columns import KeyColumn, key_column_values, key_columns
 from ..filters import KeyListFilter
 from ..forms import RenewForm
 from ..models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, ApiSecret, KeyKind, TokenFormat
@@ -83,6 +84,8 @@ class KeyRow:
     scopes: ScopeSummary  # the same names grouped by service, with the operations they open
     urls: dict[str, str]  # the key's pages and endpoints: get_started, secret, renew, edit, delete, settings, scopes
     states: tuple[tuple[str, str], ...]  # (label, badge style) of its hygiene state: disabled, expired, ...
+    # What apps above this one show of the key (apikeys.columns): (column, value) each.
+    columns: list[tuple[KeyColumn, object]] = field(default_factory=list)
 
     @property
     def scope_preview(self) -> list[tuple[ServiceScopes, tuple[HeldScope, ...]]]:
@@ -150,8 +153,11 @@ def key_states(key: ApiKey, tenant: Tenant, now: datetime) -> tuple[tuple[str, s
 SOON = timedelta(days=7)
 
 
-def _rows(keys: Iterable[ApiKey], tenant: Tenant, now: datetime) -> list[KeyRow]:
-    """Rows for keys fetched through _with_secrets_and_scopes (no further query)."""
+def _rows(
+    keys: Iterable[ApiKey], tenant: Tenant, now: datetime, columns: dict[int, list[tuple[KeyColumn, object]]]
+) -> list[KeyRow]:
+    """Rows for keys fetched through _with_secrets_and_scopes (no further query), with their
+    `columns` values (key_column_values)."""
     templates = _key_urls(tenant.code)
     placeholder = str(_ANY_KEY)
     rows = []
@@ -167,6 +173,7 @@ def _rows(keys: Iterable[ApiKey], tenant: Tenant, now: datetime) -> list[KeyRow]
                 scopes=scope_summary(names),
                 urls={name: url.replace(placeholder, key_id) for name, url in templates.items()},
                 states=key_states(key, tenant, now),
+                columns=columns.get(key.pk, []),
             )
         )
     return rows
@@ -258,21 +265,25 @@ def _render_list(
             ApiKey.objects.filter(tenant=tenant).filter(Q(kind__in=BUILTIN_KINDS) | Q(public_id=focus))
         ).order_by("kind", "pk")
     )
-    fixed_rows = _rows(fixed, tenant, now)
-    builtin = {kind: [row for row in fixed_rows if row.key.kind == kind] for kind in BUILTIN_KINDS}
-    pinned = [row for row in fixed_rows if row.key.is_custom]
+    pinned_count = sum(1 for key in fixed if key.is_custom)
 
     custom_total = ApiKey.objects.filter(tenant=tenant, kind=KeyKind.CUSTOM).count()
     searching = any(query[name] != KeyListFilter.DEFAULTS[name] for name in KeyListFilter.NARROWING)
     view = query["view"] or ("cards" if custom_total <= CARDS_UP_TO and not searching else "table")
     matching = found.qs
-    if pinned:
+    if pinned_count:
         matching = matching.exclude(public_id=focus)
     paginator = Paginator(matching, TABLE_PAGE_SIZE if view == "table" else CARDS_PAGE_SIZE)
     if not searching:
-        paginator.count = custom_total - len(pinned)  # the same count: no second query
+        paginator.count = custom_total - pinned_count  # the same count: no second query
     page = paginator.get_page(request.GET.get("page"))
-    rows = _rows(_with_secrets_and_scopes(page.object_list), tenant, now)
+    page_keys = list(_with_secrets_and_scopes(page.object_list))
+    # The other apps' columns, for every key the page shows at once.
+    columns = key_column_values(fixed + page_keys, tenant, now)
+    fixed_rows = _rows(fixed, tenant, now, columns)
+    builtin = {kind: [row for row in fixed_rows if row.key.kind == kind] for kind in BUILTIN_KINDS}
+    pinned = [row for row in fixed_rows if row.key.is_custom]
+    rows = _rows(page_keys, tenant, now, columns)
     query["page"] = page.number if page.number > 1 else None
 
     response = render(
@@ -297,6 +308,9 @@ def _render_list(
             "ignored": found.ignored(),
             "searching": searching,
             "headers": _sort_headers(query),
+            "key_columns": key_columns(),
+            # The table's width in cells, for the notice row under a key.
+            "table_columns": len(COLUMNS) + 1 + membership.is_admin + len(key_columns()),
             "links": {
                 "previous": _link(query, page=page.previous_page_number() if page.number > 2 else None)
                 if page.has_previous()
