@@ -155,6 +155,7 @@ PUBLIC = {
     "gateway:envoy",
     "healthz",
     "readyz",
+    "metrics",  # loopback or METRICS_TOKEN, else 404 (portal/tests/test_metrics.py)
     "login",
     "logout",
     "password_reset",
