@@ -26,6 +26,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from kernel import usage
 from kernel.crypto import digest as token_digest
 from oauth.bearer import BearerToken, bearer_verify
 from scopes.routes import Route
@@ -52,6 +53,14 @@ class Decision:
     scope: str = ""  # on insufficient_scope: the scopes that would open the route, space-separated
     grant: Grant | None = None
     route: Route | None = None
+    outcome: str = usage.ALLOWED  # what usage counting calls it (kernel.usage)
+
+    @property
+    def operation(self) -> str:
+        """The operation counted for it: the route's, else unknown or passed through."""
+        if self.route is not None:
+            return self.route.operation_id
+        return usage.OPERATION_UNKNOWN if self.outcome == usage.UNKNOWN_ROUTE else usage.OPERATION_PASSTHROUGH
 
 
 class TokenCache:
@@ -141,24 +150,37 @@ def decide(method: str, raw_uri: str, token: str | None, *, passthrough: tuple[s
     `passthrough`: the path prefixes under which a path the table does not know may pass."""
     found = lookup(method, raw_uri)
     if found.refused:
-        return Decision(404, "unknown_route", found.refused)
+        return Decision(404, "unknown_route", found.refused, outcome=usage.UNKNOWN_ROUTE)
     match = found.match
     if match is None and (found.known_path or not passes_through(raw_uri, passthrough)):
-        return Decision(404, "unknown_route", "No route of the API has this method and path.")
+        return Decision(
+            404, "unknown_route", "No route of the API has this method and path.", outcome=usage.UNKNOWN_ROUTE
+        )
     route = match.route if match is not None else None
     if route is not None and not route.token_required:
         return Decision(200, route=route)
     if token is None:
-        return Decision(401, description="An access token is required.", route=route)
+        return Decision(401, description="An access token is required.", route=route, outcome=usage.INVALID_TOKEN)
     grant = grant_for(token)
     if grant is None:
-        return Decision(401, "invalid_token", "The access token is invalid, expired or revoked.", route=route)
+        return Decision(
+            401,
+            "invalid_token",
+            "The access token is invalid, expired or revoked.",
+            route=route,
+            outcome=usage.INVALID_TOKEN,
+        )
     # The tenants the path names: a route's {tenant}, or for a path the table does not know
     # the segments in the places the table has one (gateway/paths.py).
     named = found.tenants if match is None else frozenset(filter(None, [match.tenant]))
     if not named <= {grant.token.tenant_code}:
         return Decision(
-            403, "insufficient_scope", "The access token belongs to another tenant.", grant=grant, route=route
+            403,
+            "insufficient_scope",
+            "The access token belongs to another tenant.",
+            grant=grant,
+            route=route,
+            outcome=usage.OTHER_TENANT,
         )
     if route is not None and not route.opened_by(grant.token.scopes):
         return Decision(
@@ -168,5 +190,6 @@ def decide(method: str, raw_uri: str, token: str | None, *, passthrough: tuple[s
             scope=" ".join(route.any_of_scopes),
             grant=grant,
             route=route,
+            outcome=usage.INSUFFICIENT_SCOPE,
         )
     return Decision(200, grant=grant, route=route)

@@ -14,12 +14,22 @@ service's OPERATION_* names; `outcome` is one of OUTCOMES. No secret, token or f
 address is ever kept: `seen()` keeps the network (IPv4 /24, IPv6 /48) only.
 """
 
+import atexit
 import ipaddress
+import logging
+import math
+import os
 import threading
 import time
+from collections.abc import Callable
 from typing import NamedTuple
 
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import connections
+
+logger = logging.getLogger(__name__)
 
 # Operations of the token service (the gateway's are the route table's operation ids).
 OPERATION_TOKEN = "oauth.token"
@@ -33,6 +43,7 @@ OPERATION_PASSTHROUGH = "passthrough"
 ISSUED = "issued"  # a token (or anonymous session) was issued
 ALLOWED = "allowed"  # the gateway let the call through
 WRONG_SECRET = "wrong_secret"
+UNKNOWN_CLIENT = "unknown_client"  # a Client ID of no key (or, at the anonymous login, of no Storefront key)
 KEY_EXPIRED = "key_expired"
 KEY_DISABLED = "key_disabled"
 NETWORK_REFUSED = "network_refused"  # the client's address is outside the key's networks
@@ -50,6 +61,7 @@ OUTCOMES: dict[str, str] = {  # outcome -> what the portal's pages call it
     ISSUED: "Token issued",
     ALLOWED: "Allowed",
     WRONG_SECRET: "Wrong secret",
+    UNKNOWN_CLIENT: "Unknown Client ID",
     KEY_EXPIRED: "Key expired",
     KEY_DISABLED: "Key disabled",
     NETWORK_REFUSED: "Address outside the key's networks",
@@ -105,6 +117,8 @@ def count(
     counter = Count(int(moment // 60) * 60, tenant_id, key_id, secret_id, operation, outcome)
     with _lock:
         _counts[counter] = _counts.get(counter, 0) + 1
+    if _thread is None:
+        _start()
 
 
 def network_of(address: str | None) -> str:
@@ -132,6 +146,8 @@ def seen(*, key_id: int, address: str | None, now: float | None = None) -> None:
         previous = _seen.get(key_id)
         if previous is None or previous.at <= moment:
             _seen[key_id] = entry
+    if _thread is None:
+        _start()
 
 
 def drain() -> tuple[dict[Count, int], dict[int, Seen]]:
@@ -153,3 +169,181 @@ def restore(counts: dict[Count, int], seen_: dict[int, Seen]) -> None:
             previous = _seen.get(key_id)
             if previous is None or previous.at < entry.at:
                 _seen[key_id] = entry
+
+
+# --- Handing the counts on ----------------------------------------------------------------------
+# One thread per process, started by the first count (and again in a forked child: gunicorn
+# forks its workers, and a thread does not survive a fork), wakes every USAGE_PUSH_SECONDS and
+# hands on what was counted: to Redis in one MULTI/EXEC when the default cache is Redis, else to
+# the sink the usage app registered (the roll-ups themselves). A request never waits for it.
+# When the hand-on fails (Redis down), the counts go back into memory and are tried again next
+# time; past MAX_KEPT_COUNTERS distinct counters the oldest minutes are dropped, and how many
+# calls that lost is logged once per WARNING_INTERVAL_SECONDS.
+
+MAX_KEPT_COUNTERS = 100_000  # about 20 MB; a busy process makes a few hundred a minute
+WARNING_INTERVAL_SECONDS = 60.0
+
+# Redis's names (under the cache's KEY_PREFIX and VERSION): a hash per minute of counts, the set
+# of those hashes, a hash of last uses, and the set of batches the flush has taken (usage.flush).
+MINUTES = "usage:minutes"
+SEEN = "usage:seen"
+BATCHES = "usage:batches"
+
+
+def minute_hash(minute: int) -> str:
+    return f"usage:m:{minute}"
+
+
+Sink = Callable[[dict[Count, int], dict[int, "Seen"]], None]
+_sink: Sink | None = None
+_thread: threading.Thread | None = None
+_wake = threading.Event()
+_push_lock = threading.Lock()  # one hand-on at a time (the thread's, or the exit's)
+_pushes = 0  # hand-ons that succeeded in this process (tests wait on it)
+_dropped = 0  # calls dropped since the last warning
+_last_warning = -math.inf
+
+
+def sink_set(sink: Sink | None) -> None:
+    """Where counts go without a shared cache (the usage app writes them into the roll-ups)."""
+    global _sink
+    _sink = sink
+
+
+def field_of(counter: Count) -> str:
+    """A counter's field in its minute's Redis hash (the minute is the hash's name)."""
+    parts = (counter.tenant_id, counter.key_id, counter.secret_id, counter.operation, counter.outcome)
+    return "\t".join("" if part is None else str(part) for part in parts)
+
+
+def counter_of(minute: int, field: str | bytes) -> Count:
+    """The counter a minute's hash field stands for (`field_of`'s inverse)."""
+    text = field.decode() if isinstance(field, bytes) else field
+    tenant, key, secret, operation, outcome = text.split("\t")
+    number = lambda part: int(part) if part else None  # noqa: E731
+    return Count(minute, number(tenant), number(key), number(secret), operation, outcome)
+
+
+# Keeps the newest last use of each key: HSET only if the stored one is older.
+_SEEN_SCRIPT = """
+for i = 1, #ARGV, 2 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  if not current or tonumber(string.match(current, '^[^ ]+')) < tonumber(string.match(ARGV[i + 1], '^[^ ]+')) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+return 0
+"""
+
+
+def redis_client(backend: RedisCache):
+    """Django's own redis-py client for the cache (its pool and timeouts); no public API hands
+    it out (kernel.ratelimit does the same)."""
+    return backend._cache.get_client(write=True)
+
+
+def _redis_push(backend: RedisCache, counts: dict[Count, int], seen_: dict[int, Seen]) -> None:
+    client = redis_client(backend)
+    with client.pipeline(transaction=True) as pipe:
+        minutes = set()
+        for counter, calls in counts.items():
+            name = backend.make_key(minute_hash(counter.minute))
+            minutes.add(name)
+            pipe.hincrby(name, field_of(counter), calls)
+        if minutes:
+            pipe.sadd(backend.make_key(MINUTES), *minutes)
+        if seen_:
+            args = [part for key_id, entry in seen_.items() for part in (key_id, f"{entry.at!r} {entry.network}")]
+            pipe.eval(_SEEN_SCRIPT, 1, backend.make_key(SEEN), *args)
+        pipe.execute()
+
+
+def _hand_on(counts: dict[Count, int], seen_: dict[int, Seen]) -> None:
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        _redis_push(backend, counts, seen_)
+    elif _sink is not None:
+        try:
+            _sink(counts, seen_)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+
+def _warn(message: str, *args: object) -> None:
+    global _last_warning
+    moment = time.monotonic()
+    if moment - _last_warning >= WARNING_INTERVAL_SECONDS:
+        _last_warning = moment
+        logger.warning(message, *args)
+
+
+def _keep_bounded() -> None:
+    """Past MAX_KEPT_COUNTERS, drop the oldest minutes' counters (and say so, once a while)."""
+    global _dropped
+    with _lock:
+        excess = len(_counts) - MAX_KEPT_COUNTERS
+        if excess <= 0:
+            return
+        for counter in sorted(_counts, key=lambda c: c.minute)[:excess]:
+            _dropped += _counts.pop(counter)
+    _warn("Usage counts: %s calls dropped (the hand-on has failed for long; memory is capped)", _dropped)
+    _dropped = 0
+
+
+def push() -> bool:
+    """Hand on what this process counted (the background thread calls it; so does the exit).
+    False if it failed, the counts then being kept for the next time."""
+    global _pushes
+    with _push_lock:
+        counts, seen_ = drain()
+        if not counts and not seen_:
+            return True
+        try:
+            _hand_on(counts, seen_)
+        except Exception as error:  # Redis refused or timed out, the database is down, ...
+            restore(counts, seen_)
+            _keep_bounded()
+            _warn("Usage counts kept in memory: handing them on failed (%s); retrying", type(error).__name__)
+            return False
+        _pushes += 1
+        return True
+
+
+def _run() -> None:
+    while True:
+        _wake.wait(settings.USAGE_PUSH_SECONDS)
+        _wake.clear()
+        push()
+
+
+def _start() -> None:
+    """Start this process's hand-on thread; none while USAGE_PUSH_SECONDS is 0 (the tests hand
+    on by calling push())."""
+    global _thread
+    if settings.USAGE_PUSH_SECONDS <= 0:
+        return
+    with _thread_lock:
+        if _thread is None:
+            _thread = threading.Thread(target=_run, name="usage-push", daemon=True)
+            _thread.start()
+
+
+_thread_lock = threading.Lock()
+
+
+def _forked() -> None:
+    """In a forked child: no thread, fresh locks, and none of the parent's counts (the parent
+    hands those on itself)."""
+    global _thread, _lock, _push_lock, _thread_lock, _counts, _seen, _wake
+    _thread, _counts, _seen = None, {}, {}
+    _lock, _push_lock, _thread_lock, _wake = threading.Lock(), threading.Lock(), threading.Lock(), threading.Event()
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+@atexit.register
+def push_at_exit() -> None:
+    """Hand on what is left when the process ends (gunicorn's worker_exit calls it too)."""
+    if _thread is not None:
+        push()

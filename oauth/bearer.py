@@ -48,6 +48,7 @@ class BearerToken:
     issued_at: datetime
     expires_at: datetime
     session_id: uuid.UUID | None = None
+    secret_id: int | None = None  # the secret that minted it (usage counting)
 
     def has_scope(self, *any_of: str) -> bool:
         """True if the token holds one of `any_of` (or if none is asked for)."""
@@ -102,12 +103,26 @@ def bearer_verify(token: str | None, *, now: datetime) -> BearerToken | None:
             "issued_at",
             "expires_at",
             "session_id",
+            "secret_id",
         )
         .first()
     )
     if row is None:
         return None
-    pk, tenant_id, tenant_code, key_id, client_id, key_name, kind, scopes, issued_at, expires_at, session_id = row
+    (
+        pk,
+        tenant_id,
+        tenant_code,
+        key_id,
+        client_id,
+        key_name,
+        kind,
+        scopes,
+        issued_at,
+        expires_at,
+        session_id,
+        secret_id,
+    ) = row
     return BearerToken(
         format="opaque",
         token_id=str(pk),
@@ -121,6 +136,7 @@ def bearer_verify(token: str | None, *, now: datetime) -> BearerToken | None:
         issued_at=issued_at,
         expires_at=expires_at,
         session_id=session_id,
+        secret_id=secret_id,
     )
 
 
@@ -152,7 +168,7 @@ def _jwt_bearer(token: str, now: datetime) -> BearerToken | None:
     )
     if found is None:
         return None
-    key_id, tenant_id, key_name = found
+    key_id, tenant_id, key_name, secret_id = found
     return BearerToken(
         format="jwt",
         token_id=claims["jti"],
@@ -165,4 +181,5 @@ def _jwt_bearer(token: str, now: datetime) -> BearerToken | None:
         scopes=frozenset(claims["scope"].split()),
         issued_at=issued_at,
         expires_at=_moment(claims["exp"]),
+        secret_id=secret_id,
     )

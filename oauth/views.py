@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from activity.audit import Audit
 from apikeys.models import ApiKey, KeyKind
-from kernel import outages
+from kernel import outages, usage
 from kernel.http import wants_json
 from kernel.net import client_ip
 from kernel.reporting import SENSITIVE_PARAMETERS
@@ -131,19 +131,27 @@ def _authenticated_call(
     fields: tuple[str, ...],
     *,
     check: Callable[[str | None], None] | None = None,
+    operation: str | None = None,
     **extra: str,
 ) -> HttpResponse:
     """Parse the form and the client's credentials, then call the service with them and the
     named form fields. The token, introspection and revocation endpoints all come here.
-    `check`, given the Client ID, may refuse the request first (the token endpoint's origins)."""
+    `check`, given the Client ID, may refuse the request first (the token endpoint's origins).
+    A request refused here is counted under `operation` (kernel.usage), if given."""
     address = client_ip(request)
-    form = _form(request)
     try:
-        client_id, client_secret = _credentials(request, form)
+        form = _form(request)
+        try:
+            client_id, client_secret = _credentials(request, form)
+        except OAuthError as error:
+            if error.outcome.status == 401:
+                # Malformed credentials count as a failure of the address (429 past its limit).
+                services.limit_fail(None, address, timezone.now())
+            raise
     except OAuthError as error:
-        if error.outcome.status == 401:
-            # Malformed credentials count as a failure of the address (429 past its limit).
-            services.limit_fail(None, address, timezone.now())
+        if operation is not None:
+            outcome = usage.RATE_LIMITED if error.outcome.status == 429 else usage.BAD_REQUEST
+            usage.count(tenant_id=None, key_id=None, secret_id=None, operation=operation, outcome=outcome)
         raise
     if check is not None:
         check(client_id)
@@ -155,7 +163,11 @@ def _token_origin_check(request: HttpRequest) -> Callable[[str | None], None]:
     """A browser page may ask for a token only from an origin its key lists by name (a key used
     with a secret: `*` never counts). Refused as a wrong secret is, like the key's networks."""
     return lambda client_id: origin_enforce(
-        request, client_id, honour_any=False, refusal=lambda origin: invalid_client()
+        request,
+        client_id,
+        honour_any=False,
+        refusal=lambda origin: invalid_client(),
+        operation=usage.OPERATION_TOKEN,
     )
 
 
@@ -168,6 +180,7 @@ def token(request: HttpRequest) -> HttpResponse:
         services.client_credentials_grant,
         ("grant_type", "scope"),
         check=_token_origin_check(request),
+        operation=usage.OPERATION_TOKEN,
     )
 
 
@@ -203,7 +216,14 @@ def _origin_refused(origin: str) -> OAuthError:
 def anonymous_login(request: HttpRequest) -> HttpResponse:
     """GET /customerlogin/auth/anonymous/login?tenant=&client_id= (Storefront API keys)."""
     params = _query(request, "tenant", "client_id")
-    origin_enforce(request, params["client_id"], honour_any=True, refusal=_origin_refused, kind=KeyKind.STOREFRONT)
+    origin_enforce(
+        request,
+        params["client_id"],
+        honour_any=True,
+        refusal=_origin_refused,
+        operation=usage.OPERATION_ANONYMOUS_LOGIN,
+        kind=KeyKind.STOREFRONT,
+    )
     return json_response(services.anonymous_login(address=client_ip(request), **params))
 
 
@@ -212,7 +232,14 @@ def anonymous_login(request: HttpRequest) -> HttpResponse:
 def anonymous_refresh(request: HttpRequest) -> HttpResponse:
     """GET /customerlogin/auth/anonymous/refresh?tenant=&refresh_token=&client_id=."""
     params = _query(request, "tenant", "client_id", "refresh_token", "anonymous_token")
-    origin_enforce(request, params["client_id"], honour_any=True, refusal=_origin_refused, kind=KeyKind.STOREFRONT)
+    origin_enforce(
+        request,
+        params["client_id"],
+        honour_any=True,
+        refusal=_origin_refused,
+        operation=usage.OPERATION_ANONYMOUS_REFRESH,
+        kind=KeyKind.STOREFRONT,
+    )
     return json_response(services.anonymous_refresh(address=client_ip(request), **params))
 
 
@@ -262,7 +289,7 @@ def tokeninfo(request: HttpRequest) -> HttpResponse:
     from a browser page: its key's allowed origins)."""
     bearer = request.bearer
     if request_origin(request) is not None and (found := key_origins(bearer.client_id)) is not None:
-        origin_approve(request, found[1])
+        origin_approve(request, found.allowed_origins)
     body = {
         "tenant": bearer.tenant_code,
         "client_id": bearer.client_id,
