@@ -266,7 +266,8 @@ def _hand_on(counts: dict[Count, int], seen_: dict[int, Seen]) -> None:
         try:
             _sink(counts, seen_)
         finally:
-            connections.close_all()  # this thread's connections only
+            if threading.current_thread() is _thread:
+                connections.close_all()  # the hand-on thread's own connections
 
 
 def _warn(message: str, *args: object) -> None:

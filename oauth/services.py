@@ -144,14 +144,14 @@ def _counted(
     *,
     tenant_id: int | None = None,
     key_id: int | None = None,
+    secret_id: int | None = None,
 ) -> None:
     """Count a token-service decision (kernel.usage) for `key` (or the ids given); nothing
     when `operation` is None (introspection and revocation are not counted)."""
     if operation is None:
         return
     if key is not None:
-        tenant_id, key_id = key.tenant_id, key.key_id
-    secret_id = key.secret_id if key is not None else None
+        tenant_id, key_id, secret_id = key.tenant_id, key.key_id, key.secret_id
     usage.count(tenant_id=tenant_id, key_id=key_id, secret_id=secret_id, operation=operation, outcome=outcome)
 
 
@@ -185,7 +185,9 @@ def _refused(refusal: Refusal, operation: str | None, limit: Callable[[], None])
     except OAuthError:
         _counted(usage.RATE_LIMITED, operation, tenant_id=refusal.tenant_id, key_id=refusal.key_id)
         raise
-    _counted(refusal.outcome, operation, tenant_id=refusal.tenant_id, key_id=refusal.key_id)
+    _counted(
+        refusal.outcome, operation, tenant_id=refusal.tenant_id, key_id=refusal.key_id, secret_id=refusal.secret_id
+    )
 
 
 def answers(service: Callable[..., Outcome]) -> Callable[..., Outcome]:
