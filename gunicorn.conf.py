@@ -62,3 +62,11 @@ def pre_fork(server, worker) -> None:
 def post_worker_init(worker) -> None:
     # The application is loaded; warm it before the worker accepts (and says it is ready).
     warm_up()
+
+
+def worker_exit(server, worker) -> None:
+    # Hand on the usage this worker counted and has not handed on yet (kernel/usage.py), before
+    # it goes (its atexit does too; this does not depend on how the worker ends).
+    from kernel import usage
+
+    usage.stop()

@@ -197,6 +197,8 @@ def minute_hash(minute: int) -> str:
 Sink = Callable[[dict[Count, int], dict[int, "Seen"]], None]
 _sink: Sink | None = None
 _thread: threading.Thread | None = None
+_thread_lock = threading.Lock()
+_stopping = threading.Event()  # the running thread's: set, it ends
 _wake = threading.Event()
 _push_lock = threading.Lock()  # one hand-on at a time (the thread's, or the exit's)
 _pushes = 0  # hand-ons that succeeded in this process (tests wait on it)
@@ -310,9 +312,9 @@ def push() -> bool:
         return True
 
 
-def _run() -> None:
-    while True:
-        _wake.wait(settings.USAGE_PUSH_SECONDS)
+def _run(stopping: threading.Event) -> None:
+    while not stopping.is_set():
+        _wake.wait(max(settings.USAGE_PUSH_SECONDS, 0.01))
         _wake.clear()
         push()
 
@@ -320,31 +322,43 @@ def _run() -> None:
 def _start() -> None:
     """Start this process's hand-on thread; none while USAGE_PUSH_SECONDS is 0 (the tests hand
     on by calling push())."""
-    global _thread
+    global _thread, _stopping
     if settings.USAGE_PUSH_SECONDS <= 0:
         return
     with _thread_lock:
         if _thread is None:
-            _thread = threading.Thread(target=_run, name="usage-push", daemon=True)
+            _stopping = threading.Event()
+            _thread = threading.Thread(target=_run, args=(_stopping,), name="usage-push", daemon=True)
             _thread.start()
 
 
-_thread_lock = threading.Lock()
+def stop() -> None:
+    """End the hand-on thread and hand on what is left (a process's exit; tests). The next
+    count starts a thread again."""
+    global _thread
+    with _thread_lock:
+        thread, _thread = _thread, None
+        if thread is None:
+            return
+        _stopping.set()
+        _wake.set()
+    thread.join()
+    push()
 
 
 def _forked() -> None:
     """In a forked child: no thread, fresh locks, and none of the parent's counts (the parent
     hands those on itself)."""
-    global _thread, _lock, _push_lock, _thread_lock, _counts, _seen, _wake
+    global _thread, _lock, _push_lock, _thread_lock, _counts, _seen, _wake, _stopping
     _thread, _counts, _seen = None, {}, {}
-    _lock, _push_lock, _thread_lock, _wake = threading.Lock(), threading.Lock(), threading.Lock(), threading.Event()
+    _lock, _push_lock, _thread_lock = threading.Lock(), threading.Lock(), threading.Lock()
+    _wake, _stopping = threading.Event(), threading.Event()
 
 
 os.register_at_fork(after_in_child=_forked)
 
 
 @atexit.register
-def push_at_exit() -> None:
-    """Hand on what is left when the process ends (gunicorn's worker_exit calls it too)."""
-    if _thread is not None:
-        push()
+def _exit() -> None:
+    # Hand on what is left when the process ends (gunicorn's worker_exit calls stop() too).
+    stop()

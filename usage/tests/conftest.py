@@ -1,15 +1,51 @@
+import signal
+import subprocess
+
 import pytest
+import redis
 from django.db.models import Sum
 
+from conftest import free_port, wait_until
 from kernel import usage
 from portal.settings import cache_config
-from portal.tests.test_cache_outage import RedisServer
 from usage.models import DayUsage, HourUsage, MinuteUsage
+
+REDIS_SERVER = "/usr/bin/redis-server"
+
+
+class RedisServer:
+    """A redis-server of a test's own on a free port (never the shared one), without
+    persistence: killed, it loses what it held, as a Redis without AOF does."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.client = redis.Redis.from_url(self.url, socket_timeout=5)
+        self.start()
+
+    def start(self) -> None:
+        command = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        wait_until(self.client.ping, 10, what="redis-server answering", ignoring=(redis.RedisError,))
+
+    def freeze(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        self.thaw()
+        self.process.kill()
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.kill()
 
 
 @pytest.fixture
 def redis_server():
-    """A redis-server of this test's own, on a free port (never the shared one)."""
     server = RedisServer()
     yield server
     server.stop()
