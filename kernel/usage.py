@@ -202,8 +202,8 @@ _stopping = threading.Event()  # the running thread's: set, it ends
 _wake = threading.Event()
 _push_lock = threading.Lock()  # one hand-on at a time (the thread's, or the exit's)
 _pushes = 0  # hand-ons that succeeded in this process (tests wait on it)
-_dropped = 0  # calls dropped since the last warning
-_last_warning = -math.inf
+_dropped = 0  # calls dropped and not yet said
+_last_warning: dict[str, float] = {}  # message -> when it was last logged (monotonic)
 
 
 def sink_set(sink: Sink | None) -> None:
@@ -272,12 +272,14 @@ def _hand_on(counts: dict[Count, int], seen_: dict[int, Seen]) -> None:
                 connections.close_all()  # the hand-on thread's own connections
 
 
-def _warn(message: str, *args: object) -> None:
-    global _last_warning
+def _warn(message: str, *args: object) -> bool:
+    """Log `message` once per WARNING_INTERVAL_SECONDS at most; True if it was logged."""
     moment = time.monotonic()
-    if moment - _last_warning >= WARNING_INTERVAL_SECONDS:
-        _last_warning = moment
-        logger.warning(message, *args)
+    if moment - _last_warning.get(message, -math.inf) < WARNING_INTERVAL_SECONDS:
+        return False
+    _last_warning[message] = moment
+    logger.warning(message, *args)
+    return True
 
 
 def _keep_bounded() -> None:
@@ -289,8 +291,8 @@ def _keep_bounded() -> None:
             return
         for counter in sorted(_counts, key=lambda c: c.minute)[:excess]:
             _dropped += _counts.pop(counter)
-    _warn("Usage counts: %s calls dropped (the hand-on has failed for long; memory is capped)", _dropped)
-    _dropped = 0
+    if _warn("Usage counts: %s calls dropped (the hand-on has failed for long; memory is capped)", _dropped):
+        _dropped = 0
 
 
 def push() -> bool:
