@@ -42,14 +42,14 @@ def _clear_cache():
     scope_cache_clear()
     canary._ensured.clear()  # which encryption keys this process has seen with a canary
     signing.cache_clear()  # the JWT signing key and published keys held in process memory
-    usage.drain()  # usage counted in process memory and not handed on
+    usage.forget()  # usage counted in process memory and not handed on
     yield
     cache.clear()
     ratelimit.forget()
     scope_cache_clear()
     canary._ensured.clear()
     signing.cache_clear()
-    usage.drain()
+    usage.forget()
 
 
 def all_at_once(count: int, work: Callable[[], T]) -> list[T]:

@@ -21,6 +21,7 @@ import math
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -159,6 +160,14 @@ def drain() -> tuple[dict[Count, int], dict[int, Seen]]:
     return counts, seen_
 
 
+def forget() -> None:
+    """Drop everything counted and not handed on, pushes waiting included (tests)."""
+    global _pending
+    with _push_lock:
+        drain()
+        _pending = []
+
+
 def restore(counts: dict[Count, int], seen_: dict[int, Seen]) -> None:
     """Put back what `drain()` took and could not be handed on (Redis down): counted again
     with whatever came in meanwhile, and handed on with it next time."""
@@ -174,11 +183,12 @@ def restore(counts: dict[Count, int], seen_: dict[int, Seen]) -> None:
 # --- Handing the counts on ----------------------------------------------------------------------
 # One thread per process, started by the first count (and again in a forked child: gunicorn
 # forks its workers, and a thread does not survive a fork), wakes every USAGE_PUSH_SECONDS and
-# hands on what was counted: to Redis in one MULTI/EXEC when the default cache is Redis, else to
-# the sink the usage app registered (the roll-ups themselves). A request never waits for it.
-# When the hand-on fails (Redis down), the counts go back into memory and are tried again next
-# time; past MAX_KEPT_COUNTERS distinct counters the oldest minutes are dropped, and how many
-# calls that lost is logged once per WARNING_INTERVAL_SECONDS.
+# hands on what was counted: to Redis in one atomic script when the default cache is Redis, else
+# to the sink the usage app registered (the roll-ups themselves). A request never waits for it.
+# When the hand-on fails (Redis down or frozen), the push waits in memory as it is and is sent
+# again next time, under the same id, so that Redis applies it once even if it had received it
+# before the failure; past MAX_KEPT_COUNTERS distinct counters waiting the oldest pushes are
+# dropped, and how many calls that lost is logged once per WARNING_INTERVAL_SECONDS.
 
 MAX_KEPT_COUNTERS = 100_000  # about 20 MB; a busy process makes a few hundred a minute
 WARNING_INTERVAL_SECONDS = 60.0
@@ -201,7 +211,6 @@ _thread_lock = threading.Lock()
 _stopping = threading.Event()  # the running thread's: set, it ends
 _wake = threading.Event()
 _push_lock = threading.Lock()  # one hand-on at a time (the thread's, or the exit's)
-_pushes = 0  # hand-ons that succeeded in this process (tests wait on it)
 _dropped = 0  # calls dropped and not yet said
 _last_warning: dict[str, float] = {}  # message -> when it was last logged (monotonic)
 
@@ -226,16 +235,42 @@ def counter_of(minute: int, field: str | bytes) -> Count:
     return Count(minute, number(tenant), number(key), number(secret), operation, outcome)
 
 
-# Keeps the newest last use of each key: HSET only if the stored one is older.
-_SEEN_SCRIPT = """
-for i = 1, #ARGV, 2 do
-  local current = redis.call('HGET', KEYS[1], ARGV[i])
-  if not current or tonumber(string.match(current, '^[^ ]+')) < tonumber(string.match(ARGV[i + 1], '^[^ ]+')) then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-  end
+# One push, applied at most once: its id is remembered for PUSH_ID_SECONDS (far longer than a
+# retry waits), so that a push whose answer was lost (a timeout after Redis had received it, as
+# when Redis is frozen) can be sent again without being counted twice. Then each counter is added
+# to its minute's hash, the hash named in the set of minutes, and each key's last use kept as the
+# newer of the stored and the pushed one. Atomic, like the flush's take (usage.flush).
+# KEYS: the push's id, the set of minutes, the last uses. ARGV: the id's lifetime, the number of
+# counters, (hash, field, calls) per counter, then (key id, "time network") per last use.
+PUSH_ID_SECONDS = 3600
+_PUSH_SCRIPT = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', tonumber(ARGV[1])) then return 0 end
+local i, last = 3, 2 + 3 * tonumber(ARGV[2])
+while i <= last do
+  redis.call('HINCRBY', ARGV[i], ARGV[i + 1], ARGV[i + 2])
+  redis.call('SADD', KEYS[2], ARGV[i])
+  i = i + 3
 end
-return 0
+while i <= #ARGV do
+  local current = redis.call('HGET', KEYS[3], ARGV[i])
+  if not current or tonumber(string.match(current, '^[^ ]+')) < tonumber(string.match(ARGV[i + 1], '^[^ ]+')) then
+    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+  end
+  i = i + 2
+end
+return 1
 """
+
+
+class _Pending(NamedTuple):
+    """Counts drained together, handed on as one under an id of their own (until that works)."""
+
+    id: str
+    counts: dict[Count, int]
+    seen: dict[int, Seen]
+
+
+_pending: list[_Pending] = []  # oldest first
 
 
 def redis_client(backend: RedisCache):
@@ -244,29 +279,23 @@ def redis_client(backend: RedisCache):
     return backend._cache.get_client(write=True)
 
 
-def _redis_push(backend: RedisCache, counts: dict[Count, int], seen_: dict[int, Seen]) -> None:
-    client = redis_client(backend)
-    with client.pipeline(transaction=True) as pipe:
-        minutes = set()
-        for counter, calls in counts.items():
-            name = backend.make_key(minute_hash(counter.minute))
-            minutes.add(name)
-            pipe.hincrby(name, field_of(counter), calls)
-        if minutes:
-            pipe.sadd(backend.make_key(MINUTES), *minutes)
-        if seen_:
-            args = [part for key_id, entry in seen_.items() for part in (key_id, f"{entry.at!r} {entry.network}")]
-            pipe.eval(_SEEN_SCRIPT, 1, backend.make_key(SEEN), *args)
-        pipe.execute()
+def _redis_push(backend: RedisCache, pending: _Pending) -> None:
+    args: list[object] = [PUSH_ID_SECONDS, len(pending.counts)]
+    for counter, calls in pending.counts.items():
+        args += [backend.make_key(minute_hash(counter.minute)), field_of(counter), calls]
+    for key_id, entry in pending.seen.items():
+        args += [key_id, f"{entry.at!r} {entry.network}"]
+    keys = [backend.make_key(f"usage:push:{pending.id}"), backend.make_key(MINUTES), backend.make_key(SEEN)]
+    redis_client(backend).register_script(_PUSH_SCRIPT)(keys=keys, args=args)
 
 
-def _hand_on(counts: dict[Count, int], seen_: dict[int, Seen]) -> None:
+def _hand_on(pending: _Pending) -> None:
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        _redis_push(backend, counts, seen_)
+        _redis_push(backend, pending)
     elif _sink is not None:
         try:
-            _sink(counts, seen_)
+            _sink(pending.counts, pending.seen)  # one transaction: a failure leaves nothing behind
         finally:
             if threading.current_thread() is _thread:
                 connections.close_all()  # the hand-on thread's own connections
@@ -283,34 +312,33 @@ def _warn(message: str, *args: object) -> bool:
 
 
 def _keep_bounded() -> None:
-    """Past MAX_KEPT_COUNTERS, drop the oldest minutes' counters (and say so, once a while)."""
+    """Past MAX_KEPT_COUNTERS waiting, drop the oldest pushes (and say so, once a while); the
+    newest is always kept."""
     global _dropped
-    with _lock:
-        excess = len(_counts) - MAX_KEPT_COUNTERS
-        if excess <= 0:
-            return
-        for counter in sorted(_counts, key=lambda c: c.minute)[:excess]:
-            _dropped += _counts.pop(counter)
-    if _warn("Usage counts: %s calls dropped (the hand-on has failed for long; memory is capped)", _dropped):
+    while len(_pending) > 1 and sum(len(p.counts) for p in _pending) > MAX_KEPT_COUNTERS:
+        _dropped += sum(_pending.pop(0).counts.values())
+    if _dropped and _warn(
+        "Usage counts: %s calls dropped (the hand-on has failed for long; memory is capped)", _dropped
+    ):
         _dropped = 0
 
 
 def push() -> bool:
-    """Hand on what this process counted (the background thread calls it; so does the exit).
-    False if it failed, the counts then being kept for the next time."""
-    global _pushes
+    """Hand on what this process counted, after whatever earlier pushes still wait (the
+    background thread calls it; so does the exit). False if it failed: the counts then wait,
+    as they are, for the next time."""
     with _push_lock:
         counts, seen_ = drain()
-        if not counts and not seen_:
-            return True
-        try:
-            _hand_on(counts, seen_)
-        except Exception as error:  # Redis refused or timed out, the database is down, ...
-            restore(counts, seen_)
-            _keep_bounded()
-            _warn("Usage counts kept in memory: handing them on failed (%s); retrying", type(error).__name__)
-            return False
-        _pushes += 1
+        if counts or seen_:
+            _pending.append(_Pending(uuid.uuid4().hex, counts, seen_))
+        while _pending:
+            try:
+                _hand_on(_pending[0])
+            except Exception as error:  # Redis refused or timed out, the database is down, ...
+                _keep_bounded()
+                _warn("Usage counts kept in memory: handing them on failed (%s); retrying", type(error).__name__)
+                return False
+            _pending.pop(0)
         return True
 
 
@@ -351,8 +379,8 @@ def stop() -> None:
 def _forked() -> None:
     """In a forked child: no thread, fresh locks, and none of the parent's counts (the parent
     hands those on itself)."""
-    global _thread, _lock, _push_lock, _thread_lock, _counts, _seen, _wake, _stopping
-    _thread, _counts, _seen = None, {}, {}
+    global _thread, _lock, _push_lock, _thread_lock, _counts, _seen, _pending, _wake, _stopping
+    _thread, _counts, _seen, _pending = None, {}, {}, []
     _lock, _push_lock, _thread_lock = threading.Lock(), threading.Lock(), threading.Lock()
     _wake, _stopping = threading.Event(), threading.Event()
 

@@ -4,6 +4,8 @@ real redis-server of the test's own as the default cache, behind the live server
 - frozen (SIGSTOP), while the cache's socket timeout is 30 s: token requests still answer, each
   within the client's 5 s timeout, so none waited on Redis (counting only touches memory; the
   hand-on thread is the one that waits); thawed, every count reaches Redis and the roll-ups;
+- frozen with the settings' own short timeout: pushes time out after Redis has received them,
+  are sent again, and are counted once (each push has an id Redis remembers);
 - stopped, then started again empty on the same port: requests still answer, the counts wait in
   the process's memory and are pushed once Redis is back;
 - killed with what it holds: only what was pushed since the last flush is lost (at most one
@@ -31,13 +33,16 @@ def issued(table=MinuteUsage) -> int:
 
 
 @pytest.fixture
-def serving(site, redis_server, settings, acme_secrets):
+def serving(request, site, redis_server, settings, acme_secrets, monkeypatch):
     """The live server on `redis_server`, with a cache timeout far longer than a request may
-    take, and a hand-on thread pushing every 50 ms."""
+    take (or the one given as the fixture's parameter), and a hand-on thread pushing every
+    50 ms."""
     config = cache_config(redis_server.url)
-    config["OPTIONS"].update(socket_timeout=30, socket_connect_timeout=30)
+    timeout = getattr(request, "param", 30)
+    config["OPTIONS"].update(socket_timeout=timeout, socket_connect_timeout=timeout)
     settings.CACHES = {"default": config}
     settings.USAGE_PUSH_SECONDS = 0.05
+    monkeypatch.setattr(usage, "_last_warning", {})  # each test sees its own first warning
     key, secret = acme_secrets["emporix"]
 
     def token() -> int:
@@ -67,6 +72,26 @@ def test_a_frozen_redis_slows_no_request_and_loses_no_count(serving, redis_serve
     wait_until(lambda: in_redis(redis_server) == 21, 40, what=lambda: f"{in_redis(redis_server)} of 21 in Redis")
     Flusher().flush()
     assert issued() == issued(DayUsage) == 21
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("serving", [0.2], indirect=True)  # CACHE_TIMEOUT_MS's default
+def test_a_push_that_timed_out_on_a_frozen_redis_is_counted_once(serving, redis_server, caplog):
+    caplog.set_level(logging.WARNING, logger="kernel.usage")
+    assert serving() == 200
+    wait_until(lambda: in_redis(redis_server) == 1, what="the first count pushed")
+    redis_server.freeze()
+    try:
+        assert [serving() for _ in range(10)] == [200] * 10
+        # A push was sent and timed out: Redis holds it, unread, in its socket.
+        wait_until(lambda: "Usage counts kept in memory" in caplog.text, what="a push timing out")
+    finally:
+        redis_server.thaw()
+    wait_until(lambda: not usage._pending and in_redis(redis_server) >= 11, 30, what="the pushes sent again")
+    usage.stop()  # nothing more in flight
+    assert in_redis(redis_server) == 11
+    Flusher().flush()
+    assert issued() == 11
 
 
 @pytest.mark.django_db(transaction=True)

@@ -61,22 +61,20 @@ def test_memory_is_capped_while_the_hand_on_fails_and_the_loss_is_said_once(sett
     }
     monkeypatch.setattr(usage, "MAX_KEPT_COUNTERS", 5)
     monkeypatch.setattr(usage, "_last_warning", {})
+    monkeypatch.setattr(usage, "_dropped", 0)
     caplog.set_level(logging.WARNING, logger="kernel.usage")
     start = int(NOW.timestamp())
-    for minute in range(8):
-        for _ in range(minute + 1):
-            usage.count(
-                tenant_id=1, key_id=2, secret_id=3, operation="x", outcome=usage.ALLOWED, now=start + 60 * minute
-            )
-    assert not usage.push()
-    counts, _ = usage.drain()
-    # The three oldest minutes (1 + 2 + 3 calls) went; the five newest are kept.
-    assert sorted(c.minute for c in counts) == [start + 60 * m for m in range(3, 8)]
-    assert sum(counts.values()) == sum(range(4, 9))
-    assert "6 calls dropped" in caplog.text and "Usage counts kept in memory" in caplog.text
-    usage.restore(counts, {})
-    assert not usage.push()  # failing again within the interval: nothing more is said
+    for push in range(4):  # four failed pushes of two counters each, (push + 1) calls per counter
+        for minute in (2 * push, 2 * push + 1):
+            for _ in range(push + 1):
+                usage.count(tenant_id=1, key_id=2, secret_id=3, operation="x", outcome="y", now=start + 60 * minute)
+        assert not usage.push()
+    # 8 counters waited, past 5: the two oldest pushes (2 + 4 calls) went; the two newest wait.
+    assert [sum(p.counts.values()) for p in usage._pending] == [6, 8]
+    # Said once: the first drop at once, the next one's calls kept for the next warning.
+    assert "2 calls dropped" in caplog.text and "Usage counts kept in memory" in caplog.text
     assert caplog.text.count("dropped") == 1 and caplog.text.count("kept in memory") == 1
+    assert usage._dropped == 4
 
 
 def test_a_forked_process_starts_without_its_parents_counts(settings):
