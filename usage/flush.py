@@ -58,14 +58,10 @@ def _buckets(counts: dict[usage.Count, int]) -> dict[type[Model], dict[Row, int]
     return tables
 
 
-def _existing(counts: Iterable[usage.Count]) -> tuple[set[int], set[int]]:
-    """The tenants and keys named in `counts` that still exist (two queries)."""
-    tenants = {c.tenant_id for c in counts if c.tenant_id is not None}
-    keys = {c.key_id for c in counts if c.key_id is not None}
-    return (
-        set(Tenant.objects.filter(pk__in=tenants).values_list("pk", flat=True)) if tenants else set(),
-        set(ApiKey.objects.filter(pk__in=keys).values_list("pk", flat=True)) if keys else set(),
-    )
+def _existing(model: type[Model], ids: Iterable[int | None]) -> set[int]:
+    """Those of `ids` that are still rows of `model` (one query, none for no ids)."""
+    wanted = {pk for pk in ids if pk is not None}
+    return set(model.objects.filter(pk__in=wanted).values_list("pk", flat=True)) if wanted else set()
 
 
 # The statements below are built from table and column names of these models only; every value
@@ -119,7 +115,8 @@ def _last_uses_write(seen: dict[int, usage.Seen], keys: set[int]) -> None:
 
 def counts_write(counts: dict[usage.Count, int], seen: dict[int, usage.Seen]) -> None:
     """Add `counts` to the roll-ups and `seen` to the last uses (in the caller's transaction)."""
-    tenants, keys = _existing([*counts, *(usage.Count(0, None, k, None, "", "") for k in seen)])
+    tenants = _existing(Tenant, (counter.tenant_id for counter in counts))
+    keys = _existing(ApiKey, [*(counter.key_id for counter in counts), *seen])
     kept = {
         counter: calls
         for counter, calls in counts.items()

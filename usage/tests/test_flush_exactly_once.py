@@ -8,11 +8,15 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.management import call_command
 from django.db import connection
 from django.db.models import Sum
+from django.utils import timezone
 
 from apikeys.services import key_create
 from conftest import ROOT, wait_until
@@ -149,3 +153,24 @@ def test_a_worker_killed_mid_flush_and_started_again_counts_each_call_once(catal
             worker.kill()
     assert total(MinuteUsage) == total(HourUsage) == total(DayUsage) == calls
     assert MinuteUsage.objects.count() == calls  # one row per minute and outcome: none twice
+
+
+@pytest.mark.django_db
+@pytest.mark.outside  # redis-server
+def test_usage_flush_once_flushes_and_prunes(key, on_redis):
+    calls = count_minutes(key, 4)
+    out = StringIO()
+    call_command("usage_flush", stdout=out)
+    assert f"{calls} call(s) flushed" in out.getvalue()
+    assert total(MinuteUsage) == total(DayUsage) == calls
+
+
+@pytest.mark.django_db
+def test_without_redis_usage_flush_only_prunes(acme, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    MinuteUsage.objects.create(
+        bucket=timezone.now() - timedelta(days=3), tenant=acme, operation="x", outcome="allowed", calls=1
+    )
+    out = StringIO()
+    call_command("usage_flush", stdout=out)
+    assert "0 call(s) flushed" in out.getvalue() and not MinuteUsage.objects.exists()
