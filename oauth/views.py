@@ -196,8 +196,10 @@ def revoke(request: HttpRequest) -> HttpResponse:
     return _authenticated_call(request, services.token_revoke, ("token",))
 
 
-def _query(request: HttpRequest, *names: str) -> dict[str, str | None]:
+def _query(request: HttpRequest, *names: str, operation: str) -> dict[str, str | None]:
+    """The named query parameters; a repeated one is invalid_request (counted under `operation`)."""
     if any(len(request.GET.getlist(name)) > 1 for name in names):
+        usage.count(tenant_id=None, key_id=None, secret_id=None, operation=operation, outcome=usage.BAD_REQUEST)
         raise invalid_request("A parameter is repeated.")
     return {name: request.GET.get(name) for name in names}
 
@@ -215,7 +217,7 @@ def _origin_refused(origin: str) -> OAuthError:
 @token_endpoint("GET")
 def anonymous_login(request: HttpRequest) -> HttpResponse:
     """GET /customerlogin/auth/anonymous/login?tenant=&client_id= (Storefront API keys)."""
-    params = _query(request, "tenant", "client_id")
+    params = _query(request, "tenant", "client_id", operation=usage.OPERATION_ANONYMOUS_LOGIN)
     origin_enforce(
         request,
         params["client_id"],
@@ -231,7 +233,9 @@ def anonymous_login(request: HttpRequest) -> HttpResponse:
 @token_endpoint("GET")
 def anonymous_refresh(request: HttpRequest) -> HttpResponse:
     """GET /customerlogin/auth/anonymous/refresh?tenant=&refresh_token=&client_id=."""
-    params = _query(request, "tenant", "client_id", "refresh_token", "anonymous_token")
+    params = _query(
+        request, "tenant", "client_id", "refresh_token", "anonymous_token", operation=usage.OPERATION_ANONYMOUS_REFRESH
+    )
     origin_enforce(
         request,
         params["client_id"],

@@ -192,6 +192,7 @@ def test_anonymous_logins_and_refreshes_are_counted(client, acme_secrets):
     first = client.get(login, {"tenant": "acme", "client_id": key.client_id}, REMOTE_ADDR="2001:db8:5:6::1")
     assert first.status_code == 200
     assert client.get(login, {"tenant": "globex", "client_id": key.client_id}).status_code == 401
+    assert client.get(f"{login}?tenant=acme&tenant=acme&client_id={key.client_id}").status_code == 400
     refresh = "/customerlogin/auth/anonymous/refresh"
     query = {"tenant": "acme", "client_id": key.client_id, "refresh_token": first.json()["refresh_token"]}
     assert client.get(refresh, query).status_code == 200
@@ -199,6 +200,7 @@ def test_anonymous_logins_and_refreshes_are_counted(client, acme_secrets):
     assert counted() == {
         (key.pk, secret_id, usage.OPERATION_ANONYMOUS_LOGIN, usage.ISSUED): 1,
         (None, None, usage.OPERATION_ANONYMOUS_LOGIN, usage.UNKNOWN_CLIENT): 1,
+        (None, None, usage.OPERATION_ANONYMOUS_LOGIN, usage.BAD_REQUEST): 1,
         (key.pk, secret_id, usage.OPERATION_ANONYMOUS_REFRESH, usage.ISSUED): 1,
         (key.pk, secret_id, usage.OPERATION_ANONYMOUS_REFRESH, usage.INVALID_TOKEN): 1,
     }
