@@ -165,8 +165,9 @@ def _used(client: VerifiedKey, operation: str, address: str) -> None:
 def client_authenticate(
     *, client_id: str | None, client_secret: str | None, address: str, now: datetime, operation: str | None = None
 ) -> VerifiedKey:
-    """Authenticate a client by Client ID and secret: the keys app's verification (one query,
-    constant-time comparison, never a decryption), then, on failure, the limits. Raises
+    """Authenticate a client by Client ID and secret: the keys app's verification (one query on
+    a success, two on a failure; constant-time comparison, never a decryption), then, on
+    failure, the limits. Raises
     OAuthError (401 invalid_client, or 429 past a failure limit). A failure is counted under
     `operation` (kernel.usage) with its reason and the key it was for, if one can be named."""
     client = key_authenticate(client_id=client_id, client_secret=client_secret, now=now, address=address)
