@@ -57,10 +57,13 @@ class Decision:
 
     @property
     def operation(self) -> str:
-        """The operation counted for it: the route's, else unknown or passed through."""
+        """The operation counted for it: the route's; a path under a pass-through prefix that got
+        past the route table (allowed, or refused for its token); else unknown."""
         if self.route is not None:
             return self.route.operation_id
-        return usage.OPERATION_UNKNOWN if self.outcome == usage.UNKNOWN_ROUTE else usage.OPERATION_PASSTHROUGH
+        if self.outcome in (usage.ALLOWED, usage.INVALID_TOKEN, usage.OTHER_TENANT):
+            return usage.OPERATION_PASSTHROUGH
+        return usage.OPERATION_UNKNOWN
 
 
 class TokenCache:

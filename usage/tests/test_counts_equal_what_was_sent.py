@@ -215,3 +215,16 @@ def test_counts_of_a_key_deleted_before_the_flush_are_dropped(token_request, rea
     assert usage.push()
     assert not MinuteUsage.objects.exists() and not HourUsage.objects.exists() and not DayUsage.objects.exists()
     assert not LastUse.objects.exists()
+
+
+def test_a_path_passed_through_and_a_malformed_check_are_counted(token_request, check, reader, settings):
+    settings.GATEWAY_PASSTHROUGH_PREFIXES = ("/my-own-api",)
+    key, secret = reader
+    token = token_request(key, secret).json()["access_token"]
+    usage.forget()
+    assert check("GET", "/my-own-api/widgets", token).status_code == 200
+    assert check("GET", "/customer/acme/customers", HTTP_AUTHORIZATION="Bearer").status_code == 400
+    assert counted() == {
+        (key.pk, key.secrets.get().pk, usage.OPERATION_PASSTHROUGH, usage.ALLOWED): 1,
+        (None, None, usage.OPERATION_UNKNOWN, usage.BAD_REQUEST): 1,
+    }
