@@ -18,7 +18,7 @@ import pytest
 from django.core.cache import cache
 
 from apikeys.auth import scope_cache_clear
-from kernel import canary, ratelimit
+from kernel import canary, ratelimit, usage
 from oauth import signing
 from tenants.models import Membership, Role
 from tenants.services import tenant_create
@@ -42,12 +42,14 @@ def _clear_cache():
     scope_cache_clear()
     canary._ensured.clear()  # which encryption keys this process has seen with a canary
     signing.cache_clear()  # the JWT signing key and published keys held in process memory
+    usage.forget()  # usage counted in process memory and not handed on
     yield
     cache.clear()
     ratelimit.forget()
     scope_cache_clear()
     canary._ensured.clear()
     signing.cache_clear()
+    usage.forget()
 
 
 def all_at_once(count: int, work: Callable[[], T]) -> list[T]:

@@ -79,3 +79,11 @@ def post_worker_init(worker) -> None:
     from kernel.metrics import worker_started
 
     worker_started()
+
+
+def worker_exit(server, worker) -> None:
+    # Hand on the usage this worker counted and has not handed on yet (kernel/usage.py), before
+    # it goes (its atexit does too; this does not depend on how the worker ends).
+    from kernel import usage
+
+    usage.stop()

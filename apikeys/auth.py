@@ -10,7 +10,9 @@ The rules that live here, once:
 - which scopes a key holds (`held_scope_names`): every offered scope for the Emporix API key,
   the storefront set for the Storefront API key, the chosen ones for a custom key;
 - how a Client ID and secret are checked (`key_verify`): one indexed query, a constant-time
-  digest comparison against every live secret (or a dummy), never a decryption;
+  digest comparison against every live secret (or a dummy), never a decryption; and why a
+  check failed, for usage counting (`key_authenticate`'s Refusal: one more query, on the
+  failure path only);
 - when a secret's last use is written (`secret_mark_used`): at most once a minute.
 
 Nothing else is re-exported here: the token service takes its cryptography (bearer tokens and
@@ -27,7 +29,7 @@ from typing import Any, NamedTuple
 from django.db.models import Aggregate, OuterRef, Q, QuerySet, Subquery, TextField
 from django.views.decorators.debug import sensitive_variables
 
-from kernel import crypto
+from kernel import crypto, usage
 from kernel.db import CompiledSelect
 from scopes.models import PORTAL_SERVICE_KEY, Scope
 
@@ -246,6 +248,38 @@ def _verified(row: _Row, client_id: str, now: datetime) -> VerifiedKey:
     )
 
 
+class Refusal(NamedTuple):
+    """Why a key check failed, for usage counting (never for the client's answer, which is the
+    same for every failure): a kernel.usage outcome and the key it was for, None where no key
+    can be named (an unknown Client ID); the secret only where one can be named."""
+
+    outcome: str
+    key_id: int | None = None
+    tenant_id: int | None = None
+    secret_id: int | None = None
+
+
+def _refusal(client_id: str | None, now: datetime) -> Refusal:
+    """Why no live secret of `client_id` passed: its key disabled or expired, a wrong secret,
+    or no such key. One query, made on every failure (whether or not the key exists, so that
+    its timing tells no more than the answer), never on a success."""
+    if not client_id or not crypto.is_well_formed_client_id(client_id):
+        client_id = _NO_SUCH_ID
+    row = ApiKey.objects.filter(client_id=client_id).values_list("pk", "tenant_id", "disabled_at", "expires_at").first()
+    if row is None:
+        return Refusal(usage.UNKNOWN_CLIENT)
+    key_id, tenant_id, disabled_at, expires_at = row
+    if disabled_at is not None:
+        return Refusal(usage.KEY_DISABLED, key_id, tenant_id)
+    if expires_at is not None and expires_at <= now:
+        return Refusal(usage.KEY_EXPIRED, key_id, tenant_id)
+    return Refusal(usage.WRONG_SECRET, key_id, tenant_id)
+
+
+def _network_refusal(row: _Row) -> Refusal:
+    return Refusal(usage.NETWORK_REFUSED, row.key_id, row.tenant_id, row.secret_id)
+
+
 def _network_allows(row: _Row, address: str | None, now: datetime) -> bool:
     """The key's network rule (apikeys.networks); a refusal is counted, not logged per request."""
     if not row.allowed_networks or address is None or address_allowed(address, row.allowed_networks):
@@ -255,42 +289,61 @@ def _network_allows(row: _Row, address: str | None, now: datetime) -> bool:
 
 
 @sensitive_variables("client_secret", "presented")
-def key_verify(
+def key_authenticate(
     *, client_id: str | None, client_secret: str | None, now: datetime, address: str | None = None
-) -> VerifiedKey | None:
+) -> VerifiedKey | Refusal:
     """The key with this Client ID if `client_secret` is one of its live secrets and the key
-    allows `address` (its network allowlist), else None.
+    allows `address` (its network allowlist), else why not (a Refusal).
 
-    Guarantees: one query whatever the input; the presented secret's digest is compared in
-    constant time against every live secret of the key (or against a dummy when there is none),
-    so that neither timing nor the answer tells an unknown Client ID from a wrong secret; the
-    secret is never decrypted, logged or kept. Records the secret's last use."""
+    Guarantees: one query on a success, two on a failure whatever the input; the presented
+    secret's digest is compared in constant time against every live secret of the key (or
+    against a dummy when there is none), so that neither timing nor the answer tells an unknown
+    Client ID from a wrong secret; the secret is never decrypted, logged or kept. Records the
+    secret's last use."""
     rows = _live_rows(client_id, now)
     presented = crypto.digest(client_secret or "")
     index = crypto.matching_digest(presented, [bytes(row.digest) for row in rows])
     if index is None or not client_secret or not client_id:
-        return None
+        return _refusal(client_id, now)
     if not _network_allows(rows[index], address, now):
-        return None
+        return _network_refusal(rows[index])
     return _verified(rows[index], client_id, now)
+
+
+def key_verify(
+    *, client_id: str | None, client_secret: str | None, now: datetime, address: str | None = None
+) -> VerifiedKey | None:
+    """`key_authenticate` without the reason of a failure: the key, or None."""
+    found = key_authenticate(client_id=client_id, client_secret=client_secret, now=now, address=address)
+    return found if isinstance(found, VerifiedKey) else None
+
+
+def storefront_key_authenticate(
+    *, client_id: str | None, tenant_code: str | None, now: datetime, address: str | None = None
+) -> VerifiedKey | Refusal:
+    """The Storefront API key of tenant `tenant_code` with this Client ID, if it has a live
+    secret (no secret is presented: the anonymous login is public, as on Emporix) and allows
+    `address`; else why not (a Refusal). The secret that mints is the current one, else the
+    longest-lived old one."""
+    rows = [
+        row for row in _live_rows(client_id, now) if row.kind == KeyKind.STOREFRONT and row.tenant_code == tenant_code
+    ]
+    if not rows or not client_id or not tenant_code:
+        refusal = _refusal(client_id, now)
+        # A live key of another kind or tenant is not one this login knows.
+        return Refusal(usage.UNKNOWN_CLIENT) if refusal.outcome == usage.WRONG_SECRET else refusal
+    rows.sort(key=lambda row: (row.expires_at is not None, -(row.expires_at.timestamp() if row.expires_at else 0)))
+    if not _network_allows(rows[0], address, now):
+        return _network_refusal(rows[0])
+    return _verified(rows[0], client_id, now)
 
 
 def storefront_key_find(
     *, client_id: str | None, tenant_code: str | None, now: datetime, address: str | None = None
 ) -> VerifiedKey | None:
-    """The Storefront API key of tenant `tenant_code` with this Client ID, if it has a live
-    secret (no secret is presented: the anonymous login is public, as on Emporix) and allows
-    `address`; else None. The secret that mints is the current one, else the longest-lived
-    old one."""
-    rows = [
-        row for row in _live_rows(client_id, now) if row.kind == KeyKind.STOREFRONT and row.tenant_code == tenant_code
-    ]
-    if not rows or not client_id or not tenant_code:
-        return None
-    rows.sort(key=lambda row: (row.expires_at is not None, -(row.expires_at.timestamp() if row.expires_at else 0)))
-    if not _network_allows(rows[0], address, now):
-        return None
-    return _verified(rows[0], client_id, now)
+    """`storefront_key_authenticate` without the reason of a failure: the key, or None."""
+    found = storefront_key_authenticate(client_id=client_id, tenant_code=tenant_code, now=now, address=address)
+    return found if isinstance(found, VerifiedKey) else None
 
 
 class TokenKey(NamedTuple):
@@ -301,6 +354,7 @@ class TokenKey(NamedTuple):
     key_name: str
     rate_limit: int | None  # the key's own rate limit (apikeys.limits)
     rate_limit_period: str
+    secret_id: int
 
 
 def token_key_find(
@@ -328,7 +382,7 @@ def token_key_find(
         secrets = secrets.exclude(unless)
     row = (
         secrets.order_by()
-        .values_list("key_id", "key__tenant_id", "key__name", "key__rate_limit", "key__rate_limit_period")
+        .values_list("key_id", "key__tenant_id", "key__name", "key__rate_limit", "key__rate_limit_period", "pk")
         .first()
     )
     return TokenKey._make(row) if row is not None else None

@@ -57,6 +57,17 @@ class Decision:
     grant: Grant | None = None
     route: Route | None = None
     retry_after: int = 0  # on 429: seconds until the key's rate-limit window ends
+    outcome: str = usage.ALLOWED  # what usage counting calls it (kernel.usage)
+
+    @property
+    def operation(self) -> str:
+        """The operation counted for it: the route's; a path under a pass-through prefix that got
+        past the route table (allowed, or refused for its token); else unknown."""
+        if self.route is not None:
+            return self.route.operation_id
+        if self.outcome in (usage.ALLOWED, usage.INVALID_TOKEN, usage.OTHER_TENANT, usage.KEY_RATE_LIMITED):
+            return usage.OPERATION_PASSTHROUGH
+        return usage.OPERATION_UNKNOWN
 
 
 class TokenCache:
@@ -146,24 +157,37 @@ def decide(method: str, raw_uri: str, token: str | None, *, passthrough: tuple[s
     `passthrough`: the path prefixes under which a path the table does not know may pass."""
     found = lookup(method, raw_uri)
     if found.refused:
-        return Decision(404, "unknown_route", found.refused)
+        return Decision(404, "unknown_route", found.refused, outcome=usage.UNKNOWN_ROUTE)
     match = found.match
     if match is None and (found.known_path or not passes_through(raw_uri, passthrough)):
-        return Decision(404, "unknown_route", "No route of the API has this method and path.")
+        return Decision(
+            404, "unknown_route", "No route of the API has this method and path.", outcome=usage.UNKNOWN_ROUTE
+        )
     route = match.route if match is not None else None
     if route is not None and not route.token_required:
         return Decision(200, route=route)
     if token is None:
-        return Decision(401, description="An access token is required.", route=route)
+        return Decision(401, description="An access token is required.", route=route, outcome=usage.INVALID_TOKEN)
     grant = grant_for(token)
     if grant is None:
-        return Decision(401, "invalid_token", "The access token is invalid, expired or revoked.", route=route)
+        return Decision(
+            401,
+            "invalid_token",
+            "The access token is invalid, expired or revoked.",
+            route=route,
+            outcome=usage.INVALID_TOKEN,
+        )
     # The tenants the path names: a route's {tenant}, or for a path the table does not know
     # the segments in the places the table has one (gateway/paths.py).
     named = found.tenants if match is None else frozenset(filter(None, [match.tenant]))
     if not named <= {grant.token.tenant_code}:
         return Decision(
-            403, "insufficient_scope", "The access token belongs to another tenant.", grant=grant, route=route
+            403,
+            "insufficient_scope",
+            "The access token belongs to another tenant.",
+            grant=grant,
+            route=route,
+            outcome=usage.OTHER_TENANT,
         )
     if route is not None and not route.opened_by(grant.token.scopes):
         return Decision(
@@ -173,13 +197,15 @@ def decide(method: str, raw_uri: str, token: str | None, *, passthrough: tuple[s
             scope=" ".join(route.any_of_scopes),
             grant=grant,
             route=route,
+            outcome=usage.INSUFFICIENT_SCOPE,
         )
     return _within_rate_limit(grant, route) or Decision(200, grant=grant, route=route)
 
 
 def _within_rate_limit(grant: Grant, route: Route | None) -> Decision | None:
     """None if the key of an otherwise allowed call has no rate limit or is within it; else
-    the 429 (counted as KEY_RATE_LIMITED). The limit came with the verified token: no query."""
+    the 429 (counted as KEY_RATE_LIMITED by the view, as every decision is). The limit came
+    with the verified token: no query."""
     token = grant.token
     now = time.time()
     wait = key_limits.key_rate_hit(
@@ -191,14 +217,6 @@ def _within_rate_limit(grant: Grant, route: Route | None) -> Decision | None:
     )
     if wait is None:
         return None
-    usage.count(
-        tenant_id=token.tenant_id,
-        key_id=token.key_id,
-        secret_id=None,
-        operation=route.operation_id if route is not None else usage.OPERATION_PASSTHROUGH,
-        outcome=usage.KEY_RATE_LIMITED,
-        now=now,
-    )
     return Decision(
         429,
         "slow_down",
@@ -206,4 +224,5 @@ def _within_rate_limit(grant: Grant, route: Route | None) -> Decision | None:
         grant=grant,
         route=route,
         retry_after=wait,
+        outcome=usage.KEY_RATE_LIMITED,
     )

@@ -19,6 +19,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
+from kernel import usage
+from kernel.net import client_ip
 from oauth.bearer import MalformedAuthorization, bearer_token_from
 
 from .decisions import Decision, decide
@@ -65,19 +67,36 @@ def _respond(decision: Decision) -> HttpResponse:
     return response
 
 
-def _invalid_request(description: str) -> HttpResponse:
-    return _respond(Decision(400, "invalid_request", description))
+def _counted(request: HttpRequest, decision: Decision) -> Decision:
+    """Count the decision per key, secret, operation and outcome (kernel.usage: memory only),
+    and remember where an allowed key was used from."""
+    token = decision.grant.token if decision.grant is not None else None
+    usage.count(
+        tenant_id=token.tenant_id if token else None,
+        key_id=token.key_id if token else None,
+        secret_id=token.secret_id if token else None,
+        operation=decision.operation,
+        outcome=decision.outcome,
+    )
+    if token is not None and decision.status == 200:
+        usage.seen(key_id=token.key_id, address=client_ip(request))
+    return decision
+
+
+def _invalid_request(request: HttpRequest, description: str) -> HttpResponse:
+    return _respond(_counted(request, Decision(400, "invalid_request", description, outcome=usage.BAD_REQUEST)))
 
 
 @sensitive_variables("token")
 def _check(request: HttpRequest, method: str | None, uri: str | None) -> HttpResponse:
     if not method or not uri:
-        return _invalid_request("The proxy did not send the original method and URI.")
+        return _invalid_request(request, "The proxy did not send the original method and URI.")
     try:
         token = bearer_token_from(request)
     except MalformedAuthorization as exc:
-        return _invalid_request(str(exc))
-    return _respond(decide(method, uri, token, passthrough=settings.GATEWAY_PASSTHROUGH_PREFIXES))
+        return _invalid_request(request, str(exc))
+    decision = decide(method, uri, token, passthrough=settings.GATEWAY_PASSTHROUGH_PREFIXES)
+    return _respond(_counted(request, decision))
 
 
 def gateway_check(view):
@@ -107,7 +126,7 @@ def raw_target(request: HttpRequest) -> str | None:
 def envoy(request: HttpRequest) -> HttpResponse:
     target = raw_target(request)
     if target is None:
-        return _invalid_request("The server running the portal does not pass the raw request URI (RAW_URI).")
+        return _invalid_request(request, "The server running the portal does not pass the raw request URI (RAW_URI).")
     if not target.startswith(ENVOY_PREFIX + "/"):
-        return _invalid_request(f"The original path must follow {ENVOY_PREFIX}.")
+        return _invalid_request(request, f"The original path must follow {ENVOY_PREFIX}.")
     return _check(request, request.method, target[len(ENVOY_PREFIX) :])

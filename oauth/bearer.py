@@ -52,6 +52,7 @@ class BearerToken:
     # check enforces it without a query of its own.
     rate_limit: int | None = None
     rate_limit_period: str = ""
+    secret_id: int | None = None  # the secret that minted it (usage counting)
 
     def has_scope(self, *any_of: str) -> bool:
         """True if the token holds one of `any_of` (or if none is asked for)."""
@@ -108,13 +109,14 @@ def bearer_verify(token: str | None, *, now: datetime) -> BearerToken | None:
             "session_id",
             "key__rate_limit",
             "key__rate_limit_period",
+            "secret_id",
         )
         .first()
     )
     if row is None:
         return None
     pk, tenant_id, tenant_code, key_id, client_id, key_name, kind, scopes, issued_at, expires_at, session_id = row[:11]
-    rate_limit, rate_limit_period = row[11:]
+    rate_limit, rate_limit_period, secret_id = row[11:]
     return BearerToken(
         format="opaque",
         token_id=str(pk),
@@ -130,6 +132,7 @@ def bearer_verify(token: str | None, *, now: datetime) -> BearerToken | None:
         session_id=session_id,
         rate_limit=rate_limit,
         rate_limit_period=rate_limit_period,
+        secret_id=secret_id,
     )
 
 
@@ -175,4 +178,5 @@ def _jwt_bearer(token: str, now: datetime) -> BearerToken | None:
         expires_at=_moment(claims["exp"]),
         rate_limit=found.rate_limit,
         rate_limit_period=found.rate_limit_period,
+        secret_id=found.secret_id,
     )

@@ -18,13 +18,14 @@ only left without headers. What remains is a handful of headers, kept here.
 
 import functools
 from collections.abc import Callable
+from typing import NamedTuple
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
 from apikeys.models import ApiKey
 from apikeys.origins import origin_allowed, origin_known
-from kernel import crypto
+from kernel import crypto, usage
 from kernel.net import public_base_url
 
 from .services import OAuthError
@@ -44,12 +45,20 @@ def request_origin(request: HttpRequest) -> str | None:
     return origin
 
 
-def key_origins(client_id: str | None) -> tuple[str, str] | None:
-    """(kind, allowed origins) of the key with this Client ID, None if there is none. One
+class KeyOrigins(NamedTuple):
+    kind: str
+    allowed_origins: str
+    key_id: int
+    tenant_id: int
+
+
+def key_origins(client_id: str | None) -> KeyOrigins | None:
+    """The kind and allowed origins of the key with this Client ID, None if there is none. One
     indexed query, made only for cross-origin requests."""
     if not client_id or not crypto.is_well_formed_client_id(client_id):
         return None
-    return ApiKey.objects.filter(client_id=client_id).values_list("kind", "allowed_origins").first()
+    row = ApiKey.objects.filter(client_id=client_id).values_list("kind", "allowed_origins", "pk", "tenant_id").first()
+    return KeyOrigins._make(row) if row is not None else None
 
 
 def origin_enforce(
@@ -58,20 +67,28 @@ def origin_enforce(
     *,
     honour_any: bool,
     refusal: Callable[[str], OAuthError],
+    operation: str,
     kind: str | None = None,
 ) -> None:
-    """Refuse a cross-origin request the key does not allow (raises `refusal(origin)`); approve
-    one it allows (`cross_origin` then adds the headers). A Client ID of no key (or of a key
+    """Refuse a cross-origin request the key does not allow (raises `refusal(origin)`, counted
+    under `operation`: kernel.usage); approve one it allows (`cross_origin` then adds the
+    headers). A Client ID of no key (or of a key
     not of `kind`, when given) is left to the view's own answer for it, without CORS headers,
     so that the refusal tells nothing more than that answer."""
     origin = request_origin(request)
     if origin is None:
         return
     found = key_origins(client_id)
-    if found is None or (kind is not None and found[0] != kind):
+    if found is None or (kind is not None and found.kind != kind):
         return
-    _, allowed = found
-    if not origin_allowed(origin, allowed, honour_any=honour_any):
+    if not origin_allowed(origin, found.allowed_origins, honour_any=honour_any):
+        usage.count(
+            tenant_id=found.tenant_id,
+            key_id=found.key_id,
+            secret_id=None,
+            operation=operation,
+            outcome=usage.ORIGIN_REFUSED,
+        )
         raise refusal(origin)
     request.cors_origin = origin  # type: ignore[attr-defined]
 

@@ -27,7 +27,7 @@ from activity.audit import Audit
 from activity.models import Action
 from activity.services import activity_record
 from apikeys import limits as key_limits
-from apikeys.auth import VerifiedKey, current_secret_plaintext, key_verify, storefront_key_find
+from apikeys.auth import Refusal, VerifiedKey, current_secret_plaintext, key_authenticate, storefront_key_authenticate
 from apikeys.models import ApiKey, KeyKind, TokenFormat, live_secret_q, tokens_valid_q
 from apikeys.services import SecretUnreadable
 from kernel import outages, ratelimit, usage
@@ -161,19 +161,58 @@ def grant_scopes(requested: str | None, client: VerifiedKey) -> tuple[str, ...]:
 # --- Client authentication ------------------------------------------------------------------
 
 
+def _counted(
+    outcome: str,
+    operation: str | None,
+    key: VerifiedKey | None = None,
+    *,
+    tenant_id: int | None = None,
+    key_id: int | None = None,
+    secret_id: int | None = None,
+) -> None:
+    """Count a token-service decision (kernel.usage) for `key` (or the ids given); nothing
+    when `operation` is None (introspection and revocation are not counted)."""
+    if operation is None:
+        return
+    if key is not None:
+        tenant_id, key_id, secret_id = key.tenant_id, key.key_id, key.secret_id
+    usage.count(tenant_id=tenant_id, key_id=key_id, secret_id=secret_id, operation=operation, outcome=outcome)
+
+
+def _used(client: VerifiedKey, operation: str, address: str) -> None:
+    """Count a token issued to `client` and remember where from (its network only)."""
+    _counted(usage.ISSUED, operation, client)
+    usage.seen(key_id=client.key_id, address=address)
+
+
 @sensitive_variables("client_secret")
 def client_authenticate(
-    *, client_id: str | None, client_secret: str | None, address: str, now: datetime
+    *, client_id: str | None, client_secret: str | None, address: str, now: datetime, operation: str | None = None
 ) -> VerifiedKey:
-    """Authenticate a client by Client ID and secret: the keys app's verification (one query,
-    constant-time comparison, never a decryption), then, on failure, the limits. Raises
-    OAuthError (401 invalid_client, or 429 past a failure limit)."""
-    client = key_verify(client_id=client_id, client_secret=client_secret, now=now, address=address)
-    if client is None:
-        limit_fail(client_id, address, now)
+    """Authenticate a client by Client ID and secret: the keys app's verification (one query on
+    a success, two on a failure; constant-time comparison, never a decryption), then, on
+    failure, the limits. Raises
+    OAuthError (401 invalid_client, or 429 past a failure limit). A failure is counted under
+    `operation` (kernel.usage) with its reason and the key it was for, if one can be named."""
+    client = key_authenticate(client_id=client_id, client_secret=client_secret, now=now, address=address)
+    if not isinstance(client, VerifiedKey):
+        _refused(client, operation, lambda: limit_fail(client_id, address, now))
         raise invalid_client()
     tenant_note(client.tenant_code)
     return client
+
+
+def _refused(refusal: Refusal, operation: str | None, limit: Callable[[], None]) -> None:
+    """Count a refused client under `operation`: as rate limited if `limit` raises (past a
+    failure limit), else with the refusal's reason."""
+    try:
+        limit()
+    except OAuthError:
+        _counted(usage.RATE_LIMITED, operation, tenant_id=refusal.tenant_id, key_id=refusal.key_id)
+        raise
+    _counted(
+        refusal.outcome, operation, tenant_id=refusal.tenant_id, key_id=refusal.key_id, secret_id=refusal.secret_id
+    )
 
 
 def answers(service: Callable[..., Outcome]) -> Callable[..., Outcome]:
@@ -274,13 +313,20 @@ def client_credentials_grant(
     client's credentials. Returns the Emporix-shaped token response or an RFC 6749 error.
     A key whose format is JWT gets an `at+jwt` signed for the configured issuer (PORTAL_URL),
     and nothing is written for it but the secret's last use."""
-    if not grant_type:
-        raise invalid_request("grant_type is missing.")
-    if grant_type != "client_credentials":
+    if not grant_type or grant_type != "client_credentials":
+        _counted(usage.BAD_REQUEST, usage.OPERATION_TOKEN)
+        if not grant_type:
+            raise invalid_request("grant_type is missing.")
         raise OAuthError(400, "unsupported_grant_type", "Only grant_type=client_credentials is supported.")
-    client = client_authenticate(client_id=client_id, client_secret=client_secret, address=address, now=now)
+    client = client_authenticate(
+        client_id=client_id, client_secret=client_secret, address=address, now=now, operation=usage.OPERATION_TOKEN
+    )
     key_rate_limit(client, now, operation=usage.OPERATION_TOKEN)
-    scopes = " ".join(grant_scopes(scope, client))
+    try:
+        scopes = " ".join(grant_scopes(scope, client))
+    except OAuthError:
+        _counted(usage.BAD_REQUEST, usage.OPERATION_TOKEN, client)
+        raise
     # RFC 6749 5.1: `scope` may differ from the request, and standard clients (oauthlib) then
     # raise "Scope has changed". A client that asked for names without `tenant=` gets exactly
     # the names back; one that sent `tenant=<code>`, as Emporix clients do, or no scope at all
@@ -304,6 +350,7 @@ def client_credentials_grant(
     else:
         token, _ = _issue(client=client, scopes=scopes, now=now)
         expires_in = access_token_lifetime(client)
+    _used(client, usage.OPERATION_TOKEN, address)
     return Outcome(
         200,
         {
@@ -424,14 +471,18 @@ def _storefront_client(
     """The Storefront API key named by a Client ID and tenant (no secret: anonymous login is
     public, as on Emporix). Other kinds, another tenant or an unknown id: 401 (429 past the
     failure limits). Each success counts against the key's own rate limit, then the address's
-    anonymous-session limit."""
-    client = storefront_key_find(client_id=client_id, tenant_code=tenant, now=now, address=address)
-    if client is None:
-        limit_fail(client_id, address, now, counters="anon")
+    anonymous-session limit. A refusal is counted under `operation` (kernel.usage)."""
+    client = storefront_key_authenticate(client_id=client_id, tenant_code=tenant, now=now, address=address)
+    if not isinstance(client, VerifiedKey):
+        _refused(client, operation, lambda: limit_fail(client_id, address, now, counters="anon"))
         raise OAuthError(401, "invalid_client", "Unknown client for this tenant.")
     tenant_note(client.tenant_code)
     key_rate_limit(client, now, operation=operation)
-    anonymous_limit(address, now)
+    try:
+        anonymous_limit(address, now)
+    except OAuthError:
+        _counted(usage.RATE_LIMITED, operation, client)
+        raise
     return client
 
 
@@ -457,7 +508,9 @@ def anonymous_login(*, tenant: str | None, client_id: str | None, address: str, 
     """GET /customerlogin/auth/anonymous/login: a new session and its anonymous token, with
     the Storefront API key's scopes."""
     client = _storefront_client(tenant, client_id, address, now, operation=usage.OPERATION_ANONYMOUS_LOGIN)
-    return _anonymous_session(client, uuid.uuid4(), now)
+    outcome = _anonymous_session(client, uuid.uuid4(), now)
+    _used(client, usage.OPERATION_ANONYMOUS_LOGIN, address)
+    return outcome
 
 
 @answers
@@ -480,6 +533,7 @@ def anonymous_refresh(
     elif anonymous_token:
         match = Q(digest=_presented_digest(anonymous_token))
     else:
+        _counted(usage.BAD_REQUEST, usage.OPERATION_ANONYMOUS_REFRESH, client)
         raise invalid_request("refresh_token is missing.")
     old = (
         AccessToken.objects.filter(
@@ -497,8 +551,11 @@ def anonymous_refresh(
     )
     # Single use: only the request that flips revoked_at gets the new token.
     if old is None or not AccessToken.objects.filter(pk=old.pk, revoked_at__isnull=True).update(revoked_at=now):
+        _counted(usage.INVALID_TOKEN, usage.OPERATION_ANONYMOUS_REFRESH, client)
         raise OAuthError(400, "invalid_grant", "The refresh token is invalid, expired or already used.")
-    return _anonymous_session(client, old.session_id, now)
+    outcome = _anonymous_session(client, old.session_id, now)
+    _used(client, usage.OPERATION_ANONYMOUS_REFRESH, address)
+    return outcome
 
 
 # --- Try it -----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from activity.audit import Audit
 from apikeys.models import ApiKey, KeyKind
-from kernel import outages
+from kernel import outages, usage
 from kernel.http import wants_json
 from kernel.net import client_ip
 from kernel.reporting import SENSITIVE_PARAMETERS
@@ -131,19 +131,27 @@ def _authenticated_call(
     fields: tuple[str, ...],
     *,
     check: Callable[[str | None], None] | None = None,
+    operation: str | None = None,
     **extra: str,
 ) -> HttpResponse:
     """Parse the form and the client's credentials, then call the service with them and the
     named form fields. The token, introspection and revocation endpoints all come here.
-    `check`, given the Client ID, may refuse the request first (the token endpoint's origins)."""
+    `check`, given the Client ID, may refuse the request first (the token endpoint's origins).
+    A request refused here is counted under `operation` (kernel.usage), if given."""
     address = client_ip(request)
-    form = _form(request)
     try:
-        client_id, client_secret = _credentials(request, form)
+        form = _form(request)
+        try:
+            client_id, client_secret = _credentials(request, form)
+        except OAuthError as error:
+            if error.outcome.status == 401:
+                # Malformed credentials count as a failure of the address (429 past its limit).
+                services.limit_fail(None, address, timezone.now())
+            raise
     except OAuthError as error:
-        if error.outcome.status == 401:
-            # Malformed credentials count as a failure of the address (429 past its limit).
-            services.limit_fail(None, address, timezone.now())
+        if operation is not None:
+            outcome = usage.RATE_LIMITED if error.outcome.status == 429 else usage.BAD_REQUEST
+            usage.count(tenant_id=None, key_id=None, secret_id=None, operation=operation, outcome=outcome)
         raise
     if check is not None:
         check(client_id)
@@ -155,7 +163,11 @@ def _token_origin_check(request: HttpRequest) -> Callable[[str | None], None]:
     """A browser page may ask for a token only from an origin its key lists by name (a key used
     with a secret: `*` never counts). Refused as a wrong secret is, like the key's networks."""
     return lambda client_id: origin_enforce(
-        request, client_id, honour_any=False, refusal=lambda origin: invalid_client()
+        request,
+        client_id,
+        honour_any=False,
+        refusal=lambda origin: invalid_client(),
+        operation=usage.OPERATION_TOKEN,
     )
 
 
@@ -168,6 +180,7 @@ def token(request: HttpRequest) -> HttpResponse:
         services.client_credentials_grant,
         ("grant_type", "scope"),
         check=_token_origin_check(request),
+        operation=usage.OPERATION_TOKEN,
     )
 
 
@@ -183,8 +196,10 @@ def revoke(request: HttpRequest) -> HttpResponse:
     return _authenticated_call(request, services.token_revoke, ("token",))
 
 
-def _query(request: HttpRequest, *names: str) -> dict[str, str | None]:
+def _query(request: HttpRequest, *names: str, operation: str) -> dict[str, str | None]:
+    """The named query parameters; a repeated one is invalid_request (counted under `operation`)."""
     if any(len(request.GET.getlist(name)) > 1 for name in names):
+        usage.count(tenant_id=None, key_id=None, secret_id=None, operation=operation, outcome=usage.BAD_REQUEST)
         raise invalid_request("A parameter is repeated.")
     return {name: request.GET.get(name) for name in names}
 
@@ -202,8 +217,15 @@ def _origin_refused(origin: str) -> OAuthError:
 @token_endpoint("GET")
 def anonymous_login(request: HttpRequest) -> HttpResponse:
     """GET /customerlogin/auth/anonymous/login?tenant=&client_id= (Storefront API keys)."""
-    params = _query(request, "tenant", "client_id")
-    origin_enforce(request, params["client_id"], honour_any=True, refusal=_origin_refused, kind=KeyKind.STOREFRONT)
+    params = _query(request, "tenant", "client_id", operation=usage.OPERATION_ANONYMOUS_LOGIN)
+    origin_enforce(
+        request,
+        params["client_id"],
+        honour_any=True,
+        refusal=_origin_refused,
+        operation=usage.OPERATION_ANONYMOUS_LOGIN,
+        kind=KeyKind.STOREFRONT,
+    )
     return json_response(services.anonymous_login(address=client_ip(request), **params))
 
 
@@ -211,8 +233,17 @@ def anonymous_login(request: HttpRequest) -> HttpResponse:
 @token_endpoint("GET")
 def anonymous_refresh(request: HttpRequest) -> HttpResponse:
     """GET /customerlogin/auth/anonymous/refresh?tenant=&refresh_token=&client_id=."""
-    params = _query(request, "tenant", "client_id", "refresh_token", "anonymous_token")
-    origin_enforce(request, params["client_id"], honour_any=True, refusal=_origin_refused, kind=KeyKind.STOREFRONT)
+    params = _query(
+        request, "tenant", "client_id", "refresh_token", "anonymous_token", operation=usage.OPERATION_ANONYMOUS_REFRESH
+    )
+    origin_enforce(
+        request,
+        params["client_id"],
+        honour_any=True,
+        refusal=_origin_refused,
+        operation=usage.OPERATION_ANONYMOUS_REFRESH,
+        kind=KeyKind.STOREFRONT,
+    )
     return json_response(services.anonymous_refresh(address=client_ip(request), **params))
 
 
@@ -262,7 +293,7 @@ def tokeninfo(request: HttpRequest) -> HttpResponse:
     from a browser page: its key's allowed origins)."""
     bearer = request.bearer
     if request_origin(request) is not None and (found := key_origins(bearer.client_id)) is not None:
-        origin_approve(request, found[1])
+        origin_approve(request, found.allowed_origins)
     body = {
         "tenant": bearer.tenant_code,
         "client_id": bearer.client_id,

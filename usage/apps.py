@@ -10,10 +10,14 @@ class UsageConfig(AppConfig):
         # The keys app does not import this one: it offers hooks, which usage fills.
         from apikeys.columns import KeyColumn, key_column_add
         from apikeys.limits import reached_register
+        from kernel import usage
 
+        from .flush import sink
         from .limits import rate_limit_reached
         from .views import key_list_sparks
 
+        # Without a shared cache, each process writes its own counts into the roll-ups.
+        usage.sink_set(sink)
         # The keys' settings pages show how often each key's rate limit was reached.
         reached_register(rate_limit_reached)
         # The keys page shows each key's calls in the last 24 hours.

@@ -76,3 +76,18 @@ class FlushedBatch(models.Model):
 
     name = models.CharField(max_length=100, primary_key=True)
     flushed_at = models.DateTimeField()
+
+
+class FlushWorker(models.Model):
+    """A `usage_flush` worker's sign of life, one row per process (host and process id),
+    written on every pass: an operator sees when counts last reached the roll-ups (the newest
+    `beat_at`) and how long the flush takes (`last_seconds`)."""
+
+    worker = models.CharField(max_length=150, unique=True)
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField(db_index=True)
+    last_calls = models.BigIntegerField(default=0)  # calls written by the last pass
+    last_seconds = models.FloatField(default=0)  # how long the last pass took
+
+    def __str__(self) -> str:
+        return f"{self.worker} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -12,6 +12,8 @@ import sys
 import types
 from pathlib import Path
 
+import pytest
+
 from kernel import crypto
 from portal.tests.serving import ROOT
 
@@ -53,10 +55,11 @@ def test_the_service_runs_gunicorn_as_make_run_does():
 def test_every_worker_make_run_starts_has_its_unit():
     """A worker added to bin/serve needs a systemd unit too (and this test a line)."""
     programs = serve_programs()
-    assert set(programs) == {"web", "webhooks"}
-    worker = unit("api-key-portal-webhooks.service")["Service"]
-    assert programs["webhooks"][0] == sys.executable
-    assert worker["ExecStart"].endswith("/.venv/bin/python " + shlex.join(programs["webhooks"][1:]))
+    assert set(programs) == {"web", "webhooks", "usage"}
+    for name, service in (("webhooks", "api-key-portal-webhooks.service"), ("usage", "api-key-portal-usage.service")):
+        worker = unit(service)["Service"]
+        assert programs[name][0] == sys.executable
+        assert worker["ExecStart"].endswith("/.venv/bin/python " + shlex.join(programs[name][1:]))
     assert unit("api-key-portal.service")["Unit"]["Requires"] == "api-key-portal.socket"
 
 
@@ -76,9 +79,16 @@ def test_the_service_is_unprivileged_restarted_and_hardened():
         assert service[option] == value, option
 
 
-def test_the_webhook_worker_runs_forever_unprivileged_and_hardened():
-    worker = unit("api-key-portal-webhooks.service")["Service"]
-    assert worker["ExecStart"].endswith("/.venv/bin/python manage.py webhooks_deliver --forever")
+@pytest.mark.parametrize(
+    ("service", "command"),
+    [
+        ("api-key-portal-webhooks.service", "manage.py webhooks_deliver --forever"),
+        ("api-key-portal-usage.service", "manage.py usage_flush --forever"),
+    ],
+)
+def test_each_worker_runs_forever_unprivileged_and_hardened(service, command):
+    worker = unit(service)["Service"]
+    assert worker["ExecStart"].endswith("/.venv/bin/python " + command)
     assert worker["User"] not in ("", "root") and worker["Restart"] == "always"
     assert worker["EnvironmentFile"] == unit("api-key-portal.service")["Service"]["EnvironmentFile"]
     for option in ("NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp", "CapabilityBoundingSet"):

@@ -135,9 +135,9 @@ def test_a_killed_supervisor_leaves_no_program_behind(tmp_path):
         wait_until(lambda n=name: gone(run.pids[n]), 20, what=f"{name} ending")
 
 
-def _heartbeats(env: dict[str, str]) -> int:
+def _heartbeats(env: dict[str, str], table: str = "webhooks_workerheartbeat") -> int:
     url = env["DATABASE_URL"]
-    query = "SELECT count(*) FROM webhooks_workerheartbeat"
+    query = f"SELECT count(*) FROM {table}"
     if url.startswith("sqlite:///"):
         import sqlite3
 
@@ -149,7 +149,7 @@ def _heartbeats(env: dict[str, str]) -> int:
         return db.execute(query).fetchone()[0]
 
 
-def test_it_serves_the_portal_with_its_delivery_worker_and_stops_both(tmp_path):
+def test_it_serves_the_portal_with_its_workers_and_stops_them_all(tmp_path):
     port = free_port()
     with served_database(
         tmp_path,
@@ -176,12 +176,17 @@ def test_it_serves_the_portal_with_its_delivery_worker_and_stops_both(tmp_path):
                 interval=0.1,
             )
             wait_until(lambda: _heartbeats(env) == 1, 60, what=lambda: f"a heartbeat:\n{log.read_text()[-3000:]}")
+            wait_until(
+                lambda: _heartbeats(env, "usage_flushworker") == 1,
+                60,
+                what=lambda: f"the usage flush's heartbeat:\n{log.read_text()[-3000:]}",
+            )
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=60) == 0, log.read_text()[-3000:]
         finally:
             stop(process, signal.SIGKILL)
         output = log.read_text()
-        assert "started web (pid" in output and "started webhooks (pid" in output
-        assert "web stopped (exit status 0)" in output and "webhooks stopped (exit status 0)" in output
+        for name in ("web", "webhooks", "usage"):
+            assert f"started {name} (pid" in output and f"{name} stopped (exit status 0)" in output
         with pytest.raises(OSError):
             request(f"{base}/healthz", timeout=2)
