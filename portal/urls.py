@@ -27,6 +27,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("tenants.urls")),
     path("", include("apikeys.urls")),
+    path("", include("usage.advisor_urls")),
     path("", include("tenants.activity_urls")),
     path("", include("webhooks.urls")),
     path("", include("notifications.urls")),

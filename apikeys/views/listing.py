@@ -39,6 +39,7 @@ from .. import services
 from ..auth import held_scope_names
 from ..filters import KeyListFilter
 from ..forms import RenewForm
+from ..key_links import key_links
 from ..models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, ApiSecret, KeyKind, TokenFormat
 from ..scope_summary import NO_OPERATION_NOTE, HeldScope, ScopeSummary, ServiceScopes, scope_summary
 
@@ -100,6 +101,11 @@ class KeyRow:
         return max(0, len(self.scope_names) - TABLE_SCOPE_NAMES)
 
     @property
+    def links(self) -> list[tuple[str, str, str]]:
+        """(text, accessible name, URL) of the links other apps add to the row (apikeys.key_links)."""
+        return [(link.text, link.label.format(self.key.name), self.urls[link.name]) for link in key_links()]
+
+    @property
     def networks(self) -> list[str]:
         """The key's allowed networks (apikeys.networks), one CIDR each; none: any address."""
         return self.key.allowed_networks.split("\n") if self.key.allowed_networks else []
@@ -127,7 +133,10 @@ KEY_URL_NAMES = ("get_started", "secret", "renew", "edit", "delete", "settings",
 
 
 def _key_urls(code: str) -> dict[str, str]:
-    return {name: reverse(f"apikeys:{name}", kwargs={"code": code, "key_id": _ANY_KEY}) for name in KEY_URL_NAMES}
+    urls = {name: reverse(f"apikeys:{name}", kwargs={"code": code, "key_id": _ANY_KEY}) for name in KEY_URL_NAMES}
+    for link in key_links():  # the apps above's links (apikeys.key_links)
+        urls[link.name] = reverse(link.view_name, kwargs={"code": code, "key_id": _ANY_KEY})
+    return urls
 
 
 def key_states(key: ApiKey, tenant: Tenant, now: datetime) -> tuple[tuple[str, str], ...]:
