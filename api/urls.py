@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework.permissions import AllowAny
 
-from . import views
+from . import advice, views
 from .docs import api_reference
 
 app_name = "api"
@@ -34,6 +34,11 @@ urlpatterns = [
     path("api/v1/keys/<uuid:key_id>/reveal/", public(views.KeyReveal.as_view()), name="key_reveal"),
     path("api/v1/keys/<uuid:key_id>/disable/", public(views.KeyDisable.as_view()), name="key_disable"),
     path("api/v1/keys/<uuid:key_id>/enable/", public(views.KeyEnable.as_view()), name="key_enable"),
+    path(
+        "api/v1/keys/<uuid:key_id>/access-advice/",
+        public(advice.KeyAccessAdvice.as_view()),
+        name="key_access_advice",
+    ),
     path("api/v1/scopes/", public(views.ScopeCatalogue.as_view()), name="scopes"),
     path("api/v1/members/", public(views.MemberList.as_view()), name="members"),
     path("api/v1/members/<str:email>/", public(views.MemberDetail.as_view()), name="member"),
