@@ -264,7 +264,7 @@ def test_a_built_in_key_is_offered_a_custom_key_instead(client_for, alice, acme)
     called(emporix, operation, 2)
     client = client_for(alice)
     html = client.get(reverse("advisor:key", kwargs={"code": "acme", "key_id": emporix.public_id})).content.decode()
-    assert "Create a custom key with these 1 scope" in html
+    assert "Create a custom key with this scope" in html
     create = reverse("apikeys:create", kwargs={"code": "acme"}) + f"?scope={names[0]}"
     assert create in html
     assert (
