@@ -23,7 +23,9 @@ SCOPES = ["tax.tax_read", "tax.tax_manage", "brand.brand_manage", "category.cate
 def erp(site, acme):
     """A custom key whose gateway calls used tax.tax_read only, and the Emporix API key used
     for one operation (its finding offers a custom key instead)."""
-    key, _ = key_create(tenant=acme, kind=KeyKind.CUSTOM, name="ERP orders", scopes=Scope.objects.filter(name__in=SCOPES))
+    key, _ = key_create(
+        tenant=acme, kind=KeyKind.CUSTOM, name="ERP orders", scopes=Scope.objects.filter(name__in=SCOPES)
+    )
     today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     emporix = ApiKey.objects.get(tenant=acme, kind=KeyKind.EMPORIX)
     for used in (key, emporix):
