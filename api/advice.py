@@ -15,7 +15,11 @@ from .grants import KEY_READ
 
 
 class OperationUseOut(serializers.Serializer):
-    operation_id = serializers.CharField(source="route.operation_id")
+    operation_id = serializers.CharField(
+        source="route.operation_id",
+        allow_null=True,
+        help_text="The route table's id; null for the few it has none for.",
+    )
     method = serializers.CharField(source="route.method")
     path = serializers.CharField(source="route.path")
     last_used = serializers.DateField(allow_null=True, help_text="The UTC day of its last allowed call, in the window.")
@@ -33,7 +37,7 @@ class ScopeUseOut(serializers.Serializer):
     calls_30d = serializers.IntegerField(source="calls_30")
     calls_90d = serializers.IntegerField(source="calls_90")
     operations = serializers.ListField(
-        child=serializers.CharField(), help_text="Operation ids of the route table it opens."
+        child=serializers.CharField(), help_text='The operations it opens, as "METHOD /path".'
     )
     covered_by = serializers.ListField(
         child=serializers.CharField(), help_text="For an unused scope: the scopes its called operations count for."
@@ -90,7 +94,7 @@ def _data(advice: KeyAdvice) -> dict:
                     "last_used": _day(scope.last_used),
                     "calls_30": scope.calls_30,
                     "calls_90": scope.calls_90,
-                    "operations": [op.route.operation_id for op in scope.operations],
+                    "operations": [op.label for op in scope.operations],
                     "covered_by": list(scope.covered_by),
                 }
                 for scope in service.scopes
