@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from django.db.models import F, Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
@@ -116,9 +117,14 @@ class ServiceUse:
 @dataclass
 class KeyAdvice:
     key: ApiKey
-    services: list[ServiceUse]
+    used_scopes: list[str]  # sorted names
+    unused_scopes: list[str]
     last_used: datetime | None  # its last successful use of any kind (a token, a gateway call)
+    calls_30: int  # allowed gateway calls of the route table's operations, each counted once
+    calls_90: int
     dormant_after_days: int
+    # By service, with every operation; empty when only the summary was asked for (`advise`).
+    services: list[ServiceUse] = field(default_factory=list)
     # Allowed calls of operations no scope of the key is needed for (or none it holds now).
     unscoped: list[OperationUse] = field(default_factory=list)
     finding: str | None = None
@@ -126,22 +132,6 @@ class KeyAdvice:
     @property
     def scopes(self) -> list[ScopeUse]:
         return [scope for service in self.services for scope in service.scopes]
-
-    @property
-    def used_scopes(self) -> list[str]:
-        return sorted(scope.name for scope in self.scopes if scope.used)
-
-    @property
-    def unused_scopes(self) -> list[str]:
-        return sorted(scope.name for scope in self.scopes if not scope.used)
-
-    @property
-    def calls_30(self) -> int:
-        return sum(service.calls_30 for service in self.services) + sum(op.calls_30 for op in self.unscoped)
-
-    @property
-    def calls_90(self) -> int:
-        return sum(service.calls_90 for service in self.services) + sum(op.calls_90 for op in self.unscoped)
 
     @property
     def can_narrow(self) -> bool:
@@ -225,15 +215,51 @@ def _last_used(key: ApiKey, calls: dict[str, tuple[datetime, int, int]]) -> date
     return max((moment for moment in moments if moment is not None), default=None)
 
 
+@cache
+def _routes_by_id() -> dict[str, Route]:
+    return {route.operation_id: route for route in route_table().routes if route.operation_id}
+
+
+@cache
+def _positions() -> dict[int, int]:
+    """id(route) -> its place in the route table (which is read once per process)."""
+    return {id(route): index for index, route in enumerate(route_table().routes)}
+
+
 def _advice(
-    key: ApiKey, tenant: Tenant, catalogue: dict[str, Scope], calls: dict[str, tuple], now: datetime
+    key: ApiKey, tenant: Tenant, catalogue: dict[str, Scope], calls: dict[str, tuple], now: datetime, detail: bool
 ) -> KeyAdvice:
-    table = route_table()
     held = frozenset(held_scope_names(key))
-    by_id = {route.operation_id: route for route in table.routes}
-    called = [by_id[operation] for operation in calls if operation in by_id]
+    by_id = _routes_by_id()
+    called = sorted((by_id[op] for op in calls if op in by_id), key=lambda route: _positions()[id(route)])
     credit = _credit(called, held)
-    uses: dict[str, OperationUse] = {}
+    used = set(credit.values())
+    advice = KeyAdvice(
+        key=key,
+        used_scopes=sorted(used),
+        unused_scopes=sorted(held - used),
+        last_used=_last_used(key, calls),
+        calls_30=sum(calls[route.operation_id][1] for route in called),
+        calls_90=sum(calls[route.operation_id][2] for route in called),
+        dormant_after_days=tenant.dormant_after_days,
+    )
+    advice.finding = _finding(advice, bool(held), now)
+    if detail:
+        _detail(advice, held, catalogue, calls, called, credit)
+    return advice
+
+
+def _detail(
+    advice: KeyAdvice,
+    held: frozenset[str],
+    catalogue: dict[str, Scope],
+    calls: dict[str, tuple],
+    called: list[Route],
+    credit: dict[str, str],
+) -> None:
+    """Fill in the advice's services: each held scope with every operation it opens."""
+    table = route_table()
+    uses: dict[str | None, OperationUse] = {}
 
     def use(route: Route) -> OperationUse:
         if route.operation_id not in uses:
@@ -261,45 +287,41 @@ def _advice(
         if not entry.used:
             entry.covered_by = tuple(sorted({op.used_as for op in operations if op.used_as}))
         grouped[service_name].append(entry)
-    services = []
     for service_name in sorted(grouped, key=lambda service_name: order[service_name]):
         scopes = sorted(
             grouped[service_name], key=lambda s: (catalogue[s.name].position if s.name in catalogue else 0, s.name)
         )
-        opened = {id(op.route) for scope in scopes for op in scope.operations}
-        operations = [uses[route.operation_id] for route in table.routes if id(route) in opened]
-        services.append(ServiceUse(service_name, scopes, operations))
-    advice = KeyAdvice(
-        key=key,
-        services=services,
-        last_used=_last_used(key, calls),
-        dormant_after_days=tenant.dormant_after_days,
-        unscoped=[use(route) for route in called if route.operation_id not in credit],
-    )
-    advice.finding = _finding(advice, now)
-    return advice
+        opened = {id(op.route): op for scope in scopes for op in scope.operations}
+        operations = [opened[place] for place in sorted(opened, key=_positions().__getitem__)]
+        advice.services.append(ServiceUse(service_name, scopes, operations))
+    advice.unscoped = [use(route) for route in called if route.operation_id not in credit]
 
 
-def _finding(advice: KeyAdvice, now: datetime) -> str | None:
+def _finding(advice: KeyAdvice, holds_scopes: bool, now: datetime) -> str | None:
     if advice.last_used is None:
         return NEVER_USED
     if advice.last_used <= now - timedelta(days=advice.dormant_after_days):
         return DORMANT
     if not advice.used_scopes:
-        return NO_GATEWAY_CALLS if advice.scopes else None
+        return NO_GATEWAY_CALLS if holds_scopes else None
     return UNUSED_SCOPES if advice.unused_scopes else None
 
 
-def advise(keys: Iterable[ApiKey], tenant: Tenant, now: datetime | None = None) -> list[KeyAdvice]:
+def advise(
+    keys: Iterable[ApiKey], tenant: Tenant, now: datetime | None = None, *, detail: bool = True
+) -> list[KeyAdvice]:
     """The advice for `keys` (of `tenant`, fetched through keys_for_advice), in their order:
     two queries whatever their number, plus one for the built-in keys' scope lists when the
-    process has not cached them yet (apikeys.auth)."""
+    process has not cached them yet (apikeys.auth). Without `detail`, the finding and the
+    scopes used and unused only (no services, no operations): what a list of keys shows."""
     now = now or timezone.now()
     keys = list(keys)
-    names = {name for key in keys for name in held_scope_names(key)}
-    catalogue = {scope.name: scope for scope in Scope.objects.filter(name__in=names).select_related("service")}
+    catalogue: dict[str, Scope] = {}
+    if detail:
+        names = {name for key in keys for name in held_scope_names(key)}
+        catalogue = {scope.name: scope for scope in Scope.objects.filter(name__in=names).select_related("service")}
     calls = _calls(keys, now)
-    return [_advice(key, tenant, catalogue, calls.get(key.pk, {}), now) for key in keys]
+    return [_advice(key, tenant, catalogue, calls.get(key.pk, {}), now, detail) for key in keys]
 
 
 def key_advice(key: ApiKey, tenant: Tenant, now: datetime | None = None) -> KeyAdvice:
@@ -307,6 +329,6 @@ def key_advice(key: ApiKey, tenant: Tenant, now: datetime | None = None) -> KeyA
 
 
 def tenant_findings(tenant: Tenant, now: datetime | None = None) -> list[KeyAdvice]:
-    """Every key of the tenant with a finding, the keys to look at first, first."""
-    findings = [advice for advice in advise(keys_for_advice(tenant), tenant, now) if advice.finding]
+    """Every key of the tenant with a finding (summaries), the keys to look at first, first."""
+    findings = [advice for advice in advise(keys_for_advice(tenant), tenant, now, detail=False) if advice.finding]
     return sorted(findings, key=lambda advice: FINDING_ORDER.index(advice.finding))

@@ -5,6 +5,7 @@ any change of its scopes, and needs a recent authentication."""
 from uuid import UUID
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,6 +22,7 @@ from tenants.models import Membership, Role
 
 from .advisor import WINDOW_DAYS, KeyAdvice, advise, keys_for_advice, tenant_findings
 
+FINDINGS_PER_PAGE = 50
 NOTHING_TO_NARROW = "{name} has nothing to narrow: it has no unused scope beside used ones."
 CHANGED_SINCE = "The key's use or scopes changed since this page was shown: check what it keeps now."
 
@@ -49,9 +51,8 @@ def key_advice(request: HttpRequest, code: str, key_id: UUID) -> HttpResponse:
 def findings(request: HttpRequest, code: str) -> HttpResponse:
     """Every key of the tenant with a finding: never used, dormant, unused scopes."""
     membership = membership_for(request, code)
-    return render(
-        request, "usage/advisor_tenant.html", _context(membership, findings=tenant_findings(membership.tenant))
-    )
+    page = Paginator(tenant_findings(membership.tenant), FINDINGS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "usage/advisor_tenant.html", _context(membership, page=page))
 
 
 def _confirm(request: HttpRequest, membership: Membership, advice: KeyAdvice, *, status: int = 200) -> HttpResponse:

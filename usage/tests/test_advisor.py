@@ -333,5 +333,31 @@ def test_the_pages_make_a_constant_number_of_queries(client_for, alice, acme, fo
 
 
 # The session and user (2), the membership (1), the advisor's keys, scopes and roll-ups (3), and
-# the header's tenant switcher (1); the narrowing page's scope diff reads only the route table.
-PAGE_QUERIES = {"advisor:findings": 7, "advisor:key": 7, "advisor:narrow": 7}
+# the header's tenant switcher (1); the narrowing page's scope diff reads only the route table,
+# and the findings list (summaries) needs no scope rows.
+PAGE_QUERIES = {"advisor:findings": 6, "advisor:key": 7, "advisor:narrow": 7}
+
+
+def test_the_findings_list_pages_by_fifty(client_for, bob, acme):
+    names = offered_names(1)
+    for index in range(53):
+        custom(acme, names, name=f"Idle {index:02}")
+    client = client_for(bob)
+    url = reverse("advisor:findings", kwargs={"code": "acme"})
+    first = client.get(url)
+    assert len(first.context["page"].object_list) == 50
+    assert first.context["page"].paginator.count == 55  # and the two built-in keys, never used
+    assert len(client.get(url + "?page=2").context["page"].object_list) == 5
+    assert client.get(url + "?page=nonsense").status_code == 200
+
+
+def test_key_totals_count_each_operation_once(acme):
+    """An operation two held scopes of two services open is one operation: its calls count once."""
+    route = next(
+        r for r in route_table().routes if len({n.split(".")[0] for n in r.any_of_scopes}) > 1 and r.operation_id
+    )
+    key = custom(acme, list(route.any_of_scopes))
+    called(key, route.operation_id, 6)
+    advice = advice_of(key)
+    assert (advice.calls_30, advice.calls_90) == (6, 6)
+    assert len(advice.used_scopes) == 1
