@@ -1,6 +1,7 @@
-"""Links that apps above the keys app add to each key's row (the access advisor: usage), so
-that the keys app shows them without importing those apps. They register from their
-AppConfig.ready(); the list reverses each URL once per page (listing._key_urls)."""
+"""Links that apps above the keys app add to each key's row and to the top of the keys list
+(the access advisor: usage), so that the keys app shows them without importing those apps.
+They register from their AppConfig.ready(); the list reverses each URL once per page
+(listing._key_urls)."""
 
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ class KeyLink:
 
 
 _links: dict[str, KeyLink] = {}
+_tenant_links: dict[str, str] = {}  # view name (taking `code`) -> the link's text
 
 
 def key_link_add(name: str, view_name: str, text: str, label: str) -> None:
@@ -23,3 +25,12 @@ def key_link_add(name: str, view_name: str, text: str, label: str) -> None:
 
 def key_links() -> list[KeyLink]:
     return list(_links.values())
+
+
+def tenant_link_add(view_name: str, text: str) -> None:
+    """Show a link to `view_name` (for the tenant) above the keys list."""
+    _tenant_links[view_name] = text
+
+
+def tenant_links() -> dict[str, str]:
+    return dict(_tenant_links)

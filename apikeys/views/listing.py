@@ -39,7 +39,7 @@ from .. import services
 from ..auth import held_scope_names
 from ..filters import KeyListFilter
 from ..forms import RenewForm
-from ..key_links import key_links
+from ..key_links import key_links, tenant_links
 from ..models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, ApiSecret, KeyKind, TokenFormat
 from ..scope_summary import NO_OPERATION_NOTE, HeldScope, ScopeSummary, ServiceScopes, scope_summary
 
@@ -336,6 +336,9 @@ def _render_list(
             "default_grace": DEFAULT_GRACE,
             "no_operation_note": NO_OPERATION_NOTE,
             "attention": _attention(tenant, now),
+            "tenant_links": [
+                (text, reverse(view_name, kwargs={"code": tenant.code})) for view_name, text in tenant_links().items()
+            ],
         },
     )
     if shown is not None:

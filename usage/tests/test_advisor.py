@@ -275,10 +275,12 @@ def test_a_built_in_key_is_offered_a_custom_key_instead(client_for, alice, acme)
     assert form.status_code == 200 and form.context["chosen"] == {names[0]}
 
 
-def test_the_key_list_links_each_key_to_its_advice(client_for, alice, forty):
+@pytest.mark.parametrize("view", ["cards", "table"])
+def test_the_key_list_links_each_key_to_its_advice(client_for, bob, forty, view):
     key, *_ = forty
-    html = client_for(alice).get(reverse("apikeys:list", kwargs={"code": "acme"}) + "?view=cards").content.decode()
+    html = client_for(bob).get(reverse("apikeys:list", kwargs={"code": "acme"}) + f"?view={view}").content.decode()
     assert reverse("advisor:key", kwargs={"code": "acme", "key_id": key.public_id}) in html
+    assert reverse("advisor:findings", kwargs={"code": "acme"}) in html
 
 
 def test_the_findings_page_lists_the_keys_to_look_at(client_for, bob, forty):
