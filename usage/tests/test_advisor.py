@@ -4,6 +4,7 @@ queries it makes.
 
 The roll-ups are created directly: the flush's result is exactly these rows."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -167,6 +168,8 @@ def test_a_developer_or_viewer_cannot_narrow_but_sees_the_finding(client_for, re
     assert page.status_code == 200
     html = page.content.decode()
     assert "37 scopes unused in 90 days" in html and "Narrow to what is used" not in html
+    unused = html.split("The 37 unused scopes</summary>")[1].split("</details>")[0]
+    assert sorted(re.findall(r"<code>([^<]+)</code>", unused)) == sorted(set(names) - set(forty[2]))
 
 
 def test_it_404s_for_another_tenants_key(client_for, charlie, forty):
