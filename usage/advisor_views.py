@@ -6,6 +6,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -84,15 +85,27 @@ def narrow(request: HttpRequest, code: str, key_id: UUID) -> HttpResponse:
     key = _key(membership, key_id)
     if key.kind != KeyKind.CUSTOM:  # built-in keys' scopes cannot change (their page says what fits)
         raise Http404("Only a custom key can be narrowed.")
-    if request.method == "POST" and (reauth := reauthentication_needed(request, form_page=_same_page)):
+    if request.method != "POST":
+        return _narrowing(request, membership, key, keep=None)
+    if reauth := reauthentication_needed(request, form_page=_same_page):
         return reauth
+    # The key's row locked while its advice is read again and its scopes set: an edit of its
+    # scopes meanwhile waits, and is then judged on the narrowed key, never silently undone.
+    with transaction.atomic():
+        ApiKey.objects.select_for_update(no_key=True).filter(pk=key.pk).exists()
+        return _narrowing(request, membership, _key(membership, key_id), keep=request.POST.getlist("keep"))
+
+
+def _narrowing(request: HttpRequest, membership: Membership, key: ApiKey, keep: list[str] | None) -> HttpResponse:
+    """The confirmation (`keep` None), or the narrowing if `keep` is what the key used."""
+    code = membership.tenant.code
     advice = advise([key], membership.tenant)[0]
     if not advice.can_narrow:
         messages.info(request, NOTHING_TO_NARROW.format(name=key.name))
         return redirect(_advice_url(code, key))
-    if request.method != "POST":
+    if keep is None:
         return _confirm(request, membership, advice)
-    if sorted(request.POST.getlist("keep")) != advice.used_scopes:
+    if sorted(keep) != advice.used_scopes:
         messages.warning(request, CHANGED_SINCE)
         return _confirm(request, membership, advice, status=409)
     key_update(
