@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework.permissions import AllowAny
 
-from . import key_usage, views
+from . import advice, key_usage, views
 from .docs import api_reference
 
 app_name = "api"
@@ -37,6 +37,11 @@ urlpatterns = [
     path("api/v1/keys/<uuid:key_id>/usage/", public(key_usage.KeyUsage.as_view()), name="key_usage"),
     # As issue 21 spells it; the same answer, documented once (under the slash, as every path).
     path("api/v1/keys/<uuid:key_id>/usage", public(key_usage.KeyUsageUnslashed.as_view())),
+    path(
+        "api/v1/keys/<uuid:key_id>/access-advice/",
+        public(advice.KeyAccessAdvice.as_view()),
+        name="key_access_advice",
+    ),
     path("api/v1/scopes/", public(views.ScopeCatalogue.as_view()), name="scopes"),
     path("api/v1/members/", public(views.MemberList.as_view()), name="members"),
     path("api/v1/members/<str:email>/", public(views.MemberDetail.as_view()), name="member"),

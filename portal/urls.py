@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("tenants.urls")),
     path("", include("apikeys.urls")),
     path("", include("usage.urls")),
+    path("", include("usage.advisor_urls")),
     path("", include("tenants.activity_urls")),
     path("", include("webhooks.urls")),
     path("", include("notifications.urls")),

@@ -12,6 +12,7 @@ class UsageConfig(AppConfig):
         from apikeys.limits import reached_register
         from kernel import usage
 
+        from . import advisor_hooks
         from .flush import sink
         from .limits import rate_limit_reached
         from .views import key_list_sparks
@@ -22,3 +23,5 @@ class UsageConfig(AppConfig):
         reached_register(rate_limit_reached)
         # The keys page shows each key's calls in the last 24 hours.
         key_column_add(KeyColumn("usage", "Calls (24 h)", "usage/_key_spark.html", key_list_sparks))
+        # Each key's row and the keys list link to the access advisor.
+        advisor_hooks.register()

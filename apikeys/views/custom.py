@@ -15,7 +15,7 @@ from tenants.access import membership_for, require_role
 from tenants.models import Membership, Role
 
 from .. import services
-from ..forms import CustomKeyForm
+from ..forms import MAX_POSTED_SCOPES, CustomKeyForm
 from ..models import ApiKey, KeyKind
 from .listing import NOTICE_ANCHOR, form_needs_reauthentication, notice_next_to_key, post_needs_reauthentication
 
@@ -84,13 +84,21 @@ def _save(request: HttpRequest, membership: Membership, form: CustomKeyForm) -> 
         return None
 
 
+def _prefilled(request: HttpRequest, key: ApiKey | None) -> dict:
+    """A new key's form may come with scopes ticked: `?scope=a&scope=b` (the access advisor's
+    "Create a custom key with these scopes"). Only ticks boxes: nothing is saved before Generate."""
+    if key is not None or request.method != "GET" or "scope" not in request.GET:
+        return {}
+    return {"initial": {"scopes": request.GET.getlist("scope")[:MAX_POSTED_SCOPES]}}
+
+
 def _form_view(request: HttpRequest, membership: Membership, key: ApiKey | None) -> HttpResponse:
     """The create and edit flows: they differ only in the service they call and the message.
     The form itself (GET) needs a recent authentication too, so that the user re-authenticates
     before typing, not after; the POST checks again (a page left open past the window)."""
     if reauth := form_needs_reauthentication(request):
         return reauth
-    form = CustomKeyForm(_posted(request), tenant=membership.tenant, key=key)
+    form = CustomKeyForm(_posted(request), tenant=membership.tenant, key=key, **_prefilled(request, key))
     if request.method != "POST":
         return _render_form(request, membership, form, status=200)
     saved = _save(request, membership, form) if form.is_valid() else None

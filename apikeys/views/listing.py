@@ -40,6 +40,7 @@ from ..auth import held_scope_names
 from ..columns import KeyColumn, key_column_values, key_columns
 from ..filters import KeyListFilter
 from ..forms import RenewForm
+from ..key_links import key_links, tenant_links
 from ..models import BUILTIN_KINDS, GRACE_PERIODS, ApiKey, ApiSecret, KeyKind, TokenFormat
 from ..scope_summary import NO_OPERATION_NOTE, HeldScope, ScopeSummary, ServiceScopes, scope_summary
 
@@ -103,6 +104,11 @@ class KeyRow:
         return max(0, len(self.scope_names) - TABLE_SCOPE_NAMES)
 
     @property
+    def links(self) -> list[tuple[str, str, str]]:
+        """(text, accessible name, URL) of the links other apps add to the row (apikeys.key_links)."""
+        return [(link.text, link.label.format(self.key.name), self.urls[link.name]) for link in key_links()]
+
+    @property
     def networks(self) -> list[str]:
         """The key's allowed networks (apikeys.networks), one CIDR each; none: any address."""
         return self.key.allowed_networks.split("\n") if self.key.allowed_networks else []
@@ -130,7 +136,10 @@ KEY_URL_NAMES = ("get_started", "secret", "renew", "edit", "delete", "settings",
 
 
 def _key_urls(code: str) -> dict[str, str]:
-    return {name: reverse(f"apikeys:{name}", kwargs={"code": code, "key_id": _ANY_KEY}) for name in KEY_URL_NAMES}
+    urls = {name: reverse(f"apikeys:{name}", kwargs={"code": code, "key_id": _ANY_KEY}) for name in KEY_URL_NAMES}
+    for link in key_links():  # the apps above's links (apikeys.key_links)
+        urls[link.name] = reverse(link.view_name, kwargs={"code": code, "key_id": _ANY_KEY})
+    return urls
 
 
 def key_states(key: ApiKey, tenant: Tenant, now: datetime) -> tuple[tuple[str, str], ...]:
@@ -341,6 +350,9 @@ def _render_list(
             "default_grace": DEFAULT_GRACE,
             "no_operation_note": NO_OPERATION_NOTE,
             "attention": _attention(tenant, now),
+            "tenant_links": [
+                (text, reverse(view_name, kwargs={"code": tenant.code})) for view_name, text in tenant_links().items()
+            ],
         },
     )
     if shown is not None:

@@ -98,6 +98,14 @@ TABLE = [
     ("usage:key", "post", {}, WRONG_METHOD),
     ("usage:key_export", "get", {}, ANY_MEMBER),
     ("usage:key_export", "post", {}, WRONG_METHOD),
+    # The access advisor: every member reads it; narrowing is an admin's (the key has no use:
+    # nothing to narrow, so the admin is sent back to the key's advice).
+    ("advisor:findings", "get", {}, ANY_MEMBER),
+    ("advisor:findings", "post", {}, WRONG_METHOD),
+    ("advisor:key", "get", {}, ANY_MEMBER),
+    ("advisor:key", "post", {}, WRONG_METHOD),
+    ("advisor:narrow", "get", {}, {"admin": 302, **ADMIN_ONLY}),
+    ("advisor:narrow", "post", {"keep": ["tax.tax_read"]}, {"admin": 302, **ADMIN_ONLY}),
     ("activity:list", "get", {}, {"admin": 200, **ADMIN_ONLY}),
     ("activity:list", "post", {}, WRONG_METHOD),
     ("activity:csv", "get", {}, {"admin": 200, **ADMIN_ONLY}),

@@ -23,8 +23,12 @@ from django.utils import timezone
 from activity.models import ActivityEntry
 from apikeys.models import ApiKey, ApiSecret
 from conftest import give_totp
+from kernel.usage import ALLOWED
 from portal.tests.test_permissions import TABLE as PERMISSIONS
+from scopes.models import Scope
+from scopes.routes import route_table
 from tenants.models import Invitation, Membership, Tenant
+from usage.models import DayUsage
 from webhooks.models import Endpoint
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +70,8 @@ TABLE = [
         {},
         SAME,
     ),
+    # The key used only tax.tax_read (PREPARE): the other scope goes.
+    ("advisor:narrow", "post", {"keep": ["tax.tax_read"]}, "admin", {}, SAME),
     ("tenants:member_add", "post", {"email": "new@example.com", "role": "viewer"}, "admin", {}, MEMBERS),
     ("tenants:member_role", "post", {"role": "developer"}, "admin", {}, MEMBERS),
     ("tenants:member_remove", "post", {}, "admin", {}, SAME),
@@ -113,7 +119,22 @@ def _disabled(arguments: dict) -> None:
     ApiKey.objects.filter(public_id=arguments["key_id"]).update(disabled_at=timezone.now())
 
 
-PREPARE = {"apikeys:enable": _disabled}
+def _used_for_one_of_two_scopes(arguments: dict) -> None:
+    """The custom key holds a second scope and its gateway calls used only tax.tax_read."""
+    key = ApiKey.objects.get(public_id=arguments["key_id"])
+    key.scopes.add(Scope.objects.get(name="category.category_manage"))
+    DayUsage.objects.create(
+        bucket=timezone.now().replace(hour=0, minute=0, second=0, microsecond=0),
+        tenant_id=key.tenant_id,
+        key=key,
+        secret_id=key.secrets.first().pk,
+        operation=route_table().opened_by_scope("tax.tax_read")[0].operation_id,
+        outcome=ALLOWED,
+        calls=3,
+    )
+
+
+PREPARE = {"apikeys:enable": _disabled, "advisor:narrow": _used_for_one_of_two_scopes}
 IDS = [f"{name}-{method}-{role}-{'json' if headers else 'form'}" for name, method, _, role, headers, _ in TABLE]
 ARGUMENTS = {
     "apikeys:secret": ["code", "key_id"],
@@ -127,6 +148,7 @@ ARGUMENTS = {
     "apikeys:enable": ["code", "key_id"],
     "apikeys:report_leak": ["code"],
     "apikeys:bulk": ["code"],
+    "advisor:narrow": ["code", "key_id"],
     "tenants:member_add": ["code"],
     "tenants:member_role": ["code", "member_id"],
     "tenants:member_remove": ["code", "member_id"],
