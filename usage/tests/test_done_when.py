@@ -77,7 +77,7 @@ def _rows(env, table: str) -> dict[tuple[str, str], int]:
 
     with psycopg.connect(env["DATABASE_URL"], connect_timeout=5) as db:
         rows = db.execute(
-            f"SELECT operation, outcome, SUM(calls) FROM usage_{table} GROUP BY operation, outcome"  # noqa: S608
+            f"SELECT operation, outcome, SUM(calls) FROM usage_{table} GROUP BY operation, outcome"
         ).fetchall()
     return {(operation, outcome): int(calls) for operation, outcome, calls in rows}
 
