@@ -7,14 +7,16 @@ scopes, then starts three gunicorns (gunicorn.conf.py: 2 gthread workers each, D
 free ports, running at the same time:
 
   floor    bench.wsgi with DJANGO_SETTINGS_MODULE=bench.settings: a bare Django, no middleware,
-           one view (bench/views.py: Basic, one lookup, one compare, one INSERT)
+           one view (bench/views.py: Basic, one lookup, one compare, one INSERT), served twice:
+           with gunicorn.conf.py's 2 gthread workers and with 2 sync workers
+           (bench/gunicorn_floor.py); each round's floor is the faster of the two
   portal   portal.wsgi: the portal as deployed, every middleware and check, counting usage
   uncounted  the same portal with USAGE_COUNTING=off (issue 21: counting must cost at most 10%)
 
 and drives them with wrk one at a time, alternating for BENCH_ROUNDS rounds (default 3) of
 BENCH_SECONDS (default 10) after a short warm-up:
 
-  floor    POST /oauth/token on the floor (the Emporix API key's credentials)
+  floor_gthread, floor_sync  POST /oauth/token on each floor (the Emporix API key's credentials)
   custom   POST /oauth/token on the portal with a custom key of three scopes
   jwt      POST /oauth/token on the portal with a custom key of three scopes that issues JWT
            access tokens (RFC 9068: signed, no INSERT)
@@ -24,6 +26,7 @@ BENCH_SECONDS (default 10) after a short warm-up:
   custom_off, gateway_off  custom and gateway on the uncounted portal
 
   tokeninfo     GET /oauth/tokeninfo with that token
+  introspect    POST /oauth/introspect of that token, authenticated with the custom key
   api_keys      GET /api/v1/keys/?limit=100 (the management API) of a tenant with BENCH_API_KEYS
                 keys (default 5,000) and BENCH_API_ENTRIES activity entries (default 50,000)
   api_activity  GET /api/v1/activity/?limit=100 of the same tenant
@@ -216,6 +219,17 @@ def run_wrk(url: str, lua: str, seconds: int) -> dict:
     }
 
 
+def introspect_lua(key: dict, token: str) -> str:
+    """POST /oauth/introspect of `token`, the client authenticated with HTTP Basic."""
+    credentials = base64.b64encode(f"{key['client_id']}:{key['secret']}".encode()).decode()
+    return (
+        'wrk.method = "POST"\n'
+        f'wrk.body = "token={token}"\n'
+        'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+        f'wrk.headers["Authorization"] = "Basic {credentials}"\n'
+    )
+
+
 def row(name: str, result: dict, floor: float) -> str:
     return (
         f"{name:<12} {result['rps']:>9.1f} {result['p50']:>8.2f} {result['p99']:>8.2f} "
@@ -241,7 +255,7 @@ def main() -> None:
         manage("shell", "-c", API_TENANT.format(code=code, keys=API_KEYS, entries=API_ENTRIES)).strip().splitlines()[-1]
     )
 
-    floor_port, portal_port, uncounted_port = harness.free_ports(3)
+    floor_port, sync_port, portal_port, uncounted_port = harness.free_ports(4)
     portal_config = "gunicorn.conf.py"
     portal_env = dict(ENV)
     if PROFILE:
@@ -251,23 +265,33 @@ def main() -> None:
         start(
             "floor", "bench.wsgi", floor_port, {**ENV, "DJANGO_SETTINGS_MODULE": "bench.settings"}, "gunicorn.conf.py"
         ),
+        start(
+            "floor-sync",
+            "bench.wsgi",
+            sync_port,
+            {**ENV, "DJANGO_SETTINGS_MODULE": "bench.settings"},
+            "bench/gunicorn_floor.py",
+        ),
         start("portal", "portal.wsgi", portal_port, portal_env, portal_config),
         start("uncounted", "portal.wsgi", uncounted_port, {**portal_env, "USAGE_COUNTING": "off"}, portal_config),
     ]
     floor_url = f"http://127.0.0.1:{floor_port}/oauth/token"
+    sync_url = f"http://127.0.0.1:{sync_port}/oauth/token"
     portal = f"http://127.0.0.1:{portal_port}"
     portal_url = f"{portal}/oauth/token"
     uncounted = f"http://127.0.0.1:{uncounted_port}"
     try:
         harness.wait_for(floor_url, servers[0], any_status=True)  # the floor answers GET with an error
-        harness.wait_for(f"{portal}/.well-known/oauth-authorization-server", servers[1])
-        harness.wait_for(f"{uncounted}/.well-known/oauth-authorization-server", servers[2])
+        harness.wait_for(sync_url, servers[1], any_status=True)
+        harness.wait_for(f"{portal}/.well-known/oauth-authorization-server", servers[2])
+        harness.wait_for(f"{uncounted}/.well-known/oauth-authorization-server", servers[3])
         # One token for the whole run (an hour's lifetime): each worker checks it against
         # the database once per GATEWAY_CACHE_SECONDS and answers from memory in between.
         route = re.sub(r"\{[^}]+\}", "1", custom["route"])  # other path parameters: any value
         gateway_lua = GATEWAY_LUA.format(token=access_token(portal, custom), route=route)
         cases = [
-            ("floor", floor_url, token_lua(emporix)),
+            ("floor_gthread", floor_url, token_lua(emporix)),
+            ("floor_sync", sync_url, token_lua(emporix)),
             ("custom", portal_url, token_lua(custom)),
             ("emporix", portal_url, token_lua(emporix)),
             ("jwt", portal_url, token_lua(jwt_key)),
@@ -275,6 +299,7 @@ def main() -> None:
             ("custom_off", f"{uncounted}/oauth/token", token_lua(custom)),
             ("gateway_off", f"{uncounted}/gateway/nginx", gateway_lua),
             ("tokeninfo", f"{portal}/oauth/tokeninfo", BEARER_LUA.format(token=access_token(portal, api_key))),
+            ("introspect", f"{portal}/oauth/introspect", introspect_lua(custom, access_token(portal, custom))),
             ("api_keys", f"{portal}/api/v1/keys/?limit=100", BEARER_LUA.format(token=access_token(portal, api_key))),
             (
                 "api_activity",
@@ -284,10 +309,12 @@ def main() -> None:
         ]
         for _, url, lua in cases:
             run_wrk(url, lua, 2)  # warm-up: connections, caches
-        rounds: dict[str, list[dict]] = {name: [] for name, _, _ in cases}
+        rounds: dict[str, list[dict]] = {"floor": [], **{name: [] for name, _, _ in cases}}
         for number in range(1, ROUNDS + 1):
             for name, url, lua in cases:
                 rounds[name].append(run_wrk(url, lua, SECONDS))
+            # The strongest baseline: the faster of the floor's two configurations this round.
+            rounds["floor"].append(max(rounds["floor_gthread"][-1], rounds["floor_sync"][-1], key=lambda r: r["rps"]))
             floor = rounds["floor"][-1]["rps"]
             print(
                 f"round {number}: "
@@ -302,7 +329,8 @@ def main() -> None:
 
     print(
         f"wrk {ROUNDS} x {SECONDS}s per endpoint (alternating), {CONNECTIONS} connections; "
-        f"floor and portal each gunicorn.conf.py (2 gthread workers), PostgreSQL, tenant {code}"
+        f"portal: gunicorn.conf.py (2 gthread workers); floor: each round the faster of 2 gthread and "
+        f"2 sync workers; PostgreSQL, tenant {code}"
     )
     print(HEADER)
     results = {
