@@ -34,7 +34,7 @@ CHECKED_WITH_DJANGO = (5, 2, 20)
 class Slot:
     """Where a marker's value goes among a compiled query's parameters, and how it is adapted:
     "value" as it is, "datetime" as the backend stores datetimes, "contains" as the pattern of
-    an `icontains` lookup."""
+    an `icontains` lookup, "binary" wrapped as the driver takes bytes (a BinaryField's value)."""
 
     name: str
     adapt: str
@@ -73,7 +73,16 @@ def _bind(slot: Slot, values: Mapping[str, Any], connection: BaseDatabaseWrapper
         return connection.ops.adapt_datetimefield_value(value)
     if slot.adapt == "contains":
         return f"%{connection.ops.prep_for_like_query(value)}%"
+    if slot.adapt == "binary":
+        return connection.Database.Binary(value)  # as BinaryField.get_db_prep_value wraps it
     return value
+
+
+def _unwrapped(param: Any) -> Any:
+    """A parameter as a marker compares with it: the bytes inside the driver's Binary wrapper
+    (psycopg's keeps them in `obj`, SQLite's is a memoryview)."""
+    param = getattr(param, "obj", param)
+    return bytes(param) if isinstance(param, memoryview | bytearray) else param
 
 
 def compile_once(queryset: QuerySet, markers: Mapping[str, Any]) -> CompiledQuery:
@@ -86,14 +95,24 @@ def compile_once(queryset: QuerySet, markers: Mapping[str, Any]) -> CompiledQuer
     compiler = queryset.query.get_compiler(using)
     sql, params = compiler.as_sql()
     by_parameter: dict[Any, Slot] = {}
+    by_bytes: dict[bytes, Slot] = {}
     for name, value in markers.items():
         if isinstance(value, datetime):
             by_parameter[connection.ops.adapt_datetimefield_value(value)] = Slot(name, "datetime")
+        elif isinstance(value, bytes):
+            by_bytes[value] = Slot(name, "binary")
         else:
             by_parameter[value] = Slot(name, "value")
             if isinstance(value, str):
                 by_parameter[f"%{connection.ops.prep_for_like_query(value)}%"] = Slot(name, "contains")
-    slotted = tuple(by_parameter.get(p, p) if isinstance(p, str | int | datetime) else p for p in params)
+    slotted = tuple(
+        by_parameter.get(p, p)
+        if isinstance(p, str | int | datetime)
+        else by_bytes.get(_unwrapped(p), p)
+        if isinstance(_unwrapped(p), bytes)
+        else p
+        for p in params
+    )
     missing = set(markers) - {p.name for p in slotted if isinstance(p, Slot)}
     if missing:
         raise RuntimeError(f"markers {sorted(missing)} are not parameters of the compiled query")

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from apikeys.models import ApiKey
 from apikeys.services import key_create, key_renew
+from kernel import crypto
 from kernel.db import CHECKED_WITH_DJANGO, CompiledSelect, compile_once, compiled_statements
 from scopes.models import Scope
 
@@ -212,6 +213,7 @@ def test_every_compiled_statement_is_fenced():
     import api.base
     import api.views  # noqa: F401
     import apikeys.auth  # noqa: F401
+    import oauth.bearer
     import oauth.services  # noqa: F401
 
     assert set(compiled_statements) == {
@@ -219,6 +221,7 @@ def test_every_compiled_statement_is_fenced():
         "oauth.services.insert_token",
         "api.base.caller",
         "api.views.key_page",
+        "oauth.bearer.token",
     }, "the compiled statements changed: give each new one a test below that runs it against the ORM"
 
 
@@ -236,6 +239,26 @@ def assert_as_the_orm(statement: CompiledSelect, values: dict, **shape) -> list[
     )
     assert rows == expected, f"{statement.name}: Django's converters read the rows differently"
     return rows
+
+
+@pytest.mark.parametrize("which", ["live", "revoked", "unknown"])
+def test_the_bearer_check_sends_and_reads_what_the_orm_does(acme_secrets, which):
+    """Token info, introspection and the uncached gateway check read a token with this one."""
+    from oauth.bearer import _token_query
+    from oauth.models import AccessToken
+    from oauth.services import client_credentials_grant
+
+    key, secret = acme_secrets["emporix"]
+    token = client_credentials_grant(
+        client_id=key.client_id, client_secret=secret, grant_type="client_credentials", scope=None, address="10.0.0.1"
+    ).body["access_token"]
+    if which == "revoked":
+        AccessToken.objects.update(revoked_at=timezone.now())
+    digest = crypto.digest(token if which != "unknown" else token + "x")
+    rows = assert_as_the_orm(_token_query, {"digest": digest, "now": timezone.now()})
+    assert len(rows) == (1 if which == "live" else 0)
+    if rows:
+        assert rows[0][4] == key.client_id and len(rows[0][7].split()) > 100  # its Client ID, its 174 scopes
 
 
 @pytest.fixture
