@@ -54,6 +54,7 @@ class BearerToken:
     rate_limit: int | None = None
     rate_limit_period: str = ""
     secret_id: int | None = None  # the secret that minted it (usage counting)
+    granted: str = ""  # the scope names, space-separated, in the order they were granted
 
     def has_scope(self, *any_of: str) -> bool:
         """True if the token holds one of `any_of` (or if none is asked for)."""
@@ -129,7 +130,13 @@ def bearer_verify(token: str | None, *, now: datetime) -> BearerToken | None:
         return _jwt_bearer(token, now)
     if not token.startswith(TOKEN_PREFIX):
         return None
-    rows = _token_query.rows({"digest": token_digest(token), "now": now})
+    return opaque_token_find(token_digest(token), now=now)
+
+
+def opaque_token_find(digest: bytes, *, now: datetime) -> BearerToken | None:
+    """The opaque token whose digest is `digest` if it authorizes at `now` (one compiled
+    query); introspection reads tokens with it too."""
+    rows = _token_query.rows({"digest": digest, "now": now})
     if not rows:
         return None
     row = rows[0]
@@ -145,6 +152,7 @@ def bearer_verify(token: str | None, *, now: datetime) -> BearerToken | None:
         key_name=key_name,
         kind=kind,
         scopes=frozenset(scopes.split()),
+        granted=scopes,
         issued_at=issued_at,
         expires_at=expires_at,
         session_id=session_id,
@@ -192,6 +200,7 @@ def _jwt_bearer(token: str, now: datetime) -> BearerToken | None:
         key_name=found.key_name,
         kind=TokenKind.SERVICE,
         scopes=frozenset(claims["scope"].split()),
+        granted=claims["scope"],
         issued_at=issued_at,
         expires_at=_moment(claims["exp"]),
         rate_limit=found.rate_limit,

@@ -36,7 +36,7 @@ from kernel.crypto import digest as token_digest
 from kernel.db import CompiledInsert
 from kernel.logs import tenant_note
 
-from .bearer import bearer_verify
+from .bearer import bearer_verify, opaque_token_find
 from .models import AccessToken, RevokedJwt, TokenKind
 from .scopesets import scope_set_id, scope_set_store
 from .signing import jwt_issue, jwt_lifetime, jwt_verify, looks_like_jwt
@@ -408,29 +408,22 @@ def token_introspect(
     if token and looks_like_jwt(token):
         return _jwt_introspect(token, client, now)
     found = _presented_digest(token)
-    row = None
-    if found is not None:
-        row = (
-            AccessToken.objects.active(now)
-            .with_granted()
-            .filter(digest=found, key__tenant_id=client.tenant_id)
-            .order_by()
-            .values("granted", "key__client_id", "expires_at", "issued_at", "kind", "session_id")
-            .first()
-        )
-    if row is None:
+    # The bearer check's compiled query (oauth.bearer); a token of another tenant is inactive.
+    bearer = opaque_token_find(found, now=now) if found is not None else None
+    if bearer is None or bearer.tenant_id != client.tenant_id:
         return Outcome(200, {"active": False})
     body = {
         "active": True,
-        "scope": _scope_text(row["granted"], client.tenant_code),
-        "client_id": row["key__client_id"],
+        # The names in the order granted, as the token response gave them.
+        "scope": _scope_text(bearer.granted, client.tenant_code),
+        "client_id": bearer.client_id,
         "token_type": "Bearer",
-        "exp": int(row["expires_at"].timestamp()),
-        "iat": int(row["issued_at"].timestamp()),
+        "exp": int(bearer.expires_at.timestamp()),
+        "iat": int(bearer.issued_at.timestamp()),
         "tenant": client.tenant_code,
     }
-    if row["kind"] == TokenKind.ANONYMOUS:
-        body["sessionId"] = str(row["session_id"])
+    if bearer.kind == TokenKind.ANONYMOUS:
+        body["sessionId"] = str(bearer.session_id)
     return Outcome(200, body)
 
 
