@@ -1,0 +1,192 @@
+"""Single sign-on pages: "Sign in with SSO" (public), and the tenant admins' page that sets up
+the provider, the requirement and the claimed domains."""
+
+import logging
+
+from allauth.socialaccount.adapter import get_adapter
+from allauth.socialaccount.providers.base import AuthProcess
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.reauth import recent_auth_required
+from activity.audit import Audit
+from tenants.access import membership_for, require_role
+from tenants.models import Membership, Role
+
+from . import domains, services
+from .adapter import app_for, connection_for
+from .forms import ConnectionForm, DomainForm, EnforcementForm, SsoStartForm
+from .models import ClaimedDomain, Connection
+
+logger = logging.getLogger(__name__)
+NO_SSO = "No single sign-on is set up for that tenant code or e-mail domain."
+
+
+def _connection_of(who: str) -> Connection | None:
+    """The enabled connection for a tenant code, or for the proved domain of an e-mail."""
+    if "@" in who:
+        claimed = ClaimedDomain.objects.filter(domain=who.rpartition("@")[2], verified_at__isnull=False).first()
+        code = claimed.tenant.code if claimed else None
+    else:
+        code = who
+    return connection_for(None, code) if code else None
+
+
+def _to_provider(request: HttpRequest, connection: Connection) -> HttpResponse | None:
+    """allauth's redirect to the tenant's provider (state, nonce-free PKCE), back to its keys."""
+    app = app_for(connection)
+    if app is None:
+        return None
+    provider = get_adapter().get_provider(request, connection.provider_id)
+    next_url = reverse("apikeys:list", kwargs={"code": connection.tenant.code})
+    try:
+        return provider.redirect(request, AuthProcess.LOGIN, next_url=next_url)
+    except Exception:  # the provider's discovery document is out of reach or malformed
+        logger.warning("sso: provider of %s unreachable", connection.tenant.code, exc_info=True)
+        return None
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def sso_start(request: HttpRequest) -> HttpResponse:
+    """Sign in with SSO: a tenant code or a work e-mail of a proved domain leads to the tenant's
+    identity provider. Unknown codes and domains get one answer."""
+    form = SsoStartForm(request.POST or None, initial={"who": request.GET.get("tenant", "")[:16]})
+    if request.method == "POST" and form.is_valid():
+        connection = _connection_of(form.cleaned_data["who"])
+        if connection is None:
+            form.add_error("who", NO_SSO)
+        elif (response := _to_provider(request, connection)) is not None:
+            return response
+        else:
+            form.add_error("who", f"{connection.tenant.name}'s identity provider cannot be reached. Try again later.")
+    status = 400 if form.is_bound else 200
+    return render(request, "sso/start.html", {"form": form}, status=status)
+
+
+def _settings_page(request: HttpRequest, code: str, **kwargs) -> str:
+    return reverse("sso:settings", kwargs={"code": code})
+
+
+def _render_settings(request: HttpRequest, membership: Membership, status: int = 200, **forms) -> HttpResponse:
+    tenant = membership.tenant
+    connection = Connection.objects.filter(tenant=tenant).first()
+    if "connection_form" not in forms:
+        initial = {name: getattr(connection, name) for name in services.SETTINGS_FIELDS} if connection else None
+        forms["connection_form"] = ConnectionForm(initial=initial, connection=connection)
+    if "enforcement_form" not in forms:
+        exempt = Membership.objects.filter(tenant=tenant, sso_exempt=True).values_list("user_id", flat=True)
+        forms["enforcement_form"] = EnforcementForm(
+            initial={"required": tenant.sso_required, "exempt": [str(pk) for pk in exempt]}, tenant=tenant
+        )
+    forms.setdefault("domain_form", DomainForm())
+    context = {
+        "tenant": tenant,
+        "membership": membership,
+        "active_tab": "sso",
+        "connection": connection,
+        "domains": list(ClaimedDomain.objects.filter(tenant=tenant)),
+        "redirect_uri": request.build_absolute_uri(
+            reverse("openid_connect_callback", kwargs={"provider_id": f"sso-{tenant.code}"})
+        ),
+        **forms,
+    }
+    return render(request, "sso/settings.html", context, status=status)
+
+
+@require_GET
+def sso_settings(request: HttpRequest, code: str) -> HttpResponse:
+    membership = require_role(membership_for(request, code), Role.ADMIN)
+    return _render_settings(request, membership)
+
+
+@require_POST
+@recent_auth_required(form_page=_settings_page)
+def sso_configure(request: HttpRequest, code: str) -> HttpResponse:
+    membership = require_role(membership_for(request, code), Role.ADMIN)
+    connection = Connection.objects.filter(tenant=membership.tenant).first()
+    form = ConnectionForm(request.POST, connection=connection)
+    if not form.is_valid():
+        return _render_settings(request, membership, status=400, connection_form=form)
+    services.connection_save(
+        tenant=membership.tenant,
+        audit=Audit.of(request),
+        settings=form.settings(),
+        secret=form.cleaned_data["client_secret"],
+    )
+    messages.success(request, "The identity provider is saved.")
+    return redirect("sso:settings", code=code)
+
+
+@require_POST
+@recent_auth_required(form_page=_settings_page)
+def sso_enforce(request: HttpRequest, code: str) -> HttpResponse:
+    membership = require_role(membership_for(request, code), Role.ADMIN)
+    form = EnforcementForm(request.POST, tenant=membership.tenant)
+    if form.is_valid() and form.cleaned_data["required"]:
+        if not Connection.objects.filter(tenant=membership.tenant, is_enabled=True).exists():
+            form.add_error("required", "Set up and turn on the identity provider first.")
+        elif membership.user_id not in form.cleaned_data["exempt"] and not request.session.get("sso"):
+            form.add_error("exempt", "Sign in with SSO first, or keep yourself as a break-glass admin.")
+    if not form.is_valid():
+        return _render_settings(request, membership, status=400, enforcement_form=form)
+    services.enforcement_set(
+        tenant=membership.tenant,
+        audit=Audit.of(request),
+        required=form.cleaned_data["required"],
+        exempt_user_ids=form.cleaned_data["exempt"],
+    )
+    messages.success(request, "The sign-in requirement is saved.")
+    return redirect("sso:settings", code=code)
+
+
+@require_POST
+@recent_auth_required(form_page=_settings_page)
+def domain_add(request: HttpRequest, code: str) -> HttpResponse:
+    membership = require_role(membership_for(request, code), Role.ADMIN)
+    form = DomainForm(request.POST)
+    if form.is_valid():
+        try:
+            services.domain_claim(tenant=membership.tenant, audit=Audit.of(request), domain=form.cleaned_data["domain"])
+        except services.DomainError as exc:
+            form.add_error("domain", str(exc))
+    if not form.is_valid():
+        return _render_settings(request, membership, status=400, domain_form=form)
+    messages.success(request, f"{form.cleaned_data['domain']} is claimed: publish its TXT record, then check it.")
+    return redirect("sso:settings", code=code)
+
+
+@require_POST
+@recent_auth_required(form_page=_settings_page)
+def domain_verify(request: HttpRequest, code: str, domain_id: int) -> HttpResponse:
+    membership = require_role(membership_for(request, code), Role.ADMIN)
+    claimed = get_object_or_404(ClaimedDomain, tenant=membership.tenant, pk=domain_id)
+    try:
+        proved = domains.proved_by_dns(claimed)
+    except domains.DnsUnavailable:
+        messages.error(request, "DNS cannot be reached from the portal: ask your operator to confirm the domain.")
+        return redirect("sso:settings", code=code)
+    if not proved:
+        messages.error(request, f"No TXT record {claimed.txt_record} at {claimed.txt_name} yet.")
+        return redirect("sso:settings", code=code)
+    try:
+        services.domain_verified(claimed=claimed, audit=Audit.of(request), proof=ClaimedDomain.Proof.DNS)
+    except services.DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{claimed.domain} is proved.")
+    return redirect("sso:settings", code=code)
+
+
+@require_POST
+@recent_auth_required(form_page=_settings_page)
+def domain_remove(request: HttpRequest, code: str, domain_id: int) -> HttpResponse:
+    membership = require_role(membership_for(request, code), Role.ADMIN)
+    claimed = get_object_or_404(ClaimedDomain, tenant=membership.tenant, pk=domain_id)
+    services.domain_remove(claimed=claimed, audit=Audit.of(request))
+    messages.success(request, f"{claimed.domain} is no longer claimed.")
+    return redirect("sso:settings", code=code)
