@@ -97,8 +97,18 @@ def app_for(connection: Connection) -> SocialApp | None:
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def list_apps(self, request: HttpRequest, provider=None, client_id=None) -> list[SocialApp]:
         # Only tenants' providers exist, each looked up by its provider id; the portal lists
-        # none of them (nothing shows "log in with X" buttons).
+        # none of them (nothing shows "log in with X" buttons). A sign-in paused for the
+        # portal's second factor names its provider by class and client ID alone (allauth's
+        # Provider.serialize): any tenant's app of that client ID serves, since the tenant of
+        # the sign-in is in its state.
         code = tenant_code(provider or "")
+        if code is None and provider == "openid_connect" and client_id:
+            code = (
+                Connection.objects.filter(client_id=client_id, is_enabled=True)
+                .order_by("pk")
+                .values_list("tenant__code", flat=True)
+                .first()
+            )
         connection = connection_for(request, code) if code else None
         app = app_for(connection) if connection else None
         if app is None or (client_id and app.client_id != client_id):

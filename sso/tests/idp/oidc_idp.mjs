@@ -35,9 +35,11 @@ const provider = new Provider(issuer, {
   })),
   jwks: { keys: [jwk] },
   cookies: { keys: ['test-cookie-key-not-secret'] },
+  // acr and amr with sub, so that every ID token states them, as Keycloak's and Entra ID's do
+  // (oidc-provider's default is to include them only when the claims parameter asks).
   claims: {
-    acr: null, amr: null, auth_time: null, iss: null, sid: null,
-    openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'],
+    auth_time: null, iss: null, sid: null,
+    openid: ['sub', 'acr', 'amr'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'],
   },
   features: { devInteractions: { enabled: false } },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
