@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.reauth import recent_auth_required
@@ -37,17 +38,25 @@ def _connection_of(who: str) -> Connection | None:
 
 
 def _to_provider(request: HttpRequest, connection: Connection) -> HttpResponse | None:
-    """allauth's redirect to the tenant's provider (state, nonce-free PKCE), back to its keys."""
+    """The way to the tenant's provider, as allauth builds it (its state and PKCE kept in the
+    session; back to the tenant's keys), on a page that goes on at once (meta refresh) with a
+    link to follow. Not a redirect: the portal's Content-Security-Policy (`form-action 'self'`)
+    would stop a form's POST redirected to another origin, and the provider's origin is known
+    only once the person said who they are. None when the provider cannot be reached."""
     app = app_for(connection)
     if app is None:
         return None
     provider = get_adapter().get_provider(request, connection.provider_id)
     next_url = reverse("apikeys:list", kwargs={"code": connection.tenant.code})
     try:
-        return provider.redirect(request, AuthProcess.LOGIN, next_url=next_url)
+        redirect_response = provider.redirect(request, AuthProcess.LOGIN, next_url=next_url)
     except Exception:  # the provider's discovery document is out of reach or malformed
         logger.warning("sso: provider of %s unreachable", connection.tenant.code, exc_info=True)
         return None
+    url = redirect_response["Location"]
+    response = render(request, "sso/redirect.html", {"url": url, "tenant": connection.tenant})
+    add_never_cache_headers(response)
+    return response
 
 
 @login_not_required

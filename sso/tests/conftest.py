@@ -2,6 +2,7 @@
 package.json) started on a loopback port for the session (sso/tests/idp/oidc_idp.mjs), its
 people in a JSON file each test writes; and acme's connection to it."""
 
+import html
 import json
 import os
 import re
@@ -140,6 +141,13 @@ def idp_sign_in(authorize_url: str, email: str | None, *, deny: bool = False) ->
         assert posted.status_code in (302, 303), posted.text
         url = urljoin(url, posted.headers["Location"])
     raise AssertionError("the provider never sent the browser back")
+
+
+def provider_url(response) -> str:
+    """Where the portal's "Signing in with SSO" page sends the browser on."""
+    assert response.status_code == 200, response.content
+    match = re.search(r'id="provider-link" href="([^"]+)"', response.content.decode())
+    return html.unescape(match.group(1))
 
 
 def callback_path(url: str) -> str:

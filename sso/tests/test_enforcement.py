@@ -10,7 +10,7 @@ from conftest import PASSWORD, give_totp
 from sso import services
 from tenants.models import Membership
 
-from .conftest import callback_path, connect, idp_sign_in
+from .conftest import callback_path, connect, idp_sign_in, provider_url
 
 pytestmark = pytest.mark.outside
 
@@ -24,7 +24,7 @@ def password_login(client, user):
 
 
 def sso_sign_in(client, email: str):
-    location = client.post("/accounts/sso/", {"who": "acme"})["Location"]
+    location = provider_url(client.post("/accounts/sso/", {"who": "acme"}))
     return client.get(callback_path(idp_sign_in(location, email)))
 
 

@@ -6,15 +6,13 @@ import pytest
 from activity.models import Action, ActivityEntry
 from tenants.models import Membership, Role
 
-from .conftest import callback_path, connect, idp_sign_in, query_of
+from .conftest import callback_path, connect, idp_sign_in, provider_url, query_of
 
 pytestmark = pytest.mark.outside
 
 
 def start(client, who: str = "acme") -> str:
-    response = client.post("/accounts/sso/", {"who": who})
-    assert response.status_code == 302, response.content
-    return response["Location"]
+    return provider_url(client.post("/accounts/sso/", {"who": who}))
 
 
 def sign_in(client, email: str, who: str = "acme"):

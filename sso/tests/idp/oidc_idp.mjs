@@ -87,7 +87,7 @@ provider.use(async (ctx, next) => {
 const redirectUriAllowed = provider.Client.prototype.redirectUriAllowed;
 provider.Client.prototype.redirectUriAllowed = function allowed(uri) {
   const url = URL.canParse(uri) ? new URL(uri) : null;
-  const loopback = url !== null && url.protocol === 'http:' && url.hostname === '127.0.0.1'
+  const loopback = url !== null && url.protocol === 'http:' && ['127.0.0.1', 'localhost'].includes(url.hostname)
     && /^\/accounts\/oidc\/sso-[a-z0-9]+\/login\/callback\/$/.test(url.pathname);
   return loopback || redirectUriAllowed.call(this, uri);
 };
