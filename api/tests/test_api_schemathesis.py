@@ -104,7 +104,7 @@ def test_the_operator_operations_pass_schemathesis(live_api, client, tmp_path):
 # data generated from it in positive mode is accepted. Left out: the operations whose remaining
 # refusals are business rules JSON Schema cannot say (keys_create and tenants_create: a scope
 # name must be in the catalogue; invitations_create: the address must not be a member yet;
-# sso_update: the client secret is needed the first time only, and the issuer must answer). A
+# sso_update: the client secret is needed the first time only, the issuer must be https). A
 # cursor is opaque, so the run uses a real next_cursor (below) rather than generating one.
 POSITIVE = ("--checks", "positive_data_acceptance", "--mode", "positive", "--phases", "examples,coverage,fuzzing")
 UNEXPRESSIBLE = ("keys_create", "tenants_create", "invitations_create", "sso_update")
