@@ -391,6 +391,9 @@ SOCIALACCOUNT_REQUESTS_TIMEOUT = env.int("SSO_REQUESTS_TIMEOUT", default=5)
 # Where claimed domains' TXT records are looked up: `host:port` resolvers (empty: the system's).
 SSO_DNS_RESOLVERS = env.list("SSO_DNS_RESOLVERS", default=[])
 SSO_DNS_TIMEOUT = env.float("SSO_DNS_TIMEOUT", default=5.0)
+# "Sign in with SSO" started per client address per window (seconds); then 429.
+SSO_START_LIMIT_PER_ADDRESS = env.int("SSO_START_LIMIT_PER_ADDRESS", default=30)
+SSO_START_WINDOW = env.int("SSO_START_WINDOW", default=300)
 
 # Last seen is kept by accounts.sessions (at most one write a minute per session), not by
 # allauth's per-request tracking.

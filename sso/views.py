@@ -2,9 +2,11 @@
 the provider, the requirement and the claimed domains."""
 
 import logging
+import time
 
 from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.providers.base import AuthProcess
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
@@ -15,6 +17,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.reauth import recent_auth_required
 from activity.audit import Audit
+from kernel import ratelimit
+from kernel.net import client_ip
+from kernel.views import rate_limited
 from tenants.access import membership_for, require_role
 from tenants.models import Membership, Role
 
@@ -27,14 +32,14 @@ logger = logging.getLogger(__name__)
 NO_SSO = "No single sign-on is set up for that tenant code or e-mail domain."
 
 
-def _connection_of(who: str) -> Connection | None:
+def _connection_of(request: HttpRequest, who: str) -> Connection | None:
     """The enabled connection for a tenant code, or for the proved domain of an e-mail."""
     if "@" in who:
-        claimed = ClaimedDomain.objects.filter(domain=who.rpartition("@")[2], verified_at__isnull=False).first()
-        code = claimed.tenant.code if claimed else None
+        proved = ClaimedDomain.objects.filter(domain=who.rpartition("@")[2], verified_at__isnull=False)
+        code = proved.values_list("tenant__code", flat=True).first()
     else:
         code = who
-    return connection_for(None, code) if code else None
+    return connection_for(request, code) if code else None
 
 
 def _to_provider(request: HttpRequest, connection: Connection) -> HttpResponse | None:
@@ -65,8 +70,14 @@ def sso_start(request: HttpRequest) -> HttpResponse:
     """Sign in with SSO: a tenant code or a work e-mail of a proved domain leads to the tenant's
     identity provider. Unknown codes and domains get one answer."""
     form = SsoStartForm(request.POST or None, initial={"who": request.GET.get("tenant", "")[:16]})
+    if request.method == "POST":
+        # Each start of a known tenant fetches its provider's discovery document: bounded per
+        # client address.
+        counter = ratelimit.Counter("sso:start:a", (client_ip(request),), settings.SSO_START_LIMIT_PER_ADDRESS)
+        if wait := ratelimit.hit([counter], window=settings.SSO_START_WINDOW, now=time.time()):
+            return rate_limited(request, wait, "Too many sign-ins with SSO were started from your address.")
     if request.method == "POST" and form.is_valid():
-        connection = _connection_of(form.cleaned_data["who"])
+        connection = _connection_of(request, form.cleaned_data["who"])
         if connection is None:
             form.add_error("who", NO_SSO)
         elif (response := _to_provider(request, connection)) is not None:

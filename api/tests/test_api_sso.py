@@ -3,6 +3,7 @@ secret write-only, the changes in the activity log, and no key making admins it 
 
 import pytest
 
+from activity.audit import SYSTEM
 from activity.models import Action, ActivityEntry
 from sso import services
 from sso.models import Connection
@@ -78,3 +79,12 @@ def test_sso_entries_are_in_the_activity_api(api, caller, acme):
     api("put", "/api/v1/sso/", token, BODY)
     entries = api("get", "/api/v1/activity/?action=sso.configured", token).json()["results"]
     assert [entry["action_label"] for entry in entries] == ["Single sign-on configured"]
+
+
+def test_reading_costs_few_queries(api, caller, acme, django_assert_max_num_queries):
+    _, _, token = caller(acme, [*TARGET_SCOPES, "portal.member_read"])
+    for domain in ("a.example", "b.example", "c.example"):
+        services.domain_claim(tenant=acme, audit=SYSTEM, domain=domain)
+    # The token, its key and tenant, the rate limit's counter aside: connection, exempt, domains.
+    with django_assert_max_num_queries(6):
+        assert len(api("get", "/api/v1/sso/", token).json()["domains"]) == 3

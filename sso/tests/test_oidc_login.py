@@ -194,3 +194,22 @@ def test_a_provider_out_of_reach_is_a_form_error(client, acme, idp):
 def test_a_turned_off_connection_leads_nowhere(client, acme, idp):
     connect(acme, idp, is_enabled=False)
     assert client.post("/accounts/sso/", {"who": "acme"}).status_code == 400
+
+
+def test_starts_are_limited_per_address(client, acme_sso, settings):
+    settings.SSO_START_LIMIT_PER_ADDRESS = 2
+    for _ in range(2):
+        assert client.post("/accounts/sso/", {"who": "nosuch"}).status_code == 400
+    response = client.post("/accounts/sso/", {"who": "acme"})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert "Too many sign-ins with SSO were started from your address." in response.content.decode()
+
+
+def test_the_start_page_and_a_start_cost_few_queries(client, acme_sso, django_assert_max_num_queries):
+    with django_assert_max_num_queries(0):
+        assert client.get("/accounts/sso/").status_code == 200
+    # The proved domain's tenant, the connection with its tenant, and the session made and
+    # written (allauth keeps the state in it), each write in a savepoint.
+    with django_assert_max_num_queries(10):
+        start(client, "someone@example.com")
