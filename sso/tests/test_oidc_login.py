@@ -213,3 +213,15 @@ def test_the_start_page_and_a_start_cost_few_queries(client, acme_sso, django_as
     # written (allauth keeps the state in it), each write in a savepoint.
     with django_assert_max_num_queries(10):
         start(client, "someone@example.com")
+
+
+def test_a_replayed_callback_is_refused(client, acme_sso, idp, alice):
+    idp.people({"alice@example.com": {"sub": "a-1", "groups": ["portal-admins"]}})
+    location = idp_sign_in(start(client), "alice@example.com")
+    assert client.get(callback_path(location)).status_code == 302
+    client.post("/accounts/logout/")
+    replayed = client.get(callback_path(location))
+    assert replayed.status_code == 403
+    assert "Nothing was signed in." in replayed.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert ActivityEntry.objects.filter(action=Action.SSO_LOGIN_REFUSED).get().details == {"reason": "invalid_response"}
