@@ -388,6 +388,10 @@ SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
 SOCIALACCOUNT_LOGIN_ON_GET = False  # a sign-in starts with the POST of "Sign in with SSO"
 SOCIALACCOUNT_STORE_TOKENS = False  # the provider's tokens are used once, never kept
 SOCIALACCOUNT_REQUESTS_TIMEOUT = env.int("SSO_REQUESTS_TIMEOUT", default=5)
+# Providers on loopback (tests, development) and in private networks (an internal provider):
+# off, the portal reaches public https addresses only (sso/addresses.py).
+SSO_ALLOW_LOOPBACK = env.bool("SSO_ALLOW_LOOPBACK", default=False)
+SSO_ALLOW_PRIVATE_NETWORKS = env.bool("SSO_ALLOW_PRIVATE_NETWORKS", default=False)
 # Where claimed domains' TXT records are looked up: `host:port` resolvers (empty: the system's).
 SSO_DNS_RESOLVERS = env.list("SSO_DNS_RESOLVERS", default=[])
 SSO_DNS_TIMEOUT = env.float("SSO_DNS_TIMEOUT", default=5.0)

@@ -5,12 +5,14 @@ in the portal's own table and is decrypted only to talk to the provider. Every s
 checked against the tenant's rules before allauth logs anyone in (pre_social_login), and every
 failure gets the portal's page and an activity entry (on_authentication_error)."""
 
+import functools
 import logging
 
 from allauth.account.models import EmailAddress
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -20,6 +22,7 @@ from kernel.crypto import DecryptionError
 from tenants.models import Tenant
 
 from . import claims, services
+from .addresses import CheckedSession
 from .models import PROVIDER_PREFIX, ClaimedDomain, Connection, MfaPolicy
 
 logger = logging.getLogger(__name__)
@@ -114,6 +117,13 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if app is None or (client_id and app.client_id != client_id):
             return []
         return [app]
+
+    def get_requests_session(self) -> CheckedSession:
+        """Every request to a provider (discovery, token, userinfo, keys) goes to a public
+        https address only (sso.addresses), within SSO_REQUESTS_TIMEOUT."""
+        session = CheckedSession()
+        session.request = functools.partial(session.request, timeout=settings.SOCIALACCOUNT_REQUESTS_TIMEOUT)
+        return session
 
     def is_open_for_signup(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
         # A person the tenant's provider admits gets an account (provisioning); nobody else.

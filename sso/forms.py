@@ -9,11 +9,12 @@ from django.core.exceptions import ValidationError
 
 from tenants.models import Membership, Role
 
+from . import addresses
 from .models import Connection, MfaPolicy
 
 # A DNS name of at least two labels, lowercase letters, digits and hyphens (IDNs as punycode).
 DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def _lines(value: str) -> list[str]:
@@ -94,11 +95,13 @@ class ConnectionForm(forms.Form):
     def clean_issuer_url(self) -> str:
         url = self.cleaned_data["issuer_url"].rstrip("/")
         parts = urlsplit(url)
-        # Plain HTTP only to this machine (a provider under test) or with DEBUG on.
-        if parts.scheme != "https" and not (settings.DEBUG or parts.hostname in LOOPBACK_HOSTS):
-            raise ValidationError("Use an https:// URL.")
         if parts.query or parts.fragment:
             raise ValidationError("The issuer URL has no query or fragment.")
+        # Plain HTTP only to this machine, with SSO_ALLOW_LOOPBACK (a provider under test).
+        if parts.scheme != "https" and not (settings.SSO_ALLOW_LOOPBACK and parts.hostname in LOOPBACK_HOSTS):
+            raise ValidationError("Use an https:// URL.")
+        if not addresses.url_allowed(url, resolve=False):
+            raise ValidationError("The portal does not reach this host: use the provider's public address.")
         return url
 
     def clean_scopes(self) -> str:

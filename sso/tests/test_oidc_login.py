@@ -225,3 +225,11 @@ def test_a_replayed_callback_is_refused(client, acme_sso, idp, alice):
     assert "Nothing was signed in." in replayed.content.decode()
     assert "_auth_user_id" not in client.session
     assert ActivityEntry.objects.filter(action=Action.SSO_LOGIN_REFUSED).get().details == {"reason": "invalid_response"}
+
+
+def test_a_provider_on_a_refused_address_is_never_called(client, acme, idp, settings):
+    connect(acme, idp)
+    settings.SSO_ALLOW_LOOPBACK = False  # as in production
+    response = client.post("/accounts/sso/", {"who": "acme"})
+    assert response.status_code == 400
+    assert "identity provider cannot be reached" in response.content.decode()

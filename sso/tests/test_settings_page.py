@@ -83,9 +83,13 @@ def test_a_change_without_a_secret_keeps_it_and_records_what_changed(admin, acme
         ({"client_secret": ""}, "Enter the client secret the provider gave you."),
         ({"mfa_policy": "nonsense"}, "Select a valid choice."),
         ({"default_role": "owner"}, "Select a valid choice."),
+        ({"issuer_url": "https://10.0.0.5/realms/acme"}, "The portal does not reach this host"),
+        ({"issuer_url": "https://[::1]:8443"}, "The portal does not reach this host"),
+        ({"issuer_url": "https://169.254.169.254/latest"}, "The portal does not reach this host"),
     ],
 )
-def test_bad_settings_are_form_errors(admin, acme, changes, error):
+def test_bad_settings_are_form_errors(admin, acme, settings, changes, error):
+    settings.SSO_ALLOW_LOOPBACK = False
     response = admin.post("/tenants/acme/sso/provider/", {**FORM, **changes})
     assert response.status_code == 400
     assert error in response.content.decode()
