@@ -357,6 +357,9 @@ MFA_RATE_LIMITS = False
 # (the authenticator app, passkeys, recovery codes) ask on the same rule (accounts.adapter).
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("REAUTHENTICATION_TIMEOUT", default=600)
 ACCOUNT_REAUTHENTICATION_METHODS = {"password", "mfa"}
+# Where someone with neither a password nor a second factor (an account made by single sign-on)
+# proves who they are again: signing in through their tenant's identity provider (sso/).
+REAUTHENTICATION_FALLBACK_URL = "sso:start"
 
 MFA_ADAPTER = "accounts.adapter.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]

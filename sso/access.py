@@ -23,11 +23,16 @@ def _mark(request: HttpRequest) -> dict:
     return mark if isinstance(mark, dict) else {}
 
 
+def signed_in_through(request: HttpRequest, code: str) -> bool:
+    """Whether this login came through tenant `code`'s provider."""
+    return _mark(request).get("tenant") == code
+
+
 def sso_guard(request: HttpRequest, membership: Membership) -> HttpResponse | None:
     """tenants.access guard: refuses a tenant that requires single sign-on to a login that did
     not come through its provider, unless the member is exempt. No query."""
     tenant = membership.tenant
-    if not tenant.sso_required or membership.sso_exempt or _mark(request).get("tenant") == tenant.code:
+    if not tenant.sso_required or membership.sso_exempt or signed_in_through(request, tenant.code):
         return None
     message = SSO_REQUIRED.format(tenant=tenant.name)
     if wants_json(request):

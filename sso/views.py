@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.reauth import recent_auth_required
@@ -24,6 +25,7 @@ from tenants.access import membership_for, require_role
 from tenants.models import Membership, Role
 
 from . import domains, services
+from .access import signed_in_through
 from .adapter import app_for, connection_for
 from .forms import ConnectionForm, DomainForm, EnforcementForm, SsoStartForm
 from .models import ClaimedDomain, Connection
@@ -42,6 +44,17 @@ def _connection_of(request: HttpRequest, who: str) -> Connection | None:
     return connection_for(request, code) if code else None
 
 
+def _next_url(request: HttpRequest, connection: Connection) -> str:
+    """Where the sign-in returns: `next` (a page of this site: a re-authentication's), else the
+    tenant's keys."""
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return wanted
+    return reverse("apikeys:list", kwargs={"code": connection.tenant.code})
+
+
 def _to_provider(request: HttpRequest, connection: Connection) -> HttpResponse | None:
     """The way to the tenant's provider, as allauth builds it (its state and PKCE kept in the
     session; back to the tenant's keys), on a page that goes on at once (meta refresh) with a
@@ -52,7 +65,7 @@ def _to_provider(request: HttpRequest, connection: Connection) -> HttpResponse |
     if app is None:
         return None
     provider = get_adapter().get_provider(request, connection.provider_id)
-    next_url = reverse("apikeys:list", kwargs={"code": connection.tenant.code})
+    next_url = _next_url(request, connection)
     try:
         redirect_response = provider.redirect(request, AuthProcess.LOGIN, next_url=next_url)
     except Exception:  # the provider's discovery document is out of reach or malformed
@@ -85,7 +98,8 @@ def sso_start(request: HttpRequest) -> HttpResponse:
         else:
             form.add_error("who", f"{connection.tenant.name}'s identity provider cannot be reached. Try again later.")
     status = 400 if form.is_bound else 200
-    return render(request, "sso/start.html", {"form": form}, status=status)
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    return render(request, "sso/start.html", {"form": form, "next": next_url}, status=status)
 
 
 def _settings_page(request: HttpRequest, code: str, **kwargs) -> str:
@@ -150,7 +164,7 @@ def sso_enforce(request: HttpRequest, code: str) -> HttpResponse:
     if form.is_valid() and form.cleaned_data["required"]:
         if not Connection.objects.filter(tenant=membership.tenant, is_enabled=True).exists():
             form.add_error("required", "Set up and turn on the identity provider first.")
-        elif membership.user_id not in form.cleaned_data["exempt"] and not request.session.get("sso"):
+        elif membership.user_id not in form.cleaned_data["exempt"] and not signed_in_through(request, code):
             form.add_error("exempt", "Sign in with SSO first, or keep yourself as a break-glass admin.")
     if not form.is_valid():
         return _render_settings(request, membership, status=400, enforcement_form=form)

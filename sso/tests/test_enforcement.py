@@ -1,8 +1,11 @@
 """A tenant that requires single sign-on: password logins do not open it, break-glass admins
 are exempt, and the provider's multi-factor claims count where the tenant trusts them."""
 
+import time
+
 import pyotp
 import pytest
+import time_machine
 
 from activity.audit import SYSTEM
 from activity.models import Action, ActivityEntry
@@ -149,3 +152,51 @@ def test_without_trust_a_tenant_that_requires_mfa_still_asks_to_set_one_up(clien
     idp.people({"bob@example.com": {"sub": "b-1", "groups": [], "amr": ["pwd", "hwk"]}})
     sso_sign_in(client, "bob@example.com")
     assert client.get(KEYS)["Location"] == "/accounts/2fa/"
+
+
+def test_an_admin_signed_in_through_the_provider_may_require_it_without_being_exempt(
+    client, acme, idp, alice, reauthenticated
+):
+    connect(acme, idp)
+    idp.people({"alice@example.com": {"sub": "a-1", "groups": ["portal-admins"]}})
+    sso_sign_in(client, "alice@example.com")
+    response = client.post("/tenants/acme/sso/enforcement/", {"required": "on"})
+    assert response.status_code == 302
+    acme.refresh_from_db()
+    assert acme.sso_required
+    assert client.get(KEYS).status_code == 200
+
+
+# --- Re-authentication of an account made by single sign-on -----------------------------------
+
+
+def test_a_provisioned_person_reauthenticates_through_the_provider(client, acme_with_erin, idp, settings):
+    # Right after the sign-in, a sensitive page opens: the sign-in counts as a fresh proof.
+    assert client.get("/tenants/acme/api-keys/new/").status_code == 200
+    # A minute's window, so that the provider's cookies (ten minutes) outlive the moved clock.
+    settings.ACCOUNT_REAUTHENTICATION_TIMEOUT = 60
+    with time_machine.travel(time.time() + settings.ACCOUNT_REAUTHENTICATION_TIMEOUT + 5, tick=False):
+        response = client.get("/tenants/acme/api-keys/new/")
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/sso/?next=")
+        page = client.get(response["Location"]).content.decode()
+        assert 'name="next" value="/tenants/acme/api-keys/new/"' in page
+        started = client.post("/accounts/sso/", {"who": "acme", "next": "/tenants/acme/api-keys/new/"})
+        back = client.get(callback_path(idp_sign_in(provider_url(started), "erin@example.com")))
+        assert back["Location"] == "/tenants/acme/api-keys/new/"
+        assert client.get("/tenants/acme/api-keys/new/").status_code == 200
+
+
+def test_next_of_another_site_is_ignored(client, acme_with_erin, idp):
+    started = client.post("/accounts/sso/", {"who": "acme", "next": "https://evil.example/"})
+    back = client.get(callback_path(idp_sign_in(provider_url(started), "erin@example.com")))
+    assert back["Location"] == KEYS
+
+
+@pytest.fixture
+def acme_with_erin(client, acme, idp):
+    """erin, made an admin of acme by her first sign-in (no password, no second factor)."""
+    connect(acme, idp)
+    idp.people({"erin@example.com": {"sub": "e-1", "groups": ["portal-admins"]}})
+    sso_sign_in(client, "erin@example.com")
+    return acme
