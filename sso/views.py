@@ -4,6 +4,7 @@ the provider, the requirement and the claimed domains."""
 import logging
 import time
 
+import requests
 from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.providers.base import AuthProcess
 from django.conf import settings
@@ -68,7 +69,8 @@ def _to_provider(request: HttpRequest, connection: Connection) -> HttpResponse |
     next_url = _next_url(request, connection)
     try:
         redirect_response = provider.redirect(request, AuthProcess.LOGIN, next_url=next_url)
-    except Exception:  # the provider's discovery document is out of reach or malformed
+    except (requests.RequestException, ValueError, KeyError, TypeError):
+        # The provider's discovery document is out of reach, refused (sso.addresses) or malformed.
         logger.warning("sso: provider of %s unreachable", connection.tenant.code, exc_info=True)
         return None
     url = redirect_response["Location"]
