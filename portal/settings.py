@@ -398,6 +398,10 @@ SSO_ALLOW_PRIVATE_NETWORKS = env.bool("SSO_ALLOW_PRIVATE_NETWORKS", default=Fals
 # Where claimed domains' TXT records are looked up: `host:port` resolvers (empty: the system's).
 SSO_DNS_RESOLVERS = env.list("SSO_DNS_RESOLVERS", default=[])
 SSO_DNS_TIMEOUT = env.float("SSO_DNS_TIMEOUT", default=5.0)
+# How long a sign-in through a tenant's provider opens a tenant that requires it (and counts
+# its MFA claims): then the person signs in through the provider again, which checks that it
+# still admits them (seconds).
+SSO_SESSION_MAX_AGE = env.int("SSO_SESSION_MAX_AGE", default=3600)
 # "Sign in with SSO" started per client address per window (seconds); then 429.
 SSO_START_LIMIT_PER_ADDRESS = env.int("SSO_START_LIMIT_PER_ADDRESS", default=30)
 SSO_START_WINDOW = env.int("SSO_START_WINDOW", default=300)

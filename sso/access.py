@@ -3,7 +3,10 @@ it: a tenant that requires single sign-on opens only for a login through its pro
 a break-glass admin), and a tenant that trusts its provider's MFA claims counts them as the
 portal's second factor. Registered with the tenants and accounts apps in AppConfig.ready()."""
 
+import time
+
 from allauth.account.models import Login
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
@@ -19,8 +22,13 @@ SSO_REQUIRED = "{tenant} requires signing in through its identity provider."
 
 
 def _mark(request: HttpRequest) -> dict:
+    """This login's sign-in through a provider, while it is recent enough to count: past
+    SSO_SESSION_MAX_AGE the person signs in through the provider again, which asks the provider
+    whether it still admits them (the session check)."""
     mark = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
-    return mark if isinstance(mark, dict) else {}
+    if not isinstance(mark, dict) or not isinstance(mark.get("at"), int | float):
+        return {}
+    return mark if time.time() - mark["at"] < settings.SSO_SESSION_MAX_AGE else {}
 
 
 def signed_in_through(request: HttpRequest, code: str) -> bool:
@@ -73,4 +81,4 @@ def on_logged_in(sender, request: HttpRequest, user, **kwargs) -> None:
         return
     admission = services.Admission(email=state["email"], groups=state["groups"], role=state["role"], mfa=state["mfa"])
     services.sso_login_admit(tenant=connection.tenant, user=user, admission=admission, audit=Audit.of(request))
-    request.session[SESSION_KEY] = {"tenant": state["tenant"], "mfa": state["mfa"]}
+    request.session[SESSION_KEY] = {"tenant": state["tenant"], "mfa": state["mfa"], "at": time.time()}

@@ -117,6 +117,10 @@ def acme_sso(acme, idp):
     return connect(acme, idp)
 
 
+class ProviderRefused(AssertionError):
+    """The provider did not sign the person in (it does not know them)."""
+
+
 def idp_sign_in(authorize_url: str, email: str | None, *, deny: bool = False) -> str:
     """A person at the provider, with a plain HTTP client: follows its redirects, signs in as
     `email` (or denies), and returns the URL it sends the browser back to (the portal's
@@ -138,6 +142,8 @@ def idp_sign_in(authorize_url: str, email: str | None, *, deny: bool = False) ->
         posted = session.post(
             f"{base}/interaction/{uid}/{action}", data={"email": email or ""}, allow_redirects=False, timeout=10
         )
+        if posted.status_code == 400:
+            raise ProviderRefused(posted.text)
         assert posted.status_code in (302, 303), posted.text
         url = urljoin(url, posted.headers["Location"])
     raise AssertionError("the provider never sent the browser back")

@@ -13,7 +13,7 @@ from conftest import PASSWORD, give_totp
 from sso import services
 from tenants.models import Membership
 
-from .conftest import callback_path, connect, idp_sign_in, provider_url
+from .conftest import ProviderRefused, callback_path, connect, idp_sign_in, provider_url
 
 pytestmark = pytest.mark.outside
 
@@ -71,6 +71,22 @@ def test_a_sign_in_through_the_provider_opens_it_and_a_later_password_login_does
     assert client.get(KEYS).status_code == 403
 
 
+def test_past_the_session_check_the_person_signs_in_through_the_provider_again(client, required, idp, dave, settings):
+    # A minute, so that the provider's cookies (ten minutes) outlive the moved clock.
+    settings.SSO_SESSION_MAX_AGE = 60
+    sso_sign_in(client, "dave@example.com")
+    assert client.get(KEYS).status_code == 200
+    with time_machine.travel(time.time() + settings.SSO_SESSION_MAX_AGE + 1, tick=False):
+        assert client.get(KEYS).status_code == 403
+    # The provider no longer admits dave: signing in again is refused and the membership goes.
+    idp.people({})
+    with time_machine.travel(time.time() + settings.SSO_SESSION_MAX_AGE + 1, tick=False):
+        location = provider_url(client.post("/accounts/sso/", {"who": "acme"}))
+        with pytest.raises(ProviderRefused, match="No such person here."):
+            idp_sign_in(location, "dave@example.com")
+        assert client.get(KEYS).status_code == 403
+
+
 def test_other_tenants_stay_open_to_the_password(client, required, globex, dave):
     Membership.objects.create(user=dave, tenant=globex, role="viewer")
     password_login(client, dave)
@@ -117,7 +133,7 @@ def test_a_trusted_provider_claim_of_mfa_replaces_the_portal_factor(client, acme
     idp.people({"alice@example.com": {"sub": "a-1", "groups": ["portal-admins"], "amr": ["pwd", "otp"]}})
     response = sso_sign_in(client, "alice@example.com")
     assert response["Location"] == KEYS
-    assert client.session["sso"] == {"tenant": "acme", "mfa": True}
+    assert {**client.session["sso"], "at": 0} == {"tenant": "acme", "mfa": True, "at": 0}
 
 
 def test_a_trusted_provider_without_an_mfa_claim_leaves_the_portal_factor(client, acme, idp, alice):
