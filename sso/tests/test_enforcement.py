@@ -82,7 +82,7 @@ def test_past_the_session_check_the_person_signs_in_through_the_provider_again(c
     idp.people({})
     with time_machine.travel(time.time() + settings.SSO_SESSION_MAX_AGE + 1, tick=False):
         location = provider_url(client.post("/accounts/sso/", {"who": "acme"}))
-        with pytest.raises(ProviderRefused, match="No such person here."):
+        with pytest.raises(ProviderRefused, match=r"No such person here\."):
             idp_sign_in(location, "dave@example.com")
         assert client.get(KEYS).status_code == 403
 
