@@ -78,7 +78,8 @@ prometheus:
 node:
 	@command -v node >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs >/dev/null)
 
-# axe-core for the accessibility test, pinned in package.json and package-lock.json.
+# The npm test tools, pinned in package.json and package-lock.json: axe-core for the
+# accessibility test, oidc-provider for the single sign-on tests (sso/tests), and the others.
 node_modules/axe-core/axe.min.js: package.json package-lock.json
 	@command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq npm >/dev/null)
 	npm ci --no-audit --no-fund --loglevel=error

@@ -14,7 +14,7 @@ from django.urls import reverse
 from kernel.mail import with_html_part
 from kernel.net import client_ip
 
-from . import devices, reauth, sealing
+from . import devices, reauth, sealing, stages
 
 UNKNOWN_ADDRESS = "0.0.0.0"  # noqa: S104  (stored for a request without one, e.g. force_login)
 
@@ -49,6 +49,11 @@ class AccountAdapter(DefaultAccountAdapter):
         if request is not None and reauth.recently_authenticated(request):
             return False
         return super().is_reauthentication_required(app=app, **kwargs)
+
+    def get_login_stages(self) -> list[str]:
+        # allauth's second-factor step, as one that a trusted identity provider may waive
+        # (accounts.stages).
+        return [stages.STAGE if path == stages.ALLAUTH_STAGE else path for path in super().get_login_stages()]
 
     def get_password_change_redirect_url(self, request: HttpRequest) -> str:
         return reverse("my_account")

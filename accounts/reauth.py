@@ -67,12 +67,13 @@ from kernel.http import wants_json
 
 from .purpose_registry import _purposes
 
-# What counts as proof: allauth records "password" for a password (login or re-authentication)
-# and "mfa" for a second factor or a passkey. A login counts as much as a re-authentication:
+# What counts as proof: allauth records "password" for a password (login or re-authentication),
+# "mfa" for a second factor or a passkey, and "socialaccount" for a sign-in through an identity
+# provider (the sso app: a tenant's single sign-on). A login counts as much as a re-authentication:
 # allauth's own @reauthentication_required counts re-authentications only (it would ask again
 # right after a login), replays a POST after it, and cannot answer fetch() with JSON; so the
 # decision is made here, on allauth's public record of the session's authentications.
-PROOF_METHODS = {"password", "mfa"}
+PROOF_METHODS = {"password", "mfa", "socialaccount"}
 
 
 # A proof allauth does not record: a password chosen when accepting an invitation (the portal
@@ -120,9 +121,10 @@ def seconds_left(request: HttpRequest) -> int:
 
 def reauthenticate_url(request: HttpRequest, next_url: str) -> str:
     """The re-authentication page for this user (the first of allauth's methods: the password,
-    or a second factor for a user without one), returning to `next_url`."""
+    or a second factor for a user without one), returning to `next_url`. A user with neither
+    (an account made by single sign-on) signs in again: REAUTHENTICATION_FALLBACK_URL."""
     methods = get_adapter().get_reauthentication_methods(request.user)
-    page = methods[0]["url"] if methods else resolve_url(settings.LOGIN_URL)
+    page = methods[0]["url"] if methods else resolve_url(settings.REAUTHENTICATION_FALLBACK_URL)
     return f"{page}?{urlencode({REDIRECT_FIELD_NAME: next_url})}"
 
 

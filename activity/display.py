@@ -32,6 +32,11 @@ LABELS = {
     "grant": "Grant",
     "status": "HTTP status",
     "older_secret_retired": "Earlier old secrets stopped now",
+    # Single sign-on (sso/).
+    "mfa_from_provider": "Two-factor vouched for by the provider",
+    "exempt": "Break-glass admins",
+    "required": "Sign-in with SSO required",
+    "proof": "Proved by",
 }
 
 

@@ -32,6 +32,15 @@ class Action(models.TextChoices):
     INVITATION_CANCELLED = "invitation.cancelled", "Invitation cancelled"
     INVITATION_ACCEPTED = "invitation.accepted", "Invitation accepted"
     TENANT_DEACTIVATED = "tenant.deactivated", "Tenant deactivated"
+    SSO_CONFIGURED = "sso.configured", "Single sign-on configured"
+    SSO_CHANGED = "sso.changed", "Single sign-on changed"
+    SSO_ENFORCEMENT_CHANGED = "sso.enforcement_changed", "Single sign-on requirement changed"
+    SSO_DOMAIN_CLAIMED = "sso.domain_claimed", "E-mail domain claimed"
+    SSO_DOMAIN_VERIFIED = "sso.domain_verified", "E-mail domain proved"
+    SSO_DOMAIN_REMOVED = "sso.domain_removed", "E-mail domain removed"
+    SSO_LOGIN = "sso.login", "Signed in through the identity provider"
+    SSO_LOGIN_REFUSED = "sso.login_refused", "Sign-in through the identity provider refused"
+    MEMBER_PROVISIONED = "member.provisioned", "Member added by single sign-on"
 
 
 class ActivityEntry(models.Model):

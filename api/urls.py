@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView
 from rest_framework.permissions import AllowAny
 
-from . import advice, key_usage, views
+from . import advice, key_usage, sso, views
 from .docs import api_reference
 
 app_name = "api"
@@ -48,6 +48,7 @@ urlpatterns = [
     path("api/v1/invitations/", public(views.InvitationList.as_view()), name="invitations"),
     path("api/v1/invitations/<uuid:invitation_id>/", public(views.InvitationDetail.as_view()), name="invitation"),
     path("api/v1/activity/", public(views.ActivityList.as_view()), name="activity"),
+    path("api/v1/sso/", public(sso.SsoDetail.as_view()), name="sso"),
     path("api/v1/tenants/", public(views.TenantList.as_view()), name="tenants"),
     path("api/v1/tenants/<str:code>/", public(views.TenantDetail.as_view()), name="tenant"),
     path("api/v1/tenants/<str:code>/deactivate/", public(views.TenantDeactivate.as_view()), name="tenant_deactivate"),

@@ -103,6 +103,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "kernel",
     "accounts",
     "tenants",
@@ -111,6 +113,7 @@ INSTALLED_APPS = [
     "activity",
     "oauth",
     "notifications",
+    "sso",
     "webhooks",
     "usage",
     "gateway",
@@ -357,6 +360,9 @@ MFA_RATE_LIMITS = False
 # (the authenticator app, passkeys, recovery codes) ask on the same rule (accounts.adapter).
 ACCOUNT_REAUTHENTICATION_TIMEOUT = env.int("REAUTHENTICATION_TIMEOUT", default=600)
 ACCOUNT_REAUTHENTICATION_METHODS = {"password", "mfa"}
+# Where someone with neither a password nor a second factor (an account made by single sign-on)
+# proves who they are again: signing in through their tenant's identity provider (sso/).
+REAUTHENTICATION_FALLBACK_URL = "sso:start"
 
 MFA_ADAPTER = "accounts.adapter.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
@@ -376,6 +382,32 @@ MFA_PASSKEY_SIGNUP_ENABLED = False
 # WebAuthn needs a secure context; browsers count http://localhost and 127.0.0.1 as one, so
 # this stays off (the browser tests run on 127.0.0.1). Never on in production.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=False)
+
+# Single sign-on per tenant (sso/, docs/sso.md): allauth's social accounts with its
+# openid_connect provider, one app per tenant built from the tenant's settings (sso.adapter), no
+# app in SOCIALACCOUNT_PROVIDERS or in allauth's SocialApp table. People the tenant's provider
+# admits get an account and a membership; nothing else signs up.
+SOCIALACCOUNT_ADAPTER = "sso.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # linking by address is sso.adapter's, for proved domains only
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_LOGIN_ON_GET = False  # a sign-in starts with the POST of "Sign in with SSO"
+SOCIALACCOUNT_STORE_TOKENS = False  # the provider's tokens are used once, never kept
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env.int("SSO_REQUESTS_TIMEOUT", default=5)
+# Providers on loopback (tests, development) and in private networks (an internal provider):
+# off, the portal reaches public https addresses only (sso/addresses.py).
+SSO_ALLOW_LOOPBACK = env.bool("SSO_ALLOW_LOOPBACK", default=False)
+SSO_ALLOW_PRIVATE_NETWORKS = env.bool("SSO_ALLOW_PRIVATE_NETWORKS", default=False)
+# Where claimed domains' TXT records are looked up: `host:port` resolvers (empty: the system's).
+SSO_DNS_RESOLVERS = env.list("SSO_DNS_RESOLVERS", default=[])
+SSO_DNS_TIMEOUT = env.float("SSO_DNS_TIMEOUT", default=5.0)
+# How long a sign-in through a tenant's provider opens a tenant that requires it (and counts
+# its MFA claims): then the person signs in through the provider again, which checks that it
+# still admits them (seconds).
+SSO_SESSION_MAX_AGE = env.int("SSO_SESSION_MAX_AGE", default=3600)
+# "Sign in with SSO" started per client address per window (seconds); then 429.
+SSO_START_LIMIT_PER_ADDRESS = env.int("SSO_START_LIMIT_PER_ADDRESS", default=30)
+SSO_START_WINDOW = env.int("SSO_START_WINDOW", default=300)
 
 # Last seen is kept by accounts.sessions (at most one write a minute per session), not by
 # allauth's per-request tracking.

@@ -27,6 +27,9 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    # allauth's OpenID Connect sign-in and callback, one app per tenant (sso/), and the SSO pages.
+    path("accounts/", include("allauth.socialaccount.providers.openid_connect.urls")),
+    path("", include("sso.urls")),
     path("", include("tenants.urls")),
     path("", include("apikeys.urls")),
     path("", include("usage.urls")),

@@ -24,6 +24,9 @@ class Tenant(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # Members without a second factor see nothing of the tenant until they set one up.
     require_mfa = models.BooleanField("require two-factor authentication", default=False)
+    # Members must sign in through the tenant's identity provider (the sso app sets it): a
+    # password or passkey login does not open the tenant, except for exempt members.
+    sso_required = models.BooleanField("require single sign-on", default=False, editable=False)
     # Key hygiene (apikeys/hygiene.py). Custom keys created from now on must expire within
     # this many days; every key's secret must be renewed within this many days of being issued
     # (renew resets the clock); keys unused this long are flagged dormant, and, if set,
@@ -71,6 +74,9 @@ class Membership(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # When the user last opened this tenant: the portal returns there after login.
     last_visited_at = models.DateTimeField(null=True, blank=True)
+    # A break-glass member: opens the tenant with the portal's own login even when the tenant
+    # requires single sign-on (the sso app sets it).
+    sso_exempt = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["tenant__code"]

@@ -28,6 +28,8 @@ def tenant_row(ok: int, cross: int) -> dict[str, int]:
 
 OPERATOR = {"none": 401, "invalid": 401, "emporix": 403, "tenant": 403}
 
+SSO_BODY = {"issuer_url": "https://login.example.com", "client_id": "portal", "client_secret": "s3cret"}
+
 # (url name, method, body, needed scope, {caller: status})
 TABLE = [
     ("api:keys", "get", None, KEY_READ, tenant_row(200, 200)),
@@ -56,6 +58,8 @@ TABLE = [
     ),
     ("api:invitation", "delete", None, "portal.member_manage", tenant_row(204, 404)),
     ("api:activity", "get", None, "portal.activity_read", tenant_row(200, 200)),
+    ("api:sso", "get", None, "portal.member_read", tenant_row(200, 200)),
+    ("api:sso", "put", SSO_BODY, "portal.member_manage", tenant_row(200, 200)),
 ]
 OPERATOR_TABLE = [
     ("api:tenants", "get", None, {**OPERATOR, "operator": 200}),
@@ -76,6 +80,7 @@ POWERS = {
     ("api:member", "patch"): [KEY_READ],
     ("api:member", "delete"): [KEY_READ],
     ("api:invitations", "post"): [KEY_READ],
+    ("api:sso", "put"): [KEY_READ],  # its default role, viewer
 }
 
 
@@ -196,6 +201,8 @@ GRANTS = {
     ("api:invitations", "post"): {"portal.member_manage"},
     ("api:invitation", "delete"): {"portal.member_manage"},
     ("api:activity", "get"): {"portal.activity_read"},
+    ("api:sso", "get"): {"portal.member_read", "portal.member_manage"},
+    ("api:sso", "put"): {"portal.member_manage"},
 }
 
 

@@ -23,11 +23,13 @@ import psycopg
 import pytest
 import requests
 
+from activity.audit import SYSTEM
 from apikeys.models import KeyKind
 from apikeys.services import key_create, key_renew
 from conftest import wait_until
 from portal.tests.serving import GUNICORN, served_database, wait_until_serving
 from scopes.models import Scope
+from sso.services import domain_claim
 from tenants.models import Membership
 from tenants.services import invitation_send
 from webhooks.services import endpoint_create
@@ -295,6 +297,8 @@ def url_arguments(acme, globex, bob):
         "invitation_id": invitation_send(
             tenant=acme, email="invited@example.com", role="viewer", accept_url="http://testserver/x/"
         ).public_id,
+        # A claimed e-mail domain, not proved (sso/).
+        "domain_id": domain_claim(tenant=acme, audit=SYSTEM, domain="acme.example").pk,
         "endpoint_id": endpoint_create(tenant=acme, url="http://127.0.0.1:9/hook", event_types=["key.created"])[
             0
         ].public_id,

@@ -38,7 +38,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("accounts", "scopes"),
     ("activity",),
     ("tenants",),
-    ("notifications",),
+    # Single sign-on per tenant (issue 24): above the tenants and accounts it fits together.
+    ("notifications", "sso"),
     ("apikeys",),
     ("oauth",),
     # What each key did (issue 21): counted by kernel.usage on the hot paths, rolled up here,

@@ -21,6 +21,7 @@ from api import urls as api_urls
 from apikeys.models import ApiKey, ApiSecret
 from notifications.models import OptOut
 from oauth.models import AccessToken
+from sso.models import ClaimedDomain, Connection
 from tenants.models import Invitation, Membership, Tenant
 from webhooks.models import Delivery, Endpoint
 
@@ -34,6 +35,14 @@ WRONG_METHOD = {"admin": 405, "developer": 405, "viewer": 405, "stranger": 405, 
 KEY_FORM = {"name": "Renamed", "scopes": ["tax.tax_read"]}
 BULK_FORM = {"action": "disable", "scope": "matching"}  # every custom key
 WEBHOOK_FORM = {"url": "https://hooks.example.com/keys", "event_types": ["key.created"]}
+SSO_FORM = {
+    "issuer_url": "https://login.example.com/realms/acme",
+    "client_id": "portal",
+    "client_secret": "provider-secret",
+    "scopes": "openid email",
+    "email_claim": "email",
+    "mfa_policy": "portal",
+}
 
 # (url name, method, form data, {role: status})
 TABLE = [
@@ -129,6 +138,19 @@ TABLE = [
     ("webhooks:test", "get", {}, WRONG_METHOD),
     ("webhooks:delete", "get", {}, {"admin": 200, **ADMIN_ONLY}),
     ("webhooks:delete", "post", {}, {"admin": 302, **ADMIN_ONLY}),
+    # Single sign-on: the tenant's admins set it up (sso/tests).
+    ("sso:settings", "get", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("sso:settings", "post", {}, WRONG_METHOD),
+    ("sso:configure", "post", SSO_FORM, {"admin": 302, **ADMIN_ONLY}),
+    ("sso:configure", "get", {}, WRONG_METHOD),
+    ("sso:enforce", "post", {}, {"admin": 302, **ADMIN_ONLY}),
+    ("sso:enforce", "get", {}, WRONG_METHOD),
+    ("sso:domain_add", "post", {"domain": "acme.test"}, {"admin": 302, **ADMIN_ONLY}),
+    ("sso:domain_add", "get", {}, WRONG_METHOD),
+    ("sso:domain_verify", "post", {}, {"admin": 302, **ADMIN_ONLY}),
+    ("sso:domain_verify", "get", {}, WRONG_METHOD),
+    ("sso:domain_remove", "post", {}, {"admin": 302, **ADMIN_ONLY}),
+    ("sso:domain_remove", "get", {}, WRONG_METHOD),
     # A user's own account: no tenant, the same for every role.
     ("my_account", "get", {}, {"admin": 200, "developer": 200, "viewer": 200, "stranger": 200, "out": 302}),
     ("my_account", "post", {}, WRONG_METHOD),
@@ -172,6 +194,10 @@ PUBLIC = {
     "password_reset_complete",
     "password_change",
     "password_change_done",
+    # Sign in with SSO, and allauth's OpenID Connect sign-in and callback (sso/tests).
+    "sso:start",
+    "openid_connect_login",
+    "openid_connect_callback",
 }
 # allauth's account pages (login, re-authentication, password, second factors, passkeys) and
 # ending one session: a user's own account, no tenant; their behaviour is tested in accounts/tests.
@@ -217,6 +243,8 @@ GUARDED = [
     (Endpoint, ()),
     (Delivery, ()),
     (OptOut, ()),
+    (Connection, ()),
+    (ClaimedDomain, ()),
 ]
 REFUSALS = {403, 404, 405}
 

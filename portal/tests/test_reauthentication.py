@@ -24,9 +24,11 @@ from activity.models import ActivityEntry
 from apikeys.models import ApiKey, ApiSecret
 from conftest import give_totp
 from kernel.usage import ALLOWED
+from portal.tests.test_permissions import SSO_FORM
 from portal.tests.test_permissions import TABLE as PERMISSIONS
 from scopes.models import Scope
 from scopes.routes import route_table
+from sso.models import ClaimedDomain, Connection
 from tenants.models import Invitation, Membership, Tenant
 from usage.models import DayUsage
 from webhooks.models import Endpoint
@@ -40,6 +42,7 @@ SAME = "same"  # back to the GET of the action's own URL: its form or confirmati
 LIST = "apikeys:list"
 MEMBERS = "tenants:members"
 DETAIL = "webhooks:detail"  # the endpoint's page
+SSO = "sso:settings"
 
 # (url name, method, data, role, headers, where the user returns after re-authenticating)
 TABLE = [
@@ -97,6 +100,10 @@ TABLE = [
     ("webhooks:secret", "post", {}, "admin", {}, DETAIL),
     ("webhooks:rotate", "post", {}, "admin", {}, DETAIL),
     ("webhooks:delete", "post", {}, "admin", {}, SAME),
+    ("sso:configure", "post", SSO_FORM, "admin", {}, SSO),
+    ("sso:enforce", "post", lambda request: {"exempt": [str(request.getfixturevalue("alice").pk)]}, "admin", {}, SSO),
+    ("sso:domain_add", "post", {"domain": "acme.test"}, "admin", {}, SSO),
+    ("sso:domain_remove", "post", {}, "admin", {}, SSO),
     # allauth's own: turning the authenticator app off (and so MFA, with the recovery codes),
     # removing a passkey (MFA off for a user who has only that), new recovery codes.
     ("mfa_deactivate_totp", "post", {}, "admin", {}, None),
@@ -111,6 +118,7 @@ FREE = {
     "sessions_end_others": "ends sessions: protects the account, gives nothing",
     "time_zone_set": "a display preference",
     "notifications:preferences": "which notices the user gets by mail",
+    "sso:domain_verify": "reads the domain's public TXT record, which is the proof; nothing else changes",
 }
 ALLAUTH = {"mfa_deactivate_totp", "mfa_remove_webauthn", "mfa_generate_recovery_codes"}
 
@@ -163,6 +171,10 @@ ARGUMENTS = {
     "webhooks:secret": ["code", "endpoint_id"],
     "webhooks:rotate": ["code", "endpoint_id"],
     "webhooks:delete": ["code", "endpoint_id"],
+    "sso:configure": ["code"],
+    "sso:enforce": ["code"],
+    "sso:domain_add": ["code"],
+    "sso:domain_remove": ["code", "domain_id"],
 }
 
 
@@ -188,7 +200,10 @@ def state() -> tuple:
         list(ApiSecret.objects.order_by("pk").values_list("pk", "expires_at")),
         list(Membership.objects.order_by("pk").values_list("pk", "role")),
         list(Invitation.objects.order_by("pk").values_list("pk", "token_digest", "expires_at")),
-        list(Tenant.objects.order_by("pk").values_list("pk", "require_mfa")),
+        list(Tenant.objects.order_by("pk").values_list("pk", "require_mfa", "sso_required")),
+        list(Membership.objects.order_by("pk").values_list("pk", "sso_exempt")),
+        list(Connection.objects.order_by("pk").values_list("pk", "updated_at")),
+        list(ClaimedDomain.objects.order_by("pk").values_list("pk", "domain", "verified_at")),
         list(Authenticator.objects.order_by("pk").values_list("pk", "type")),
         [
             (pk, url, events, bytes(ciphertext), revealed)

@@ -1,0 +1,178 @@
+"""The tenant admins' forms of single sign-on, and the public "Sign in with SSO" form."""
+
+import re
+from urllib.parse import urlsplit
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from tenants.models import Membership, Role
+
+from . import addresses
+from .models import Connection, MfaPolicy
+
+# A DNS name of at least two labels, lowercase letters, digits and hyphens (IDNs as punycode).
+DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def _lines(value: str) -> list[str]:
+    """One name per line (or separated by commas), blanks and repeats dropped, order kept."""
+    names = [name.strip() for line in value.splitlines() for name in line.split(",")]
+    return list(dict.fromkeys(name for name in names if name))
+
+
+class LinesField(forms.CharField):
+    widget = forms.Textarea(attrs={"rows": 2})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def clean(self, value):
+        names = _lines(super().clean(value) or "")
+        if any(len(name) > 200 for name in names):
+            raise ValidationError("Each name is at most 200 characters.")
+        if len(names) > 50:
+            raise ValidationError("At most 50 names.")
+        return names
+
+
+class ConnectionForm(forms.Form):
+    """The tenant's OpenID Connect provider. The client secret is write-only: left empty, the
+    stored one stays."""
+
+    is_enabled = forms.BooleanField(label="Members can sign in through this provider", required=False, initial=True)
+    issuer_url = forms.URLField(
+        label="Issuer URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text="The provider's issuer, e.g. https://login.example.com/realms/acme: the portal reads "
+        "<code>/.well-known/openid-configuration</code> under it.",
+    )
+    client_id = forms.CharField(label="Client ID", max_length=255)
+    client_secret = forms.CharField(
+        label="Client secret",
+        max_length=1000,
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Stored encrypted and never shown again. Leave empty to keep the stored secret.",
+    )
+    scopes = forms.CharField(
+        max_length=300, initial="openid email profile", help_text="Separated by spaces; must include openid."
+    )
+    email_claim = forms.CharField(label="E-mail claim", max_length=64, initial="email")
+    groups_claim = forms.CharField(
+        label="Groups claim",
+        max_length=64,
+        required=False,
+        initial="groups",
+        help_text="Empty: groups are not read, everyone gets the default role.",
+    )
+    admin_groups = LinesField(label="Groups that make someone an admin", required=False, help_text="One per line.")
+    developer_groups = LinesField(label="Groups that make someone a developer", required=False)
+    viewer_groups = LinesField(label="Groups that make someone a viewer", required=False)
+    default_role = forms.ChoiceField(
+        label="Role of someone in none of these groups",
+        choices=[("", "No access"), *Role.choices],
+        required=False,
+        initial=Role.VIEWER,
+    )
+    mfa_policy = forms.ChoiceField(
+        label="Two-factor authentication", choices=MfaPolicy.choices, widget=forms.RadioSelect, initial=MfaPolicy.PORTAL
+    )
+    mfa_acr_values = LinesField(
+        label="acr values that count as two-factor",
+        required=False,
+        help_text="Besides amr values such as mfa, otp or hwk. One per line.",
+    )
+
+    def __init__(self, *args, connection: Connection | None = None, **kwargs) -> None:
+        self.connection = connection
+        super().__init__(*args, **kwargs)
+
+    def clean_issuer_url(self) -> str:
+        url = self.cleaned_data["issuer_url"].rstrip("/")
+        parts = urlsplit(url)
+        if parts.query or parts.fragment:
+            raise ValidationError("The issuer URL has no query or fragment.")
+        # Plain HTTP only to this machine, with SSO_ALLOW_LOOPBACK (a provider under test).
+        if parts.scheme != "https" and not (settings.SSO_ALLOW_LOOPBACK and parts.hostname in LOOPBACK_HOSTS):
+            raise ValidationError("Use an https:// URL.")
+        if not addresses.url_allowed(url, resolve=False):
+            raise ValidationError("The portal does not reach this host: use the provider's public address.")
+        return url
+
+    def clean_scopes(self) -> str:
+        scopes = list(dict.fromkeys(self.cleaned_data["scopes"].split()))
+        if "openid" not in scopes:
+            raise ValidationError("Include the openid scope.")
+        if any(not re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]+", scope) for scope in scopes):
+            raise ValidationError("Scopes are printable characters without quotes or backslashes.")
+        return " ".join(scopes)
+
+    def clean_client_secret(self) -> str:
+        secret = self.cleaned_data["client_secret"]
+        if not secret and self.connection is None:
+            raise ValidationError("Enter the client secret the provider gave you.")
+        return secret
+
+    def settings(self) -> dict:
+        """The connection's fields as the service takes them (the secret apart)."""
+        data = dict(self.cleaned_data)
+        data.pop("client_secret")
+        return data
+
+
+class EnforcementForm(forms.Form):
+    required = forms.BooleanField(
+        label="Members must sign in with SSO",
+        required=False,
+        help_text="Their password and passkey logins no longer open this tenant's pages.",
+    )
+    exempt = forms.MultipleChoiceField(
+        label="Break-glass admins",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Admins who may still open the tenant with the portal's own login, for when the provider is down.",
+    )
+
+    def __init__(self, *args, tenant, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        admins = (
+            Membership.objects.filter(tenant=tenant, role=Role.ADMIN).select_related("user").order_by("user__email")
+        )
+        self.fields["exempt"].choices = [(str(m.user_id), m.user.email) for m in admins]
+
+    def clean_exempt(self) -> set[int]:
+        return {int(value) for value in self.cleaned_data["exempt"]}
+
+
+class DomainForm(forms.Form):
+    domain = forms.CharField(
+        label="E-mail domain", max_length=253, help_text="The part after @ of your members' addresses, e.g. acme.com."
+    )
+
+    def clean_domain(self) -> str:
+        raw = self.cleaned_data["domain"].strip().lower().rstrip(".").removeprefix("@")
+        try:
+            domain = raw.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValidationError("Enter a domain name such as acme.com.") from None
+        if not DOMAIN_RE.match(domain):
+            raise ValidationError("Enter a domain name such as acme.com.")
+        return domain
+
+
+class SsoStartForm(forms.Form):
+    """Where a person says who they sign in for: their tenant's code or their work e-mail."""
+
+    who = forms.CharField(
+        label="Tenant code or work e-mail",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
+    )
+
+    def clean_who(self) -> str:
+        return self.cleaned_data["who"].strip().lower()

@@ -1,0 +1,101 @@
+"""A tenant's single sign-on: its identity provider (OpenID Connect) and the e-mail domains it
+claims. The client secret is stored only encrypted (kernel.crypto, bound to this row)."""
+
+from django.db import models
+from django.utils import timezone
+
+from tenants.models import Role, Tenant
+
+
+class MfaPolicy(models.TextChoices):
+    PORTAL = "portal", "Ask for the portal's own second factor as well"
+    PROVIDER = "provider", "Trust the provider's multi-factor claims (amr, acr)"
+
+
+class Connection(models.Model):
+    """How a tenant's members sign in through its identity provider (OpenID Connect with
+    discovery), and how what the provider says of them becomes a membership and a role."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="sso")
+    is_enabled = models.BooleanField("sign-in through the provider is on", default=True)
+    issuer_url = models.URLField("issuer URL", max_length=500)
+    client_id = models.CharField("client ID", max_length=255)
+    secret_ciphertext = models.BinaryField(editable=False)
+    secret_key_id = models.CharField(max_length=32, editable=False)
+    scopes = models.CharField(max_length=300, default="openid email profile")
+    email_claim = models.CharField("e-mail claim", max_length=64, default="email")
+    groups_claim = models.CharField("groups claim", max_length=64, default="groups", blank=True)
+    # Group names (one per line in the form) that give each role; the highest role wins.
+    admin_groups = models.JSONField(default=list, blank=True)
+    developer_groups = models.JSONField(default=list, blank=True)
+    viewer_groups = models.JSONField(default=list, blank=True)
+    # The role of someone in none of those groups; empty: such a person gets no access.
+    default_role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER, blank=True)
+    mfa_policy = models.CharField(max_length=16, choices=MfaPolicy.choices, default=MfaPolicy.PORTAL)
+    # acr values that count as multi-factor, beside the amr methods in sso.claims.MFA_AMR.
+    mfa_acr_values = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return f"SSO of {self.tenant.code}"
+
+    @property
+    def binding(self) -> str:
+        """What the client secret's ciphertext is bound to: this tenant's connection."""
+        return f"sso:{self.tenant_id}"
+
+    @property
+    def provider_id(self) -> str:
+        """The id of the tenant's app in allauth (its URLs and its SocialAccount rows)."""
+        return provider_id_for(self.tenant.code)
+
+
+PROVIDER_PREFIX = "sso-"
+
+
+def provider_id_for(code: str) -> str:
+    return f"{PROVIDER_PREFIX}{code}"
+
+
+class ClaimedDomain(models.Model):
+    """An e-mail domain a tenant says is its own. Until proved (a DNS TXT record holding the
+    token, or an operator's confirmation) it does nothing; once proved, an e-mail address of
+    it leads to the tenant's provider, and only its addresses are let in by that provider."""
+
+    class Proof(models.TextChoices):
+        DNS = "dns", "DNS TXT record"
+        OPERATOR = "operator", "Confirmed by an operator"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sso_domains")
+    domain = models.CharField(max_length=253)
+    token = models.CharField(max_length=64, editable=False)
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    verified_by = models.CharField(max_length=16, choices=Proof.choices, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["domain"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "domain"], name="sso_domain_once_per_tenant"),
+            # A proved domain belongs to one tenant.
+            models.UniqueConstraint(
+                fields=["domain"], condition=models.Q(verified_at__isnull=False), name="sso_domain_proved_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.domain} ({self.tenant.code})"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+    @property
+    def txt_record(self) -> str:
+        """The TXT record that proves the domain: at `_portal-sso.<domain>`."""
+        return f"portal-sso-verification={self.token}"
+
+    @property
+    def txt_name(self) -> str:
+        return f"_portal-sso.{self.domain}"

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "sso"
+
+urlpatterns = [
+    path("accounts/sso/", views.sso_start, name="start"),
+    path("tenants/<str:code>/sso/", views.sso_settings, name="settings"),
+    path("tenants/<str:code>/sso/provider/", views.sso_configure, name="configure"),
+    path("tenants/<str:code>/sso/enforcement/", views.sso_enforce, name="enforce"),
+    path("tenants/<str:code>/sso/domains/", views.domain_add, name="domain_add"),
+    path("tenants/<str:code>/sso/domains/<int:domain_id>/verify/", views.domain_verify, name="domain_verify"),
+    path("tenants/<str:code>/sso/domains/<int:domain_id>/remove/", views.domain_remove, name="domain_remove"),
+]
