@@ -13,6 +13,9 @@ CSS = (ROOT / "static" / "css" / "portal.css").read_text(encoding="utf-8")
 HOOKS = {
     "mfa-status",  # tenants/tests/test_mfa_policy.py counts the Members page's cells
     "scope-group",  # apikeys/tests/test_browser_key_dialogs.py finds a key's services by it
+    "bar",  # usage/tests/test_browser_usage.py counts a chart's bars
+    "spark-total",  # usage/tests/test_key_list_usage.py reads a key's calls in 24 hours
+    "c",  # the chart's `c{{ style }}`: .chart .c0 to .c5, one colour per outcome
 }
 # A colour written out: ::backdrop inherits no custom properties in older browsers, and a QR
 # code stays black on white whatever the colours around it.
