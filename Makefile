@@ -50,8 +50,8 @@ lock: $(VENV)/.dev
 env:
 	@$(PYTHON) bin/write-env .env
 
-# `make run` ends with bin/serve: gunicorn and every worker the portal needs (the webhook delivery
-# worker), started and stopped together; one that dies stops the rest (docs/operations.md#workers).
+# `make run` ends with bin/serve: gunicorn and every worker the portal needs (webhook delivery,
+# usage flush), started and stopped together; one that dies stops the rest (docs/operations.md#workers).
 run: lock-check install env
 	$(PY) bin/ensure-database
 	$(PY) manage.py migrate --noinput
@@ -59,7 +59,7 @@ run: lock-check install env
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py check --database default --fail-level ERROR
 	$(PY) manage.py setup_demo
-	@echo "  Serving on http://$(HOST):$(PORT)/ with the webhook delivery worker  (Ctrl+C stops both)"
+	@echo "  Serving on http://$(HOST):$(PORT)/ with the webhook delivery and usage flush workers  (Ctrl+C stops them all)"
 	exec $(PY) bin/serve
 
 # Chromium for the browser tests comes from Debian (Playwright's own download is not reachable).

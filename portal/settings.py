@@ -211,6 +211,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     _db_options.setdefault("timeout", 20)  # the busy timeout, in seconds
     _db_options.setdefault("transaction_mode", "IMMEDIATE")
+    # SQLite cannot make the usage roll-ups' NULLS NOT DISTINCT unique constraint; the flush
+    # does not rely on it there (usage/flush.py updates, then inserts), so the warning is noise.
+    SILENCED_SYSTEM_CHECKS = ["models.W047"]
 # While the database is down: the Retry-After of 503 answers (seconds), and how often each
 # process logs a kind of failure again (seconds).
 OUTAGE_RETRY_AFTER = env.int("OUTAGE_RETRY_AFTER", default=5)
