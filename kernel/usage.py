@@ -15,6 +15,7 @@ address is ever kept: `seen()` keeps the network (IPv4 /24, IPv6 /48) only.
 """
 
 import atexit
+import functools
 import ipaddress
 import logging
 import math
@@ -122,6 +123,7 @@ def count(
         _start()
 
 
+@functools.lru_cache(maxsize=4096)
 def network_of(address: str | None) -> str:
     """The network an address belongs to, as kept: IPv4 /24, IPv6 /48; "" if unreadable. An
     IPv4-mapped IPv6 address counts as its IPv4 address."""

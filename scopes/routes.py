@@ -92,9 +92,16 @@ def split_path(path: str) -> list[str] | None:
 class RouteTable:
     def __init__(self, routes: list[Route]) -> None:
         self.routes = routes
-        self._index: dict[tuple[str, int], list[Route]] = defaultdict(list)
+        # Candidates by method, number of segments and first segment (the service: `price`,
+        # `customer`), most specific first; a route whose first segment is a parameter is a
+        # candidate under every first segment, and alone under None (any other first segment).
+        # A check then compares a handful of routes, not every route of that length.
+        self._index: dict[tuple[str, int, str | None], list[Route]] = defaultdict(list)
+        firsts = {route.segments[0] for route in routes if route.segments and route.segments[0] is not None}
         for route in sorted(routes, key=Route._specificity, reverse=True):
-            self._index[(route.method, len(route.segments))].append(route)
+            first = route.segments[0] if route.segments else None
+            for under in [first] if first is not None else [*firsts, None]:
+                self._index[(route.method, len(route.segments), under)].append(route)
         self._by_scope: dict[str, list[Route]] = defaultdict(list)
         for route in routes:
             for scope in route.any_of_scopes:
@@ -108,7 +115,11 @@ class RouteTable:
         parts = split_path(path)
         if parts is None:
             return None
-        for route in self._index.get((method.upper(), len(parts)), ()):
+        method = method.upper()
+        candidates = self._index.get((method, len(parts), parts[0]))
+        if candidates is None:
+            candidates = self._index.get((method, len(parts), None), ())
+        for route in candidates:
             values: dict[str, str] = {}
             for part, literal, name in zip(parts, route.segments, route.params, strict=True):
                 if literal is None:
