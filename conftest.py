@@ -52,6 +52,17 @@ def _clear_cache():
     usage.forget()
 
 
+def counted_in_memory(key_id: int, outcome: str) -> dict[str, int]:
+    """This process's usage counts of the key with `outcome` so far, by operation (taken: a
+    second call sees only what was counted since)."""
+    counts, _ = usage.drain()
+    found: dict[str, int] = {}
+    for counted, calls in counts.items():
+        if counted.key_id == key_id and counted.outcome == outcome:
+            found[counted.operation] = found.get(counted.operation, 0) + calls
+    return found
+
+
 def all_at_once(count: int, work: Callable[[], T]) -> list[T]:
     """Run work() in `count` threads released together, each with its own database connection
     (closed after); their results. An error in any thread fails the caller."""

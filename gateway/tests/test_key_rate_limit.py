@@ -12,6 +12,7 @@ from django.core.cache import cache
 
 from apikeys import limits
 from apikeys.services import key_create, key_rate_limit_set
+from conftest import counted_in_memory
 from kernel import ratelimit, usage
 from scopes.models import Scope
 
@@ -22,20 +23,9 @@ OPERATION = "GET-customer-tenant-list-customers"  # the route table's operation 
 START = datetime(2026, 12, 7, 9, 30, 10, 250_000, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _counted():
-    usage.drain()
-    yield
-    usage.drain()
-
-
 def limited_calls(key_id: int) -> dict[str, int]:
-    counts, _ = usage.drain()
-    found: dict[str, int] = {}
-    for counted, calls in counts.items():
-        if counted.key_id == key_id and counted.outcome == usage.KEY_RATE_LIMITED:
-            found[counted.operation] = found.get(counted.operation, 0) + calls
-    return found
+    """KEY_RATE_LIMITED counts of the key so far, by operation (taken from this process)."""
+    return counted_in_memory(key_id, usage.KEY_RATE_LIMITED)
 
 
 def statuses(check, token, times: int, route: str = ROUTE) -> list[int]:

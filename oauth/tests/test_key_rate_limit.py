@@ -12,6 +12,7 @@ from django.core.cache import cache
 
 from apikeys import limits
 from apikeys.services import key_rate_limit_set
+from conftest import counted_in_memory
 from kernel import ratelimit, usage
 
 GRANT = {"grant_type": "client_credentials"}
@@ -23,22 +24,9 @@ START = datetime(2026, 12, 7, 9, 30, 10, 250_000, tzinfo=UTC)
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _counted():
-    """This process's usage counts, empty before and after each test."""
-    usage.drain()
-    yield
-    usage.drain()
-
-
 def limited_calls(key_id: int) -> dict[str, int]:
     """KEY_RATE_LIMITED counts of the key so far, by operation (taken from this process)."""
-    counts, _ = usage.drain()
-    found: dict[str, int] = {}
-    for counted, calls in counts.items():
-        if counted.key_id == key_id and counted.outcome == usage.KEY_RATE_LIMITED:
-            found[counted.operation] = found.get(counted.operation, 0) + calls
-    return found
+    return counted_in_memory(key_id, usage.KEY_RATE_LIMITED)
 
 
 def token_request(post_token, key, secret):

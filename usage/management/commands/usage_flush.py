@@ -1,6 +1,5 @@
 import logging
 import os
-import signal
 import socket
 import time
 from datetime import UTC, datetime, timedelta
@@ -10,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
+from kernel.workers import StopSignals
 from usage.flush import Flusher, prune
 from usage.models import FlushWorker
 
@@ -53,21 +53,13 @@ class Command(BaseCommand):
             pruned = prune()
             self.stdout.write(f"{calls} call(s) flushed; pruned {pruned}.")
             return
-        stopping = []
-
-        def stop(signum, frame) -> None:
-            # Finish the pass in hand, then leave; a second signal ends at once.
-            if stopping:
-                raise KeyboardInterrupt
-            stopping.append(signum)
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        # SIGTERM or SIGINT: finish the pass in hand, then leave; a second signal ends at once.
+        stopping = StopSignals()
         worker, started = f"{socket.gethostname()[:120]}:{os.getpid()}", time.time()
         self.stdout.write("Flushing usage counts until stopped.", ending="\n")
         self.stdout.flush()
         pruned_at: float | None = None
-        while not stopping:
+        while not stopping.requested:
             close_old_connections()  # a connection the database dropped is replaced
             began = time.monotonic()
             try:
@@ -81,8 +73,5 @@ class Command(BaseCommand):
                 logger.warning("usage flush: database unavailable: %s", type(exc).__name__)
             except Exception as exc:  # Redis down: the counts wait in Redis or in the processes
                 logger.warning("usage flush: failed: %s", type(exc).__name__)
-            slept = 0.0
-            while slept < settings.USAGE_FLUSH_SECONDS and not stopping:
-                time.sleep(0.2)
-                slept += 0.2
+            stopping.rest(settings.USAGE_FLUSH_SECONDS)
         self.stdout.write("Stopped.")

@@ -1,11 +1,11 @@
 import logging
-import signal
 import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 
+from kernel.workers import StopSignals
 from webhooks.delivery import deliver_due, events_purge
 from webhooks.heartbeat import heartbeat, heartbeats_purge, worker_name
 
@@ -34,19 +34,11 @@ class Command(BaseCommand):
             done = deliver_due(batch=batch)
             self.stdout.write(f"{done} delivery attempt(s) made.")
             return
-        stopping = []
-
-        def stop(signum, frame) -> None:
-            # Finish the delivery in hand, then leave; a second signal ends at once.
-            if stopping:
-                raise KeyboardInterrupt
-            stopping.append(signum)
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        # SIGTERM or SIGINT: finish the delivery in hand, then leave; a second signal ends at once.
+        stopping = StopSignals()
         self.stdout.write("Delivering webhook events until stopped.")
         purged_at: float | None = None
-        while not stopping:
+        while not stopping.requested:
             close_old_connections()  # a connection the database dropped is replaced
             try:
                 heartbeat(worker)  # the Webhooks page's sign that deliveries are being made
@@ -59,8 +51,5 @@ class Command(BaseCommand):
                 logger.warning("webhook worker: database unavailable: %s", type(exc).__name__)
                 busy = 0
             if not busy:
-                slept = 0.0
-                while slept < settings.WEBHOOKS_POLL_INTERVAL and not stopping:
-                    time.sleep(0.2)
-                    slept += 0.2
+                stopping.rest(settings.WEBHOOKS_POLL_INTERVAL)
         self.stdout.write("Stopped.")
