@@ -193,6 +193,10 @@ def restore(counts: dict[Count, int], seen_: dict[int, Seen]) -> None:
 # dropped, and how many calls that lost is logged once per WARNING_INTERVAL_SECONDS.
 
 MAX_KEPT_COUNTERS = 100_000  # about 20 MB; a busy process makes a few hundred a minute
+# Counters per push: Redis runs a script alone, holding up every other client (the rate limits
+# of token requests among them), so a large hand-on goes as several short ones, each applied
+# once under its own id.
+PUSH_CHUNK = 2_000
 WARNING_INTERVAL_SECONDS = 60.0
 
 # Redis's names (under the cache's KEY_PREFIX and VERSION): a hash per minute of counts, the set
@@ -331,8 +335,11 @@ def push() -> bool:
     as they are, for the next time."""
     with _push_lock:
         counts, seen_ = drain()
-        if counts or seen_:
-            _pending.append(_Pending(uuid.uuid4().hex, counts, seen_))
+        items = list(counts.items())
+        for start in range(0, len(items), PUSH_CHUNK):
+            _pending.append(_Pending(uuid.uuid4().hex, dict(items[start : start + PUSH_CHUNK]), {}))
+        if seen_:
+            _pending.append(_Pending(uuid.uuid4().hex, {}, seen_))
         while _pending:
             try:
                 _hand_on(_pending[0])

@@ -123,6 +123,24 @@ def test_through_redis_and_the_flush_the_rollups_hold_exactly_what_was_sent(toke
     assert rollups() == [expected, expected, expected]
 
 
+def test_a_large_hand_on_goes_to_redis_in_short_scripts_each_counted_once(
+    token_request, check, reader, on_redis, monkeypatch
+):
+    """Redis runs a script alone: more counters than PUSH_CHUNK go as several scripts (here one
+    per counter and one for the last uses), and the roll-ups hold exactly what was sent."""
+    monkeypatch.setattr(usage, "PUSH_CHUNK", 1)
+    expected = send(token_request, check, reader)
+    counters = len(usage._counts)  # per minute: as many as `expected` has, or more across a minute
+    scripts, original = [], usage._redis_push
+    monkeypatch.setattr(
+        usage, "_redis_push", lambda backend, pending: scripts.append(pending) or original(backend, pending)
+    )
+    assert usage.push()
+    assert len(scripts) == counters + 1 and all(len(pending.counts) <= 1 for pending in scripts)
+    Flusher().flush()
+    assert rollups() == [expected, expected, expected]
+
+
 def test_counting_adds_no_query_to_a_token_request_or_a_check(token_request, check, reader, settings):
     key, secret = reader
     token = token_request(key, secret).json()["access_token"]
