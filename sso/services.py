@@ -19,16 +19,20 @@ from tenants.grants import SYSTEM_POWERS
 from tenants.models import Membership, Role, Tenant
 from tenants.services import LastAdminError, member_change_role, member_remove
 
-from .models import ClaimedDomain, Connection
+from .models import ClaimedDomain, Connection, Protocol
 
 logger = logging.getLogger(__name__)
 
 # The fields of a connection an admin sets (the client secret aside), in the activity's words.
 SETTINGS_FIELDS = (
+    "protocol",
     "is_enabled",
     "issuer_url",
     "client_id",
     "scopes",
+    "saml_metadata_url",
+    "saml_metadata_xml",
+    "saml_entity_id",
     "email_claim",
     "groups_claim",
     "admin_groups",
@@ -57,9 +61,9 @@ def connection_save(*, tenant: Tenant, audit: Audit, settings: dict[str, Any], s
     connection = Connection.objects.select_for_update().filter(tenant=tenant).first()
     created = connection is None
     if created:
-        if not secret:
-            raise ValueError("a new connection needs its client secret")
         connection = Connection(tenant=tenant)
+    if settings.get("protocol", connection.protocol) == Protocol.OIDC and not secret and not connection.secret_key_id:
+        raise ValueError("an OpenID Connect connection needs its client secret")
     changed = {
         name: {"from": getattr(connection, name), "to": value}
         for name, value in settings.items()
@@ -75,6 +79,9 @@ def connection_save(*, tenant: Tenant, audit: Audit, settings: dict[str, Any], s
     connection.updated_at = timezone.now()
     connection.save()
     details: dict[str, Any] = {name: change["to"] if created else change for name, change in changed.items()}
+    if "saml_metadata_xml" in details:
+        # The document itself is long and public: the entry says that it changed.
+        details["saml_metadata_xml"] = "read" if created else "replaced"
     if secret and not created:
         details["client_secret"] = "replaced"
     action = Action.SSO_CONFIGURED if created else Action.SSO_CHANGED
@@ -220,7 +227,8 @@ def _by_mapping(audit: Audit) -> Audit:
 
 def connection_secret_key_counts() -> dict[str, int]:
     """Client secrets per encryption key id (kernel.crypto.sealed_register)."""
-    return dict(Connection.objects.order_by().values_list("secret_key_id").annotate(count=Count("id")))
+    sealed = Connection.objects.exclude(secret_key_id="")
+    return dict(sealed.order_by().values_list("secret_key_id").annotate(count=Count("id")))
 
 
 def connection_secret_opens(key_id: str) -> bool | None:
@@ -236,7 +244,8 @@ def connection_secrets_reencrypt() -> tuple[int, int]:
     runs it); (re-encrypted, failed). Each new ciphertext is proven before it is saved."""
     target = crypto.current_key_id()
     done = failed = 0
-    for connection in Connection.objects.exclude(secret_key_id=target).select_for_update(skip_locked=True):
+    sealed = Connection.objects.exclude(secret_key_id="").exclude(secret_key_id=target)
+    for connection in sealed.select_for_update(skip_locked=True):
         try:
             secret = connection_secret(connection)
         except crypto.DecryptionError as exc:

@@ -7,15 +7,18 @@ import time
 import requests
 from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.providers.base import AuthProcess
+from allauth.socialaccount.providers.saml import views as saml_views
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from onelogin.saml2.errors import OneLogin_Saml2_Error
 
 from accounts.reauth import recent_auth_required
 from activity.audit import Audit
@@ -25,9 +28,9 @@ from kernel.views import rate_limited
 from tenants.access import membership_for, require_role
 from tenants.models import Membership, Role
 
-from . import domains, services
+from . import domains, saml, services
 from .access import signed_in_through
-from .adapter import app_for, connection_for
+from .adapter import app_for, connection_for, refused
 from .forms import ConnectionForm, DomainForm, EnforcementForm, SsoStartForm
 from .models import ClaimedDomain, Connection
 
@@ -69,8 +72,9 @@ def _to_provider(request: HttpRequest, connection: Connection) -> HttpResponse |
     next_url = _next_url(request, connection)
     try:
         redirect_response = provider.redirect(request, AuthProcess.LOGIN, next_url=next_url)
-    except (requests.RequestException, ValueError, KeyError, TypeError):
-        # The provider's discovery document is out of reach, refused (sso.addresses) or malformed.
+    except (requests.RequestException, ValueError, KeyError, TypeError, OneLogin_Saml2_Error):
+        # The provider's discovery document is out of reach, refused (sso.addresses) or
+        # malformed; or python3-saml refuses the SAML settings.
         logger.warning("sso: provider of %s unreachable", connection.tenant.code, exc_info=True)
         return None
     url = redirect_response["Location"]
@@ -104,6 +108,19 @@ def sso_start(request: HttpRequest) -> HttpResponse:
     return render(request, "sso/start.html", {"form": form, "next": next_url}, status=status)
 
 
+@login_not_required
+def saml_finish(request: HttpRequest, organization_slug: str) -> HttpResponse:
+    """The end of allauth's SAML assertion consumer service. A response that answers no request
+    of this browser's session (a response posted again, or captured and posted in another
+    browser) makes allauth raise PermissionDenied; it gets the portal's refusal page and an
+    activity entry, as every other bad answer does."""
+    try:
+        return saml_views.finish_acs(request, organization_slug=organization_slug)
+    except PermissionDenied:
+        connection = connection_for(request, organization_slug)
+        return refused(request, connection.tenant if connection else None, "invalid_response")
+
+
 def _settings_page(request: HttpRequest, code: str, **kwargs) -> str:
     return reverse("sso:settings", kwargs={"code": code})
 
@@ -129,6 +146,7 @@ def _render_settings(request: HttpRequest, membership: Membership, status: int =
         "redirect_uri": request.build_absolute_uri(
             reverse("openid_connect_callback", kwargs={"provider_id": f"sso-{tenant.code}"})
         ),
+        "saml": saml.sp_urls(request, tenant.code),
         **forms,
     }
     return render(request, "sso/settings.html", context, status=status)
