@@ -94,6 +94,8 @@ def app_for(connection: Connection) -> SamlApp | None:
                 "reject_idp_initiated_sso": True,
                 "want_attribute_statement": False,
                 "reject_deprecated_algorithm": True,
+                # The portal's own host may be one label (an intranet name; `testserver`).
+                "allow_single_label_domains": True,
             },
         },
     )
