@@ -134,9 +134,7 @@ class Idp:
                 sp_entity_id=audience,
                 name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=form["email"]),
                 authn={
-                    "class_ref": person.get(
-                        "acr", "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
-                    ),
+                    "class_ref": person.get("acr", "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"),
                     "authn_auth": self.base,
                 },
                 sign_response=signed,
@@ -155,7 +153,7 @@ class Idp:
 
 
 class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format, *args) -> None:  # noqa: A002  (the standard library's name)
+    def log_message(self, format, *args) -> None:
         sys.stderr.write("%s\n" % (format % args))
 
 
