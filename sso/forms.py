@@ -44,7 +44,7 @@ class ConnectionForm(forms.Form):
     and checked when saved)."""
 
     protocol = forms.ChoiceField(
-        label="Protocol", choices=Protocol.choices, widget=forms.RadioSelect, initial=Protocol.OIDC
+        label="Protocol", choices=Protocol.choices, widget=forms.RadioSelect, initial=Protocol.OIDC, required=False
     )
     is_enabled = forms.BooleanField(label="Members can sign in through this provider", required=False, initial=True)
     issuer_url = forms.URLField(
@@ -126,6 +126,10 @@ class ConnectionForm(forms.Form):
     def __init__(self, *args, connection: Connection | None = None, **kwargs) -> None:
         self.connection = connection
         super().__init__(*args, **kwargs)
+
+    def clean_protocol(self) -> str:
+        # Left out (a form or API client of before SAML): OpenID Connect.
+        return self.cleaned_data["protocol"] or Protocol.OIDC
 
     def clean_issuer_url(self) -> str:
         url = self.cleaned_data["issuer_url"].rstrip("/")

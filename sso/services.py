@@ -81,7 +81,10 @@ def connection_save(*, tenant: Tenant, audit: Audit, settings: dict[str, Any], s
     details: dict[str, Any] = {name: change["to"] if created else change for name, change in changed.items()}
     if "saml_metadata_xml" in details:
         # The document itself is long and public: the entry says that it changed.
-        details["saml_metadata_xml"] = "read" if created else "replaced"
+        if connection.saml_metadata_xml:
+            details["saml_metadata_xml"] = "read" if created else "replaced"
+        else:
+            del details["saml_metadata_xml"]
     if secret and not created:
         details["client_secret"] = "replaced"
     action = Action.SSO_CONFIGURED if created else Action.SSO_CHANGED
