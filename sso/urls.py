@@ -7,6 +7,7 @@ app_name = "sso"
 urlpatterns = [
     path("accounts/sso/", views.sso_start, name="start"),
     path("accounts/saml/<str:organization_slug>/acs/finish/", views.saml_finish, name="saml_finish"),
+    path("accounts/saml/<str:organization_slug>/sls/", views.saml_no_logout, name="saml_no_logout"),
     path("tenants/<str:code>/sso/", views.sso_settings, name="settings"),
     path("tenants/<str:code>/sso/provider/", views.sso_configure, name="configure"),
     path("tenants/<str:code>/sso/enforcement/", views.sso_enforce, name="enforce"),

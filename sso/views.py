@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -119,6 +119,14 @@ def saml_finish(request: HttpRequest, organization_slug: str) -> HttpResponse:
     except PermissionDenied:
         connection = connection_for(request, organization_slug)
         return refused(request, connection.tenant if connection else None, "invalid_response")
+
+
+@login_not_required
+def saml_no_logout(request: HttpRequest, organization_slug: str) -> HttpResponse:
+    """allauth's single logout service, not offered: python3-saml would accept an unsigned
+    logout request (the portal does not ask the IdP to sign its messages, only its
+    assertions), so any page could log a person out through it."""
+    raise Http404("single logout is not offered")
 
 
 def _settings_page(request: HttpRequest, code: str, **kwargs) -> str:

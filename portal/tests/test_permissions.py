@@ -194,10 +194,18 @@ PUBLIC = {
     "password_reset_complete",
     "password_change",
     "password_change_done",
-    # Sign in with SSO, and allauth's OpenID Connect sign-in and callback (sso/tests).
+    # Sign in with SSO, and allauth's OpenID Connect sign-in and callback, and its SAML views
+    # (sso/tests; the end of the assertion consumer service is the portal's sso:saml_finish).
     "sso:start",
     "openid_connect_login",
     "openid_connect_callback",
+    "sso:saml_finish",
+    "sso:saml_no_logout",
+    "saml_acs",
+    "saml_finish_acs",
+    "saml_sls",
+    "saml_metadata",
+    "saml_login",
 }
 # allauth's account pages (login, re-authentication, password, second factors, passkeys) and
 # ending one session: a user's own account, no tenant; their behaviour is tested in accounts/tests.

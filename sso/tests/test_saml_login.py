@@ -221,6 +221,12 @@ def test_the_sp_metadata_names_the_acs(client, acme_saml):
     assert 'Location="http://testserver/accounts/saml/acme/acs/"' in body
 
 
+def test_single_logout_is_not_offered(client, acme_saml, alice):
+    client.force_login(alice)
+    assert client.get("/accounts/saml/acme/sls/", {"SAMLRequest": "x"}).status_code == 404
+    assert "_auth_user_id" in client.session
+
+
 def test_an_oidc_tenant_has_no_saml_metadata(client, acme):
     from activity.audit import SYSTEM
     from sso import services
