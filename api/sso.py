@@ -31,22 +31,31 @@ def _names() -> serializers.ListField:
 class SsoRequest(StrictSerializer):
     protocol = serializers.ChoiceField(choices=Protocol.choices, required=False, default=Protocol.OIDC)
     is_enabled = StrictBoolean(required=False, default=True)
-    issuer_url = StrictString(max_length=500, required=False, default="", help_text="OpenID Connect.")
-    client_id = StrictString(max_length=255, required=False, default="", help_text="OpenID Connect.")
+    issuer_url = StrictString(max_length=500, required=False, default="", allow_blank=True, help_text="OpenID Connect.")
+    client_id = StrictString(max_length=255, required=False, default="", allow_blank=True, help_text="OpenID Connect.")
     client_secret = StrictString(max_length=1000, required=False, write_only=True, help_text="OpenID Connect.")
     scopes = StrictString(max_length=300, required=False, default="openid email profile", help_text="OpenID Connect.")
     saml_metadata_url = StrictString(
-        max_length=500, required=False, default="", help_text="SAML: the IdP's metadata URL, read when saved."
+        max_length=500,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="SAML: the IdP's metadata URL, read when saved.",
     )
     saml_metadata_xml = StrictString(
         max_length=512 * 1024,
         required=False,
         default="",
+        allow_blank=True,
         write_only=True,
         help_text="SAML: the IdP's metadata, where there is no URL.",
     )
     saml_entity_id = StrictString(
-        max_length=500, required=False, default="", help_text="SAML: which entity of the metadata (when several)."
+        max_length=500,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="SAML: which entity of the metadata (when several).",
     )
     email_claim = StrictString(max_length=200, required=False, default="email")
     groups_claim = StrictString(max_length=200, required=False, default="groups", allow_blank=True)
