@@ -8,8 +8,8 @@ release has outgrown. Signs with the xmlsec1 program.
 CONFIG: {"port", "key_file", "cert_file", "other_key_file", "other_cert_file", "people_file"}.
 The people file ({email: {"groups", "acr", "mode"}}, rewritten by each test) says who may sign
 in, their groups, the AuthnContextClassRef of their login, and how the answer misbehaves on
-purpose (`mode`): "error" (status AuthnFailed), "wrong_audience", "unsigned", "wrong_key", or
-"normal". Pages:
+purpose (`mode`): "error" (status AuthnFailed), "wrong_audience", "unsigned", "wrong_key",
+"unsolicited" (answers no request: an IdP-initiated sign-in), or "normal". Pages:
 
     GET  /metadata                     the IdP's metadata
     GET  /sso/redirect?SAMLRequest=... a login form (HTTP-Redirect binding)
@@ -129,7 +129,7 @@ class Idp:
             audience = "https://another-service.example/metadata/" if mode == "wrong_audience" else pending["sp"]
             response = server.create_authn_response(
                 {"email": [form["email"]], "groups": person.get("groups", [])},
-                in_response_to=pending["id"],
+                in_response_to=None if mode == "unsolicited" else pending["id"],
                 destination=pending["acs"],
                 sp_entity_id=audience,
                 name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=form["email"]),
