@@ -2,6 +2,8 @@
 domains it claims. The OpenID Connect client secret is stored only encrypted (kernel.crypto,
 bound to this row); a SAML provider needs no secret, only its public metadata."""
 
+import uuid
+
 from allauth.socialaccount.models import SocialApp
 from django.db import models
 from django.http import HttpRequest
@@ -134,3 +136,37 @@ class SamlApp(SocialApp):
         from .saml import TenantSamlProvider
 
         return TenantSamlProvider(request=request, app=self)
+
+
+class ScimToken(models.Model):
+    """The bearer token of a tenant's SCIM 2.0 endpoint, which its identity provider uses to
+    add and deactivate members. Stored as its SHA-256 digest only (kernel.crypto.digest); one
+    per tenant, a new one replaces it."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="scim_token")
+    digest = models.BinaryField(unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    def __str__(self) -> str:
+        return f"SCIM token of {self.tenant.code}"
+
+
+class ScimUser(models.Model):
+    """A person as the tenant's identity provider provisions them over SCIM: the resource the
+    provider addresses by `public_id`. Active, the person is a member of the tenant; deactivated,
+    the membership is gone and the row stays (the provider may look it up, or activate it again)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="scim_users")
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="scim_users")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    external_id = models.CharField(max_length=255, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="scim_user_once_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.tenant.code}"

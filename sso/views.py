@@ -32,7 +32,7 @@ from . import domains, saml, services
 from .access import signed_in_through
 from .adapter import app_for, connection_for, refused
 from .forms import ConnectionForm, DomainForm, EnforcementForm, SsoStartForm
-from .models import ClaimedDomain, Connection
+from .models import ClaimedDomain, Connection, ScimToken
 
 logger = logging.getLogger(__name__)
 NO_SSO = "No single sign-on is set up for that tenant code or e-mail domain."
@@ -155,6 +155,8 @@ def _render_settings(request: HttpRequest, membership: Membership, status: int =
             reverse("openid_connect_callback", kwargs={"provider_id": f"sso-{tenant.code}"})
         ),
         "saml": saml.sp_urls(request, tenant.code),
+        "scim_url": request.build_absolute_uri("/scim/v2"),
+        "scim_token": ScimToken.objects.filter(tenant=tenant).first(),
         **forms,
     }
     return render(request, "sso/settings.html", context, status=status)
@@ -251,4 +253,25 @@ def domain_remove(request: HttpRequest, code: str, domain_id: int) -> HttpRespon
     claimed = get_object_or_404(ClaimedDomain, tenant=membership.tenant, pk=domain_id)
     services.domain_remove(claimed=claimed, audit=Audit.of(request))
     messages.success(request, f"{claimed.domain} is no longer claimed.")
+    return redirect("sso:settings", code=code)
+
+
+@require_POST
+@recent_auth_required(form_page=_settings_page)
+def scim_token_issue(request: HttpRequest, code: str) -> HttpResponse:
+    """A new SCIM token, shown once on the page this POST answers (never in a redirect, the
+    session or a message)."""
+    membership = require_role(membership_for(request, code), Role.ADMIN)
+    token = services.scim_token_issue(tenant=membership.tenant, audit=Audit.of(request))
+    response = _render_settings(request, membership, new_scim_token=token)
+    add_never_cache_headers(response)
+    return response
+
+
+@require_POST
+@recent_auth_required(form_page=_settings_page)
+def scim_token_revoke(request: HttpRequest, code: str) -> HttpResponse:
+    membership = require_role(membership_for(request, code), Role.ADMIN)
+    services.scim_token_revoke(tenant=membership.tenant, audit=Audit.of(request))
+    messages.success(request, "The SCIM token is revoked: the identity provider can no longer provision.")
     return redirect("sso:settings", code=code)

@@ -1,6 +1,8 @@
 """The SSO page set to SAML 2.0: the portal's service-provider URLs to copy, the IdP's metadata
 read from its URL (the real test IdP) or pasted, and what the portal refuses to fetch."""
 
+import re
+
 import pytest
 
 from activity.models import Action, ActivityEntry
@@ -26,7 +28,8 @@ def admin(client_for, alice, acme):
 
 
 def test_the_page_shows_the_service_provider_urls_to_copy(admin, django_assert_max_num_queries):
-    with django_assert_max_num_queries(12):
+    # 13: the SCIM token's is the last added.
+    with django_assert_max_num_queries(13):
         response = admin.get(PAGE)
     page = response.content.decode()
     assert 'data-copy-text="http://testserver/accounts/saml/acme/metadata/"' in page
@@ -77,3 +80,22 @@ def test_a_metadata_host_that_resolves_to_a_private_address_is_never_fetched(adm
     response = admin.post("/tenants/acme/sso/provider/", {**FORM, "saml_metadata_url": "https://localhost/metadata"})
     assert response.status_code == 400
     assert "The portal does not reach this host" in response.content.decode()
+
+
+def test_a_scim_token_is_shown_once_and_recorded_without_its_value(admin, acme):
+    response = admin.post("/tenants/acme/sso/scim-token/")
+    assert response.status_code == 200
+    token = re.search(r'id="scim-token">([^<]+)<', response.content.decode()).group(1)
+    assert token.startswith("pscim_")
+    assert "no-store" in response["Cache-Control"] or "no-cache" in response["Cache-Control"]
+    page = admin.get(PAGE).content.decode()
+    assert token not in page
+    assert "A token is in use" in page and "not used yet" in page
+    assert admin.get("/scim/v2/Users", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert "last used" in admin.get(PAGE).content.decode()
+    assert admin.post("/tenants/acme/sso/scim-token/revoke/").status_code == 302
+    assert admin.get("/scim/v2/Users", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    details = list(
+        ActivityEntry.objects.filter(action=Action.SSO_CHANGED).order_by("id").values_list("details", flat=True)
+    )
+    assert details == [{"scim_token": "issued"}, {"scim_token": "revoked"}]
