@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from sso import saml, services
 from sso.forms import ConnectionForm
-from sso.models import ClaimedDomain, Connection, MfaPolicy, Protocol, provider_id_for
+from sso.models import ClaimedDomain, Connection, MfaPolicy, Protocol, ScimToken, provider_id_for
 from tenants.grants import RoleGrantRefused, role_grant_check
 from tenants.models import Membership, Role
 
@@ -83,10 +83,21 @@ class ServiceProvider(serializers.Serializer):
     acs_url = serializers.URLField()
 
 
+class Scim(serializers.Serializer):
+    """The tenant's SCIM endpoint: its base URL, and whether a token is in use (the token is
+    made and shown on the SSO page only)."""
+
+    url = serializers.URLField()
+    token_in_use = serializers.BooleanField()
+    token_created_at = serializers.DateTimeField(allow_null=True)
+    token_last_used_at = serializers.DateTimeField(allow_null=True)
+
+
 class SsoOut(serializers.Serializer):
     configured = serializers.BooleanField()
     redirect_uri = serializers.URLField()
     saml_service_provider = ServiceProvider()
+    scim = Scim()
     protocol = serializers.CharField(required=False)
     is_enabled = serializers.BooleanField(required=False)
     issuer_url = serializers.URLField(required=False)
@@ -110,12 +121,19 @@ class SsoOut(serializers.Serializer):
 
 def _data(request: Request, tenant) -> dict:
     connection = Connection.objects.filter(tenant=tenant).first()
+    token = ScimToken.objects.filter(tenant=tenant).first()
     data: dict = {
         "configured": connection is not None,
         "redirect_uri": request.build_absolute_uri(
             reverse("openid_connect_callback", kwargs={"provider_id": provider_id_for(tenant.code)})
         ),
         "saml_service_provider": saml.sp_urls(request, tenant.code),
+        "scim": {
+            "url": request.build_absolute_uri("/scim/v2"),
+            "token_in_use": token is not None,
+            "token_created_at": token.created_at if token else None,
+            "token_last_used_at": token.last_used_at if token else None,
+        },
         "required": tenant.sso_required,
         "exempt": list(
             Membership.objects.filter(tenant=tenant, sso_exempt=True)

@@ -105,6 +105,12 @@ SAML_BODY = {"protocol": "saml", "saml_metadata_xml": METADATA, "email_claim": "
 def test_it_sets_a_saml_idp_from_its_metadata(api, caller, acme):
     _, _, token = caller(acme, [*every_offered_scope(), "portal.member_manage"])
     before = api("get", "/api/v1/sso/", token).json()
+    assert before["scim"] == {
+        "url": "http://testserver/scim/v2",
+        "token_in_use": False,
+        "token_created_at": None,
+        "token_last_used_at": None,
+    }
     assert before["saml_service_provider"] == {
         "metadata_url": "http://testserver/accounts/saml/acme/metadata/",
         "entity_id": "http://testserver/accounts/saml/acme/metadata/",
@@ -145,3 +151,11 @@ def test_bad_saml_settings_are_problems_naming_the_field(api, caller, acme, body
     assert response.status_code == 400, response.content
     assert field in response.json()["errors"]
     assert not Connection.objects.exists()
+
+
+def test_it_says_whether_a_scim_token_is_in_use_never_the_token(api, caller, acme):
+    _, _, token = caller(acme, [*every_offered_scope(), "portal.member_read"])
+    scim_token = services.scim_token_issue(tenant=acme, audit=SYSTEM)
+    response = api("get", "/api/v1/sso/", token)
+    assert response.json()["scim"]["token_in_use"] is True
+    assert scim_token not in response.content.decode()
