@@ -86,3 +86,6 @@ def test_the_saml_settings_page_passes_axe_at_phone_width(site, acme_saml, alice
     assert page.locator("#saml-acs-url").inner_text() == f"{site.url}/accounts/saml/acme/acs/"
     assert page.locator("input[name=protocol][value=saml]").is_checked()
     assert_axe_clean(page, "SSO settings, SAML")
+    page.click("button:has-text('Make a token')")
+    assert page.locator("#scim-token").inner_text().startswith("pscim_")
+    assert_axe_clean(page, "SSO settings, a new SCIM token")
