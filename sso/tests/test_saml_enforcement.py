@@ -1,14 +1,18 @@
 """A SAML tenant that requires single sign-on, and its MFA choice: the same rules as for an
 OpenID Connect tenant (test_enforcement.py), against the real SAML IdP."""
 
+import time
+
 import pyotp
 import pytest
+import time_machine
 from django.test import Client
 
 from activity.audit import SYSTEM
 from activity.models import Action, ActivityEntry
 from conftest import PASSWORD, give_totp
 from sso import services
+from tenants.models import Membership
 
 from .conftest import connect_saml
 from .test_saml_login import MFA_CONTEXT, sign_in
@@ -54,6 +58,25 @@ def test_a_sign_in_through_the_idp_opens_it_and_a_later_password_login_does_not(
     client.post("/accounts/logout/")
     password_login(client, dave)
     assert client.get(KEYS).status_code == 403
+
+
+def test_past_the_session_check_a_person_the_idp_dropped_from_the_groups_is_shut_out(
+    client, acme, saml_idp, dave, settings
+):
+    settings.SSO_SESSION_MAX_AGE = 60  # within the portal's own idle timeout
+    connect_saml(acme, saml_idp, default_role="")
+    services.enforcement_set(tenant=acme, audit=SYSTEM, required=True, exempt_user_ids=set())
+    saml_idp.people({"dave@example.com": {"groups": ["portal-developers"]}})
+    assert sign_in(client, "dave@example.com")["Location"] == KEYS
+    assert client.get(KEYS).status_code == 200
+    saml_idp.people({"dave@example.com": {"groups": ["left-the-company"]}})
+    later = time.time() + settings.SSO_SESSION_MAX_AGE + 1
+    with time_machine.travel(later, tick=False):
+        assert client.get(KEYS).status_code == 403
+    # Signing in again (within the new assertion's window) is refused, and the membership goes.
+    with time_machine.travel(later + 1):
+        assert sign_in(client, "dave@example.com").status_code == 403
+    assert not Membership.objects.filter(user=dave, tenant=acme).exists()
 
 
 def test_the_portal_asks_for_its_second_factor_by_default(client, acme, saml_idp, alice):
