@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test install install-dev lock lock-check lint fmt env chromium nginx node prometheus axe screenshots wrk bench clean
+.PHONY: run test install install-dev lock lock-check lint fmt env chromium nginx node prometheus saml-idp axe screenshots wrk bench clean
 
 # Installs come from the lock files only (docs/dependencies.md): every package pinned and checked
 # against its hash, none pulled in beside them (--no-deps), so a fresh clone gets exactly what the
@@ -74,6 +74,12 @@ nginx:
 prometheus:
 	@test -x /usr/bin/prometheus || (apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null)
 
+# The SAML identity provider of the single sign-on tests (sso/tests/idp/saml_idp.py): Debian's
+# pysaml2, run by Debian's python3 (its pyOpenSSL does not fit the venv's cryptography), and the
+# xmlsec1 program it signs with.
+saml-idp:
+	@test -x /usr/bin/xmlsec1 && /usr/bin/python3 -c "import saml2" 2>/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends python3-pysaml2 xmlsec1 >/dev/null)
+
 # Node.js for the test that runs the Get started JavaScript sample, from Debian too.
 node:
 	@command -v node >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs >/dev/null)
@@ -88,7 +94,7 @@ node_modules/axe-core/axe.min.js: package.json package-lock.json
 axe: node_modules/axe-core/axe.min.js
 
 # The lock check first, then lint (the ruff the development lock pins), then the tests.
-test: lock-check install-dev lint env chromium nginx node prometheus axe
+test: lock-check install-dev lint env chromium nginx node prometheus saml-idp axe
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # The inner loop: lint, then every test except the browser ones and those that start programs

@@ -1,5 +1,5 @@
 """Single sign-on over the management API: read and set the calling key's tenant's identity
-provider (OpenID Connect). The same form and service as the tenant's SSO page (sso/): the
+provider (OpenID Connect or SAML 2.0). The same form and service as the tenant's SSO page (sso/): the
 same rules, the same activity entries. The client secret is write-only. Who may set it: a key
 with portal.member_manage (SSO decides who becomes a member), and only if the key could give
 every role the settings hand out (tenants.grants), so that no key makes admins it could not."""
@@ -10,9 +10,9 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from sso import services
+from sso import saml, services
 from sso.forms import ConnectionForm
-from sso.models import ClaimedDomain, Connection, MfaPolicy, provider_id_for
+from sso.models import ClaimedDomain, Connection, MfaPolicy, Protocol, ScimToken, provider_id_for
 from tenants.grants import RoleGrantRefused, role_grant_check
 from tenants.models import Membership, Role
 
@@ -29,13 +29,36 @@ def _names() -> serializers.ListField:
 
 
 class SsoRequest(StrictSerializer):
+    protocol = serializers.ChoiceField(choices=Protocol.choices, required=False, default=Protocol.OIDC)
     is_enabled = StrictBoolean(required=False, default=True)
-    issuer_url = StrictString(max_length=500)
-    client_id = StrictString(max_length=255)
-    client_secret = StrictString(max_length=1000, required=False, write_only=True)
-    scopes = StrictString(max_length=300, required=False, default="openid email profile")
-    email_claim = StrictString(max_length=64, required=False, default="email")
-    groups_claim = StrictString(max_length=64, required=False, default="groups", allow_blank=True)
+    issuer_url = StrictString(max_length=500, required=False, default="", allow_blank=True, help_text="OpenID Connect.")
+    client_id = StrictString(max_length=255, required=False, default="", allow_blank=True, help_text="OpenID Connect.")
+    client_secret = StrictString(max_length=1000, required=False, write_only=True, help_text="OpenID Connect.")
+    scopes = StrictString(max_length=300, required=False, default="openid email profile", help_text="OpenID Connect.")
+    saml_metadata_url = StrictString(
+        max_length=500,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="SAML: the IdP's metadata URL, read when saved.",
+    )
+    saml_metadata_xml = StrictString(
+        max_length=512 * 1024,
+        required=False,
+        default="",
+        allow_blank=True,
+        write_only=True,
+        help_text="SAML: the IdP's metadata, where there is no URL.",
+    )
+    saml_entity_id = StrictString(
+        max_length=500,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="SAML: which entity of the metadata (when several).",
+    )
+    email_claim = StrictString(max_length=200, required=False, default="email")
+    groups_claim = StrictString(max_length=200, required=False, default="groups", allow_blank=True)
     admin_groups = _names()
     developer_groups = _names()
     viewer_groups = _names()
@@ -52,13 +75,36 @@ class Domain(serializers.Serializer):
     txt_record = serializers.CharField()
 
 
+class ServiceProvider(serializers.Serializer):
+    """What a SAML IdP is given: the portal's metadata URL (its entity ID too) and its ACS."""
+
+    metadata_url = serializers.URLField()
+    entity_id = serializers.CharField()
+    acs_url = serializers.URLField()
+
+
+class Scim(serializers.Serializer):
+    """The tenant's SCIM endpoint: its base URL, and whether a token is in use (the token is
+    made and shown on the SSO page only)."""
+
+    url = serializers.URLField()
+    token_in_use = serializers.BooleanField()
+    token_created_at = serializers.DateTimeField(allow_null=True)
+    token_last_used_at = serializers.DateTimeField(allow_null=True)
+
+
 class SsoOut(serializers.Serializer):
     configured = serializers.BooleanField()
     redirect_uri = serializers.URLField()
+    saml_service_provider = ServiceProvider()
+    scim = Scim()
+    protocol = serializers.CharField(required=False)
     is_enabled = serializers.BooleanField(required=False)
     issuer_url = serializers.URLField(required=False)
     client_id = serializers.CharField(required=False)
     scopes = serializers.CharField(required=False)
+    saml_metadata_url = serializers.CharField(required=False)
+    saml_entity_id = serializers.CharField(required=False)
     email_claim = serializers.CharField(required=False)
     groups_claim = serializers.CharField(required=False)
     admin_groups = serializers.ListField(child=serializers.CharField(), required=False)
@@ -75,11 +121,19 @@ class SsoOut(serializers.Serializer):
 
 def _data(request: Request, tenant) -> dict:
     connection = Connection.objects.filter(tenant=tenant).first()
+    token = ScimToken.objects.filter(tenant=tenant).first()
     data: dict = {
         "configured": connection is not None,
         "redirect_uri": request.build_absolute_uri(
             reverse("openid_connect_callback", kwargs={"provider_id": provider_id_for(tenant.code)})
         ),
+        "saml_service_provider": saml.sp_urls(request, tenant.code),
+        "scim": {
+            "url": request.build_absolute_uri("/scim/v2"),
+            "token_in_use": token is not None,
+            "token_created_at": token.created_at if token else None,
+            "token_last_used_at": token.last_used_at if token else None,
+        },
         "required": tenant.sso_required,
         "exempt": list(
             Membership.objects.filter(tenant=tenant, sso_exempt=True)
@@ -104,7 +158,8 @@ def _roles_given(settings: dict) -> set[str]:
 class SsoDetail(PortalAPIView):
     """The tenant's single sign-on: its identity provider, whether members must use it, the
     break-glass admins and the claimed e-mail domains (set on the tenant's SSO page). PUT sets
-    the provider; `client_secret` is needed the first time and kept when left out after."""
+    the provider: OpenID Connect (`client_secret` needed the first time, kept when left out
+    after) or SAML 2.0 (the IdP's metadata URL, read when saved, or its metadata XML)."""
 
     required_scopes = {"GET": MEMBER_READ, "PUT": MEMBER_MANAGE}
 
@@ -114,7 +169,7 @@ class SsoDetail(PortalAPIView):
 
     @extend_schema(
         operation_id="sso_update",
-        summary="Set the tenant's identity provider (OpenID Connect)",
+        summary="Set the tenant's identity provider (OpenID Connect or SAML 2.0)",
         request=SsoRequest,
         responses={200: SsoOut},
     )

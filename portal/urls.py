@@ -27,9 +27,11 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
-    # allauth's OpenID Connect sign-in and callback, one app per tenant (sso/), and the SSO pages.
+    # allauth's OpenID Connect sign-in and callback, one app per tenant (sso/), the SSO pages,
+    # then allauth's SAML views (sso.urls wraps the end of its assertion consumer service).
     path("accounts/", include("allauth.socialaccount.providers.openid_connect.urls")),
     path("", include("sso.urls")),
+    path("accounts/", include("allauth.socialaccount.providers.saml.urls")),
     path("", include("tenants.urls")),
     path("", include("apikeys.urls")),
     path("", include("usage.urls")),

@@ -1,6 +1,7 @@
 """django-allauth's social accounts fitted to single sign-on per tenant: each tenant's
-OpenID Connect provider is an allauth app (`openid_connect`, provider id `sso-<code>`) built
-from the tenant's Connection row when allauth asks for it, so the client secret stays encrypted
+provider is an allauth app (`openid_connect`, or `saml` with the tenant code as its
+organization slug; provider id `sso-<code>` either way) built from the tenant's Connection row
+when allauth asks for it, so the client secret stays encrypted
 in the portal's own table and is decrypted only to talk to the provider. Every sign-in is
 checked against the tenant's rules before allauth logs anyone in (pre_social_login), and every
 failure gets the portal's page and an activity entry (on_authentication_error)."""
@@ -12,6 +13,7 @@ from allauth.account.models import EmailAddress
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
+from allauth.socialaccount.providers.base.constants import AuthError
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -21,7 +23,7 @@ from activity.audit import Audit
 from kernel.crypto import DecryptionError
 from tenants.models import Tenant
 
-from . import claims, services
+from . import claims, saml, services
 from .addresses import CheckedSession
 from .models import PROVIDER_PREFIX, ClaimedDomain, Connection, MfaPolicy
 
@@ -30,8 +32,9 @@ logger = logging.getLogger(__name__)
 # What a refused sign-in says, by reason (the activity entry keeps the reason's code).
 REASONS = {
     "provider_error": "The identity provider did not sign you in: {detail}",
-    "invalid_response": "The identity provider's answer could not be trusted (its token was for another "
-    "client, expired, or the request did not start here). Nothing was signed in.",
+    "invalid_response": "The identity provider's answer could not be trusted (it was for another "
+    "client, expired, used before, not signed by the provider, or the request did not start here). "
+    "Nothing was signed in.",
     "no_email": "The identity provider did not say which e-mail address you have.",
     "foreign_domain": "{email} is not an address of a domain {tenant} has proved as its own.",
     "not_admitted": "{tenant}'s identity provider does not give {email} access to the portal.",
@@ -45,6 +48,8 @@ PROVIDER_ERRORS = {
     "consent_required": "it needs your consent first.",
     "interaction_required": "it needs you to do something there first.",
 }
+# How python3-saml begins the reason of a response whose status is not Success.
+SAML_STATUS_ERROR = "The status code of the Response was not Success"
 # The session key of a sign-in through a tenant's provider: {"tenant": code, "mfa": bool}.
 SESSION_KEY = "sso"
 
@@ -77,6 +82,8 @@ def connection_for(request: HttpRequest | None, code: str) -> Connection | None:
 
 def app_for(connection: Connection) -> SocialApp | None:
     """The tenant's allauth app, unsaved (allauth's settings-based apps are the same)."""
+    if connection.is_saml:
+        return saml.app_for(connection)
     try:
         secret = services.connection_secret(connection)
     except DecryptionError as exc:
@@ -105,7 +112,10 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         # Provider.serialize): any tenant's app of that client ID serves, since the tenant of
         # the sign-in is in its state.
         code = tenant_code(provider or "")
-        if code is None and provider == "openid_connect" and client_id:
+        if code is None and provider == "saml":
+            # allauth's SAML views name the app by its organization slug: the tenant code.
+            code = client_id
+        elif code is None and provider == "openid_connect" and client_id:
             code = (
                 Connection.objects.filter(client_id=client_id, is_enabled=True)
                 .order_by("pk")
@@ -114,7 +124,8 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             )
         connection = connection_for(request, code) if code else None
         app = app_for(connection) if connection else None
-        if app is None or (client_id and app.client_id != client_id):
+        asked_class = provider in ("saml", "openid_connect")
+        if app is None or (client_id and app.client_id != client_id) or (asked_class and provider != app.provider):
             return []
         return [app]
 
@@ -146,7 +157,8 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if connection is None:
             raise ImmediateHttpResponse(refused(request, None, "unavailable"))
         tenant = connection.tenant
-        said = claims.merged(sociallogin.account.extra_data)
+        extra = sociallogin.account.extra_data
+        said = claims.saml_claims(connection, extra) if connection.is_saml else claims.merged(extra)
         email = claims.email_of(connection, said)
         if not email or "@" not in email:
             raise ImmediateHttpResponse(refused(request, tenant, "no_email"))
@@ -187,8 +199,19 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         connection = connection_for(request, code) if code else None
         tenant = connection.tenant if connection else None
         provider_error = request.GET.get("error", "")
+        saml_reason = str((extra_context or {}).get("saml_last_error_reason") or "")
+        if saml_reason.startswith(SAML_STATUS_ERROR):
+            # The IdP answered with a status other than Success (python3-saml's words).
+            logger.warning("sso: SAML sign-in for %s: %s", code, saml_reason[:200])
+            raise ImmediateHttpResponse(
+                refused(request, tenant, "provider_error", detail="it answered with an error status.")
+            )
+        if error == AuthError.CANCELLED and connection is not None and connection.is_saml:
+            raise ImmediateHttpResponse(refused(request, tenant, "provider_error", detail="it did not sign you in."))
         if provider_error:
             detail = PROVIDER_ERRORS.get(provider_error, "it answered with an error.")
             raise ImmediateHttpResponse(refused(request, tenant, "provider_error", detail=detail))
-        logger.warning("sso: sign-in for %s refused: %s %s", code, error, type(exception).__name__)
+        logger.warning(
+            "sso: sign-in for %s refused: %s %s %s", code, error, type(exception).__name__, saml_reason[:200]
+        )
         raise ImmediateHttpResponse(refused(request, tenant, "invalid_response"))

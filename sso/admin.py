@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin, messages
+from django.db import models
 
 from activity.audit import SYSTEM
 
@@ -8,10 +10,11 @@ from .models import ClaimedDomain, Connection
 
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
-    list_display = ("tenant", "issuer_url", "client_id", "is_enabled", "updated_at")
+    list_display = ("tenant", "protocol", "issuer_url", "saml_entity_id", "is_enabled", "updated_at")
     # The secret's ciphertext is never shown; the tenant's admins change the rest on their page.
     exclude = ("secret_ciphertext",)
     readonly_fields = ("secret_key_id", "created_at", "updated_at")
+    formfield_overrides = {models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"}}
 
 
 @admin.action(description="Confirm ownership (an operator's proof)")

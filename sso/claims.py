@@ -1,12 +1,14 @@
 """What the identity provider said of a person, read the way the tenant configured it: the
 e-mail address, the groups and the role they give, and whether the login used more than one
-factor (RFC 8176 `amr` values, or the tenant's `acr` values)."""
+factor (RFC 8176 `amr` values, or the tenant's `acr` values; SAML: its AuthnContextClassRef)."""
 
 from typing import Any
 
 from tenants.models import ROLE_RANK, Role
 
 from .models import Connection
+
+EMAIL_NAMEID = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 
 # Authentication methods (RFC 8176) that mean more than a password was used: "mfa" and "mca"
 # say so outright; the others are a possession or biometric factor.
@@ -27,8 +29,21 @@ def merged(extra_data: dict[str, Any]) -> dict[str, Any]:
     return claims
 
 
+def saml_claims(connection: Connection, extra_data: dict[str, Any]) -> dict[str, Any]:
+    """A SAML login's attributes as claims (each a list of values), its AuthnContextClassRef
+    values as `acr`, and its NameID as the e-mail when the assertion has no e-mail attribute
+    and the NameID's format says it is an address."""
+    claims: dict[str, Any] = dict(extra_data.get("attributes") or {})
+    if not claims.get(connection.email_claim) and extra_data.get("name_id_format") == EMAIL_NAMEID:
+        claims[connection.email_claim] = [extra_data.get("name_id")]
+    claims["acr"] = list(extra_data.get("authn_contexts") or [])
+    return claims
+
+
 def email_of(connection: Connection, claims: dict[str, Any]) -> str:
     value = claims.get(connection.email_claim or "email")
+    if isinstance(value, list):  # a SAML attribute's values
+        value = value[0] if value else None
     return value.strip().lower() if isinstance(value, str) else ""
 
 
@@ -67,4 +82,5 @@ def used_mfa(connection: Connection, claims: dict[str, Any]) -> bool:
     if isinstance(amr, list) and MFA_AMR & {str(value) for value in amr}:
         return True
     acr = claims.get("acr")
-    return isinstance(acr, str) and acr in set(connection.mfa_acr_values)
+    values = acr if isinstance(acr, list) else [acr]
+    return bool(set(connection.mfa_acr_values) & {value for value in values if isinstance(value, str)})

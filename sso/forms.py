@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from tenants.models import Membership, Role
 
 from . import addresses
-from .models import Connection, MfaPolicy
+from .models import Connection, MfaPolicy, Protocol
 
 # A DNS name of at least two labels, lowercase letters, digits and hyphens (IDNs as punycode).
 DOMAIN_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
@@ -39,20 +39,25 @@ class LinesField(forms.CharField):
 
 
 class ConnectionForm(forms.Form):
-    """The tenant's OpenID Connect provider. The client secret is write-only: left empty, the
-    stored one stays."""
+    """The tenant's identity provider: OpenID Connect (the client secret is write-only: left
+    empty, the stored one stays) or SAML 2.0 (the IdP's metadata, from its URL or pasted, read
+    and checked when saved)."""
 
+    protocol = forms.ChoiceField(
+        label="Protocol", choices=Protocol.choices, widget=forms.RadioSelect, initial=Protocol.OIDC, required=False
+    )
     is_enabled = forms.BooleanField(label="Members can sign in through this provider", required=False, initial=True)
     issuer_url = forms.URLField(
-        label="Issuer URL",
+        label="Issuer URL (OpenID Connect)",
         max_length=500,
+        required=False,
         assume_scheme="https",
         help_text="The provider's issuer, e.g. https://login.example.com/realms/acme: the portal reads "
         "<code>/.well-known/openid-configuration</code> under it.",
     )
-    client_id = forms.CharField(label="Client ID", max_length=255)
+    client_id = forms.CharField(label="Client ID (OpenID Connect)", max_length=255, required=False)
     client_secret = forms.CharField(
-        label="Client secret",
+        label="Client secret (OpenID Connect)",
         max_length=1000,
         required=False,
         strip=True,
@@ -60,12 +65,42 @@ class ConnectionForm(forms.Form):
         help_text="Stored encrypted and never shown again. Leave empty to keep the stored secret.",
     )
     scopes = forms.CharField(
-        max_length=300, initial="openid email profile", help_text="Separated by spaces; must include openid."
+        label="Scopes (OpenID Connect)",
+        max_length=300,
+        required=False,
+        initial="openid email profile",
+        help_text="Separated by spaces; must include openid.",
     )
-    email_claim = forms.CharField(label="E-mail claim", max_length=64, initial="email")
+    saml_metadata_url = forms.URLField(
+        label="IdP metadata URL (SAML)",
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        help_text="Read when you save; save again to read it anew (a new signing certificate).",
+    )
+    saml_metadata_xml = forms.CharField(
+        label="IdP metadata XML (SAML)",
+        required=False,
+        max_length=512 * 1024,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text="Paste it instead of a URL where the IdP publishes none.",
+    )
+    saml_entity_id = forms.CharField(
+        label="IdP entity ID (SAML)",
+        max_length=500,
+        required=False,
+        help_text="Read from the metadata; name one only if the metadata describes several.",
+    )
+    email_claim = forms.CharField(
+        label="E-mail claim or attribute",
+        max_length=200,
+        initial="email",
+        help_text="SAML: the attribute's Name, e.g. email or urn:oid:0.9.2342.19200300.100.1.3; without it, "
+        "a NameID of the emailAddress format.",
+    )
     groups_claim = forms.CharField(
-        label="Groups claim",
-        max_length=64,
+        label="Groups claim or attribute",
+        max_length=200,
         required=False,
         initial="groups",
         help_text="Empty: groups are not read, everyone gets the default role.",
@@ -83,7 +118,7 @@ class ConnectionForm(forms.Form):
         label="Two-factor authentication", choices=MfaPolicy.choices, widget=forms.RadioSelect, initial=MfaPolicy.PORTAL
     )
     mfa_acr_values = LinesField(
-        label="acr values that count as two-factor",
+        label="acr values (SAML: AuthnContextClassRef) that count as two-factor",
         required=False,
         help_text="Besides amr values such as mfa, otp or hwk. One per line.",
     )
@@ -92,8 +127,14 @@ class ConnectionForm(forms.Form):
         self.connection = connection
         super().__init__(*args, **kwargs)
 
+    def clean_protocol(self) -> str:
+        # Left out (a form or API client of before SAML): OpenID Connect.
+        return self.cleaned_data["protocol"] or Protocol.OIDC
+
     def clean_issuer_url(self) -> str:
         url = self.cleaned_data["issuer_url"].rstrip("/")
+        if not url:
+            return url
         parts = urlsplit(url)
         if parts.query or parts.fragment:
             raise ValidationError("The issuer URL has no query or fragment.")
@@ -106,17 +147,58 @@ class ConnectionForm(forms.Form):
 
     def clean_scopes(self) -> str:
         scopes = list(dict.fromkeys(self.cleaned_data["scopes"].split()))
+        if self.data.get(self.add_prefix("protocol")) == Protocol.SAML and not scopes:
+            return ""
         if "openid" not in scopes:
             raise ValidationError("Include the openid scope.")
         if any(not re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]+", scope) for scope in scopes):
             raise ValidationError("Scopes are printable characters without quotes or backslashes.")
         return " ".join(scopes)
 
-    def clean_client_secret(self) -> str:
-        secret = self.cleaned_data["client_secret"]
-        if not secret and self.connection is None:
-            raise ValidationError("Enter the client secret the provider gave you.")
-        return secret
+    def clean_saml_metadata_url(self) -> str:
+        url = self.cleaned_data["saml_metadata_url"]
+        if url and not addresses.url_allowed(url, resolve=False):
+            raise ValidationError("The portal does not reach this host: use the IdP's public https address.")
+        return url
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("protocol") == Protocol.SAML:
+            self._clean_saml(data)
+        elif data.get("protocol") == Protocol.OIDC:
+            self._clean_oidc(data)
+        return data
+
+    def _clean_oidc(self, data: dict) -> None:
+        for name, message in (
+            ("issuer_url", "Enter the provider's issuer URL."),
+            ("client_id", "Enter the client ID the provider gave you."),
+        ):
+            if not data.get(name) and name not in self.errors:
+                self.add_error(name, message)
+        has_secret = self.connection is not None and bool(self.connection.secret_key_id)
+        if not data.get("client_secret") and not has_secret:
+            self.add_error("client_secret", "Enter the client secret the provider gave you.")
+
+    def _clean_saml(self, data: dict) -> None:
+        """Read the metadata (from its URL when given, which wins over pasted XML) and keep
+        the entity it describes."""
+        from . import saml
+
+        if "saml_metadata_url" in self.errors:
+            return
+        url, xml = data.get("saml_metadata_url"), data.get("saml_metadata_xml", "").strip()
+        if not url and not xml:
+            self.add_error("saml_metadata_url", "Enter the IdP's metadata URL, or paste its metadata.")
+            return
+        try:
+            xml = saml.metadata_fetch(url) if url else xml
+            idp = saml.metadata_parse(xml, data.get("saml_entity_id", "").strip())
+        except saml.MetadataError as exc:
+            self.add_error("saml_metadata_url" if url else "saml_metadata_xml", str(exc))
+            return
+        data["saml_metadata_xml"] = xml
+        data["saml_entity_id"] = idp["entity_id"]
 
     def settings(self) -> dict:
         """The connection's fields as the service takes them (the secret apart)."""

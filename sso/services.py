@@ -19,16 +19,20 @@ from tenants.grants import SYSTEM_POWERS
 from tenants.models import Membership, Role, Tenant
 from tenants.services import LastAdminError, member_change_role, member_remove
 
-from .models import ClaimedDomain, Connection
+from .models import ClaimedDomain, Connection, Protocol, ScimToken, ScimUser
 
 logger = logging.getLogger(__name__)
 
 # The fields of a connection an admin sets (the client secret aside), in the activity's words.
 SETTINGS_FIELDS = (
+    "protocol",
     "is_enabled",
     "issuer_url",
     "client_id",
     "scopes",
+    "saml_metadata_url",
+    "saml_metadata_xml",
+    "saml_entity_id",
     "email_claim",
     "groups_claim",
     "admin_groups",
@@ -57,9 +61,9 @@ def connection_save(*, tenant: Tenant, audit: Audit, settings: dict[str, Any], s
     connection = Connection.objects.select_for_update().filter(tenant=tenant).first()
     created = connection is None
     if created:
-        if not secret:
-            raise ValueError("a new connection needs its client secret")
         connection = Connection(tenant=tenant)
+    if settings.get("protocol", connection.protocol) == Protocol.OIDC and not secret and not connection.secret_key_id:
+        raise ValueError("an OpenID Connect connection needs its client secret")
     changed = {
         name: {"from": getattr(connection, name), "to": value}
         for name, value in settings.items()
@@ -75,6 +79,12 @@ def connection_save(*, tenant: Tenant, audit: Audit, settings: dict[str, Any], s
     connection.updated_at = timezone.now()
     connection.save()
     details: dict[str, Any] = {name: change["to"] if created else change for name, change in changed.items()}
+    if "saml_metadata_xml" in details:
+        # The document itself is long and public: the entry says that it changed.
+        if connection.saml_metadata_xml:
+            details["saml_metadata_xml"] = "read" if created else "replaced"
+        else:
+            del details["saml_metadata_xml"]
     if secret and not created:
         details["client_secret"] = "replaced"
     action = Action.SSO_CONFIGURED if created else Action.SSO_CHANGED
@@ -220,7 +230,8 @@ def _by_mapping(audit: Audit) -> Audit:
 
 def connection_secret_key_counts() -> dict[str, int]:
     """Client secrets per encryption key id (kernel.crypto.sealed_register)."""
-    return dict(Connection.objects.order_by().values_list("secret_key_id").annotate(count=Count("id")))
+    sealed = Connection.objects.exclude(secret_key_id="")
+    return dict(sealed.order_by().values_list("secret_key_id").annotate(count=Count("id")))
 
 
 def connection_secret_opens(key_id: str) -> bool | None:
@@ -236,7 +247,8 @@ def connection_secrets_reencrypt() -> tuple[int, int]:
     runs it); (re-encrypted, failed). Each new ciphertext is proven before it is saved."""
     target = crypto.current_key_id()
     done = failed = 0
-    for connection in Connection.objects.exclude(secret_key_id=target).select_for_update(skip_locked=True):
+    sealed = Connection.objects.exclude(secret_key_id="").exclude(secret_key_id=target)
+    for connection in sealed.select_for_update(skip_locked=True):
         try:
             secret = connection_secret(connection)
         except crypto.DecryptionError as exc:
@@ -249,3 +261,98 @@ def connection_secrets_reencrypt() -> tuple[int, int]:
         Connection.objects.filter(pk=connection.pk).update(secret_ciphertext=ciphertext, secret_key_id=key_id)
         done += 1
     return done, failed
+
+
+# --- SCIM 2.0 provisioning --------------------------------------------------------------------
+SCIM_TOKEN_PREFIX = "pscim_"
+
+
+@transaction.atomic
+def scim_token_issue(*, tenant: Tenant, audit: Audit) -> str:
+    """A new bearer token for the tenant's SCIM endpoint, replacing any earlier one. Returned
+    once, to show; stored as its digest. Recorded without its value."""
+    token = crypto.generate_token(SCIM_TOKEN_PREFIX)
+    replaced = ScimToken.objects.filter(tenant=tenant).delete()[0] > 0
+    ScimToken.objects.create(tenant=tenant, digest=crypto.digest(token))
+    activity_record(
+        tenant=tenant,
+        action=Action.SSO_CHANGED,
+        audit=audit,
+        details={"scim_token": "replaced" if replaced else "issued"},
+    )
+    return token
+
+
+@transaction.atomic
+def scim_token_revoke(*, tenant: Tenant, audit: Audit) -> None:
+    if ScimToken.objects.filter(tenant=tenant).delete()[0]:
+        activity_record(tenant=tenant, action=Action.SSO_CHANGED, audit=audit, details={"scim_token": "revoked"})
+
+
+def scim_tenant_for(token: str) -> Tenant | None:
+    """The tenant whose SCIM token this is (looked up by digest: the digest of a 256-bit
+    token is as unguessable as the token), marked used."""
+    if not token.startswith(SCIM_TOKEN_PREFIX):
+        return None
+    found = ScimToken.objects.select_related("tenant").filter(digest=crypto.digest(token)).first()
+    if found is None or found.tenant.deactivated_at is not None:
+        return None
+    ScimToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+    return found.tenant
+
+
+class ScimConflict(ValueError):
+    """The tenant already provisions someone with that address."""
+
+
+def _scim_role(tenant: Tenant) -> str:
+    """The role of a member the provider adds over SCIM: the connection's default role, else
+    viewer (groups, which SCIM does not carry here, move it at their next sign-in)."""
+    connection = Connection.objects.filter(tenant=tenant).first()
+    return (connection.default_role if connection else "") or Role.VIEWER
+
+
+@transaction.atomic
+def scim_user_create(*, tenant: Tenant, audit: Audit, email: str, external_id: str, active: bool) -> ScimUser:
+    """Provision a person: their account (made without a password if there is none) and, when
+    active, a membership with the default role. Only addresses of domains the tenant proved."""
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User.objects.create_user(email=email, password=None)
+    elif ScimUser.objects.filter(tenant=tenant, user=user).exists():
+        raise ScimConflict(email)
+    scim_user = ScimUser.objects.create(tenant=tenant, user=user, external_id=external_id, active=active)
+    if active:
+        _scim_admit(tenant=tenant, user=user, audit=audit)
+    return scim_user
+
+
+def _scim_admit(*, tenant: Tenant, user: User, audit: Audit) -> None:
+    role = _scim_role(tenant)
+    _, created = Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": role})
+    if created:
+        activity_record(
+            tenant=tenant,
+            action=Action.MEMBER_PROVISIONED,
+            audit=audit,
+            details={"email": user.email, "role": role, "by": "scim"},
+        )
+
+
+@transaction.atomic
+def scim_user_set_active(
+    *, scim_user: ScimUser, audit: Audit, active: bool, external_id: str | None = None
+) -> ScimUser:
+    """Activate (a membership with the default role, if there is none) or deactivate (the
+    membership removed; the tenant keeps its last admin) a provisioned person."""
+    scim_user = ScimUser.objects.select_for_update().select_related("tenant", "user").get(pk=scim_user.pk)
+    if external_id is not None:
+        scim_user.external_id = external_id
+    if active and not scim_user.active:
+        _scim_admit(tenant=scim_user.tenant, user=scim_user.user, audit=audit)
+    elif not active and scim_user.active:
+        sso_access_withdraw(tenant=scim_user.tenant, user=scim_user.user, audit=audit)
+    scim_user.active = active
+    scim_user.updated_at = timezone.now()
+    scim_user.save(update_fields=["active", "external_id", "updated_at"])
+    return scim_user

@@ -7,15 +7,18 @@ import time
 import requests
 from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.providers.base import AuthProcess
+from allauth.socialaccount.providers.saml import views as saml_views
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from onelogin.saml2.errors import OneLogin_Saml2_Error
 
 from accounts.reauth import recent_auth_required
 from activity.audit import Audit
@@ -25,11 +28,11 @@ from kernel.views import rate_limited
 from tenants.access import membership_for, require_role
 from tenants.models import Membership, Role
 
-from . import domains, services
+from . import domains, saml, services
 from .access import signed_in_through
-from .adapter import app_for, connection_for
+from .adapter import app_for, connection_for, refused
 from .forms import ConnectionForm, DomainForm, EnforcementForm, SsoStartForm
-from .models import ClaimedDomain, Connection
+from .models import ClaimedDomain, Connection, ScimToken
 
 logger = logging.getLogger(__name__)
 NO_SSO = "No single sign-on is set up for that tenant code or e-mail domain."
@@ -69,8 +72,9 @@ def _to_provider(request: HttpRequest, connection: Connection) -> HttpResponse |
     next_url = _next_url(request, connection)
     try:
         redirect_response = provider.redirect(request, AuthProcess.LOGIN, next_url=next_url)
-    except (requests.RequestException, ValueError, KeyError, TypeError):
-        # The provider's discovery document is out of reach, refused (sso.addresses) or malformed.
+    except (requests.RequestException, ValueError, KeyError, TypeError, OneLogin_Saml2_Error):
+        # The provider's discovery document is out of reach, refused (sso.addresses) or
+        # malformed; or python3-saml refuses the SAML settings.
         logger.warning("sso: provider of %s unreachable", connection.tenant.code, exc_info=True)
         return None
     url = redirect_response["Location"]
@@ -104,6 +108,27 @@ def sso_start(request: HttpRequest) -> HttpResponse:
     return render(request, "sso/start.html", {"form": form, "next": next_url}, status=status)
 
 
+@login_not_required
+def saml_finish(request: HttpRequest, organization_slug: str) -> HttpResponse:
+    """The end of allauth's SAML assertion consumer service. A response that answers no request
+    of this browser's session (a response posted again, or captured and posted in another
+    browser) makes allauth raise PermissionDenied; it gets the portal's refusal page and an
+    activity entry, as every other bad answer does."""
+    try:
+        return saml_views.finish_acs(request, organization_slug=organization_slug)
+    except PermissionDenied:
+        connection = connection_for(request, organization_slug)
+        return refused(request, connection.tenant if connection else None, "invalid_response")
+
+
+@login_not_required
+def saml_no_logout(request: HttpRequest, organization_slug: str) -> HttpResponse:
+    """allauth's single logout service, not offered: python3-saml would accept an unsigned
+    logout request (the portal does not ask the IdP to sign its messages, only its
+    assertions), so any page could log a person out through it."""
+    raise Http404("single logout is not offered")
+
+
 def _settings_page(request: HttpRequest, code: str, **kwargs) -> str:
     return reverse("sso:settings", kwargs={"code": code})
 
@@ -129,6 +154,9 @@ def _render_settings(request: HttpRequest, membership: Membership, status: int =
         "redirect_uri": request.build_absolute_uri(
             reverse("openid_connect_callback", kwargs={"provider_id": f"sso-{tenant.code}"})
         ),
+        "saml": saml.sp_urls(request, tenant.code),
+        "scim_url": request.build_absolute_uri("/scim/v2"),
+        "scim_token": ScimToken.objects.filter(tenant=tenant).first(),
         **forms,
     }
     return render(request, "sso/settings.html", context, status=status)
@@ -225,4 +253,25 @@ def domain_remove(request: HttpRequest, code: str, domain_id: int) -> HttpRespon
     claimed = get_object_or_404(ClaimedDomain, tenant=membership.tenant, pk=domain_id)
     services.domain_remove(claimed=claimed, audit=Audit.of(request))
     messages.success(request, f"{claimed.domain} is no longer claimed.")
+    return redirect("sso:settings", code=code)
+
+
+@require_POST
+@recent_auth_required(form_page=_settings_page)
+def scim_token_issue(request: HttpRequest, code: str) -> HttpResponse:
+    """A new SCIM token, shown once on the page this POST answers (never in a redirect, the
+    session or a message)."""
+    membership = require_role(membership_for(request, code), Role.ADMIN)
+    token = services.scim_token_issue(tenant=membership.tenant, audit=Audit.of(request))
+    response = _render_settings(request, membership, new_scim_token=token)
+    add_never_cache_headers(response)
+    return response
+
+
+@require_POST
+@recent_auth_required(form_page=_settings_page)
+def scim_token_revoke(request: HttpRequest, code: str) -> HttpResponse:
+    membership = require_role(membership_for(request, code), Role.ADMIN)
+    services.scim_token_revoke(tenant=membership.tenant, audit=Audit.of(request))
+    messages.success(request, "The SCIM token is revoked: the identity provider can no longer provision.")
     return redirect("sso:settings", code=code)

@@ -88,3 +88,74 @@ def test_reading_costs_few_queries(api, caller, acme, django_assert_max_num_quer
     # The token, its key and tenant, the rate limit's counter aside: connection, exempt, domains.
     with django_assert_max_num_queries(6):
         assert len(api("get", "/api/v1/sso/", token).json()["domains"]) == 3
+
+
+METADATA = """<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com/saml">
+ <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+  <md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data>
+   <ds:X509Certificate>MIIBkTCB+wIJAKHHIG11E2LOMA0GCSqGSIb3DQEBBQUAMBExDzANBgNVBAMMBmlkcC1jYTAeFw0y</ds:X509Certificate>
+  </ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+  <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+    Location="https://idp.example.com/saml/sso"/>
+ </md:IDPSSODescriptor>
+</md:EntityDescriptor>"""
+SAML_BODY = {"protocol": "saml", "saml_metadata_xml": METADATA, "email_claim": "mail", "default_role": "viewer"}
+
+
+def test_it_sets_a_saml_idp_from_its_metadata(api, caller, acme):
+    _, _, token = caller(acme, [*every_offered_scope(), "portal.member_manage"])
+    before = api("get", "/api/v1/sso/", token).json()
+    assert before["scim"] == {
+        "url": "http://testserver/scim/v2",
+        "token_in_use": False,
+        "token_created_at": None,
+        "token_last_used_at": None,
+    }
+    assert before["saml_service_provider"] == {
+        "metadata_url": "http://testserver/accounts/saml/acme/metadata/",
+        "entity_id": "http://testserver/accounts/saml/acme/metadata/",
+        "acs_url": "http://testserver/accounts/saml/acme/acs/",
+    }
+    response = api("put", "/api/v1/sso/", token, SAML_BODY)
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    assert answer["protocol"] == "saml"
+    assert answer["saml_entity_id"] == "https://idp.example.com/saml"
+    assert answer["email_claim"] == "mail"
+    assert "saml_metadata_xml" not in answer
+    connection = Connection.objects.get(tenant=acme)
+    assert connection.saml_metadata_xml == METADATA and connection.secret_key_id == ""
+    details = ActivityEntry.objects.get(action=Action.SSO_CONFIGURED).details
+    assert details["protocol"] == "saml" and details["saml_metadata_xml"] == "read"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"protocol": "saml"}, "saml_metadata_url"),
+        ({**SAML_BODY, "saml_metadata_xml": "<not-metadata/>"}, "saml_metadata_xml"),
+        ({**SAML_BODY, "saml_metadata_xml": "<unclosed"}, "saml_metadata_xml"),
+        (
+            {**SAML_BODY, "saml_metadata_xml": METADATA.replace("https://idp.example.com/saml/sso", "ftp://x")},
+            "saml_metadata_xml",
+        ),
+        ({**SAML_BODY, "saml_entity_id": "https://other.example.com/"}, "saml_metadata_xml"),
+        ({**SAML_BODY, "saml_metadata_url": "https://10.0.0.1/metadata"}, "saml_metadata_url"),
+        ({**SAML_BODY, "saml_metadata_url": "http://idp.example.com/metadata"}, "saml_metadata_url"),
+        ({**SAML_BODY, "protocol": "ws-fed"}, "protocol"),
+    ],
+)
+def test_bad_saml_settings_are_problems_naming_the_field(api, caller, acme, body, field):
+    _, _, token = caller(acme, [*TARGET_SCOPES, "portal.key_read", "portal.member_manage"])
+    response = api("put", "/api/v1/sso/", token, body)
+    assert response.status_code == 400, response.content
+    assert field in response.json()["errors"]
+    assert not Connection.objects.exists()
+
+
+def test_it_says_whether_a_scim_token_is_in_use_never_the_token(api, caller, acme):
+    _, _, token = caller(acme, [*every_offered_scope(), "portal.member_read"])
+    scim_token = services.scim_token_issue(tenant=acme, audit=SYSTEM)
+    response = api("get", "/api/v1/sso/", token)
+    assert response.json()["scim"]["token_in_use"] is True
+    assert scim_token not in response.content.decode()

@@ -151,6 +151,10 @@ TABLE = [
     ("sso:domain_verify", "get", {}, WRONG_METHOD),
     ("sso:domain_remove", "post", {}, {"admin": 302, **ADMIN_ONLY}),
     ("sso:domain_remove", "get", {}, WRONG_METHOD),
+    ("sso:scim_token_issue", "post", {}, {"admin": 200, **ADMIN_ONLY}),
+    ("sso:scim_token_issue", "get", {}, WRONG_METHOD),
+    ("sso:scim_token_revoke", "post", {}, {"admin": 302, **ADMIN_ONLY}),
+    ("sso:scim_token_revoke", "get", {}, WRONG_METHOD),
     # A user's own account: no tenant, the same for every role.
     ("my_account", "get", {}, {"admin": 200, "developer": 200, "viewer": 200, "stranger": 200, "out": 302}),
     ("my_account", "post", {}, WRONG_METHOD),
@@ -194,10 +198,22 @@ PUBLIC = {
     "password_reset_complete",
     "password_change",
     "password_change_done",
-    # Sign in with SSO, and allauth's OpenID Connect sign-in and callback (sso/tests).
+    # Sign in with SSO, and allauth's OpenID Connect sign-in and callback, and its SAML views
+    # (sso/tests; the end of the assertion consumer service is the portal's sso:saml_finish).
     "sso:start",
     "openid_connect_login",
     "openid_connect_callback",
+    "sso:saml_finish",
+    "sso:saml_no_logout",
+    # SCIM 2.0: its bearer token is the credential (sso/tests/test_scim.py).
+    "sso:scim_users",
+    "sso:scim_user",
+    "sso:scim_config",
+    "saml_acs",
+    "saml_finish_acs",
+    "saml_sls",
+    "saml_metadata",
+    "saml_login",
 }
 # allauth's account pages (login, re-authentication, password, second factors, passkeys) and
 # ending one session: a user's own account, no tenant; their behaviour is tested in accounts/tests.

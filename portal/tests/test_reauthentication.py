@@ -28,7 +28,7 @@ from portal.tests.test_permissions import SSO_FORM
 from portal.tests.test_permissions import TABLE as PERMISSIONS
 from scopes.models import Scope
 from scopes.routes import route_table
-from sso.models import ClaimedDomain, Connection
+from sso.models import ClaimedDomain, Connection, ScimToken
 from tenants.models import Invitation, Membership, Tenant
 from usage.models import DayUsage
 from webhooks.models import Endpoint
@@ -104,6 +104,8 @@ TABLE = [
     ("sso:enforce", "post", lambda request: {"exempt": [str(request.getfixturevalue("alice").pk)]}, "admin", {}, SSO),
     ("sso:domain_add", "post", {"domain": "acme.test"}, "admin", {}, SSO),
     ("sso:domain_remove", "post", {}, "admin", {}, SSO),
+    ("sso:scim_token_issue", "post", {}, "admin", {}, SSO),
+    ("sso:scim_token_revoke", "post", {}, "admin", {}, SSO),
     # allauth's own: turning the authenticator app off (and so MFA, with the recovery codes),
     # removing a passkey (MFA off for a user who has only that), new recovery codes.
     ("mfa_deactivate_totp", "post", {}, "admin", {}, None),
@@ -175,6 +177,8 @@ ARGUMENTS = {
     "sso:enforce": ["code"],
     "sso:domain_add": ["code"],
     "sso:domain_remove": ["code", "domain_id"],
+    "sso:scim_token_issue": ["code"],
+    "sso:scim_token_revoke": ["code"],
 }
 
 
@@ -182,9 +186,10 @@ ARGUMENTS = {
 def url_arguments(url_arguments, acme):
     """The permission table's arguments; alice also has an authenticator app (turning the
     policy on needs one, and turning it off is a row) and a passkey (removing it is a row;
-    the row is all the removal reads of it)."""
+    the row is all the removal reads of it), and acme a SCIM token (revoking it is a row)."""
     alice = acme.memberships.get(role="admin").user
     give_totp(alice)
+    ScimToken.objects.create(tenant=acme, digest=b"a SCIM token's digest, for the revoke row")
     passkey = Authenticator.objects.create(
         user=alice, type=Authenticator.Type.WEBAUTHN, data={"name": "Work laptop", "credential": {}}
     )
@@ -204,6 +209,7 @@ def state() -> tuple:
         list(Membership.objects.order_by("pk").values_list("pk", "sso_exempt")),
         list(Connection.objects.order_by("pk").values_list("pk", "updated_at")),
         list(ClaimedDomain.objects.order_by("pk").values_list("pk", "domain", "verified_at")),
+        list(ScimToken.objects.order_by("pk").values_list("pk", "digest")),
         list(Authenticator.objects.order_by("pk").values_list("pk", "type")),
         [
             (pk, url, events, bytes(ciphertext), revealed)

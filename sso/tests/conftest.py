@@ -164,3 +164,151 @@ def callback_path(url: str) -> str:
 
 def query_of(url: str) -> dict[str, str]:
     return {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
+
+
+# --- SAML 2.0 ---------------------------------------------------------------------------------
+SAML_IDP_SCRIPT = Path(__file__).parent / "idp" / "saml_idp.py"
+# Debian's python3 with Debian's python3-pysaml2 (`make saml-idp`): see saml_idp.py.
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def _key_and_certificate(folder: Path, name: str) -> tuple[Path, Path]:
+    """A fresh RSA key and a self-signed certificate for it, as PEM files."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=7))
+        .sign(key, hashes.SHA256())
+    )
+    key_file, cert_file = folder / f"{name}.key", folder / f"{name}.crt"
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return key_file, cert_file
+
+
+class SamlIdp:
+    """The running SAML IdP: its base URL, its metadata URL, and its people (per test)."""
+
+    def __init__(self, base: str, people_file: Path) -> None:
+        self.base = base
+        self.metadata_url = f"{base}/metadata"
+        self.people_file = people_file
+
+    def people(self, people: dict) -> None:
+        """{email: {"groups", "acr", "mode"}}: who the IdP signs in, and how (saml_idp.py)."""
+        self.people_file.write_text(json.dumps(people))
+
+    def metadata(self) -> str:
+        return requests.get(self.metadata_url, timeout=10).text
+
+
+@pytest.fixture(scope="session")
+def saml_idp_server(tmp_path_factory):
+    probe = (
+        subprocess.run([SYSTEM_PYTHON, "-c", "import saml2"], capture_output=True)
+        if os.path.exists(SYSTEM_PYTHON)
+        else None
+    )
+    if probe is None or probe.returncode != 0 or shutil.which("xmlsec1") is None:
+        pytest.skip("Debian's python3-pysaml2 and xmlsec1 are needed (make saml-idp)")
+    folder = tmp_path_factory.mktemp("saml-idp")
+    key_file, cert_file = _key_and_certificate(folder, "idp")
+    other_key_file, other_cert_file = _key_and_certificate(folder, "impostor")
+    (folder / "maps").mkdir()
+    people_file = folder / "people.json"
+    people_file.write_text("{}")
+    port = free_port()
+    config = {
+        "port": port,
+        "key_file": str(key_file),
+        "cert_file": str(cert_file),
+        "other_key_file": str(other_key_file),
+        "other_cert_file": str(other_cert_file),
+        "people_file": str(people_file),
+        "map_dir": str(folder / "maps"),
+    }
+    (folder / "config.json").write_text(json.dumps(config))
+    log = open(folder / "idp.log", "w")  # noqa: SIM115  (closed below)
+    process = subprocess.Popen(
+        [SYSTEM_PYTHON, str(SAML_IDP_SCRIPT), str(folder / "config.json")], stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_until(
+            lambda: "listening" in (folder / "idp.log").read_text() or process.poll() is not None,
+            timeout=20,
+            what="the test SAML IdP to start",
+        )
+        assert process.poll() is None, (folder / "idp.log").read_text()
+        yield SamlIdp(f"http://127.0.0.1:{port}", people_file)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture
+def saml_idp(saml_idp_server):
+    saml_idp_server.people({})
+    return saml_idp_server
+
+
+def connect_saml(tenant, idp: SamlIdp, *, domain: str = "example.com", **settings):
+    """`tenant` signs in through the test SAML IdP (its metadata read as the form does), with
+    `domain` proved."""
+    from sso import saml
+
+    xml = saml.metadata_fetch(idp.metadata_url)
+    defaults = {
+        "protocol": "saml",
+        "is_enabled": True,
+        "saml_metadata_url": idp.metadata_url,
+        "saml_metadata_xml": xml,
+        "saml_entity_id": saml.metadata_parse(xml)["entity_id"],
+        "email_claim": "email",
+        "groups_claim": "groups",
+        "admin_groups": ["portal-admins"],
+        "developer_groups": ["portal-developers"],
+        "viewer_groups": [],
+        "default_role": "viewer",
+        "mfa_policy": "portal",
+        "mfa_acr_values": [],
+    }
+    connection = services.connection_save(tenant=tenant, audit=SYSTEM, settings={**defaults, **settings}, secret=None)
+    if domain and not ClaimedDomain.objects.filter(tenant=tenant, domain=domain).exists():
+        claimed = services.domain_claim(tenant=tenant, audit=SYSTEM, domain=domain)
+        services.domain_verified(claimed=claimed, audit=SYSTEM, proof=ClaimedDomain.Proof.OPERATOR)
+    return connection
+
+
+def saml_idp_sign_in(login_url: str, email: str) -> dict[str, str]:
+    """A person at the SAML IdP with a plain HTTP client: opens the login form the portal sent
+    them to, signs in as `email`, and returns the form the IdP posts back to the portal's ACS
+    ({"action", "SAMLResponse", "RelayState"})."""
+    session = requests.Session()
+    page = session.get(login_url, timeout=10)
+    assert page.status_code == 200, page.text
+    key = re.search(r'name="key" value="([^"]+)"', page.text).group(1)
+    base = f"{urlsplit(login_url).scheme}://{urlsplit(login_url).netloc}"
+    posted = session.post(f"{base}/login", data={"key": key, "email": email}, timeout=30)
+    if posted.status_code == 400:
+        raise ProviderRefused(posted.text)
+    assert posted.status_code == 200, posted.text
+    fields = dict(re.findall(r'name="(SAMLResponse|RelayState)" value="([^"]*)"', posted.text))
+    fields["action"] = html.unescape(re.search(r'action="([^"]+)"', posted.text).group(1))
+    return {name: html.unescape(value) for name, value in fields.items()}
