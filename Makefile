@@ -119,6 +119,7 @@ wrk:
 
 bench: install wrk
 	$(PY) bench/token_endpoint.py
+	$(PY) bench/counting.py
 	$(PY) bench/usage_flush.py
 
 # docs/screenshots/*.png for the docs, from a throwaway demo in a real Chromium.

@@ -3,7 +3,7 @@
 
 Creates (or reuses) the PostgreSQL database BENCH_DATABASE_URL (default portal_bench on
 127.0.0.1), migrates it, creates a tenant with `create_tenant --json` and two custom keys of three
-scopes, then starts three gunicorns (gunicorn.conf.py: 2 gthread workers each, DEBUG off) on
+scopes, then starts three gunicorns (DEBUG off) on
 free ports, running at the same time:
 
   floor    bench.wsgi with DJANGO_SETTINGS_MODULE=bench.settings: a bare Django, no middleware,
@@ -11,7 +11,6 @@ free ports, running at the same time:
            with gunicorn.conf.py's 2 gthread workers and with 2 sync workers
            (bench/gunicorn_floor.py); each round's floor is the faster of the two
   portal   portal.wsgi: the portal as deployed, every middleware and check, counting usage
-  uncounted  the same portal with USAGE_COUNTING=off (issue 21: counting must cost at most 10%)
 
 and drives them with wrk one at a time, alternating for BENCH_ROUNDS rounds (default 3) of
 BENCH_SECONDS (default 10) after a short warm-up:
@@ -23,7 +22,6 @@ BENCH_SECONDS (default 10) after a short warm-up:
   emporix  POST /oauth/token on the portal with the Emporix API key (174 scopes)
   gateway  GET /gateway/nginx on the portal, as nginx's auth_request asks it, with an access
            token of the custom key (cached after its first check) and a route its scopes open
-  custom_off, gateway_off  custom and gateway on the uncounted portal
 
   tokeninfo     GET /oauth/tokeninfo with that token
   introspect    POST /oauth/introspect of that token, authenticated with the custom key
@@ -32,9 +30,8 @@ BENCH_SECONDS (default 10) after a short warm-up:
   api_activity  GET /api/v1/activity/?limit=100 of the same tenant
 
 and prints requests/s, p50 and p99 latency, non-2xx answers and each endpoint's ratio to the
-floor, whether a page of 100 keys answers within 3x the time of token info (issue 12), and
-the token endpoint's and the gateway check's figures with counting on over counting off (each
-at least 0.9, issue 21). BENCH_PROFILE=DIR also writes a cProfile of every portal worker to DIR
+floor, and whether a page of 100 keys answers within 3x the time of token info (issue 12).
+Usage counting on against off is bench/counting.py's (make bench runs it next). BENCH_PROFILE=DIR also writes a cProfile of every portal worker to DIR
 (bench/gunicorn_profile.py).
 """
 
@@ -255,7 +252,7 @@ def main() -> None:
         manage("shell", "-c", API_TENANT.format(code=code, keys=API_KEYS, entries=API_ENTRIES)).strip().splitlines()[-1]
     )
 
-    floor_port, sync_port, portal_port, uncounted_port = harness.free_ports(4)
+    floor_port, sync_port, portal_port = harness.free_ports(3)
     portal_config = "gunicorn.conf.py"
     portal_env = dict(ENV)
     if PROFILE:
@@ -273,18 +270,15 @@ def main() -> None:
             "bench/gunicorn_floor.py",
         ),
         start("portal", "portal.wsgi", portal_port, portal_env, portal_config),
-        start("uncounted", "portal.wsgi", uncounted_port, {**portal_env, "USAGE_COUNTING": "off"}, portal_config),
     ]
     floor_url = f"http://127.0.0.1:{floor_port}/oauth/token"
     sync_url = f"http://127.0.0.1:{sync_port}/oauth/token"
     portal = f"http://127.0.0.1:{portal_port}"
     portal_url = f"{portal}/oauth/token"
-    uncounted = f"http://127.0.0.1:{uncounted_port}"
     try:
         harness.wait_for(floor_url, servers[0], any_status=True)  # the floor answers GET with an error
         harness.wait_for(sync_url, servers[1], any_status=True)
         harness.wait_for(f"{portal}/.well-known/oauth-authorization-server", servers[2])
-        harness.wait_for(f"{uncounted}/.well-known/oauth-authorization-server", servers[3])
         # One token for the whole run (an hour's lifetime): each worker checks it against
         # the database once per GATEWAY_CACHE_SECONDS and answers from memory in between.
         route = re.sub(r"\{[^}]+\}", "1", custom["route"])  # other path parameters: any value
@@ -296,8 +290,6 @@ def main() -> None:
             ("emporix", portal_url, token_lua(emporix)),
             ("jwt", portal_url, token_lua(jwt_key)),
             ("gateway", f"{portal}/gateway/nginx", gateway_lua),
-            ("custom_off", f"{uncounted}/oauth/token", token_lua(custom)),
-            ("gateway_off", f"{uncounted}/gateway/nginx", gateway_lua),
             ("tokeninfo", f"{portal}/oauth/tokeninfo", BEARER_LUA.format(token=access_token(portal, api_key))),
             ("introspect", f"{portal}/oauth/introspect", introspect_lua(custom, access_token(portal, custom))),
             ("api_keys", f"{portal}/api/v1/keys/?limit=100", BEARER_LUA.format(token=access_token(portal, api_key))),
@@ -350,12 +342,6 @@ def main() -> None:
         f"a page of 100 keys of {API_KEYS} (p50 {results['api_keys']['p50']:.2f} ms) "
         f"{'is' if within else 'is NOT'} within 3x token info (p50 {results['tokeninfo']['p50']:.2f} ms)"
     )
-    for on, off in (("custom", "custom_off"), ("gateway", "gateway_off")):
-        ratio = results[on]["rps"] / results[off]["rps"]
-        print(
-            f"{on} with usage counting on over off: {ratio:.2f}x "
-            f"({results[on]['rps']:.1f} vs {results[off]['rps']:.1f} req/s; target at least 0.90x)"
-        )
     if PROFILE:
         print(f"the portal ran under cProfile (profiles in {PROFILE}): its figures are not comparable")
     if any(result["errors"] for result in results.values()):
