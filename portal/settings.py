@@ -142,6 +142,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "kernel.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # After CommonMiddleware, which has checked the host; before allauth's SAML views read it.
+    "sso.middleware.SamlHostMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "kernel.middleware.AuthenticationMiddleware",
     "kernel.middleware.ControlCharacterPathMiddleware",

@@ -260,3 +260,17 @@ def test_an_oidc_tenant_has_no_saml_metadata(client, acme):
         secret=CLIENTS["portal"],
     )
     assert client.get("/accounts/saml/acme/metadata/").status_code == 404
+
+
+def test_a_browser_without_a_host_header_signs_in_all_the_same(client, acme_saml, saml_idp, alice):
+    """python3-saml reads the Host header itself: the answer posted back without one (HTTP/1.0,
+    or a client that leaves it out) is checked against the server's own name, never a 500."""
+    saml_idp.people({"alice@example.com": {"groups": ["portal-admins"]}})
+    form = saml_idp_sign_in(start(client), "alice@example.com")
+    hostless = Client()  # Django's test client sends no Host header unless told to
+    hostless.cookies = client.cookies  # the same browser session, which started the sign-in
+    response = post_back(hostless, form)
+    assert response.status_code == 302, response.content
+    assert response["Location"] == "/tenants/acme/api-keys/"
+    for path in ("login/", "metadata/"):
+        assert Client().get(f"/accounts/saml/acme/{path}").status_code < 500, path
