@@ -25,39 +25,35 @@ class Rollup(models.Model):
     class Meta:
         abstract = True
 
-    @classmethod
-    def _constraints(cls, name: str) -> dict:
-        return {
-            "constraints": [
-                models.UniqueConstraint(
-                    fields=["bucket", "tenant", "key", "secret_id", "operation", "outcome"],
-                    name=f"usage_{name}_one_row",
-                    nulls_distinct=False,
-                )
-            ],
-            "indexes": [
-                models.Index(fields=["key", "bucket"], name=f"usage_{name}_by_key"),
-                models.Index(fields=["tenant", "bucket"], name=f"usage_{name}_by_tenant"),
-            ],
-        }
+
+def _one_row_and_indexes(name: str) -> tuple[list, list]:
+    """A roll-up table's Meta: one row per bucket and counter (NULLs equal: no key, no
+    tenant), and the indexes the pages read by (a key's, a tenant's buckets)."""
+    one_row = models.UniqueConstraint(
+        fields=["bucket", "tenant", "key", "secret_id", "operation", "outcome"],
+        name=f"usage_{name}_one_row",
+        nulls_distinct=False,
+    )
+    indexes = [
+        models.Index(fields=["key", "bucket"], name=f"usage_{name}_by_key"),
+        models.Index(fields=["tenant", "bucket"], name=f"usage_{name}_by_tenant"),
+    ]
+    return [one_row], indexes
 
 
 class MinuteUsage(Rollup):
     class Meta:
-        constraints = Rollup._constraints("minute")["constraints"]
-        indexes = Rollup._constraints("minute")["indexes"]
+        constraints, indexes = _one_row_and_indexes("minute")
 
 
 class HourUsage(Rollup):
     class Meta:
-        constraints = Rollup._constraints("hour")["constraints"]
-        indexes = Rollup._constraints("hour")["indexes"]
+        constraints, indexes = _one_row_and_indexes("hour")
 
 
 class DayUsage(Rollup):
     class Meta:
-        constraints = Rollup._constraints("day")["constraints"]
-        indexes = Rollup._constraints("day")["indexes"]
+        constraints, indexes = _one_row_and_indexes("day")
 
 
 class LastUse(models.Model):

@@ -8,6 +8,8 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -38,6 +40,26 @@ class Idp:
         self.users_file.write_text(json.dumps(people))
 
 
+@contextmanager
+def _serving(command: list[str], folder: Path, what: str, env: dict[str, str] | None = None) -> Iterator[None]:
+    """Run a test identity provider (`command`, which prints "listening" once it serves; its
+    output in folder/idp.log) until the block ends."""
+    log = open(folder / "idp.log", "w")  # noqa: SIM115  (closed below)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_until(
+            lambda: "listening" in (folder / "idp.log").read_text() or process.poll() is not None,
+            timeout=20,
+            what=f"{what} to start",
+        )
+        assert process.poll() is None, (folder / "idp.log").read_text()
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
 @pytest.fixture(scope="session")
 def oidc_idp(tmp_path_factory):
     node = shutil.which("node")
@@ -59,26 +81,9 @@ def oidc_idp(tmp_path_factory):
         ],
     }
     (folder / "config.json").write_text(json.dumps(config))
-    log = open(folder / "idp.log", "w")  # noqa: SIM115  (closed below)
-    process = subprocess.Popen(
-        [node, str(IDP_SCRIPT), str(folder / "config.json")],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "NODE_ENV": "test"},
-    )
-    try:
-        wait_until(
-            lambda: "listening" in (folder / "idp.log").read_text() or process.poll() is not None,
-            timeout=20,
-            what="the test identity provider to start",
-        )
-        assert process.poll() is None, (folder / "idp.log").read_text()
+    command = [node, str(IDP_SCRIPT), str(folder / "config.json")]
+    with _serving(command, folder, "the test identity provider", env={**os.environ, "NODE_ENV": "test"}):
         yield Idp(f"http://127.0.0.1:{port}", users_file)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture
@@ -244,22 +249,8 @@ def saml_idp_server(tmp_path_factory):
         "map_dir": str(folder / "maps"),
     }
     (folder / "config.json").write_text(json.dumps(config))
-    log = open(folder / "idp.log", "w")  # noqa: SIM115  (closed below)
-    process = subprocess.Popen(
-        [SYSTEM_PYTHON, str(SAML_IDP_SCRIPT), str(folder / "config.json")], stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        wait_until(
-            lambda: "listening" in (folder / "idp.log").read_text() or process.poll() is not None,
-            timeout=20,
-            what="the test SAML IdP to start",
-        )
-        assert process.poll() is None, (folder / "idp.log").read_text()
+    with _serving([SYSTEM_PYTHON, str(SAML_IDP_SCRIPT), str(folder / "config.json")], folder, "the test SAML IdP"):
         yield SamlIdp(f"http://127.0.0.1:{port}", people_file)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture
