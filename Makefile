@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test install install-dev lock lock-check lint fmt env chromium nginx node prometheus saml-idp axe screenshots wrk bench clean
+.PHONY: run test install install-dev lock lock-check lint fmt env chromium nginx node prometheus saml-idp axe screenshots wrk bench messages clean
 
 # Installs come from the lock files only (docs/dependencies.md): every package pinned and checked
 # against its hash, none pulled in beside them (--no-deps), so a fresh clone gets exactly what the
@@ -121,6 +121,16 @@ bench: install wrk
 	$(PY) bench/token_endpoint.py
 	$(PY) bench/counting.py
 	$(PY) bench/usage_flush.py
+
+# Gathers the interface's strings into locale/de/LC_MESSAGES/*.po (templates and Python into
+# django.po, static/js into djangojs.po), then compiles the .mo files, which are committed so that
+# `make run` needs no gettext (docs/i18n.md). Needs Debian's gettext.
+MESSAGES_IGNORE := --ignore '.venv/*' --ignore 'node_modules/*' --ignore 'staticfiles/*' --ignore 'bench/*' --ignore 'static/vendor/*'
+messages: install-dev
+	@command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext >/dev/null)
+	$(PY) manage.py makemessages -l de --add-location file --no-obsolete $(MESSAGES_IGNORE)
+	$(PY) manage.py makemessages -d djangojs -l de --add-location file --no-obsolete $(MESSAGES_IGNORE)
+	$(PY) manage.py compilemessages -l de $(MESSAGES_IGNORE)
 
 # docs/screenshots/*.png for the docs, from a throwaway demo in a real Chromium.
 screenshots: install-dev chromium

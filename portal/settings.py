@@ -468,7 +468,11 @@ USAGE_KEEP_MINUTES_HOURS = env.int("USAGE_KEEP_MINUTES_HOURS", default=48)
 USAGE_KEEP_HOURS_DAYS = env.int("USAGE_KEEP_HOURS_DAYS", default=30)
 USAGE_KEEP_DAYS_DAYS = env.int("USAGE_KEEP_DAYS_DAYS", default=400)
 
-LANGUAGE_CODE = "en-us"
+# The interface speaks English and German (docs/i18n.md): the user's own setting on My Account,
+# else the browser's Accept-Language, else English. Translations live in locale/ (`make messages`).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
