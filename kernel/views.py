@@ -1,10 +1,14 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import translation
+from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.i18n import JavaScriptCatalog
 
 from kernel.dates import wait_text
 from kernel.http import wants_json
@@ -64,4 +68,17 @@ def rate_limited(request: HttpRequest, wait: int, message: str = "") -> HttpResp
     response = render(request, "429.html", context, status=429)
     response["Retry-After"] = str(wait)
     response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_not_required
+def javascript_catalog(request: HttpRequest, language: str) -> HttpResponse:
+    """The strings static/js shows, in `language` (docs/i18n.md): Django's JavaScript catalog
+    (window.gettext, ngettext, interpolate), at a URL per language so that browsers may keep it
+    for a day whatever the visitor's Accept-Language. An unknown language is the portal's 404."""
+    if language not in dict(settings.LANGUAGES):
+        raise Http404
+    with translation.override(language):
+        response = JavaScriptCatalog.as_view(domain="djangojs")(request)
+    patch_cache_control(response, public=True, max_age=86400)
     return response

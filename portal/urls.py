@@ -4,7 +4,7 @@ from django.urls import include, path
 from accounts.views import AdminLoginView
 from kernel.health import healthz, readyz
 from kernel.metrics import metrics
-from kernel.views import favicon
+from kernel.views import favicon, javascript_catalog
 from tenants.views import home
 
 admin.site.site_header = "API Key Portal administration"
@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("api.urls")),
     path("", home, name="home"),
     path("favicon.ico", favicon),
+    path("jsi18n/<str:language>/", javascript_catalog, name="javascript-catalog"),
     # Before the admin's own URLs: its login goes through the portal's login limits.
     path("admin/login/", AdminLoginView.as_view()),
     path("healthz", healthz, name="healthz"),
