@@ -17,10 +17,11 @@ import sys
 # forked from it and import the new code: a kernel.logescape (or kernel.handoff) the master
 # imported before the new code was deployed would be handed to them as it was (an upgrade that
 # changed it would have its workers fail to boot, and the master stop). So they are read again too.
-for _module in ("kernel.logescape", "kernel.handoff", "kernel.metricsdir"):
+for _module in ("kernel.logescape", "kernel.acceptshare", "kernel.handoff", "kernel.metricsdir"):
     if _module in sys.modules:
         importlib.reload(sys.modules[_module])
 from kernel import metricsdir  # noqa: E402
+from kernel.acceptshare import ConnectionShares  # noqa: E402
 from kernel.handoff import Handoff, HandoffThreadWorker, warm_up  # noqa: E402
 from kernel.logescape import EscapingGunicornLogger  # noqa: E402
 
@@ -49,12 +50,17 @@ control_socket_disable = True
 def on_starting(server) -> None:
     # Before the first fork, so that every worker shares it; kept on the master across reloads.
     server.handoff = Handoff()
+    # The workers' connection counts, so that kept-alive connections spread evenly over them
+    # (kernel/acceptshare.py).
+    server.shares = ConnectionShares()
     # The workers' metrics files, added up by /metrics: a fresh directory per server start
     # (kernel/metricsdir.py, docs/metrics.md).
     server.metrics_dir = metricsdir.prepare()
 
 
 def child_exit(server, worker) -> None:
+    # However it ended (SIGKILL included), its connections no longer count.
+    server.shares.leave(ConnectionShares.slot(worker.age))
     # An ended worker's gauges (its database pool) no longer count; its counters do.
     metricsdir.worker_ended(worker.pid)
 
@@ -70,6 +76,7 @@ def on_reload(server) -> None:
 
 def pre_fork(server, worker) -> None:
     worker.handoff = server.handoff
+    worker.shares = server.shares
 
 
 def post_worker_init(worker) -> None:

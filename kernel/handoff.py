@@ -32,6 +32,8 @@ import time
 
 from gunicorn.workers.gthread import ThreadWorker
 
+from kernel.acceptshare import ConnectionShares
+
 logger = logging.getLogger(__name__)
 
 # An old worker stops waiting for the new ones after this long (a new worker that cannot boot
@@ -79,18 +81,51 @@ class HandoffThreadWorker(ThreadWorker):
     module's docstring). `handoff` is set by the master's pre_fork hook."""
 
     handoff: Handoff | None = None
+    # The workers' connection counts (kernel/acceptshare.py), set by the master's pre_fork hook.
+    shares: ConnectionShares | None = None
     _handoff_since: float | None = None
+    _connections_limit = 0
+
+    # gthread's loop reads this before each wait to decide whether to accept: it is the limit
+    # gunicorn configured (worker_connections), or, while this worker holds more connections
+    # than its share (kernel/acceptshare.py), the number it holds, so that it takes none now
+    # and the worker with the fewest takes the next. Each read also renews this worker's entry.
+    @property
+    def worker_connections(self) -> int:
+        limit, shares = self._connections_limit, self.shares
+        if shares is None or not self.alive:
+            return limit
+        slot, now = shares.slot(self.age), time.monotonic()
+        shares.report(slot, self.nr_conns, now)
+        if self.nr_conns < limit and not shares.may_accept(slot, self.nr_conns, now):
+            return self.nr_conns
+        return limit
+
+    @worker_connections.setter
+    def worker_connections(self, value: int) -> None:
+        self._connections_limit = value
+
+    def accept(self, listener) -> None:
+        super().accept(listener)
+        if self.shares is not None:
+            self.shares.report(self.shares.slot(self.age), self.nr_conns)
 
     def run(self) -> None:
         # Loaded and warmed (post_worker_init ran): accepting starts now.
         if self.handoff is not None:
             self.handoff.worker_ready(self.age)
-        super().run()
+        try:
+            super().run()
+        finally:
+            if self.shares is not None:
+                self.shares.leave(self.shares.slot(self.age))
 
     def handle_exit(self, sig, frame) -> None:
         if self.handoff is not None and self._handoff_since is None and self.handoff.is_old(self.age):
             self._handoff_since = time.monotonic()
             return  # go on serving; notify() stops accepting once the new workers are ready
+        if self.shares is not None:
+            self.shares.leave(self.shares.slot(self.age))  # stopping: the others take what comes
         super().handle_exit(sig, frame)
 
     def notify(self) -> None:
