@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -36,6 +37,9 @@ class User(AbstractUser):
     email = models.EmailField("e-mail address", unique=True)
     # An IANA name (kernel.dates.zone_names); empty: the browser's zone, else TIME_ZONE.
     time_zone = models.CharField(max_length=64, blank=True, default="")
+    # One of settings.LANGUAGES for pages and mails (kernel.middleware.LanguageMiddleware);
+    # empty: the browser's Accept-Language, else English.
+    language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

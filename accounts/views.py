@@ -16,6 +16,8 @@ from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -172,6 +174,7 @@ def my_account(request: HttpRequest) -> HttpResponse:
             if valid_zone(request.COOKIES.get(ZONE_COOKIE))
             else "",
             "default_zone": settings.TIME_ZONE,
+            "languages": settings.LANGUAGES,
             # What the apps above this one show here (accounts.page): tenants, mail preferences.
             **my_account_context(user),
         },
@@ -191,6 +194,47 @@ def time_zone_set(request: HttpRequest) -> HttpResponse:
         request, f"Times are now shown in {name}." if name else "Times now follow your browser's time zone."
     )
     return redirect(f"{reverse('my_account')}#time-zone")
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The user's language for pages and mails (kernel.middleware.LanguageMiddleware); empty:
+    their browser's. It also becomes the language cookie, so that the signed-out pages (after
+    logging out) speak it too; choosing the browser's removes the cookie."""
+    code = request.POST.get("language", "")
+    if code and code not in dict(settings.LANGUAGES):
+        messages.error(request, _("Choose a language from the list."))
+        return redirect(f"{reverse('my_account')}#language")
+    request.user.language = code
+    request.user.save(update_fields=["language"])
+    # Now, so that the notice is in the language just chosen.
+    translation.activate(code or translation.get_language_from_request(request))
+    messages.success(
+        request,
+        _("The portal now speaks %(language)s.") % {"language": dict(settings.LANGUAGES)[code]}
+        if code
+        else _("The portal now follows your browser's language."),
+    )
+    response = redirect(f"{reverse('my_account')}#language")
+    if code:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            code,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    else:
+        response.delete_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    return response
 
 
 @require_POST

@@ -11,16 +11,28 @@ from functools import cache
 from django.utils import dateformat, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.timesince import timesince, timeuntil
-from django.utils.translation import ngettext
+from django.utils.translation import get_language, gettext, ngettext, npgettext_lazy
 
-# e.g. "27 Nov 2026, 16:51 UTC"
+# e.g. "27 Nov 2026, 16:51 UTC"; German "27.11.2026, 16:51 UTC" (HUMAN_FORMATS).
 HUMAN_FORMAT = "j M Y, H:i T"
+HUMAN_FORMATS = {"de": "d.m.Y, H:i T"}
+# Django's timesince units, in the form "… ago" and "in …" need: the same English, but German
+# says "vor 3 Tagen" and "in 3 Tagen" (dative), where Django's own catalogue has "3 Tage".
+RELATIVE_UNITS = {
+    "year": npgettext_lazy("relative time", "%(num)d year", "%(num)d years", "num"),
+    "month": npgettext_lazy("relative time", "%(num)d month", "%(num)d months", "num"),
+    "week": npgettext_lazy("relative time", "%(num)d week", "%(num)d weeks", "num"),
+    "day": npgettext_lazy("relative time", "%(num)d day", "%(num)d days", "num"),
+    "hour": npgettext_lazy("relative time", "%(num)d hour", "%(num)d hours", "num"),
+    "minute": npgettext_lazy("relative time", "%(num)d minute", "%(num)d minutes", "num"),
+}
 # The cookie portal.js sets to the browser's IANA time zone (Intl.DateTimeFormat).
 ZONE_COOKIE = "tz"
 
 
 def human_datetime(value: datetime) -> str:
-    return dateformat.format(timezone.localtime(value), HUMAN_FORMAT)
+    """In the current language's format (one dictionary look-up: the keys page calls it per row)."""
+    return dateformat.format(timezone.localtime(value), HUMAN_FORMATS.get(get_language(), HUMAN_FORMAT))
 
 
 def iso_datetime(value: datetime) -> str:
@@ -37,11 +49,11 @@ def relative(value: datetime, now: datetime | None = None) -> str:
     now = now or timezone.now()
     seconds = (now - value).total_seconds()
     if abs(seconds) < 60:
-        return "just now" if seconds >= 0 else "in less than a minute"
+        return gettext("just now") if seconds >= 0 else gettext("in less than a minute")
     value, now = value.astimezone(UTC), now.astimezone(UTC)
     if seconds > 0:
-        return f"{timesince(value, now, depth=1)} ago"
-    return f"in {timeuntil(value, now, depth=1)}"
+        return gettext("%(time)s ago") % {"time": timesince(value, now, time_strings=RELATIVE_UNITS, depth=1)}
+    return gettext("in %(time)s") % {"time": timeuntil(value, now, time_strings=RELATIVE_UNITS, depth=1)}
 
 
 def human_from_iso(value: str) -> str:
@@ -53,7 +65,6 @@ def human_from_iso(value: str) -> str:
     return human_datetime(parsed)
 
 
-@cache
 def wait_text(seconds: float) -> str:
     """How long to wait before trying again, for "Try again in {wait_text}.": whole seconds
     under two minutes ("1 second", "45 seconds"), else whole minutes rounded up ("2 minutes",

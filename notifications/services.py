@@ -18,9 +18,10 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import User
-from kernel.mail import absolute_url, one_line
+from kernel.mail import absolute_url, mail_language, one_line
 from tenants.models import Role, Tenant
 
 from .kinds import KINDS, Kind
@@ -32,11 +33,25 @@ SUBJECT_LIMIT = 150  # characters after the prefix
 
 
 def render_mail(
-    *, kind: Kind, to: str, context: dict, template: str | None = None, subject: str | None = None
+    *,
+    kind: Kind,
+    to: str,
+    context: dict,
+    template: str | None = None,
+    subject: str | None = None,
+    language: str | None = None,
 ) -> EmailMultiAlternatives:
     """One mail of `kind` to `to`: text from <template>.txt (default notifications/<kind>),
     whose first line is the subject unless `subject` is given, and HTML from <template>.html;
-    both end with the opt-out footer."""
+    both end with the opt-out footer. In `language` (the recipient's, kernel.mail.mail_language),
+    else the current one; a `subject` given lazily (gettext_lazy) is translated into it too."""
+    with translation.override(language or translation.get_language()):
+        return _render_mail(kind=kind, to=to, context=context, template=template, subject=subject)
+
+
+def _render_mail(
+    *, kind: Kind, to: str, context: dict, template: str | None, subject: str | None
+) -> EmailMultiAlternatives:
     template = template or f"notifications/{kind.code}"
     context = {"account_url": absolute_url(reverse("my_account")) + "#notifications", **context, "kind": kind}
     text = render_to_string(f"{template}.txt", context).strip()
@@ -48,7 +63,7 @@ def render_mail(
     html = html.replace("</body>", footer + "</body>") if "</body>" in html else html + footer
     # Subjects carry names people chose (a tenant's, a key's): one line, bounded.
     mail = EmailMultiAlternatives(
-        SUBJECT_PREFIX + one_line(subject, SUBJECT_LIMIT), text, settings.DEFAULT_FROM_EMAIL, [to]
+        SUBJECT_PREFIX + one_line(str(subject), SUBJECT_LIMIT), text, settings.DEFAULT_FROM_EMAIL, [to]
     )
     mail.attach_alternative(html, "text/html")
     return mail
@@ -76,6 +91,7 @@ def notify_tenant_admins(
             context={**context, "tenant": tenant, "user": user},
             template=template,
             subject=subject,
+            language=mail_language(user),
         )
         for user in users
     ]
