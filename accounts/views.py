@@ -59,7 +59,7 @@ class LimitedLoginMixin:
         the e-mail typed; the reason is the form's error unless the view's template shows it on
         its own."""
         form.cleaned_data = {}
-        form.add_error(None, f"Too many failed logins. Try again in {wait}.")
+        form.add_error(None, _("Too many failed logins. Try again in %(wait)s.") % {"wait": wait})
         return self.get_context_data(form=form)
 
 
@@ -112,7 +112,7 @@ class AdminLoginView(LimitedLoginMixin, auth_views.LoginView):
     def get_context_data(self, **kwargs) -> dict:
         return {
             **admin.site.each_context(self.request),
-            "title": "Log in",
+            "title": _("Log in"),
             "subtitle": None,
             "app_path": self.request.get_full_path(),
             "username": self.request.user.get_username(),
@@ -185,12 +185,15 @@ def time_zone_set(request: HttpRequest) -> HttpResponse:
     """The user's time zone for every time the portal shows them; empty: their browser's."""
     name = request.POST.get("time_zone", "")
     if name and valid_zone(name) is None:
-        messages.error(request, "Choose a time zone from the list.")
+        messages.error(request, _("Choose a time zone from the list."))
         return redirect(f"{reverse('my_account')}#time-zone")
     request.user.time_zone = name
     request.user.save(update_fields=["time_zone"])
     messages.success(
-        request, f"Times are now shown in {name}." if name else "Times now follow your browser's time zone."
+        request,
+        _("Times are now shown in %(zone)s.") % {"zone": name}
+        if name
+        else _("Times now follow your browser's time zone."),
     )
     return redirect(f"{reverse('my_account')}#time-zone")
 
@@ -241,10 +244,14 @@ def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
     """End one of the user's other sessions (this one ends with Log out)."""
     session = get_object_or_404(UserSession, user=request.user, pk=session_id)
     if session.session_key == request.session.session_key:
-        messages.error(request, "This is the session you are using: log out to end it.")
+        messages.error(request, _("This is the session you are using: log out to end it."))
     else:
         session.end()
-        messages.success(request, f"The session of {devices.describe(session.user_agent)} at {session.ip} ended.")
+        messages.success(
+            request,
+            _("The session of %(device)s at %(address)s ended.")
+            % {"device": devices.describe(session.user_agent), "address": session.ip},
+        )
     return redirect(f"{reverse('my_account')}#sessions")
 
 
@@ -255,7 +262,7 @@ def sessions_end_others(request: HttpRequest) -> HttpResponse:
     if ended:
         text = ngettext("Ended %(count)d other session.", "Ended %(count)d other sessions.", ended) % {"count": ended}
     else:
-        text = "No other session was open."
+        text = _("No other session was open.")
     messages.success(request, text)
     return redirect(f"{reverse('my_account')}#sessions")
 
