@@ -4,13 +4,15 @@ templates/notifications/<code>.txt and .html (or its own pair, named when sendin
 
 from dataclasses import dataclass
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop as _
 
 
 @dataclass(frozen=True)
 class Kind:
     code: str
-    label: str  # shown on My Account (lazy: in the reader's language)
+    # Shown on My Account and in mails' footers, translated where shown ({% translate kind.label %}):
+    # marked here with gettext_noop, so that they stay plain English strings.
+    label: str
     help: str
 
 
