@@ -83,6 +83,7 @@ def test_the_switch_on_the_login_page_works_for_an_anonymous_visitor(client):
     body = client.get(reverse("login"), headers={"accept-language": "en"}).content.decode()
     assert '<html lang="de">' in body and "<h1>Anmelden</h1>" in body
     assert 'aria-label="Sprache"' in body
+    assert ">English</button>" in body and ">Deutsch</button>" in body  # each named in itself
 
 
 def test_the_switch_needs_the_csrf_token(client):
