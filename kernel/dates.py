@@ -8,7 +8,7 @@ import zoneinfo
 from datetime import UTC, datetime
 from functools import cache
 
-from django.utils import dateformat, timezone
+from django.utils import dateformat, timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import get_language, gettext, ngettext, npgettext_lazy
@@ -30,6 +30,33 @@ RELATIVE_UNITS = {
 ZONE_COOKIE = "tz"
 
 
+# The keys page shows a relative time per row (up to 5,000): the texts are looked up once per
+# language and number, not per row (a gettext look-up costs microseconds).
+@cache
+def _unit_text(language: str, name: str, num: int) -> str:
+    with translation.override(language):
+        return RELATIVE_UNITS[name] % {"num": num}
+
+
+@cache
+def _phrases(language: str) -> tuple[str, str, str, str]:
+    with translation.override(language):
+        return gettext("just now"), gettext("in less than a minute"), gettext("%(time)s ago"), gettext("in %(time)s")
+
+
+class _Unit:
+    """What timesince formats with `unit % {"num": n}`, from the cache."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __mod__(self, values: dict[str, int]) -> str:
+        return _unit_text(get_language(), self.name, values["num"])
+
+
+_UNITS = {name: _Unit(name) for name in RELATIVE_UNITS}
+
+
 def human_datetime(value: datetime) -> str:
     """In the current language's format (one dictionary look-up: the keys page calls it per row)."""
     return dateformat.format(timezone.localtime(value), HUMAN_FORMATS.get(get_language(), HUMAN_FORMAT))
@@ -48,12 +75,13 @@ def relative(value: datetime, now: datetime | None = None) -> str:
     the current time zone: the text is the same for everyone, and no day lasts 23 or 25 hours."""
     now = now or timezone.now()
     seconds = (now - value).total_seconds()
+    just_now, less_than_a_minute, ago, within = _phrases(get_language())
     if abs(seconds) < 60:
-        return gettext("just now") if seconds >= 0 else gettext("in less than a minute")
+        return just_now if seconds >= 0 else less_than_a_minute
     value, now = value.astimezone(UTC), now.astimezone(UTC)
     if seconds > 0:
-        return gettext("%(time)s ago") % {"time": timesince(value, now, time_strings=RELATIVE_UNITS, depth=1)}
-    return gettext("in %(time)s") % {"time": timeuntil(value, now, time_strings=RELATIVE_UNITS, depth=1)}
+        return ago % {"time": timesince(value, now, time_strings=_UNITS, depth=1)}
+    return within % {"time": timeuntil(value, now, time_strings=_UNITS, depth=1)}
 
 
 def human_from_iso(value: str) -> str:
