@@ -51,9 +51,17 @@ def test_waits_dates_and_numbers():
 
 
 def test_the_mail_filter_time_until_takes_the_dative():
-    template = Template("{% load time_texts %}{{ due|time_until:now }}")
+    template = Template("{% load portal_l10n %}{{ due|time_until:now }}")
     context = Context({"due": MOMENT + timedelta(days=3, hours=4), "now": MOMENT})
     with translation.override("en"):
         assert template.render(context) == "3\xa0days, 4\xa0hours"
     with translation.override("de"):
         assert template.render(context) == "3\xa0Tagen, 4\xa0Stunden"
+
+
+def test_the_grouped_filter():
+    template = Template("{% load portal_l10n %}{{ n|grouped }}")
+    with translation.override("de"):
+        assert template.render(Context({"n": 12345})) == "12.345"
+    with translation.override("en"):
+        assert template.render(Context({"n": 12345})) == "12,345"
