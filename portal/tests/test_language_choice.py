@@ -167,3 +167,48 @@ def test_the_outage_page_speaks_the_browsers_language_without_the_database(rf):
     assert response.status_code == 503 and response["Content-Language"] == "de"
     assert '<html lang="de">' in body and "Vorübergehend nicht verfügbar" in body
     assert "Temporarily unavailable" in unavailable_page().content.decode()  # no request: English
+
+
+def test_the_key_hygiene_and_leak_mails_render_in_german(acme, alice):
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace
+
+    from notifications.kinds import KEY_HYGIENE, SECRET_LEAKED
+    from notifications.services import render_mail
+
+    now = datetime(2026, 12, 7, 14, 5, tzinfo=UTC)
+    key = SimpleNamespace(name="Lager", client_id="akp_client_1")
+    notice = SimpleNamespace(key=key, due_at=now + timedelta(days=3, hours=4))
+    context = {"tenant": acme, "now": now, "expiry": [notice], "renew_by": [notice]}
+    message = render_mail(
+        kind=KEY_HYGIENE,
+        to=alice.email,
+        context=context,
+        template="apikeys/email/key_hygiene",
+        subject=lambda: translation.gettext("Keys that need attention"),
+        language="de",
+    )
+    assert message.subject == "[API Key Portal] Schlüssel, die Aufmerksamkeit brauchen"
+    assert (
+        "Lager (Client-ID akp_client_1) läuft am 2026-12-10 18:05 UTC ab (in 3\xa0Tagen, 4\xa0Stunden)" in message.body
+    )
+    assert "Laufen ab:" in message.body and "„Schlüssel, die Aufmerksamkeit brauchen“" in message.body
+    leak = render_mail(
+        kind=SECRET_LEAKED,
+        to=alice.email,
+        context={"tenant": acme, "key": key, "stopped": True, "source": "GitHub"},
+        template="apikeys/email/secret_leaked",
+        subject="x",
+        language="de",
+    )
+    assert "wurde von GitHub als öffentlich gefunden gemeldet" in leak.body
+    assert "Das Portal hat es sofort gestoppt" in leak.alternatives[0][0]
+    english = render_mail(
+        kind=KEY_HYGIENE,
+        to=alice.email,
+        context=context,
+        template="apikeys/email/key_hygiene",
+        subject="x",
+        language="en",
+    )
+    assert "Lager (Client ID akp_client_1) expires on 2026-12-10 18:05 UTC (in 3\xa0days, 4\xa0hours)" in english.body
