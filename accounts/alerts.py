@@ -36,7 +36,7 @@ def login_seen(request: HttpRequest, user: AbstractBaseUser) -> None:
         with translation.override(mail_language(user)):  # the time in the mail's language too
             context = {
                 "user": user,
-                "browser": browser,
+                "browser": devices.label(request.headers.get("User-Agent", "")),
                 "address": address,
                 "when": human_datetime(timezone.now()),
                 "account_url": request.build_absolute_uri(reverse("my_account")),

@@ -141,7 +141,7 @@ def _session_rows(request: HttpRequest) -> list[dict]:
     return [
         {
             "session": session,
-            "device": devices.describe(session.user_agent),
+            "device": devices.label(session.user_agent),
             "current": session.session_key == request.session.session_key,
         }
         for session in sessions
@@ -250,7 +250,7 @@ def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
         messages.success(
             request,
             _("The session of %(device)s at %(address)s ended.")
-            % {"device": devices.describe(session.user_agent), "address": session.ip},
+            % {"device": devices.label(session.user_agent), "address": session.ip},
         )
     return redirect(f"{reverse('my_account')}#sessions")
 

@@ -126,7 +126,7 @@ def test_a_login_alert_is_in_the_users_language(smtp_server, alice):
     for address in ["10.0.0.1", "198.51.100.7"]:  # the first login ever is not mailed
         assert log_in(Client(REMOTE_ADDR=address, HTTP_USER_AGENT=firefox), alice.email).status_code == 302
     (alert,) = smtp_server.flushed()
-    assert alert["Subject"].endswith("Neue Anmeldung von Firefox on Windows")
+    assert alert["Subject"].endswith("Neue Anmeldung von Firefox unter Windows")
     body = next(p for p in alert.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
     assert "Wenn Sie das waren, ist nichts zu tun." in body
     assert re.search(r"Zeit: +\d\d\.\d\d\.\d{4}, \d\d:\d\d [A-Z]", body)  # "07.12.2026, 14:05 UTC"
