@@ -10,8 +10,9 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import translation
 
-from kernel.mail import with_html_part
+from kernel.mail import mail_language, with_html_part
 from kernel.net import client_ip
 
 from . import devices, reauth, sealing, stages
@@ -59,8 +60,11 @@ class AccountAdapter(DefaultAccountAdapter):
         return reverse("my_account")
 
     def render_mail(self, template_prefix: str, email, context: dict, headers=None) -> EmailMessage:
-        # Every mail has a plain-text and an HTML part; allauth's templates are text only.
-        mail = super().render_mail(template_prefix, email, context, headers=headers)
+        # In the recipient's language (their setting; else the page's, for an address without
+        # an account). Every mail has a plain-text and an HTML part; allauth's templates are
+        # text only.
+        with translation.override(mail_language(context.get("user"))):
+            mail = super().render_mail(template_prefix, email, context, headers=headers)
         return with_html_part(mail) if isinstance(mail, EmailMultiAlternatives) else mail
 
 

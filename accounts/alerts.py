@@ -9,9 +9,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from kernel.dates import human_datetime
+from kernel.mail import mail_language
 from kernel.net import client_ip
 
 from . import devices
@@ -32,13 +33,15 @@ def login_seen(request: HttpRequest, user: AbstractBaseUser) -> None:
         device.save(update_fields=["last_seen_at"])
         return
     if not first_login:
-        context = {
-            "browser": browser,
-            "address": address,
-            "when": human_datetime(timezone.now()),
-            "account_url": request.build_absolute_uri(reverse("my_account")),
-            "reset_url": request.build_absolute_uri(reverse("password_reset")),
-        }
+        with translation.override(mail_language(user)):  # the time in the mail's language too
+            context = {
+                "user": user,
+                "browser": devices.label(request.headers.get("User-Agent", "")),
+                "address": address,
+                "when": human_datetime(timezone.now()),
+                "account_url": request.build_absolute_uri(reverse("my_account")),
+                "reset_url": request.build_absolute_uri(reverse("password_reset")),
+            }
         _send(user, context)
 
 

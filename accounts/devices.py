@@ -3,6 +3,8 @@ system families, nothing more, so that a browser update is not a new device."""
 
 import re
 
+from django.utils.translation import gettext as _
+
 # The first pattern that matches names the family; order matters (Edge and Opera say Chrome,
 # Chrome says Safari, Android says Linux).
 _BROWSERS = [
@@ -29,9 +31,21 @@ def _family(user_agent: str, patterns: list[tuple[re.Pattern, str]]) -> str | No
 
 
 def describe(user_agent: str) -> str:
-    """e.g. "Chrome on Linux", "Safari on iOS", "Unknown browser"."""
+    """e.g. "Chrome on Linux", "Safari on iOS", "Unknown browser": always English, as stored
+    (KnownDevice, a passkey's suggested name). `label` says the same to a person."""
     browser = _family(user_agent, _BROWSERS)
     system = _family(user_agent, _SYSTEMS)
     if browser and system:
         return f"{browser} on {system}"
     return browser or (f"Browser on {system}" if system else "Unknown browser")
+
+
+def label(user_agent: str) -> str:
+    """describe() in the current language, for pages and mails: German "Chrome unter Linux"."""
+    browser = _family(user_agent, _BROWSERS)
+    system = _family(user_agent, _SYSTEMS)
+    if browser and system:
+        return _("%(browser)s on %(system)s") % {"browser": browser, "system": system}
+    if browser:
+        return browser
+    return _("Browser on %(system)s") % {"system": system} if system else _("Unknown browser")

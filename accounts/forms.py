@@ -18,6 +18,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from fido2.webauthn import AuthenticationResponse, RegistrationResponse
 
 from kernel.background import after_response
@@ -31,7 +32,9 @@ logger = logging.getLogger(__name__)
 
 
 def too_many(wait: int) -> ValidationError:
-    return ValidationError(f"Too many failed attempts. Try again in {wait_text(wait)}.", code="limited")
+    return ValidationError(
+        _("Too many failed attempts. Try again in %(wait)s.") % {"wait": wait_text(wait)}, code="limited"
+    )
 
 
 def _checked(kind: str, user, check) -> bool:
@@ -49,7 +52,7 @@ class LoginForm(account_forms.LoginForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields.pop("login")
-        field.label = "E-mail"
+        field.label = _("E-mail")
         field.widget.attrs.update({"autofocus": True, "autocomplete": "username"})
         field.widget.attrs.pop("placeholder", None)
         self.fields["password"].help_text = ""
@@ -123,7 +126,7 @@ class SecondFactorMixin:
             main = next((a for a in authenticators if a.type == Authenticator.Type.TOTP), None)
             if main or authenticators:
                 self._emit_authentication_failed(main or authenticators[0])
-            raise ValidationError("Incorrect code.", code="incorrect_code")
+            raise ValidationError(_("Incorrect code."), code="incorrect_code")
         return code
 
 
@@ -139,7 +142,7 @@ class ReauthenticateForm(account_forms.ReauthenticateForm):
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
         if not _checked("reauth", self.user, lambda: self.user.check_password(password)):
-            raise ValidationError("Incorrect password.", code="incorrect_password")
+            raise ValidationError(_("Incorrect password."), code="incorrect_password")
         return password
 
 
@@ -147,7 +150,7 @@ class ChangePasswordForm(account_forms.ChangePasswordForm):
     def clean_oldpassword(self) -> str:
         password = self.cleaned_data.get("oldpassword", "")
         if not _checked("password", self.user, lambda: self.user.check_password(password)):
-            raise ValidationError("Please type your current password.", code="enter_current_password")
+            raise ValidationError(_("Please type your current password."), code="enter_current_password")
         return password
 
 
@@ -162,7 +165,9 @@ class ResetPasswordForm(account_forms.ResetPasswordForm):
         email = self.cleaned_data["email"]
         wait = throttle.reset_mail_requested(email, client_ip(context.request))
         if wait is not None:
-            raise forms.ValidationError(f"Too many reset requests. Try again in {wait_text(wait)}.", code="limited")
+            raise forms.ValidationError(
+                _("Too many reset requests. Try again in %(wait)s.") % {"wait": wait_text(wait)}, code="limited"
+            )
         email = get_account_adapter().clean_email(email.lower())
         # The account's own address is the only one (no e-mail management): one query, where
         # allauth's lookup asks its EmailAddress table first and the users' table only when no
@@ -216,9 +221,9 @@ class AddPasskeyForm(WellFormedCredentialMixin, webauthn_forms.AddWebAuthnForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["name"].label = "Name"
-        self.fields["name"].help_text = "To tell your passkeys apart, e.g. the device it is on."
+        self.fields["name"].label = _("Name")
+        self.fields["name"].help_text = _("To tell your passkeys apart, e.g. the device it is on.")
         passwordless = self.fields["passwordless"]
-        passwordless.label = "Also log in with it, without a password"
-        passwordless.help_text = "Needs a passkey that checks it is you: fingerprint, face or PIN."
+        passwordless.label = _("Also log in with it, without a password")
+        passwordless.help_text = _("Needs a passkey that checks it is you: fingerprint, face or PIN.")
         passwordless.initial = True

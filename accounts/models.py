@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class UserManager(BaseUserManager["User"]):
@@ -33,9 +35,12 @@ class User(AbstractUser):
     """A portal user, who logs in with an e-mail address and a password."""
 
     username = None  # type: ignore[assignment]
-    email = models.EmailField("e-mail address", unique=True)
+    email = models.EmailField(_("e-mail address"), unique=True)
     # An IANA name (kernel.dates.zone_names); empty: the browser's zone, else TIME_ZONE.
     time_zone = models.CharField(max_length=64, blank=True, default="")
+    # One of settings.LANGUAGES for pages and mails (kernel.middleware.LanguageMiddleware);
+    # empty: the browser's Accept-Language, else English.
+    language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

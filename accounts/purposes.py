@@ -5,6 +5,8 @@ from collections.abc import Mapping
 
 from allauth.mfa.models import Authenticator
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .purpose_registry import purpose_register
 
@@ -23,20 +25,21 @@ def _fixed(text: str):
 
 def register() -> None:
     for name, text in [
-        ("mfa_activate_totp", "set up an authenticator app"),
-        ("mfa_deactivate_totp", "turn off the authenticator app"),
-        ("mfa_add_webauthn", "add a passkey"),
-        ("mfa_generate_recovery_codes", "make new recovery codes"),
+        # After "Confirm it is you to": in German a clause with "zu" ("… einzurichten").
+        ("mfa_activate_totp", gettext_lazy("set up an authenticator app")),
+        ("mfa_deactivate_totp", gettext_lazy("turn off the authenticator app")),
+        ("mfa_add_webauthn", gettext_lazy("add a passkey")),
+        ("mfa_generate_recovery_codes", gettext_lazy("make new recovery codes")),
     ]:
         purpose_register(name, _fixed(text), page=True)
 
     def remove(request, params):
         name = _passkey_name(request, params)
-        return f"remove the passkey {name}" if name else "remove a passkey"
+        return _("remove the passkey %(name)s") % {"name": name} if name else _("remove a passkey")
 
     def rename(request, params):
         name = _passkey_name(request, params)
-        return f"rename the passkey {name}" if name else "rename a passkey"
+        return _("rename the passkey %(name)s") % {"name": name} if name else _("rename a passkey")
 
     purpose_register("mfa_remove_webauthn", remove, page=True)
     purpose_register("mfa_edit_webauthn", rename, page=True)

@@ -61,6 +61,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import resolve_url
 from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.cache import add_never_cache_headers
 
 from kernel.http import wants_json
@@ -146,7 +147,8 @@ def _return_to(request: HttpRequest, form_page: Callable[..., str] | None, kwarg
 
 PURPOSE_SESSION_KEY = "accounts_reauth_for"
 PURPOSE_LIFETIME = 900  # seconds a kept action stays usable for the page's wording
-FALLBACK_PURPOSE = "continue"
+# After "Confirm it is you to" (German: "fortzufahren").
+FALLBACK_PURPOSE = pgettext_lazy("confirm it is you to", "continue")
 
 
 def _keep_purpose(request: HttpRequest, next_url: str) -> None:

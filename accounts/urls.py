@@ -41,6 +41,7 @@ urlpatterns = [
     ),
     path("password/reset/complete/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("time-zone/", views.time_zone_set, name="time_zone_set"),
+    path("language/", views.language_set, name="language_set"),
     path("sessions/end-others/", views.sessions_end_others, name="sessions_end_others"),
     path("sessions/<int:session_id>/end/", views.session_end, name="session_end"),
     # Before allauth's MFA URLs: its overview is My Account, the second factor page is the

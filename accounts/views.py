@@ -14,8 +14,9 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -58,7 +59,7 @@ class LimitedLoginMixin:
         the e-mail typed; the reason is the form's error unless the view's template shows it on
         its own."""
         form.cleaned_data = {}
-        form.add_error(None, f"Too many failed logins. Try again in {wait}.")
+        form.add_error(None, _("Too many failed logins. Try again in %(wait)s.") % {"wait": wait})
         return self.get_context_data(form=form)
 
 
@@ -111,7 +112,7 @@ class AdminLoginView(LimitedLoginMixin, auth_views.LoginView):
     def get_context_data(self, **kwargs) -> dict:
         return {
             **admin.site.each_context(self.request),
-            "title": "Log in",
+            "title": _("Log in"),
             "subtitle": None,
             "app_path": self.request.get_full_path(),
             "username": self.request.user.get_username(),
@@ -140,7 +141,7 @@ def _session_rows(request: HttpRequest) -> list[dict]:
     return [
         {
             "session": session,
-            "device": devices.describe(session.user_agent),
+            "device": devices.label(session.user_agent),
             "current": session.session_key == request.session.session_key,
         }
         for session in sessions
@@ -172,6 +173,7 @@ def my_account(request: HttpRequest) -> HttpResponse:
             if valid_zone(request.COOKIES.get(ZONE_COOKIE))
             else "",
             "default_zone": settings.TIME_ZONE,
+            "languages": settings.LANGUAGES,
             # What the apps above this one show here (accounts.page): tenants, mail preferences.
             **my_account_context(user),
         },
@@ -183,14 +185,58 @@ def time_zone_set(request: HttpRequest) -> HttpResponse:
     """The user's time zone for every time the portal shows them; empty: their browser's."""
     name = request.POST.get("time_zone", "")
     if name and valid_zone(name) is None:
-        messages.error(request, "Choose a time zone from the list.")
+        messages.error(request, _("Choose a time zone from the list."))
         return redirect(f"{reverse('my_account')}#time-zone")
     request.user.time_zone = name
     request.user.save(update_fields=["time_zone"])
     messages.success(
-        request, f"Times are now shown in {name}." if name else "Times now follow your browser's time zone."
+        request,
+        _("Times are now shown in %(zone)s.") % {"zone": name}
+        if name
+        else _("Times now follow your browser's time zone."),
     )
     return redirect(f"{reverse('my_account')}#time-zone")
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The user's language for pages and mails (kernel.middleware.LanguageMiddleware); empty:
+    their browser's. It also becomes the language cookie, so that the signed-out pages (after
+    logging out) speak it too; choosing the browser's removes the cookie."""
+    code = request.POST.get("language", "")
+    if code and code not in dict(settings.LANGUAGES):
+        messages.error(request, _("Choose a language from the list."))
+        return redirect(f"{reverse('my_account')}#language")
+    request.user.language = code
+    request.user.save(update_fields=["language"])
+    # Now, so that the notice is in the language just chosen.
+    translation.activate(code or translation.get_language_from_request(request))
+    messages.success(
+        request,
+        _("The portal now speaks %(language)s.") % {"language": dict(settings.LANGUAGES)[code]}
+        if code
+        else _("The portal now follows your browser's language."),
+    )
+    response = redirect(f"{reverse('my_account')}#language")
+    if code:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            code,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    else:
+        response.delete_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    return response
 
 
 @require_POST
@@ -198,10 +244,14 @@ def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
     """End one of the user's other sessions (this one ends with Log out)."""
     session = get_object_or_404(UserSession, user=request.user, pk=session_id)
     if session.session_key == request.session.session_key:
-        messages.error(request, "This is the session you are using: log out to end it.")
+        messages.error(request, _("This is the session you are using: log out to end it."))
     else:
         session.end()
-        messages.success(request, f"The session of {devices.describe(session.user_agent)} at {session.ip} ended.")
+        messages.success(
+            request,
+            _("The session of %(device)s at %(address)s ended.")
+            % {"device": devices.label(session.user_agent), "address": session.ip},
+        )
     return redirect(f"{reverse('my_account')}#sessions")
 
 
@@ -212,7 +262,7 @@ def sessions_end_others(request: HttpRequest) -> HttpResponse:
     if ended:
         text = ngettext("Ended %(count)d other session.", "Ended %(count)d other sessions.", ended) % {"count": ended}
     else:
-        text = "No other session was open."
+        text = _("No other session was open.")
     messages.success(request, text)
     return redirect(f"{reverse('my_account')}#sessions")
 

@@ -7,12 +7,21 @@ import unicodedata
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.html import linebreaks, urlize
 
 
 def absolute_url(path: str) -> str:
     """A link for a mail: PORTAL_URL (the portal's public origin) and `path`."""
     return settings.PORTAL_URL + path
+
+
+def mail_language(user: object | None = None) -> str:
+    """The language to write a mail to `user` in (docs/i18n.md): their My Account setting, else
+    the current one (the page that sends it: the inviter's for someone without an account),
+    else English (a background job). Render the whole mail, subject included, inside
+    `translation.override(mail_language(user))`."""
+    return getattr(user, "language", "") or translation.get_language() or settings.LANGUAGE_CODE
 
 
 def html_from_text(text: str) -> str:

@@ -6,7 +6,8 @@ from django.contrib.auth import middleware as auth_middleware
 from django.contrib.messages import middleware as messages_middleware
 from django.contrib.sessions import middleware as sessions_middleware
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
+from django.middleware.locale import LocaleMiddleware
+from django.utils import timezone, translation
 
 from kernel.dates import ZONE_COOKIE, valid_zone
 
@@ -32,6 +33,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
 # authenticates every call with a Bearer token the same way, and the operators' /metrics
 # (kernel/metrics.py) lets in loopback clients and a bearer token, never a session.
 TOKEN_SERVICE_PREFIXES = ("/oauth/", "/customerlogin/", "/.well-known/", "/gateway/", "/api/", "/metrics")
+# Paths that answer machines, in English whatever the Accept-Language (docs/i18n.md): the token
+# service, the gateway check, the management API, SCIM, the operators' endpoints, and the
+# JavaScript catalog, whose URL names its language.
+MACHINE_PREFIXES = (*TOKEN_SERVICE_PREFIXES, "/scim/", "/healthz", "/readyz", "/jsi18n/")
 
 
 class SecurityHeadersMiddleware:
@@ -195,3 +200,29 @@ class TimeZoneMiddleware:
             return self.get_response(request)
         with timezone.override(zone):
             return self.get_response(request)
+
+
+class LanguageMiddleware(LocaleMiddleware):
+    """Django's LocaleMiddleware (the language cookie set by the switch on the signed-out pages,
+    else Accept-Language, else LANGUAGE_CODE; `Content-Language` and `Vary: Accept-Language` on
+    the response), with the signed-in user's My Account setting first. Machine paths
+    (MACHINE_PREFIXES) skip it entirely and stay English. After each page the thread goes back
+    to LANGUAGE_CODE, so that the next request it serves, perhaps a machine one, starts in
+    English (gunicorn's threads serve one request after another)."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(MACHINE_PREFIXES):
+            return self.get_response(request)
+        try:
+            return super().__call__(request)
+        finally:
+            translation.deactivate()
+
+    def process_request(self, request: HttpRequest) -> None:
+        user = getattr(request, "user", None)
+        chosen = getattr(user, "language", "") if user is not None and user.is_authenticated else ""
+        if chosen and chosen in dict(settings.LANGUAGES):
+            translation.activate(chosen)
+            request.LANGUAGE_CODE = chosen
+            return
+        super().process_request(request)

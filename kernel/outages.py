@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from django.utils import translation
 from django.views import defaults
 from psycopg_pool import PoolTimeout
 
@@ -98,11 +99,25 @@ def unavailable_json() -> JsonResponse:
     return _retry_later(response)
 
 
-def unavailable_page() -> HttpResponse:
+def page_language(request: HttpRequest | None) -> str:
+    """The language of an error page, without the database: the one LanguageMiddleware chose
+    if it ran, else the language cookie or Accept-Language (the user's own setting would need
+    the database); English on machine paths."""
+    from kernel.middleware import MACHINE_PREFIXES  # not at import: logging's set-up imports this module
+
+    if request is None or request.path_info.startswith(MACHINE_PREFIXES):
+        return settings.LANGUAGE_CODE
+    return getattr(request, "LANGUAGE_CODE", None) or translation.get_language_from_request(request)
+
+
+def unavailable_page(request: HttpRequest | None = None) -> HttpResponse:
     # Rendered without the request: context processors (the tenant switcher) and the user
     # in the header would ask the database again.
-    html = loader.render_to_string("503.html", {"retry_after": settings.OUTAGE_RETRY_AFTER})
-    return _retry_later(HttpResponse(html, status=503))
+    with translation.override(page_language(request)):
+        html = loader.render_to_string("503.html", {"retry_after": settings.OUTAGE_RETRY_AFTER})
+    response = HttpResponse(html, status=503)
+    response["Content-Language"] = page_language(request)
+    return _retry_later(response)
 
 
 def _retry_later(response: HttpResponse) -> HttpResponse:
@@ -117,7 +132,7 @@ def answer(request: HttpRequest, exc: BaseException, *, json: bool = False) -> H
     report("database", exc)
     if _connection_broke(exc):
         _drain_broken_connections()
-    return unavailable_json() if json or wants_json(request) else unavailable_page()
+    return unavailable_json() if json or wants_json(request) else unavailable_page(request)
 
 
 def _connection_broke(exc: BaseException) -> bool:
@@ -158,7 +173,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
     exc = sys.exc_info()[1]
     if exc is not None and database_failure(exc):
         return answer(request, exc)
-    return defaults.server_error(request)
+    with translation.override(page_language(request)):  # raised in middleware, perhaps before the language was chosen
+        return defaults.server_error(request)
 
 
 class HideOutageResponses(logging.Filter):

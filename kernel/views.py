@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy
 from django.views.i18n import JavaScriptCatalog
 
 from kernel.dates import wait_text
@@ -31,7 +32,7 @@ def _back_url(request: HttpRequest) -> str:
     return reverse("home")
 
 
-PAGE_EXPIRED = (
+PAGE_EXPIRED = gettext_lazy(
     "This page has expired, for example a tab left open while you logged out and in again "
     "elsewhere. Nothing was changed. Reload the page and try again."
 )
@@ -43,7 +44,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     back and the advice to reload; never Django's debug page, whatever DEBUG says, and never
     the reason's details beyond whether the cookie was missing."""
     if wants_json(request):  # a page's script (fetch): the same words, for it to show
-        response = JsonResponse({"error": "page_expired", "message": PAGE_EXPIRED}, status=403)
+        response = JsonResponse({"error": "page_expired", "message": str(PAGE_EXPIRED)}, status=403)
         response["Cache-Control"] = "no-store"
         return response
     context = {

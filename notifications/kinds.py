@@ -4,29 +4,33 @@ templates/notifications/<code>.txt and .html (or its own pair, named when sendin
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop as _
+
 
 @dataclass(frozen=True)
 class Kind:
     code: str
-    label: str  # shown on My Account
+    # Shown on My Account and in mails' footers, translated where shown ({% translate kind.label %}):
+    # marked here with gettext_noop, so that they stay plain English strings.
+    label: str
     help: str
 
 
 WEBHOOK_FAILING = Kind(
     "webhook_failing",
-    "A webhook endpoint keeps failing",
-    "When deliveries to one of your tenants' webhook endpoints fail again and again.",
+    _("A webhook endpoint keeps failing"),
+    _("When deliveries to one of your tenants' webhook endpoints fail again and again."),
 )
 
 KEY_HYGIENE = Kind(
     "key_hygiene",
-    "Keys that need attention",
-    "Keys about to expire or due for a new secret, expired, unused and about to be disabled, or disabled for it.",
+    _("Keys that need attention"),
+    _("Keys about to expire or due for a new secret, expired, unused and about to be disabled, or disabled for it."),
 )
 SECRET_LEAKED = Kind(
     "secret_leaked",
-    "A secret was found in public",
-    "A key's secret reported as leaked (by a secret scanning service or an admin), and what the portal did.",
+    _("A secret was found in public"),
+    _("A key's secret reported as leaked (by a secret scanning service or an admin), and what the portal did."),
 )
 
 KINDS: dict[str, Kind] = {kind.code: kind for kind in [KEY_HYGIENE, SECRET_LEAKED, WEBHOOK_FAILING]}

@@ -11,16 +11,17 @@ Mail goes through Django's configured backend (docs/configuration.md, "E-mail");
 raises, so callers decide whether the action that notifies may go on without it."""
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import User
-from kernel.mail import absolute_url, one_line
+from kernel.mail import absolute_url, mail_language, one_line
 from tenants.models import Role, Tenant
 
 from .kinds import KINDS, Kind
@@ -32,16 +33,33 @@ SUBJECT_LIMIT = 150  # characters after the prefix
 
 
 def render_mail(
-    *, kind: Kind, to: str, context: dict, template: str | None = None, subject: str | None = None
+    *,
+    kind: Kind,
+    to: str,
+    context: dict,
+    template: str | None = None,
+    subject: "str | Callable[[], str] | None" = None,
+    language: str | None = None,
 ) -> EmailMultiAlternatives:
     """One mail of `kind` to `to`: text from <template>.txt (default notifications/<kind>),
     whose first line is the subject unless `subject` is given, and HTML from <template>.html;
-    both end with the opt-out footer."""
+    both end with the opt-out footer. In `language` (the recipient's, kernel.mail.mail_language),
+    else the current one. A `subject` that depends on the language is given as a function that
+    makes it (e.g. `lambda: ngettext(...) % {...}`): it is called in that language."""
+    with translation.override(language or translation.get_language()):
+        return _render_mail(kind=kind, to=to, context=context, template=template, subject=subject)
+
+
+def _render_mail(
+    *, kind: Kind, to: str, context: dict, template: str | None, subject: "str | Callable[[], str] | None"
+) -> EmailMultiAlternatives:
     template = template or f"notifications/{kind.code}"
     context = {"account_url": absolute_url(reverse("my_account")) + "#notifications", **context, "kind": kind}
     text = render_to_string(f"{template}.txt", context).strip()
     if subject is None:
         subject, _, text = text.partition("\n")
+    elif callable(subject):  # made here, in the recipient's language
+        subject = subject()
     text = text.strip() + "\n\n" + render_to_string("notifications/_footer.txt", context).strip() + "\n"
     html = render_to_string(f"{template}.html", context)
     footer = render_to_string("notifications/_footer.html", context)
@@ -64,7 +82,12 @@ def recipients(*, tenant: Tenant, kind: Kind) -> list[User]:
 
 
 def notify_tenant_admins(
-    *, tenant: Tenant, kind: Kind, context: dict, template: str | None = None, subject: str | None = None
+    *,
+    tenant: Tenant,
+    kind: Kind,
+    context: dict,
+    template: str | None = None,
+    subject: "str | Callable[[], str] | None" = None,
 ) -> int:
     """Mail every admin of `tenant` who wants `kind`, each their own; how many mails were sent.
     A mail server that fails raises (smtplib's or the backend's error)."""
@@ -76,6 +99,7 @@ def notify_tenant_admins(
             context={**context, "tenant": tenant, "user": user},
             template=template,
             subject=subject,
+            language=mail_language(user),
         )
         for user in users
     ]

@@ -151,6 +151,8 @@ MIDDLEWARE = [
     "accounts.sessions.SessionLifetimeMiddleware",
     "kernel.middleware.LoginRequiredMiddleware",
     "kernel.middleware.TimeZoneMiddleware",
+    # After AuthenticationMiddleware: the signed-in user's language comes first (docs/i18n.md).
+    "kernel.middleware.LanguageMiddleware",
     "kernel.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -504,6 +506,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SECURE_COOKIES = env.bool("SECURE_COOKIES", default=not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
+# The language the switch on the signed-out pages chose (docs/i18n.md).
+LANGUAGE_COOKIE_SECURE = SECURE_COOKIES
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 # Secure cookies get the __Host- prefix: the browser then takes them only over HTTPS, for
 # Path=/ and without a Domain, so no subdomain or plain-HTTP page can set or shadow them.
 SESSION_COOKIE_NAME = "__Host-sessionid" if SECURE_COOKIES else "sessionid"

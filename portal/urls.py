@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
 
 from accounts.views import AdminLoginView
 from kernel.health import healthz, readyz
@@ -21,6 +23,8 @@ urlpatterns = [
     path("", home, name="home"),
     path("favicon.ico", favicon),
     path("jsi18n/<str:language>/", javascript_catalog, name="javascript-catalog"),
+    # The language switch of the signed-out pages (templates/_language_switch.html): a cookie.
+    path("language/", login_not_required(set_language), name="set_language"),
     # Before the admin's own URLs: its login goes through the portal's login limits.
     path("admin/login/", AdminLoginView.as_view()),
     path("healthz", healthz, name="healthz"),

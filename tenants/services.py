@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import User
 from activity.audit import SYSTEM, Audit
@@ -15,7 +15,7 @@ from activity.models import Action
 from activity.services import activity_record
 from kernel import crypto
 from kernel.dates import human_datetime
-from kernel.mail import html_from_text, one_line
+from kernel.mail import html_from_text, mail_language, one_line
 
 from .grants import SYSTEM_POWERS, Powers, RoleGrantRefused, role_grant_check, sender_powers
 from .models import Invitation, Membership, Role, Tenant
@@ -179,22 +179,21 @@ def _mail_invitation(invitation: Invitation, *, accept_url: str) -> None:
     invitation.expires_at = invitation.sent_at + timedelta(days=settings.INVITATION_LIFETIME_DAYS)
     invitation.save()
     link = f"{accept_url}?{urlencode({'token': token})}"
-    context = {
-        "invitation": invitation,
-        "tenant": invitation.tenant,
-        # A name its creator chose, in a subject and a sentence: one line, bounded.
-        "tenant_name": one_line(invitation.tenant.name, TENANT_NAME_IN_MAIL),
-        "link": link,
-        "expires": human_datetime(invitation.expires_at),
-    }
-    text = render_to_string("tenants/invitation_email.txt", context)
-    send_mail(
-        subject=one_line(render_to_string("tenants/invitation_subject.txt", context)),
-        message=text,
-        from_email=None,
-        recipient_list=[invitation.email],
-        html_message=html_from_text(text),
-    )
+    # In the invitee's language if they have an account, else the inviter's (docs/i18n.md).
+    invitee = User.objects.filter(email__iexact=invitation.email).only("language").first()
+    with translation.override(mail_language(invitee)):
+        context = {
+            "invitation": invitation,
+            "tenant": invitation.tenant,
+            # A name its creator chose, in a subject and a sentence: one line, bounded.
+            "tenant_name": one_line(invitation.tenant.name, TENANT_NAME_IN_MAIL),
+            "link": link,
+            "expires": human_datetime(invitation.expires_at),
+        }
+        text = render_to_string("tenants/invitation_email.txt", context)
+        subject = one_line(render_to_string("tenants/invitation_subject.txt", context))
+        html = html_from_text(text)
+    send_mail(subject=subject, message=text, from_email=None, recipient_list=[invitation.email], html_message=html)
 
 
 def _invitation_record(invitation: Invitation, action: str, audit: Audit) -> None:

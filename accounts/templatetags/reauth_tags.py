@@ -8,6 +8,7 @@ from django import template
 from django.conf import settings
 from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy
 
 from accounts import reauth
 from kernel.dates import wait_text
@@ -15,9 +16,9 @@ from kernel.dates import wait_text
 register = template.Library()
 
 METHODS = {
-    "reauthenticate": "Use your password",
-    "mfa_reauthenticate": "Use your authenticator app or a recovery code",
-    "mfa_reauthenticate:webauthn": "Use a passkey",
+    "reauthenticate": gettext_lazy("Use your password"),
+    "mfa_reauthenticate": gettext_lazy("Use your authenticator app or a recovery code"),
+    "mfa_reauthenticate:webauthn": gettext_lazy("Use a passkey"),
 }
 
 

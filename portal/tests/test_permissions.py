@@ -163,6 +163,8 @@ TABLE = [
     ("reauth_status", "post", {}, WRONG_METHOD),
     ("time_zone_set", "post", {}, {role: 302 for role in ROLES}),
     ("time_zone_set", "get", {}, WRONG_METHOD),
+    ("language_set", "post", {"language": "de"}, {role: 302 for role in ROLES}),
+    ("language_set", "get", {}, WRONG_METHOD),
     ("sessions_end_others", "get", {}, WRONG_METHOD),
     ("notifications:preferences", "post", {"kind": []}, {role: 302 for role in ROLES}),
     ("notifications:preferences", "get", {}, WRONG_METHOD),
@@ -190,6 +192,9 @@ PUBLIC = {
     "healthz",
     "readyz",
     "metrics",  # loopback or METRICS_TOKEN, else 404 (portal/tests/test_metrics.py)
+    # The JavaScript catalog, and the language switch of the signed-out pages (docs/i18n.md).
+    "javascript-catalog",
+    "set_language",
     "login",
     "logout",
     "password_reset",

@@ -119,6 +119,7 @@ FREE = {
     "webhooks:test": "sends a test event to the endpoint the tenant configured; nothing changes",
     "sessions_end_others": "ends sessions: protects the account, gives nothing",
     "time_zone_set": "a display preference",
+    "language_set": "a display preference",
     "notifications:preferences": "which notices the user gets by mail",
     "sso:domain_verify": "reads the domain's public TXT record, which is the proof; nothing else changes",
 }
