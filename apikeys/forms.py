@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.functional import lazy
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
@@ -457,8 +458,8 @@ class KeySettingsForm(forms.Form):
                     "%(per_second)s per second or %(per_minute)s per minute."
                 )
                 % {
-                    "per_second": f"{RATE_LIMIT_MAX[RatePeriod.SECOND]:,}",
-                    "per_minute": f"{RATE_LIMIT_MAX[RatePeriod.MINUTE]:,}",
+                    "per_second": number_format(RATE_LIMIT_MAX[RatePeriod.SECOND], force_grouping=True),
+                    "per_minute": number_format(RATE_LIMIT_MAX[RatePeriod.MINUTE], force_grouping=True),
                 }
             )
         ),
@@ -521,7 +522,7 @@ class KeySettingsForm(forms.Form):
                 text = gettext("A rate limit per second is at most %(max)s requests.")
             else:
                 text = gettext("A rate limit per minute is at most %(max)s requests.")
-            self.add_error("rate_limit", text % {"max": f"{RATE_LIMIT_MAX[period]:,}"})
+            self.add_error("rate_limit", text % {"max": number_format(RATE_LIMIT_MAX[period], force_grouping=True)})
         return cleaned
 
 

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy, ngettext
 
 from scopes.models import Scope
@@ -75,7 +76,7 @@ def rate_limit_shown(limit: int, period: str) -> str:
         text = ngettext("%(count)s request per second", "%(count)s requests per second", limit)
     else:
         text = ngettext("%(count)s request per minute", "%(count)s requests per minute", limit)
-    return text % {"count": f"{limit:,}"}
+    return text % {"count": number_format(limit, force_grouping=True)}
 
 
 def labels_store(labels: "list[str] | tuple[str, ...]") -> str:
