@@ -508,6 +508,18 @@ class KeySettingsForm(forms.Form):
     def clean_allowed_networks(self) -> str:
         return networks_clean(self.cleaned_data["allowed_networks"])
 
+    def clean_expires_at(self) -> datetime | None:
+        """The service checks the date again (and fills in the tenant's maximum); this says
+        what is wrong in the page's language."""
+        expires_at = self.cleaned_data["expires_at"]
+        if expires_at != self.key.expires_at:
+            now = timezone.now()
+            try:
+                key_expiry_check(self.key.tenant, expires_at, now)
+            except ValueError:
+                raise forms.ValidationError(expiry_problem(self.key.tenant, expires_at, now), code="expiry") from None
+        return expires_at
+
     def clean_allowed_origins(self) -> str:
         return origins_clean(self.cleaned_data["allowed_origins"], allow_any=self.key.is_storefront)
 

@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.html import escape
 
 from apikeys.models import ApiKey, KeyKind
 from apikeys.services import key_create, key_rate_limit_set, key_renew
@@ -236,3 +237,22 @@ def test_the_javascript_catalog_has_the_keys_scripts_words_in_german(client):
         "vor %(count)s Tagen",
     ]:
         assert json.dumps(german)[1:-1] in catalog, german  # as the catalog writes it (\u00e4 for ä)
+
+
+def test_a_refused_settings_form_says_why_in_german(client_for, alice, acme, custom):
+    url = reverse("apikeys:settings", kwargs={"code": "acme", "key_id": custom.public_id})
+    past = (timezone.localtime() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    body = _german(
+        client_for(alice),
+        url,
+        method="post",
+        data={"allowed_networks": "203.0.113.5/24", "allowed_origins": "shop.example.com", "expires_at": past},
+        status=400,
+    )
+    for german in [
+        "Bei „203.0.113.5/24“ sind Host-Bits gesetzt; meinten Sie 203.0.113.0/24?",
+        "braucht ein Schema: http:// oder https://",
+        "Das Ablaufdatum muss in der Zukunft liegen.",
+    ]:
+        assert escape(german) in body, german
+    _no_english(body, ["has host bits set", "needs a scheme", "The expiry date must be in the future."])
