@@ -148,7 +148,7 @@ def test_the_create_form_and_its_scope_picker_speak_german(client_for, alice, ac
         "Alle wählen",
         "0 Scopes gewählt",
         "Schlüssel erzeugen",
-        "Wofür er ist",
+        "Zweck",
         "Verantwortlich",
     ]:
         assert word in body, word
