@@ -256,3 +256,16 @@ def test_a_refused_settings_form_says_why_in_german(client_for, alice, acme, cus
     ]:
         assert escape(german) in body, german
     _no_english(body, ["has host bits set", "needs a scheme", "The expiry date must be in the future."])
+
+
+def test_the_catalogues_english_names_are_marked_english_on_german_pages_only(client_for, alice, acme, custom):
+    """Service names and scope descriptions come from the catalogue in English: a German page
+    marks them lang="en" (screen readers say them as English); the English page is unchanged."""
+    client = client_for(alice)
+    for url in [
+        reverse("apikeys:create", kwargs={"code": "acme"}),
+        reverse("apikeys:scopes", kwargs={"code": "acme", "key_id": custom.public_id}),
+        reverse("apikeys:list", kwargs={"code": "acme"}),
+    ]:
+        assert '<span lang="en">Tax Service</span>' in _german(client, url), url
+        assert 'lang="en"' not in client.get(url).content.decode().replace('<html lang="en">', ""), url
