@@ -126,10 +126,12 @@ bench: install wrk
 # django.po, static/js into djangojs.po), then compiles the .mo files, which are committed so that
 # `make run` needs no gettext (docs/i18n.md). Needs Debian's gettext.
 MESSAGES_IGNORE := --ignore '.venv/*' --ignore 'node_modules/*' --ignore 'staticfiles/*' --ignore 'bench/*' --ignore 'static/vendor/*'
+# The djangojs run reads static/js only: templates/apikeys/snippets/*.js are code samples (Django
+# templates) that the Get started page shows as they are.
 messages: install-dev
 	@command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext >/dev/null)
 	$(PY) manage.py makemessages -l de --add-location file --no-obsolete $(MESSAGES_IGNORE)
-	$(PY) manage.py makemessages -d djangojs -l de --add-location file --no-obsolete $(MESSAGES_IGNORE)
+	$(PY) manage.py makemessages -d djangojs -l de --add-location file --no-obsolete $(MESSAGES_IGNORE) --ignore 'templates/*'
 	$(PY) manage.py compilemessages -l de $(MESSAGES_IGNORE)
 
 # docs/screenshots/*.png for the docs, from a throwaway demo in a real Chromium.

@@ -12,7 +12,7 @@ from typing import Any
 @dataclass(frozen=True)
 class KeyColumn:
     name: str
-    label: str  # the table's column heading and the card's term
+    label: str  # the table's column heading and the card's term (a gettext_lazy text: per page language)
     template: str  # renders one key's `value` (and may use `key`, `row`, `tenant`)
     # (the page's keys, its tenant, now) -> {key pk: value}; keys left out get None
     values: Callable[[list[Any], Any, datetime], dict[int, Any]]

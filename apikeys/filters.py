@@ -11,6 +11,8 @@ from django.core.validators import RegexValidator
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import QueryDict
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from .models import LABEL_PATTERN, ApiKey, ApiSecret, Environment, KeyKind
 
@@ -18,19 +20,19 @@ from .models import LABEL_PATTERN, ApiKey, ApiSecret, Environment, KeyKind
 UNUSED_DAYS = (7, 30, 90, 180, 365)
 
 KIND_CHOICES = [
-    ("custom", "Custom API keys"),
-    ("all", "All keys"),
+    ("custom", gettext_lazy("Custom API keys")),
+    ("all", gettext_lazy("All keys")),
     (KeyKind.EMPORIX.value, KeyKind.EMPORIX.label),
     (KeyKind.STOREFRONT.value, KeyKind.STOREFRONT.label),
 ]
 
 SORT_CHOICES = [
-    ("name", "Name, A to Z"),
-    ("-name", "Name, Z to A"),
-    ("-created", "Newest first"),
-    ("created", "Oldest first"),
-    ("-last_used", "Recently used first"),
-    ("last_used", "Least recently used first"),
+    ("name", gettext_lazy("Name, A to Z")),
+    ("-name", gettext_lazy("Name, Z to A")),
+    ("-created", gettext_lazy("Newest first")),
+    ("created", gettext_lazy("Oldest first")),
+    ("-last_used", gettext_lazy("Recently used first")),
+    ("last_used", gettext_lazy("Least recently used first")),
 ]
 
 # Names without regard to case, and never-used keys as the least recently used.
@@ -40,10 +42,15 @@ SORT_ORDER = {
     "last_used": [F("last_used_at").asc(nulls_first=True)],
 }
 
-VIEW_CHOICES = [("", "Automatic"), ("table", "Table"), ("cards", "Cards")]
+VIEW_CHOICES = [("", gettext_lazy("Automatic")), ("table", gettext_lazy("Table")), ("cards", gettext_lazy("Cards"))]
 
 # Without the posted value: a URL may hold anything, and the page need not repeat it.
-NOT_A_CHOICE = {"invalid_choice": "not one of its choices"}
+NOT_A_CHOICE = {"invalid_choice": gettext_lazy("not one of its choices")}
+
+
+def _days_or_more(days: int) -> str:
+    """ "30+ days", when a page renders it."""
+    return lazy(lambda: gettext("%(days)d+ days") % {"days": days}, str)()
 
 
 def key_search_q(text: str) -> Q:
@@ -60,7 +67,9 @@ class KeyListForm(forms.Form):
     """The FilterSet's form: its filters' fields (added by django-filter), and the layout,
     which filters nothing."""
 
-    view = forms.ChoiceField(label="Layout", choices=VIEW_CHOICES, required=False, error_messages=NOT_A_CHOICE)
+    view = forms.ChoiceField(
+        label=gettext_lazy("Layout"), choices=VIEW_CHOICES, required=False, error_messages=NOT_A_CHOICE
+    )
     field_order = ["q", "kind", "environment", "label", "owner", "old", "unused", "sort", "view"]
 
 
@@ -72,33 +81,43 @@ class CheckboxFilter(django_filters.BooleanFilter):
 
 class KeyListFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
-        label="Search", method="search", max_length=100, error_messages={"max_length": "longer than 100 characters"}
+        label=gettext_lazy("Search"),
+        method="search",
+        max_length=100,
+        error_messages={"max_length": gettext_lazy("longer than 100 characters")},
     )
     kind = django_filters.ChoiceFilter(
-        label="Kind", choices=KIND_CHOICES, method="of_kind", empty_label=None, error_messages=NOT_A_CHOICE
+        label=gettext_lazy("Kind"),
+        choices=KIND_CHOICES,
+        method="of_kind",
+        empty_label=None,
+        error_messages=NOT_A_CHOICE,
     )
     # Key metadata (issue 20): environment, one free label, owner.
     environment = django_filters.ChoiceFilter(
-        label="Environment",
-        choices=[("any", "Any environment"), *[(value or "none", label) for value, label in Environment.choices]],
+        label=gettext_lazy("Environment"),
+        choices=[
+            ("any", gettext_lazy("Any environment")),
+            *[(value or "none", label) for value, label in Environment.choices],
+        ],
         method="in_environment",
         empty_label=None,
         error_messages=NOT_A_CHOICE,
     )
     label = django_filters.CharFilter(
-        label="Label",
+        label=gettext_lazy("Label"),
         method="with_label",
         max_length=32,
-        validators=[RegexValidator(LABEL_PATTERN, "not a label (lowercase letters, digits and hyphens)")],
-        error_messages={"max_length": "longer than 32 characters"},
+        validators=[RegexValidator(LABEL_PATTERN, gettext_lazy("not a label (lowercase letters, digits and hyphens)"))],
+        error_messages={"max_length": gettext_lazy("longer than 32 characters")},
     )
     owner = django_filters.ChoiceFilter(
-        label="Owner", choices=[], method="owned_by", empty_label=None, error_messages=NOT_A_CHOICE
+        label=gettext_lazy("Owner"), choices=[], method="owned_by", empty_label=None, error_messages=NOT_A_CHOICE
     )
-    old = CheckboxFilter(label="Has an old secret", method="with_old_secret")
+    old = CheckboxFilter(label=gettext_lazy("Has an old secret"), method="with_old_secret")
     unused = django_filters.TypedChoiceFilter(
-        label="Unused for",
-        choices=[("", "Any time")] + [(str(days), f"{days}+ days") for days in UNUSED_DAYS],
+        label=gettext_lazy("Unused for"),
+        choices=[("", gettext_lazy("Any time"))] + [(str(days), _days_or_more(days)) for days in UNUSED_DAYS],
         coerce=int,
         empty_value=None,
         method="unused_for",
@@ -108,7 +127,11 @@ class KeyListFilter(django_filters.FilterSet):
     # of orderings (the page's drop-down, column headers and links show one) and orders by
     # plain field names (the list sorts names without regard to case, never-used keys first).
     sort = django_filters.ChoiceFilter(
-        label="Sort", choices=SORT_CHOICES, method="sorted_by", empty_label=None, error_messages=NOT_A_CHOICE
+        label=gettext_lazy("Sort"),
+        choices=SORT_CHOICES,
+        method="sorted_by",
+        empty_label=None,
+        error_messages=NOT_A_CHOICE,
     )
 
     DEFAULTS: dict[str, Any] = {
@@ -137,8 +160,8 @@ class KeyListFilter(django_filters.FilterSet):
         super().__init__(data, queryset)
         self.now = now
         self.form.fields["owner"].choices = [
-            ("any", "Anyone"),
-            ("none", "No owner"),
+            ("any", gettext("Anyone")),
+            ("none", gettext("No owner")),
             *[(str(pk), email) for pk, email in owners],
         ]
 
@@ -151,7 +174,9 @@ class KeyListFilter(django_filters.FilterSet):
     def ignored(self) -> list[str]:
         """What the page says of each invalid parameter."""
         return [
-            f"{self.form.fields[name].label} ignored: {errors[0].rstrip('.')}." for name, errors in self.errors.items()
+            gettext("%(field)s ignored: %(problem)s.")
+            % {"field": self.form.fields[name].label, "problem": errors[0].rstrip(".")}
+            for name, errors in self.errors.items()
         ]
 
     def filter_queryset(self, queryset: QuerySet[ApiKey]) -> QuerySet[ApiKey]:

@@ -1,6 +1,6 @@
 import re
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -8,6 +8,9 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from scopes.models import OPERATOR_SCOPES, Scope, Service
 from scopes.unlocks import operation_count, picker_data, scope_diff, unlocked, unscoped_count
@@ -39,13 +42,19 @@ RESERVED_NAMES = {KeyKind(kind).label.casefold() for kind in BUILTIN_KINDS}
 MAX_POSTED_SCOPES = 500
 
 
+def _lazy(text: Any) -> str:
+    """`text()` (a gettext call with its values filled in) when a page renders it, in that
+    page's language: a help text with a number in it, defined once at import."""
+    return lazy(text, str)()
+
+
 class ScopeNamesField(forms.Field):
     """The scope names ticked in the picker, validated by the form against the catalogue.
     Unlike a MultipleChoiceField it keeps every posted name, so that an unknown one can be
     named in the error and the form re-renders with exactly what was sent."""
 
     widget = forms.SelectMultiple  # only for reading a list out of the POST data
-    default_error_messages = {"required": "Choose at least one scope."}
+    default_error_messages = {"required": gettext_lazy("Choose at least one scope.")}
 
     def to_python(self, value: Any) -> list[str]:
         if not value:
@@ -60,14 +69,26 @@ class ScopeNamesField(forms.Field):
         return names
 
 
-def expiry_field(help_text: str) -> forms.DateTimeField:
+def expiry_field(help_text: Any) -> forms.DateTimeField:
     """A custom key's expiry as the browser's date-and-time picker sends it (local time)."""
     return forms.DateTimeField(
-        label="Expires",
+        label=gettext_lazy("Expires"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text=help_text,
     )
+
+
+def expiry_problem(tenant: Tenant, expires_at: datetime | None, now: datetime) -> str:
+    """What is wrong with an expiry date key_expiry_check refused, in the page's language
+    (its own ValueError says it in English, for the management API)."""
+    if expires_at is not None and expires_at <= now:
+        return gettext("The expiry date must be in the future.")
+    latest = now + timedelta(days=tenant.key_max_lifetime_days or 0)
+    return gettext("This tenant's keys may live at most %(days)d days: choose a date until %(date)s.") % {
+        "days": tenant.key_max_lifetime_days or 0,
+        "date": f"{latest:%Y-%m-%d}",
+    }
 
 
 def expiry_initial(key: ApiKey) -> datetime | None:
@@ -86,16 +107,20 @@ def labels_parse(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
         if len(label) > LABEL_MAX_LENGTH or not re.match(LABEL_PATTERN, label):
             shown = label if len(label) <= 40 else label[:40] + "…"
             raise forms.ValidationError(
-                f"“{shown}” is not a label: use up to {LABEL_MAX_LENGTH} lowercase letters, digits and hyphens.",
+                gettext("“%(label)s” is not a label: use up to %(max)d lowercase letters, digits and hyphens.")
+                % {"label": shown, "max": LABEL_MAX_LENGTH},
                 code="label",
             )
         labels.append(label)
     if len(labels) > MAX_LABELS:
-        raise forms.ValidationError(f"At most {MAX_LABELS} labels.", code="too_many_labels")
+        raise forms.ValidationError(
+            ngettext("At most %(count)d label.", "At most %(count)d labels.", MAX_LABELS) % {"count": MAX_LABELS},
+            code="too_many_labels",
+        )
     return tuple(sorted(labels))
 
 
-NOT_A_CHOICE_METADATA = {"invalid_choice": "Choose production, staging, development or none."}
+NOT_A_CHOICE_METADATA = {"invalid_choice": gettext_lazy("Choose production, staging, development or none.")}
 
 
 class OwnerChoiceField(forms.ModelChoiceField):
@@ -109,29 +134,42 @@ class KeyMetadataFields(forms.Form):
     choices to the tenant and the initial values to the key."""
 
     description = forms.CharField(
-        label="Description",
+        label=gettext_lazy("Description"),
         required=False,
         max_length=DESCRIPTION_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2, "maxlength": DESCRIPTION_MAX_LENGTH}),
-        help_text=f"What the key is for and who uses it. Up to {DESCRIPTION_MAX_LENGTH} characters.",
+        help_text=_lazy(
+            lambda: (
+                gettext("What the key is for and who uses it. Up to %(max)d characters.")
+                % {"max": DESCRIPTION_MAX_LENGTH}
+            )
+        ),
     )
     owner = OwnerChoiceField(
-        label="Owner",
+        label=gettext_lazy("Owner"),
         queryset=None,
         required=False,
-        empty_label="No owner",
-        help_text="A member answerable for the key. Cleared if they leave the tenant.",
-        error_messages={"invalid_choice": "Choose a member of this tenant."},
+        empty_label=gettext_lazy("No owner"),
+        help_text=gettext_lazy("A member answerable for the key. Cleared if they leave the tenant."),
+        error_messages={"invalid_choice": gettext_lazy("Choose a member of this tenant.")},
     )
     environment = forms.ChoiceField(
-        label="Environment", choices=Environment.choices, required=False, error_messages=NOT_A_CHOICE_METADATA
+        label=gettext_lazy("Environment"),
+        choices=Environment.choices,
+        required=False,
+        error_messages=NOT_A_CHOICE_METADATA,
     )
     labels = forms.CharField(
-        label="Labels",
+        label=gettext_lazy("Labels"),
         required=False,
         max_length=(LABEL_MAX_LENGTH + 2) * MAX_LABELS,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        help_text=f"Up to {MAX_LABELS}, separated by commas: lowercase letters, digits and hyphens (erp, team-shop).",
+        help_text=_lazy(
+            lambda: (
+                gettext("Up to %(max)d, separated by commas: lowercase letters, digits and hyphens (erp, team-shop).")
+                % {"max": MAX_LABELS}
+            )
+        ),
     )
 
     def metadata_init(self, tenant: Tenant, key: ApiKey | None) -> None:
@@ -153,7 +191,7 @@ class KeyMetadataFields(forms.Form):
     def clean_description(self) -> str:
         text = self.cleaned_data["description"]
         if any(unicodedata.category(char) == "Cc" and char not in "\n\t" for char in text):
-            raise forms.ValidationError("The description cannot contain control characters.", code="control")
+            raise forms.ValidationError(gettext("The description cannot contain control characters."), code="control")
         return text.replace("\r\n", "\n")
 
     def clean_labels(self) -> tuple[str, ...]:
@@ -181,21 +219,25 @@ class CustomKeyForm(KeyMetadataFields, forms.Form):
     """Name and scopes of a custom key, for creating one (`key=None`) or editing `key`."""
 
     name = forms.CharField(
-        label="Name",
+        label=gettext_lazy("Name"),
         max_length=64,
-        help_text="1 to 64 characters, unique in this tenant.",
+        help_text=gettext_lazy("1 to 64 characters, unique in this tenant."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "maxlength": 64}),
     )
-    scopes = ScopeNamesField(label="Scopes")
+    scopes = ScopeNamesField(label=gettext_lazy("Scopes"))
     token_format = forms.ChoiceField(
-        label="Access tokens",
+        label=gettext_lazy("Access tokens"),
         choices=TokenFormat.choices,
         required=False,
-        help_text="Opaque tokens are checked with the portal; JWTs (RFC 9068) are signed and can be checked "
-        "offline against the published keys. Both work with introspection.",
+        help_text=gettext_lazy(
+            "Opaque tokens are checked with the portal; JWTs (RFC 9068) are signed and can be checked "
+            "offline against the published keys. Both work with introspection."
+        ),
     )
     expires_at = expiry_field(
-        "From then on the key's secrets and tokens stop working; its admins are reminded before. Empty: never."
+        gettext_lazy(
+            "From then on the key's secrets and tokens stop working; its admins are reminded before. Empty: never."
+        )
     )
 
     def __init__(self, *args: Any, tenant: Tenant, key: ApiKey | None = None, **kwargs: Any) -> None:
@@ -211,10 +253,9 @@ class CustomKeyForm(KeyMetadataFields, forms.Form):
         self.key = key
         self.metadata_init(tenant, key)
         if tenant.key_max_lifetime_days:
-            self.fields["expires_at"].help_text = (
-                f"This tenant's custom keys live at most {tenant.key_max_lifetime_days} days. "
-                "Empty: the maximum. Its admins are reminded before."
-            )
+            self.fields["expires_at"].help_text = gettext(
+                "This tenant's custom keys live at most %(days)d days. Empty: the maximum. Its admins are reminded before."
+            ) % {"days": tenant.key_max_lifetime_days}
         # A key may keep a deprecated scope it already holds; nobody may newly choose one.
         self.held = set(key.scopes.values_list("name", flat=True)) if key is not None else set()
 
@@ -222,51 +263,66 @@ class CustomKeyForm(KeyMetadataFields, forms.Form):
         # An operator deactivated the tenant over the management API: its keys were disabled,
         # and no new one may start working.
         if self.key is None and self.tenant.deactivated_at is not None:
-            raise forms.ValidationError("This tenant is deactivated: no new keys.", code="deactivated")
+            raise forms.ValidationError(gettext("This tenant is deactivated: no new keys."), code="deactivated")
         return super().clean()
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]  # CharField has stripped it
         if any(unicodedata.category(char).startswith("C") for char in name):
-            raise forms.ValidationError("The name cannot contain control characters.", code="control")
+            raise forms.ValidationError(gettext("The name cannot contain control characters."), code="control")
         if name.casefold() in RESERVED_NAMES:
-            raise forms.ValidationError(f"“{name}” is reserved for a built-in key.", code="reserved")
+            raise forms.ValidationError(
+                gettext("“%(name)s” is reserved for a built-in key.") % {"name": name}, code="reserved"
+            )
         others = ApiKey.objects.filter(tenant=self.tenant, name=name)
         if self.key is not None:
             others = others.exclude(pk=self.key.pk)
         if others.exists():
-            raise forms.ValidationError(f"This tenant already has a key named “{name}”.", code="taken")
+            raise forms.ValidationError(
+                gettext("This tenant already has a key named “%(name)s”.") % {"name": name}, code="taken"
+            )
         return name
 
     def clean_expires_at(self):
         expires_at = self.cleaned_data["expires_at"]
         if self.key is not None and expires_at == self.key.expires_at:
             return expires_at  # unchanged: an earlier date is not re-judged by a newer policy
+        now = timezone.now()
         try:
-            return key_expiry_check(self.tenant, expires_at, timezone.now())
-        except ValueError as error:
-            raise forms.ValidationError(str(error), code="expiry") from None
+            return key_expiry_check(self.tenant, expires_at, now)
+        except ValueError:
+            raise forms.ValidationError(expiry_problem(self.tenant, expires_at, now), code="expiry") from None
 
     def clean_scopes(self) -> list[Scope]:
         names: list[str] = self.cleaned_data["scopes"]
         if len(names) > MAX_POSTED_SCOPES:
-            raise forms.ValidationError("Too many scopes.", code="too_many")
+            raise forms.ValidationError(gettext("Too many scopes."), code="too_many")
         found = {scope.name: scope for scope in Scope.objects.filter(name__in=names)}
         errors = []
         for name in names:
             scope = found.get(name)
             if scope is None:
                 shown = name if len(name) <= 100 else name[:100] + "…"
-                errors.append(forms.ValidationError(f"“{shown}” is not a scope in the catalogue.", code="unknown"))
-            elif name in OPERATOR_SCOPES and name not in self.held:
-                errors.append(forms.ValidationError(f"“{name}” is for operator keys only.", code="operator"))
-            elif scope.deprecated and name not in self.held:
-                instead = f" Use {scope.replaced_by} instead." if scope.replaced_by else ""
                 errors.append(
                     forms.ValidationError(
-                        f"“{name}” is deprecated and can no longer be chosen.{instead}", code="deprecated"
+                        gettext("“%(name)s” is not a scope in the catalogue.") % {"name": shown}, code="unknown"
                     )
                 )
+            elif name in OPERATOR_SCOPES and name not in self.held:
+                errors.append(
+                    forms.ValidationError(
+                        gettext("“%(name)s” is for operator keys only.") % {"name": name}, code="operator"
+                    )
+                )
+            elif scope.deprecated and name not in self.held:
+                if scope.replaced_by:
+                    text = gettext("“%(name)s” is deprecated and can no longer be chosen. Use %(instead)s instead.") % {
+                        "name": name,
+                        "instead": scope.replaced_by,
+                    }
+                else:
+                    text = gettext("“%(name)s” is deprecated and can no longer be chosen.") % {"name": name}
+                errors.append(forms.ValidationError(text, code="deprecated"))
         if errors:
             raise forms.ValidationError(errors)
         return [found[name] for name in names]
@@ -339,7 +395,7 @@ class RenewForm(forms.Form):
     grace = forms.ChoiceField(
         choices=[(period.value, period.label) for period in GRACE_PERIODS],
         required=False,
-        error_messages={"invalid_choice": "Choose when the old secret stops working."},
+        error_messages={"invalid_choice": gettext_lazy("Choose when the old secret stops working.")},
     )
     confirm = forms.CharField(required=False)
 
@@ -358,47 +414,63 @@ class KeySettingsForm(forms.Form):
     key), and for custom keys an expiry date and an access-token lifetime of its own."""
 
     allowed_networks = forms.CharField(
-        label="Allowed networks",
+        label=gettext_lazy("Allowed networks"),
         required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
-        help_text="IPv4 or IPv6 networks in CIDR notation (203.0.113.0/24, 2001:db8::/32), one per line. "
-        "Token requests from other addresses are refused. Empty: any address.",
+        help_text=gettext_lazy(
+            "IPv4 or IPv6 networks in CIDR notation (203.0.113.0/24, 2001:db8::/32), one per line. "
+            "Token requests from other addresses are refused. Empty: any address."
+        ),
     )
     allowed_origins = forms.CharField(
-        label="Allowed web origins",
+        label=gettext_lazy("Allowed web origins"),
         required=False,
         max_length=10000,
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
-        help_text="Web pages that may use this key from a browser, one origin per line: https://shop.example.com, "
-        "http://127.0.0.1:8000, or https://*.example.com for its subdomains. Requests from other pages are "
-        "refused. Empty: no browser page (servers are not affected).",
+        help_text=gettext_lazy(
+            "Web pages that may use this key from a browser, one origin per line: https://shop.example.com, "
+            "http://127.0.0.1:8000, or https://*.example.com for its subdomains. Requests from other pages are "
+            "refused. Empty: no browser page (servers are not affected)."
+        ),
     )
     expires_at = expiry_field(
-        "From then on the key's secrets and tokens stop working. Empty: never (unless the tenant's policy sets a "
-        "maximum)."
+        gettext_lazy(
+            "From then on the key's secrets and tokens stop working. Empty: never (unless the tenant's policy sets "
+            "a maximum)."
+        )
     )
     token_lifetime_minutes = forms.IntegerField(
-        label="Access-token lifetime (minutes)",
+        label=gettext_lazy("Access-token lifetime (minutes)"),
         required=False,
         min_value=1,
-        help_text="Empty: the deployment's default.",
+        help_text=gettext_lazy("Empty: the deployment's default."),
     )
     rate_limit = forms.IntegerField(
-        label="Rate limit (requests)",
+        label=gettext_lazy("Rate limit (requests)"),
         required=False,
         min_value=1,
-        help_text=f"At most this many token requests, and separately this many API calls through the gateway, "
-        f"in each second or minute, across every instance. Empty: no limit. Up to "
-        f"{RATE_LIMIT_MAX[RatePeriod.SECOND]:,} per second or {RATE_LIMIT_MAX[RatePeriod.MINUTE]:,} per minute.",
-        error_messages={"min_value": "A rate limit is at least 1 request; leave it empty for no limit."},
+        help_text=_lazy(
+            lambda: (
+                gettext(
+                    "At most this many token requests, and separately this many API calls through the gateway, "
+                    "in each second or minute, across every instance. Empty: no limit. Up to "
+                    "%(per_second)s per second or %(per_minute)s per minute."
+                )
+                % {
+                    "per_second": number_format(RATE_LIMIT_MAX[RatePeriod.SECOND], force_grouping=True),
+                    "per_minute": number_format(RATE_LIMIT_MAX[RatePeriod.MINUTE], force_grouping=True),
+                }
+            )
+        ),
+        error_messages={"min_value": gettext_lazy("A rate limit is at least 1 request; leave it empty for no limit.")},
     )
     rate_limit_period = forms.ChoiceField(
-        label="Rate limit period",
+        label=gettext_lazy("Rate limit period"),
         choices=RatePeriod.choices,
         required=False,
         initial=RatePeriod.MINUTE,
-        error_messages={"invalid_choice": "Choose per second or per minute."},
+        error_messages={"invalid_choice": gettext_lazy("Choose per second or per minute.")},
     )
 
     def __init__(self, *args: Any, key: ApiKey, **kwargs: Any) -> None:
@@ -418,16 +490,15 @@ class KeySettingsForm(forms.Form):
         maximum = settings.ACCESS_TOKEN_LIFETIME_MAX // 60
         self.fields["token_lifetime_minutes"].max_value = maximum
         self.fields["token_lifetime_minutes"].validators.append(MaxValueValidator(maximum))
-        self.fields[
-            "token_lifetime_minutes"
-        ].help_text = (
-            f"Empty: the deployment's default ({settings.ACCESS_TOKEN_LIFETIME // 60} minutes). At most {maximum}."
-        )
+        self.fields["token_lifetime_minutes"].help_text = gettext(
+            "Empty: the deployment's default (%(default)d minutes). At most %(max)d."
+        ) % {"default": settings.ACCESS_TOKEN_LIFETIME // 60, "max": maximum}
         if key.is_storefront:
-            self.fields["allowed_origins"].help_text += (
-                " * allows any page to call the anonymous login (it needs no secret); the token endpoint still "
+            wildcard = gettext(
+                "* allows any page to call the anonymous login (it needs no secret); the token endpoint still "
                 "only accepts the origins listed."
             )
+            self.fields["allowed_origins"].help_text = f"{self.fields['allowed_origins'].help_text} {wildcard}"
         elif not key.is_custom:
             del self.fields["allowed_origins"]  # the Emporix key is for servers
         if not key.is_custom:
@@ -436,6 +507,18 @@ class KeySettingsForm(forms.Form):
 
     def clean_allowed_networks(self) -> str:
         return networks_clean(self.cleaned_data["allowed_networks"])
+
+    def clean_expires_at(self) -> datetime | None:
+        """The service checks the date again (and fills in the tenant's maximum); this says
+        what is wrong in the page's language."""
+        expires_at = self.cleaned_data["expires_at"]
+        if expires_at != self.key.expires_at:
+            now = timezone.now()
+            try:
+                key_expiry_check(self.key.tenant, expires_at, now)
+            except ValueError:
+                raise forms.ValidationError(expiry_problem(self.key.tenant, expires_at, now), code="expiry") from None
+        return expires_at
 
     def clean_allowed_origins(self) -> str:
         return origins_clean(self.cleaned_data["allowed_origins"], allow_any=self.key.is_storefront)
@@ -447,19 +530,22 @@ class KeySettingsForm(forms.Form):
         cleaned = super().clean()
         limit, period = cleaned.get("rate_limit"), cleaned.get("rate_limit_period")
         if limit is not None and period in RATE_LIMIT_MAX and limit > RATE_LIMIT_MAX[period]:
-            self.add_error(
-                "rate_limit",
-                f"A rate limit {RatePeriod(period).label} is at most {RATE_LIMIT_MAX[period]:,} requests.",
-            )
+            if period == RatePeriod.SECOND:
+                text = gettext("A rate limit per second is at most %(max)s requests.")
+            else:
+                text = gettext("A rate limit per minute is at most %(max)s requests.")
+            self.add_error("rate_limit", text % {"max": number_format(RATE_LIMIT_MAX[period], force_grouping=True)})
         return cleaned
 
 
 class LeakReportForm(forms.Form):
     secret = forms.CharField(
-        label="Leaked secret",
+        label=gettext_lazy("Leaked secret"),
         max_length=200,
         strip=True,
         widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        help_text="Paste the secret that was exposed. If it is a working secret of this tenant, it stops at once.",
+        help_text=gettext_lazy(
+            "Paste the secret that was exposed. If it is a working secret of this tenant, it stops at once."
+        ),
     )
-    where = forms.CharField(label="Where it was found", required=False, max_length=500)
+    where = forms.CharField(label=gettext_lazy("Where it was found"), required=False, max_length=500)

@@ -1,7 +1,8 @@
 """Links that apps above the keys app add to each key's row and to the top of the keys list
 (the access advisor: usage), so that the keys app shows them without importing those apps.
 They register from their AppConfig.ready(); the list reverses each URL once per page
-(listing._key_urls)."""
+(listing._key_urls). Texts may be lazy translations (gettext_lazy, "… for {0}" too): each page
+renders them in its own language."""
 
 from dataclasses import dataclass
 

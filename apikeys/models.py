@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy, ngettext
 
 from scopes.models import Scope
 from tenants.models import Tenant
@@ -22,26 +24,31 @@ class TokenFormat(models.TextChoices):
     """The access tokens a key's client-credentials grant issues. DEFAULT follows the
     deployment's ACCESS_TOKEN_FORMAT; the token service reads the choice."""
 
-    DEFAULT = "", "Deployment default"
-    OPAQUE = "opaque", "Opaque"
-    JWT = "jwt", "JWT (RFC 9068)"
+    DEFAULT = "", gettext_lazy("Deployment default")
+    OPAQUE = "opaque", gettext_lazy("Opaque")
+    JWT = "jwt", gettext_lazy("JWT (RFC 9068)")
 
 
 class Environment(models.TextChoices):
     """What a key is used for, as its admins label it (metadata only: it changes nothing the
     key can do)."""
 
-    NONE = "", "None"
-    PRODUCTION = "production", "Production"
-    STAGING = "staging", "Staging"
-    DEVELOPMENT = "development", "Development"
+    NONE = "", gettext_lazy("None")
+    PRODUCTION = "production", gettext_lazy("Production")
+    STAGING = "staging", gettext_lazy("Staging")
+    DEVELOPMENT = "development", gettext_lazy("Development")
 
 
 class RatePeriod(models.TextChoices):
     """The window of a key's own rate limit (apikeys.limits)."""
 
-    SECOND = "second", "per second"
-    MINUTE = "minute", "per minute"
+    SECOND = "second", gettext_lazy("per second")
+    MINUTE = "minute", gettext_lazy("per minute")
+
+
+# The periods in English, for what is recorded (activity entries) and the API's messages: they
+# do not follow the language of whoever made the change.
+RATE_PERIOD_WORDS = {RatePeriod.SECOND: "per second", RatePeriod.MINUTE: "per minute"}
 
 
 # Seconds in each window, and the highest limit an admin may set for it: above these a limit
@@ -58,9 +65,18 @@ DESCRIPTION_MAX_LENGTH = 500
 
 
 def rate_limit_words(limit: int, period: str) -> str:
-    """A rate limit as pages and activity entries say it: "100 requests per minute"."""
+    """A rate limit as activity entries record it, in English: "100 requests per minute"."""
     noun = "request" if limit == 1 else "requests"
-    return f"{limit:,} {noun} {RatePeriod(period or RatePeriod.MINUTE).label}"
+    return f"{limit:,} {noun} {RATE_PERIOD_WORDS[RatePeriod(period or RatePeriod.MINUTE)]}"
+
+
+def rate_limit_shown(limit: int, period: str) -> str:
+    """A rate limit as pages say it, in the page's language: "100 requests per minute"."""
+    if RatePeriod(period or RatePeriod.MINUTE) == RatePeriod.SECOND:
+        text = ngettext("%(count)s request per second", "%(count)s requests per second", limit)
+    else:
+        text = ngettext("%(count)s request per minute", "%(count)s requests per minute", limit)
+    return text % {"count": number_format(limit, force_grouping=True)}
 
 
 def labels_store(labels: "list[str] | tuple[str, ...]") -> str:
@@ -83,20 +99,33 @@ class GracePeriod:
     help: str
 
 
-def _keeps_working(label: str) -> str:
-    return f"The old secret keeps working for {label}, so that clients can switch."
-
-
 GRACE_PERIODS = (
     GracePeriod(
         "now",
-        "Now",
+        gettext_lazy("Now"),
         None,
-        "The old secret stops working at once, and every access token issued by this key stops working too.",
+        gettext_lazy(
+            "The old secret stops working at once, and every access token issued by this key stops working too."
+        ),
     ),
-    GracePeriod("1h", "After 1 hour", timedelta(hours=1), _keeps_working("1 hour")),
-    GracePeriod("24h", "After 24 hours", timedelta(hours=24), _keeps_working("24 hours")),
-    GracePeriod("7d", "After 7 days", timedelta(days=7), _keeps_working("7 days")),
+    GracePeriod(
+        "1h",
+        gettext_lazy("After 1 hour"),
+        timedelta(hours=1),
+        gettext_lazy("The old secret keeps working for 1 hour, so that clients can switch."),
+    ),
+    GracePeriod(
+        "24h",
+        gettext_lazy("After 24 hours"),
+        timedelta(hours=24),
+        gettext_lazy("The old secret keeps working for 24 hours, so that clients can switch."),
+    ),
+    GracePeriod(
+        "7d",
+        gettext_lazy("After 7 days"),
+        timedelta(days=7),
+        gettext_lazy("The old secret keeps working for 7 days, so that clients can switch."),
+    ),
 )
 
 
@@ -224,10 +253,10 @@ class ApiKey(models.Model):
 
     @property
     def rate_limit_text(self) -> str:
-        """The key's rate limit in words ("100 requests per minute"); "" for none."""
+        """The key's rate limit in words, in the page's language ("100 requests per minute"); "" for none."""
         if not self.rate_limit:
             return ""
-        return rate_limit_words(self.rate_limit, self.rate_limit_period)
+        return rate_limit_shown(self.rate_limit, self.rate_limit_period)
 
     @property
     def is_storefront(self) -> bool:

@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 
 MAX_NETWORKS = 50
 
@@ -31,14 +32,20 @@ def networks_clean(text: str) -> str:
             try:
                 loose = ipaddress.ip_network(part, strict=False)
             except ValueError:
-                problems.append(f"“{part[:60]}” is not an IPv4 or IPv6 address or network (like 203.0.113.0/24).")
+                problems.append(
+                    gettext("“%(entry)s” is not an IPv4 or IPv6 address or network (like 203.0.113.0/24).")
+                    % {"entry": part[:60]}
+                )
             else:
-                problems.append(f"“{part}” has host bits set; did you mean {loose}?")
+                problems.append(
+                    gettext("“%(entry)s” has host bits set; did you mean %(network)s?")
+                    % {"entry": part, "network": loose}
+                )
             continue
         if str(network) not in seen:
             seen.append(str(network))
     if len(seen) > MAX_NETWORKS:
-        problems.append(f"At most {MAX_NETWORKS} networks per key.")
+        problems.append(gettext("At most %(max)d networks per key.") % {"max": MAX_NETWORKS})
     if problems:
         raise ValidationError(problems)
     return "\n".join(seen)

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import idna
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_lazy
 
 MAX_ORIGINS = 50
 ANY = "*"
@@ -60,21 +61,26 @@ def _host_normalised(host: str) -> str:
     return host
 
 
+# What is wrong with an entry, said in the language of the page that shows it (lazy: the token
+# service's checks parse origins too, and never show these).
+PORT_RANGE = gettext_lazy("the port must be a number from 1 to 65535")
+
+
 def _parse(entry: str) -> tuple[str, Rule]:
     """(normalised text, rule) of one entry as an admin typed it. Raises ValueError with what is
     wrong."""
     if "://" not in entry:
-        raise ValueError("needs a scheme: http:// or https://")
+        raise ValueError(gettext_lazy("needs a scheme: http:// or https://"))
     scheme, _, rest = entry.partition("://")
     scheme = scheme.lower()
     if scheme not in DEFAULT_PORTS:
-        raise ValueError("the scheme must be http or https")
+        raise ValueError(gettext_lazy("the scheme must be http or https"))
     if rest.endswith("/"):
         rest = rest[:-1]  # "https://shop.example.com/" is how it is often copied
     if any(char in rest for char in "/?#"):
-        raise ValueError("an origin has no path, query or fragment")
+        raise ValueError(gettext_lazy("an origin has no path, query or fragment"))
     if "@" in rest or any(char.isspace() for char in rest):
-        raise ValueError("an origin has no user name or spaces")
+        raise ValueError(gettext_lazy("an origin has no user name or spaces"))
     wildcard = rest.startswith("*.")
     if wildcard:
         rest = rest[2:]
@@ -82,21 +88,21 @@ def _parse(entry: str) -> tuple[str, Rule]:
         parts = urlsplit(f"{scheme}://{rest}")
         host, port = parts.hostname, parts.port
     except ValueError:
-        raise ValueError("the port must be a number from 1 to 65535") from None
+        raise ValueError(PORT_RANGE) from None
     if not host or "*" in rest:
-        raise ValueError("a wildcard is only allowed as the first label: https://*.example.com")
+        raise ValueError(gettext_lazy("a wildcard is only allowed as the first label: https://*.example.com"))
     # urlsplit lowercases and strips brackets; take the host as written to normalise it.
     written = parts.netloc.rsplit(":", 1)[0] if parts.port is not None else parts.netloc
     try:
         host = _host_normalised(written)
     except (ValueError, idna.IDNAError):
-        raise ValueError("the host name is not valid") from None
+        raise ValueError(gettext_lazy("the host name is not valid")) from None
     if port == 0:
-        raise ValueError("the port must be a number from 1 to 65535")
+        raise ValueError(PORT_RANGE)
     if port == DEFAULT_PORTS[scheme]:
         port = None
     if wildcard and (host.startswith("[") or "." not in host or host.replace(".", "").isdigit()):
-        raise ValueError("a wildcard needs a domain of at least two labels: https://*.example.com")
+        raise ValueError(gettext_lazy("a wildcard needs a domain of at least two labels: https://*.example.com"))
     text = f"{scheme}://{'*.' if wildcard else ''}{host}{f':{port}' if port else ''}"
     return text, Rule(scheme, f".{host}" if wildcard else host, port, wildcard)
 
@@ -114,7 +120,7 @@ def origins_clean(text: str | list[str], *, allow_any: bool) -> str:
         if part == ANY:
             if not allow_any:
                 problems.append(
-                    "“*” (any origin) is only for the Storefront key: a key with a secret names its origins."
+                    gettext("“*” (any origin) is only for the Storefront key: a key with a secret names its origins.")
                 )
             elif ANY not in seen:
                 seen.append(ANY)
@@ -122,12 +128,15 @@ def origins_clean(text: str | list[str], *, allow_any: bool) -> str:
         try:
             normalised, _ = _parse(part)
         except ValueError as error:
-            problems.append(f"“{part[:80]}”: {error} (like https://shop.example.com).")
+            problems.append(
+                gettext("“%(origin)s”: %(problem)s (like https://shop.example.com).")
+                % {"origin": part[:80], "problem": error.args[0] if error.args else error}
+            )
             continue
         if normalised not in seen:
             seen.append(normalised)
     if len(seen) > MAX_ORIGINS:
-        problems.append(f"At most {MAX_ORIGINS} origins per key.")
+        problems.append(gettext("At most %(max)d origins per key.") % {"max": MAX_ORIGINS})
     if problems:
         raise ValidationError(problems)
     return "\n".join(seen)

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from django.template import Context, Engine
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 
 from scopes.routes import Route, route_table
 
@@ -121,7 +122,7 @@ def build_samples(key: ApiKey, *, base_url: str, api_base_url: str = "") -> Samp
     if key.is_storefront:
         query = urlencode({"tenant": tenant, "client_id": key.client_id})
         token_url = f"{base_url}{reverse('oauth:anonymous_login')}?{query}"
-        note = (
+        note = gettext(
             "The anonymous login needs only the Client ID: it returns a token for a guest customer "
             "with the storefront scopes. This key's secret is for the client-credentials grant "
             "(POST /oauth/token), as with the other keys."
@@ -129,7 +130,7 @@ def build_samples(key: ApiKey, *, base_url: str, api_base_url: str = "") -> Samp
         snippets = _snippets("storefront", needs_secret=False, login_url=token_url, **values)
     else:
         token_url = base_url + reverse("oauth:token")
-        note = "The access token carries this key's scopes; they decide which calls of the API work."
+        note = gettext("The access token carries this key's scopes; they decide which calls of the API work.")
         snippets = _snippets(
             "client_credentials", needs_secret=True, token_url=token_url, secret_mask=SECRET_MASK, **values
         )
@@ -146,7 +147,7 @@ def build_samples(key: ApiKey, *, base_url: str, api_base_url: str = "") -> Samp
 # (slug, title, file extension) of each snippet, in page order.
 LANGUAGES = [
     ("curl", "cURL (bash)", "curl"),
-    ("python", "Python (standard library)", "py"),
+    ("python", gettext_lazy("Python (standard library)"), "py"),
     ("javascript", "JavaScript (Node.js 18+)", "js"),
 ]
 

@@ -11,13 +11,15 @@ the built-in keys' lists (apikeys.auth.scope_cache_clear)."""
 import time
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy
+
 from scopes.models import Scope
 from scopes.unlocks import operation_count, unlocked
 
 # Why a scope may open no operation: the catalogue lists scopes Emporix documents outside its
 # API reference (a tutorial, an example token, an endpoint's prose), which no operation of the
 # route table asks for; and deprecated scopes, kept for the keys that hold them.
-NO_OPERATION_NOTE = (
+NO_OPERATION_NOTE = gettext_lazy(
     "Opens no operation of the route table: Emporix documents the scope (in a tutorial, an example "
     "token or an endpoint's description) but no operation of its API reference asks for it. "
     "It is kept so that a key can hold it for whatever checks it elsewhere."

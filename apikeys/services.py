@@ -23,6 +23,7 @@ from tenants.models import Membership, Tenant
 
 from .models import (
     RATE_LIMIT_MAX,
+    RATE_PERIOD_WORDS,
     ApiKey,
     ApiSecret,
     Environment,
@@ -514,7 +515,7 @@ def rate_limit_check(limit: int | None, period: str) -> None:
         raise ValueError("The rate limit's period must be second or minute.")
     if limit is not None and not 1 <= limit <= RATE_LIMIT_MAX[period]:
         raise ValueError(
-            f"The rate limit must be between 1 and {RATE_LIMIT_MAX[period]:,} requests {RatePeriod(period).label}."
+            f"The rate limit must be between 1 and {RATE_LIMIT_MAX[period]:,} requests {RATE_PERIOD_WORDS[period]}."
         )
 
 

@@ -4,6 +4,7 @@ template can `{% load portal_tags %}`)."""
 from datetime import datetime
 
 from django import template
+from django.utils import translation
 from django.utils.html import format_html
 
 from accounts.reauth import seconds_left
@@ -22,6 +23,16 @@ def when(value: datetime | None, empty: str = "") -> str:
         return empty
     exact = human_datetime(value)
     return format_html('<time datetime="{}" title="{}">{}</time>', iso_datetime(value), exact, relative(value))
+
+
+@register.filter
+def data_en(value: str) -> str:
+    """Catalogue data (service names, scope descriptions), English in every language, marked
+    `lang="en"` on a page in another language, so that a screen reader says it as English;
+    on an English page it is left as it is."""
+    if (translation.get_language() or "en").startswith("en"):
+        return value
+    return format_html('<span lang="en">{}</span>', value)
 
 
 @register.simple_tag

@@ -74,12 +74,12 @@ def test_a_card_shows_scopes_by_service_with_counts_and_explains_no_operation(cl
     headings = re.findall(r'<h4 class="scope-group-title">(.*?) <span', card)
     assert headings and all(key.name not in heading for heading in headings)
     assert f"{operation_count('tax.tax_read')} op" in card
-    assert "no operation (see the note)" in card and escape(NO_OPERATION_NOTE) in card
+    assert "no operation (see the note)" in card and escape(str(NO_OPERATION_NOTE)) in card
     assert reverse("apikeys:scopes", kwargs={"code": "acme", "key_id": key.public_id}) in card
     # A key whose scopes all open operations has no note.
     other = _key(acme, "Taxes only", ["tax.tax_read"])
     body = client_for(alice).get(LIST + "?view=cards").content.decode()
-    assert escape(NO_OPERATION_NOTE) not in _card(body, other)
+    assert escape(str(NO_OPERATION_NOTE)) not in _card(body, other)
 
 
 def test_the_built_in_cards_group_their_scopes_too(client_for, alice, acme):
@@ -108,7 +108,7 @@ def test_the_scopes_page_lists_the_operations_each_service_opens(client_for, bob
     for group in unlocked(["tax.tax_read", "tax.tax_manage"]):
         for operation in group.operations:
             assert f"<code>{escape(operation)}</code>" in body
-    assert escape(NO_OPERATION_NOTE) in body and "opens no operation (see the note above)" in body
+    assert escape(str(NO_OPERATION_NOTE)) in body and "opens no operation (see the note above)" in body
 
 
 def test_a_viewer_is_told_why_secrets_are_hidden_and_who_can_show_them(client_for, alice, dave, bob, acme):
@@ -149,12 +149,12 @@ def test_the_picker_counts_without_javascript_and_explains_no_operation(client_f
     url = reverse("apikeys:create", kwargs={"code": "acme"})
     body = client.get(url).content.decode()
     assert "0 scopes selected" in body and '<span class="scope-counter"></span>' in body
-    assert f"data-no-operation-note hidden>{escape(NO_OPERATION_NOTE)}" in body
+    assert f"data-no-operation-note hidden>{escape(str(NO_OPERATION_NOTE))}" in body
     # Re-rendered with an error, the server's count is that of the ticked boxes.
     body = client.post(url, {"name": "", "scopes": NAMES}).content.decode()
     assert "4 scopes selected" in body
     assert "no operation (see below)" in body
-    assert f"data-no-operation-note>{escape(NO_OPERATION_NOTE)}" in body
+    assert f"data-no-operation-note>{escape(str(NO_OPERATION_NOTE))}" in body
 
 
 def test_a_built_in_card_does_not_repeat_its_groups_heading(client_for, alice, acme_secrets):

@@ -103,7 +103,7 @@ def test_the_summary_lists_each_chosen_scope_with_what_it_unlocks(client_for, al
     tax_read = operations_of("tax.tax_read")
     assert tax_read == ["GET /tax/{tenant}/taxes", "GET /tax/{tenant}/taxes/{locationCode}"]
     assert '<li><span><code>tax.tax_read</code> <span class="muted">2 operations</span></span></li>' in body
-    assert "Unlocks <span data-radius-count>2</span> operation<span data-radius-plural>s</span>" in body
+    assert "Unlocks <span data-radius-count>2</span> <span data-radius-noun>operations</span>" in body
     radius = body[body.index("data-radius-list") : body.index("need no particular scope")]
     assert '<p class="operations-service">tax <span class="muted">(2)</span></p>' in radius
     for operation in tax_read:

@@ -22,6 +22,9 @@ from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpRespo
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -37,11 +40,55 @@ from ..models import ApiKey
 from .listing import tenant_members
 
 # What the bulk form offers; each maps to one key's service.
-BULK_ACTIONS = {
-    "disable": ("Disable", "disabled"),
-    "enable": ("Enable", "enabled"),
-    "delete": ("Delete", "deleted"),
-}
+BULK_ACTIONS = ("disable", "enable", "delete")
+
+
+def _action_texts(action: str, count: int) -> dict[str, str]:
+    """What the confirmation page says of `action` on `count` keys: whole sentences per
+    action, so that each language words them its own way."""
+    if action == "disable":
+        return {
+            "title": ngettext("Disable %(count)d key", "Disable %(count)d keys", count) % {"count": count},
+            "heading": gettext("Disable several keys"),
+            "question": ngettext("Disable %(count)d key?", "Disable %(count)d keys?", count) % {"count": count},
+            "list_label": gettext("Keys to disable"),
+        }
+    if action == "enable":
+        return {
+            "title": ngettext("Enable %(count)d key", "Enable %(count)d keys", count) % {"count": count},
+            "heading": gettext("Enable several keys"),
+            "question": ngettext("Enable %(count)d key?", "Enable %(count)d keys?", count) % {"count": count},
+            "list_label": gettext("Keys to enable"),
+        }
+    return {
+        "title": ngettext("Delete %(count)d key", "Delete %(count)d keys", count) % {"count": count},
+        "heading": gettext("Delete several keys"),
+        "question": ngettext("Delete %(count)d key?", "Delete %(count)d keys?", count) % {"count": count},
+        "list_label": gettext("Keys to delete"),
+    }
+
+
+def _done_text(action: str, done: int) -> str:
+    if action == "disable":
+        return ngettext("%(count)d key disabled.", "%(count)d keys disabled.", done) % {"count": done}
+    if action == "enable":
+        return ngettext("%(count)d key enabled.", "%(count)d keys enabled.", done) % {"count": done}
+    return ngettext("%(count)d key deleted.", "%(count)d keys deleted.", done) % {"count": done}
+
+
+def _builtin_warning(builtin: list[ApiKey]) -> str:
+    """ "This includes the tenant's Emporix API key:", as HTML (the key names escaped, the
+    translated words as they are, apostrophes and all)."""
+    keys = _names_joined([gettext("the tenant's %(name)s key") % {"name": escape(key.name)} for key in builtin])
+    return mark_safe(gettext("This includes %(keys)s:") % {"keys": keys})  # noqa: S308 (names escaped above)
+
+
+def _names_joined(names: list[str]) -> str:
+    """ "A and B and C", in the page's language."""
+    joiner = gettext("and")
+    return f" {joiner} ".join(names)
+
+
 # Which keys: the ticked ones, every key of the page shown, or every key the search matches.
 SCOPES = ("selected", "page", "matching")
 # At most this many keys in one bulk action, and ids read from one request.
@@ -136,13 +183,14 @@ def bulk_confirm(request: HttpRequest, code: str) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     selection = _selection(data, membership)
     if selection is None:
-        messages.error(request, "Choose what to do with the selected keys: disable, enable or delete.")
+        messages.error(request, gettext("Choose what to do with the selected keys: disable, enable or delete."))
         return redirect(_list_url(code, data))
     if not selection.keys and not selection.skipped:
-        messages.error(request, "No key selected: tick the keys to change, or choose all on the page.")
+        messages.error(request, gettext("No key selected: tick the keys to change, or choose all on the page."))
         return redirect(_list_url(code, data))
     if request.method == "GET" or selection.too_many:
-        verb, _ = BULK_ACTIONS[selection.action]
+        builtin = [key for key in selection.keys if not key.is_custom]
+        texts = _action_texts(selection.action, len(selection.keys))
         return render(
             request,
             "apikeys/key_bulk_confirm.html",
@@ -151,23 +199,29 @@ def bulk_confirm(request: HttpRequest, code: str) -> HttpResponse:
                 "tenant": membership.tenant,
                 "active_tab": "keys",
                 "selection": selection,
-                "verb": verb,
+                **texts,
+                "button": texts["title"],
                 "shown": selection.keys[:NAMES_SHOWN],
                 "more": max(0, len(selection.keys) - NAMES_SHOWN),
-                "builtin": [key for key in selection.keys if not key.is_custom],
+                "builtin": builtin,
+                "builtin_warning": _builtin_warning(builtin),
+                "skipped_names": _names_joined([key.name for key in selection.skipped]),
                 "back": _list_url(code, data),
                 "bulk_max": BULK_MAX,
             },
             status=400 if selection.too_many else 200,
         )
     done, busy = _apply(request, selection)
-    _, past = BULK_ACTIONS[selection.action]
-    text = f"{done} key{'s' if done != 1 else ''} {past}."
+    text = _done_text(selection.action, done)
     if selection.skipped:
         names = ", ".join(key.name for key in selection.skipped)
-        text += f" Skipped {names}: the built-in keys cannot be deleted."
+        text += " " + gettext("Skipped %(names)s: the built-in keys cannot be deleted.") % {"names": names}
     if busy:
-        text += f" {busy} key{'s were' if busy != 1 else ' was'} being changed by someone else: try again."
+        text += " " + ngettext(
+            "%(count)d key was being changed by someone else: try again.",
+            "%(count)d keys were being changed by someone else: try again.",
+            busy,
+        ) % {"count": busy}
     messages.success(request, text)
     return redirect(_list_url(code, data))
 

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from activity.audit import Audit
@@ -19,7 +20,7 @@ from ..forms import MAX_POSTED_SCOPES, CustomKeyForm
 from ..models import ApiKey, KeyKind
 from .listing import NOTICE_ANCHOR, form_needs_reauthentication, notice_next_to_key, post_needs_reauthentication
 
-NAME_TAKEN = "This tenant already has a key with this name."
+NAME_TAKEN = gettext_lazy("This tenant already has a key with this name.")
 
 
 def _list_url(code: str) -> str:
@@ -79,8 +80,8 @@ def _save(request: HttpRequest, membership: Membership, form: CustomKeyForm) -> 
     except IntegrityError:
         form.add_error("name", NAME_TAKEN)
         return None
-    except ValueError as error:  # the owner left the tenant since the form's check
-        form.add_error("owner", str(error))
+    except ValueError:  # the owner left the tenant since the form's check
+        form.add_error("owner", gettext("The owner must be a member of the tenant."))
         return None
 
 
@@ -107,9 +108,11 @@ def _form_view(request: HttpRequest, membership: Membership, key: ApiKey | None)
     url = _list_url(membership.tenant.code)
     if key is None:
         secret = saved.secrets.current().get()
-        notice_next_to_key(request, saved, f"Custom API key “{saved.name}” created.", secret=secret)
+        notice_next_to_key(
+            request, saved, gettext("Custom API key “%(name)s” created.") % {"name": saved.name}, secret=secret
+        )
         return redirect(url + f"?created={saved.public_id}{NOTICE_ANCHOR}")
-    notice_next_to_key(request, saved, f"Custom API key “{saved.name}” saved.")
+    notice_next_to_key(request, saved, gettext("Custom API key “%(name)s” saved.") % {"name": saved.name})
     return redirect(url + NOTICE_ANCHOR)
 
 
@@ -134,7 +137,7 @@ def key_delete(request: HttpRequest, code: str, key_id: UUID) -> HttpResponse:
         return reauth
     if request.method == "POST":
         services.key_delete(key=key, audit=Audit.of(request))
-        messages.success(request, "Key deleted")
+        messages.success(request, gettext("Key deleted"))
         return redirect(_list_url(code))
     return render(
         request,

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -24,7 +25,7 @@ from .. import limits, services
 from ..forms import KeyMetadataForm, KeySettingsForm, LeakReportForm
 from ..leaks import secret_leak_report
 from ..models import ApiKey, KeyKind
-from .listing import NOTICE_ANCHOR, form_needs_reauthentication, notice_next_to_key
+from .listing import KEY_BUSY, NOTICE_ANCHOR, form_needs_reauthentication, notice_next_to_key
 
 
 def _admin_key(request: HttpRequest, code: str, key_id: uuid.UUID) -> tuple[Membership, ApiKey]:
@@ -102,10 +103,10 @@ def key_settings(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpResp
     except (ValueError, ValidationError) as error:
         form.add_error(None, error.messages[0] if isinstance(error, ValidationError) else str(error))
         return render(request, "apikeys/key_settings.html", _context(membership, key, form), status=400)
-    except services.KeyBusy as busy:
-        form.add_error(None, str(busy))
+    except services.KeyBusy:
+        form.add_error(None, str(KEY_BUSY))
         return render(request, "apikeys/key_settings.html", _context(membership, key, form), status=409)
-    notice_next_to_key(request, key, f"Settings of {key.name} saved.")
+    notice_next_to_key(request, key, gettext("Settings of %(name)s saved.") % {"name": key.name})
     return redirect(_list_url(key) + NOTICE_ANCHOR)
 
 
@@ -117,37 +118,41 @@ def _metadata_save(request: HttpRequest, membership: Membership, key: ApiKey) ->
         return render(request, "apikeys/key_settings.html", context, status=400)
     try:
         services.key_metadata_set(key=key, metadata=metadata_form.metadata(), audit=Audit.of(request))
-    except ValueError as error:  # the owner left the tenant since the form was checked
-        metadata_form.add_error("owner", str(error))
+    except ValueError:  # the owner left the tenant since the form was checked
+        metadata_form.add_error("owner", gettext("The owner must be a member of the tenant."))
         context = _context(membership, key, KeySettingsForm(key=key), metadata_form)
         return render(request, "apikeys/key_settings.html", context, status=400)
-    except services.KeyBusy as busy:
-        metadata_form.add_error(None, str(busy))
+    except services.KeyBusy:
+        metadata_form.add_error(None, str(KEY_BUSY))
         context = _context(membership, key, KeySettingsForm(key=key), metadata_form)
         return render(request, "apikeys/key_settings.html", context, status=409)
-    notice_next_to_key(request, key, f"What {key.name} is for saved.")
+    notice_next_to_key(request, key, gettext("What %(name)s is for saved.") % {"name": key.name})
     return redirect(_list_url(key) + NOTICE_ANCHOR)
 
 
 def _switch(request: HttpRequest, key: ApiKey, service, done: str) -> HttpResponse:
     try:
         service(key=key, audit=Audit.of(request))
-    except services.KeyBusy as busy:
-        messages.error(request, str(busy))
+    except services.KeyBusy:
+        messages.error(request, str(KEY_BUSY))
         return redirect(_row_url(key))
-    notice_next_to_key(request, key, done.format(name=key.name))
+    notice_next_to_key(request, key, str(done) % {"name": key.name})
     return redirect(_list_url(key) + NOTICE_ANCHOR)
 
 
 # What disabling costs, said before it is done: on the confirmation page and in its dialog.
 # The built-in keys get the stronger words: every integration of the tenant may use them.
 BUILTIN_DISABLE_WARNING = {
-    KeyKind.EMPORIX: "This is the tenant's Emporix API key: it holds every scope of every service, so every "
-    "backend, integration and script that uses it stops working at once.",
-    KeyKind.STOREFRONT: "This is the tenant's Storefront API key: every shop front-end that uses it stops "
-    "working at once, and shoppers can no longer start sessions.",
+    KeyKind.EMPORIX: gettext_lazy(
+        "This is the tenant's Emporix API key: it holds every scope of every service, so every "
+        "backend, integration and script that uses it stops working at once."
+    ),
+    KeyKind.STOREFRONT: gettext_lazy(
+        "This is the tenant's Storefront API key: every shop front-end that uses it stops "
+        "working at once, and shoppers can no longer start sessions."
+    ),
 }
-TOKENS_STAY_REVOKED = (
+TOKENS_STAY_REVOKED = gettext_lazy(
     "Its secrets and every access token it issued stop working at once. Enabling it again makes its "
     "secrets work again, but the access tokens issued before stay revoked: its clients must request new ones."
 )
@@ -171,7 +176,10 @@ def key_disable(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespo
             return reauth
         if request.POST.get("confirm") == "disable":
             return _switch(
-                request, key, services.key_disable, "{name} is disabled: its secrets and access tokens no longer work."
+                request,
+                key,
+                services.key_disable,
+                gettext_lazy("%(name)s is disabled: its secrets and access tokens no longer work."),
             )
     if key.is_disabled:
         return redirect(_settings_url(request, code, key_id))
@@ -185,7 +193,10 @@ def key_enable(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespon
     """Enable the key again; its earlier tokens stay inactive."""
     _, key = _admin_key(request, code, key_id)
     return _switch(
-        request, key, services.key_enable, "{name} is enabled again; access tokens it issued before stay revoked."
+        request,
+        key,
+        services.key_enable,
+        gettext_lazy("%(name)s is enabled again; access tokens it issued before stay revoked."),
     )
 
 
@@ -218,9 +229,16 @@ def leak_report(request: HttpRequest, code: str) -> HttpResponse:
     if outcome.stopped:
         messages.success(
             request,
-            f"That secret of {outcome.key.name} no longer works. The key has a new secret: reveal it and give it "
-            "to the key's clients.",
+            gettext(
+                "That secret of %(name)s no longer works. The key has a new secret: reveal it and give it "
+                "to the key's clients."
+            )
+            % {"name": outcome.key.name},
         )
     else:
-        messages.success(request, f"That secret of {outcome.key.name} had already stopped working; nothing changed.")
+        messages.success(
+            request,
+            gettext("That secret of %(name)s had already stopped working; nothing changed.")
+            % {"name": outcome.key.name},
+        )
     return redirect(_row_url(outcome.key))

@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext, gettext_lazy
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -54,15 +55,15 @@ TABLE_SCOPE_NAMES = 12
 
 # Under each group's heading.
 GROUP_HELP = {
-    KeyKind.EMPORIX: "Every scope of every service, for your own backend.",
-    KeyKind.STOREFRONT: "The storefront scope set, for shop front-ends and anonymous shopper sessions.",
-    KeyKind.CUSTOM: "Keys that hold just the scopes you choose.",
+    KeyKind.EMPORIX: gettext_lazy("Every scope of every service, for your own backend."),
+    KeyKind.STOREFRONT: gettext_lazy("The storefront scope set, for shop front-ends and anonymous shopper sessions."),
+    KeyKind.CUSTOM: gettext_lazy("Keys that hold just the scopes you choose."),
 }
 
 
 # The create button's label, in Emporix's words: "Create scopes" while the tenant has no custom
 # key, "Add custom API" once it has one.
-CREATE_LABELS = {False: "Create scopes", True: "Add custom API"}
+CREATE_LABELS = {False: gettext_lazy("Create scopes"), True: gettext_lazy("Add custom API")}
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ class KeyRow:
         """What the key's access tokens are, as the row says it: its choice, or the deployment's."""
         if self.key.token_format:
             return self.key.get_token_format_display()
-        return f"Deployment default ({TokenFormat(settings.ACCESS_TOKEN_FORMAT).label})"
+        return gettext("Deployment default (%(format)s)") % {"format": TokenFormat(settings.ACCESS_TOKEN_FORMAT).label}
 
 
 def _with_secrets_and_scopes(keys: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
@@ -147,19 +148,27 @@ def key_states(key: ApiKey, tenant: Tenant, now: datetime) -> tuple[tuple[str, s
     renewed in time, expiring within a week, unused for the tenant's dormant period."""
     states = []
     if key.disabled_at is not None:
-        states.append(("Disabled", "danger"))
+        states.append((STATE_LABELS["disabled"], "danger"))
     if key.expires_at is not None and key.expires_at <= now:
-        states.append(("Expired", "danger"))
+        states.append((STATE_LABELS["expired"], "danger"))
     elif key.renew_by is not None and key.renew_by <= now:
-        states.append(("Not renewed in time", "danger"))
+        states.append((STATE_LABELS["not_renewed"], "danger"))
     elif any(moment is not None and moment <= now + SOON for moment in (key.expires_at, key.renew_by)):
-        states.append(("Expires soon", "warning"))
+        states.append((STATE_LABELS["expires_soon"], "warning"))
     if key.is_dormant(now, tenant):
-        states.append(("Unused", "warning"))
+        states.append((STATE_LABELS["unused"], "warning"))
     return tuple(states)
 
 
 SOON = timedelta(days=7)
+# The states' badges (lazy: translated where a page renders them, once per label and page).
+STATE_LABELS = {
+    "disabled": gettext_lazy("Disabled"),
+    "expired": gettext_lazy("Expired"),
+    "not_renewed": gettext_lazy("Not renewed in time"),
+    "expires_soon": gettext_lazy("Expires soon"),
+    "unused": gettext_lazy("Unused"),
+}
 
 
 def _rows(
@@ -206,11 +215,11 @@ class Column:
 
 
 COLUMNS = (
-    Column("Name", "name"),
-    Column("Client ID", None),
-    Column("Secret", None),
-    Column("Scopes", None),
-    Column("Last used", "last_used"),  # creation date: in the card layout, and a sort order
+    Column(gettext_lazy("Name"), "name"),
+    Column(gettext_lazy("Client ID"), None),
+    Column(gettext_lazy("Secret"), None),
+    Column(gettext_lazy("Scopes"), None),
+    Column(gettext_lazy("Last used"), "last_used"),  # creation date: in the card layout, and a sort order
 )
 
 
@@ -433,9 +442,11 @@ def key_list(request: HttpRequest, code: str) -> HttpResponse:
 
 
 # What fetch() is told (static/js/secret.js shows it), in the words of the pages without JavaScript.
-SECRET_GONE = "This key or secret no longer exists, or you no longer have access to it. Reload the page."
-ROLE_TOO_LOW = "Your role in this tenant does not allow this. Ask one of its admins."
-SHOWN_TOO_OFTEN = "Too many secrets shown: revealing and copying secrets is limited per user."
+SECRET_GONE = gettext_lazy("This key or secret no longer exists, or you no longer have access to it. Reload the page.")
+ROLE_TOO_LOW = gettext_lazy("Your role in this tenant does not allow this. Ask one of its admins.")
+SHOWN_TOO_OFTEN = gettext_lazy("Too many secrets shown: revealing and copying secrets is limited per user.")
+# services.KeyBusy, as the pages say it (its own message is the API's, in English).
+KEY_BUSY = gettext_lazy("This key is being changed by someone else; try again.")
 
 
 def _no_store(view):
@@ -504,7 +515,7 @@ def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespo
     )
     if wait is not None:
         if wants_json(request):
-            text = f"{SHOWN_TOO_OFTEN} Try again in {wait_text(wait)}."
+            text = f"{SHOWN_TOO_OFTEN} " + gettext("Try again in %(wait)s.") % {"wait": wait_text(wait)}
             response = JsonResponse({"error": "rate_limited", "message": text, "retry_after": wait}, status=429)
             response["Retry-After"] = str(wait)
             return response
@@ -530,7 +541,7 @@ def secret_show(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespo
     return _render_list(request, membership, shown=ShownSecret(secret.public_id, plaintext, key.public_id))
 
 
-UNREADABLE = (
+UNREADABLE = gettext_lazy(
     "This secret cannot be decrypted with the portal's encryption keys, so it cannot be shown. "
     "It still works for its clients. An operator must configure the encryption key it was stored "
     "with (see the activity log and `manage.py check --database default`), or an admin can renew the key."
@@ -574,10 +585,10 @@ def key_renew(request: HttpRequest, code: str, key_id: uuid.UUID) -> HttpRespons
         return render(request, "apikeys/key_renew.html", {**context, "grace": "now", "confirm_now": True})
     try:
         _, secret, _plaintext = services.key_renew(key=key, grace=form.cleaned_data["grace"], audit=Audit.of(request))
-    except services.KeyBusy as busy:
-        context.update(grace=form.data.get("grace") or DEFAULT_GRACE, error=str(busy))
+    except services.KeyBusy:
+        context.update(grace=form.data.get("grace") or DEFAULT_GRACE, error=str(KEY_BUSY))
         return render(request, "apikeys/key_renew.html", context, status=409)
-    notice_next_to_key(request, key, "Key renewed.", secret=secret)
+    notice_next_to_key(request, key, gettext("Key renewed."), secret=secret)
     # Post/redirect/get, so that reloading the page cannot renew again.
     return redirect(reverse("apikeys:list", kwargs={"code": membership.tenant.code}) + NOTICE_ANCHOR)
 
@@ -599,5 +610,5 @@ def secret_retire(request: HttpRequest, code: str, key_id: uuid.UUID, secret_id:
         return reauth
     services.secret_retire(secret=secret, audit=Audit.of(request))
     # Beside the key, like every other change made from the list (not a banner at the top).
-    notice_next_to_key(request, key, "Old secret retired.")
+    notice_next_to_key(request, key, gettext("Old secret retired."))
     return redirect(reverse("apikeys:list", kwargs={"code": membership.tenant.code}) + NOTICE_ANCHOR)

@@ -20,7 +20,7 @@
     var options = keys.map(function (key) {
       var option = document.createElement("option");
       option.value = key.client_id;
-      option.label = key.name + (key.deleted ? " (deleted)" : "");
+      option.label = key.deleted ? interpolate(gettext("%(name)s (deleted)"), { name: key.name }, true) : key.name;
       option.textContent = option.label;
       return option;
     });

@@ -91,7 +91,10 @@
       const operation = sample.closest("[id^='operation/']");
       const title = operation && operation.querySelector("h2");
       sample.setAttribute("role", "region");
-      sample.setAttribute("aria-label", "Example " + (index + 1) + (title ? ": " + title.textContent : ""));
+      const number = index + 1;
+      sample.setAttribute("aria-label", title
+        ? interpolate(gettext("Example %(number)s: %(title)s"), { number: number, title: title.textContent }, true)
+        : interpolate(gettext("Example %(number)s"), { number: number }, true));
     });
   }
 

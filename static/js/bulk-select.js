@@ -14,7 +14,7 @@
 
   function update() {
     var ticked = boxes.filter(function (box) { return box.checked; }).length;
-    count.textContent = ticked + " selected";
+    count.textContent = interpolate(ngettext("%(count)s selected", "%(count)s selected", ticked), { count: ticked }, true);
     if (all) {
       all.checked = ticked > 0 && ticked === boxes.length;
       all.indeterminate = ticked > 0 && ticked < boxes.length;

@@ -1,5 +1,6 @@
 // Copy buttons. `data-copy-text` copies its value (a Client ID, or a secret the page shows
-// already), announced with `data-copy-label` (default "Client ID").
+// already), announced with `data-copy-label` (default "Client ID", translated).
+// Words come from Django's JavaScript catalog (gettext, interpolate), loaded before this file.
 // A `form[data-copy-secret]` POSTs to the secret endpoint (purpose=copy, JSON) and copies the
 // answer; the secret never enters the page. Without JavaScript a row's form shows the secret instead;
 // the new secret's notice hides its button (`hidden`: the secret is shown already, to select).
@@ -20,17 +21,17 @@
   async function copyText(button, text, label) {
     try {
       await navigator.clipboard.writeText(text);
-      flash(button, "Copied");
-      announce(label + " copied");
+      flash(button, gettext("Copied"));
+      announce(interpolate(gettext("%(what)s copied"), { what: label }, true));
     } catch (error) {
-      announce("Copying failed: your browser did not allow access to the clipboard.");
+      announce(gettext("Copying failed: your browser did not allow access to the clipboard."));
     }
   }
 
   document.querySelectorAll("[data-copy-text]").forEach(function (button) {
     button.hidden = false;
     button.addEventListener("click", function () {
-      copyText(button, button.getAttribute("data-copy-text"), button.getAttribute("data-copy-label") || "Client ID");
+      copyText(button, button.getAttribute("data-copy-text"), button.getAttribute("data-copy-label") || gettext("Client ID"));
     });
   });
 
@@ -41,7 +42,7 @@
       var button = form.querySelector("button");
       window.portalSecret.clear(form);
       try {
-        await copyText(button, await window.portalSecret.fetch(form.action, new FormData(form)), "Secret");
+        await copyText(button, await window.portalSecret.fetch(form.action, new FormData(form)), gettext("Secret"));
       } catch (error) {
         window.portalSecret.report(form, error);
         announce(error.message);

@@ -29,11 +29,13 @@
           .then(function (full) { return navigator.clipboard.writeText(full); })
           .then(function () {
             // A viewer's copy holds the mask, not the secret: the status says so.
-            var done = withSecret ? "Copied with the secret"
-              : button.hasAttribute("data-masked") ? "Copied (secret masked)" : "Copied";
+            var done = withSecret ? gettext("Copied with the secret")
+              : button.hasAttribute("data-masked") ? gettext("Copied (secret masked)") : gettext("Copied");
             announce(done, status);
           })
-          .catch(function (error) { announce("Copy failed: " + error.message, status); });
+          .catch(function (error) {
+            announce(interpolate(gettext("Copy failed: %(error)s"), { error: error.message }, true), status);
+          });
       });
     });
 
@@ -45,7 +47,7 @@
         var button = form.querySelector("button");
         button.disabled = true;
         output.hidden = false;
-        output.textContent = "Requesting a token…";
+        output.textContent = gettext("Requesting a token…");
         fetch(form.action, {
           method: "POST",
           body: new FormData(form),
@@ -67,7 +69,7 @@
             output.textContent = "HTTP " + status + "\n" + JSON.stringify(data.response !== undefined ? data.response : data, null, 2);
           });
         }).catch(function (error) {
-          output.textContent = "Try it failed: " + error.message;
+          output.textContent = interpolate(gettext("Try it failed: %(error)s"), { error: error.message }, true);
         }).finally(function () {
           button.disabled = false;
         });

@@ -46,7 +46,10 @@
         if (menu) menu.open = false;
         dialog.opener = link;
         subject.textContent = link.getAttribute("data-dialog-subject") || "";
-        body.innerHTML = '<p class="muted">Loading…</p>';
+        var loading = document.createElement("p");
+        loading.className = "muted";
+        loading.textContent = gettext("Loading…");
+        body.replaceChildren(loading);
         dialog.showModal();
         try {
           var response = await fetch(link.href, { credentials: "same-origin", headers: { Accept: "text/html" } });
@@ -57,7 +60,7 @@
           window.portalGetStarted.init(body.firstElementChild);
           window.portal.setUpRegions(body);
           // Said in the dialog's own live region: the page's toast would cover its buttons.
-          announce("Get started loaded", status);
+          announce(gettext("Get started loaded"), status);
         } catch (error) {
           // Whatever went wrong (a re-login, an outage), the page itself says it better.
           window.location.assign(link.href);

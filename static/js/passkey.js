@@ -7,8 +7,8 @@
     if (!error || (event.detail.tags || []).indexOf("webauthn") < 0) return;
     event.preventDefault();
     var text = error.name === "NotAllowedError"
-      ? "The passkey was not used (cancelled or timed out)."
-      : "The passkey did not work: " + (error.message || error.name);
+      ? gettext("The passkey was not used (cancelled or timed out).")
+      : interpolate(gettext("The passkey did not work: %(error)s"), { error: error.message || error.name }, true);
     if (window.portal) window.portal.announce(text);
   });
 })();

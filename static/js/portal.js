@@ -121,11 +121,15 @@
   // --- Time zone -----------------------------------------------------------------------------
   // The server shows times in the user's zone; without a My Account setting it takes the
   // browser's from this cookie (kernel.dates.ZONE_COOKIE), so from the next page on.
+  // (A RegExp from a string: xgettext's JavaScript parser misreads a "/" inside a regex literal
+  // and would stop gathering this file's strings for the catalog.)
+  var ZONE_NAME = new RegExp("^[A-Za-z0-9/_+-]+$");
+
   function reportTimeZone() {
     var zone;
     try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (error) { return; }
     // IANA names are cookie-safe (letters, digits, / _ + -); the server checks them anyway.
-    if (!zone || !/^[A-Za-z0-9/_+-]+$/.test(zone) || document.cookie.split("; ").indexOf("tz=" + zone) !== -1) return;
+    if (!zone || !ZONE_NAME.test(zone) || document.cookie.split("; ").indexOf("tz=" + zone) !== -1) return;
     document.cookie = "tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax" +
       (location.protocol === "https:" ? "; Secure" : "");
   }
@@ -134,11 +138,37 @@
   // {% when %} renders "3 days ago" as of the server's answer (kernel.dates.relative: Django's
   // timesince with one unit); a page left open keeps it true by counting again every minute,
   // the same way: years and months by the calendar, then weeks, days, hours, minutes, in UTC
-  // (as the server counts), with a non-breaking space between the number and the unit.
+  // (as the server counts), with a non-breaking space between the number and the unit. Each
+  // phrase whole ("3 days ago", "in 3 days"), for languages that inflect the unit after "ago".
   var CHUNKS = [[604800, "week"], [86400, "day"], [3600, "hour"], [60, "minute"]];
 
+  var PHRASES = {
+    ago: {
+      year: function (n) { return ngettext("%(count)s year ago", "%(count)s years ago", n); },
+      month: function (n) { return ngettext("%(count)s month ago", "%(count)s months ago", n); },
+      week: function (n) { return ngettext("%(count)s week ago", "%(count)s weeks ago", n); },
+      day: function (n) { return ngettext("%(count)s day ago", "%(count)s days ago", n); },
+      hour: function (n) { return ngettext("%(count)s hour ago", "%(count)s hours ago", n); },
+      minute: function (n) { return ngettext("%(count)s minute ago", "%(count)s minutes ago", n); },
+    },
+    ahead: {
+      year: function (n) { return ngettext("in %(count)s year", "in %(count)s years", n); },
+      month: function (n) { return ngettext("in %(count)s month", "in %(count)s months", n); },
+      week: function (n) { return ngettext("in %(count)s week", "in %(count)s weeks", n); },
+      day: function (n) { return ngettext("in %(count)s day", "in %(count)s days", n); },
+      hour: function (n) { return ngettext("in %(count)s hour", "in %(count)s hours", n); },
+      minute: function (n) { return ngettext("in %(count)s minute", "in %(count)s minutes", n); },
+    },
+  };
+
+  // [count, unit]; the phrase is made by `relative`.
   function amount(count, unit) {
-    return count + "\u00a0" + unit + (count !== 1 ? "s" : "");
+    return [count, unit];
+  }
+
+  function phrase(direction, span) {
+    var text = interpolate(PHRASES[direction][span[1]](span[0]), { count: span[0] }, true);
+    return text.replace(/(\d) /, "$1\u00a0"); // the number stays with its unit
   }
 
   function timeOfDay(date) {
@@ -165,9 +195,9 @@
 
   function relative(then, now) {
     var seconds = (now - then) / 1000;
-    if (Math.abs(seconds) < 60) return seconds >= 0 ? "just now" : "in less than a minute";
-    if (seconds > 0) return since(new Date(then), new Date(now)) + " ago";
-    return "in " + since(new Date(now), new Date(then));
+    if (Math.abs(seconds) < 60) return seconds >= 0 ? gettext("just now") : gettext("in less than a minute");
+    if (seconds > 0) return phrase("ago", since(new Date(then), new Date(now)));
+    return phrase("ahead", since(new Date(now), new Date(then)));
   }
 
   function refreshTimes() {

@@ -133,7 +133,7 @@
     note.className = "notice";
     note.setAttribute("role", "status");
     note.setAttribute("data-reauth-kept", "");
-    note.textContent = "You confirmed it is you. Your changes were kept: check them and submit again.";
+    note.textContent = gettext("You confirmed it is you. Your changes were kept: check them and submit again.");
     form.insertBefore(note, form.firstChild);
     return note;
   }

@@ -23,7 +23,7 @@
       value.classList.toggle("masked", !shown);
       value.classList.toggle("is-shown", shown);
       if (shown) value.removeAttribute("aria-label");
-      else value.setAttribute("aria-label", "Secret, hidden");
+      else value.setAttribute("aria-label", gettext("Secret, hidden"));
       button.setAttribute("aria-pressed", shown ? "true" : "false");
       var pair = shown ? labels.hide : labels.show;
       button.setAttribute("aria-label", pair[0]);
@@ -41,14 +41,14 @@
       event.preventDefault();
       if (button.getAttribute("aria-pressed") === "true") {
         setShown(null);
-        announce("Secret hidden");
+        announce(gettext("Secret hidden"));
         return;
       }
       button.disabled = true;
       window.portalSecret.clear(form);
       try {
         setShown(await window.portalSecret.fetch(form.action, new FormData(form)));
-        announce("Secret shown");
+        announce(gettext("Secret shown"));
       } catch (error) {
         window.portalSecret.report(form, error);
         announce(error.message);

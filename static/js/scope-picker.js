@@ -13,8 +13,9 @@
     return node;
   }
 
-  function plural(count, word) {
-    return count + " " + word + (count === 1 ? "" : "s");
+  // "3 operations" and the like, in the page's language (Django's JavaScript catalog).
+  function operations(count) {
+    return interpolate(ngettext("%(count)s operation", "%(count)s operations", count), { count: count }, true);
   }
 
   function readJson(id) {
@@ -31,7 +32,7 @@
     var chosenList = picker.querySelector("[data-scope-chosen]");
     var noOperationNote = picker.querySelector("[data-no-operation-note]");
     var radiusCount = picker.querySelector("[data-radius-count]");
-    var radiusPlural = picker.querySelector("[data-radius-plural]");
+    var radiusNoun = picker.querySelector("[data-radius-noun]");
     var radiusList = picker.querySelector("[data-radius-list]");
     var diffBody = picker.querySelector("[data-diff-body]");
     var services = Array.prototype.slice.call(picker.querySelectorAll("[data-scope-service]"));
@@ -71,7 +72,7 @@
 
     function drawOperations(container, groups) {
       container.textContent = "";
-      if (!groups.length) { container.appendChild(make("p", "muted", "None.")); }
+      if (!groups.length) { container.appendChild(make("p", "muted", gettext("None."))); }
       groups.forEach(function (group) {
         var heading = make("p", "operations-service", group.service + " ");
         heading.appendChild(make("span", "muted", "(" + group.operations.length + ")"));
@@ -94,7 +95,7 @@
       button.setAttribute("data-remove", name);
       button.innerHTML = '<svg aria-hidden="true" width="14" height="14" viewBox="0 0 24 24" fill="none" ' +
         'stroke="currentColor" stroke-width="2.5" stroke-linecap="round"><path d="M6 6l12 12M18 6 6 18"/></svg>';
-      button.appendChild(make("span", "visually-hidden", "Remove " + name));
+      button.appendChild(make("span", "visually-hidden", interpolate(gettext("Remove %(scope)s"), { scope: name }, true)));
       return button;
     }
 
@@ -107,7 +108,7 @@
         text.appendChild(make("code", "", name));
         text.appendChild(document.createTextNode(" "));
         var opens = (routes.scopes[name] || []).length;
-        text.appendChild(make("span", "muted", opens ? plural(opens, "operation") : "no operation (see below)"));
+        text.appendChild(make("span", "muted", opens ? operations(opens) : gettext("no operation (see below)")));
         if (!opens) { anyWithout = true; }
         item.appendChild(removeButton(name));
         chosenList.appendChild(item);
@@ -124,12 +125,12 @@
       var removed = held.filter(function (name) { return !now[name]; }).sort();
       diffBody.textContent = "";
       if (!added.length && !removed.length) {
-        diffBody.appendChild(make("p", "muted", "The scopes are unchanged."));
+        diffBody.appendChild(make("p", "muted", gettext("The scopes are unchanged.")));
         return;
       }
-      [["Added: ", added], ["Removed: ", removed]].forEach(function (pair) {
+      [[gettext("Added:"), added], [gettext("Removed:"), removed]].forEach(function (pair) {
         if (!pair[1].length) { return; }
-        var line = make("p", "", pair[0]);
+        var line = make("p", "", pair[0] + " ");
         pair[1].forEach(function (name, i) {
           if (i) { line.appendChild(document.createTextNode(", ")); }
           line.appendChild(make("code", "", name));
@@ -139,9 +140,13 @@
       var oldOps = opened(held), newOps = opened(names), gained = {}, lost = {};
       Object.keys(newOps).forEach(function (index) { if (!oldOps[index]) { gained[index] = true; } });
       Object.keys(oldOps).forEach(function (index) { if (!newOps[index]) { lost[index] = true; } });
-      [["Gains ", grouped(gained)], ["Loses ", grouped(lost)]].forEach(function (pair) {
+      var changes = [
+        [ngettext("Gains %(count)s operation", "Gains %(count)s operations", countOf(grouped(gained))), grouped(gained)],
+        [ngettext("Loses %(count)s operation", "Loses %(count)s operations", countOf(grouped(lost))), grouped(lost)],
+      ];
+      changes.forEach(function (pair) {
         var details = make("details");
-        details.appendChild(make("summary", "", pair[0] + plural(countOf(pair[1]), "operation")));
+        details.appendChild(make("summary", "", interpolate(pair[0], { count: countOf(pair[1]) }, true)));
         var body = make("div");
         drawOperations(body, pair[1]);
         details.appendChild(body);
@@ -151,7 +156,8 @@
 
     function update() {
       var names = chosen();
-      count.textContent = plural(names.length, "scope") + " selected";
+      count.textContent = interpolate(
+        ngettext("%(count)s scope selected", "%(count)s scopes selected", names.length), { count: names.length }, true);
       services.forEach(function (service) {
         var own = boxesOf(service);
         var checked = own.filter(function (box) { return box.checked; }).length;
@@ -162,7 +168,7 @@
       var groups = grouped(opened(names));
       var total = countOf(groups);
       radiusCount.textContent = total;
-      radiusPlural.textContent = total === 1 ? "" : "s";
+      radiusNoun.textContent = ngettext("operation", "operations", total);
       drawOperations(radiusList, groups);
       drawDiff(names);
     }
@@ -257,7 +263,9 @@
       var left = chosenList.querySelectorAll("[data-remove]");
       var target = left[Math.min(at, left.length - 1)] || count;
       target.focus();
-      if (window.portal && window.portal.announce) { window.portal.announce(name + " removed"); }
+      if (window.portal && window.portal.announce) {
+        window.portal.announce(interpolate(gettext("%(scope)s removed"), { scope: name }, true));
+      }
     });
 
     picker.querySelector("[data-scope-filter-box]").hidden = false;

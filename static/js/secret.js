@@ -10,17 +10,18 @@
 (function () {
   "use strict";
 
+  // In the page's language: Django's JavaScript catalog (gettext) loads before this file.
   var MESSAGES = {
-    offline: "The portal could not be reached. Check your connection, then try again.",
-    ended: "Your session has ended. Log in again, then try again.",
-    reauth: "Confirm it is you to see this secret.",
-    forbidden: "Your role in this tenant does not allow this. Ask one of its admins.",
-    expired: "This page has expired, for example a tab left open while you logged out and in again elsewhere. Nothing was changed. Reload the page and try again.",
-    gone: "This key or secret no longer exists, or you no longer have access to it. Reload the page.",
-    limited: "Too many secrets shown: revealing and copying secrets is limited per user.",
-    tooOften: "You have done this too often in a short time.",
-    unavailable: "The portal is not answering right now. Please try again in a moment.",
-    failed: "The portal could not complete this request. The error was recorded. Please try again in a moment.",
+    offline: gettext("The portal could not be reached. Check your connection, then try again."),
+    ended: gettext("Your session has ended. Log in again, then try again."),
+    reauth: gettext("Confirm it is you to see this secret."),
+    forbidden: gettext("Your role in this tenant does not allow this. Ask one of its admins."),
+    expired: gettext("This page has expired, for example a tab left open while you logged out and in again elsewhere. Nothing was changed. Reload the page and try again."),
+    gone: gettext("This key or secret no longer exists, or you no longer have access to it. Reload the page."),
+    limited: gettext("Too many secrets shown: revealing and copying secrets is limited per user."),
+    tooOften: gettext("You have done this too often in a short time."),
+    unavailable: gettext("The portal is not answering right now. Please try again in a moment."),
+    failed: gettext("The portal could not complete this request. The error was recorded. Please try again in a moment."),
   };
 
   function problem(message, link) {
@@ -32,9 +33,11 @@
   // "45 seconds", "1 minute", "15 minutes": as kernel.dates.wait_text says it on the server.
   function waitText(seconds) {
     seconds = Math.max(1, Math.ceil(seconds));
-    if (seconds < 120) return seconds + (seconds === 1 ? " second" : " seconds");
+    if (seconds < 120) {
+      return interpolate(ngettext("%(count)s second", "%(count)s seconds", seconds), { count: seconds }, true);
+    }
     var minutes = Math.ceil(seconds / 60);
-    return minutes + (minutes === 1 ? " minute" : " minutes");
+    return interpolate(ngettext("%(count)s minute", "%(count)s minutes", minutes), { count: minutes }, true);
   }
 
   function here() {
@@ -60,7 +63,7 @@
   }
 
   function logIn() {
-    return { href: "/accounts/login/?next=" + encodeURIComponent(here()), text: "Log in" };
+    return { href: "/accounts/login/?next=" + encodeURIComponent(here()), text: gettext("Log in") };
   }
 
   // The Error that explains a refused `response` of the portal (its JSON `answer` if read
@@ -73,23 +76,26 @@
       case 401:
         if (answer.error === "reauthentication_required" && answer.reauthenticate_url) {
           var href = reauthenticateHref(answer.reauthenticate_url);
-          var error = problem(MESSAGES.reauth, href ? { href: href, text: "Confirm it is you" } : null);
+          var error = problem(MESSAGES.reauth, href ? { href: href, text: gettext("Confirm it is you") } : null);
           error.reauthenticate = href;
           return error;
         }
         return problem(MESSAGES.ended, logIn());
       case 403:
         if (answer.error === "mfa_required") {
-          return problem(answer.message, { href: answer.setup_url, text: "Set up two-factor authentication" });
+          return problem(answer.message, { href: answer.setup_url, text: gettext("Set up two-factor authentication") });
         }
-        if (answer.error === "page_expired") return problem(MESSAGES.expired, { href: reload(), text: "Reload the page" });
+        if (answer.error === "page_expired") return problem(MESSAGES.expired, { href: reload(), text: gettext("Reload the page") });
         return problem(MESSAGES.forbidden);
       case 404:
-        return problem(MESSAGES.gone, { href: reload(), text: "Reload the page" });
+        return problem(MESSAGES.gone, { href: reload(), text: gettext("Reload the page") });
       case 429:
         var wait = parseInt(response.headers.get("Retry-After") || "", 10);
         var what = answer.error === "rate_limited" ? MESSAGES.limited : MESSAGES.tooOften;
-        return problem(what + (wait > 0 ? " Try again in " + waitText(wait) + "." : " Try again later."));
+        var again = wait > 0
+          ? interpolate(gettext("Try again in %(wait)s."), { wait: waitText(wait) }, true)
+          : gettext("Try again later.");
+        return problem(what + " " + again);
       case 500:
         return problem(MESSAGES.failed);
       default:
