@@ -4,7 +4,7 @@ that came from people (names, addresses, scopes) are shown as stored."""
 
 from typing import Any
 
-from django.utils.translation import gettext, gettext_lazy, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext_lazy
 
 from kernel.dates import human_from_iso
 
@@ -44,8 +44,8 @@ LABELS = {
     # The English of these is what the fallback below makes of the field's name; named here so
     # that they are translated too.
     "member": gettext_lazy("Member"),
-    "from": gettext_lazy("From"),
-    "to": gettext_lazy("To"),
+    "from": pgettext_lazy("activity detail: a change", "From"),
+    "to": pgettext_lazy("activity detail: a change", "To"),
     "code": gettext_lazy("Code"),
 }
 

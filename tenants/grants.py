@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext, pgettext_lazy
 
 from .models import ROLE_RANK, Invitation, Membership, Role
 
@@ -53,13 +53,17 @@ class Powers:
     read_every_secret: bool = False
     do_everything: bool = False
     # In German the name stands where "für ..." needs it (den Aufrufer): only refusals use it.
-    who: str = gettext_lazy("The caller")
+    who: str = pgettext_lazy("who, in a refusal", "The caller")
     lacking: Mapping[str, str] = field(default_factory=dict)
 
 
 # Operators' commands, data migrations and tests (activity.audit.SYSTEM): no person or key.
 SYSTEM_POWERS = Powers(
-    manage_members=True, see_keys=True, read_every_secret=True, do_everything=True, who=gettext_lazy("The system")
+    manage_members=True,
+    see_keys=True,
+    read_every_secret=True,
+    do_everything=True,
+    who=pgettext_lazy("who, in a refusal", "The system"),
 )
 
 
@@ -124,7 +128,7 @@ def person_powers(role: str | None, *, reauthenticated: bool, who: str | None = 
         see_keys=rank >= ROLE_RANK[Role.VIEWER],
         read_every_secret=rank >= ROLE_RANK[Role.DEVELOPER],
         do_everything=is_admin,
-        who=who if who is not None else gettext("You"),
+        who=who if who is not None else pgettext("who, in a refusal", "You"),
         lacking=lacking,
     )
 
@@ -134,7 +138,9 @@ def person_powers(role: str | None, *, reauthenticated: bool, who: str | None = 
 # The api app, which knows what a key's scopes let it do, registers how to find the current
 # powers of the key with this id (api/apps.py). Without it, a key's invitation is refused.
 _key_powers_now: Callable[[int], Powers] | None = None
-NO_POWERS = Powers(who=gettext_lazy("Its sender"), lacking={MANAGE_MEMBERS: gettext_lazy("it is gone")})
+NO_POWERS = Powers(
+    who=pgettext_lazy("who, in a refusal", "Its sender"), lacking={MANAGE_MEMBERS: gettext_lazy("it is gone")}
+)
 
 
 def register_key_powers(resolve: Callable[[int], Powers]) -> None:
@@ -156,7 +162,7 @@ def sender_powers(invitation: Invitation) -> Powers:
             .values_list("role", flat=True)
             .first()
         )
-        return person_powers(role, reauthenticated=True, who=gettext("Its sender"))
+        return person_powers(role, reauthenticated=True, who=pgettext("who, in a refusal", "Its sender"))
     by_key = invitation.inviter_kind == Invitation.Inviter.KEY and invitation.invited_by_key_id is not None
     if by_key and _key_powers_now is not None:
         return _key_powers_now(invitation.invited_by_key_id)
