@@ -91,7 +91,8 @@
       const operation = sample.closest("[id^='operation/']");
       const title = operation && operation.querySelector("h2");
       sample.setAttribute("role", "region");
-      sample.setAttribute("aria-label", "Example " + (index + 1) + (title ? ": " + title.textContent : ""));
+      const name = interpolate(gettext("Example %(number)s"), { number: index + 1 }, true);
+      sample.setAttribute("aria-label", name + (title ? ": " + title.textContent : ""));
     });
   }
 
