@@ -6,6 +6,7 @@ The English pages are the other tests' (they assert the English texts)."""
 import re
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 from django.utils import translation
 
@@ -14,6 +15,7 @@ from activity.models import Action, ActivityEntry
 from tenants.grants import RoleGrantRefused, person_powers, role_grant_check
 from tenants.models import Membership, Role
 from tenants.services import invitation_send, member_change_role
+from tenants.tests.test_invitations import link_in
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +120,34 @@ def test_the_invitation_page_is_german(client, acme):
         text(response),
         present=["Einladung", "Dieser Einladungslink funktioniert nicht"],
         absent=["Invitation", "This invitation link does not work"],
+    )
+
+
+def test_an_invitation_and_its_notice_are_german(client, client_for, alice, acme):
+    admin = client_for(alice)
+    with translation.override("de"):
+        sent = admin.post(
+            reverse("tenants:member_add", kwargs={"code": "acme"}),
+            {"email": "new@example.com", "role": "viewer"},
+            headers={"accept-language": "de"},
+            follow=True,
+        )
+    assert "Einladung an new@example.com gesendet." in sent.content.decode()
+    path, _ = link_in(mail.outbox[-1])
+    admin.logout()
+    page = text(german(client, path))
+    assert_german(
+        page,
+        present=[
+            "Einladung",
+            "alice@example.com lädt new@example.com zum Mandanten acme als Betrachter ein.",
+            "Die Einladung läuft ab:",
+            "Wählen Sie ein Passwort für Ihr Konto new@example.com",
+            "Passwort wählen",
+            "Passwort wiederholen",
+            "Konto erstellen und beitreten",
+        ],
+        absent=["Invitation", "invites", "The invitation expires", "Choose a password", "Create account and join"],
     )
 
 
