@@ -1,6 +1,10 @@
-"""Activity details as short readable lines for the activity page."""
+"""Activity details as short readable lines for the activity page, in the reader's language: the
+entry keeps codes and values (JSON), which are put in words here, when the page is shown. Values
+that came from people (names, addresses, scopes) are shown as stored."""
 
 from typing import Any
+
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext_lazy
 
 from kernel.dates import human_from_iso
 
@@ -13,36 +17,42 @@ def grace_label(seconds: int) -> str:
     labels, so the log reads the same whatever the keys app offers later."""
     if seconds % 3600 == 0 and 0 < seconds <= 86400:
         hours = seconds // 3600
-        return f"{hours} hour{'s' if hours != 1 else ''}"
+        return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
     if seconds % 86400 == 0 and seconds > 0:
         days = seconds // 86400
-        return f"{days} days"
+        return ngettext("%(count)d day", "%(count)d days", days) % {"count": days}
     return f"{seconds} s"
 
 
 # Details that hold an ISO 8601 timestamp, shown like every other date in the portal.
 TIMESTAMPS = {"secret_created"}
 LABELS = {
-    "kind": "Kind",
-    "scopes": "Scopes",
-    "role": "Role",
-    "email": "Member",
-    "secret": "Which secret",
-    "secret_created": "Secret created",
-    "grant": "Grant",
-    "status": "HTTP status",
-    "older_secret_retired": "Earlier old secrets stopped now",
+    "kind": gettext_lazy("Kind"),
+    "scopes": gettext_lazy("Scopes"),
+    "role": gettext_lazy("Role"),
+    "email": gettext_lazy("Member"),
+    "secret": gettext_lazy("Which secret"),
+    "secret_created": gettext_lazy("Secret created"),
+    "grant": gettext_lazy("Grant"),
+    "status": gettext_lazy("HTTP status"),
+    "older_secret_retired": gettext_lazy("Earlier old secrets stopped now"),
     # Single sign-on (sso/).
-    "mfa_from_provider": "Two-factor vouched for by the provider",
-    "exempt": "Break-glass admins",
-    "required": "Sign-in with SSO required",
-    "proof": "Proved by",
+    "mfa_from_provider": gettext_lazy("Two-factor vouched for by the provider"),
+    "exempt": gettext_lazy("Break-glass admins"),
+    "required": gettext_lazy("Sign-in with SSO required"),
+    "proof": gettext_lazy("Proved by"),
+    # The English of these is what the fallback below makes of the field's name; named here so
+    # that they are translated too.
+    "member": gettext_lazy("Member"),
+    "from": pgettext_lazy("activity detail: a change", "From"),
+    "to": pgettext_lazy("activity detail: a change", "To"),
+    "code": gettext_lazy("Code"),
 }
 
 
 def _shown(value: Any) -> str:
     if value in (None, "", []):
-        return "none"
+        return gettext("none")
     return f"“{_value(value)}”" if isinstance(value, str) else _value(value)
 
 
@@ -50,7 +60,7 @@ def _value(value: Any) -> str:
     if isinstance(value, dict) and set(value) == {"from", "to"}:  # a change: “before” → “after”
         return f"{_shown(value['from'])} → {_shown(value['to'])}"
     if isinstance(value, list):
-        return ", ".join(str(item) for item in value) or "none"
+        return ", ".join(str(item) for item in value) or gettext("none")
     if isinstance(value, dict):
         return "; ".join(f"{name}: {_value(item)}" for name, item in value.items())
     return str(value)
@@ -63,15 +73,20 @@ def details_lines(entry: ActivityEntry) -> list[str]:
         stops = details.pop("old_secret_stops")
         grace = details.pop("grace_seconds", 0)
         if stops == "now":
-            lines.append("Old secret stopped working at once")
+            lines.append(gettext("Old secret stopped working at once"))
         else:
-            lines.append(f"Old secret works until {human_from_iso(stops)} (grace {grace_label(grace)})")
+            lines.append(
+                gettext("Old secret works until %(until)s (grace %(grace)s)")
+                % {"until": human_from_iso(stops), "grace": grace_label(grace)}
+            )
     name = details.pop("name", None)
     if isinstance(name, dict):
-        lines.append(f"Renamed “{name.get('from', '')}” → “{name.get('to', '')}”")
+        lines.append(
+            gettext("Renamed “%(from)s” → “%(to)s”") % {"from": name.get("from", ""), "to": name.get("to", "")}
+        )
     elif name is not None and entry.action != Action.KEY_DELETED:
-        lines.append(f"Name: {name}")
-    for field, label in (("scopes_added", "Scopes added"), ("scopes_removed", "Scopes removed")):
+        lines.append(gettext("Name: %(name)s") % {"name": name})
+    for field, label in (("scopes_added", gettext("Scopes added")), ("scopes_removed", gettext("Scopes removed"))):
         if field in details:
             value = details.pop(field)
             if value:

@@ -4,12 +4,13 @@ from typing import Any
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from .models import Action, ActivityEntry
 
 # Dates outside these years are typing mistakes; they would also overflow the time arithmetic.
 EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
-DATE_ERRORS = {"invalid": "Enter a real date, e.g. 2026-11-27."}
+DATE_ERRORS = {"invalid": gettext_lazy("Enter a real date, e.g. 2026-11-27.")}
 
 
 class DateInput(forms.DateInput):
@@ -28,16 +29,18 @@ class ActivityFilterForm(forms.Form):
     included."""
 
     key = forms.CharField(
-        label="Key",
+        label=gettext_lazy("Key"),
         required=False,
         max_length=64,
-        help_text="Part of a key's name or Client ID.",
+        help_text=gettext_lazy("Part of a key's name or Client ID."),
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "spellcheck": "false"}),
     )
-    action = forms.ChoiceField(label="Action", required=False, choices=[("", "All actions"), *Action.choices])
-    actor = forms.ChoiceField(label="Who", required=False)
-    since = forms.DateField(label="From", required=False, widget=DateInput(), error_messages=DATE_ERRORS)
-    until = forms.DateField(label="To", required=False, widget=DateInput(), error_messages=DATE_ERRORS)
+    action = forms.ChoiceField(
+        label=gettext_lazy("Action"), required=False, choices=[("", gettext_lazy("All actions")), *Action.choices]
+    )
+    actor = forms.ChoiceField(label=gettext_lazy("Who"), required=False)
+    since = forms.DateField(label=gettext_lazy("From"), required=False, widget=DateInput(), error_messages=DATE_ERRORS)
+    until = forms.DateField(label=gettext_lazy("To"), required=False, widget=DateInput(), error_messages=DATE_ERRORS)
 
     def __init__(self, *args: Any, tenant_id: int, **kwargs: Any) -> None:
         """The actor choices come from the entries (one query; a tenant has few members).
@@ -47,12 +50,15 @@ class ActivityFilterForm(forms.Form):
         actors = (
             entries.exclude(actor_email="").order_by("actor_email").values_list("actor_email", flat=True).distinct()
         )
-        self.fields["actor"].choices = [("", "Everyone"), *((email, email) for email in actors)]
+        self.fields["actor"].choices = [("", gettext("Everyone")), *((email, email) for email in actors)]
 
     def _clean_day(self, name: str) -> date | None:
         day = self.cleaned_data.get(name)
         if day is not None and not EARLIEST <= day <= LATEST:
-            raise forms.ValidationError(f"Enter a date between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}.")
+            raise forms.ValidationError(
+                gettext("Enter a date between %(earliest)s and %(latest)s.")
+                % {"earliest": f"{EARLIEST:%Y-%m-%d}", "latest": f"{LATEST:%Y-%m-%d}"}
+            )
         return day
 
     def clean_since(self) -> date | None:
@@ -65,7 +71,7 @@ class ActivityFilterForm(forms.Form):
         data = super().clean()
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
-            self.add_error("until", "The end date is before the start date.")
+            self.add_error("until", gettext("The end date is before the start date."))
         return data
 
     def filter_key(self, entries, text: str):

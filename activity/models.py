@@ -1,46 +1,47 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 
 class Action(models.TextChoices):
-    TENANT_CREATED = "tenant.created", "Tenant created"
-    TENANT_POLICY_CHANGED = "tenant.policy_changed", "Tenant policy changed"
-    REAUTHENTICATED = "account.reauthenticated", "Re-authenticated"
-    KEY_CREATED = "key.created", "Key created"
-    SECRET_REVEALED = "secret.revealed", "Secret revealed"
-    SECRET_COPIED = "secret.copied", "Secret copied"
-    SECRET_UNREADABLE = "secret.unreadable", "Secret could not be decrypted"
-    KEY_RENEWED = "key.renewed", "Key renewed"
-    SECRET_RETIRED = "secret.retired", "Old secret retired"
-    KEY_CHANGED = "key.changed", "Key changed"
-    KEY_DELETED = "key.deleted", "Key deleted"
-    KEY_DISABLED = "key.disabled", "Key disabled"
-    KEY_ENABLED = "key.enabled", "Key enabled"
-    KEY_EXPIRY_CHANGED = "key.expiry_changed", "Key expiry changed"
-    KEY_EXPIRED = "key.expired", "Key expired"
-    KEY_NETWORKS_CHANGED = "key.networks_changed", "Allowed networks changed"
-    KEY_ORIGINS_CHANGED = "key.origins_changed", "Allowed origins changed"
-    SECRET_LEAKED = "secret.leaked", "Secret reported leaked"
-    KEY_NETWORK_REFUSED = "key.network_refused", "Token requests refused: outside the allowed networks"
-    KEY_TRIED = "key.tried", "Token requested with Try it"
-    MEMBER_ADDED = "member.added", "Member added"
-    MEMBER_CHANGED = "member.changed", "Member role changed"
-    MEMBER_REMOVED = "member.removed", "Member removed"
-    INVITATION_SENT = "invitation.sent", "Invitation sent"
-    INVITATION_RESENT = "invitation.resent", "Invitation resent"
-    INVITATION_CANCELLED = "invitation.cancelled", "Invitation cancelled"
-    INVITATION_ACCEPTED = "invitation.accepted", "Invitation accepted"
-    TENANT_DEACTIVATED = "tenant.deactivated", "Tenant deactivated"
-    SSO_CONFIGURED = "sso.configured", "Single sign-on configured"
-    SSO_CHANGED = "sso.changed", "Single sign-on changed"
-    SSO_ENFORCEMENT_CHANGED = "sso.enforcement_changed", "Single sign-on requirement changed"
-    SSO_DOMAIN_CLAIMED = "sso.domain_claimed", "E-mail domain claimed"
-    SSO_DOMAIN_VERIFIED = "sso.domain_verified", "E-mail domain proved"
-    SSO_DOMAIN_REMOVED = "sso.domain_removed", "E-mail domain removed"
-    SSO_LOGIN = "sso.login", "Signed in through the identity provider"
-    SSO_LOGIN_REFUSED = "sso.login_refused", "Sign-in through the identity provider refused"
-    MEMBER_PROVISIONED = "member.provisioned", "Member added by single sign-on"
+    TENANT_CREATED = "tenant.created", gettext_lazy("Tenant created")
+    TENANT_POLICY_CHANGED = "tenant.policy_changed", gettext_lazy("Tenant policy changed")
+    REAUTHENTICATED = "account.reauthenticated", gettext_lazy("Re-authenticated")
+    KEY_CREATED = "key.created", gettext_lazy("Key created")
+    SECRET_REVEALED = "secret.revealed", gettext_lazy("Secret revealed")
+    SECRET_COPIED = "secret.copied", gettext_lazy("Secret copied")
+    SECRET_UNREADABLE = "secret.unreadable", gettext_lazy("Secret could not be decrypted")
+    KEY_RENEWED = "key.renewed", gettext_lazy("Key renewed")
+    SECRET_RETIRED = "secret.retired", gettext_lazy("Old secret retired")
+    KEY_CHANGED = "key.changed", gettext_lazy("Key changed")
+    KEY_DELETED = "key.deleted", gettext_lazy("Key deleted")
+    KEY_DISABLED = "key.disabled", gettext_lazy("Key disabled")
+    KEY_ENABLED = "key.enabled", gettext_lazy("Key enabled")
+    KEY_EXPIRY_CHANGED = "key.expiry_changed", gettext_lazy("Key expiry changed")
+    KEY_EXPIRED = "key.expired", gettext_lazy("Key expired")
+    KEY_NETWORKS_CHANGED = "key.networks_changed", gettext_lazy("Allowed networks changed")
+    KEY_ORIGINS_CHANGED = "key.origins_changed", gettext_lazy("Allowed origins changed")
+    SECRET_LEAKED = "secret.leaked", gettext_lazy("Secret reported leaked")
+    KEY_NETWORK_REFUSED = "key.network_refused", gettext_lazy("Token requests refused: outside the allowed networks")
+    KEY_TRIED = "key.tried", gettext_lazy("Token requested with Try it")
+    MEMBER_ADDED = "member.added", gettext_lazy("Member added")
+    MEMBER_CHANGED = "member.changed", gettext_lazy("Member role changed")
+    MEMBER_REMOVED = "member.removed", gettext_lazy("Member removed")
+    INVITATION_SENT = "invitation.sent", gettext_lazy("Invitation sent")
+    INVITATION_RESENT = "invitation.resent", gettext_lazy("Invitation resent")
+    INVITATION_CANCELLED = "invitation.cancelled", gettext_lazy("Invitation cancelled")
+    INVITATION_ACCEPTED = "invitation.accepted", gettext_lazy("Invitation accepted")
+    TENANT_DEACTIVATED = "tenant.deactivated", gettext_lazy("Tenant deactivated")
+    SSO_CONFIGURED = "sso.configured", gettext_lazy("Single sign-on configured")
+    SSO_CHANGED = "sso.changed", gettext_lazy("Single sign-on changed")
+    SSO_ENFORCEMENT_CHANGED = "sso.enforcement_changed", gettext_lazy("Single sign-on requirement changed")
+    SSO_DOMAIN_CLAIMED = "sso.domain_claimed", gettext_lazy("E-mail domain claimed")
+    SSO_DOMAIN_VERIFIED = "sso.domain_verified", gettext_lazy("E-mail domain proved")
+    SSO_DOMAIN_REMOVED = "sso.domain_removed", gettext_lazy("E-mail domain removed")
+    SSO_LOGIN = "sso.login", gettext_lazy("Signed in through the identity provider")
+    SSO_LOGIN_REFUSED = "sso.login_refused", gettext_lazy("Sign-in through the identity provider refused")
+    MEMBER_PROVISIONED = "member.provisioned", gettext_lazy("Member added by single sign-on")
 
 
 class ActivityEntry(models.Model):
@@ -64,7 +65,7 @@ class ActivityEntry(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "activity entries"
+        verbose_name_plural = gettext_lazy("activity entries")
         indexes = [models.Index(fields=["tenant", "-created_at"], name="activity_tenant_recent")]
 
     def __str__(self) -> str:

@@ -30,6 +30,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connections
+from django.utils.translation import gettext_noop
 
 logger = logging.getLogger(__name__)
 
@@ -59,22 +60,24 @@ INVALID_TOKEN = "invalid_token"
 BAD_REQUEST = "bad_request"
 
 SUCCESSES = frozenset({ISSUED, ALLOWED})
-OUTCOMES: dict[str, str] = {  # outcome -> what the portal's pages call it
-    ISSUED: "Token issued",
-    ALLOWED: "Allowed",
-    WRONG_SECRET: "Wrong secret",
-    UNKNOWN_CLIENT: "Unknown Client ID",
-    KEY_EXPIRED: "Key expired",
-    KEY_DISABLED: "Key disabled",
-    NETWORK_REFUSED: "Address outside the key's networks",
-    ORIGIN_REFUSED: "Origin not allowed",
-    RATE_LIMITED: "Too many failures or sessions",
-    KEY_RATE_LIMITED: "Key's rate limit reached",
-    INSUFFICIENT_SCOPE: "Missing scope",
-    OTHER_TENANT: "Another tenant's path",
-    UNKNOWN_ROUTE: "Unknown route",
-    INVALID_TOKEN: "Invalid or expired token",
-    BAD_REQUEST: "Malformed request",
+# outcome -> what the portal's pages call it, in English: marked for translation only (no
+# translation machinery on the counting path); usage.queries.outcome_label translates it.
+OUTCOMES: dict[str, str] = {
+    ISSUED: gettext_noop("Token issued"),
+    ALLOWED: gettext_noop("Allowed"),
+    WRONG_SECRET: gettext_noop("Wrong secret"),
+    UNKNOWN_CLIENT: gettext_noop("Unknown Client ID"),
+    KEY_EXPIRED: gettext_noop("Key expired"),
+    KEY_DISABLED: gettext_noop("Key disabled"),
+    NETWORK_REFUSED: gettext_noop("Address outside the key's networks"),
+    ORIGIN_REFUSED: gettext_noop("Origin not allowed"),
+    RATE_LIMITED: gettext_noop("Too many failures or sessions"),
+    KEY_RATE_LIMITED: gettext_noop("Key's rate limit reached"),
+    INSUFFICIENT_SCOPE: gettext_noop("Missing scope"),
+    OTHER_TENANT: gettext_noop("Another tenant's path"),
+    UNKNOWN_ROUTE: gettext_noop("Unknown route"),
+    INVALID_TOKEN: gettext_noop("Invalid or expired token"),
+    BAD_REQUEST: gettext_noop("Malformed request"),
 }
 
 

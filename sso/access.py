@@ -10,6 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext, gettext_noop
 
 from activity.audit import Audit
 from kernel.http import wants_json
@@ -18,7 +19,7 @@ from tenants.models import Membership, Tenant
 from . import services
 from .adapter import SESSION_KEY, connection_for
 
-SSO_REQUIRED = "{tenant} requires signing in through its identity provider."
+SSO_REQUIRED = gettext_noop("{tenant} requires signing in through its identity provider.")
 
 
 def _mark(request: HttpRequest) -> dict:
@@ -42,7 +43,7 @@ def sso_guard(request: HttpRequest, membership: Membership) -> HttpResponse | No
     tenant = membership.tenant
     if not tenant.sso_required or membership.sso_exempt or signed_in_through(request, tenant.code):
         return None
-    message = SSO_REQUIRED.format(tenant=tenant.name)
+    message = gettext(SSO_REQUIRED).format(tenant=tenant.name)
     if wants_json(request):
         response: HttpResponse = JsonResponse({"error": "sso_required", "message": message}, status=403)
     else:

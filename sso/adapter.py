@@ -17,6 +17,7 @@ from allauth.socialaccount.providers.base.constants import AuthError
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import User
 from activity.audit import Audit
@@ -31,22 +32,24 @@ logger = logging.getLogger(__name__)
 
 # What a refused sign-in says, by reason (the activity entry keeps the reason's code).
 REASONS = {
-    "provider_error": "The identity provider did not sign you in: {detail}",
-    "invalid_response": "The identity provider's answer could not be trusted (it was for another "
-    "client, expired, used before, not signed by the provider, or the request did not start here). "
-    "Nothing was signed in.",
-    "no_email": "The identity provider did not say which e-mail address you have.",
-    "foreign_domain": "{email} is not an address of a domain {tenant} has proved as its own.",
-    "not_admitted": "{tenant}'s identity provider does not give {email} access to the portal.",
-    "unavailable": "Single sign-on for {tenant} is not available right now.",
+    "provider_error": gettext_lazy("The identity provider did not sign you in: {detail}"),
+    "invalid_response": gettext_lazy(
+        "The identity provider's answer could not be trusted (it was for another "
+        "client, expired, used before, not signed by the provider, or the request did not start here). "
+        "Nothing was signed in."
+    ),
+    "no_email": gettext_lazy("The identity provider did not say which e-mail address you have."),
+    "foreign_domain": gettext_lazy("{email} is not an address of a domain {tenant} has proved as its own."),
+    "not_admitted": gettext_lazy("{tenant}'s identity provider does not give {email} access to the portal."),
+    "unavailable": gettext_lazy("Single sign-on for {tenant} is not available right now."),
 }
 # Fixed words for the provider's own error codes (its error_description is not shown: it is
 # the provider's text, in a page of the portal).
 PROVIDER_ERRORS = {
-    "access_denied": "it refused the request.",
-    "login_required": "you are not logged in there.",
-    "consent_required": "it needs your consent first.",
-    "interaction_required": "it needs you to do something there first.",
+    "access_denied": gettext_lazy("it refused the request."),
+    "login_required": gettext_lazy("you are not logged in there."),
+    "consent_required": gettext_lazy("it needs your consent first."),
+    "interaction_required": gettext_lazy("it needs you to do something there first."),
 }
 # How python3-saml begins the reason of a response whose status is not Success.
 SAML_STATUS_ERROR = "The status code of the Response was not Success"
@@ -60,7 +63,9 @@ def refused(
     """The page of a refused sign-in, recorded in the tenant's activity log."""
     if tenant is not None:
         services.sso_login_refuse(tenant=tenant, audit=Audit.of(request), reason=reason, email=email)
-    text = REASONS[reason].format(email=email, tenant=tenant.name if tenant else "the tenant", detail=detail)
+    text = str(REASONS[reason]).format(
+        email=email, tenant=tenant.name if tenant else gettext("the tenant"), detail=detail
+    )
     return render(request, "sso/refused.html", {"message": text, "tenant": tenant}, status=403)
 
 
@@ -204,12 +209,14 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             # The IdP answered with a status other than Success (python3-saml's words).
             logger.warning("sso: SAML sign-in for %s: %s", code, saml_reason[:200])
             raise ImmediateHttpResponse(
-                refused(request, tenant, "provider_error", detail="it answered with an error status.")
+                refused(request, tenant, "provider_error", detail=gettext("it answered with an error status."))
             )
         if error == AuthError.CANCELLED and connection is not None and connection.is_saml:
-            raise ImmediateHttpResponse(refused(request, tenant, "provider_error", detail="it did not sign you in."))
+            raise ImmediateHttpResponse(
+                refused(request, tenant, "provider_error", detail=gettext("it did not sign you in."))
+            )
         if provider_error:
-            detail = PROVIDER_ERRORS.get(provider_error, "it answered with an error.")
+            detail = PROVIDER_ERRORS.get(provider_error) or gettext("it answered with an error.")
             raise ImmediateHttpResponse(refused(request, tenant, "provider_error", detail=detail))
         logger.warning(
             "sso: sign-in for %s refused: %s %s %s", code, error, type(exception).__name__, saml_reason[:200]

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_lazy
 
 from tenants.models import Membership, Role
 
@@ -32,9 +33,9 @@ class LinesField(forms.CharField):
     def clean(self, value):
         names = _lines(super().clean(value) or "")
         if any(len(name) > 200 for name in names):
-            raise ValidationError("Each name is at most 200 characters.")
+            raise ValidationError(gettext("Each name is at most 200 characters."))
         if len(names) > 50:
-            raise ValidationError("At most 50 names.")
+            raise ValidationError(gettext("At most 50 names."))
         return names
 
 
@@ -44,83 +45,98 @@ class ConnectionForm(forms.Form):
     and checked when saved)."""
 
     protocol = forms.ChoiceField(
-        label="Protocol", choices=Protocol.choices, widget=forms.RadioSelect, initial=Protocol.OIDC, required=False
+        label=gettext_lazy("Protocol"),
+        choices=Protocol.choices,
+        widget=forms.RadioSelect,
+        initial=Protocol.OIDC,
+        required=False,
     )
-    is_enabled = forms.BooleanField(label="Members can sign in through this provider", required=False, initial=True)
+    is_enabled = forms.BooleanField(
+        label=gettext_lazy("Members can sign in through this provider"), required=False, initial=True
+    )
     issuer_url = forms.URLField(
-        label="Issuer URL (OpenID Connect)",
+        label=gettext_lazy("Issuer URL (OpenID Connect)"),
         max_length=500,
         required=False,
         assume_scheme="https",
-        help_text="The provider's issuer, e.g. https://login.example.com/realms/acme: the portal reads "
-        "<code>/.well-known/openid-configuration</code> under it.",
+        help_text=gettext_lazy(
+            "The provider's issuer, e.g. https://login.example.com/realms/acme: the portal reads "
+            "<code>/.well-known/openid-configuration</code> under it."
+        ),
     )
-    client_id = forms.CharField(label="Client ID (OpenID Connect)", max_length=255, required=False)
+    client_id = forms.CharField(label=gettext_lazy("Client ID (OpenID Connect)"), max_length=255, required=False)
     client_secret = forms.CharField(
-        label="Client secret (OpenID Connect)",
+        label=gettext_lazy("Client secret (OpenID Connect)"),
         max_length=1000,
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Stored encrypted and never shown again. Leave empty to keep the stored secret.",
+        help_text=gettext_lazy("Stored encrypted and never shown again. Leave empty to keep the stored secret."),
     )
     scopes = forms.CharField(
-        label="Scopes (OpenID Connect)",
+        label=gettext_lazy("Scopes (OpenID Connect)"),
         max_length=300,
         required=False,
         initial="openid email profile",
-        help_text="Separated by spaces; must include openid.",
+        help_text=gettext_lazy("Separated by spaces; must include openid."),
     )
     saml_metadata_url = forms.URLField(
-        label="IdP metadata URL (SAML)",
+        label=gettext_lazy("IdP metadata URL (SAML)"),
         max_length=500,
         required=False,
         assume_scheme="https",
-        help_text="Read when you save; save again to read it anew (a new signing certificate).",
+        help_text=gettext_lazy("Read when you save; save again to read it anew (a new signing certificate)."),
     )
     saml_metadata_xml = forms.CharField(
-        label="IdP metadata XML (SAML)",
+        label=gettext_lazy("IdP metadata XML (SAML)"),
         required=False,
         max_length=512 * 1024,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
-        help_text="Paste it instead of a URL where the IdP publishes none.",
+        help_text=gettext_lazy("Paste it instead of a URL where the IdP publishes none."),
     )
     saml_entity_id = forms.CharField(
-        label="IdP entity ID (SAML)",
+        label=gettext_lazy("IdP entity ID (SAML)"),
         max_length=500,
         required=False,
-        help_text="Read from the metadata; name one only if the metadata describes several.",
+        help_text=gettext_lazy("Read from the metadata; name one only if the metadata describes several."),
     )
     email_claim = forms.CharField(
-        label="E-mail claim or attribute",
+        label=gettext_lazy("E-mail claim or attribute"),
         max_length=200,
         initial="email",
-        help_text="SAML: the attribute's Name, e.g. email or urn:oid:0.9.2342.19200300.100.1.3; without it, "
-        "a NameID of the emailAddress format.",
+        help_text=gettext_lazy(
+            "SAML: the attribute's Name, e.g. email or urn:oid:0.9.2342.19200300.100.1.3; without it, "
+            "a NameID of the emailAddress format."
+        ),
     )
     groups_claim = forms.CharField(
-        label="Groups claim or attribute",
+        label=gettext_lazy("Groups claim or attribute"),
         max_length=200,
         required=False,
         initial="groups",
-        help_text="Empty: groups are not read, everyone gets the default role.",
+        help_text=gettext_lazy("Empty: groups are not read, everyone gets the default role."),
     )
-    admin_groups = LinesField(label="Groups that make someone an admin", required=False, help_text="One per line.")
-    developer_groups = LinesField(label="Groups that make someone a developer", required=False)
-    viewer_groups = LinesField(label="Groups that make someone a viewer", required=False)
+    admin_groups = LinesField(
+        label=gettext_lazy("Groups that make someone an admin"), required=False, help_text=gettext_lazy("One per line.")
+    )
+    developer_groups = LinesField(label=gettext_lazy("Groups that make someone a developer"), required=False)
+    viewer_groups = LinesField(label=gettext_lazy("Groups that make someone a viewer"), required=False)
     default_role = forms.ChoiceField(
-        label="Role of someone in none of these groups",
-        choices=[("", "No access"), *Role.choices],
+        label=gettext_lazy("Role of someone in none of these groups"),
+        choices=[("", gettext_lazy("No access")), *Role.choices],
         required=False,
         initial=Role.VIEWER,
     )
     mfa_policy = forms.ChoiceField(
-        label="Two-factor authentication", choices=MfaPolicy.choices, widget=forms.RadioSelect, initial=MfaPolicy.PORTAL
+        label=gettext_lazy("Two-factor authentication"),
+        choices=MfaPolicy.choices,
+        widget=forms.RadioSelect,
+        initial=MfaPolicy.PORTAL,
     )
     mfa_acr_values = LinesField(
-        label="acr values (SAML: AuthnContextClassRef) that count as two-factor",
+        label=gettext_lazy("acr values (SAML: AuthnContextClassRef) that count as two-factor"),
         required=False,
-        help_text="Besides amr values such as mfa, otp or hwk. One per line.",
+        help_text=gettext_lazy("Besides amr values such as mfa, otp or hwk. One per line."),
     )
 
     def __init__(self, *args, connection: Connection | None = None, **kwargs) -> None:
@@ -137,12 +153,12 @@ class ConnectionForm(forms.Form):
             return url
         parts = urlsplit(url)
         if parts.query or parts.fragment:
-            raise ValidationError("The issuer URL has no query or fragment.")
+            raise ValidationError(gettext("The issuer URL has no query or fragment."))
         # Plain HTTP only to this machine, with SSO_ALLOW_LOOPBACK (a provider under test).
         if parts.scheme != "https" and not (settings.SSO_ALLOW_LOOPBACK and parts.hostname in LOOPBACK_HOSTS):
-            raise ValidationError("Use an https:// URL.")
+            raise ValidationError(gettext("Use an https:// URL."))
         if not addresses.url_allowed(url, resolve=False):
-            raise ValidationError("The portal does not reach this host: use the provider's public address.")
+            raise ValidationError(gettext("The portal does not reach this host: use the provider's public address."))
         return url
 
     def clean_scopes(self) -> str:
@@ -150,15 +166,15 @@ class ConnectionForm(forms.Form):
         if self.data.get(self.add_prefix("protocol")) == Protocol.SAML and not scopes:
             return ""
         if "openid" not in scopes:
-            raise ValidationError("Include the openid scope.")
+            raise ValidationError(gettext("Include the openid scope."))
         if any(not re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]+", scope) for scope in scopes):
-            raise ValidationError("Scopes are printable characters without quotes or backslashes.")
+            raise ValidationError(gettext("Scopes are printable characters without quotes or backslashes."))
         return " ".join(scopes)
 
     def clean_saml_metadata_url(self) -> str:
         url = self.cleaned_data["saml_metadata_url"]
         if url and not addresses.url_allowed(url, resolve=False):
-            raise ValidationError("The portal does not reach this host: use the IdP's public https address.")
+            raise ValidationError(gettext("The portal does not reach this host: use the IdP's public https address."))
         return url
 
     def clean(self) -> dict:
@@ -171,14 +187,14 @@ class ConnectionForm(forms.Form):
 
     def _clean_oidc(self, data: dict) -> None:
         for name, message in (
-            ("issuer_url", "Enter the provider's issuer URL."),
-            ("client_id", "Enter the client ID the provider gave you."),
+            ("issuer_url", gettext("Enter the provider's issuer URL.")),
+            ("client_id", gettext("Enter the client ID the provider gave you.")),
         ):
             if not data.get(name) and name not in self.errors:
                 self.add_error(name, message)
         has_secret = self.connection is not None and bool(self.connection.secret_key_id)
         if not data.get("client_secret") and not has_secret:
-            self.add_error("client_secret", "Enter the client secret the provider gave you.")
+            self.add_error("client_secret", gettext("Enter the client secret the provider gave you."))
 
     def _clean_saml(self, data: dict) -> None:
         """Read the metadata (from its URL when given, which wins over pasted XML) and keep
@@ -189,7 +205,7 @@ class ConnectionForm(forms.Form):
             return
         url, xml = data.get("saml_metadata_url"), data.get("saml_metadata_xml", "").strip()
         if not url and not xml:
-            self.add_error("saml_metadata_url", "Enter the IdP's metadata URL, or paste its metadata.")
+            self.add_error("saml_metadata_url", gettext("Enter the IdP's metadata URL, or paste its metadata."))
             return
         try:
             xml = saml.metadata_fetch(url) if url else xml
@@ -209,15 +225,17 @@ class ConnectionForm(forms.Form):
 
 class EnforcementForm(forms.Form):
     required = forms.BooleanField(
-        label="Members must sign in with SSO",
+        label=gettext_lazy("Members must sign in with SSO"),
         required=False,
-        help_text="Their password and passkey logins no longer open this tenant's pages.",
+        help_text=gettext_lazy("Their password and passkey logins no longer open this tenant's pages."),
     )
     exempt = forms.MultipleChoiceField(
-        label="Break-glass admins",
+        label=gettext_lazy("Break-glass admins"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Admins who may still open the tenant with the portal's own login, for when the provider is down.",
+        help_text=gettext_lazy(
+            "Admins who may still open the tenant with the portal's own login, for when the provider is down."
+        ),
     )
 
     def __init__(self, *args, tenant, **kwargs) -> None:
@@ -233,7 +251,9 @@ class EnforcementForm(forms.Form):
 
 class DomainForm(forms.Form):
     domain = forms.CharField(
-        label="E-mail domain", max_length=253, help_text="The part after @ of your members' addresses, e.g. acme.com."
+        label=gettext_lazy("E-mail domain"),
+        max_length=253,
+        help_text="The part after @ of your members' addresses, e.g. acme.com.",
     )
 
     def clean_domain(self) -> str:
@@ -241,9 +261,9 @@ class DomainForm(forms.Form):
         try:
             domain = raw.encode("idna").decode("ascii")
         except UnicodeError:
-            raise ValidationError("Enter a domain name such as acme.com.") from None
+            raise ValidationError(gettext("Enter a domain name such as acme.com.")) from None
         if not DOMAIN_RE.match(domain):
-            raise ValidationError("Enter a domain name such as acme.com.")
+            raise ValidationError(gettext("Enter a domain name such as acme.com."))
         return domain
 
 
@@ -251,7 +271,7 @@ class SsoStartForm(forms.Form):
     """Where a person says who they sign in for: their tenant's code or their work e-mail."""
 
     who = forms.CharField(
-        label="Tenant code or work e-mail",
+        label=gettext_lazy("Tenant code or work e-mail"),
         max_length=254,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
     )

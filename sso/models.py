@@ -8,13 +8,14 @@ from allauth.socialaccount.models import SocialApp
 from django.db import models
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from tenants.models import Role, Tenant
 
 
 class MfaPolicy(models.TextChoices):
-    PORTAL = "portal", "Ask for the portal's own second factor as well"
-    PROVIDER = "provider", "Trust the provider's multi-factor claims (amr, acr)"
+    PORTAL = "portal", gettext_lazy("Ask for the portal's own second factor as well")
+    PROVIDER = "provider", gettext_lazy("Trust the provider's multi-factor claims (amr, acr)")
 
 
 class Protocol(models.TextChoices):
@@ -87,8 +88,8 @@ class ClaimedDomain(models.Model):
     it leads to the tenant's provider, and only its addresses are let in by that provider."""
 
     class Proof(models.TextChoices):
-        DNS = "dns", "DNS TXT record"
-        OPERATOR = "operator", "Confirmed by an operator"
+        DNS = "dns", gettext_lazy("DNS TXT record")
+        OPERATOR = "operator", gettext_lazy("Confirmed by an operator")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sso_domains")
     domain = models.CharField(max_length=253)

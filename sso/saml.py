@@ -12,6 +12,7 @@ from allauth.socialaccount.providers.saml.provider import SAMLProvider
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext
 from onelogin.saml2.constants import OneLogin_Saml2_Constants
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 
@@ -36,11 +37,11 @@ def metadata_fetch(url: str) -> str:
             response.raise_for_status()
             body = response.raw.read(METADATA_MAX_BYTES + 1, decode_content=True)
     except addresses.AddressRefused:
-        raise MetadataError("The portal does not reach this host: use the IdP's public address.") from None
+        raise MetadataError(gettext("The portal does not reach this host: use the IdP's public address.")) from None
     except Exception:  # requests' and urllib3's errors alike: the admin gets one answer
-        raise MetadataError("The metadata URL could not be read.") from None
+        raise MetadataError(gettext("The metadata URL could not be read.")) from None
     if len(body) > METADATA_MAX_BYTES:
-        raise MetadataError("The metadata is larger than 512 KB.")
+        raise MetadataError(gettext("The metadata is larger than 512 KB."))
     return body.decode("utf-8", "replace")
 
 
@@ -54,20 +55,22 @@ def metadata_parse(xml: str, entity_id: str = "") -> dict[str, str]:
             required_sso_binding=OneLogin_Saml2_Constants.BINDING_HTTP_REDIRECT,
         )
     except Exception:  # lxml's syntax errors, python3-saml's own: one answer
-        raise MetadataError("The metadata is not a SAML metadata document.") from None
+        raise MetadataError(gettext("The metadata is not a SAML metadata document.")) from None
     idp = parsed.get("idp") or {}
     sso_url = (idp.get("singleSignOnService") or {}).get("url", "")
     certs = (idp.get("x509certMulti") or {}).get("signing") or [idp.get("x509cert")]
     if not idp.get("entityId"):
         raise MetadataError(
-            "The metadata describes no identity provider" + (" of that entity ID." if entity_id else ".")
+            gettext("The metadata describes no identity provider of that entity ID.")
+            if entity_id
+            else gettext("The metadata describes no identity provider.")
         )
     if not sso_url:
-        raise MetadataError("The metadata has no single sign-on service with the HTTP-Redirect binding.")
+        raise MetadataError(gettext("The metadata has no single sign-on service with the HTTP-Redirect binding."))
     if not addresses.url_allowed(sso_url, resolve=False) or not sso_url.startswith(("https://", "http://")):
-        raise MetadataError("The IdP's single sign-on URL is not a public https address.")
+        raise MetadataError(gettext("The IdP's single sign-on URL is not a public https address."))
     if not certs or not certs[0]:
-        raise MetadataError("The metadata has no signing certificate: the portal accepts signed answers only.")
+        raise MetadataError(gettext("The metadata has no signing certificate: the portal accepts signed answers only."))
     return {"entity_id": idp["entityId"], "sso_url": sso_url, "x509cert": certs[0]}
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from activity.audit import SYSTEM, Audit
@@ -121,12 +122,12 @@ def domain_claim(*, tenant: Tenant, audit: Audit, domain: str) -> ClaimedDomain:
     """Claim `domain` (already normalised by the form) for the tenant, unproved, with a fresh
     token for its TXT record. A domain another tenant proved cannot be claimed."""
     if ClaimedDomain.objects.filter(domain=domain, verified_at__isnull=False).exclude(tenant=tenant).exists():
-        raise DomainError(f"{domain} is already proved by another tenant.")
+        raise DomainError(gettext("%(domain)s is already proved by another tenant.") % {"domain": domain})
     claimed, created = ClaimedDomain.objects.get_or_create(
         tenant=tenant, domain=domain, defaults={"token": crypto.generate_nonce()}
     )
     if not created:
-        raise DomainError(f"{domain} is already claimed by this tenant.")
+        raise DomainError(gettext("%(domain)s is already claimed by this tenant.") % {"domain": domain})
     activity_record(tenant=tenant, action=Action.SSO_DOMAIN_CLAIMED, audit=audit, details={"domain": domain})
     return claimed
 
@@ -140,7 +141,7 @@ def domain_verified(*, claimed: ClaimedDomain, audit: Audit, proof: str) -> Clai
         return claimed
     taken = ClaimedDomain.objects.filter(domain=claimed.domain, verified_at__isnull=False).exclude(pk=claimed.pk)
     if taken.exists():
-        raise DomainError(f"{claimed.domain} is already proved by another tenant.")
+        raise DomainError(gettext("%(domain)s is already proved by another tenant.") % {"domain": claimed.domain})
     claimed.verified_at = timezone.now()
     claimed.verified_by = proof
     claimed.save(update_fields=["verified_at", "verified_by"])

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from onelogin.saml2.errors import OneLogin_Saml2_Error
 
@@ -35,7 +36,7 @@ from .forms import ConnectionForm, DomainForm, EnforcementForm, SsoStartForm
 from .models import ClaimedDomain, Connection, ScimToken
 
 logger = logging.getLogger(__name__)
-NO_SSO = "No single sign-on is set up for that tenant code or e-mail domain."
+NO_SSO = gettext_noop("No single sign-on is set up for that tenant code or e-mail domain.")
 
 
 def _connection_of(request: HttpRequest, who: str) -> Connection | None:
@@ -94,11 +95,11 @@ def sso_start(request: HttpRequest) -> HttpResponse:
         # client address.
         counter = ratelimit.Counter("sso:start:a", (client_ip(request),), settings.SSO_START_LIMIT_PER_ADDRESS)
         if wait := ratelimit.hit([counter], window=settings.SSO_START_WINDOW, now=time.time()):
-            return rate_limited(request, wait, "Too many sign-ins with SSO were started from your address.")
+            return rate_limited(request, wait, gettext("Too many sign-ins with SSO were started from your address."))
     if request.method == "POST" and form.is_valid():
         connection = _connection_of(request, form.cleaned_data["who"])
         if connection is None:
-            form.add_error("who", NO_SSO)
+            form.add_error("who", gettext(NO_SSO))
         elif (response := _to_provider(request, connection)) is not None:
             return response
         else:
@@ -182,7 +183,7 @@ def sso_configure(request: HttpRequest, code: str) -> HttpResponse:
         settings=form.settings(),
         secret=form.cleaned_data["client_secret"],
     )
-    messages.success(request, "The identity provider is saved.")
+    messages.success(request, gettext("The identity provider is saved."))
     return redirect("sso:settings", code=code)
 
 
@@ -193,9 +194,9 @@ def sso_enforce(request: HttpRequest, code: str) -> HttpResponse:
     form = EnforcementForm(request.POST, tenant=membership.tenant)
     if form.is_valid() and form.cleaned_data["required"]:
         if not Connection.objects.filter(tenant=membership.tenant, is_enabled=True).exists():
-            form.add_error("required", "Set up and turn on the identity provider first.")
+            form.add_error("required", gettext("Set up and turn on the identity provider first."))
         elif membership.user_id not in form.cleaned_data["exempt"] and not signed_in_through(request, code):
-            form.add_error("exempt", "Sign in with SSO first, or keep yourself as a break-glass admin.")
+            form.add_error("exempt", gettext("Sign in with SSO first, or keep yourself as a break-glass admin."))
     if not form.is_valid():
         return _render_settings(request, membership, status=400, enforcement_form=form)
     services.enforcement_set(
@@ -204,7 +205,7 @@ def sso_enforce(request: HttpRequest, code: str) -> HttpResponse:
         required=form.cleaned_data["required"],
         exempt_user_ids=form.cleaned_data["exempt"],
     )
-    messages.success(request, "The sign-in requirement is saved.")
+    messages.success(request, gettext("The sign-in requirement is saved."))
     return redirect("sso:settings", code=code)
 
 
@@ -220,7 +221,11 @@ def domain_add(request: HttpRequest, code: str) -> HttpResponse:
             form.add_error("domain", str(exc))
     if not form.is_valid():
         return _render_settings(request, membership, status=400, domain_form=form)
-    messages.success(request, f"{form.cleaned_data['domain']} is claimed: publish its TXT record, then check it.")
+    messages.success(
+        request,
+        gettext("%(domain)s is claimed: publish its TXT record, then check it.")
+        % {"domain": form.cleaned_data["domain"]},
+    )
     return redirect("sso:settings", code=code)
 
 
@@ -232,17 +237,23 @@ def domain_verify(request: HttpRequest, code: str, domain_id: int) -> HttpRespon
     try:
         proved = domains.proved_by_dns(claimed)
     except domains.DnsUnavailable:
-        messages.error(request, "DNS cannot be reached from the portal: ask your operator to confirm the domain.")
+        messages.error(
+            request, gettext("DNS cannot be reached from the portal: ask your operator to confirm the domain.")
+        )
         return redirect("sso:settings", code=code)
     if not proved:
-        messages.error(request, f"No TXT record {claimed.txt_record} at {claimed.txt_name} yet.")
+        messages.error(
+            request,
+            gettext("No TXT record %(record)s at %(name)s yet.")
+            % {"record": claimed.txt_record, "name": claimed.txt_name},
+        )
         return redirect("sso:settings", code=code)
     try:
         services.domain_verified(claimed=claimed, audit=Audit.of(request), proof=ClaimedDomain.Proof.DNS)
     except services.DomainError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{claimed.domain} is proved.")
+        messages.success(request, gettext("%(domain)s is proved.") % {"domain": claimed.domain})
     return redirect("sso:settings", code=code)
 
 
@@ -252,7 +263,7 @@ def domain_remove(request: HttpRequest, code: str, domain_id: int) -> HttpRespon
     membership = require_role(membership_for(request, code), Role.ADMIN)
     claimed = get_object_or_404(ClaimedDomain, tenant=membership.tenant, pk=domain_id)
     services.domain_remove(claimed=claimed, audit=Audit.of(request))
-    messages.success(request, f"{claimed.domain} is no longer claimed.")
+    messages.success(request, gettext("%(domain)s is no longer claimed.") % {"domain": claimed.domain})
     return redirect("sso:settings", code=code)
 
 
@@ -273,5 +284,5 @@ def scim_token_issue(request: HttpRequest, code: str) -> HttpResponse:
 def scim_token_revoke(request: HttpRequest, code: str) -> HttpResponse:
     membership = require_role(membership_for(request, code), Role.ADMIN)
     services.scim_token_revoke(tenant=membership.tenant, audit=Audit.of(request))
-    messages.success(request, "The SCIM token is revoked: the identity provider can no longer provision.")
+    messages.success(request, gettext("The SCIM token is revoked: the identity provider can no longer provision."))
     return redirect("sso:settings", code=code)

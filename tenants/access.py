@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext, gettext_noop
 
 from kernel.http import wants_json
 
@@ -45,13 +46,15 @@ def mfa_voucher_register(voucher: MfaVoucher) -> None:
         _vouchers.append(voucher)
 
 
-MFA_REQUIRED = "{tenant} requires two-factor authentication: set up an authenticator app or a passkey to open it."
+MFA_REQUIRED = gettext_noop(
+    "{tenant} requires two-factor authentication: set up an authenticator app or a passkey to open it."
+)
 
 
 def _mfa_setup_response(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     """Where a member without a second factor goes instead of a tenant that requires one:
     My Account's MFA set-up with a message naming the tenant, or 403 JSON for a fetch()."""
-    message = MFA_REQUIRED.format(tenant=tenant.name)
+    message = gettext(MFA_REQUIRED).format(tenant=tenant.name)
     if wants_json(request):
         response: HttpResponse = JsonResponse(
             {"error": "mfa_required", "message": message, "setup_url": reverse("mfa_index")}, status=403
@@ -94,5 +97,7 @@ def membership_for(request: HttpRequest, code: str) -> Membership:
 def require_role(membership: Membership, role: str) -> Membership:
     """Raises 403 unless the membership's role is `role` or higher."""
     if not membership.has_role(role):
-        raise PermissionDenied(f"This needs the {role} role in {membership.tenant.code}.")
+        raise PermissionDenied(
+            gettext("This needs the %(role)s role in %(code)s.") % {"role": role, "code": membership.tenant.code}
+        )
     return membership

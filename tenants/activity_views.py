@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.http import require_GET
 
 from activity.display import details_lines
@@ -68,7 +68,9 @@ def _write_csv(response: HttpResponse, entries) -> None:
             [
                 entry.created_at.isoformat(),
                 _cell(entry.actor_email),
-                entry.get_action_display(),  # "Key created", as the page says it
+                # "Key created", as the English page says it: the file reads the same in every
+                # interface language, like its column names and the details (JSON).
+                entry.get_action_display(),
                 _cell(entry.key_name),
                 entry.key_client_id,
                 json.dumps(entry.details, ensure_ascii=False, sort_keys=True),
@@ -97,5 +99,6 @@ def activity_csv(request: HttpRequest, code: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
-    _write_csv(response, entries)
+    with translation.override("en"):  # the export is English whatever the page's language
+        _write_csv(response, entries)
     return response

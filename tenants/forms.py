@@ -3,36 +3,41 @@ import re
 from allauth.mfa.utils import is_mfa_enabled
 from django import forms
 from django.contrib.auth.forms import SetPasswordForm
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from kernel.mail import has_hidden_characters, one_line
 
 from .models import TENANT_CODE_PATTERN, Invitation, Membership, Role, Tenant, validate_tenant_code
 from .services import normalize_email
 
-CODE_TAKEN = "This tenant code is already taken."
-NAME_HIDDEN = "A display name is one line of visible text: no line breaks, tabs or invisible characters."
-NAME_WEB_ADDRESS = "A display name cannot contain a web address."
+# Plain English here (tests and the API compare them); gettext() at the point of use.
+CODE_TAKEN = gettext_noop("This tenant code is already taken.")
+NAME_HIDDEN = gettext_noop("A display name is one line of visible text: no line breaks, tabs or invisible characters.")
+NAME_WEB_ADDRESS = gettext_noop("A display name cannot contain a web address.")
 # A scheme (https://, mailto:, javascript:), "www." or a domain followed by a path: text a mail
 # client shows as a link. A name such as "Booking.com" stays allowed.
 _WEB_ADDRESS = re.compile(r"(?i)[a-z][a-z0-9+.-]*://|\b(?:mailto|javascript|data|file):|\bwww\.|\.[a-z]{2,}/")
-ALREADY_MEMBER = "This person is already a member of the tenant."
-ALREADY_INVITED = "This address has been invited already: resend or cancel the invitation below."
+ALREADY_MEMBER = gettext_noop("This person is already a member of the tenant.")
+ALREADY_INVITED = gettext_noop("This address has been invited already: resend or cancel the invitation below.")
 
 
 class TenantCreateForm(forms.Form):
     code = forms.CharField(
-        label="Tenant code",
+        label=gettext_lazy("Tenant code"),
         max_length=16,
-        help_text="3 to 16 lowercase letters and digits, starting with a letter. It cannot be changed later.",
+        help_text=gettext_lazy(
+            "3 to 16 lowercase letters and digits, starting with a letter. It cannot be changed later."
+        ),
         validators=[validate_tenant_code],
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "pattern": TENANT_CODE_PATTERN}),
     )
-    name = forms.CharField(label="Display name", max_length=100)
+    name = forms.CharField(label=gettext_lazy("Display name"), max_length=100)
 
     def clean_code(self) -> str:
         code = self.cleaned_data["code"].strip()
         if Tenant.objects.filter(code=code).exists():
-            raise forms.ValidationError(CODE_TAKEN, code="taken")
+            raise forms.ValidationError(_(CODE_TAKEN), code="taken")
         return code
 
     def clean_name(self) -> str:
@@ -40,12 +45,12 @@ class TenantCreateForm(forms.Form):
         (spaces collapsed), without a web address that a mail client would make a link of."""
         name = self.cleaned_data["name"]
         if has_hidden_characters(name):
-            raise forms.ValidationError(NAME_HIDDEN, code="hidden_characters")
+            raise forms.ValidationError(_(NAME_HIDDEN), code="hidden_characters")
         name = one_line(name)
         if not name:
-            raise forms.ValidationError("Give the tenant a display name.")
+            raise forms.ValidationError(_("Give the tenant a display name."))
         if _WEB_ADDRESS.search(name):
-            raise forms.ValidationError(NAME_WEB_ADDRESS, code="web_address")
+            raise forms.ValidationError(_(NAME_WEB_ADDRESS), code="web_address")
         return name
 
 
@@ -53,8 +58,8 @@ class MemberAddForm(forms.Form):
     """Invite someone by e-mail with a role. Only the tenant's own members and invitations are
     looked at, never whether the address has an account."""
 
-    email = forms.EmailField(label="E-mail", max_length=254)
-    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.DEVELOPER)
+    email = forms.EmailField(label=gettext_lazy("E-mail"), max_length=254)
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices, initial=Role.DEVELOPER)
 
     def __init__(self, *args, tenant: Tenant, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -63,17 +68,19 @@ class MemberAddForm(forms.Form):
     def clean_email(self) -> str:
         email = normalize_email(self.cleaned_data["email"])
         if Membership.objects.filter(tenant=self.tenant, user__email__iexact=email).exists():
-            raise forms.ValidationError(ALREADY_MEMBER)
+            raise forms.ValidationError(_(ALREADY_MEMBER))
         if Invitation.objects.pending().filter(tenant=self.tenant, email=email).exists():
-            raise forms.ValidationError(ALREADY_INVITED)
+            raise forms.ValidationError(_(ALREADY_INVITED))
         return email
 
 
 class MemberRoleForm(forms.Form):
-    role = forms.ChoiceField(label="Role", choices=Role.choices)
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices)
 
 
-OWN_MFA_FIRST = "Set up two-factor authentication for your own account first, so that you keep access to the tenant."
+OWN_MFA_FIRST = gettext_noop(
+    "Set up two-factor authentication for your own account first, so that you keep access to the tenant."
+)
 
 
 class TenantPolicyForm(forms.Form):
@@ -81,40 +88,46 @@ class TenantPolicyForm(forms.Form):
     they do not lock themselves out."""
 
     require_mfa = forms.BooleanField(
-        label="Require two-factor authentication",
+        label=gettext_lazy("Require two-factor authentication"),
         required=False,
-        help_text="Members without an authenticator app or a passkey must set one up before they see anything of the tenant.",
+        help_text=gettext_lazy(
+            "Members without an authenticator app or a passkey must set one up before they see anything of the tenant."
+        ),
     )
 
     key_max_lifetime_days = forms.IntegerField(
-        label="Maximum lifetime of new custom keys (days)",
+        label=gettext_lazy("Maximum lifetime of new custom keys (days)"),
         required=False,
         min_value=1,
         max_value=3650,
-        help_text="Empty: custom keys may live forever. New keys must then have an expiry date within this.",
+        help_text=gettext_lazy(
+            "Empty: custom keys may live forever. New keys must then have an expiry date within this."
+        ),
     )
     secret_max_age_days = forms.IntegerField(
-        label="Maximum age of secrets (days)",
+        label=gettext_lazy("Maximum age of secrets (days)"),
         required=False,
         min_value=1,
         max_value=3650,
-        help_text="Empty: no limit. A key whose secret was not renewed within this stops working; "
-        "setting it gives every key the whole period from today.",
+        help_text=gettext_lazy(
+            "Empty: no limit. A key whose secret was not renewed within this stops working; "
+            "setting it gives every key the whole period from today."
+        ),
     )
     dormant_after_days = forms.IntegerField(
-        label="Flag keys unused for (days)",
+        label=gettext_lazy("Flag keys unused for (days)"),
         required=False,
         min_value=1,
         max_value=3650,
         initial=90,
-        help_text="Empty: 90.",
+        help_text=gettext_lazy("Empty: 90."),
     )
     dormant_disable_after_days = forms.IntegerField(
-        label="Then disable them after (more days)",
+        label=gettext_lazy("Then disable them after (more days)"),
         required=False,
         min_value=1,
         max_value=3650,
-        help_text="Empty: flagged keys are never disabled automatically. Admins get a mail first.",
+        help_text=gettext_lazy("Empty: flagged keys are never disabled automatically. Admins get a mail first."),
     )
 
     def __init__(self, *args, user, **kwargs) -> None:
@@ -127,7 +140,7 @@ class TenantPolicyForm(forms.Form):
     def clean_require_mfa(self) -> bool:
         require_mfa = self.cleaned_data["require_mfa"]
         if require_mfa and not is_mfa_enabled(self.user):
-            raise forms.ValidationError(OWN_MFA_FIRST, code="own_mfa_first")
+            raise forms.ValidationError(_(OWN_MFA_FIRST), code="own_mfa_first")
         return require_mfa
 
 
@@ -137,5 +150,5 @@ class AcceptPasswordForm(SetPasswordForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["new_password1"].label = "Choose a password"
-        self.fields["new_password2"].label = "Password again"
+        self.fields["new_password1"].label = _("Choose a password")
+        self.fields["new_password2"].label = _("Password again")

@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from django.utils.translation import gettext, gettext_lazy, pgettext, pgettext_lazy
+
 from .models import ROLE_RANK, Invitation, Membership, Role
 
 MANAGE_MEMBERS = "manage_members"
@@ -50,12 +52,19 @@ class Powers:
     see_keys: bool = False
     read_every_secret: bool = False
     do_everything: bool = False
-    who: str = "The caller"
+    # In German the name stands where "für ..." needs it (den Aufrufer): only refusals use it.
+    who: str = pgettext_lazy("who, in a refusal", "The caller")
     lacking: Mapping[str, str] = field(default_factory=dict)
 
 
 # Operators' commands, data migrations and tests (activity.audit.SYSTEM): no person or key.
-SYSTEM_POWERS = Powers(manage_members=True, see_keys=True, read_every_secret=True, do_everything=True, who="The system")
+SYSTEM_POWERS = Powers(
+    manage_members=True,
+    see_keys=True,
+    read_every_secret=True,
+    do_everything=True,
+    who=pgettext_lazy("who, in a refusal", "The system"),
+)
 
 
 class RoleGrantRefused(PermissionError):
@@ -75,7 +84,7 @@ def highest_role(powers: Powers) -> str | None:
 
 
 def _lacks(powers: Powers, need: str) -> str:
-    return powers.lacking.get(need) or "it lacks that power"
+    return powers.lacking.get(need) or gettext("it lacks that power")
 
 
 def role_grant_check(powers: Powers, *, role: str | None = None, member_role: str | None = None) -> None:
@@ -83,33 +92,43 @@ def role_grant_check(powers: Powers, *, role: str | None = None, member_role: st
     and, with `member_role` (the role the person holds now: a role change or a removal), may act
     on that member; else raises RoleGrantRefused, before anything is written or recorded."""
     if not powers.manage_members:
-        raise RoleGrantRefused(f"{powers.who} cannot manage members: {_lacks(powers, MANAGE_MEMBERS)}.")
-    for wanted, text in ((member_role, "change or remove a member who is {label}"), (role, "give the {label} role")):
+        raise RoleGrantRefused(
+            gettext("%(who)s cannot manage members: %(lacks)s.")
+            % {"who": powers.who, "lacks": _lacks(powers, MANAGE_MEMBERS)}
+        )
+    texts = (
+        (member_role, gettext_lazy("change or remove a member who is %(label)s")),
+        (role, gettext_lazy("give the %(label)s role")),
+    )
+    for wanted, text in texts:
         if wanted is None:
             continue
         missing = next((need for need in ROLE_NEEDS[Role(wanted)] if not getattr(powers, need)), None)
         if missing is not None:
-            action = text.format(label=Role(wanted).label)
-            raise RoleGrantRefused(f"{powers.who} cannot {action}: {_lacks(powers, missing)}.")
+            action = text % {"label": Role(wanted).label}
+            raise RoleGrantRefused(
+                gettext("%(who)s cannot %(action)s: %(lacks)s.")
+                % {"who": powers.who, "action": action, "lacks": _lacks(powers, missing)}
+            )
 
 
-def person_powers(role: str | None, *, reauthenticated: bool, who: str = "You") -> Powers:
+def person_powers(role: str | None, *, reauthenticated: bool, who: str | None = None) -> Powers:
     """A person's powers in a tenant where they hold `role` (None: not a member). Only an admin
     manages members, and only within the re-authentication window (accounts.reauth)."""
     rank = -1 if role is None else ROLE_RANK[Role(role)]
     is_admin = role == Role.ADMIN
     lacking = {
-        MANAGE_MEMBERS: "re-authenticate first" if is_admin else "only admins manage members",
-        SEE_KEYS: "only members see keys",
-        READ_EVERY_SECRET: "only developers and admins see secrets",
-        DO_EVERYTHING: "only admins do everything an admin does",
+        MANAGE_MEMBERS: gettext("re-authenticate first") if is_admin else gettext("only admins manage members"),
+        SEE_KEYS: gettext("only members see keys"),
+        READ_EVERY_SECRET: gettext("only developers and admins see secrets"),
+        DO_EVERYTHING: gettext("only admins do everything an admin does"),
     }
     return Powers(
         manage_members=is_admin and reauthenticated,
         see_keys=rank >= ROLE_RANK[Role.VIEWER],
         read_every_secret=rank >= ROLE_RANK[Role.DEVELOPER],
         do_everything=is_admin,
-        who=who,
+        who=who if who is not None else pgettext("who, in a refusal", "You"),
         lacking=lacking,
     )
 
@@ -119,7 +138,9 @@ def person_powers(role: str | None, *, reauthenticated: bool, who: str = "You") 
 # The api app, which knows what a key's scopes let it do, registers how to find the current
 # powers of the key with this id (api/apps.py). Without it, a key's invitation is refused.
 _key_powers_now: Callable[[int], Powers] | None = None
-NO_POWERS = Powers(who="Its sender", lacking={MANAGE_MEMBERS: "it is gone"})
+NO_POWERS = Powers(
+    who=pgettext_lazy("who, in a refusal", "Its sender"), lacking={MANAGE_MEMBERS: gettext_lazy("it is gone")}
+)
 
 
 def register_key_powers(resolve: Callable[[int], Powers]) -> None:
@@ -141,7 +162,7 @@ def sender_powers(invitation: Invitation) -> Powers:
             .values_list("role", flat=True)
             .first()
         )
-        return person_powers(role, reauthenticated=True, who="Its sender")
+        return person_powers(role, reauthenticated=True, who=pgettext("who, in a refusal", "Its sender"))
     by_key = invitation.inviter_kind == Invitation.Inviter.KEY and invitation.invited_by_key_id is not None
     if by_key and _key_powers_now is not None:
         return _key_powers_now(invitation.invited_by_key_id)

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext, gettext_noop
 
 from kernel import ratelimit
 from kernel.dates import wait_text
@@ -46,14 +47,14 @@ def may_create_tenants(user: Any) -> bool:
 def _hit(counters: list[ratelimit.Counter], message: str) -> None:
     wait = ratelimit.hit(counters, window=settings.ABUSE_LIMIT_WINDOW, now=time.time())
     if wait is not None:
-        raise LimitReached(message.format(wait=wait_text(wait)), wait)
+        raise LimitReached(gettext(message).format(wait=wait_text(wait)), wait)
 
 
 def tenant_creation_count(user: Any) -> None:
     """Count a tenant `user` is about to add; raises LimitReached past the hourly limit."""
     _hit(
         [ratelimit.Counter("tenant:new:u", (str(user.pk),), settings.TENANT_CREATION_LIMIT_PER_USER)],
-        "You have added the most tenants allowed in an hour. Try again in {wait}.",
+        gettext_noop("You have added the most tenants allowed in an hour. Try again in {wait}."),
     )
 
 
@@ -65,5 +66,5 @@ def invitation_count(*, tenant: Tenant, sender: str) -> None:
             ratelimit.Counter("invite:s", (sender,), settings.INVITATION_LIMIT_PER_SENDER),
             ratelimit.Counter("invite:t", (str(tenant.pk),), settings.INVITATION_LIMIT_PER_TENANT),
         ],
-        "The most invitation mails allowed in an hour have been sent. Try again in {wait}.",
+        gettext_noop("The most invitation mails allowed in an hour have been sent. Try again in {wait}."),
     )

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 # The one definition of a tenant code: 3 to 16 lowercase letters and digits, starting with a
 # letter. The database check, the validator and the form's `pattern` attribute are built from it.
@@ -11,7 +12,7 @@ TENANT_CODE_PATTERN = "[a-z][a-z0-9]{2,15}"
 TENANT_CODE_REGEX = f"^{TENANT_CODE_PATTERN}$"
 validate_tenant_code = RegexValidator(
     rf"\A{TENANT_CODE_PATTERN}\Z",  # \Z: no trailing newline, unlike $
-    "A tenant code has 3 to 16 lowercase letters and digits and starts with a letter.",
+    gettext_lazy("A tenant code has 3 to 16 lowercase letters and digits and starts with a letter."),
     code="invalid_tenant_code",
 )
 
@@ -20,24 +21,26 @@ class Tenant(models.Model):
     """A commerce tenant. Its code is its identity in URLs and tokens and never changes."""
 
     code = models.CharField(max_length=16, unique=True, validators=[validate_tenant_code], editable=False)
-    name = models.CharField("display name", max_length=100)
+    name = models.CharField(gettext_lazy("display name"), max_length=100)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     # Members without a second factor see nothing of the tenant until they set one up.
-    require_mfa = models.BooleanField("require two-factor authentication", default=False)
+    require_mfa = models.BooleanField(gettext_lazy("require two-factor authentication"), default=False)
     # Members must sign in through the tenant's identity provider (the sso app sets it): a
     # password or passkey login does not open the tenant, except for exempt members.
-    sso_required = models.BooleanField("require single sign-on", default=False, editable=False)
+    sso_required = models.BooleanField(gettext_lazy("require single sign-on"), default=False, editable=False)
     # Key hygiene (apikeys/hygiene.py). Custom keys created from now on must expire within
     # this many days; every key's secret must be renewed within this many days of being issued
     # (renew resets the clock); keys unused this long are flagged dormant, and, if set,
     # disabled that many days later.
     key_max_lifetime_days = models.PositiveIntegerField(
-        "maximum lifetime of new custom keys (days)", null=True, blank=True
+        gettext_lazy("maximum lifetime of new custom keys (days)"), null=True, blank=True
     )
-    secret_max_age_days = models.PositiveIntegerField("maximum age of secrets (days)", null=True, blank=True)
-    dormant_after_days = models.PositiveIntegerField("flag keys unused for (days)", default=90)
+    secret_max_age_days = models.PositiveIntegerField(
+        gettext_lazy("maximum age of secrets (days)"), null=True, blank=True
+    )
+    dormant_after_days = models.PositiveIntegerField(gettext_lazy("flag keys unused for (days)"), default=90)
     dormant_disable_after_days = models.PositiveIntegerField(
-        "then disable them after (more days)", null=True, blank=True
+        gettext_lazy("then disable them after (more days)"), null=True, blank=True
     )
 
     # The operators' own tenant (api/operators.py): holds the operator keys, has no members and
@@ -57,9 +60,9 @@ class Tenant(models.Model):
 
 
 class Role(models.TextChoices):
-    VIEWER = "viewer", "Viewer"
-    DEVELOPER = "developer", "Developer"
-    ADMIN = "admin", "Admin"
+    VIEWER = "viewer", gettext_lazy("Viewer")
+    DEVELOPER = "developer", gettext_lazy("Developer")
+    ADMIN = "admin", gettext_lazy("Admin")
 
 
 ROLE_RANK = {Role.VIEWER: 0, Role.DEVELOPER: 1, Role.ADMIN: 2}
@@ -115,13 +118,13 @@ class Invitation(models.Model):
         """Who sent the invitation (or last resent it): accepting it checks what they may
         give now (tenants.grants.sender_powers)."""
 
-        PERSON = "person", "A member"
-        KEY = "key", "An API key"
-        SYSTEM = "system", "The system"  # an operator's command, a data migration, a test
+        PERSON = "person", gettext_lazy("A member")
+        KEY = "key", gettext_lazy("An API key")
+        SYSTEM = "system", gettext_lazy("The system")  # an operator's command, a data migration, a test
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
-    email = models.EmailField("e-mail address", max_length=254)
+    email = models.EmailField(gettext_lazy("e-mail address"), max_length=254)
     role = models.CharField(max_length=16, choices=Role.choices)
     inviter_kind = models.CharField(max_length=8, choices=Inviter.choices, editable=False)
     invited_by = models.ForeignKey(

@@ -8,6 +8,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.models import User
 from activity.audit import SYSTEM, Audit
@@ -23,9 +24,12 @@ from .signals import member_removed, tenant_created, tenant_deactivated, tenant_
 
 # What sending a mail raises when the server cannot be reached or refuses it.
 MAIL_ERRORS = (SMTPException, OSError)
-INVITATION_UNKNOWN = "This invitation link does not work: it was used, cancelled or replaced by a newer mail."
-INVITATION_EXPIRED = "This invitation has expired. Ask an admin of the tenant to send it again."
-INVITATION_UNBACKED = (
+# Plain English (tests compare them); gettext() where they are shown or raised.
+INVITATION_UNKNOWN = gettext_noop(
+    "This invitation link does not work: it was used, cancelled or replaced by a newer mail."
+)
+INVITATION_EXPIRED = gettext_noop("This invitation has expired. Ask an admin of the tenant to send it again.")
+INVITATION_UNBACKED = gettext_noop(
     "This invitation can no longer be accepted: whoever sent it can no longer give the {role} role. "
     "Ask an admin of the tenant to send it again."
 )
@@ -39,10 +43,9 @@ def normalize_email(email: str) -> str:
 
 
 def wrong_user_message(invitation: Invitation, user: User) -> str:
-    return (
-        f"This invitation is for {invitation.email}, but you are logged in as {user.email}. "
-        "Log out, then open the link again."
-    )
+    return gettext(
+        "This invitation is for %(invited)s, but you are logged in as %(email)s. Log out, then open the link again."
+    ) % {"invited": invitation.email, "email": user.email}
 
 
 @transaction.atomic
@@ -114,8 +117,8 @@ def tenant_policy_change(*, tenant: Tenant, audit: Audit = SYSTEM, **changes: An
 class LastAdminError(ValueError):
     """The change would leave the tenant without an admin. Its message is for the user."""
 
-    def __init__(self, message: str = "A tenant needs at least one admin: make someone else admin first.") -> None:
-        super().__init__(message)
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or gettext("A tenant needs at least one admin: make someone else admin first."))
 
 
 def _keep_an_admin(membership: Membership) -> None:
@@ -166,7 +169,7 @@ def invitation_refusal(invitation: Invitation) -> str | None:
     try:
         role_grant_check(sender_powers(invitation), role=invitation.role)
     except RoleGrantRefused:
-        return INVITATION_UNBACKED.format(role=invitation.get_role_display())
+        return gettext(INVITATION_UNBACKED).format(role=invitation.get_role_display())
     return None
 
 
@@ -277,9 +280,9 @@ def invitation_accept(*, token: str, user: User, password: str | None = None, au
     # Locked: of two concurrent accepts, the second finds it gone.
     invitation = invitation_for_token(token, lock=True)
     if invitation is None:
-        raise InvitationError(INVITATION_UNKNOWN)
+        raise InvitationError(gettext(INVITATION_UNKNOWN))
     if invitation.is_expired:
-        raise InvitationError(INVITATION_EXPIRED)
+        raise InvitationError(gettext(INVITATION_EXPIRED))
     if normalize_email(user.email) != invitation.email:
         raise InvitationError(wrong_user_message(invitation, user))
     if refusal := invitation_refusal(invitation):

@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
@@ -42,7 +43,7 @@ from .lists import tenant_list_annotations
 from .models import Invitation, Membership, Role, Tenant
 
 logger = logging.getLogger(__name__)
-MAIL_FAILED = "The invitation mail could not be sent, so nothing was changed. Try again later."
+MAIL_FAILED = gettext_noop("The invitation mail could not be sent, so nothing was changed. Try again later.")
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -92,7 +93,7 @@ def _tenant_create(request: HttpRequest, form: TenantCreateForm) -> Tenant | Non
             audit=Audit.of(request),
         )
     except IntegrityError:
-        form.add_error("code", CODE_TAKEN)
+        form.add_error("code", gettext(CODE_TAKEN))
         return None
     return tenant
 
@@ -106,7 +107,7 @@ def tenant_list(request: HttpRequest) -> HttpResponse:
     if not form.is_bound:
         return _render_tenant_list(request, form, status=200)
     if not limits.may_create_tenants(request.user):
-        raise PermissionDenied("You may not add tenants here: ask the portal's staff.")
+        raise PermissionDenied(gettext("You may not add tenants here: ask the portal's staff."))
     if form.is_valid():
         try:
             limits.tenant_creation_count(request.user)
@@ -116,7 +117,10 @@ def tenant_list(request: HttpRequest) -> HttpResponse:
     tenant = _tenant_create(request, form) if form.is_valid() else None
     if tenant is None:
         return _render_tenant_list(request, form, status=400)
-    messages.success(request, f"Tenant {tenant.code} created with its Emporix API and Storefront API keys.")
+    messages.success(
+        request,
+        gettext("Tenant %(code)s created with its Emporix API and Storefront API keys.") % {"code": tenant.code},
+    )
     return redirect("apikeys:list", code=tenant.code)
 
 
@@ -209,11 +213,11 @@ def _invitation_send(
         form.add_error("role", str(refused))
         return None, 400
     except IntegrityError:
-        form.add_error("email", ALREADY_INVITED)
+        form.add_error("email", gettext(ALREADY_INVITED))
         return None, 400
     except services.MAIL_ERRORS as exc:
         logger.warning("Invitation mail not sent: %s", type(exc).__name__)
-        form.add_error(None, MAIL_FAILED)
+        form.add_error(None, gettext(MAIL_FAILED))
         return None, 503
     return invitation, 302
 
@@ -236,11 +240,18 @@ def tenant_policy(request: HttpRequest, code: str) -> HttpResponse:
         **{name: form.cleaned_data[name] for name in services.POLICY_FIELDS},
     )
     if require_mfa and not mfa_before:
-        messages.success(request, f"{membership.tenant.name} now requires two-factor authentication of its members.")
+        messages.success(
+            request,
+            gettext("%(tenant)s now requires two-factor authentication of its members.")
+            % {"tenant": membership.tenant.name},
+        )
     elif mfa_before and not require_mfa:
-        messages.success(request, f"{membership.tenant.name} no longer requires two-factor authentication.")
+        messages.success(
+            request,
+            gettext("%(tenant)s no longer requires two-factor authentication.") % {"tenant": membership.tenant.name},
+        )
     else:
-        messages.success(request, f"The policy of {membership.tenant.name} is saved.")
+        messages.success(request, gettext("The policy of %(tenant)s is saved.") % {"tenant": membership.tenant.name})
     return redirect("tenants:members", code=code)
 
 
@@ -260,7 +271,7 @@ def member_add(request: HttpRequest, code: str) -> HttpResponse:
     invitation, status = _invitation_send(request, form, membership) if form.is_valid() else (None, 400)
     if invitation is None:
         return _render_members(request, membership, form, status=status)
-    messages.success(request, f"Invitation sent to {invitation.email}.")
+    messages.success(request, gettext("Invitation sent to %(email)s.") % {"email": invitation.email})
     return redirect("tenants:members", code=code)
 
 
@@ -297,9 +308,9 @@ def invitation_resend(request: HttpRequest, code: str, invitation_id: UUID) -> H
         return _render_members(request, membership, add_form, status=400, refusal=refusal)
     except services.MAIL_ERRORS as exc:
         logger.warning("Invitation mail not sent: %s", type(exc).__name__)
-        messages.error(request, MAIL_FAILED)
+        messages.error(request, gettext(MAIL_FAILED))
     else:
-        messages.success(request, f"Invitation sent to {invitation.email} again.")
+        messages.success(request, gettext("Invitation sent to %(email)s again.") % {"email": invitation.email})
     return redirect("tenants:members", code=code)
 
 
@@ -309,7 +320,7 @@ def invitation_cancel(request: HttpRequest, code: str, invitation_id: UUID) -> H
     """Withdraw an invitation; its link stops working."""
     _, invitation = _invitation_of(request, code, invitation_id)
     services.invitation_cancel(invitation=invitation, audit=Audit.of(request))
-    messages.success(request, f"Invitation to {invitation.email} cancelled.")
+    messages.success(request, gettext("Invitation to %(email)s cancelled.") % {"email": invitation.email})
     return redirect("tenants:members", code=code)
 
 
@@ -325,7 +336,7 @@ def member_role(request: HttpRequest, code: str, member_id: int) -> HttpResponse
     member = _member_of(membership, member_id)
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a valid role.")
+        messages.error(request, gettext("Choose a valid role."))
         return redirect("tenants:members", code=code)
     role = form.cleaned_data["role"]
     try:
@@ -339,7 +350,9 @@ def member_role(request: HttpRequest, code: str, member_id: int) -> HttpResponse
     except services.LastAdminError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{member.user.email} is now {Role(role).label}.")
+        messages.success(
+            request, gettext("%(email)s is now %(role)s.") % {"email": member.user.email, "role": Role(role).label}
+        )
     return redirect("tenants:members", code=code)
 
 
@@ -363,7 +376,7 @@ def member_remove(request: HttpRequest, code: str, member_id: int) -> HttpRespon
     except services.LastAdminError as exc:
         messages.error(request, str(exc))
         return redirect("tenants:members", code=code)
-    messages.success(request, f"{member.user.email} removed from {code}.")
+    messages.success(request, gettext("%(email)s removed from %(code)s.") % {"email": member.user.email, "code": code})
     if member.pk == membership.pk:
         return redirect("tenants:list")
     return redirect("tenants:members", code=code)
@@ -404,9 +417,9 @@ def invitation_accept(request: HttpRequest) -> HttpResponse:
     token = (request.POST if request.method == "POST" else request.GET).get("token", "")[:200]
     invitation = services.invitation_for_token(token)
     if invitation is None:
-        return _accept_page(request, None, "", status=404, problem=services.INVITATION_UNKNOWN)
+        return _accept_page(request, None, "", status=404, problem=gettext(services.INVITATION_UNKNOWN))
     if invitation.is_expired:
-        return _accept_page(request, invitation, "", status=410, problem=services.INVITATION_EXPIRED)
+        return _accept_page(request, invitation, "", status=410, problem=gettext(services.INVITATION_EXPIRED))
     # Said before anyone chooses a password for nothing; the acceptance checks it again.
     if refusal := services.invitation_refusal(invitation):
         return _accept_page(request, invitation, "", status=403, problem=refusal)
@@ -439,5 +452,9 @@ def invitation_accept(request: HttpRequest) -> HttpResponse:
         login(request, membership.user, backend=settings.AUTHENTICATION_BACKENDS[0])
         # The password chosen a moment ago is a fresh proof: the first reveal does not ask again.
         proof_record(request, membership.user)
-    messages.success(request, f"Welcome to {membership.tenant.name}: you are {membership.get_role_display()}.")
+    messages.success(
+        request,
+        gettext("Welcome to %(tenant)s: you are %(role)s.")
+        % {"tenant": membership.tenant.name, "role": membership.get_role_display()},
+    )
     return redirect("apikeys:list", code=membership.tenant.code)

@@ -30,6 +30,7 @@ from functools import cache
 from django.db.models import F, Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from apikeys.auth import custom_scope_names, held_scope_names
 from apikeys.models import ApiKey, KeyKind
@@ -143,14 +144,18 @@ class KeyAdvice:
         """The finding in words, as the findings list and the API say it."""
         unused = len(self.unused_scopes)
         if self.finding == NEVER_USED:
-            return "Never used"
+            return gettext("Never used")
         if self.finding == DORMANT:
-            return f"Dormant: no successful use in {self.dormant_after_days} days"
+            return gettext("Dormant: no successful use in %(days)s days") % {"days": self.dormant_after_days}
         if self.finding == NO_GATEWAY_CALLS:
-            return f"No calls through the gateway check in {WINDOW_DAYS} days: which scopes it uses is not known here"
+            return gettext(
+                "No calls through the gateway check in %(days)s days: which scopes it uses is not known here"
+            ) % {"days": WINDOW_DAYS}
         if self.finding == UNUSED_SCOPES:
-            return f"{unused} scope{'s' if unused != 1 else ''} unused in {WINDOW_DAYS} days"
-        return f"Every scope used in {WINDOW_DAYS} days"
+            return ngettext(
+                "%(count)d scope unused in %(days)s days", "%(count)d scopes unused in %(days)s days", unused
+            ) % {"count": unused, "days": WINDOW_DAYS}
+        return gettext("Every scope used in %(days)s days") % {"days": WINDOW_DAYS}
 
 
 def _narrowness(name: str) -> tuple[int, bool, str]:
@@ -272,7 +277,7 @@ def _detail(
     for name in held:
         scope = catalogue.get(name)
         service = scope.service if scope else None
-        service_name = service.name if service else "Other"
+        service_name = service.name if service else gettext("Other")
         order[service_name] = (service.position, service.name) if service else (1 << 30, "")
         operations = [use(route) for route in table.opened_by_scope(name)]
         mine = [op for op in operations if op.used_as == name]

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_noop, ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.reauth import reauthentication_needed
@@ -24,8 +25,8 @@ from tenants.models import Membership, Role
 from .advisor import WINDOW_DAYS, KeyAdvice, advise, keys_for_advice, tenant_findings
 
 FINDINGS_PER_PAGE = 50
-NOTHING_TO_NARROW = "{name} has nothing to narrow: it has no unused scope beside used ones."
-CHANGED_SINCE = "The key's use or scopes changed since this page was shown: check what it keeps now."
+NOTHING_TO_NARROW = gettext_noop("{name} has nothing to narrow: it has no unused scope beside used ones.")
+CHANGED_SINCE = gettext_noop("The key's use or scopes changed since this page was shown: check what it keeps now.")
 
 
 def _key(membership: Membership, key_id: UUID) -> ApiKey:
@@ -84,7 +85,7 @@ def narrow(request: HttpRequest, code: str, key_id: UUID) -> HttpResponse:
     membership = require_role(membership_for(request, code), Role.ADMIN)
     key = _key(membership, key_id)
     if key.kind != KeyKind.CUSTOM:  # built-in keys' scopes cannot change (their page says what fits)
-        raise Http404("Only a custom key can be narrowed.")
+        raise Http404(gettext("Only a custom key can be narrowed."))
     if request.method != "POST":
         return _narrowing(request, membership, key, keep=None)
     if reauth := reauthentication_needed(request, form_page=_same_page):
@@ -101,12 +102,12 @@ def _narrowing(request: HttpRequest, membership: Membership, key: ApiKey, keep: 
     code = membership.tenant.code
     advice = advise([key], membership.tenant)[0]
     if not advice.can_narrow:
-        messages.info(request, NOTHING_TO_NARROW.format(name=key.name))
+        messages.info(request, gettext(NOTHING_TO_NARROW).format(name=key.name))
         return redirect(_advice_url(code, key))
     if keep is None:
         return _confirm(request, membership, advice)
     if sorted(keep) != advice.used_scopes:
-        messages.warning(request, CHANGED_SINCE)
+        messages.warning(request, gettext(CHANGED_SINCE))
         return _confirm(request, membership, advice, status=409)
     key_update(
         key=key,
@@ -115,5 +116,11 @@ def _narrowing(request: HttpRequest, membership: Membership, key: ApiKey, keep: 
         audit=Audit.of(request),
     )
     kept = len(advice.used_scopes)
-    messages.success(request, f"{key.name} now keeps the {kept} scope{'s' if kept != 1 else ''} it used.")
+    messages.success(
+        request,
+        ngettext(
+            "%(name)s now keeps the %(count)d scope it used.", "%(name)s now keeps the %(count)d scopes it used.", kept
+        )
+        % {"name": key.name, "count": kept},
+    )
     return redirect(_advice_url(code, key))

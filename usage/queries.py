@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from django.db.models import F, Q, Sum
+from django.utils.translation import gettext, gettext_lazy
 
 from kernel import usage as counting
 from kernel.usage import OUTCOMES, SUCCESSES
@@ -45,12 +46,12 @@ class Range:
 
 
 RANGES = {
-    "24h": Range("24h", "24 hours", 24 * HOUR, HOUR, HourUsage),
-    "7d": Range("7d", "7 days", 7 * DAY, 6 * HOUR, HourUsage),
-    "30d": Range("30d", "30 days", 30 * DAY, DAY, DayUsage),
+    "24h": Range("24h", gettext_lazy("24 hours"), 24 * HOUR, HOUR, HourUsage),
+    "7d": Range("7d", gettext_lazy("7 days"), 7 * DAY, 6 * HOUR, HourUsage),
+    "30d": Range("30d", gettext_lazy("30 days"), 30 * DAY, DAY, DayUsage),
 }
 DEFAULT_RANGE = "24h"
-RANGE_ERROR = "Choose a range of 24h, 7d or 30d."
+RANGE_ERROR = gettext_lazy("Choose a range of 24h, 7d or 30d.")
 
 
 def range_named(value: str | None) -> Range | None:
@@ -59,7 +60,8 @@ def range_named(value: str | None) -> Range | None:
 
 
 def outcome_label(outcome: str) -> str:
-    return OUTCOMES.get(outcome, outcome)
+    """What the pages call an outcome, in the reader's language (kernel.usage marks the labels)."""
+    return gettext(OUTCOMES[outcome]) if outcome in OUTCOMES else outcome
 
 
 def _outcome_order(outcome: str) -> int:
@@ -248,8 +250,12 @@ class Spark:
     def text(self) -> str:
         """The line in words, for those who do not see it."""
         if not self.total:
-            return "No calls in the last 24 hours"
-        return f"Per hour: busiest {max(self.hourly)}, quietest {min(self.hourly)}, this hour {self.hourly[-1]}"
+            return gettext("No calls in the last 24 hours")
+        return gettext("Per hour: busiest %(busiest)s, quietest %(quietest)s, this hour %(now)s") % {
+            "busiest": max(self.hourly),
+            "quietest": min(self.hourly),
+            "now": self.hourly[-1],
+        }
 
 
 def hourly_calls(key_ids: list[int], now: datetime) -> dict[int, tuple[int, ...]]:

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET
 
 from apikeys.models import ApiKey
@@ -74,7 +75,11 @@ def _key_page(request: HttpRequest, membership: Membership, key: ApiKey, chosen:
         "range": chosen,
         "form": form,
         "page_url": reverse("usage:key", kwargs={"code": membership.tenant.code, "key_id": key.public_id}),
-        "chart": bar_chart(series, "key-calls", f"Calls of {key.name} per {_step_name(chosen)}, by outcome"),
+        "chart": bar_chart(
+            series,
+            "key-calls",
+            gettext("Calls of %(name)s per %(step)s, by outcome") % {"name": key.name, "step": _step_name(chosen)},
+        ),
         "operations": queries.top_operations(chosen, now, queries.of_key(key.pk)),
         "last_use": queries.last_use(key.pk),
         "export_url": reverse("usage:key_export", kwargs={"code": membership.tenant.code, "key_id": key.public_id})
@@ -83,9 +88,12 @@ def _key_page(request: HttpRequest, membership: Membership, key: ApiKey, chosen:
     return render(request, "usage/key_usage.html", context, status=400 if form.errors else 200)
 
 
+_STEP_NAMES = {1: gettext_lazy("hour"), 6: gettext_lazy("6 hours"), 24: gettext_lazy("day")}
+
+
 def _step_name(chosen: Range) -> str:
     hours = int(chosen.step.total_seconds() // 3600)
-    return {1: "hour", 6: "6 hours", 24: "day"}[hours]
+    return str(_STEP_NAMES[hours])
 
 
 @require_GET
@@ -107,7 +115,11 @@ def _tenant_page(request: HttpRequest, membership: Membership, chosen: Range, fo
         "range": chosen,
         "form": form,
         "page_url": reverse("usage:overview", kwargs={"code": tenant.code}),
-        "chart": bar_chart(series, "tenant-calls", f"Calls of {tenant.name} per {_step_name(chosen)}, by outcome"),
+        "chart": bar_chart(
+            series,
+            "tenant-calls",
+            gettext("Calls of %(name)s per %(step)s, by outcome") % {"name": tenant.name, "step": _step_name(chosen)},
+        ),
         "busiest": queries.busiest_keys(chosen, now, tenant.pk),
         "rising": queries.rising_failures(now, tenant.pk),
         "rising_rule": {

@@ -3,24 +3,26 @@
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy
+
 
 @dataclass(frozen=True)
 class EventType:
     code: str  # the payload's "type"
-    label: str
+    label: str  # lazy: the reader's language
     actions: tuple[str, ...]  # activity.models.Action values that emit it
 
 
 EVENT_TYPES: tuple[EventType, ...] = (
-    EventType("key.created", "Key created", ("key.created",)),
-    EventType("key.renewed", "Key renewed", ("key.renewed",)),
-    EventType("key.secret_retired", "Old secret retired", ("secret.retired",)),
-    EventType("key.deleted", "Key deleted", ("key.deleted",)),
-    EventType("key.disabled", "Key disabled", ("key.disabled",)),
-    EventType("key.enabled", "Key enabled again", ("key.enabled",)),
-    EventType("key.expired", "Key expired", ("key.expired",)),
-    EventType("key.leaked", "Secret reported leaked", ("secret.leaked",)),
-    EventType("key.secret_revealed", "Secret revealed or copied", ("secret.revealed", "secret.copied")),
+    EventType("key.created", gettext_lazy("Key created"), ("key.created",)),
+    EventType("key.renewed", gettext_lazy("Key renewed"), ("key.renewed",)),
+    EventType("key.secret_retired", gettext_lazy("Old secret retired"), ("secret.retired",)),
+    EventType("key.deleted", gettext_lazy("Key deleted"), ("key.deleted",)),
+    EventType("key.disabled", gettext_lazy("Key disabled"), ("key.disabled",)),
+    EventType("key.enabled", gettext_lazy("Key enabled again"), ("key.enabled",)),
+    EventType("key.expired", gettext_lazy("Key expired"), ("key.expired",)),
+    EventType("key.leaked", gettext_lazy("Secret reported leaked"), ("secret.leaked",)),
+    EventType("key.secret_revealed", gettext_lazy("Secret revealed or copied"), ("secret.revealed", "secret.copied")),
 )
 BY_CODE = {event.code: event for event in EVENT_TYPES}
 BY_ACTION = {action: event for event in EVENT_TYPES for action in event.actions}

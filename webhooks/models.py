@@ -2,6 +2,7 @@ import uuid
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from tenants.models import Tenant
 
@@ -56,9 +57,9 @@ class Event(models.Model):
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"  # due at next_attempt_at (also while a worker holds it)
-    SUCCEEDED = "succeeded", "Delivered"
-    FAILED = "failed", "Failed"  # every attempt failed
+    PENDING = "pending", gettext_lazy("Pending")  # due at next_attempt_at (also while a worker holds it)
+    SUCCEEDED = "succeeded", gettext_lazy("Delivered")
+    FAILED = "failed", gettext_lazy("Failed")  # every attempt failed
 
 
 class Delivery(models.Model):

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.reauth import reauthenticate_url, reauthentication_needed, recently_authenticated
@@ -99,7 +100,7 @@ def endpoint_create(request: HttpRequest, code: str) -> HttpResponse:
         return _render_list(request, membership, form, status=400)
     endpoint, _secret = services.endpoint_create(tenant=membership.tenant, **form.cleaned_data)
     request.session[SHOW_ONCE_SESSION_KEY] = str(endpoint.public_id)
-    messages.success(request, "Endpoint added. Copy its signing secret now: it is shown this once.")
+    messages.success(request, gettext("Endpoint added. Copy its signing secret now: it is shown this once."))
     return redirect(_detail_url(endpoint))
 
 
@@ -166,7 +167,9 @@ def _secret_or_message(request: HttpRequest, endpoint: Endpoint, *, reveal: bool
     try:
         return services.endpoint_secret_reveal(endpoint=endpoint) if reveal else services.endpoint_secret(endpoint)
     except services.SecretUnreadable:
-        messages.error(request, "The signing secret cannot be decrypted with the portal's encryption keys: rotate it.")
+        messages.error(
+            request, gettext("The signing secret cannot be decrypted with the portal's encryption keys: rotate it.")
+        )
         return None
 
 
@@ -179,7 +182,7 @@ def endpoint_edit(request: HttpRequest, code: str, endpoint_id: UUID) -> HttpRes
     if not form.is_valid():
         return _render_detail(request, membership, endpoint, form, status=400)
     services.endpoint_update(endpoint=endpoint, **form.cleaned_data)
-    messages.success(request, "Endpoint saved.")
+    messages.success(request, gettext("Endpoint saved."))
     return redirect(_detail_url(endpoint))
 
 
@@ -203,7 +206,7 @@ def endpoint_rotate(request: HttpRequest, code: str, endpoint_id: UUID) -> HttpR
         return reauth
     services.endpoint_secret_rotate(endpoint=endpoint)
     request.session[SHOW_ONCE_SESSION_KEY] = str(endpoint.public_id)
-    messages.success(request, "New signing secret made; the old one signs nothing from now on. Copy it now.")
+    messages.success(request, gettext("New signing secret made; the old one signs nothing from now on. Copy it now."))
     return redirect(_detail_url(endpoint))
 
 
@@ -223,7 +226,7 @@ def endpoint_delete(request: HttpRequest, code: str, endpoint_id: UUID) -> HttpR
     if reauth := _reauth(request, request.path):
         return reauth
     services.endpoint_delete(endpoint=endpoint)
-    messages.success(request, "Endpoint removed.")
+    messages.success(request, gettext("Endpoint removed."))
     return redirect("webhooks:list", code=code)
 
 
@@ -237,9 +240,17 @@ def endpoint_test(request: HttpRequest, code: str, endpoint_id: UUID) -> HttpRes
     if deliveries_claim(limit=1, only=delivery.pk):
         outcome = delivery_attempt(delivery.pk)
         if outcome.ok:
-            messages.success(request, f"Test event delivered: HTTP {outcome.status_code} in {outcome.duration_ms} ms.")
+            messages.success(
+                request,
+                gettext("Test event delivered: HTTP %(status)s in %(ms)s ms.")
+                % {"status": outcome.status_code, "ms": outcome.duration_ms},
+            )
         else:
             retried = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING).exists()
-            then = " It will be retried." if retried else ""
-            messages.error(request, f"Test event not delivered: {outcome.error}.{then}")
+            # The error itself is the delivery log's own English text (stored with the attempt).
+            if retried:
+                text = gettext("Test event not delivered: %(error)s. It will be retried.")
+            else:
+                text = gettext("Test event not delivered: %(error)s.")
+            messages.error(request, text % {"error": outcome.error})
     return redirect(_detail_url(endpoint))

@@ -10,7 +10,6 @@ from collections import Counter
 import pytest
 
 from conftest import wait_until
-
 from kernel.acceptshare import SLACK, STALE_SECONDS, ConnectionShares
 from portal.tests.serving import free_port, gunicorn
 
