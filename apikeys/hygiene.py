@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from activity.audit import SYSTEM
 from activity.models import Action
@@ -141,7 +142,13 @@ def _mail(tenant: Tenant, notices: list[Notice], now: datetime) -> bool:
         kind: [n for n in notices if n.kind == kind]
         for kind in ("expired", "expiry", "renew_by", "dormant", "disabled")
     }
-    subject = f"{len(notices)} key{'s' if len(notices) != 1 else ''} of {tenant.name} need attention"
+    count = len(notices)
+
+    def subject() -> str:  # called in each recipient's language (notifications.services)
+        return ngettext(
+            "%(count)d key of %(tenant)s needs attention", "%(count)d keys of %(tenant)s need attention", count
+        ) % {"count": count, "tenant": tenant.name}
+
     context = {"now": now, **groups}
     template = "apikeys/email/key_hygiene"
     return bool(

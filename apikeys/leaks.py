@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from activity.audit import SYSTEM, Audit
@@ -74,5 +75,9 @@ def _notify_admins(key: ApiKey, where: dict[str, str], *, stopped: bool) -> None
         kind=SECRET_LEAKED,
         context={"key": key, "stopped": stopped, **where},
         template="apikeys/email/secret_leaked",
-        subject=f"A secret of “{key.name}” ({key.tenant.code}) was found in public",
+        # Called in each recipient's language (notifications.services).
+        subject=lambda: (
+            gettext("A secret of “%(name)s” (%(code)s) was found in public")
+            % {"name": key.name, "code": key.tenant.code}
+        ),
     )

@@ -88,7 +88,38 @@ def test_the_key_hygiene_digest_goes_through_notifications_and_honours_the_opt_o
     key_create(tenant=acme, kind=KeyKind.CUSTOM, name="Returns", scopes=tax, expires_at=start + timedelta(days=2))
     assert hygiene_run(now=start).mails == 1
     (mail,) = smtp_server.flushed()
-    assert mail["Subject"].startswith("[API Key Portal] ") and "need attention" in mail["Subject"]
+    assert mail["Subject"] == "[API Key Portal] 1 key of Acme Corp needs attention"
     assert "Returns" in mail.get_body(("plain",)).get_content()
     assert KEY_HYGIENE.label in mail.get_body(("plain",)).get_content()
     assert "notification settings on My Account" in mail.get_body(("html",)).get_content()
+
+
+def test_the_key_hygiene_digest_and_leak_alert_have_subjects_in_the_admins_language(acme, alice, mailoutbox):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apikeys.hygiene import hygiene_run
+    from apikeys.leaks import _notify_admins
+    from apikeys.models import KeyKind
+    from apikeys.services import key_create
+    from scopes.models import Scope
+
+    start = timezone.now()
+    tax = Scope.objects.filter(name="tax.tax_read")
+    key, _ = key_create(
+        tenant=acme, kind=KeyKind.CUSTOM, name="Orders", scopes=tax, expires_at=start + timedelta(days=2)
+    )
+    alice.language = "de"
+    alice.save(update_fields=["language"])
+    hygiene_run(now=start)
+    _notify_admins(key, {"source": "GitHub", "url": "https://example.com/leak"}, stopped=True)
+    alice.language = "en"
+    alice.save(update_fields=["language"])
+    _notify_admins(key, {"source": "GitHub", "url": "https://example.com/leak"}, stopped=True)
+    # The English digest's subject: test_the_key_hygiene_digest_goes_through_notifications_...
+    assert [message.subject for message in mailoutbox if message.to == [alice.email]] == [
+        "[API Key Portal] 1 Schlüssel von Acme Corp braucht Aufmerksamkeit",
+        "[API Key Portal] Ein Secret von „Orders“ (acme) wurde öffentlich gefunden",
+        "[API Key Portal] A secret of “Orders” (acme) was found in public",
+    ]

@@ -133,7 +133,13 @@ def test_an_invitation_and_its_notice_are_german(client, client_for, alice, acme
             follow=True,
         )
     assert "Einladung an new@example.com gesendet." in sent.content.decode()
-    path, _ = link_in(mail.outbox[-1])
+    # The invitee has no account: the mail is in the inviter's language.
+    message = mail.outbox[-1]
+    assert message.subject == "Einladung zu Acme Corp (acme) im API Key Portal"
+    assert "alice@example.com lädt Sie in den Mandanten Acme Corp (acme) im API Key Portal ein" in message.body
+    assert "Öffnen Sie diesen Link, um anzunehmen:" in message.body
+    assert "invites you" not in message.body and "Open this link" not in message.body
+    path, _ = link_in(message)
     admin.logout()
     page = text(german(client, path))
     assert_german(
