@@ -34,10 +34,12 @@ def purpose_register(view_name: str, describe: Describe, *, fields: tuple[str, .
 
 def worded(find: Callable[[HttpRequest, Mapping[str, str]], Any], text: str) -> Describe:
     """A Describe that finds what the action is about (None when the user may not see it) and
-    words it: `text` formats it as {0} ("edit {0.name}")."""
+    words it: `text` formats it as {0} ("edit {0.name}"). A lazy `text` (gettext_lazy) is
+    worded in the page's language: in German a clause with "zu" ("{0.name} zu bearbeiten"),
+    after "Bestätigen Sie, dass Sie es sind, um"."""
 
     def describe(request: HttpRequest, params: Mapping[str, str]) -> str | None:
         found = find(request, params)
-        return text.format(found) if found is not None else None
+        return str(text).format(found) if found is not None else None
 
     return describe

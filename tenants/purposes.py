@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 
 from django.db.models import Model
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from accounts.purpose_registry import purpose_register, worded
 
@@ -47,9 +48,17 @@ _invitation = found_in_tenant(Invitation, "invitation_id")
 
 
 def register() -> None:
-    purpose_register("tenants:member_add", worded(tenant_of, "invite a member to {0.name}"))
-    purpose_register("tenants:policy", worded(tenant_of, "change the security policy of {0.name}"))
-    purpose_register("tenants:member_role", worded(_member, "change the role of {0.user.email} in {0.tenant.name}"))
-    purpose_register("tenants:member_remove", worded(_member, "remove {0.user.email} from {0.tenant.name}"))
-    purpose_register("tenants:invitation_resend", worded(_invitation, "resend the invitation to {0.email}"))
-    purpose_register("tenants:invitation_cancel", worded(_invitation, "cancel the invitation to {0.email}"))
+    purpose_register("tenants:member_add", worded(tenant_of, gettext_lazy("invite a member to {0.name}")))
+    purpose_register("tenants:policy", worded(tenant_of, gettext_lazy("change the security policy of {0.name}")))
+    purpose_register(
+        "tenants:member_role", worded(_member, gettext_lazy("change the role of {0.user.email} in {0.tenant.name}"))
+    )
+    purpose_register(
+        "tenants:member_remove", worded(_member, gettext_lazy("remove {0.user.email} from {0.tenant.name}"))
+    )
+    purpose_register(
+        "tenants:invitation_resend", worded(_invitation, gettext_lazy("resend the invitation to {0.email}"))
+    )
+    purpose_register(
+        "tenants:invitation_cancel", worded(_invitation, gettext_lazy("cancel the invitation to {0.email}"))
+    )

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class UsageConfig(AppConfig):
@@ -22,6 +23,6 @@ class UsageConfig(AppConfig):
         # The keys' settings pages show how often each key's rate limit was reached.
         reached_register(rate_limit_reached)
         # The keys page shows each key's calls in the last 24 hours.
-        key_column_add(KeyColumn("usage", "Calls (24 h)", "usage/_key_spark.html", key_list_sparks))
+        key_column_add(KeyColumn("usage", gettext_lazy("Calls (24 h)"), "usage/_key_spark.html", key_list_sparks))
         # Each key's row and the keys list link to the access advisor.
         advisor_hooks.register()

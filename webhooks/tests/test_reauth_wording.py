@@ -35,3 +35,19 @@ def test_another_tenants_endpoint_is_not_named(client, charlie, globex, endpoint
     page = reverse("webhooks:detail", kwargs={"code": "acme", "endpoint_id": endpoint.public_id})
     response = client.get(reverse("account_reauthenticate"), {"next": page})
     assert heading(response) == "Confirm it is you to continue" and endpoint.url not in response.content.decode()
+
+
+def test_in_german_the_action_is_a_clause_with_zu(client, alice, endpoint):
+    alice.language = "de"
+    alice.save(update_fields=["language"])
+    client.force_login(alice)
+    listing = client.get(reverse("webhooks:list", kwargs={"code": "acme"}))
+    assert (
+        heading(client.get(listing.context["reauth_url"]))
+        == "Bestätigen Sie, dass Sie es sind, um einen Webhook-Endpunkt zu Acme Corp hinzuzufügen"
+    )
+    refused = client.post(reverse("webhooks:rotate", kwargs={"code": "acme", "endpoint_id": endpoint.public_id}))
+    assert (
+        heading(client.get(refused.url))
+        == f"Bestätigen Sie, dass Sie es sind, um das Signatur-Secret von {endpoint.url} zu rotieren"
+    )
