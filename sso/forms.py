@@ -253,7 +253,7 @@ class DomainForm(forms.Form):
     domain = forms.CharField(
         label=gettext_lazy("E-mail domain"),
         max_length=253,
-        help_text="The part after @ of your members' addresses, e.g. acme.com.",
+        help_text=gettext_lazy("The part after @ of your members' addresses, e.g. acme.com."),
     )
 
     def clean_domain(self) -> str:
