@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from kernel.choices import label_of
+
 
 class Action(models.TextChoices):
     TENANT_CREATED = "tenant.created", gettext_lazy("Tenant created")
@@ -70,3 +72,7 @@ class ActivityEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_email} {self.action}"
+
+    # Shown per row (the Activity page, the API, the CSV): kernel.choices.
+    def get_action_display(self) -> object:
+        return label_of(Action, self.action)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy, ngettext
 
+from kernel.choices import label_of
 from scopes.models import Scope
 from tenants.models import Tenant
 
@@ -277,6 +278,16 @@ class ApiKey(models.Model):
         tenant = tenant or self.tenant
         last = self.last_used_at or self.created_at
         return self.disabled_at is None and last <= (now or timezone.now()) - timedelta(days=tenant.dormant_after_days)
+
+    # Shown per row of the keys page (up to 5,000): kernel.choices.
+    def get_kind_display(self) -> object:
+        return label_of(KeyKind, self.kind)
+
+    def get_environment_display(self) -> object:
+        return label_of(Environment, self.environment)
+
+    def get_token_format_display(self) -> object:
+        return label_of(TokenFormat, self.token_format)
 
 
 class ApiSecretQuerySet(models.QuerySet["ApiSecret"]):

@@ -4,6 +4,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from kernel.choices import label_of
 from tenants.models import Tenant
 
 
@@ -84,6 +85,10 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} to {self.endpoint_id}: {self.status}"
+
+    # Shown per row of an endpoint's deliveries: kernel.choices.
+    def get_status_display(self) -> object:
+        return label_of(DeliveryStatus, self.status)
 
 
 class Attempt(models.Model):
