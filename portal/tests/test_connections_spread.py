@@ -41,10 +41,12 @@ def test_alone_a_worker_takes_every_connection():
     assert shares.may_accept(3, 1000, now=1.0) is True
 
 
-def _holders(port: int) -> Counter:
-    """The server's established connections on `port`, counted per process (ss's pid=)."""
+def _holders(port: int, *states: str) -> Counter:
+    """The server's connections on `port` in `states` (default: established), counted per
+    process (ss's pid=)."""
+    filters = [word for state in (states or ("established",)) for word in ("state", state)]
     listing = subprocess.run(
-        ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True, check=True
+        ["ss", "-tnpH", *filters, f"( sport = :{port} )"], capture_output=True, text=True, check=True
     ).stdout
     return Counter(re.findall(r"pid=(\d+)", listing))
 
@@ -71,6 +73,9 @@ def test_connections_opened_at_once_spread_over_the_two_workers(served, tmp_path
         # The server answers as soon as one worker is up; the other may still be warming up.
         wait_until(lambda: len(_close_all(*_burst(port))) == 2, timeout=30)
         for _ in range(BURSTS):
+            # From idle, as a proxy's pool starts: the workers have closed the last burst's
+            # connections (until a worker reads the client's close, its count still holds them).
+            wait_until(lambda: not _holders(port, "established", "close-wait"), timeout=10)
             clients, held = _burst(port)
             _close_all(clients, held)
             assert sum(held.values()) == CONNECTIONS
