@@ -17,7 +17,7 @@ from typing import TypeVar
 import pytest
 from django.core.cache import cache
 
-from apikeys.auth import scope_cache_clear
+from apikeys.auth import kept_clear, scope_cache_clear
 from kernel import canary, ratelimit, usage
 from oauth import signing
 from tenants.models import Membership, Role
@@ -43,6 +43,7 @@ def _clear_cache():
     canary._ensured.clear()  # which encryption keys this process has seen with a canary
     signing.cache_clear()  # the JWT signing key and published keys held in process memory
     usage.forget()  # usage counted in process memory and not handed on
+    kept_clear()  # keys kept for the token endpoint (ids come again after a flush)
     yield
     cache.clear()
     ratelimit.forget()
@@ -50,6 +51,7 @@ def _clear_cache():
     canary._ensured.clear()
     signing.cache_clear()
     usage.forget()
+    kept_clear()
 
 
 def counted_in_memory(key_id: int, outcome: str) -> dict[str, int]:

@@ -20,6 +20,7 @@ their digests, JWT signing keys and their encryption at rest) from the kernel (`
 which owns all of the portal's cryptography), and the keys app's models from `apikeys.models`.
 """
 
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -146,6 +147,8 @@ class _Row(NamedTuple):
     token_format: str
     rate_limit: int | None
     rate_limit_period: str
+    key_expires_at: datetime | None
+    renew_by: datetime | None
 
 
 _COLUMNS = {
@@ -164,6 +167,8 @@ _COLUMNS = {
     "token_format": "key__token_format",
     "rate_limit": "key__rate_limit",
     "rate_limit_period": "key__rate_limit_period",
+    "key_expires_at": "key__expires_at",
+    "renew_by": "key__renew_by",
 }
 assert tuple(_COLUMNS) == _Row._fields
 
@@ -218,6 +223,7 @@ def secret_mark_used(*, secret_id: int, key_id: int, last_used_at: datetime | No
     caller last read; the UPDATE re-checks it, so concurrent requests write once."""
     if last_used_at is not None and now - last_used_at < LAST_USED_RESOLUTION:
         return
+    _marked_used(secret_id, now)
     updated = (
         ApiSecret.objects.filter(pk=secret_id)
         .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION))
@@ -229,6 +235,10 @@ def secret_mark_used(*, secret_id: int, key_id: int, last_used_at: datetime | No
 
 def _verified(row: _Row, client_id: str, now: datetime) -> VerifiedKey:
     secret_mark_used(secret_id=row.secret_id, key_id=row.key_id, last_used_at=row.last_used_at, now=now)
+    return _key_of(row, client_id)
+
+
+def _key_of(row: _Row, client_id: str) -> VerifiedKey:
     scopes, scope_set = _held(row.kind, row.custom_scopes)
     return VerifiedKey(
         key_id=row.key_id,
@@ -304,10 +314,181 @@ def key_authenticate(
     presented = crypto.digest(client_secret or "")
     index = crypto.matching_digest(presented, [bytes(row.digest) for row in rows])
     if index is None or not client_secret or not client_id:
+        if not rows:
+            key_forget(client_id)
         return _refusal(client_id, now)
     if not _network_allows(rows[index], address, now):
         return _network_refusal(rows[index])
+    _keep(client_id, rows)
     return _verified(rows[index], client_id, now)
+
+
+# --- Keys kept per process, for the token endpoint ---------------------------------------------
+# A client asks for tokens again and again with the same Client ID and secret. After a full
+# check passed, this process keeps the key's live secret rows (their digests, as the database
+# has them; never a secret) by Client ID, so that the next token request can skip the lookup.
+# Nothing is decided on a kept row alone: the token it leads to is INSERTed only if, in that same
+# statement, the secret is still live and the key still says what was kept
+# (`key_unchanged_guard`); otherwise the caller forgets the entry and runs the full check. So a
+# key disabled, renewed, narrowed or restricted to other networks, in this process or any other,
+# issues no token from a kept row. A presented secret that matches no kept digest takes the full
+# check (a wrong secret costs what it always cost, whether or not its Client ID is kept).
+
+KEPT_MAX = 10_000
+_kept: dict[str, tuple[_Row, ...]] = {}
+_kept_lock = threading.Lock()
+# The last use of a secret this process wrote (or found written), so that a kept row's old
+# last_used_at does not make every request try the write.
+_marked: dict[int, datetime] = {}
+
+
+def _keep(client_id: str, rows: list[_Row]) -> None:
+    with _kept_lock:
+        if client_id not in _kept and len(_kept) >= KEPT_MAX:
+            del _kept[next(iter(_kept))]  # the oldest
+        _kept[client_id] = tuple(rows)
+
+
+def key_forget(client_id: str | None) -> None:
+    """Drop what this process keeps of the key with this Client ID."""
+    _kept.pop(client_id or "", None)
+
+
+def kept_clear() -> None:
+    with _kept_lock:
+        _kept.clear()
+        _marked.clear()
+
+
+def _marked_used(secret_id: int, now: datetime) -> None:
+    if len(_marked) >= 2 * KEPT_MAX:
+        _marked.clear()
+    _marked[secret_id] = now
+
+
+def _row_live(row: _Row, now: datetime) -> bool:
+    """`live_secret_q` on a kept row, for the parts that depend on the time."""
+    return all(moment is None or moment > now for moment in (row.expires_at, row.key_expires_at, row.renew_by))
+
+
+class KeptKey(NamedTuple):
+    """A key verified against a kept row: to be confirmed by `key_unchanged_guard`."""
+
+    key: VerifiedKey
+    row: _Row
+
+
+@sensitive_variables("client_secret", "presented")
+def key_kept(
+    *, client_id: str | None, client_secret: str | None, now: datetime, address: str | None = None
+) -> KeptKey | None:
+    """The key if this process keeps it and `client_secret` matches one of its kept live secrets
+    (constant-time, as the full check compares), and its kept network rule allows `address`;
+    else None, and the full check (`key_authenticate`) decides. No query, nothing recorded."""
+    rows = _kept.get(client_id or "")
+    if not rows or not client_secret or not client_id:
+        return None
+    live = [row for row in rows if _row_live(row, now)]
+    index = crypto.matching_digest(crypto.digest(client_secret), [bytes(row.digest) for row in live])
+    if index is None:
+        return None
+    row = live[index]
+    if row.allowed_networks and address is not None and not address_allowed(address, row.allowed_networks):
+        return None  # refused, perhaps by a rule that changed since: the full check records it
+    return KeptKey(_key_of(row, client_id), row)
+
+
+def key_kept_used(kept: KeptKey, now: datetime) -> None:
+    """Record the kept secret's use (at most once a minute, as `secret_mark_used`)."""
+    row = kept.row
+    seen = max(filter(None, [row.last_used_at, _marked.get(row.secret_id)]), default=None)
+    secret_mark_used(secret_id=row.secret_id, key_id=row.key_id, last_used_at=seen, now=now)
+
+
+def _unchanged_queryset(
+    *,
+    secret_id: int,
+    digest: bytes,
+    client_id: str,
+    now: datetime,
+    kind: str,
+    tenant_code: str,
+    allowed_networks: str,
+    token_format: str,
+    rate_limit_period: str,
+    token_lifetime: int | None,
+    rate_limit: int | None,
+    custom_scopes: str | None,
+) -> QuerySet:
+    secrets = ApiSecret.objects.filter(
+        live_secret_q(now),
+        pk=secret_id,
+        digest=digest,
+        key__client_id=client_id,
+        key__kind=kind,
+        key__tenant__code=tenant_code,
+        key__allowed_networks=allowed_networks,
+        key__token_format=token_format,
+        key__rate_limit_period=rate_limit_period,
+    )
+    for name, value in (("key__token_lifetime", token_lifetime), ("key__rate_limit", rate_limit)):
+        secrets = secrets.filter(**({name: value} if value is not None else {f"{name}__isnull": True}))
+    # The same subquery as the lookup's, so that an unchanged set of scopes comes out in the same
+    # order (a different order only costs a full check: equal strings are equal sets).
+    secrets = secrets.annotate(custom_scopes=custom_scope_names("key_id"))
+    if custom_scopes is None:
+        secrets = secrets.filter(custom_scopes__isnull=True)
+    else:
+        secrets = secrets.filter(custom_scopes=custom_scopes)
+    return secrets.order_by().values_list("pk")
+
+
+_unchanged_query = CompiledSelect(
+    "apikeys.auth.key_unchanged",
+    ApiSecret,
+    _unchanged_queryset,
+    {
+        "secret_id": -7001,
+        "digest": b"\x01kept-digest\x01",
+        "client_id": "\x01kept-client-id\x01",
+        "now": datetime(2000, 1, 1, tzinfo=UTC),
+        "kind": "\x01kept-kind\x01",
+        "tenant_code": "\x01kept-tenant\x01",
+        "allowed_networks": "\x01kept-networks\x01",
+        "token_format": "\x01kept-format\x01",
+        "rate_limit_period": "\x01kept-period\x01",
+        "token_lifetime": 2_000_000_002,  # within the positive fields' range
+        "rate_limit": 2_000_000_003,
+        "custom_scopes": "\x01kept-scopes\x01",
+    },
+)
+
+
+def key_unchanged_values(kept: KeptKey, now: datetime) -> dict[str, Any]:
+    row = kept.row
+    return {
+        "secret_id": row.secret_id,
+        "digest": bytes(row.digest),
+        "client_id": kept.key.client_id,
+        "now": now,
+        "kind": row.kind,
+        "tenant_code": row.tenant_code,
+        "allowed_networks": row.allowed_networks,
+        "token_format": row.token_format,
+        "rate_limit_period": row.rate_limit_period,
+        "token_lifetime": row.token_lifetime,
+        "rate_limit": row.rate_limit,
+        "custom_scopes": row.custom_scopes,
+    }
+
+
+def key_unchanged_guard(kept: KeptKey, now: datetime) -> tuple[str, list[Any]]:
+    """SQL and parameters of a query that finds the kept secret only if it is still live at
+    `now` and its key (and tenant) still hold exactly what was kept: for the caller to put
+    under EXISTS in the statement that acts on the kept key."""
+    values = key_unchanged_values(kept, now)
+    compiled = _unchanged_query.compiled(values)
+    return compiled.sql, compiled.bind(values)
 
 
 def key_verify(

@@ -202,10 +202,17 @@ class CompiledInsert:
             bound.append(values[self.only_if])
         return bound
 
-    def execute(self, values: Mapping[str, Any]) -> bool:
+    def execute(self, values: Mapping[str, Any], guard: tuple[str, list[Any]] | None = None) -> bool:
         """Insert one row: `values` holds a value for each field's attname. False if `only_if`
-        refers to a row that does not exist (nothing was inserted)."""
+        refers to a row that does not exist (nothing was inserted). `guard`, the SQL and
+        parameters of a query (a CompiledQuery's), adds a condition to `only_if`'s: the row is
+        inserted only if that query finds a row, in the same statement."""
         using = router.db_for_write(self.model)
+        sql, params = self.sql(using), self.bind(values, using)
+        if guard is not None:
+            if self.only_if is None:
+                raise ValueError("a guard needs only_if's INSERT ... SELECT ... WHERE")
+            sql, params = f"{sql} AND EXISTS ({guard[0]})", [*params, *guard[1]]
         with connections[using].cursor() as cursor:
-            cursor.execute(self.sql(using), self.bind(values, using))
+            cursor.execute(sql, params)
             return cursor.rowcount != 0

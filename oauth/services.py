@@ -27,7 +27,18 @@ from activity.audit import Audit
 from activity.models import Action
 from activity.services import activity_record
 from apikeys import limits as key_limits
-from apikeys.auth import Refusal, VerifiedKey, current_secret_plaintext, key_authenticate, storefront_key_authenticate
+from apikeys.auth import (
+    KeptKey,
+    Refusal,
+    VerifiedKey,
+    current_secret_plaintext,
+    key_authenticate,
+    key_forget,
+    key_kept,
+    key_kept_used,
+    key_unchanged_guard,
+    storefront_key_authenticate,
+)
 from apikeys.models import ApiKey, KeyKind, TokenFormat, live_secret_q, tokens_valid_q
 from apikeys.services import SecretUnreadable
 from kernel import outages, ratelimit, usage
@@ -248,15 +259,18 @@ def _issue(
     now: datetime,
     kind: str = TokenKind.SERVICE,
     session_id: uuid.UUID | None = None,
-) -> tuple[str, str]:
+    kept: KeptKey | None = None,
+) -> tuple[str, str] | None:
     """Mint a token (and for anonymous sessions a refresh token): one INSERT of digests.
     `scopes` is the granted scope names, space-separated (joined once per request: the Emporix
-    API key's 174 names are 4 KB)."""
+    API key's 174 names are 4 KB). For a `kept` client (apikeys.auth.key_kept) the INSERT
+    happens only if the key is unchanged since it was kept; None if it was not."""
     token = generate_token(TOKEN_PREFIX)
     refresh = generate_token(REFRESH_TOKEN_PREFIX) if kind == TokenKind.ANONYMOUS else ""
     lifetime = settings.ANONYMOUS_TOKEN_LIFETIME if kind == TokenKind.ANONYMOUS else access_token_lifetime(client)
-    _insert_token(
+    inserted = _insert_token(
         scopes,
+        key_unchanged_guard(kept, now) if kept is not None else None,
         digest=token_digest(token),
         refresh_digest=token_digest(refresh) if refresh else None,
         key_id=client.key_id,
@@ -270,7 +284,7 @@ def _issue(
         refresh_expires_at=now + timedelta(seconds=settings.REFRESH_TOKEN_LIFETIME) if refresh else None,
         revoked_at=None,
     )
-    return token, refresh
+    return (token, refresh) if inserted else None
 
 
 # The token INSERT, compiled once per database (kernel.db, the fast path): the ORM's create()
@@ -280,11 +294,15 @@ def _issue(
 _token_insert = CompiledInsert("oauth.services.insert_token", AccessToken, only_if="scope_set_id")
 
 
-def _insert_token(names: str, **values: Any) -> None:
-    if not _token_insert.execute(values):
+def _insert_token(names: str, guard: tuple[str, list[Any]] | None, **values: Any) -> bool:
+    """False only if `guard` found nothing (nothing was inserted)."""
+    if not _token_insert.execute(values, guard):
         scope_set_store(values["scope_set_id"], names)
-        if not _token_insert.execute(values):
+        if not _token_insert.execute(values, guard):
+            if guard is not None:
+                return False
             raise RuntimeError("the token's scope set was stored but is not there")
+    return True
 
 
 def token_format_of(client: VerifiedKey) -> str:
@@ -318,13 +336,50 @@ def client_credentials_grant(
         if not grant_type:
             raise invalid_request("grant_type is missing.")
         raise OAuthError(400, "unsupported_grant_type", "Only grant_type=client_credentials is supported.")
+    # A key this process keeps (apikeys.auth.key_kept) needs no lookup: the token's INSERT
+    # checks that it is unchanged. Anything a kept key would refuse, or an INSERT that finds it
+    # changed, is decided again by the full check; a rate limit it reaches is answered, and the
+    # key forgotten (its limit may have changed: the next request reads it).
+    kept = key_kept(client_id=client_id, client_secret=client_secret, now=now, address=address)
+    limited = kept is not None and token_format_of(kept.key) != TokenFormat.JWT
+    if limited:
+        tenant_note(kept.key.tenant_code)
+        try:
+            key_rate_limit(kept.key, now, operation=usage.OPERATION_TOKEN)
+        except OAuthError:
+            key_forget(client_id)
+            raise
+        outcome = _client_credentials(kept.key, scope, address, now, kept=kept)
+        if outcome is not None:
+            key_kept_used(kept, now)
+            return outcome
+        key_forget(client_id)
     client = client_authenticate(
         client_id=client_id, client_secret=client_secret, address=address, now=now, operation=usage.OPERATION_TOKEN
     )
-    key_rate_limit(client, now, operation=usage.OPERATION_TOKEN)
+    # A kept key's request was counted against its limit already, unless the limit changed.
+    if not limited or (client.rate_limit, client.rate_limit_period) != (
+        kept.key.rate_limit,
+        kept.key.rate_limit_period,
+    ):
+        key_rate_limit(client, now, operation=usage.OPERATION_TOKEN)
+    outcome = _client_credentials(client, scope, address, now)
+    if outcome is None:  # only a kept key's INSERT can find its key changed
+        raise RuntimeError("a token INSERT without a guard inserted nothing")
+    return outcome
+
+
+@sensitive_variables("token")
+def _client_credentials(
+    client: VerifiedKey, scope: str | None, address: str, now: datetime, *, kept: KeptKey | None = None
+) -> Outcome | None:
+    """The token response for an authenticated `client` within its rate limit; None if `kept`
+    and the key changed since it was kept (nothing issued, nothing counted)."""
     try:
         scopes = " ".join(grant_scopes(scope, client))
     except OAuthError:
+        if kept is not None:
+            return None  # perhaps a scope the key has been given since: the full check decides
         _counted(usage.BAD_REQUEST, usage.OPERATION_TOKEN, client)
         raise
     # RFC 6749 5.1: `scope` may differ from the request, and standard clients (oauthlib) then
@@ -348,7 +403,10 @@ def client_credentials_grant(
             ) from None
         expires_in = jwt_lifetime(client)
     else:
-        token, _ = _issue(client=client, scopes=scopes, now=now)
+        issued = _issue(client=client, scopes=scopes, now=now, kept=kept)
+        if issued is None:
+            return None
+        token = issued[0]
         expires_in = access_token_lifetime(client)
     _used(client, usage.OPERATION_TOKEN, address)
     return Outcome(

@@ -105,15 +105,17 @@ def test_a_key_without_a_limit_is_never_counted(post_token, custom):
 
 
 def test_a_limit_costs_no_query(post_token, custom, django_assert_num_queries):
-    """The limit comes with the key's one verification query (the same two statements as a key
-    without a limit: the verification and the token's INSERT), refused or not."""
+    """The limit comes with the key: with its verification query, or kept in the process with
+    the key (apikeys.auth.key_kept), refused or not."""
     key, secret = custom
     key_rate_limit_set(key=key, limit=2, period="minute")
     with time_machine.travel(START, tick=False):
         token_request(post_token, key, secret)  # the first use this minute writes last_used
-        with django_assert_num_queries(2):
+        with django_assert_num_queries(1):  # the kept key's guarded token INSERT
             assert token_request(post_token, key, secret).status_code == 200
-        with django_assert_num_queries(1):  # the verification; nothing is written
+        with django_assert_num_queries(0):  # nothing is read or written
+            assert token_request(post_token, key, secret).status_code == 429
+        with django_assert_num_queries(1):  # a refusal forgets the kept key: the verification
             assert token_request(post_token, key, secret).status_code == 429
 
 

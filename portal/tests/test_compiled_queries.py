@@ -218,6 +218,7 @@ def test_every_compiled_statement_is_fenced():
 
     assert set(compiled_statements) == {
         "apikeys.auth.live_rows",
+        "apikeys.auth.key_unchanged",
         "oauth.services.insert_token",
         "api.base.caller",
         "api.views.key_page",
@@ -280,6 +281,30 @@ def test_the_key_check_sends_and_reads_what_the_orm_does(fence_keys, known):
     key = ApiKey.objects.get(tenant=fence_keys, name="Other")
     rows = assert_as_the_orm(_live_query, {"client_id": key.client_id if known else "x" * 32, "now": timezone.now()})
     assert len(rows) == (2 if known else 0)  # the current secret and the one in its grace time
+
+
+@pytest.mark.parametrize("shape", ["built-in", "custom", "custom with limits"])
+def test_the_kept_key_check_sends_and_reads_what_the_orm_does(fence_keys, shape):
+    """The check a kept key's token INSERT makes (apikeys.auth.key_unchanged_guard): its shapes
+    (a NULL lifetime, limit or scope list, or a value) and what it finds."""
+    from apikeys import auth
+    from apikeys.services import key_rate_limit_set, key_token_lifetime_set
+
+    key = ApiKey.objects.get(
+        tenant=fence_keys, kind="emporix" if shape == "built-in" else "custom", name__in=["Other", "Emporix API"]
+    )
+    if shape == "custom with limits":
+        key_token_lifetime_set(key=key, seconds=600)
+        key_rate_limit_set(key=key, limit=5, period="second")
+    now = timezone.now()
+    [row, *_] = sorted(auth._live_rows(key.client_id, now), key=lambda row: row.expires_at is not None)
+    kept = auth.KeptKey(auth._key_of(row, key.client_id), row)
+    values = auth.key_unchanged_values(kept, now)
+    assert (values["custom_scopes"] is None) == (shape == "built-in")
+    assert assert_as_the_orm(auth._unchanged_query, values) == [(row.secret_id,)]
+    changed = {**values, "token_lifetime": 60, "custom_scopes": "other.scope", "secret_id": row.secret_id + 1}
+    for name in ("token_lifetime", "custom_scopes", "secret_id"):
+        assert assert_as_the_orm(auth._unchanged_query, {**values, name: changed[name]}) == []
 
 
 @pytest.mark.parametrize("known", [True, False])
