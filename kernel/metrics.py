@@ -190,6 +190,7 @@ def route_of(request: HttpRequest, component: str) -> str:
 # two dictionary lookups and the updates themselves.
 _counters: dict[tuple[str, str, int], Counter] = {}
 _histograms: dict[tuple[str, str], Histogram] = {}
+_decisions: dict[int, Counter] = {}
 
 
 def request_counted(component: str, route: str, status: int, elapsed: float) -> None:
@@ -205,7 +206,10 @@ def request_counted(component: str, route: str, status: int, elapsed: float) -> 
         histogram = _histograms[(component, route)] = LATENCY.labels(component, route)
     histogram.observe(elapsed)
     if component == "gateway":
-        GATEWAY_DECISIONS.labels(GATEWAY_OUTCOMES.get(status, GATEWAY_OTHER)).inc()
+        decisions = _decisions.get(status)
+        if decisions is None:
+            decisions = _decisions[status] = GATEWAY_DECISIONS.labels(GATEWAY_OUTCOMES.get(status, GATEWAY_OTHER))
+        decisions.inc()
 
 
 class MetricsMiddleware:
