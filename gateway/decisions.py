@@ -22,7 +22,9 @@ refused by every process at most GATEWAY_CACHE_SECONDS later.
 
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -31,6 +33,7 @@ from django.views.decorators.debug import sensitive_variables
 from apikeys import limits as key_limits
 from kernel import usage
 from kernel.crypto import digest as token_digest
+from kernel.net import client_address
 from oauth.bearer import BearerToken, bearer_verify
 from scopes.routes import Route
 
@@ -38,6 +41,10 @@ from .paths import lookup
 
 # Entries a process keeps at most; past it, expired ones go first, then the oldest.
 MAX_ENTRIES = 10_000
+# Where the fast lane (gateway/fastlane.py) leaves a decision it reached but does not answer
+# itself (the key's rate limit: its call is counted once), for the view to answer. A WSGI
+# server puts a client's headers only under HTTP_ names, so no client can set it.
+DECIDED_ENVIRON_KEY = "portal.gateway.decision"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +162,21 @@ def passes_through(raw_path: str, prefixes: tuple[str, ...]) -> bool:
 def decide(method: str, raw_uri: str, token: str | None, *, passthrough: tuple[str, ...] = ()) -> Decision:
     """The answer to `method raw_uri` with `token` (None: no Authorization header);
     `passthrough`: the path prefixes under which a path the table does not know may pass."""
+    return limited(judged(method, raw_uri, token, passthrough=passthrough))
+
+
+@sensitive_variables("token")
+def judged(
+    method: str,
+    raw_uri: str,
+    token: str | None,
+    *,
+    passthrough: tuple[str, ...] = (),
+    grant_of: Callable[[str], Grant | None] = grant_for,
+) -> Decision:
+    """`decide` but for the key's rate limit: a 200 here is an allow that `limited` may still
+    turn into a 429. `grant_of` finds the token's grant (the fast lane gives the one it found
+    in `tokens`); nothing else here changes any state."""
     found = lookup(method, raw_uri)
     if found.refused:
         return Decision(404, "unknown_route", found.refused, outcome=usage.UNKNOWN_ROUTE)
@@ -168,7 +190,7 @@ def decide(method: str, raw_uri: str, token: str | None, *, passthrough: tuple[s
         return Decision(200, route=route)
     if token is None:
         return Decision(401, description="An access token is required.", route=route, outcome=usage.INVALID_TOKEN)
-    grant = grant_for(token)
+    grant = grant_of(token)
     if grant is None:
         return Decision(
             401,
@@ -199,7 +221,32 @@ def decide(method: str, raw_uri: str, token: str | None, *, passthrough: tuple[s
             route=route,
             outcome=usage.INSUFFICIENT_SCOPE,
         )
-    return _within_rate_limit(grant, route) or Decision(200, grant=grant, route=route)
+    return Decision(200, grant=grant, route=route)
+
+
+def limited(decision: Decision) -> Decision:
+    """A judged decision with its key's rate limit applied: an allow with a token counts one
+    call of its key, and past the limit becomes the 429."""
+    if decision.status != 200 or decision.grant is None:
+        return decision
+    return _within_rate_limit(decision.grant, decision.route) or decision
+
+
+def counted(decision: Decision, environ: Mapping[str, Any]) -> Decision:
+    """Count the decision per key, secret, operation and outcome (kernel.usage: memory only),
+    and remember where an allowed key was used from (`environ`: the request's WSGI environ or
+    request.META, for its client address)."""
+    token = decision.grant.token if decision.grant is not None else None
+    usage.count(
+        tenant_id=token.tenant_id if token else None,
+        key_id=token.key_id if token else None,
+        secret_id=token.secret_id if token else None,
+        operation=decision.operation,
+        outcome=decision.outcome,
+    )
+    if token is not None and decision.status == 200:
+        usage.seen(key_id=token.key_id, address=client_address(environ))
+    return decision
 
 
 def _within_rate_limit(grant: Grant, route: Route | None) -> Decision | None:

@@ -20,10 +20,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
 from kernel import usage
-from kernel.net import client_ip
 from oauth.bearer import MalformedAuthorization, bearer_token_from
 
-from .decisions import Decision, decide
+from .decisions import DECIDED_ENVIRON_KEY, Decision, counted, decide
 
 ENVOY_PREFIX = "/gateway/envoy"
 
@@ -67,24 +66,8 @@ def _respond(decision: Decision) -> HttpResponse:
     return response
 
 
-def _counted(request: HttpRequest, decision: Decision) -> Decision:
-    """Count the decision per key, secret, operation and outcome (kernel.usage: memory only),
-    and remember where an allowed key was used from."""
-    token = decision.grant.token if decision.grant is not None else None
-    usage.count(
-        tenant_id=token.tenant_id if token else None,
-        key_id=token.key_id if token else None,
-        secret_id=token.secret_id if token else None,
-        operation=decision.operation,
-        outcome=decision.outcome,
-    )
-    if token is not None and decision.status == 200:
-        usage.seen(key_id=token.key_id, address=client_ip(request))
-    return decision
-
-
 def _invalid_request(request: HttpRequest, description: str) -> HttpResponse:
-    return _respond(_counted(request, Decision(400, "invalid_request", description, outcome=usage.BAD_REQUEST)))
+    return _respond(counted(Decision(400, "invalid_request", description, outcome=usage.BAD_REQUEST), request.META))
 
 
 @sensitive_variables("token")
@@ -95,8 +78,10 @@ def _check(request: HttpRequest, method: str | None, uri: str | None) -> HttpRes
         token = bearer_token_from(request)
     except MalformedAuthorization as exc:
         return _invalid_request(request, str(exc))
-    decision = decide(method, uri, token, passthrough=settings.GATEWAY_PASSTHROUGH_PREFIXES)
-    return _respond(_counted(request, decision))
+    decision = request.META.get(DECIDED_ENVIRON_KEY)
+    if not isinstance(decision, Decision):
+        decision = decide(method, uri, token, passthrough=settings.GATEWAY_PASSTHROUGH_PREFIXES)
+    return _respond(counted(decision, request.META))
 
 
 def gateway_check(view):

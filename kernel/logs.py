@@ -14,8 +14,9 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
+from typing import Any
 
 from django.conf import settings
 from django.core.signals import request_finished
@@ -93,13 +94,55 @@ class JsonFormatter(_JsonFormatter):
         return kept
 
 
-def _trusted_request_id(request: HttpRequest) -> str | None:
+# Where the WSGI environ keeps the id a request was given before Django saw it (a WSGI-level
+# answer that handed the request on: gateway/fastlane.py), so that the request keeps one id.
+REQUEST_ID_ENVIRON_KEY = "portal.request_id"
+
+
+def _trusted_request_id(environ: Mapping[str, Any]) -> str | None:
     """X-Request-ID, but only behind a trusted proxy (TRUSTED_PROXY_HEADER set), which sets
     or overwrites it, and only if it looks like an id."""
     if not settings.TRUSTED_PROXY_HEADER:
         return None
-    value = request.headers.get("X-Request-ID", "")
+    value = environ.get("HTTP_X_REQUEST_ID", "")
     return value if REQUEST_ID.fullmatch(value) else None
+
+
+def request_begun(environ: Mapping[str, Any]) -> str:
+    """Give the request whose WSGI environ (request.META) is `environ` its id and make it the
+    current one (every line logged until request_finished carries it): the id given it
+    earlier in this process if any, else a trusted X-Request-ID, else a new one."""
+    request_id = environ.get(REQUEST_ID_ENVIRON_KEY) or _trusted_request_id(environ) or uuid.uuid4().hex
+    _request_id.set(request_id)
+    _tenant.set(None)
+    return request_id
+
+
+def request_ended() -> None:
+    """What request_finished does for the log, for an answer given without Django."""
+    _request_id.set(None)
+
+
+def request_logged(method: str, path: str, status: int, started: float, tenant: str | None) -> None:
+    """The request's line: `path` as the request has it (request.path), `started` its
+    time.monotonic() when it began."""
+    duration_ms = round((time.monotonic() - started) * 1000, 1)
+    shown = hide_reset_keys(path)[:2000]
+    logger.log(
+        logging.DEBUG if path in QUIET_PATHS else logging.INFO,
+        "%s %s %s %sms%s",
+        method,
+        shown,
+        status,
+        duration_ms,
+        f" tenant={tenant}" if tenant else "",
+        extra={"method": method, "path": shown, "status": status, "duration_ms": duration_ms, "tenant": tenant},
+    )
+
+
+def current_tenant() -> str | None:
+    """The tenant the current request noted (tenant_note), if any."""
+    return _tenant.get()
 
 
 def _tenant_code(request: HttpRequest) -> str | None:
@@ -120,29 +163,8 @@ class RequestLogMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.monotonic()
-        request_id = _trusted_request_id(request) or uuid.uuid4().hex
-        request.request_id = request_id
-        _request_id.set(request_id)
-        _tenant.set(None)
+        request.request_id = request_begun(request.META)
         response = self.get_response(request)
-        response["X-Request-ID"] = request_id
-        duration_ms = round((time.monotonic() - started) * 1000, 1)
-        path = hide_reset_keys(request.path)[:2000]
-        tenant = _tenant_code(request)
-        logger.log(
-            logging.DEBUG if request.path in QUIET_PATHS else logging.INFO,
-            "%s %s %s %sms%s",
-            request.method,
-            path,
-            response.status_code,
-            duration_ms,
-            f" tenant={tenant}" if tenant else "",
-            extra={
-                "method": request.method,
-                "path": path,
-                "status": response.status_code,
-                "duration_ms": duration_ms,
-                "tenant": tenant,
-            },
-        )
+        response["X-Request-ID"] = request.request_id
+        request_logged(request.method, request.path, response.status_code, started, _tenant_code(request))
         return response

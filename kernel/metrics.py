@@ -186,15 +186,37 @@ def route_of(request: HttpRequest, component: str) -> str:
     return f"{match.namespace}:{match._func_path.rpartition('.')[2]}"
 
 
+# The labelled children, kept per label set (a fixed number of them), so that a request costs
+# two dictionary lookups and the updates themselves.
+_counters: dict[tuple[str, str, int], Counter] = {}
+_histograms: dict[tuple[str, str], Histogram] = {}
+_decisions: dict[int, Counter] = {}
+
+
+def request_counted(component: str, route: str, status: int, elapsed: float) -> None:
+    """Count one answered request of `component` and `route` and its time (seconds): what
+    MetricsMiddleware records, and what an answer given before Django records for itself
+    (gateway/fastlane.py)."""
+    counter = _counters.get((component, route, status))
+    if counter is None:
+        counter = _counters[(component, route, status)] = REQUESTS.labels(component, route, str(status))
+    counter.inc()
+    histogram = _histograms.get((component, route))
+    if histogram is None:
+        histogram = _histograms[(component, route)] = LATENCY.labels(component, route)
+    histogram.observe(elapsed)
+    if component == "gateway":
+        decisions = _decisions.get(status)
+        if decisions is None:
+            decisions = _decisions[status] = GATEWAY_DECISIONS.labels(GATEWAY_OUTCOMES.get(status, GATEWAY_OTHER))
+        decisions.inc()
+
+
 class MetricsMiddleware:
-    """Outermost: counts every request and times it, with the time the other middleware take.
-    The labelled children are kept per label set (a fixed number of them), so that a request
-    costs two dictionary lookups and the updates themselves."""
+    """Outermost: counts every request and times it, with the time the other middleware take."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self._counters: dict[tuple[str, str, int], Counter] = {}
-        self._histograms: dict[tuple[str, str], Histogram] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         component = component_of(request.path_info)
@@ -203,18 +225,7 @@ class MetricsMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         elapsed = time.perf_counter() - started
-        route = route_of(request, component)
-        status = response.status_code
-        counter = self._counters.get((component, route, status))
-        if counter is None:
-            counter = self._counters[(component, route, status)] = REQUESTS.labels(component, route, str(status))
-        counter.inc()
-        histogram = self._histograms.get((component, route))
-        if histogram is None:
-            histogram = self._histograms[(component, route)] = LATENCY.labels(component, route)
-        histogram.observe(elapsed)
-        if component == "gateway":
-            GATEWAY_DECISIONS.labels(GATEWAY_OUTCOMES.get(status, GATEWAY_OTHER)).inc()
+        request_counted(component, route_of(request, component), response.status_code, elapsed)
         return response
 
 

@@ -680,6 +680,10 @@ if not 0 <= GATEWAY_CACHE_SECONDS <= GATEWAY_CACHE_MAX_SECONDS:
     raise ImproperlyConfigured(
         f"GATEWAY_CACHE_SECONDS must be between 0 and {GATEWAY_CACHE_MAX_SECONDS}, not {GATEWAY_CACHE_SECONDS}."
     )
+# The gateway check's fast lane (gateway/fastlane.py, portal/wsgi.py): a cached allow answered
+# before Django, the same answer with the same counts, logs and metrics (docs/fast-path.md).
+# Off: every check goes through Django, to compare.
+GATEWAY_FAST_LANE = env.bool("GATEWAY_FAST_LANE", default=True)
 # A method and path the route table does not know is refused (404), unless the path lies under
 # one of these prefixes (whole segments: "/my-api" covers /my-api/x, not /my-apix; "/" covers
 # every path): there it needs a valid token, of the tenant its tenant segment names where the
