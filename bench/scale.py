@@ -2,14 +2,28 @@
 """Flat as the data grows (issue 22, docs/scaling.md): the hot paths on an empty database and on
 one holding 10 million tokens and 200,000 keys, side by side.
 
-Drops and recreates the PostgreSQL database BENCH_SCALE_DATABASE_URL (default
-portal_bench_scale on 127.0.0.1), migrates it, and creates the measured tenant: its built-in
-keys, a custom key of three scopes (opaque tokens), a management-API key and BENCH_SCALE_KEYS
-custom keys (default 1,000, as each of the loaded tenants has), and an admin's session. Then
-twice, first on the empty database and then after the load, it starts the portal as deployed
-(gunicorn.conf.py, 2 workers, GATEWAY_CACHE_SECONDS=0 so that every gateway check verifies its
-token in the database) and drives with wrk, BENCH_ROUNDS (default 2) x BENCH_SECONDS (default 5)
-each, one at a time:
+Two PostgreSQL databases: BENCH_SCALE_EMPTY_DATABASE_URL (default portal_bench_scale_empty on
+127.0.0.1), made again on every run, and BENCH_SCALE_DATABASE_URL (default portal_bench_scale),
+loaded once and kept: a later run uses it again while it holds the sizes asked for
+(BENCH_SCALE_RELOAD=1 loads it again). The load: BENCH_SCALE_TENANTS (default 99) tenants of
+BENCH_SCALE_KEYS custom keys (default 1,000), one tenant of BENCH_SCALE_BIG keys (default
+100,000), and BENCH_SCALE_TOKENS token rows (default 10,000,000) spread over the loaded keys, a
+third expired, in one INSERT ... SELECT from generate_series; then VACUUM ANALYZE, as
+autovacuum would.
+
+Both live in the benches' own PostgreSQL cluster (bench/harness.py `own_postgres`: kept in
+BENCH_PGDATA between runs, started on a free port and stopped at the end), configured as a
+deployment holding this much data would be: shared_buffers of 4 GB (BENCH_SHARED_BUFFERS)
+instead of PostgreSQL's default 128 MB, which cannot hold the token table's indexes at 10
+million rows. BENCH_SCALE_POSTGRES=shared uses the machine's server as it is configured (the
+URLs BENCH_SCALE_DATABASE_URL and BENCH_SCALE_EMPTY_DATABASE_URL).
+
+In each database it creates a measured tenant: its built-in keys, a custom key of three scopes
+(opaque tokens), a management-API key, BENCH_SCALE_KEYS custom keys and an admin's session.
+Then it starts the portal as deployed on each (gunicorn.conf.py, 2 workers,
+GATEWAY_CACHE_SECONDS=0 so that every gateway check verifies its token in the database) and
+drives them with wrk, the two databases alternating case by case (so that the machine's other
+load falls on both alike), BENCH_ROUNDS (default 3) x BENCH_SECONDS (default 5) each:
 
   token       POST /oauth/token, the custom key (one INSERT into the token table)
   introspect  POST /oauth/introspect of a token of that key
@@ -18,13 +32,8 @@ each, one at a time:
   keys_page   GET /tenants/<code>/api-keys/ (the admin's session): the first page of keys
   api_keys    GET /api/v1/keys/?limit=100 (the management API)
 
-The load, between the two runs: BENCH_SCALE_TENANTS (default 99) more tenants of
-BENCH_SCALE_KEYS custom keys, one tenant of BENCH_SCALE_BIG keys (default 100,000), and
-BENCH_SCALE_TOKENS token rows (default 10,000,000) spread over the loaded keys, a third expired,
-in one INSERT ... SELECT from generate_series; then VACUUM ANALYZE, as autovacuum would.
-
-Prints each figure on both databases and their ratio (loaded p50 over empty p50; the budget is
-1.2); exits 1 if a ratio is past it, or if any request failed.
+Prints each figure on both databases (the median of the rounds) and their ratio (loaded p50
+over empty p50; the budget is 1.2); exits 1 if a ratio is past it, or if any request failed.
 """
 
 import base64
@@ -32,6 +41,7 @@ import json
 import os
 import re
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -41,13 +51,21 @@ sys.path.insert(0, str(ROOT))  # run as a script: the bench package beside it
 from bench import harness  # noqa: E402
 from bench.token_endpoint import BEARER_LUA, ENV, GATEWAY_LUA, run_wrk, start, token_lua  # noqa: E402
 
+# Where the databases live: by default in the bench's own PostgreSQL cluster (harness.own_postgres,
+# configured as a deployment holding this much data would be, and kept between runs); with
+# BENCH_SCALE_POSTGRES=shared, on the machine's server, its settings as they are.
+OWN_POSTGRES = os.environ.get("BENCH_SCALE_POSTGRES", "own") == "own"
 DATABASE = os.environ.get("BENCH_SCALE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_bench_scale")
+# The empty database, made again on every run; the portal on it runs beside the loaded one's.
+EMPTY_DATABASE = os.environ.get(
+    "BENCH_SCALE_EMPTY_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_bench_scale_empty"
+)
 TOKENS = int(os.environ.get("BENCH_SCALE_TOKENS", "10000000"))
 TENANTS = int(os.environ.get("BENCH_SCALE_TENANTS", "99"))
 KEYS = int(os.environ.get("BENCH_SCALE_KEYS", "1000"))
 BIG = int(os.environ.get("BENCH_SCALE_BIG", "100000"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 BUDGET = 1.2
 
 SCALE_ENV = {
@@ -87,8 +105,10 @@ def setup() -> dict:
     from scopes.routes import route_table
     from tenants.services import tenant_create
 
-    user = User.objects.create_user(email="scale-admin@example.com", password=None)
-    tenant, _ = tenant_create(code="scale0", name="Measured", creator=user)
+    # A new measured tenant on every run: the loaded database keeps those of earlier runs.
+    stamp = time.strftime("%m%d%H%M%S")
+    user = User.objects.create_user(email=f"scale-admin-{stamp}@example.com", password=None)
+    tenant, _ = tenant_create(code=f"m{stamp}", name="Measured", creator=user)
     scopes = Scope.objects.offered().order_by("name")[:3]
     key, secret = key_create(tenant=tenant, kind="custom", name="Scale", scopes=scopes)
     api, api_secret = key_create(
@@ -165,51 +185,69 @@ def post_token(portal: str, key: dict) -> str:
         return json.load(response)["access_token"]
 
 
-def measure(label: str, ctx: dict) -> dict[str, dict]:
-    """Start the portal, run every case, stop it; the mean p50 and req/s of each case."""
-    (port,) = harness.free_ports(1)
-    server = start(f"scale-{label}", "portal.wsgi", port, SCALE_ENV, "gunicorn.conf.py")
-    portal = f"http://127.0.0.1:{port}"
-    try:
-        harness.wait_for(f"{portal}/.well-known/oauth-authorization-server", server)
-        token = post_token(portal, ctx["custom"])
-        api_token = post_token(portal, ctx["api"])
-        introspect_lua = (
-            'wrk.method = "POST"\n'
-            f'wrk.body = "token={token}"\n'
-            'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
-            f'wrk.headers["Authorization"] = "Basic {basic(ctx["custom"])}"\n'
-        )
-        cookie_lua = f'wrk.method = "GET"\nwrk.headers["Cookie"] = "sessionid={ctx["session"]}"\n'
-        route = re.sub(r"\{[^}]+\}", "1", ctx["route"])  # other path parameters: any value
-        cases = [
-            ("token", f"{portal}/oauth/token", token_lua(ctx["custom"])),
-            ("introspect", f"{portal}/oauth/introspect", introspect_lua),
-            ("tokeninfo", f"{portal}/oauth/tokeninfo", BEARER_LUA.format(token=token)),
-            ("gateway", f"{portal}/gateway/nginx", GATEWAY_LUA.format(token=token, route=route)),
-            ("keys_page", f"{portal}/tenants/{ctx['code']}/api-keys/", cookie_lua),
-            ("api_keys", f"{portal}/api/v1/keys/?limit=100", BEARER_LUA.format(token=api_token)),
-        ]
-        for _, url, lua in cases:
-            run_wrk(url, lua, 2)  # warm-up
-        runs: dict[str, list[dict]] = {name: [] for name, _, _ in cases}
-        for _ in range(ROUNDS):
-            for name, url, lua in cases:
-                runs[name].append(run_wrk(url, lua, SECONDS))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    results = {
-        name: {
-            "p50": statistics.mean(r["p50"] for r in rs),
-            "rps": statistics.mean(r["rps"] for r in rs),
-            "errors": sum(r["errors"] for r in rs),
-        }
-        for name, rs in runs.items()
-    }
-    print(
-        f"{label}: " + ", ".join(f"{n} {r['rps']:.0f}/s p50 {r['p50']:.2f} ms" for n, r in results.items()), flush=True
+def _cases(portal: str, ctx: dict) -> list[tuple[str, str, str]]:
+    """Each case's name, URL and wrk script against the portal at `portal` (tokens issued now)."""
+    token = post_token(portal, ctx["custom"])
+    api_token = post_token(portal, ctx["api"])
+    introspect_lua = (
+        'wrk.method = "POST"\n'
+        f'wrk.body = "token={token}"\n'
+        'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+        f'wrk.headers["Authorization"] = "Basic {basic(ctx["custom"])}"\n'
     )
+    cookie_lua = f'wrk.method = "GET"\nwrk.headers["Cookie"] = "sessionid={ctx["session"]}"\n'
+    route = re.sub(r"\{[^}]+\}", "1", ctx["route"])  # other path parameters: any value
+    return [
+        ("token", f"{portal}/oauth/token", token_lua(ctx["custom"])),
+        ("introspect", f"{portal}/oauth/introspect", introspect_lua),
+        ("tokeninfo", f"{portal}/oauth/tokeninfo", BEARER_LUA.format(token=token)),
+        ("gateway", f"{portal}/gateway/nginx", GATEWAY_LUA.format(token=token, route=route)),
+        ("keys_page", f"{portal}/tenants/{ctx['code']}/api-keys/", cookie_lua),
+        ("api_keys", f"{portal}/api/v1/keys/?limit=100", BEARER_LUA.format(token=api_token)),
+    ]
+
+
+def measure(contexts: dict[str, dict]) -> dict[str, dict[str, dict]]:
+    """Start a portal on each database (label -> its context), run every case on each, the
+    databases alternating case by case for ROUNDS rounds (so that the machine's other load
+    falls on both alike), stop them; per label, the mean p50 and req/s of each case."""
+    servers, cases = [], {}
+    try:
+        for label, ctx in contexts.items():
+            (port,) = harness.free_ports(1)
+            server = start(
+                f"scale-{label}", "portal.wsgi", port, {**SCALE_ENV, "DATABASE_URL": ctx["url"]}, "gunicorn.conf.py"
+            )
+            servers.append(server)
+            portal = f"http://127.0.0.1:{port}"
+            harness.wait_for(f"{portal}/.well-known/oauth-authorization-server", server)
+            cases[label] = _cases(portal, ctx)
+            for _, url, lua in cases[label]:
+                run_wrk(url, lua, 2)  # warm-up
+        runs: dict[str, dict[str, list[dict]]] = {label: {name: [] for name, _, _ in cases[label]} for label in cases}
+        for _ in range(ROUNDS):
+            for index in range(len(next(iter(cases.values())))):
+                for label in cases:
+                    name, url, lua = cases[label][index]
+                    runs[label][name].append(run_wrk(url, lua, SECONDS))
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+    results = {}
+    for label, by_case in runs.items():
+        results[label] = {
+            name: {
+                "p50": statistics.median(r["p50"] for r in rs),
+                "rps": statistics.median(r["rps"] for r in rs),
+                "errors": sum(r["errors"] for r in rs),
+            }
+            for name, rs in by_case.items()
+        }
+        print(
+            f"{label}: " + ", ".join(f"{n} {r['rps']:.0f}/s p50 {r['p50']:.2f} ms" for n, r in results[label].items()),
+            flush=True,
+        )
     return results
 
 
@@ -228,21 +266,88 @@ def recreate_database(url: str) -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
-def main() -> None:
-    recreate_database(DATABASE)
-    harness.manage(SCALE_ENV, "migrate", "--noinput", timeout=600)
-    harness.manage(SCALE_ENV, "load_scopes", timeout=600)
-    os.environ.update(SCALE_ENV)
+def _loaded_sizes(url: str) -> tuple | None:
+    """The sizes the database at `url` was loaded with by an earlier run, if it was."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            return conn.execute("SELECT tokens, tenants, keys, big FROM bench_scale_load").fetchone()
+    except psycopg.Error:
+        return None
+
+
+def _prepared(url: str, *, load_it: bool) -> dict:
+    """Migrate the database at `url`, create a measured tenant in it (and load it first if
+    `load_it`), in a process of its own; the measured tenant's context."""
+    env = {**SCALE_ENV, "DATABASE_URL": url}
+    harness.manage(env, "migrate", "--noinput", timeout=600)
+    harness.manage(env, "load_scopes", timeout=600)
+    out = subprocess.run(
+        [sys.executable, __file__, "--prepare", "load" if load_it else "measured"],
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=7200,
+    ).stdout
+    for line in out.splitlines()[:-1]:
+        print(line, flush=True)
+    return {**json.loads(out.splitlines()[-1]), "url": url}
+
+
+def prepare(what: str) -> None:
+    """In the process `_prepared` starts: load (then record the sizes), then the measured tenant."""
     import django
 
     django.setup()
+    from django.db import connection
+
+    from oauth.services import client_credentials_grant
+
     ctx = setup()
-    empty = measure("empty", ctx)
-    load(ctx["tenant_id"])
-    loaded = measure("loaded", ctx)
+    if what == "load":
+        # The loaded tokens copy a real token's row (its kind and scope set).
+        client_credentials_grant(
+            client_id=ctx["custom"]["client_id"],
+            client_secret=ctx["custom"]["secret"],
+            grant_type="client_credentials",
+            scope=None,
+            address="127.0.0.1",
+        )
+        load(ctx["tenant_id"])
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE bench_scale_load (tokens bigint, tenants int, keys int, big int)")
+            cursor.execute("INSERT INTO bench_scale_load VALUES (%s, %s, %s, %s)", [TOKENS, TENANTS, KEYS, BIG])
+    print(json.dumps(ctx), flush=True)
+
+
+def main() -> None:
+    """The loaded database is kept between runs (its load takes minutes) and used again while
+    it holds the sizes asked for; BENCH_SCALE_RELOAD=1 loads it again."""
+    cluster = None
+    database, empty_database = DATABASE, EMPTY_DATABASE
+    if OWN_POSTGRES:
+        cluster = harness.own_postgres()
+        database, empty_database = cluster.url("portal_bench_scale"), cluster.url("portal_bench_scale_empty")
+    try:
+        recreate_database(empty_database)
+        empty_ctx = _prepared(empty_database, load_it=False)
+        reuse = _loaded_sizes(database) == (TOKENS, TENANTS, KEYS, BIG) and not os.environ.get("BENCH_SCALE_RELOAD")
+        if reuse:
+            print(f"load: {database} holds the load of an earlier run; used again", flush=True)
+        else:
+            recreate_database(database)
+        loaded_ctx = _prepared(database, load_it=not reuse)
+        results = measure({"empty": empty_ctx, "loaded": loaded_ctx})
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    empty, loaded = results["empty"], results["loaded"]
 
     print(
-        f"\nwrk {ROUNDS} x {SECONDS}s per case, {os.environ.get('BENCH_CONNECTIONS', '4')} connections; "
+        f"\nwrk {ROUNDS} x {SECONDS}s per case and database, alternating, "
+        f"{os.environ.get('BENCH_CONNECTIONS', '4')} connections; "
         f"the portal as deployed (gunicorn.conf.py, 2 workers), gateway cache off; "
         f"loaded: {TOKENS:,} tokens, {TENANTS} tenants of {KEYS} keys, one of {BIG}"
     )
@@ -256,11 +361,14 @@ def main() -> None:
             f"{name:<11} {before['p50']:>10.2f} {after['p50']:>11.2f} {before['rps']:>9.0f} {after['rps']:>9.0f}"
             f" {ratio:>5.2f}x"
         )
-    print(f"ratio: loaded p50 over empty p50 (budget {BUDGET}); worst {worst:.2f}")
+    print(f"ratio: loaded p50 over empty p50, the medians of the rounds (budget {BUDGET}); worst {worst:.2f}")
     if any(r["errors"] for r in [*empty.values(), *loaded.values()]):
         sys.exit("some requests failed: the figures are not comparable")
     sys.exit(0 if worst <= BUDGET else 1)
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--prepare"]:
+        prepare(sys.argv[2])
+    else:
+        main()
