@@ -27,6 +27,8 @@ Django: `warm_up` imports it only in a worker.
 
 import logging
 import mmap
+import os
+import select
 import struct
 import time
 
@@ -40,6 +42,12 @@ logger = logging.getLogger(__name__)
 # makes the master stop anyway); well under gunicorn's graceful_timeout (30 s), for which the
 # master waits for the old workers during a reload.
 HANDOFF_TIMEOUT = 20.0
+# After answering a kept-alive connection, the thread that served it waits this long for the
+# client's next request before it hands the connection back to the worker's poller. A client
+# that sends its next request at once (an SDK's connection pool, a proxy's kept-alive upstream
+# connections) is then served on the same thread, without the two thread hand-offs and the
+# poller's register and unregister that each request costs otherwise. 0 turns it off.
+KEEPALIVE_LINGER = float(os.environ.get("WEB_KEEPALIVE_LINGER_MS", "2")) / 1000
 MAX_WORKERS = 1024
 _HEADER = struct.Struct("qq")  # the newest worker age of the old generation; new workers expected
 
@@ -110,6 +118,21 @@ class HandoffThreadWorker(ThreadWorker):
         if self.shares is not None:
             self.shares.report(self.shares.slot(self.age), self.nr_conns)
 
+    def handle(self, conn):
+        """gthread's handling of one request, then of the connection's next ones for as long as
+        each arrives within KEEPALIVE_LINGER (and this worker is not stopping or handing off)."""
+        result = super().handle(conn)
+        while (
+            result is True
+            and KEEPALIVE_LINGER > 0
+            and self.alive
+            and self._handoff_since is None
+            and not conn.is_http2
+            and _next_request_within(conn, KEEPALIVE_LINGER)
+        ):
+            result = super().handle(conn)
+        return result
+
     def run(self) -> None:
         # Loaded and warmed (post_worker_init ran): accepting starts now.
         if self.handoff is not None:
@@ -139,6 +162,20 @@ class HandoffThreadWorker(ThreadWorker):
             if waited > HANDOFF_TIMEOUT:
                 self.log.warning("Worker %s stops after %.0f s without all new workers ready", self.pid, waited)
             super().handle_exit(None, None)
+
+
+def _next_request_within(conn, seconds: float) -> bool:
+    """True if the connection has its next request's bytes (or its end) already read ahead, or
+    they arrive within `seconds`."""
+    if conn.parser.unreader.buf.getvalue():
+        return True
+    sock = conn.sock
+    pending = getattr(sock, "pending", None)  # TLS: bytes decrypted already are not on the socket
+    if pending is not None and pending():
+        return True
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
+    return bool(poller.poll(seconds * 1000))
 
 
 def warm_up() -> None:
