@@ -37,6 +37,9 @@ TOKEN_SERVICE_PREFIXES = ("/oauth/", "/customerlogin/", "/.well-known/", "/gatew
 # service, the gateway check, the management API, SCIM, the operators' endpoints, and the
 # JavaScript catalog, whose URL names its language.
 MACHINE_PREFIXES = (*TOKEN_SERVICE_PREFIXES, "/scim/", "/healthz", "/readyz", "/jsi18n/")
+# Paths served by the lean Django handler (kernel/lanes.py): the token service and the gateway
+# check, whose every view is public, CSRF-exempt and reads no session, user or message.
+MACHINE_LANE_PREFIXES = ("/oauth/", "/customerlogin/", "/.well-known/", "/gateway/")
 
 
 class SecurityHeadersMiddleware:

@@ -6,8 +6,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 application = get_wsgi_application()
 
-# The gateway check's cached allows are answered before Django (GATEWAY_FAST_LANE); imported
-# once Django is set up, as the apps' modules need.
+# The token service's and the gateway check's paths go through Django without the middleware
+# that do nothing on them (kernel/lanes.py, MACHINE_LANE); the gateway check's cached allows are
+# answered before Django (GATEWAY_FAST_LANE). Imported once Django is set up, as the apps'
+# modules need.
 from gateway.fastlane import FastLane  # noqa: E402
+from kernel.lanes import application_with_lanes  # noqa: E402
 
-application = FastLane(application)
+application = FastLane(application_with_lanes(application))
