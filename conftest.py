@@ -33,6 +33,20 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture
+def no_connection_closing():
+    """For a test that calls a WSGI application itself: as Django's test client does, the
+    test's transaction must survive the request signals, which would close the connection."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     # Django's cache and the in-process fallback (rate limits), and the built-in keys' scope

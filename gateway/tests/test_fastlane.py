@@ -12,8 +12,7 @@ from urllib.parse import quote
 import pytest
 from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.core.signals import request_started
 from django.test import RequestFactory
 from prometheus_client import REGISTRY
 
@@ -53,16 +52,6 @@ class Served:
 def tokens_of(mint, reader):
     key, secret = reader
     return {"reader": mint(key, secret)}
-
-
-@pytest.fixture
-def no_connection_closing():
-    # As Django's test client does: the test's transaction must survive the request signals.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 class Records(logging.Handler):

@@ -12,8 +12,6 @@ from urllib.parse import urlencode
 import pytest
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from django.test import RequestFactory
 
 from kernel.lanes import Lanes, application_with_lanes
@@ -21,16 +19,6 @@ from kernel.lanes import Lanes, application_with_lanes
 pytestmark = pytest.mark.django_db
 
 RANDOM = {"access_token", "refresh_token", "sessionId"}  # minted anew on every request
-
-
-@pytest.fixture
-def no_connection_closing():
-    # As Django's test client does: the test's transaction must survive the request signals.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
