@@ -82,9 +82,16 @@ def test_a_connection_the_server_ended_is_replaced_before_a_request_uses_it():
 
 @pytest.mark.django_db
 def test_the_token_services_hot_statements_are_prepared_and_logged(acme_secrets):
+    """The key's lookup and the token INSERT on a key's first request in a process, the
+    guarded INSERT on its later ones (apikeys.auth.key_kept): each is prepared on its second
+    execution, and logged with its values like any other query."""
+    from apikeys.auth import key_forget
+
     key, secret = acme_secrets["emporix"]
     with CaptureQueriesContext(connection) as queries:
-        for _ in range(2):  # a statement is prepared on its second execution
+        for forget in (True, False, False, True):  # lookup, guarded, guarded, lookup
+            if forget:
+                key_forget(key.client_id)
             outcome = client_credentials_grant(
                 client_id=key.client_id,
                 client_secret=secret,
@@ -93,14 +100,20 @@ def test_the_token_services_hot_statements_are_prepared_and_logged(acme_secrets)
                 address="192.0.2.1",
             )
             assert outcome.status == 200
+    sent = [query["sql"] for query in queries.captured_queries]
     # The query log holds each statement with its values, as for any other query.
-    assert sum(key.client_id in query["sql"] for query in queries.captured_queries) == 2
-    assert any(query["sql"].startswith('INSERT INTO "oauth_accesstoken"') for query in queries.captured_queries)
+    lookups = [sql for sql in sent if sql.startswith("SELECT") and key.client_id in sql]
+    guarded = [sql for sql in sent if sql.startswith('INSERT INTO "oauth_accesstoken"') and "EXISTS" in sql]
+    plain = [sql for sql in sent if sql.startswith('INSERT INTO "oauth_accesstoken"') and "EXISTS" not in sql]
+    # The first INSERT finds no scope set yet: it is stored, and the INSERT sent again.
+    assert (len(lookups), len(guarded), len(plain)) == (2, 2, 3)
+    assert all(key.client_id in sql for sql in guarded)
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
-    assert any('FROM "apikeys_apisecret"' in statement and "$1" in statement for statement in prepared)
-    assert any(statement.startswith('INSERT INTO "oauth_accesstoken"') for statement in prepared)
+    assert any(s.startswith("SELECT") and 'FROM "apikeys_apisecret"' in s and "$1" in s for s in prepared)
+    assert any(s.startswith('INSERT INTO "oauth_accesstoken"') and "EXISTS" in s and "$1" in s for s in prepared)
+    assert any(s.startswith('INSERT INTO "oauth_accesstoken"') and "EXISTS" not in s for s in prepared)
 
 
 @pytest.mark.parametrize(("switch", "expected"), [("on", "1"), ("off", "None")])
