@@ -464,6 +464,19 @@ _unchanged_query = CompiledSelect(
 )
 
 
+# The kept row's fields that the guard compares as they are (beside its secret, Client ID and time).
+_UNCHANGED_FIELDS = (
+    "kind",
+    "tenant_code",
+    "allowed_networks",
+    "token_format",
+    "rate_limit_period",
+    "token_lifetime",
+    "rate_limit",
+    "custom_scopes",
+)
+
+
 def key_unchanged_values(kept: KeptKey, now: datetime) -> dict[str, Any]:
     row = kept.row
     return {
@@ -471,14 +484,7 @@ def key_unchanged_values(kept: KeptKey, now: datetime) -> dict[str, Any]:
         "digest": bytes(row.digest),
         "client_id": kept.key.client_id,
         "now": now,
-        "kind": row.kind,
-        "tenant_code": row.tenant_code,
-        "allowed_networks": row.allowed_networks,
-        "token_format": row.token_format,
-        "rate_limit_period": row.rate_limit_period,
-        "token_lifetime": row.token_lifetime,
-        "rate_limit": row.rate_limit,
-        "custom_scopes": row.custom_scopes,
+        **{name: getattr(row, name) for name in _UNCHANGED_FIELDS},
     }
 
 

@@ -357,6 +357,8 @@ def client_credentials_grant(
     client = client_authenticate(
         client_id=client_id, client_secret=client_secret, address=address, now=now, operation=usage.OPERATION_TOKEN
     )
+    if token_format_of(client) == TokenFormat.JWT:
+        key_forget(client_id)  # its requests always take the full check: nothing to compare again
     # A kept key's request was counted against its limit already, unless the limit changed.
     if not limited or (client.rate_limit, client.rate_limit_period) != (
         kept.key.rate_limit,
