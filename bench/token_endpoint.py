@@ -213,6 +213,7 @@ def run_wrk(url: str, lua: str, seconds: int) -> dict:
         "p50": to_ms(re.search(r"\s50%\s+(\S+)", out).group(1)),
         "p99": to_ms(re.search(r"\s99%\s+(\S+)", out).group(1)),
         "errors": int(bad.group(1)) if bad else 0,
+        "out": out,
     }
 
 

@@ -4,6 +4,7 @@ from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 
 from oauth.models import AccessToken
@@ -38,9 +39,9 @@ def test_the_table_is_walked_once_in_windows_of_ids(issue, emporix, django_asser
     live = [issue(key, secret) for _ in range(3)]
     ids = list(AccessToken.objects.order_by("pk").values_list("pk", flat=True))
     windows = -(-(ids[-1] - ids[0] + 1) // 3)
-    # The jtis' DELETE, the bounds, and each window's DELETE in its own transaction (two
-    # savepoint-free statements around it: BEGIN and COMMIT are not counted).
-    with django_assert_num_queries(2 + windows):
+    # The jtis' DELETE, the bounds, and each window's own transaction: its SET LOCAL and its
+    # DELETE (BEGIN and COMMIT are not counted).
+    with django_assert_num_queries(2 + 2 * windows):
         assert tokens_purge(batch_size=3) == 7
     assert AccessToken.objects.count() == len(live)
 
@@ -69,3 +70,30 @@ def test_it_rests_in_proportion_to_its_work(issue, emporix, monkeypatch):
     monkeypatch.setattr(services.time, "sleep", rests.append)
     assert services.tokens_purge(batch_size=1, duty=0.25) == 2
     assert rests == [6.0, 6.0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_windows_commit_does_not_wait_for_the_disk_and_nothing_else_is_changed(issue, emporix):
+    """Each window's transaction, and only it, commits with synchronous_commit off: the token
+    path's commits do not queue behind the purge's flushes, and the connection goes back to the
+    pool as it came (SET LOCAL ends with the transaction)."""
+    key, secret = emporix
+    with mock.patch("django.utils.timezone.now", return_value=timezone.now() - timedelta(hours=2)):
+        for _ in range(4):
+            issue(key, secret)
+    seen = []
+
+    def spy(execute, sql, params, many, context):
+        if sql.startswith("DELETE") and "oauth_accesstoken" in sql:
+            with context["connection"].cursor() as cursor:
+                cursor.execute("SHOW synchronous_commit")
+                seen.append((cursor.fetchone()[0], context["connection"].in_atomic_block))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        assert tokens_purge(batch_size=2) == 4
+    assert seen and all(state == ("off", True) for state in seen), seen
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+    assert not AccessToken.objects.exists()
