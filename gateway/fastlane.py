@@ -33,13 +33,12 @@ from django.conf import settings
 from django.core.handlers.wsgi import get_path_info
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.http.request import split_domain_port, validate_host
 from django.urls import Resolver404, resolve
 from django.views.decorators.debug import sensitive_variables
 
 from kernel import logs, metrics
 from kernel.crypto import digest as token_digest
-from kernel.middleware import CONTENT_SECURITY_POLICY
+from kernel.fastlane import CONTROL, LaneConfig
 from oauth.bearer import MalformedAuthorization, bearer_token_from
 
 from .decisions import DECIDED_ENVIRON_KEY, Decision, Grant, counted, judged, limited, tokens
@@ -59,36 +58,6 @@ ENVOY = ENVOY_PREFIX + "/"
 # The views that answer those paths: a path that resolves elsewhere is left to Django.
 VIEWS = {NGINX: "gateway:nginx", TRAEFIK: "gateway:traefik", ENVOY: "gateway:envoy"}
 
-# The middleware whose effect on the gateway's answers the lane reproduces (portal/settings.py
-# at the time of writing). With any other list the lane is off: a middleware added, removed or
-# moved must be looked at here first (what does it do to a gateway check?), and the equivalence
-# test (gateway/tests/test_fastlane.py) fails until the lane is on again.
-MIDDLEWARE = (
-    "kernel.metrics.MetricsMiddleware",
-    "kernel.logs.RequestLogMiddleware",
-    "kernel.middleware.JsonCharsetMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "kernel.middleware.HttpsRequiredMiddleware",
-    "kernel.outages.DatabaseOutageMiddleware",
-    "kernel.middleware.SecurityHeadersMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
-    "kernel.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "sso.middleware.SamlHostMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "kernel.middleware.AuthenticationMiddleware",
-    "kernel.middleware.ControlCharacterPathMiddleware",
-    "accounts.sessions.SessionLifetimeMiddleware",
-    "kernel.middleware.LoginRequiredMiddleware",
-    "kernel.middleware.TimeZoneMiddleware",
-    "kernel.middleware.LanguageMiddleware",
-    "kernel.middleware.MessageMiddleware",
-    "allauth.account.middleware.AccountMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-)
-
-_CONTROL = frozenset(chr(code) for code in range(32)) | {"\x7f"}  # as ControlCharacterPathMiddleware
-
 
 class _Meta:
     """What `oauth.bearer.bearer_token_from` reads of a request: its META."""
@@ -99,33 +68,14 @@ class _Meta:
         self.META = environ
 
 
-# Hosts whose verdict a configuration keeps at most (a client chooses its Host).
-MAX_HOSTS = 256
-
-
-class _Config:
-    """The settings the lane reads, read once (a setting read through django.conf.settings
-    costs about a microsecond, and the lane would read twenty per request), and read again when
-    a setting changes (the tests' override_settings; settings do not change while serving)."""
+class _Config(LaneConfig):
+    """The lane's settings (kernel.fastlane.LaneConfig) and the gateway's own."""
 
     def __init__(self) -> None:
-        self.on = settings.GATEWAY_FAST_LANE and tuple(settings.MIDDLEWARE) == MIDDLEWARE
+        super().__init__(settings.GATEWAY_FAST_LANE)
         self.passthrough = settings.GATEWAY_PASSTHROUGH_PREFIXES
-        self.urlconf = settings.ROOT_URLCONF
-        self.script_name_forced = settings.FORCE_SCRIPT_NAME is not None
-        self.forwarded_host = settings.USE_X_FORWARDED_HOST
-        self.forwarded_port = settings.USE_X_FORWARDED_PORT
-        self.allowed_hosts = settings.ALLOWED_HOSTS
-        if settings.DEBUG and not self.allowed_hosts:  # as HttpRequest.get_host()
-            self.allowed_hosts = [".localhost", "127.0.0.1", "[::1]"]
-        self.proxy_ssl_header = settings.SECURE_PROXY_SSL_HEADER
-        # Plain HTTP is left to Django where SecurityMiddleware or HttpsRequiredMiddleware may
-        # answer it; CommonMiddleware's user agents and www are left to it too.
-        self.https_required = settings.SECURE_SSL_REDIRECT
-        self.common_checks = bool(settings.DISALLOWED_USER_AGENTS or settings.PREPEND_WWW)
         self.content_type = f"text/html; charset={settings.DEFAULT_CHARSET}"
-        self.tails = {secure: _tail(secure) for secure in (False, True)}
-        self.hosts: dict[str, bool] = {}
+        self.tails_of_200 = {secure: self.headers_after(secure, 0) for secure in (False, True)}
         # path -> the URL pattern's name (a metrics label), or None where the path does not
         # resolve to the gateway's view
         self.routes: dict[str, str | None] = {}
@@ -140,16 +90,6 @@ class _Config:
                 match = None
             self.routes[key] = match.view_name if match is not None and match.view_name == VIEWS[key] else None
         return self.routes[key]
-
-    def host_allowed(self, host: str) -> bool:
-        """Django's check of a host against ALLOWED_HOSTS (HttpRequest.get_host)."""
-        allowed = self.hosts.get(host)
-        if allowed is None:
-            domain, _ = split_domain_port(host)
-            allowed = bool(domain) and validate_host(domain, self.allowed_hosts)
-            if len(self.hosts) < MAX_HOSTS:
-                self.hosts[host] = allowed
-        return allowed
 
 
 _config: _Config | None = None
@@ -168,60 +108,6 @@ def _setting_changed(**_: object) -> None:
     _config = None
 
 
-def _host(environ: Mapping[str, Any], conf: _Config, secure: bool) -> str:
-    """The host as HttpRequest.get_host() reads it before checking it: X-Forwarded-Host with
-    USE_X_FORWARDED_HOST, else Host, else the server's name and port."""
-    if conf.forwarded_host and "HTTP_X_FORWARDED_HOST" in environ:
-        return environ["HTTP_X_FORWARDED_HOST"]
-    if "HTTP_HOST" in environ:
-        return environ["HTTP_HOST"]
-    host = environ["SERVER_NAME"]
-    if conf.forwarded_port and "HTTP_X_FORWARDED_PORT" in environ:
-        port = environ["HTTP_X_FORWARDED_PORT"]
-    else:
-        port = str(environ["SERVER_PORT"])
-    return host if port == ("443" if secure else "80") else f"{host}:{port}"
-
-
-def _secure(environ: Mapping[str, Any], conf: _Config) -> bool:
-    """request.is_secure(), as Django reads it: SECURE_PROXY_SSL_HEADER where the proxy sent it,
-    else the WSGI server's scheme."""
-    if conf.proxy_ssl_header:
-        header, secure_value = conf.proxy_ssl_header
-        value = environ.get(header)
-        if value is not None:
-            return value.split(",", 1)[0].strip() == secure_value
-    return environ.get("wsgi.url_scheme") == "https"
-
-
-def _tail(secure: bool) -> list[tuple[str, str]]:
-    """The headers the middleware add to the gateway check's 200, in the order they add them
-    (innermost first): XFrameOptionsMiddleware, CommonMiddleware's Content-Length, kernel's
-    SecurityHeadersMiddleware, then Django's SecurityMiddleware. X-Request-ID comes last."""
-    tail = [
-        ("X-Frame-Options", getattr(settings, "X_FRAME_OPTIONS", "DENY").upper()),
-        ("Content-Length", "0"),
-        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
-        ("Cross-Origin-Opener-Policy", "same-origin"),
-        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
-    ]
-    if settings.SECURE_HSTS_SECONDS and secure:
-        sts = f"max-age={settings.SECURE_HSTS_SECONDS}"
-        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
-            sts += "; includeSubDomains"
-        if settings.SECURE_HSTS_PRELOAD:
-            sts += "; preload"
-        tail.append(("Strict-Transport-Security", sts))
-    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-        tail.append(("X-Content-Type-Options", "nosniff"))
-    policy = settings.SECURE_REFERRER_POLICY
-    if policy:
-        values = [v.strip() for v in policy.split(",")] if isinstance(policy, str) else policy
-        tail.append(("Referrer-Policy", ",".join(values)))
-    # SecurityMiddleware's Cross-Origin-Opener-Policy is a setdefault: the kernel's is there.
-    return tail
-
-
 def _headers(decision: Decision, conf: _Config, secure: bool, request_id: str) -> list[tuple[str, str]]:
     """The 200's headers as gateway.views._respond and the middleware set them."""
     headers = [("Content-Type", conf.content_type)]
@@ -230,7 +116,7 @@ def _headers(decision: Decision, conf: _Config, secure: bool, request_id: str) -
     if decision.route is not None:
         headers.append(("X-Portal-Operation", decision.route.operation_id))
     headers.append(("Cache-Control", "no-store"))
-    headers.extend(conf.tails[secure])
+    headers.extend(conf.tails_of_200[secure])
     headers.append(("X-Request-ID", request_id))
     return headers
 
@@ -283,12 +169,8 @@ class FastLane:
         """A cached allow before the key's rate limit (the decision, the route's name for the
         metrics, request.path and request.method for the log, whether it came over HTTPS), or
         None. Changes nothing."""
-        if (
-            conf.script_name_forced
-            or environ.get("SCRIPT_NAME")
-            or environ.get("SCRIPT_URL")
-            or environ.get("REDIRECT_URL")
-        ):
+        secure = conf.passes(environ)
+        if secure is None:
             return None
         path_info = environ["PATH_INFO"]
         if path_info in HEADERS:
@@ -297,7 +179,7 @@ class FastLane:
             original_method, uri = environ.get(method_header), environ.get(uri_header)
         elif path_info.startswith(ENVOY):
             key, path = ENVOY, get_path_info(environ)
-            if not _CONTROL.isdisjoint(path):
+            if not CONTROL.isdisjoint(path):
                 return None
             original_method = environ["REQUEST_METHOD"].upper()
             target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
@@ -308,11 +190,6 @@ class FastLane:
             return None
         route = conf.route(key)
         if route is None or not original_method or not uri:
-            return None
-        secure = _secure(environ, conf)
-        if (conf.https_required and not secure) or conf.common_checks:
-            return None
-        if not conf.host_allowed(_host(environ, conf, secure)):
             return None
         try:
             token = bearer_token_from(_Meta(environ))

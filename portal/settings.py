@@ -701,6 +701,10 @@ if not 0 <= GATEWAY_CACHE_SECONDS <= GATEWAY_CACHE_MAX_SECONDS:
 # before Django, the same answer with the same counts, logs and metrics (docs/fast-path.md).
 # Off: every check goes through Django, to compare.
 GATEWAY_FAST_LANE = env.bool("GATEWAY_FAST_LANE", default=True)
+# The token endpoint's fast lane (oauth/fastlane.py, portal/wsgi.py): a plain client-credentials
+# request served before Django by the same service, with the same answer, counts, logs and
+# metrics (docs/fast-path.md). Off: every token request goes through Django, to compare.
+TOKEN_FAST_LANE = env.bool("TOKEN_FAST_LANE", default=True)
 # A method and path the route table does not know is refused (404), unless the path lies under
 # one of these prefixes (whole segments: "/my-api" covers /my-api/x, not /my-apix; "/" covers
 # every path): there it needs a valid token, of the tenant its tenant segment names where the

@@ -5,21 +5,20 @@ generated X-Request-ID), the same usage counts, metrics and log records. The lan
 really answer the cached allows itself: Django's request_started is counted."""
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import pytest
 from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_started
 from django.test import RequestFactory
-from prometheus_client import REGISTRY
 
 from apikeys.services import key_rate_limit_set
 from gateway import fastlane
 from gateway.decisions import grant_for, tokens
-from kernel import logs, ratelimit, usage
+from kernel import ratelimit, usage
+from kernel.tests.lanes import Records, Served, metric_samples, serve
 
 pytestmark = pytest.mark.django_db
 
@@ -40,28 +39,10 @@ class Ask:
     laned: bool = False  # the lane (on) answers it without Django
 
 
-@dataclass
-class Served:
-    status: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    started: int  # Django's request_started signals while it was served
-
-
 @pytest.fixture
 def tokens_of(mint, reader):
     key, secret = reader
     return {"reader": mint(key, secret)}
-
-
-class Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.addFilter(logs.RequestIdFilter())
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 def environ_of(ask: Ask, tokens_by_name: dict[str, str]) -> dict:
@@ -91,43 +72,6 @@ def environ_of(ask: Ask, tokens_by_name: dict[str, str]) -> dict:
     return environ
 
 
-def serve(application: Callable, environ: dict) -> Served:
-    started = []
-
-    def count(**_: object) -> None:
-        started.append(1)
-
-    answer: dict = {}
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info=None) -> None:
-        answer.update(status=status, headers=list(headers))
-
-    request_started.connect(count)
-    try:
-        chunks = application(environ, start_response)
-        try:
-            body = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
-    finally:
-        request_started.disconnect(count)
-    return Served(answer["status"], answer["headers"], body, len(started))
-
-
-def metric_samples() -> dict[tuple, float]:
-    """The request counters, decisions and latency counts (not the buckets: the lane is faster)."""
-    found = {}
-    for family in REGISTRY.collect():
-        if family.name not in METRICS:
-            continue
-        for sample in family.samples:
-            if sample.name.endswith(("_bucket", "_sum")):
-                continue
-            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return found
-
-
 @dataclass
 class Run:
     served: list[Served]
@@ -152,29 +96,15 @@ def run(asks: list[Ask], tokens_by_name: dict[str, str], settings, *, lane: bool
         if first.cached and name in tokens_by_name:
             assert grant_for(tokens_by_name[name]) is not None
     application = fastlane.FastLane(WSGIHandler())  # built now: middleware read settings once
-    before = metric_samples()
-    handler = Records()
-    logging.getLogger().addHandler(handler)
-    try:
+    before = metric_samples(METRICS)
+    with Records() as handler:
         served = [serve(application, environ_of(ask, tokens_by_name)) for ask in asks]
-    finally:
-        logging.getLogger().removeHandler(handler)
-    after = metric_samples()
+    after = metric_samples(METRICS)
     counts_, seen_ = usage.drain()
     counts: dict[tuple, int] = {}
     for counted, calls in counts_.items():  # the minute left out: a run may cross one
         counts[counted[1:]] = counts.get(counted[1:], 0) + calls
-    records = [
-        (
-            record.name,
-            record.levelno,
-            record.msg,
-            tuple(arg for i, arg in enumerate(record.args or ()) if not (record.name == "portal.request" and i == 3)),
-            {name: getattr(record, name, None) for name in ("method", "path", "status", "tenant")},
-            record.request_id,
-        )
-        for record in handler.records
-    ]
+    records = handler.compared()
     return Run(
         served,
         counts,
