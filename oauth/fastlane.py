@@ -130,38 +130,18 @@ class TokenLane:
                     return _Answer([body])
         return self.application(environ, start_response)
 
-    @sensitive_variables("client_secret", "outcome", "body", "form")
+    @sensitive_variables("client_secret", "outcome", "accepted")
     def _answer(self, environ: dict, conf: _Config) -> tuple[str, list[tuple[str, str]], bytes] | None:
         """The status, headers and body the lane answered with, or None for Django to answer
         (then the body is there for it to read again)."""
-        if (
-            environ.get("QUERY_STRING")
-            or "HTTP_ORIGIN" in environ
-            or environ.get("HTTP_COOKIE")
-            or environ.get("CONTENT_TYPE") != FORM
-            or "HTTP_AUTHORIZATION" not in environ
-        ):
-            return None
-        secure = conf.passes(environ)
-        if secure is None:
-            return None
         try:
-            length = int(environ.get("CONTENT_LENGTH") or "")
-        except ValueError:
+            accepted = _accepted(environ, conf)
+        except Exception:
+            # Django meets the same (an unreadable body, say) and answers it as it does.
             return None
-        if not 0 < length <= MAX_BODY:
+        if accepted is None:
             return None
-        body = environ["wsgi.input"].read(length)
-        environ["wsgi.input"] = io.BytesIO(body)  # for Django, if the lane hands it on
-        form = _form(body, conf)
-        if form is None:
-            return None
-        try:
-            client_id, client_secret = _credentials(_Meta(environ), form)
-        except OAuthError:
-            return None  # the view answers it, and counts it against the address
-        if client_id is None:
-            return None
+        secure, form, client_id, client_secret = accepted
         set_script_prefix("/")  # as WSGIHandler does (a script prefix went to Django above)
         request_started.send(sender=TokenLane, environ=environ)
         started = time.perf_counter()  # MetricsMiddleware's clock
@@ -203,6 +183,41 @@ class TokenLane:
         metrics.request_counted(conf.component, conf.route, outcome.status, time.perf_counter() - started)
         environ[ANSWERED_ENVIRON_KEY] = True
         return f"{outcome.status} {reason}", headers, content
+
+
+@sensitive_variables("body", "form", "client_secret")
+def _accepted(environ: dict, conf: _Config) -> tuple[bool, dict[str, str], str, str] | None:
+    """Whether the request came over HTTPS, its form, Client ID and secret, if the lane serves
+    it; else None. Counts nothing: a request refused here is Django's to answer and count."""
+    if (
+        environ.get("QUERY_STRING")
+        or "HTTP_ORIGIN" in environ
+        or environ.get("HTTP_COOKIE")
+        or environ.get("CONTENT_TYPE") != FORM
+        or "HTTP_AUTHORIZATION" not in environ
+    ):
+        return None
+    secure = conf.passes(environ)
+    if secure is None:
+        return None
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+    if not 0 < length <= MAX_BODY:
+        return None
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)  # for Django, if the lane hands it on
+    form = _form(body, conf)
+    if form is None:
+        return None
+    try:
+        client_id, client_secret = _credentials(_Meta(environ), form)
+    except OAuthError:
+        return None  # the view answers it, and counts it against the address
+    if client_id is None or client_secret is None:
+        return None
+    return secure, form, client_id, client_secret
 
 
 def _form(body: bytes, conf: _Config) -> dict[str, str] | None:

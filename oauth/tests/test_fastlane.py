@@ -46,6 +46,15 @@ class Ask:
     laned: bool = False  # the lane (on) serves it without Django
 
 
+class Unreadable:
+    """A request body whose client went away."""
+
+    def read(self, *_: object) -> bytes:
+        raise OSError("the client closed the connection")
+
+    readline = read
+
+
 @pytest.fixture
 def keys(custom, emporix, jwt_custom):
     return {"custom": custom, "emporix": emporix, "jwt": jwt_custom}
@@ -188,6 +197,7 @@ CASES = {
     "the trailing-slash alias": [Ask(environ={"PATH_INFO": "/oauth/token/"})],
     "GET": [Ask(environ={"REQUEST_METHOD": "GET"})],
     "a path under the script prefix": [Ask(environ={"SCRIPT_NAME": "/portal"})],
+    "a body that cannot be read": [Ask(environ={"wsgi.input": Unreadable()})],
 }
 
 
