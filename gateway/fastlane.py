@@ -31,14 +31,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.handlers.wsgi import get_path_info
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.urls import Resolver404, resolve
 from django.views.decorators.debug import sensitive_variables
 
 from kernel import logs, metrics
 from kernel.crypto import digest as token_digest
-from kernel.fastlane import CONTROL, LaneConfig
+from kernel.fastlane import CONTROL, Configured, LaneConfig
 from oauth.bearer import MalformedAuthorization, bearer_token_from
 
 from .decisions import DECIDED_ENVIRON_KEY, Decision, Grant, counted, judged, limited, tokens
@@ -92,20 +90,7 @@ class _Config(LaneConfig):
         return self.routes[key]
 
 
-_config: _Config | None = None
-
-
-def config() -> _Config:
-    global _config
-    if _config is None:
-        _config = _Config()
-    return _config
-
-
-@receiver(setting_changed)
-def _setting_changed(**_: object) -> None:
-    global _config
-    _config = None
+config: Configured[_Config] = Configured(_Config)
 
 
 def _headers(decision: Decision, conf: _Config, secure: bool, request_id: str) -> list[tuple[str, str]]:

@@ -15,10 +15,11 @@ Each lane's equivalence test serves a matrix of requests with the lane on and of
 status, body, headers, usage, metrics and log records (gateway/tests/test_fastlane.py,
 oauth/tests/test_fastlane.py)."""
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.http.request import split_domain_port, validate_host
 
 from kernel.middleware import CONTENT_SECURITY_POLICY
@@ -163,3 +164,25 @@ def _tail(secure: bool) -> tuple[tuple[str, str], list[tuple[str, str]]]:
         rest.append(("Referrer-Policy", ",".join(values)))
     # SecurityMiddleware's Cross-Origin-Opener-Policy is a setdefault: the kernel's is there.
     return frame, rest
+
+
+Config = TypeVar("Config", bound=LaneConfig)
+
+
+class Configured(Generic[Config]):
+    """A lane's configuration: `build()` on first use, and again after any setting changes
+    (`configured()` returns it)."""
+
+    def __init__(self, build: Callable[[], Config]) -> None:
+        self._build = build
+        self._value: Config | None = None
+        setting_changed.connect(self._forget, weak=False)
+
+    def __call__(self) -> Config:
+        value = self._value
+        if value is None:
+            value = self._value = self._build()
+        return value
+
+    def _forget(self, **_: object) -> None:
+        self._value = None

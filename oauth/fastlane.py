@@ -36,13 +36,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from django.conf import settings
-from django.core.signals import request_finished, request_started, setting_changed
-from django.dispatch import receiver
+from django.core.signals import request_finished, request_started
 from django.urls import Resolver404, resolve, set_script_prefix
 from django.views.decorators.debug import sensitive_variables
 
 from kernel import logs, metrics
-from kernel.fastlane import LaneConfig
+from kernel.fastlane import Configured, LaneConfig
 from kernel.net import client_address
 
 from . import services
@@ -81,20 +80,7 @@ class _Config(LaneConfig):
         self.max_fields = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
 
 
-_config: _Config | None = None
-
-
-def config() -> _Config:
-    global _config
-    if _config is None:
-        _config = _Config()
-    return _config
-
-
-@receiver(setting_changed)
-def _setting_changed(**_: object) -> None:
-    global _config
-    _config = None
+config: Configured[_Config] = Configured(_Config)
 
 
 class _Meta:

@@ -18,7 +18,7 @@ from apikeys.services import key_rate_limit_set
 from gateway import fastlane
 from gateway.decisions import grant_for, tokens
 from kernel import ratelimit, usage
-from kernel.tests.lanes import Records, Served, metric_samples, serve
+from kernel.tests.lanes import Records, Served, environ_with, metric_samples, serve
 
 pytestmark = pytest.mark.django_db
 
@@ -64,12 +64,7 @@ def environ_of(ask: Ask, tokens_by_name: dict[str, str]) -> dict:
     environ = RequestFactory().generic(method, quote(path, safe="/%"), **headers).environ
     if ask.endpoint == "envoy":
         environ["RAW_URI"] = "/gateway/envoy" + ask.uri
-    for name, value in ask.environ.items():  # None: no such key
-        if value is None:
-            environ.pop(name, None)
-        else:
-            environ[name] = value
-    return environ
+    return environ_with(environ, ask.environ)
 
 
 @dataclass

@@ -56,6 +56,16 @@ class Records(logging.Handler):
         ]
 
 
+def environ_with(environ: dict, changes: dict) -> dict:
+    """`environ` with `changes` made: a value set, or None for no such key."""
+    for name, value in changes.items():
+        if value is None:
+            environ.pop(name, None)
+        else:
+            environ[name] = value
+    return environ
+
+
 def serve(application: Callable, environ: dict) -> Served:
     """Call `application` with `environ` as a WSGI server does: the body read, then closed."""
     started = []

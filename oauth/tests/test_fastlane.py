@@ -21,7 +21,7 @@ from apikeys.auth import kept_clear
 from apikeys.services import key_rate_limit_set
 from kernel import outages, ratelimit, usage
 from kernel.lanes import application_with_lanes
-from kernel.tests.lanes import Records, Served, metric_samples, serve
+from kernel.tests.lanes import Records, Served, environ_with, metric_samples, serve
 from oauth import fastlane, services
 
 from .conftest import basic
@@ -74,12 +74,7 @@ def environ_of(ask: Ask, keys_: dict) -> dict:
         key, secret = keys_[ask.key]
         headers["HTTP_AUTHORIZATION"] = basic(key.client_id, ask.secret or secret)
     environ = RequestFactory().generic("POST", "/oauth/token", ask.body.encode(), content_type=FORM, **headers).environ
-    for name, value in ask.environ.items():
-        if value is None:
-            environ.pop(name, None)
-        else:
-            environ[name] = value
-    return environ
+    return environ_with(environ, ask.environ)
 
 
 @dataclass
