@@ -111,7 +111,12 @@ def run(asks: list[Ask], tokens_by_name: dict[str, str], settings, *, lane: bool
 
 def without_generated_ids(run_: Run, given: bool) -> Iterator[tuple]:
     for served in run_.served:
-        headers = [(n, v if n != "X-Request-ID" or given else "<generated>") for n, v in served.headers]
+        # A generated request id, and the seconds left of a rate-limit window (the second run
+        # starts later), are left out.
+        headers = [
+            (n, "<generated>" if n == "X-Request-ID" and not given else "<seconds>" if n == "Retry-After" else v)
+            for n, v in served.headers
+        ]
         yield served.status, headers, served.body
 
 

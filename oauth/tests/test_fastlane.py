@@ -129,11 +129,15 @@ def shape(body: bytes) -> object:
 
 
 def header(name: str, value: str, id_given: bool) -> tuple[str, str]:
-    """A header as compared: a generated request id, and a new cookie's value, left out."""
+    """A header as compared: a generated request id, a new cookie's value and the seconds a
+    refusal says to wait left out."""
     if name == "X-Request-ID" and not id_given:
         return name, "<generated>"
     if name == "Set-Cookie":
         return name, re.sub(r"=[^;]*", "=<value>", value, count=1)
+    if name == "Retry-After":  # the seconds left of the window: the second run starts later
+        assert 0 < int(value) <= 3600
+        return name, "<seconds>"
     return name, value
 
 
