@@ -699,7 +699,9 @@ def _commit_without_waiting() -> None:
     (synchronous_commit off, for this transaction only). For a purge window that is safe: a
     crash can lose only the deletion of rows that were dead already, and the next purge deletes
     them. It spares the disk one flush per window, which the token path's own commits would
-    otherwise queue behind (bench/purge.py)."""
+    otherwise queue behind (bench/purge.py). PostgreSQL only: SQLite has no such setting."""
+    if connection.vendor != "postgresql":
+        return
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
 

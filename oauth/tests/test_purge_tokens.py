@@ -39,9 +39,10 @@ def test_the_table_is_walked_once_in_windows_of_ids(issue, emporix, django_asser
     live = [issue(key, secret) for _ in range(3)]
     ids = list(AccessToken.objects.order_by("pk").values_list("pk", flat=True))
     windows = -(-(ids[-1] - ids[0] + 1) // 3)
-    # The jtis' DELETE, the bounds, and each window's own transaction: its SET LOCAL and its
-    # DELETE (BEGIN and COMMIT are not counted).
-    with django_assert_num_queries(2 + 2 * windows):
+    # The jtis' DELETE, the bounds, and each window's own transaction: its DELETE, after a SET
+    # LOCAL on PostgreSQL (BEGIN and COMMIT are not counted).
+    per_window = 2 if connection.vendor == "postgresql" else 1
+    with django_assert_num_queries(2 + per_window * windows):
         assert tokens_purge(batch_size=3) == 7
     assert AccessToken.objects.count() == len(live)
 
@@ -72,6 +73,7 @@ def test_it_rests_in_proportion_to_its_work(issue, emporix, monkeypatch):
     assert rests == [6.0, 6.0]
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="synchronous_commit is PostgreSQL's")
 @pytest.mark.django_db(transaction=True)
 def test_a_windows_commit_does_not_wait_for_the_disk_and_nothing_else_is_changed(issue, emporix):
     """Each window's transaction, and only it, commits with synchronous_commit off: the token
