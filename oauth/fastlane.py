@@ -133,7 +133,6 @@ class TokenLane:
         started = time.perf_counter()  # MetricsMiddleware's clock
         began = time.monotonic()  # RequestLogMiddleware's
         request_id = logs.request_begun(environ)
-        outcome = None
         try:
             outcome = services.client_credentials_grant(
                 client_id=client_id,
@@ -143,15 +142,9 @@ class TokenLane:
                 address=client_address(environ),
             )
         except Exception as exc:
-            handed: Exception | services.Outcome = exc
-        else:
-            handed = outcome
-        if handed is not outcome or outcome.status >= 500:
-            # An error, or an answer Django's handler reports with the request (a 5xx): the
-            # view raises or answers it as its own, and the request keeps its id.
-            environ[LANE_HANDED_ENVIRON_KEY] = handed
-            environ[logs.REQUEST_ID_ENVIRON_KEY] = request_id
-            return None
+            return _handed_on(environ, exc, request_id)
+        if outcome.status >= 500:  # Django's handler reports it with the request
+            return _handed_on(environ, outcome, request_id)
         content = json.dumps(outcome.body).encode()
         headers = [
             ("Content-Type", "application/json; charset=utf-8"),  # JsonCharsetMiddleware's charset
@@ -169,6 +162,13 @@ class TokenLane:
         metrics.request_counted(conf.component, conf.route, outcome.status, time.perf_counter() - started)
         environ[ANSWERED_ENVIRON_KEY] = True
         return f"{outcome.status} {reason}", headers, content
+
+
+def _handed_on(environ: dict, handed: Exception | services.Outcome, request_id: str) -> None:
+    """Leave what the service came to for the view, which raises or answers it as its own, and
+    the request's id, which it keeps; Django answers (the lane returns None)."""
+    environ[LANE_HANDED_ENVIRON_KEY] = handed
+    environ[logs.REQUEST_ID_ENVIRON_KEY] = request_id
 
 
 @sensitive_variables("body", "form", "client_secret")
