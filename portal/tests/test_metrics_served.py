@@ -15,13 +15,18 @@ from urllib.parse import urlencode
 
 import pytest
 import yaml
+from django.db import connection
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import wait_until
 
 from .serving import free_port, gunicorn, request, served_database, stop, token_request
 
-pytestmark = pytest.mark.outside  # gunicorn, Prometheus
+pytestmark = [
+    pytest.mark.outside,  # gunicorn, Prometheus
+    # The workers are told apart by their database pool's gauges: PostgreSQL's pool only.
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="the database pool is PostgreSQL's"),
+]
 
 PROMETHEUS = os.environ.get("PROMETHEUS", "/usr/bin/prometheus")
 TOKEN = "served-metrics-token-0123456789abcdef"
